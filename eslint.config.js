@@ -1,0 +1,103 @@
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import { defineConfig } from 'eslint/config';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+// Architecture rules (ARCHITECTURE.md "Layout", STYLE.md habits 1, 4, 6) are enforced here so
+// that a wrong import fails `npm test`, not just a review.
+const appPackages = ['@vmm/gateway', '@vmm/worker', '@vmm/batch-runner', '@vmm/cli', '@vmm/dashboard'];
+const noDeepImports = {
+  group: ['@vmm/*/*'],
+  message: 'Import a package through its public src/index.ts only.',
+};
+const ortOnlyInAdapter = {
+  name: 'onnxruntime-node',
+  message: 'Only the runtime adapter (packages/runtime/src/backends) talks to ONNX Runtime.',
+};
+const openvinoOnlyInAdapter = {
+  name: 'openvino-node',
+  message: 'Only the runtime adapter (packages/runtime/src/backends) talks to OpenVINO.',
+};
+
+export default defineConfig(
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '**/.turbo/**',
+      'packages/proto/src/gen/**',
+      'models/**',
+    ],
+  },
+  js.configs.recommended,
+  tseslint.configs.recommended,
+  {
+    languageOptions: { globals: globals.node },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: "Only an app's config module reads the environment (STYLE.md habit 4).",
+        },
+      ],
+      'no-restricted-imports': [
+        'error',
+        { paths: [ortOnlyInAdapter, openvinoOnlyInAdapter], patterns: [noDeepImports] },
+      ],
+    },
+  },
+  {
+    files: ['packages/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ortOnlyInAdapter,
+            openvinoOnlyInAdapter,
+            ...appPackages.map((name) => ({ name, message: 'A package never imports an app.' })),
+          ],
+          patterns: [noDeepImports],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/gateway/**', 'apps/batch-runner/**', 'apps/cli/**', 'apps/dashboard/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ortOnlyInAdapter,
+            openvinoOnlyInAdapter,
+            ...['@vmm/runtime', '@vmm/llm', '@vmm/vision', 'sharp'].map((name) => ({
+              name,
+              message: 'This app speaks gRPC to workers; it never runs models itself.',
+            })),
+          ],
+          patterns: [noDeepImports],
+        },
+      ],
+    },
+  },
+  {
+    // The one adapter over each inference runtime, and the tools that compare against the
+    // runtime directly (fixtures' own checks, benchmarks).
+    files: ['packages/runtime/src/backends/**', 'packages/model-fixtures/**', 'bench/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noDeepImports] }] },
+  },
+  {
+    // Config modules read the environment once; scripts and CLIs are entry points.
+    files: ['**/src/config.ts', '**/src/environment.ts', 'scripts/**', '**/bin/**'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  prettier,
+);

@@ -1,0 +1,459 @@
+// The vmm.v1 contract over real gRPC on loopback: an in-test server typed by the generated
+// `InferenceServer` / `ModelsServer` interfaces, called with the generated clients.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  Server,
+  ServerCredentials,
+  credentials,
+  status,
+  type ServerWritableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { ErrorCode, VmmError, fromGrpcError, toGrpcStatus } from '@vmm/errors';
+import {
+  Backend,
+  FinishReason,
+  InferenceClient,
+  InferenceService,
+  ModelsClient,
+  ModelsService,
+  Role,
+  Task,
+  type ChatRequest,
+  type GenerateChunk,
+  type GenerateRequest,
+  type InferenceServer,
+  type ModelsServer,
+} from '../src/index.js';
+
+/** What the in-test server saw of each streaming call, by request id. */
+interface StreamRecord {
+  written: number;
+  cancelled: boolean;
+  ended: Promise<void>;
+}
+
+const records = new Map<string, StreamRecord>();
+const received: { generate?: GenerateRequest; chat?: ChatRequest } = {};
+
+/**
+ * Streams `count` chunks of one token each, or — for prompt "forever" — one chunk every
+ * 10 ms until the call is cancelled (bounded at 1000 so a broken test cannot hang).
+ */
+function streamTokens(
+  call: ServerWritableStream<GenerateRequest | ChatRequest, GenerateChunk>,
+  forever: boolean,
+  count: number,
+): void {
+  const requestId = call.request.context?.requestId ?? '';
+  let finish: () => void = () => undefined;
+  const record: StreamRecord = {
+    written: 0,
+    cancelled: false,
+    ended: new Promise((resolve) => (finish = resolve)),
+  };
+  records.set(requestId, record);
+  call.on('cancelled', () => {
+    record.cancelled = true;
+  });
+  const limit = forever ? 1000 : count;
+  const timer = setInterval(() => {
+    if (record.cancelled || record.written >= limit) {
+      clearInterval(timer);
+      if (!record.cancelled) {
+        call.write({
+          text: '',
+          tokenIds: [],
+          done: {
+            finishReason: FinishReason.FINISH_REASON_LENGTH,
+            usage: { promptTokens: 7, completionTokens: record.written },
+            timings: { loadNs: 1, promptEvalNs: 2_000_000, evalNs: 3_000_000_000, totalNs: 4_000_000_001 },
+            stopSequence: undefined,
+          },
+        });
+        call.end();
+      }
+      finish();
+      return;
+    }
+    record.written += 1;
+    call.write({ text: ` tok${record.written}`, tokenIds: [100 + record.written], done: undefined });
+  }, 10);
+}
+
+const inference: InferenceServer = {
+  generate(call) {
+    received.generate = call.request;
+    if (call.request.model === 'missing') {
+      call.emit(
+        'error',
+        toGrpcStatus(new VmmError(ErrorCode.NotFound, 'model "missing" not found', { field: 'model' })),
+      );
+      return;
+    }
+    streamTokens(call, call.request.prompt === 'forever', call.request.options?.maxTokens ?? 5);
+  },
+  chat(call) {
+    received.chat = call.request;
+    streamTokens(call, false, 2);
+  },
+  detect(call, callback) {
+    const { image, confidenceThreshold } = call.request;
+    if (confidenceThreshold !== undefined && (confidenceThreshold < 0 || confidenceThreshold > 1)) {
+      callback(
+        toGrpcStatus(
+          new VmmError(ErrorCode.InvalidArgument, 'confidence_threshold must be in [0, 1]', {
+            field: 'confidence_threshold',
+          }),
+        ),
+      );
+      return;
+    }
+    callback(null, {
+      detections: [
+        { box: { x1: 1.5, y1: 2.5, x2: 30.25, y2: 40.75 }, classId: 2, label: 'blue', score: 0.875 },
+      ],
+      // Echo facts about the bytes so the test can see they crossed intact.
+      imageSize: { width: image.length, height: image.reduce((sum, byte) => (sum + byte) % 65_536, 0) },
+      timings: { loadNs: 0, decodeNs: 1, preprocessNs: 2, inferenceNs: 3, postprocessNs: 4, totalNs: 10 },
+    });
+  },
+  classify(_call, callback) {
+    callback(toGrpcStatus(new VmmError(ErrorCode.ResourceExhausted, 'queue full', { retryAfterMs: 1500 })));
+  },
+};
+
+const models: ModelsServer = {
+  list(call, callback) {
+    const all = [
+      { name: 'tiny-llama', task: Task.TASK_TEXT_GENERATION },
+      { name: 'detector', task: Task.TASK_OBJECT_DETECTION },
+    ];
+    const wanted = call.request.task;
+    callback(null, {
+      models: all
+        .filter((model) => wanted === Task.TASK_UNSPECIFIED || model.task === wanted)
+        .map((model) => ({
+          ...model,
+          sizeBytes: 5_000_000_000,
+          digest: 'sha256:00',
+          modifiedAtMs: 1_790_000_000_000,
+          details: {
+            format: 'onnx',
+            family: 'llama',
+            parameterSize: '1.1B',
+            quantizationLevel: 'F16',
+            parameterCount: 1_100_048_384,
+          },
+          contextLength: 2048,
+          chatTemplate: undefined,
+          labels: [],
+          inputWidth: 0,
+          inputHeight: 0,
+        })),
+    });
+  },
+  load(_call, callback) {
+    callback(toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
+  },
+  unload(call, callback) {
+    callback(null, { unloaded: call.request.model === 'tiny-llama' });
+  },
+  workerInfo(_call, callback) {
+    callback(null, {
+      backend: Backend.BACKEND_CPU,
+      requestedBackend: Backend.BACKEND_CUDA,
+      device: 'cpu',
+      providers: ['cpu'],
+      threads: 2,
+      loadedModels: [
+        {
+          model: undefined,
+          memoryBytes: 10,
+          deviceMemoryBytes: 0,
+          expiresAtMs: undefined,
+          running: 1,
+          queued: 0,
+          providers: ['cpu'],
+        },
+        {
+          model: undefined,
+          memoryBytes: 20,
+          deviceMemoryBytes: 0,
+          expiresAtMs: 0,
+          running: 0,
+          queued: 2,
+          providers: ['cpu'],
+        },
+      ],
+      running: 1,
+      queued: 2,
+      capacity: 4,
+      queueCapacity: 16,
+      version: '0.1.0',
+      tasks: [Task.TASK_TEXT_GENERATION, Task.TASK_OBJECT_DETECTION],
+    });
+  },
+};
+
+let server: Server;
+let inferenceClient: InferenceClient;
+let modelsClient: ModelsClient;
+
+beforeAll(async () => {
+  server = new Server();
+  server.addService(InferenceService, inference);
+  server.addService(ModelsService, models);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, boundPort) =>
+      error ? reject(error) : resolve(boundPort),
+    ),
+  );
+  inferenceClient = new InferenceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  modelsClient = new ModelsClient(`127.0.0.1:${port}`, credentials.createInsecure());
+});
+
+afterAll(() => {
+  inferenceClient.close();
+  modelsClient.close();
+  server.forceShutdown();
+});
+
+function generateRequest(requestId: string, prompt: string, maxTokens?: number): GenerateRequest {
+  return {
+    model: 'tiny-llama',
+    prompt,
+    system: undefined,
+    raw: false,
+    options: { stop: [], ...(maxTokens === undefined ? {} : { maxTokens }) },
+    context: { requestId, backend: Backend.BACKEND_UNSPECIFIED, keepAliveMs: undefined },
+  };
+}
+
+/** Reads a stream to its end, returning the chunks, or the error it ended with. */
+async function collect(
+  stream: AsyncIterable<GenerateChunk>,
+): Promise<{ chunks: GenerateChunk[]; error?: ServiceError }> {
+  const chunks: GenerateChunk[] = [];
+  try {
+    for await (const chunk of stream) chunks.push(chunk);
+    return { chunks };
+  } catch (error) {
+    return { chunks, error: error as ServiceError };
+  }
+}
+
+describe('Inference.Generate', () => {
+  it('streams tokens in order and ends with finish reason, usage and timings', async () => {
+    const { chunks, error } = await collect(
+      inferenceClient.generate(generateRequest('in-order', 'hello', 4)),
+    );
+    expect(error).toBeUndefined();
+    expect(chunks.map((chunk) => chunk.text)).toEqual([' tok1', ' tok2', ' tok3', ' tok4', '']);
+    expect(chunks.map((chunk) => chunk.tokenIds)).toEqual([[101], [102], [103], [104], []]);
+    expect(chunks.slice(0, -1).every((chunk) => chunk.done === undefined)).toBe(true);
+    expect(chunks.at(-1)?.done).toEqual({
+      finishReason: FinishReason.FINISH_REASON_LENGTH,
+      usage: { promptTokens: 7, completionTokens: 4 },
+      timings: { loadNs: 1, promptEvalNs: 2_000_000, evalNs: 3_000_000_000, totalNs: 4_000_000_001 },
+      stopSequence: undefined,
+    });
+  });
+
+  it('carries every sampling option, telling an unset option from a zero', async () => {
+    const request: GenerateRequest = {
+      model: 'tiny-llama',
+      prompt: 'Once upon a time',
+      system: 'You are terse.',
+      raw: true,
+      options: {
+        temperature: 0,
+        topK: 40,
+        topP: 0.875,
+        minP: 0.0625,
+        repetitionPenalty: 1.125,
+        repeatLastN: 64,
+        presencePenalty: 0.5,
+        frequencyPenalty: -0.25,
+        seed: 2 ** 40 + 7,
+        stop: ['\n\n', '</s>'],
+        maxTokens: 2,
+        contextSize: 2048,
+      },
+      context: { requestId: 'options', backend: Backend.BACKEND_CUDA, keepAliveMs: -1 },
+    };
+    await collect(inferenceClient.generate(request));
+    expect(received.generate).toEqual(request);
+
+    await collect(inferenceClient.generate(generateRequest('defaults', 'x', 1)));
+    expect(received.generate?.options?.temperature).toBeUndefined();
+    expect(received.generate?.options?.topK).toBeUndefined();
+    expect(received.generate?.context?.keepAliveMs).toBeUndefined();
+  });
+
+  it('stops the server-side stream when the client cancels after 3 tokens', async () => {
+    const call = inferenceClient.generate(generateRequest('cancel', 'forever'));
+    const chunks: GenerateChunk[] = [];
+    let error: ServiceError | undefined;
+    try {
+      for await (const chunk of call as AsyncIterable<GenerateChunk>) {
+        chunks.push(chunk);
+        if (chunks.length === 3) call.cancel();
+      }
+    } catch (caught) {
+      error = caught as ServiceError;
+    }
+    expect(error?.code).toBe(status.CANCELLED);
+    expect(chunks).toHaveLength(3);
+
+    const record = records.get('cancel');
+    await record?.ended;
+    expect(record?.cancelled).toBe(true);
+    const writtenAtEnd = record?.written ?? -1;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Nothing is written after the server saw the cancellation.
+    expect(record?.written).toBe(writtenAtEnd);
+    expect(writtenAtEnd).toBeLessThan(1000);
+  });
+
+  it('ends with DEADLINE_EXCEEDED when the deadline passes mid-stream, and the server sees it', async () => {
+    const call = inferenceClient.generate(generateRequest('deadline', 'forever'), {
+      deadline: Date.now() + 300,
+    });
+    const { chunks, error } = await collect(call);
+    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks.every((chunk) => chunk.done === undefined)).toBe(true);
+
+    const record = records.get('deadline');
+    await record?.ended;
+    expect(record?.cancelled).toBe(true);
+    expect(record?.written).toBeLessThan(1000);
+  });
+
+  it('turns a VmmError thrown by the server back into the same VmmError', async () => {
+    const { chunks, error } = await collect(
+      inferenceClient.generate({ ...generateRequest('missing', 'x'), model: 'missing' }),
+    );
+    expect(chunks).toEqual([]);
+    expect(error?.code).toBe(status.NOT_FOUND);
+    const vmmError = fromGrpcError(error as ServiceError);
+    expect(vmmError.code).toBe(ErrorCode.NotFound);
+    expect(vmmError.message).toBe('model "missing" not found');
+    expect(vmmError.field).toBe('model');
+  });
+});
+
+describe('Inference.Chat', () => {
+  it('carries messages with their roles, in order', async () => {
+    const request: ChatRequest = {
+      model: 'tiny-llama',
+      messages: [
+        { role: Role.ROLE_SYSTEM, content: 'Be brief.' },
+        { role: Role.ROLE_USER, content: 'Hi there — ünïcödé ✓' },
+        { role: Role.ROLE_ASSISTANT, content: 'Hello.' },
+        { role: Role.ROLE_TOOL, content: '{"ok":true}' },
+        { role: Role.ROLE_USER, content: '' },
+      ],
+      options: { stop: [] },
+      context: { requestId: 'chat', backend: Backend.BACKEND_UNSPECIFIED, keepAliveMs: 300_000 },
+    };
+    const { chunks, error } = await collect(inferenceClient.chat(request));
+    expect(error).toBeUndefined();
+    expect(received.chat).toEqual(request);
+    expect(chunks.at(-1)?.done?.usage?.completionTokens).toBe(2);
+  });
+});
+
+describe('Inference.Detect and Classify', () => {
+  function detect(image: Buffer, confidenceThreshold?: number) {
+    return new Promise<{ error: ServiceError | null; response: unknown }>((resolve) => {
+      inferenceClient.detect(
+        {
+          model: 'detector',
+          image,
+          confidenceThreshold,
+          iouThreshold: undefined,
+          maxDetections: undefined,
+          classIds: [],
+          context: undefined,
+        },
+        (error, response) => resolve({ error, response }),
+      );
+    });
+  }
+
+  it('sends image bytes intact and returns boxes with labels, scores and timings', async () => {
+    const image = Buffer.alloc(1_000_000);
+    for (let i = 0; i < image.length; i += 1) image[i] = (i * 31) % 251;
+    const expectedSum = image.reduce((sum, byte) => (sum + byte) % 65_536, 0);
+    const { error, response } = await detect(image);
+    expect(error).toBeNull();
+    expect(response).toEqual({
+      detections: [
+        { box: { x1: 1.5, y1: 2.5, x2: 30.25, y2: 40.75 }, classId: 2, label: 'blue', score: 0.875 },
+      ],
+      imageSize: { width: 1_000_000, height: expectedSum },
+      timings: { loadNs: 0, decodeNs: 1, preprocessNs: 2, inferenceNs: 3, postprocessNs: 4, totalNs: 10 },
+    });
+  });
+
+  it('reports a bad option as INVALID_ARGUMENT naming the field', async () => {
+    const { error } = await detect(Buffer.from([1, 2, 3]), 1.5);
+    expect(error?.code).toBe(status.INVALID_ARGUMENT);
+    expect(fromGrpcError(error as ServiceError).field).toBe('confidence_threshold');
+  });
+
+  it('passes the retry hint of RESOURCE_EXHAUSTED', async () => {
+    const error = await new Promise<ServiceError | null>((resolve) =>
+      inferenceClient.classify(
+        { model: 'classifier', image: Buffer.from([1]), topK: 3, context: undefined },
+        (caught) => resolve(caught),
+      ),
+    );
+    expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    const vmmError = fromGrpcError(error as ServiceError);
+    expect(vmmError.code).toBe(ErrorCode.ResourceExhausted);
+    expect(vmmError.retryAfterMs).toBe(1500);
+  });
+});
+
+describe('Models', () => {
+  it('lists models filtered by task', async () => {
+    const response = await new Promise((resolve, reject) =>
+      modelsClient.list({ task: Task.TASK_OBJECT_DETECTION }, (error, value) =>
+        error ? reject(error) : resolve(value),
+      ),
+    );
+    expect(response).toMatchObject({
+      models: [{ name: 'detector', task: Task.TASK_OBJECT_DETECTION, sizeBytes: 5_000_000_000 }],
+    });
+  });
+
+  it('reports worker info with enums, repeated fields and optional expiry', async () => {
+    const response = await new Promise((resolve, reject) =>
+      modelsClient.workerInfo({}, (error, value) => (error ? reject(error) : resolve(value))),
+    );
+    expect(response).toMatchObject({
+      backend: Backend.BACKEND_CPU,
+      requestedBackend: Backend.BACKEND_CUDA,
+      providers: ['cpu'],
+      loadedModels: [
+        { memoryBytes: 10, expiresAtMs: undefined, running: 1 },
+        { memoryBytes: 20, expiresAtMs: 0, queued: 2 },
+      ],
+      capacity: 4,
+      queueCapacity: 16,
+      tasks: [Task.TASK_TEXT_GENERATION, Task.TASK_OBJECT_DETECTION],
+    });
+  });
+
+  it('answers unload', async () => {
+    const response = await new Promise((resolve, reject) =>
+      modelsClient.unload({ model: 'tiny-llama' }, (error, value) =>
+        error ? reject(error) : resolve(value),
+      ),
+    );
+    expect(response).toEqual({ unloaded: true });
+  });
+});
