@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
+import { type LlamaVariant, writeLlamaFolder } from './llama/write-llama-folder.js';
+import { writeClassifierFolder, writeDetectorFolder } from './vision/write-vision-folders.js';
+
+export interface DemoOptions {
+  preset?: LlamaPreset;
+  seed?: number;
+  /** Default: every variant for `tiny` (they are small), fp32 alone for the larger presets. */
+  variants?: LlamaVariant[];
+}
+
+export interface DemoModel {
+  name: string;
+  task: 'text-generation' | 'object-detection' | 'image-classification';
+  files: string[];
+}
+
+export const DEMO_DETECTOR = 'yolov8n-squares';
+export const DEMO_CLASSIFIER = 'colour-classifier';
+
+export function demoLlamaName(preset: LlamaPreset): string {
+  return preset === 'tinyllama' ? 'tinyllama-1.1b' : `${preset}-llama`;
+}
+
+/** Writes the demo set, one folder per model, into `out`: what `npm start` serves. */
+export function writeDemoModels(out: string, options: DemoOptions = {}): DemoModel[] {
+  const preset = options.preset ?? 'tiny';
+  if (!(preset in llamaPresets)) throw new RangeError(`unknown preset "${preset}"`);
+  const llamaName = demoLlamaName(preset);
+  const llama = writeLlamaFolder(join(out, llamaName), {
+    preset,
+    seed: options.seed ?? 0,
+    variants: options.variants ?? (preset === 'tiny' ? ['fp32', 'fp16', 'merged'] : ['fp32']),
+  });
+  return [
+    { name: llamaName, task: 'text-generation', files: llama.files },
+    { name: DEMO_DETECTOR, task: 'object-detection', files: writeDetectorFolder(join(out, DEMO_DETECTOR)) },
+    {
+      name: DEMO_CLASSIFIER,
+      task: 'image-classification',
+      files: writeClassifierFolder(join(out, DEMO_CLASSIFIER)),
+    },
+  ];
+}

@@ -1,0 +1,30 @@
+export {
+  writeLlamaFolder,
+  type LlamaFolder,
+  type LlamaFolderOptions,
+  type LlamaVariant,
+} from './llama/write-llama-folder.js';
+export { llamaPresets, parameterCount, type LlamaPreset, type LlamaShape } from './llama/llama-shape.js';
+export {
+  writeDetectorFolder,
+  writeClassifierFolder,
+  detectorLabels,
+  classifierLabels,
+  pythonDictLiteral,
+  DETECTOR_FILE,
+  type DetectorFolderOptions,
+} from './vision/write-vision-folders.js';
+export { detectorColours, classifierColours, type Colour } from './vision/colours.js';
+export { DETECTOR_SIZE, DETECTOR_CLASSES } from './vision/detector-graph.js';
+export { CLASSIFIER_SIZE, IMAGENET_MEAN, IMAGENET_STD } from './vision/classifier-graph.js';
+export { drawSquares, toChwFloat, type Square, type RgbImage } from './vision/square-image.js';
+export {
+  writeDemoModels,
+  demoLlamaName,
+  DEMO_DETECTOR,
+  DEMO_CLASSIFIER,
+  type DemoModel,
+  type DemoOptions,
+} from './demo-models.js';
+export { Prng } from './prng.js';
+export { toFloat16Bits, fromFloat16Bits } from './onnx/float16.js';

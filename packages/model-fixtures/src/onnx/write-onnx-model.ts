@@ -1,0 +1,64 @@
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
+import { onnx } from '@vmm/proto';
+import { type GraphBuilder, tensorProto } from './graph-builder.js';
+
+export interface WriteOnnxOptions {
+  /** The default-domain opset the graph is written against. */
+  opset: number;
+  /** `metadata_props`, in insertion order (Ultralytics writes names, stride, imgsz there). */
+  metadata?: Record<string, string>;
+  /** Weights go to `<file>_data` (ONNX external data), as exports over 2 GB must. */
+  externalData?: boolean;
+  docString?: string;
+}
+
+const IR_VERSION = 8;
+
+/** Writes `graph` to `path`; returns the files written (the model, then its external data). */
+export function writeOnnxModel(path: string, graph: GraphBuilder, options: WriteOnnxOptions): string[] {
+  const initializers: onnx.TensorProto[] = [];
+  const written = [path];
+  if (options.externalData) {
+    const dataPath = `${path}_data`;
+    const location = basename(dataPath);
+    const fd = openSync(dataPath, 'w');
+    let offset = 0;
+    try {
+      for (const initializer of graph.initializers) {
+        const bytes = initializer.bytes();
+        writeSync(fd, bytes);
+        initializers.push(
+          onnx.TensorProto.fromPartial({
+            ...tensorProto(initializer, new Uint8Array(0)),
+            rawData: Buffer.alloc(0),
+            dataLocation: onnx.TensorProto_DataLocation.EXTERNAL,
+            externalData: [
+              { key: 'location', value: location },
+              { key: 'offset', value: String(offset) },
+              { key: 'length', value: String(bytes.byteLength) },
+            ],
+          }),
+        );
+        offset += bytes.byteLength;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    written.push(dataPath);
+  } else {
+    for (const initializer of graph.initializers)
+      initializers.push(tensorProto(initializer, initializer.bytes()));
+  }
+  const model = onnx.ModelProto.fromPartial({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: options.opset }],
+    producerName: 'vmm-model-fixtures',
+    producerVersion: '0.1.0',
+    docString: options.docString ?? '',
+    graph: graph.graphProto(initializers),
+    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+  });
+  writeFileSync(path, onnx.ModelProto.encode(model).finish());
+  return written;
+}

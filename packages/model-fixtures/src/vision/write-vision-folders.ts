@@ -1,0 +1,88 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GraphBuilder } from '../onnx/graph-builder.js';
+import { writeOnnxModel } from '../onnx/write-onnx-model.js';
+import { addClassifier, CLASSIFIER_SIZE, IMAGENET_MEAN, IMAGENET_STD } from './classifier-graph.js';
+import { classifierColours, detectorColours } from './colours.js';
+import { addDetector, DETECTOR_CLASSES, DETECTOR_SIZE } from './detector-graph.js';
+
+export interface DetectorFolderOptions {
+  /** A fixed batch of 1 (`images` [1, 3, 640, 640]) instead of a dynamic batch dimension. */
+  staticBatch?: boolean;
+  /** The ONNX file name; Ultralytics names it after the weights (yolov8n.onnx). */
+  fileName?: string;
+}
+
+export const DETECTOR_FILE = 'yolov8n-squares.onnx';
+
+/** Class names of the detector: the colours first, then placeholders up to COCO's 80. */
+export const detectorLabels: readonly string[] = Array.from(
+  { length: DETECTOR_CLASSES },
+  (_, i) => detectorColours[i]?.name ?? `class_${i}`,
+);
+
+/** As Ultralytics writes `names`: a Python dict literal (repr), not JSON. */
+export function pythonDictLiteral(labels: readonly string[]): string {
+  const repr = (text: string) =>
+    text.includes("'") && !text.includes('"')
+      ? `"${text}"`
+      : `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  return `{${labels.map((label, i) => `${i}: ${repr(label)}`).join(', ')}}`;
+}
+
+/** Writes an Ultralytics-style YOLOv8 export: one .onnx file whose metadata_props describe it. */
+export function writeDetectorFolder(dir: string, options: DetectorFolderOptions = {}): string[] {
+  mkdirSync(dir, { recursive: true });
+  const graph = GraphBuilder.create('main_graph');
+  addDetector(graph, options.staticBatch ? 1 : 'batch');
+  const dynamic = options.staticBatch ? 'False' : 'True';
+  return writeOnnxModel(join(dir, options.fileName ?? DETECTOR_FILE), graph, {
+    opset: 17,
+    docString: 'VMM fixture: YOLOv8-layout detector of solid coloured squares',
+    metadata: {
+      description: 'VMM fixture standing in for Ultralytics YOLOv8n: detects solid coloured squares',
+      author: 'VMM model-fixtures',
+      date: '2026-01-01T00:00:00',
+      version: '8.3.0',
+      license: 'Apache-2.0',
+      docs: 'https://docs.ultralytics.com',
+      stride: '32',
+      task: 'detect',
+      batch: '1',
+      imgsz: `[${DETECTOR_SIZE}, ${DETECTOR_SIZE}]`,
+      names: pythonDictLiteral(detectorLabels),
+      args: `{'batch': 1, 'half': False, 'dynamic': ${dynamic}, 'simplify': True, 'opset': 17, 'nms': False}`,
+    },
+  });
+}
+
+export const classifierLabels: readonly string[] = classifierColours.map((colour) => colour.name);
+
+/** Writes an image classifier folder: model.onnx, labels.txt and the vmm.json manifest. */
+export function writeClassifierFolder(dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const graph = GraphBuilder.create('classifier');
+  addClassifier(graph);
+  const files = writeOnnxModel(join(dir, 'model.onnx'), graph, {
+    opset: 17,
+    docString: 'VMM fixture: which colour dominates an image',
+  });
+  writeFileSync(join(dir, 'labels.txt'), `${classifierLabels.join('\n')}\n`);
+  const manifest = {
+    task: 'image-classification',
+    model: 'model.onnx',
+    labels: 'labels.txt',
+    preprocess: {
+      resize: 256,
+      crop: CLASSIFIER_SIZE,
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
+      layout: 'NCHW',
+      channels: 'RGB',
+      scale: 1 / 255,
+    },
+    output: { softmax: true },
+  };
+  writeFileSync(join(dir, 'vmm.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return [...files, join(dir, 'labels.txt'), join(dir, 'vmm.json')];
+}
