@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 // Shared jest configuration. Every VMM package is native ESM, so tests run on jest's ESM
 // loader (see bin/vmm-jest.js) and TypeScript is stripped by swc: type-checking is the
 // `typecheck` task's job, which keeps test start-up fast on two cores.
@@ -6,7 +8,7 @@
 export function createJestConfig(rootDir) {
   return {
     rootDir,
-    testEnvironment: 'node',
+    testEnvironment: fileURLToPath(new URL('./environment.js', import.meta.url)),
     extensionsToTreatAsEsm: ['.ts'],
     transform: {
       '^.+\\.ts$': [

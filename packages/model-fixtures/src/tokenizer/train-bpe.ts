@@ -28,7 +28,9 @@ export function trainBpe(text: string, vocabSize: number): BpeModel {
 
   // Words start at each ▁ (spaces) or line break; newlines themselves stay byte tokens.
   const wordCounts = new Map<string, number>();
-  for (const line of text.split('\n')) {
+  // Special tokens are split out before BPE, as tokenizers does: never learn them as text.
+  const plain = SPECIAL_TOKENS.reduce((rest, special) => rest.replaceAll(special, '\n'), text);
+  for (const line of plain.split('\n')) {
     if (line.length === 0) continue;
     for (const word of normalize(line).split(new RegExp(`(?=${METASPACE})`, 'u'))) {
       if (word.length > 0) wordCounts.set(word, (wordCounts.get(word) ?? 0) + 1);
@@ -48,6 +50,9 @@ export function trainBpe(text: string, vocabSize: number): BpeModel {
     .sort((a, b) => (a[0] < b[0] ? -1 : 1))
     .map(([word, count]) => ({ symbols: [...word], count }));
   const merges: [string, string][] = [];
+  // Pairs whose concatenation is already a token (e.g. "<0x0A>" spelt out) would give one
+  // string two ids; they are never merged.
+  const banned = new Set<string>();
   while (tokens.length < vocabSize) {
     const pairCounts = new Map<string, number>();
     for (const { symbols, count } of words) {
@@ -59,6 +64,7 @@ export function trainBpe(text: string, vocabSize: number): BpeModel {
     let best: string | undefined;
     let bestCount = 1;
     for (const [key, count] of pairCounts) {
+      if (banned.has(key)) continue;
       if (count > bestCount || (count === bestCount && best !== undefined && key < best)) {
         best = key;
         bestCount = count;
@@ -67,6 +73,10 @@ export function trainBpe(text: string, vocabSize: number): BpeModel {
     if (best === undefined) break;
     const [left, right] = best.split(' ') as [string, string];
     const merged = left + right;
+    if (known.has(merged)) {
+      banned.add(best);
+      continue;
+    }
     merges.push([left, right]);
     tokens.push(merged);
     known.add(merged);

@@ -1,0 +1,47 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The built CLI, as `npm run models:demo` runs it (turbo builds the package before its tests).
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const out = mkdtempSync(join(tmpdir(), 'vmm-demo-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+describe('vmm-model-fixtures demo', () => {
+  it('writes the demo set, one folder per model', () => {
+    const result = run('demo', '--out', out);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('wrote 3 models');
+    for (const file of [
+      'tiny-llama/onnx/model.onnx',
+      'tiny-llama/onnx/model_fp16.onnx',
+      'tiny-llama/onnx/decoder_model_merged.onnx',
+      'tiny-llama/tokenizer.json',
+      'yolov8n-squares/yolov8n-squares.onnx',
+      'colour-classifier/vmm.json',
+    ]) {
+      expect(existsSync(join(out, file))).toBe(true);
+    }
+  });
+
+  it.each([
+    [['demo'], '--out is required'],
+    [['build', '--out', 'x'], 'expected the command "demo"'],
+    [['demo', '--out', 'x', '--preset', 'huge'], 'unknown --preset "huge"'],
+    [['demo', '--out', 'x', '--seed=-1'], '--seed must be a non-negative integer'],
+    [['demo', '--out', 'x', '--seed', '1.5'], '--seed must be a non-negative integer'],
+    [['demo', '--out', 'x', '--variants', 'fp32,int4'], 'unknown variant "int4"'],
+    [['demo', '--out', 'x', '--frobnicate'], "Unknown option '--frobnicate'"],
+  ])('refuses %p with exit 2 and says why', (args, message) => {
+    const result = run(...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain('usage:');
+  });
+});
