@@ -98,6 +98,18 @@ describe('writeLlamaFolder', () => {
     expect(sessions.noPositions?.inputNames).toEqual(['input_ids', 'attention_mask', ...pastNames]);
   });
 
+  it('writes weights as external data (model.onnx_data) that loads and computes the same', async () => {
+    const external = writeLlamaFolder(join(root, 'external'), { seed: 7, externalData: true });
+    expect(listFiles(external.dir)).toContain('onnx/model.onnx_data');
+    expect(statSync(join(external.dir, 'onnx/model.onnx')).size).toBeLessThan(64 * 1024);
+    const session = await ort.InferenceSession.create(join(external.dir, 'onnx/model.onnx'));
+    const prompt = randomPrompt(5, 6);
+    const feeds = forwardFeeds(folder, { ids: [prompt], mask: [ones(6)] });
+    const [a, b] = [await session.run(feeds), await (sessions.fp32 as ort.InferenceSession).run(feeds)];
+    await session.release();
+    expect(maxAbsDifference(logitsOf(a), logitsOf(b))).toBe(0);
+  });
+
   it('refuses to write fp32 and no-position-ids into one folder', () => {
     expect(() => writeLlamaFolder(join(root, 'clash'), { variants: ['fp32', 'no-position-ids'] })).toThrow(
       /different folders/,

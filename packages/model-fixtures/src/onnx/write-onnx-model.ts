@@ -14,6 +14,11 @@ export interface WriteOnnxOptions {
 }
 
 const IR_VERSION = 8;
+/**
+ * Like onnx's `save_model(..., size_threshold=1024)`: small tensors (shapes, axes, scalars) stay
+ * inline, because shape inference must read them and cannot follow external references.
+ */
+const EXTERNAL_MIN_BYTES = 1024;
 
 /** Writes `graph` to `path`; returns the files written (the model, then its external data). */
 export function writeOnnxModel(path: string, graph: GraphBuilder, options: WriteOnnxOptions): string[] {
@@ -27,6 +32,10 @@ export function writeOnnxModel(path: string, graph: GraphBuilder, options: Write
     try {
       for (const initializer of graph.initializers) {
         const bytes = initializer.bytes();
+        if (bytes.byteLength < EXTERNAL_MIN_BYTES) {
+          initializers.push(tensorProto(initializer, bytes));
+          continue;
+        }
         writeSync(fd, bytes);
         initializers.push(
           onnx.TensorProto.fromPartial({
