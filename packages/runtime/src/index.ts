@@ -1,0 +1,39 @@
+export {
+  type Backend,
+  backends,
+  parseBackend,
+  executionProvidersFor,
+  type ExecutionProvider,
+} from './backend.js';
+export { type SessionOptions, type ValueInfo, type GraphOptimizationLevel } from './session-options.js';
+export { type ModelSession } from './model-session.js';
+export { createOrtSession, cudaProviderInstalled, CUDA_INSTALL_HINT } from './backends/ort-session.js';
+export {
+  type TensorData,
+  type TensorType,
+  type TensorArray,
+  elementCount,
+  float32Tensor,
+  int64Tensor,
+  boolTensor,
+  emptyTensor,
+} from './tensor-data.js';
+export { readOnnxMetadata, type OnnxFileInfo } from './onnx-metadata.js';
+export { validateModelName, modelDir } from './model-name.js';
+export {
+  inspectModelFolder,
+  listModelFolders,
+  selectModelFile,
+  type ModelFolder,
+  type ModelFile,
+  type OnnxVariant,
+} from './model-folder.js';
+export { vmmManifestSchema, type VmmManifest, type ModelTask } from './vmm-manifest.js';
+export { ThreadHost, threadEntry, type ThreadCallOptions } from './thread/thread-host.js';
+export {
+  serveThread,
+  yieldToEventLoop,
+  type ThreadHandler,
+  type CallContext,
+} from './thread/serve-thread.js';
+export { STREAM_WINDOW } from './thread/protocol.js';

@@ -1,0 +1,233 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import { type Backend } from './backend.js';
+import { modelDir, validateModelName } from './model-name.js';
+import { readOnnxMetadata } from './onnx-metadata.js';
+import { type ModelTask, type VmmManifest, vmmManifestSchema } from './vmm-manifest.js';
+
+/** How an ONNX file of a text model was exported, from its Optimum file name. */
+export type OnnxVariant =
+  'fp32' | 'fp16' | 'quantized' | 'merged' | 'merged-fp16' | 'merged-quantized' | 'other';
+
+export interface ModelFile {
+  /** Relative to the model folder, e.g. "onnx/model.onnx". */
+  path: string;
+  variant: OnnxVariant;
+  /** The file and its external data, in bytes. */
+  bytes: number;
+}
+
+export interface ModelFolder {
+  name: string;
+  dir: string;
+  task: ModelTask;
+  /** optimum: config.json + tokenizer; ultralytics: a self-describing .onnx; manifest: vmm.json. */
+  format: 'optimum' | 'ultralytics' | 'manifest';
+  files: ModelFile[];
+  /** Bytes of every file in the folder. */
+  sizeBytes: number;
+  modifiedAtMs: number;
+  manifest?: VmmManifest;
+  /** metadata_props of the chosen ONNX file (vision models). */
+  metadata: Record<string, string>;
+}
+
+const variantByFile: Readonly<Record<string, OnnxVariant>> = {
+  'model.onnx': 'fp32',
+  'model_fp16.onnx': 'fp16',
+  'model_quantized.onnx': 'quantized',
+  'model_int8.onnx': 'quantized',
+  'model_q4.onnx': 'quantized',
+  'decoder_model_merged.onnx': 'merged',
+  'decoder_model_merged_fp16.onnx': 'merged-fp16',
+  'decoder_model_merged_quantized.onnx': 'merged-quantized',
+};
+
+const decoderModelTypes = new Set([
+  'llama',
+  'mistral',
+  'qwen2',
+  'phi3',
+  'gemma',
+  'gemma2',
+  'gpt2',
+  'gpt_neox',
+  'olmo',
+]);
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `${what} is not valid JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function onnxFiles(dir: string): ModelFile[] {
+  const found: ModelFile[] = [];
+  for (const sub of ['onnx', '.']) {
+    const folder = join(dir, sub);
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) continue;
+    for (const name of readdirSync(folder).sort()) {
+      if (!name.endsWith('.onnx')) continue;
+      const path = join(folder, name);
+      const external = `${path}_data`;
+      found.push({
+        path: relative(dir, path),
+        variant: variantByFile[name] ?? 'other',
+        bytes: statSync(path).size + (existsSync(external) ? statSync(external).size : 0),
+      });
+    }
+  }
+  return found;
+}
+
+function folderStats(dir: string): { sizeBytes: number; modifiedAtMs: number } {
+  let sizeBytes = 0;
+  let modifiedAtMs = 0;
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const stats = statSync(join(dir, entry));
+    if (!stats.isFile()) continue;
+    sizeBytes += stats.size;
+    modifiedAtMs = Math.max(modifiedAtMs, Math.floor(stats.mtimeMs));
+  }
+  return { sizeBytes, modifiedAtMs };
+}
+
+const ultralyticsTasks: Readonly<Record<string, ModelTask>> = {
+  detect: 'object-detection',
+  classify: 'image-classification',
+};
+
+/** Looks at a model folder and says what it is; throws NotFound or FailedPrecondition. */
+export function inspectModelFolder(modelsDir: string, name: string): ModelFolder {
+  const dir = modelDir(modelsDir, name);
+  if (!statSync(dir).isDirectory())
+    throw new VmmError(ErrorCode.NotFound, `model "${name}" not found`, { field: 'model' });
+  const files = onnxFiles(dir);
+  const stats = folderStats(dir);
+  const manifestPath = join(dir, 'vmm.json');
+  let manifest: VmmManifest | undefined;
+  if (existsSync(manifestPath)) {
+    const parsed = vmmManifestSchema.safeParse(readJson(manifestPath, `${name}/vmm.json`));
+    if (!parsed.success) {
+      throw new VmmError(
+        ErrorCode.FailedPrecondition,
+        `${name}/vmm.json is invalid: ${parsed.error.issues[0]?.message}`,
+        {
+          cause: parsed.error,
+        },
+      );
+    }
+    manifest = parsed.data;
+    if (manifest.model !== undefined && !files.some((file) => file.path === manifest?.model)) {
+      throw new VmmError(
+        ErrorCode.FailedPrecondition,
+        `${name}/vmm.json names ${manifest.model}, which is not in the folder`,
+      );
+    }
+  }
+  if (files.length === 0) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `model "${name}" has no .onnx file (looked in ${name}/ and ${name}/onnx/)`,
+    );
+  }
+  const base = { name, dir, files, ...stats };
+
+  if (manifest) {
+    const main = manifest.model ?? files[0]?.path ?? '';
+    return {
+      ...base,
+      task: manifest.task,
+      format: 'manifest',
+      manifest,
+      metadata: readOnnxMetadata(join(dir, main)).metadata,
+    };
+  }
+  if (existsSync(join(dir, 'config.json'))) {
+    const config = readJson(join(dir, 'config.json'), `${name}/config.json`) as {
+      model_type?: unknown;
+      architectures?: unknown;
+    };
+    const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
+    const isDecoder =
+      architectures.some((architecture) => architecture.endsWith('ForCausalLM')) ||
+      (typeof config.model_type === 'string' && decoderModelTypes.has(config.model_type));
+    if (!isDecoder) {
+      throw new VmmError(
+        ErrorCode.FailedPrecondition,
+        `model "${name}" is not a decoder-only language model (model_type ${String(config.model_type)}); add a vmm.json to say what it is`,
+      );
+    }
+    if (!existsSync(join(dir, 'tokenizer.json'))) {
+      throw new VmmError(ErrorCode.FailedPrecondition, `model "${name}" has no tokenizer.json`);
+    }
+    return { ...base, task: 'text-generation', format: 'optimum', metadata: {} };
+  }
+  const [main] = files;
+  const metadata = readOnnxMetadata(join(dir, main?.path ?? '')).metadata;
+  const task = ultralyticsTasks[metadata.task ?? ''];
+  if (!task) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `model "${name}" does not say what it is: no config.json, no vmm.json, and ${basename(main?.path ?? '')} has no Ultralytics "task" metadata`,
+    );
+  }
+  return { ...base, task, format: 'ultralytics', metadata };
+}
+
+/** Every servable model under `modelsDir`, by name; folders that fail inspection are skipped. */
+export function listModelFolders(modelsDir: string): {
+  models: ModelFolder[];
+  problems: { name: string; error: VmmError }[];
+} {
+  const models: ModelFolder[] = [];
+  const problems: { name: string; error: VmmError }[] = [];
+  if (!existsSync(modelsDir)) return { models, problems };
+  for (const entry of readdirSync(modelsDir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
+    if (!entry.isDirectory() && !entry.isSymbolicLink()) continue;
+    try {
+      validateModelName(entry.name);
+      models.push(inspectModelFolder(modelsDir, entry.name));
+    } catch (error) {
+      problems.push({ name: entry.name, error: VmmError.from(error) });
+    }
+  }
+  return { models, problems };
+}
+
+const preference: Readonly<Record<Backend, OnnxVariant[]>> = {
+  // fp32 runs fastest on CPUs without native fp16; quantized is smaller but slower to dequantize.
+  cpu: ['fp32', 'merged', 'quantized', 'merged-quantized', 'fp16', 'merged-fp16', 'other'],
+  cuda: ['fp16', 'merged-fp16', 'fp32', 'merged', 'quantized', 'merged-quantized', 'other'],
+  openvino: ['fp32', 'merged', 'fp16', 'merged-fp16', 'quantized', 'merged-quantized', 'other'],
+};
+
+/** The ONNX file to run: the one asked for, else the best variant for the backend. */
+export function selectModelFile(folder: ModelFolder, backend: Backend, variant?: OnnxVariant): ModelFile {
+  if (folder.manifest?.model !== undefined && variant === undefined) {
+    return folder.files.find((file) => file.path === folder.manifest?.model) as ModelFile;
+  }
+  const order = variant ? [variant] : preference[backend];
+  for (const wanted of order) {
+    const file = folder.files.find((candidate) => candidate.variant === wanted);
+    if (file) return file;
+  }
+  throw new VmmError(
+    ErrorCode.NotFound,
+    `model "${folder.name}" has no ${variant ?? 'usable'} ONNX file (has ${folder.files.map((f) => f.path).join(', ')})`,
+    { field: 'variant' },
+  );
+}
+
+export { validateModelName };

@@ -1,0 +1,23 @@
+import { type Backend } from './backend.js';
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface SessionOptions {
+  backend: Backend;
+  /** GPU ordinal for cuda. */
+  deviceId?: number;
+  /** Threads one operator may use; default: ONNX Runtime's (all cores). */
+  intraOpThreads?: number;
+  /** Threads across independent operators; default 1 (sequential execution). */
+  interOpThreads?: number;
+  graphOptimizationLevel?: GraphOptimizationLevel;
+}
+
+/** What a model input or output looks like, as the session reports it. */
+export interface ValueInfo {
+  name: string;
+  /** Element type, e.g. "float32", "float16", "int64", "bool". */
+  type: string;
+  /** Dimensions: a number when fixed, a name when symbolic (e.g. "batch_size"). */
+  shape: (number | string)[];
+}

@@ -1,0 +1,42 @@
+import { ErrorCode, isErrorCode, VmmError } from '@vmm/errors';
+
+/** Messages from the owning thread to a session thread. */
+export type HostMessage =
+  | { kind: 'call'; id: number; method: string; payload: unknown }
+  | { kind: 'cancel'; id: number }
+  /** The consumer took `count` more stream items: the producer may send that many more. */
+  | { kind: 'ack'; id: number; count: number };
+
+/** Messages from a session thread to its owner. */
+export type ThreadMessage =
+  | { kind: 'ready' }
+  | { kind: 'next'; id: number; value: unknown }
+  | { kind: 'done'; id: number; value: unknown }
+  | { kind: 'error'; id: number; error: SerializedError };
+
+export interface SerializedError {
+  code: string;
+  message: string;
+  field?: string;
+  retryAfterMs?: number;
+}
+
+/** How many stream items may be in flight before the producer waits for the consumer. */
+export const STREAM_WINDOW = 32;
+
+export function serializeError(error: unknown): SerializedError {
+  const vmmError = VmmError.from(error);
+  return {
+    code: vmmError.code,
+    message: vmmError.message,
+    ...(vmmError.field === undefined ? {} : { field: vmmError.field }),
+    ...(vmmError.retryAfterMs === undefined ? {} : { retryAfterMs: vmmError.retryAfterMs }),
+  };
+}
+
+export function deserializeError(error: SerializedError): VmmError {
+  return new VmmError(isErrorCode(error.code) ? error.code : ErrorCode.Internal, error.message, {
+    ...(error.field === undefined ? {} : { field: error.field }),
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+  });
+}

@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import { STREAM_WINDOW } from './protocol.js';
+import { ThreadHost, threadEntry } from './thread-host.js';
+
+const entry = new URL('../../test/echo-thread.mjs', import.meta.url);
+let host: ThreadHost;
+
+beforeEach(async () => {
+  host = await ThreadHost.start(entry);
+});
+afterEach(async () => {
+  await host.close();
+});
+
+async function collect<T>(stream: AsyncIterable<T>, stopAfter = Infinity): Promise<T[]> {
+  const values: T[] = [];
+  for await (const value of stream) {
+    values.push(value);
+    if (values.length >= stopAfter) break;
+  }
+  return values;
+}
+
+describe('ThreadHost', () => {
+  it('answers requests, concurrently and in any order', async () => {
+    const answers = await Promise.all([
+      host.request('echo', { a: 1 }),
+      host.request('sum', [1, 2, 3]),
+      host.request('echo', 'x'),
+    ]);
+    expect(answers).toEqual([{ a: 1 }, 6, 'x']);
+  });
+
+  it('moves transferred buffers into the thread', async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const echoed = await host.request<Uint8Array>('echo', bytes, { transfer: [bytes.buffer] });
+    expect(Array.from(echoed)).toEqual([1, 2, 3]);
+    expect(bytes.byteLength).toBe(0);
+  });
+
+  it('streams values in order to the end', async () => {
+    expect(await collect(host.stream('count', { to: 100 }))).toEqual(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
+  });
+
+  it('stops the producer when the consumer breaks out of the stream', async () => {
+    await host.request('reset', null);
+    expect(await collect(host.stream('count', { to: 10_000, busyMs: 1 }), 3)).toEqual([1, 2, 3]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const produced = await host.request<number>('produced', null);
+    expect(produced).toBeLessThan(3 + STREAM_WINDOW + 2);
+  });
+
+  it('cancels a stream through an AbortSignal', async () => {
+    const controller = new AbortController();
+    const values: number[] = [];
+    for await (const value of host.stream<number>(
+      'count',
+      { to: 10_000, busyMs: 1 },
+      { signal: controller.signal },
+    )) {
+      values.push(value);
+      if (values.length === 3) controller.abort();
+    }
+    // The thread stops at its next check; the consumer may see what was already in flight.
+    expect(values.length).toBeLessThan(3 + STREAM_WINDOW + 2);
+  });
+
+  it('bounds what a producer sends ahead of a consumer that does not read', async () => {
+    await host.request('reset', null);
+    const stream = host.stream<number>('count', { to: 10_000 });
+    await stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const produced = await host.request<number>('produced', null);
+    expect(produced).toBeLessThanOrEqual(STREAM_WINDOW + 2);
+    await stream.return(undefined);
+  });
+
+  it('rebuilds the VmmError a handler throws, field included', async () => {
+    const error = await host.request('fail', 'top_k').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(VmmError);
+    expect(error).toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: 'bad top_k',
+      field: 'options.top_k',
+    });
+  });
+
+  it('answers an unknown method with UNIMPLEMENTED', async () => {
+    await expect(host.request('nope', null)).rejects.toMatchObject({ code: ErrorCode.Unimplemented });
+  });
+
+  it('fails pending and later calls when the thread dies', async () => {
+    const pending = host.request('crash', null);
+    await expect(pending).rejects.toBeInstanceOf(VmmError);
+    await expect(host.request('echo', 1)).rejects.toBeInstanceOf(VmmError);
+  });
+
+  it('keeps the owning thread responsive while the thread computes', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 5);
+    await collect(host.stream('count', { to: 20, busyMs: 25 }));
+    clearInterval(timer);
+    // 500 ms of blocking work in the thread; the 5 ms timer here kept firing throughout.
+    expect(ticks).toBeGreaterThan(30);
+  });
+});
+
+describe('threadEntry', () => {
+  it.each([
+    [
+      'file:///r/packages/llm/src/llm-runner.ts',
+      './llm-thread.js',
+      'file:///r/packages/llm/dist/llm-thread.js',
+    ],
+    [
+      'file:///r/packages/llm/dist/llm-runner.js',
+      './llm-thread.js',
+      'file:///r/packages/llm/dist/llm-thread.js',
+    ],
+    ['file:///src/r/packages/llm/src/a/b.ts', '../c.js', 'file:///src/r/packages/llm/dist/c.js'],
+  ])('resolves %s + %s to %s', (from, entryName, expected) => {
+    expect(threadEntry(from, entryName).href).toBe(expected);
+  });
+});

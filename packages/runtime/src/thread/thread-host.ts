@@ -1,0 +1,195 @@
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import { deserializeError, type HostMessage, type ThreadMessage } from './protocol.js';
+
+interface Pending {
+  onNext(value: unknown): void;
+  onDone(value: unknown): void;
+  onError(error: VmmError): void;
+}
+
+export interface ThreadCallOptions {
+  signal?: AbortSignal;
+  /** Buffers to move rather than copy into the thread (e.g. image bytes). */
+  transfer?: ArrayBuffer[];
+}
+
+/**
+ * The owning side of a session thread: models run in a worker thread so that a blocking
+ * `session.run` never stalls this thread's event loop (health checks, other requests,
+ * cancellations keep flowing).
+ */
+export class ThreadHost {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private exited: VmmError | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (message: ThreadMessage) => this.dispatch(message));
+    worker.on('error', (error) =>
+      this.fail(new VmmError(ErrorCode.Internal, 'model thread crashed', { cause: error })),
+    );
+    worker.on('exit', (code) =>
+      this.fail(new VmmError(ErrorCode.Unavailable, `model thread exited (code ${code})`)),
+    );
+  }
+
+  /** Starts `entry` (a module calling serveThread) and waits until it serves. */
+  static async start(entry: URL, workerData?: unknown): Promise<ThreadHost> {
+    const worker = new Worker(fileURLToPath(entry), { workerData });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: ThreadMessage) => {
+        if (message.kind !== 'ready') return;
+        cleanup();
+        resolve();
+      };
+      const onError = (error: Error) => {
+        cleanup();
+        reject(
+          new VmmError(ErrorCode.Internal, `model thread failed to start: ${error.message}`, {
+            cause: error,
+          }),
+        );
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new VmmError(ErrorCode.Internal, `model thread exited during start (code ${code})`));
+      };
+      const cleanup = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+    return new ThreadHost(worker);
+  }
+
+  /** Calls a method that answers once. */
+  request<T>(method: string, payload: unknown, options: ThreadCallOptions = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const id = this.call(method, payload, options, {
+        onNext: () => undefined,
+        onDone: (value) => resolve(value as T),
+        onError: reject,
+      });
+      if (id !== undefined) this.cancelOnAbort(id, options.signal);
+    });
+  }
+
+  /** Calls a method that streams; breaking out of the loop cancels the call. */
+  async *stream<T>(method: string, payload: unknown, options: ThreadCallOptions = {}): AsyncGenerator<T> {
+    const queue: T[] = [];
+    let finished = false;
+    let failure: VmmError | undefined;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const id = this.call(method, payload, options, {
+      onNext: (value) => {
+        queue.push(value as T);
+        notify();
+      },
+      onDone: () => {
+        finished = true;
+        notify();
+      },
+      onError: (error) => {
+        failure = error;
+        finished = true;
+        notify();
+      },
+    });
+    if (id === undefined) throw failure ?? this.exited;
+    const detach = this.cancelOnAbort(id, options.signal);
+    try {
+      for (;;) {
+        if (queue.length > 0) {
+          const value = queue.shift() as T;
+          this.post({ kind: 'ack', id, count: 1 });
+          yield value;
+          continue;
+        }
+        if (finished) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      if (failure) throw failure;
+    } finally {
+      detach();
+      if (!finished) {
+        this.post({ kind: 'cancel', id });
+        this.pending.delete(id);
+      }
+    }
+  }
+
+  /** Stops the thread; pending calls fail with UNAVAILABLE. */
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private call(
+    method: string,
+    payload: unknown,
+    options: ThreadCallOptions,
+    pending: Pending,
+  ): number | undefined {
+    if (this.exited) {
+      pending.onError(this.exited);
+      return undefined;
+    }
+    const id = this.nextId++;
+    this.pending.set(id, pending);
+    this.post({ kind: 'call', id, method, payload }, options.transfer);
+    return id;
+  }
+
+  private cancelOnAbort(id: number, signal: AbortSignal | undefined): () => void {
+    if (!signal) return () => undefined;
+    const onAbort = () => this.post({ kind: 'cancel', id });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
+  }
+
+  private post(message: HostMessage, transfer?: ArrayBuffer[]): void {
+    if (!this.exited) this.worker.postMessage(message, transfer);
+  }
+
+  private dispatch(message: ThreadMessage): void {
+    if (message.kind === 'ready') return;
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    if (message.kind === 'next') pending.onNext(message.value);
+    else {
+      this.pending.delete(message.id);
+      if (message.kind === 'done') pending.onDone(message.value);
+      else pending.onError(deserializeError(message.error));
+    }
+  }
+
+  private fail(error: VmmError): void {
+    if (this.exited) return;
+    this.exited = error;
+    for (const pending of this.pending.values()) pending.onError(error);
+    this.pending.clear();
+  }
+}
+
+/**
+ * The URL of a thread entry module next to `from`. Under jest, sources run as TypeScript that
+ * a worker thread cannot load, so a `src/` path maps to the package's built `dist/` twin
+ * (turbo builds every package before its tests).
+ */
+export function threadEntry(from: string, entry: string): URL {
+  const url = new URL(entry, from);
+  if (from.endsWith('.ts') && url.pathname.includes('/src/')) {
+    return new URL(url.href.replace(/\/src\/(?!.*\/src\/)/, '/dist/'));
+  }
+  return url;
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * `vmm.json`: what a model folder cannot say by itself — its task, which file to run, labels
+ * and preprocessing. Optional for Optimum and Ultralytics exports, which describe themselves.
+ */
+export const vmmManifestSchema = z
+  .object({
+    task: z.enum(['text-generation', 'object-detection', 'image-classification']),
+    /** The ONNX file, relative to the folder. */
+    model: z.string().min(1).optional(),
+    /** A labels file (one per line) relative to the folder, or the labels themselves. */
+    labels: z.union([z.string().min(1), z.array(z.string())]).optional(),
+    preprocess: z
+      .object({
+        resize: z.number().int().positive().optional(),
+        crop: z.number().int().positive().optional(),
+        width: z.number().int().positive().optional(),
+        height: z.number().int().positive().optional(),
+        mean: z.tuple([z.number(), z.number(), z.number()]).optional(),
+        std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).optional(),
+        layout: z.enum(['NCHW', 'NHWC']).optional(),
+        channels: z.enum(['RGB', 'BGR']).optional(),
+        scale: z.number().positive().optional(),
+        letterbox: z.boolean().optional(),
+        padValue: z.number().int().min(0).max(255).optional(),
+      })
+      .strict()
+      .optional(),
+    output: z.object({ softmax: z.boolean().optional() }).strict().optional(),
+  })
+  .strict();
+
+export type VmmManifest = z.infer<typeof vmmManifestSchema>;
+export type ModelTask = VmmManifest['task'];
