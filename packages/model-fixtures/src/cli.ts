@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { writeDemoModels } from './demo-models.js';
 import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
-import { type LlamaVariant } from './llama/write-llama-folder.js';
+import type { LlamaVariant } from './llama/write-llama-folder.js';
 
 const usage =
   'usage: vmm-model-fixtures demo --out <dir> [--preset tiny|small|tinyllama] [--seed N] [--variants fp32,fp16,merged,no-position-ids]';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { type Backend } from './backend.js';
+import type { Backend } from './backend.js';
 import { modelDir, validateModelName } from './model-name.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { type ModelTask, type VmmManifest, vmmManifestSchema } from './vmm-manifest.js';

@@ -1,5 +1,5 @@
-import { type ValueInfo } from './session-options.js';
-import { type TensorData } from './tensor-data.js';
+import type { ValueInfo } from './session-options.js';
+import type { TensorData } from './tensor-data.js';
 
 /**
  * A loaded model, whatever runs it. Feeds and results are plain tensors that share memory with

@@ -1,4 +1,4 @@
-import { type Backend } from './backend.js';
+import type { Backend } from './backend.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 

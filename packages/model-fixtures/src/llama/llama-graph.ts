@@ -1,6 +1,6 @@
 import { onnx } from '@vmm/proto';
-import { type GraphBuilder } from '../onnx/graph-builder.js';
-import { type ElementType } from '../onnx/tensor-data.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
+import type { ElementType } from '../onnx/tensor-data.js';
 import { headDim, type LlamaShape } from './llama-shape.js';
 
 export interface LlamaGraphOptions {

@@ -1,5 +1,5 @@
 import { onnx } from '@vmm/proto';
-import { type GraphBuilder } from '../onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 import { rawBytes } from '../onnx/tensor-data.js';
 import { Prng } from '../prng.js';
 import { headDim, type LlamaShape } from './llama-shape.js';

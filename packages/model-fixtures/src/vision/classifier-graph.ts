@@ -1,4 +1,4 @@
-import { type GraphBuilder } from '../onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 import { classifierColours, colourConv } from './colours.js';
 
 export const CLASSIFIER_SIZE = 224;

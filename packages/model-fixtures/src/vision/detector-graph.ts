@@ -1,4 +1,4 @@
-import { type GraphBuilder } from '../onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 import { colourConv, detectorColours } from './colours.js';
 
 export const DETECTOR_SIZE = 640;

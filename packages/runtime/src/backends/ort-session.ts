@@ -5,9 +5,9 @@ import { dirname, join } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import * as ort from 'onnxruntime-node';
 import { executionProvidersFor } from '../backend.js';
-import { type ModelSession } from '../model-session.js';
-import { type SessionOptions, type ValueInfo } from '../session-options.js';
-import { type TensorArray, type TensorData, type TensorType } from '../tensor-data.js';
+import type { ModelSession } from '../model-session.js';
+import type { SessionOptions, ValueInfo } from '../session-options.js';
+import type { TensorArray, TensorData, TensorType } from '../tensor-data.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,0 +1,20 @@
+export { LlmRunner, type LlmRunnerOptions, type RunOptions } from './llm-runner.js';
+export type { LlmThreadInfo } from './llm-thread-protocol.js';
+export {
+  type ChatMessage,
+  type ChatRequest,
+  type GenerateRequest,
+  type GenerationChunk,
+  type GenerationDone,
+  type GenerationTimings,
+  type FinishReason,
+  type Role,
+} from './types.js';
+export {
+  type SamplingOptions,
+  DEFAULT_SAMPLING,
+  validateSamplingOptions,
+  MAX_STOP_SEQUENCES,
+} from './sampling/sampling-options.js';
+export { LlmTokenizer } from './llm-tokenizer.js';
+export { readModelConfig, type ModelConfig } from './model-config.js';

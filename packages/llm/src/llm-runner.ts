@@ -1,0 +1,85 @@
+import { ErrorCode, VmmError } from '@vmm/errors';
+import { type SessionOptions, ThreadHost, threadEntry } from '@vmm/runtime';
+import type { GeneratePayload, LlmThreadData, LlmThreadInfo } from './llm-thread-protocol.js';
+import type { ChatRequest, GenerateRequest, GenerationChunk } from './types.js';
+
+export interface LlmRunnerOptions {
+  /** The model folder. */
+  dir: string;
+  /** The ONNX file to run, relative to `dir` (e.g. "onnx/model.onnx"). */
+  file: string;
+  session: SessionOptions;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** When the request arrived (performance.now() ms); defaults to the call. */
+  startedAt?: number;
+  /** Time this request spent waiting for the model to load. */
+  loadNs?: number;
+}
+
+/**
+ * A text-generation model running in its own worker thread. Generation streams chunks; an
+ * aborted signal ends the stream with finish reason "cancelled" within one decode step, and
+ * no token chunk follows the abort.
+ */
+export class LlmRunner {
+  private closed = false;
+
+  private constructor(
+    private readonly host: ThreadHost,
+    readonly info: LlmThreadInfo,
+    readonly loadNs: number,
+  ) {}
+
+  static async open(options: LlmRunnerOptions): Promise<LlmRunner> {
+    const started = performance.now();
+    const data: LlmThreadData = { dir: options.dir, file: options.file, session: options.session };
+    const host = await ThreadHost.start(threadEntry(import.meta.url, './llm-thread.js'), data);
+    try {
+      const info = await host.request<LlmThreadInfo>('info', null);
+      return new LlmRunner(host, info, Math.round((performance.now() - started) * 1e6));
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
+  }
+
+  generate(request: GenerateRequest, options: RunOptions = {}): AsyncGenerator<GenerationChunk> {
+    return this.run(request, options);
+  }
+
+  chat(request: ChatRequest, options: RunOptions = {}): AsyncGenerator<GenerationChunk> {
+    return this.run(request, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.host.request('release', null).catch(() => undefined);
+    await this.host.close();
+  }
+
+  private async *run(
+    request: GenerateRequest | ChatRequest,
+    options: RunOptions,
+  ): AsyncGenerator<GenerationChunk> {
+    if (this.closed) throw new VmmError(ErrorCode.Unavailable, 'the model was unloaded');
+    const signal = options.signal;
+    const payload: GeneratePayload = {
+      request,
+      startedAt: performance.now() - (options.startedAt ?? performance.now()),
+      loadNs: options.loadNs ?? 0,
+    };
+    for await (const chunk of this.host.stream<GenerationChunk>(
+      'generate',
+      payload,
+      signal ? { signal } : {},
+    )) {
+      // Chunks already in flight when the caller aborted are dropped: only the final one follows.
+      if (signal?.aborted && !chunk.done) continue;
+      yield chunk;
+    }
+  }
+}

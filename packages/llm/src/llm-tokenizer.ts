@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Template } from '@huggingface/jinja';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import type { TokenDecoder } from './detokenizer.js';
+import type { ChatMessage } from './types.js';
+
+type Json = Record<string, unknown>;
+
+/** tokenizer_config.json writes special tokens as strings or as AddedToken objects. */
+function tokenText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as Json).content === 'string') {
+    return (value as Json).content as string;
+  }
+  return undefined;
+}
+
+/**
+ * The model's tokenizer (`tokenizer.json`) and chat template (`tokenizer_config.json`), used
+ * the way Hugging Face uses them: plain prompts get the special tokens the tokenizer's
+ * post-processor adds (BOS), rendered chat templates are encoded as they are, since templates
+ * write their own special tokens.
+ */
+export class LlmTokenizer implements TokenDecoder {
+  private readonly tokenizer: Tokenizer;
+  private readonly template: Template | undefined;
+  private readonly specialTokens: Record<string, string>;
+
+  private constructor(
+    tokenizerJson: Json,
+    private readonly config: Json,
+  ) {
+    this.tokenizer = new Tokenizer(tokenizerJson, config);
+    const chatTemplate = LlmTokenizer.chatTemplateSource(config);
+    this.template = chatTemplate === undefined ? undefined : new Template(chatTemplate);
+    this.specialTokens = {};
+    for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
+      const text = tokenText(config[key]);
+      if (text !== undefined) this.specialTokens[key] = text;
+    }
+  }
+
+  static load(dir: string): LlmTokenizer {
+    const read = (file: string): Json => {
+      const path = join(dir, file);
+      if (!existsSync(path)) return {};
+      try {
+        return JSON.parse(readFileSync(path, 'utf8')) as Json;
+      } catch (error) {
+        throw new VmmError(ErrorCode.FailedPrecondition, `${file} is not valid JSON`, { cause: error });
+      }
+    };
+    if (!existsSync(join(dir, 'tokenizer.json'))) {
+      throw new VmmError(ErrorCode.FailedPrecondition, 'the model has no tokenizer.json');
+    }
+    return new LlmTokenizer(read('tokenizer.json'), read('tokenizer_config.json'));
+  }
+
+  /** A template may be a string or a list of named templates; "default" is the chat one. */
+  private static chatTemplateSource(config: Json): string | undefined {
+    const value = config.chat_template;
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value)) {
+      const named = value as { name?: unknown; template?: unknown }[];
+      const chosen = named.find((entry) => entry.name === 'default') ?? named[0];
+      return typeof chosen?.template === 'string' ? chosen.template : undefined;
+    }
+    return undefined;
+  }
+
+  get chatTemplate(): string | undefined {
+    return LlmTokenizer.chatTemplateSource(this.config);
+  }
+
+  encode(text: string, addSpecialTokens: boolean): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.tokenizer.decode([...ids], { skip_special_tokens: true });
+  }
+
+  tokenId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token);
+  }
+
+  /** Renders a conversation through the model's chat template, ready for the assistant's turn. */
+  renderChat(messages: readonly ChatMessage[]): string {
+    if (!this.template) {
+      throw new VmmError(
+        ErrorCode.FailedPrecondition,
+        'this model has no chat template (tokenizer_config.json chat_template); send a raw prompt instead',
+      );
+    }
+    try {
+      return this.template.render({
+        messages,
+        add_generation_prompt: true,
+        ...this.specialTokens,
+      });
+    } catch (error) {
+      // Templates raise on conversations they do not support (e.g. roles out of order).
+      throw new VmmError(
+        ErrorCode.InvalidArgument,
+        `the chat template rejected the messages: ${(error as Error).message}`,
+        {
+          field: 'messages',
+          cause: error,
+        },
+      );
+    }
+  }
+}
