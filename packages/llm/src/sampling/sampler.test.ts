@@ -16,7 +16,10 @@ const logits = (values: number[]) => Float32Array.from(values);
 
 function histogram(sampler: Sampler, values: number[], draws: number): number[] {
   const counts = values.map(() => 0);
-  for (let i = 0; i < draws; i += 1) counts[sampler.sample(logits(values), [])] += 1;
+  for (let i = 0; i < draws; i += 1) {
+    const index = sampler.sample(logits(values), []);
+    counts[index] = (counts[index] ?? 0) + 1;
+  }
   return counts;
 }
 
