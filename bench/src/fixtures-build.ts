@@ -5,16 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeDemoModels, writeLlamaFolder } from '@vmm/model-fixtures';
+import { median } from './stats.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, small: { type: 'boolean' } },
 });
 const runs = Number(values.runs);
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 function measure(label: string, budgetMs: number, build: (dir: string) => void, count = runs): void {
   const samples: number[] = [];
