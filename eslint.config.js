@@ -20,6 +20,14 @@ const openvinoOnlyInAdapter = {
   message: 'Only the runtime adapter (packages/runtime/src/backends) talks to OpenVINO.',
 };
 
+/** The import bans every file has, plus `extra` for a part of the tree. */
+function restrictImports(extra = [], { runtimes = true } = {}) {
+  const runtimePaths = runtimes ? [ortOnlyInAdapter, openvinoOnlyInAdapter] : [];
+  return {
+    'no-restricted-imports': ['error', { paths: [...runtimePaths, ...extra], patterns: [noDeepImports] }],
+  };
+}
+
 export default defineConfig(
   {
     ignores: [
@@ -58,44 +66,22 @@ export default defineConfig(
   },
   {
     files: ['packages/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            ortOnlyInAdapter,
-            openvinoOnlyInAdapter,
-            ...appPackages.map((name) => ({ name, message: 'A package never imports an app.' })),
-          ],
-          patterns: [noDeepImports],
-        },
-      ],
-    },
+    rules: restrictImports(appPackages.map((name) => ({ name, message: 'A package never imports an app.' }))),
   },
   {
     files: ['apps/gateway/**', 'apps/batch-runner/**', 'apps/cli/**', 'apps/dashboard/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            ortOnlyInAdapter,
-            openvinoOnlyInAdapter,
-            ...['@vmm/runtime', '@vmm/llm', '@vmm/vision', 'sharp'].map((name) => ({
-              name,
-              message: 'This app speaks gRPC to workers; it never runs models itself.',
-            })),
-          ],
-          patterns: [noDeepImports],
-        },
-      ],
-    },
+    rules: restrictImports(
+      ['@vmm/runtime', '@vmm/llm', '@vmm/vision', 'sharp'].map((name) => ({
+        name,
+        message: 'This app speaks gRPC to workers; it never runs models itself.',
+      })),
+    ),
   },
   {
     // The one adapter over each inference runtime, and the tools that compare against the
     // runtime directly (fixtures' own checks, benchmarks).
     files: ['packages/runtime/src/backends/**', 'packages/model-fixtures/**', 'bench/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [noDeepImports] }] },
+    rules: restrictImports([], { runtimes: false }),
   },
   {
     // Config modules read the environment once; scripts and CLIs are entry points.

@@ -21,6 +21,8 @@ const { values } = parseArgs({
     'kv-tokens': { type: 'string', default: '256' },
     'kv-preset': { type: 'string' },
     dir: { type: 'string', default: join(tmpdir(), 'vmm-bench-models') },
+    // Measure the peer first: the order should not change the result; this flag shows it.
+    'peer-first': { type: 'boolean', default: false },
   },
 });
 const tokens = Number(values.tokens);
@@ -72,8 +74,12 @@ async function measure(name: string, open: () => Promise<Implementation>): Promi
 const preset = values.preset;
 const dir = folderFor(preset);
 console.log(`bench/llm preset=${preset} tokens=${tokens} threads=${threads} runs=${runs} (${dir})`);
-const ours = await measure('vmm LlmRunner', () => openOurs(dir, threads));
-const peer = await measure('transformers.js', () => openTransformersJs(dir, threads));
+const measureOurs = () => measure('vmm LlmRunner', () => openOurs(dir, threads));
+const measurePeer = () => measure('transformers.js', () => openTransformersJs(dir, threads));
+const [ours, peer] = values['peer-first']
+  ? await measurePeer().then(async (peerResult) => [await measureOurs(), peerResult])
+  : await measureOurs().then(async (oursResult) => [oursResult, await measurePeer()]);
+if (!ours || !peer) throw new Error('unreachable');
 console.log(
   `ratio vmm/transformers.js  prefill ${ratio(prefillTokensPerSecond(ours), prefillTokensPerSecond(peer))}  ` +
     `decode ${ratio(decodeTokensPerSecond(ours), decodeTokensPerSecond(peer))}  ` +
@@ -95,7 +101,13 @@ if (kvTokens > 0) {
   await cached.close();
   const cachedRate = withCache.generatedTokens / (withCache.totalMs / 1000);
   const promptIds = [1, 607, 502, 280, 362];
-  const recomputeRate = await recomputeTokensPerSecond(join(kvDir, 'onnx', 'model.onnx'), shape, promptIds, kvTokens, threads);
+  const recomputeRate = await recomputeTokensPerSecond(
+    join(kvDir, 'onnx', 'model.onnx'),
+    shape,
+    promptIds,
+    kvTokens,
+    threads,
+  );
   console.log(
     `kv cache ${values['kv-preset'] ?? preset} ${kvTokens} tokens: with cache ${cachedRate.toFixed(1)} tok/s, ` +
       `full recompute ${recomputeRate.toFixed(1)} tok/s, speed-up ${ratio(cachedRate, recomputeRate)}`,

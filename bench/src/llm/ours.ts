@@ -1,5 +1,5 @@
 import { LlmRunner } from '@vmm/llm';
-import { type RunResult } from './run-result.js';
+import type { RunResult } from './run-result.js';
 
 /** VMM's LlmRunner: session in a worker thread, KV cache, greedy. */
 export async function openOurs(dir: string, threads: number) {
@@ -14,7 +14,11 @@ export async function openOurs(dir: string, threads: number) {
       let first = 0;
       let generated = 0;
       let promptTokens = 0;
-      for await (const chunk of runner.generate({ prompt, raw: true, options: { temperature: 0, maxTokens: tokens } })) {
+      for await (const chunk of runner.generate({
+        prompt,
+        raw: true,
+        options: { temperature: 0, maxTokens: tokens },
+      })) {
         if (chunk.tokenIds.length > 0 && first === 0) first = performance.now();
         if (chunk.done) {
           generated = chunk.done.completionTokens;

@@ -11,7 +11,10 @@ export async function recomputeTokensPerSecond(
   tokens: number,
   threads: number,
 ): Promise<number> {
-  const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(modelPath, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
   const sequence = [...prompt];
   const started = performance.now();
   for (let step = 0; step < tokens; step += 1) {
@@ -19,7 +22,11 @@ export async function recomputeTokensPerSecond(
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(sequence.map(BigInt)), [1, length]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length }, (_, i) => BigInt(i)), [1, length]),
+      position_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length }, (_, i) => BigInt(i)),
+        [1, length],
+      ),
     };
     for (let i = 0; i < shape.numLayers; i += 1) {
       for (const kind of ['key', 'value']) {
@@ -35,7 +42,8 @@ export async function recomputeTokensPerSecond(
     const data = logits?.data as Float32Array;
     const vocab = logits?.dims[2] ?? 0;
     let best = 0;
-    for (let v = 1; v < vocab; v += 1) if ((data[(length - 1) * vocab + v] ?? 0) > (data[(length - 1) * vocab + best] ?? 0)) best = v;
+    for (let v = 1; v < vocab; v += 1)
+      if ((data[(length - 1) * vocab + v] ?? 0) > (data[(length - 1) * vocab + best] ?? 0)) best = v;
     sequence.push(best);
   }
   const seconds = (performance.now() - started) / 1000;

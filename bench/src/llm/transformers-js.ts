@@ -1,6 +1,6 @@
 import { AutoModelForCausalLM, AutoTokenizer, env, TextStreamer } from '@huggingface/transformers';
 import { basename, dirname } from 'node:path';
-import { type RunResult } from './run-result.js';
+import type { RunResult } from './run-result.js';
 
 /** Records when each step's tokens arrive: transformers.js calls put() with the prompt first. */
 class TimingStreamer extends TextStreamer {
@@ -38,7 +38,12 @@ export async function openTransformersJs(dir: string, threads: number) {
       const promptTokens = tokenizer.encode(prompt).length;
       const generated = (output.dims[1] ?? promptTokens) - promptTokens;
       // times[0] is the prompt; times[1] the first generated token.
-      return { promptTokens, generatedTokens: generated, ttftMs: (streamer.times[1] ?? totalMs) - started, totalMs };
+      return {
+        promptTokens,
+        generatedTokens: generated,
+        ttftMs: (streamer.times[1] ?? totalMs) - started,
+        totalMs,
+      };
     },
     async close() {
       await model.dispose();

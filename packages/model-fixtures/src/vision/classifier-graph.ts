@@ -1,5 +1,5 @@
 import type { GraphBuilder } from '../onnx/graph-builder.js';
-import { classifierColours, colourConv } from './colours.js';
+import { addColourMasks, classifierColours } from './colours.js';
 
 export const CLASSIFIER_SIZE = 224;
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -18,14 +18,7 @@ export function addClassifier(graph: GraphBuilder): void {
     graph.node('Mul', [input, graph.constant('float32', IMAGENET_STD, [1, 3, 1, 1])]),
     graph.constant('float32', IMAGENET_MEAN, [1, 3, 1, 1]),
   ]);
-  const conv = colourConv(classifierColours, 20);
-  const masks = graph.node('Sigmoid', [
-    graph.node('Conv', [
-      rgb,
-      graph.constant('float32', conv.weights, [classes, 3, 1, 1]),
-      graph.constant('float32', conv.bias, [classes]),
-    ]),
-  ]);
+  const masks = addColourMasks(graph, rgb, classifierColours);
   const shares = graph.node('Flatten', [graph.node('GlobalAveragePool', [masks])], { axis: { int: 1 } });
   const probabilities = graph.node(
     'Softmax',

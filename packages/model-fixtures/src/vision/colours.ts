@@ -1,3 +1,5 @@
+import type { GraphBuilder } from '../onnx/graph-builder.js';
+
 /**
  * The colours the vision fixtures recognise, with the linear test that picks each out of RGB
  * in [0, 1]: raw = w·rgb + bias is 1 on the pure colour and ≤ 0 on every other colour here,
@@ -25,13 +27,23 @@ export const classifierColours: readonly Colour[] = [
   { name: 'black', rgb: [0, 0, 0], weights: [-1.5, -1.5, -1.5], bias: 1 },
 ];
 
-/** Conv weights [C, 3, 1, 1] and bias [C] computing sigmoid(sharpness · (raw − 0.5)). */
-export function colourConv(
+/**
+ * One near-binary mask per colour from RGB in [0, 1] ([B, 3, H, W] → [B, C, H, W]): a 1×1 conv
+ * and sigmoid(sharpness · (raw − 0.5)), so the pure colour gives ≈1 and everything else ≈0.
+ */
+export function addColourMasks(
+  graph: GraphBuilder,
+  rgb: string,
   colours: readonly Colour[],
-  sharpness: number,
-): { weights: number[]; bias: number[] } {
-  return {
-    weights: colours.flatMap((colour) => colour.weights.map((w) => w * sharpness)),
-    bias: colours.map((colour) => sharpness * (colour.bias - 0.5)),
-  };
+  sharpness = 20,
+): string {
+  const weights = colours.flatMap((colour) => colour.weights.map((w) => w * sharpness));
+  const bias = colours.map((colour) => sharpness * (colour.bias - 0.5));
+  return graph.node('Sigmoid', [
+    graph.node('Conv', [
+      rgb,
+      graph.constant('float32', weights, [colours.length, 3, 1, 1]),
+      graph.constant('float32', bias, [colours.length]),
+    ]),
+  ]);
 }

@@ -1,5 +1,5 @@
 import type { GraphBuilder } from '../onnx/graph-builder.js';
-import { colourConv, detectorColours } from './colours.js';
+import { addColourMasks, detectorColours } from './colours.js';
 
 export const DETECTOR_SIZE = 640;
 export const DETECTOR_CLASSES = 80;
@@ -29,14 +29,7 @@ export function addDetector(graph: GraphBuilder, batch: number | 'batch'): void 
   const colours = detectorColours.length;
   const images = graph.input('images', 'float32', [batch, 3, size, size]);
 
-  const conv = colourConv(detectorColours, 20);
-  const masks = graph.node('Sigmoid', [
-    graph.node('Conv', [
-      images,
-      graph.constant('float32', conv.weights, [colours, 3, 1, 1]),
-      graph.constant('float32', conv.bias, [colours]),
-    ]),
-  ]);
+  const masks = addColourMasks(graph, images, detectorColours);
   const index = Array.from({ length: size }, (_, i) => i);
   const xPlusOne = graph.constant(
     'float32',
