@@ -1,0 +1,53 @@
+import { describe, expect, it } from '@jest/globals';
+import { readCandidates } from './detection-output.js';
+
+/** A [1, 4 + classes, anchors] output from rows of [cx, cy, w, h, ...scores] per anchor. */
+function channelsFirst(anchors: number[][]): { data: Float32Array; dims: number[] } {
+  const channels = anchors[0]?.length ?? 0;
+  const data = new Float32Array(channels * anchors.length);
+  anchors.forEach((values, a) => values.forEach((v, c) => (data[c * anchors.length + a] = v)));
+  return { data, dims: [1, channels, anchors.length] };
+}
+
+describe('readCandidates', () => {
+  const anchors = [
+    [50, 50, 20, 10, 0.9, 0.1],
+    [10, 10, 4, 4, 0.2, 0.3],
+    [100, 100, 10, 10, 0.1, 0.6],
+  ];
+
+  it('keeps each anchor’s best class above the threshold, as corner boxes', () => {
+    const { data, dims } = channelsFirst(anchors);
+    expect(readCandidates(data, dims, 0, 2, 0.25, undefined)).toEqual([
+      { box: { x1: 40, y1: 45, x2: 60, y2: 55 }, classId: 0, score: expect.closeTo(0.9, 5) },
+      { box: { x1: 8, y1: 8, x2: 12, y2: 12 }, classId: 1, score: expect.closeTo(0.3, 5) },
+      { box: { x1: 95, y1: 95, x2: 105, y2: 105 }, classId: 1, score: expect.closeTo(0.6, 5) },
+    ]);
+  });
+
+  it('reads the transposed [batch, anchors, 4 + classes] layout the same way', () => {
+    const transposed = Float32Array.from(anchors.flat());
+    const { data, dims } = channelsFirst(anchors);
+    expect(readCandidates(transposed, [1, 3, 6], 0, 2, 0.25, undefined)).toEqual(
+      readCandidates(data, dims, 0, 2, 0.25, undefined),
+    );
+  });
+
+  it('picks the best allowed class when filtering by class id', () => {
+    const { data, dims } = channelsFirst(anchors);
+    expect(readCandidates(data, dims, 0, 2, 0.25, new Set([1])).map((c) => c.classId)).toEqual([1, 1]);
+  });
+
+  it('reads the second image of a batch', () => {
+    const first = channelsFirst(anchors);
+    const second = channelsFirst([[5, 5, 2, 2, 0, 0.99]]);
+    const both = new Float32Array([...first.data.slice(0, 6), ...second.data]);
+    expect(readCandidates(both, [2, 6, 1], 1, 2, 0.25, undefined)).toEqual([
+      { box: { x1: 4, y1: 4, x2: 6, y2: 6 }, classId: 1, score: expect.closeTo(0.99, 5) },
+    ]);
+  });
+
+  it.each([[[1, 84]], [[1, 3, 2]]])('refuses an output of shape %p', (dims) => {
+    expect(() => readCandidates(new Float32Array(168), dims, 0, 80, 0.25, undefined)).toThrow(/YOLOv8/);
+  });
+});

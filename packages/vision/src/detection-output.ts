@@ -1,0 +1,60 @@
+import { ErrorCode, VmmError } from '@vmm/errors';
+import type { Candidate } from './nms.js';
+
+/**
+ * Reads one image's candidates from a YOLOv8 output: [batch, 4 + classes, anchors] with rows
+ * cx, cy, w, h (input pixels) then class scores — or the transposed [batch, anchors, 4 + classes]
+ * some exports write. Keeps each anchor's best class when its score passes the threshold.
+ */
+export function readCandidates(
+  output: Float32Array,
+  dims: readonly number[],
+  image: number,
+  classCount: number,
+  threshold: number,
+  classIds: ReadonlySet<number> | undefined,
+): Candidate[] {
+  if (dims.length !== 3) throw shapeError(dims);
+  const [, second = 0, third = 0] = dims;
+  const channelsFirst = second === 4 + classCount || (third !== 4 + classCount && second < third);
+  const channels = channelsFirst ? second : third;
+  const anchors = channelsFirst ? third : second;
+  const classes = channels - 4;
+  if (classes <= 0) throw shapeError(dims);
+  const base = image * channels * anchors;
+  const at = channelsFirst
+    ? (row: number, anchor: number) => output[base + row * anchors + anchor] as number
+    : (row: number, anchor: number) => output[base + anchor * channels + row] as number;
+
+  const candidates: Candidate[] = [];
+  for (let anchor = 0; anchor < anchors; anchor += 1) {
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let c = 0; c < classes; c += 1) {
+      if (classIds && !classIds.has(c)) continue;
+      const score = at(4 + c, anchor);
+      if (score > bestScore) {
+        bestScore = score;
+        best = c;
+      }
+    }
+    if (best < 0 || !(bestScore > threshold)) continue;
+    const cx = at(0, anchor);
+    const cy = at(1, anchor);
+    const halfW = at(2, anchor) / 2;
+    const halfH = at(3, anchor) / 2;
+    candidates.push({
+      box: { x1: cx - halfW, y1: cy - halfH, x2: cx + halfW, y2: cy + halfH },
+      classId: best,
+      score: bestScore,
+    });
+  }
+  return candidates;
+}
+
+function shapeError(dims: readonly number[]): VmmError {
+  return new VmmError(
+    ErrorCode.FailedPrecondition,
+    `the detector output has shape [${dims.join(', ')}]; expected YOLOv8's [batch, 4 + classes, anchors]`,
+  );
+}

@@ -1,0 +1,160 @@
+import { ErrorCode, VmmError } from '@vmm/errors';
+import sharp from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
+import { type Letterbox, letterbox } from './letterbox.js';
+
+export const SUPPORTED_FORMATS = ['jpeg', 'png', 'webp'] as const;
+/** Default pixel limit: a 40-megapixel photo passes; a decompression bomb does not. */
+export const DEFAULT_MAX_PIXELS = 40_000_000;
+
+export interface ImageInfo {
+  format: (typeof SUPPORTED_FORMATS)[number];
+  /** As displayed, after EXIF orientation. */
+  width: number;
+  height: number;
+}
+
+function imageError(message: string, cause?: unknown): VmmError {
+  return new VmmError(ErrorCode.InvalidArgument, message, {
+    field: 'image',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * Reads the header: format, displayed size, and the pixel limit, checked before a single pixel
+ * is decoded (a PNG can claim 30000×30000 in 60 bytes).
+ */
+export async function probeImage(bytes: Uint8Array, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageInfo> {
+  if (bytes.byteLength === 0) throw imageError('the image is empty');
+  let metadata: Metadata;
+  try {
+    // No pixel limit here: the header is all that is read, and the limit is checked below.
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    const detail = ((error as Error).message ?? '').split('\n')[0];
+    throw imageError(`the bytes are not a readable image (expected JPEG, PNG or WebP): ${detail}`, error);
+  }
+  const format = metadata.format as string;
+  if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) {
+    throw imageError(`unsupported image format "${format}"; expected JPEG, PNG or WebP`);
+  }
+  const { width, height } = metadata;
+  if (!width || !height) throw imageError('the image has no size');
+  if (width * height > maxPixels) {
+    throw new VmmError(
+      ErrorCode.PayloadTooLarge,
+      `the image is ${width}×${height} pixels; the limit is ${maxPixels} pixels`,
+      { field: 'image' },
+    );
+  }
+  // EXIF orientations 5–8 swap width and height on display.
+  const swapped = (metadata.orientation ?? 1) >= 5;
+  return {
+    format: format as ImageInfo['format'],
+    width: swapped ? height : width,
+    height: swapped ? width : height,
+  };
+}
+
+function pipeline(bytes: Uint8Array, maxPixels: number): Sharp {
+  // failOn 'error': a truncated JPEG is an error, not a half-grey picture.
+  return sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' }).rotate();
+}
+
+async function rawRgb(image: Sharp): Promise<{ data: Buffer; width: number; height: number }> {
+  try {
+    const { data, info } = await image
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height };
+  } catch (error) {
+    throw imageError(`the image cannot be decoded: ${(error as Error).message}`, error);
+  }
+}
+
+/** HWC RGB bytes → CHW float32, each value (v / 255 - mean) / std. */
+function toChw(
+  data: Buffer,
+  pixels: number,
+  mean: readonly number[],
+  std: readonly number[],
+  into: Float32Array,
+  offset: number,
+): void {
+  for (let c = 0; c < 3; c += 1) {
+    const m = mean[c] ?? 0;
+    const s = std[c] ?? 1;
+    const base = offset + c * pixels;
+    for (let i = 0; i < pixels; i += 1) into[base + i] = ((data[i * 3 + c] ?? 0) / 255 - m) / s;
+  }
+}
+
+export interface Prepared {
+  info: ImageInfo;
+  geometry?: Letterbox;
+}
+
+/** Decodes, orients and letterboxes an image into `into` at `offset` (CHW, /255). */
+export async function letterboxInto(
+  bytes: Uint8Array,
+  info: ImageInfo,
+  target: { width: number; height: number; padValue: number },
+  into: Float32Array,
+  offset: number,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<Letterbox> {
+  const geometry = letterbox(info.width, info.height, target.width, target.height);
+  const pad = { r: target.padValue, g: target.padValue, b: target.padValue };
+  const image = pipeline(bytes, maxPixels)
+    .resize(geometry.width, geometry.height, { fit: 'fill', kernel: 'linear' })
+    .extend({
+      top: geometry.top,
+      bottom: geometry.bottom,
+      left: geometry.left,
+      right: geometry.right,
+      background: pad,
+    });
+  const { data } = await rawRgb(image);
+  toChw(data, target.width * target.height, [0, 0, 0], [1, 1, 1], into, offset);
+  return geometry;
+}
+
+export interface ClassifierPreprocess {
+  /** The shorter side is resized to this, then the centre is cropped. */
+  resize: number;
+  width: number;
+  height: number;
+  mean: readonly number[];
+  std: readonly number[];
+}
+
+/** torchvision's Resize(shorter side) + CenterCrop, then normalised, into `into` at `offset`. */
+export async function centreCropInto(
+  bytes: Uint8Array,
+  info: ImageInfo,
+  preprocess: ClassifierPreprocess,
+  into: Float32Array,
+  offset: number,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<void> {
+  const scale = Math.max(
+    preprocess.resize / Math.min(info.width, info.height),
+    preprocess.width / info.width,
+    preprocess.height / info.height,
+  );
+  const width = Math.max(preprocess.width, Math.round(info.width * scale));
+  const height = Math.max(preprocess.height, Math.round(info.height * scale));
+  const image = pipeline(bytes, maxPixels)
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .extract({
+      left: Math.floor((width - preprocess.width) / 2),
+      top: Math.floor((height - preprocess.height) / 2),
+      width: preprocess.width,
+      height: preprocess.height,
+    });
+  const { data } = await rawRgb(image);
+  toChw(data, preprocess.width * preprocess.height, preprocess.mean, preprocess.std, into, offset);
+}

@@ -1,0 +1,18 @@
+export { VisionRunner, type VisionRunnerOptions, type VisionCallOptions } from './vision-runner.js';
+export type {
+  ClassifyOptions,
+  ClassifyResult,
+  Classification,
+  DetectOptions,
+  DetectResult,
+  Detection,
+  ImageSize,
+  VisionTimings,
+} from './types.js';
+export type { VisionSpec } from './vision-spec.js';
+export type { Box, Letterbox } from './letterbox.js';
+export { letterbox, toOriginal } from './letterbox.js';
+export { nonMaxSuppression, iou, type Candidate } from './nms.js';
+export { parseNames, parseImageSize } from './python-literal.js';
+export { probeImage, DEFAULT_MAX_PIXELS, SUPPORTED_FORMATS, type ImageInfo } from './image-input.js';
+export { resolveDetectOptions, resolveClassifyOptions, MAX_DETECTIONS_LIMIT } from './vision-options.js';

@@ -1,0 +1,104 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import type { ModelFolder, ModelSession } from '@vmm/runtime';
+import type { ClassifierPreprocess } from './image-input.js';
+import { parseImageSize, parseNames } from './python-literal.js';
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+export const LETTERBOX_PAD = 114;
+
+/** Everything a vision runner needs to know about its model, from the folder and session. */
+export interface VisionSpec {
+  task: 'object-detection' | 'image-classification';
+  inputName: string;
+  outputName: string;
+  width: number;
+  height: number;
+  /** A fixed batch size, or "dynamic". */
+  batch: number | 'dynamic';
+  labels: string[];
+  /** Classification only. */
+  classifier?: ClassifierPreprocess;
+  /** Classification: whether outputs are already probabilities; undefined = look at them. */
+  softmaxInGraph?: boolean;
+}
+
+function labelsFrom(folder: ModelFolder): string[] | undefined {
+  const labels = folder.manifest?.labels;
+  if (Array.isArray(labels)) return labels;
+  if (typeof labels === 'string') {
+    const path = join(folder.dir, labels);
+    if (!existsSync(path))
+      throw new VmmError(ErrorCode.FailedPrecondition, `${folder.name}: labels file ${labels} is missing`);
+    return readFileSync(path, 'utf8')
+      .split(/\r?\n/)
+      .filter((line) => line.length > 0);
+  }
+  if (folder.metadata.names !== undefined) return parseNames(folder.metadata.names);
+  const configPath = join(folder.dir, 'config.json');
+  if (existsSync(configPath)) {
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { id2label?: Record<string, string> };
+    if (config.id2label) return parseNames(JSON.stringify(config.id2label));
+  }
+  return undefined;
+}
+
+export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSpec {
+  if (folder.task === 'text-generation') {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `model "${folder.name}" generates text; it has no vision runner`,
+    );
+  }
+  const input = session.inputs[0];
+  const output = session.outputs[0];
+  if (!input || !output || input.shape.length !== 4) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `model "${folder.name}" does not take one NCHW image tensor`,
+    );
+  }
+  const [batchDim, , heightDim, widthDim] = input.shape;
+  const preprocess = folder.manifest?.preprocess;
+  const metadataSize = folder.metadata.imgsz ? parseImageSize(folder.metadata.imgsz) : undefined;
+  const height =
+    typeof heightDim === 'number'
+      ? heightDim
+      : (preprocess?.height ?? preprocess?.crop ?? metadataSize?.[0] ?? 640);
+  const width =
+    typeof widthDim === 'number'
+      ? widthDim
+      : (preprocess?.width ?? preprocess?.crop ?? metadataSize?.[1] ?? 640);
+  const outputClasses = typeof output.shape[1] === 'number' ? output.shape[1] : undefined;
+  const labels =
+    labelsFrom(folder) ??
+    Array.from(
+      { length: folder.task === 'object-detection' ? (outputClasses ?? 84) - 4 : (outputClasses ?? 0) },
+      (_, i) => `class_${i}`,
+    );
+  const spec: VisionSpec = {
+    task: folder.task,
+    inputName: input.name,
+    outputName: output.name,
+    width,
+    height,
+    batch: typeof batchDim === 'number' ? batchDim : 'dynamic',
+    labels,
+  };
+  if (folder.task === 'image-classification') {
+    // Ultralytics classifiers take plain /255 pixels; other exports ImageNet-normalised ones.
+    const ultralytics = folder.format === 'ultralytics';
+    spec.classifier = {
+      resize: preprocess?.resize ?? Math.round(Math.max(width, height) / 0.875),
+      width,
+      height,
+      mean: preprocess?.mean ?? (ultralytics ? [0, 0, 0] : IMAGENET_MEAN),
+      std: preprocess?.std ?? (ultralytics ? [1, 1, 1] : IMAGENET_STD),
+    };
+    const softmax = folder.manifest?.output?.softmax ?? (ultralytics ? true : undefined);
+    if (softmax !== undefined) spec.softmaxInGraph = softmax;
+  }
+  return spec;
+}

@@ -1,0 +1,249 @@
+// VisionRunner end to end: real fixture models, real encoded images, the session in its own thread.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode } from '@vmm/errors';
+import {
+  type Square,
+  classifierColours,
+  detectorColours,
+  drawSquares,
+  writeClassifierFolder,
+  writeDetectorFolder,
+} from '@vmm/model-fixtures';
+import { inspectModelFolder, selectModelFile } from '@vmm/runtime';
+import sharp from 'sharp';
+import { type Box, type DetectResult, iou, VisionRunner } from '../src/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'vmm-vision-'));
+const session = { backend: 'cpu' as const, intraOpThreads: 2 };
+let detector: VisionRunner;
+let staticDetector: VisionRunner;
+let classifier: VisionRunner;
+
+async function open(name: string): Promise<VisionRunner> {
+  const folder = inspectModelFolder(root, name);
+  return VisionRunner.open({ folder, file: selectModelFile(folder, 'cpu').path, session, maxBatch: 4 });
+}
+
+beforeAll(async () => {
+  writeDetectorFolder(join(root, 'detector'));
+  writeDetectorFolder(join(root, 'detector-static'), { staticBatch: true });
+  writeClassifierFolder(join(root, 'classifier'));
+  [detector, staticDetector, classifier] = await Promise.all([
+    open('detector'),
+    open('detector-static'),
+    open('classifier'),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([detector.close(), staticDetector.close(), classifier.close()]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+const rgb = (name: string) => (detectorColours.find((c) => c.name === name) ?? classifierColours[0])!.rgb;
+type Labelled = Square & { label: string };
+const square = (label: string, x: number, y: number, size: number): Labelled => ({
+  label,
+  x,
+  y,
+  size,
+  rgb: rgb(label),
+});
+
+async function encode(
+  width: number,
+  height: number,
+  squares: Square[],
+  format: 'png' | 'jpeg' | 'webp',
+): Promise<Buffer> {
+  const image = sharp(drawSquares(width, height, squares).data, { raw: { width, height, channels: 3 } });
+  if (format === 'jpeg') return image.jpeg({ quality: 95 }).toBuffer();
+  if (format === 'webp') return image.webp({ lossless: true }).toBuffer();
+  return image.png().toBuffer();
+}
+
+function expectFound(result: DetectResult, squares: Labelled[]): void {
+  expect(result.detections).toHaveLength(squares.length);
+  for (const drawn of squares) {
+    const truth: Box = { x1: drawn.x, y1: drawn.y, x2: drawn.x + drawn.size, y2: drawn.y + drawn.size };
+    const match = result.detections.find((d) => d.label === drawn.label && iou(d.box, truth) >= 0.8);
+    expect({ square: drawn.label, found: match !== undefined }).toEqual({ square: drawn.label, found: true });
+  }
+}
+
+const scenes: {
+  name: string;
+  width: number;
+  height: number;
+  format: 'png' | 'jpeg' | 'webp';
+  squares: Labelled[];
+}[] = [
+  {
+    name: '640×640 PNG',
+    width: 640,
+    height: 640,
+    format: 'png',
+    squares: [
+      square('red', 60, 80, 50),
+      square('blue', 400, 300, 150),
+      square('yellow', 500, 40, 24),
+      square('white', 20, 420, 180),
+    ],
+  },
+  {
+    name: '1280×720 JPEG',
+    width: 1280,
+    height: 720,
+    format: 'jpeg',
+    squares: [
+      square('green', 100, 100, 120),
+      square('magenta', 700, 80, 300),
+      square('cyan', 1100, 560, 150),
+    ],
+  },
+  {
+    name: '500×900 WebP',
+    width: 500,
+    height: 900,
+    format: 'webp',
+    squares: [square('red', 20, 30, 100), square('blue', 300, 400, 180), square('green', 0, 820, 80)],
+  },
+];
+
+describe('detection', () => {
+  it.each(scenes)(
+    'finds every square of the $name with its label and IoU ≥ 0.8',
+    async ({ width, height, format, squares }) => {
+      const image = await encode(width, height, squares, format);
+      const result = await detector.detect(image);
+      expect(result.imageSize).toEqual({ width, height });
+      expectFound(result, squares);
+      for (const detection of result.detections) {
+        expect(detection.box.x1).toBeGreaterThanOrEqual(0);
+        expect(detection.box.x2).toBeLessThanOrEqual(width);
+        expect(detection.box.y2).toBeLessThanOrEqual(height);
+      }
+      expect(result.timings.totalNs).toBeGreaterThan(result.timings.inferenceNs);
+    },
+  );
+
+  it('finds nothing on a blank image', async () => {
+    for (const [width, height] of [
+      [640, 640],
+      [1280, 720],
+    ] as const) {
+      expect((await detector.detect(await encode(width, height, [], 'png'))).detections).toEqual([]);
+    }
+  });
+
+  it('gives the same results batched (dynamic), one by one, and with a static batch of 1', async () => {
+    const images = await Promise.all(
+      scenes.map((scene) => encode(scene.width, scene.height, scene.squares, scene.format)),
+    );
+    const copies = () => images.map((image) => Uint8Array.from(image));
+    const batched = await detector.detectBatch(copies());
+    const single = await Promise.all(copies().map((image) => detector.detect(image)));
+    const fixed = await staticDetector.detectBatch(copies());
+    const strip = (results: DetectResult[]) => results.map((result) => result.detections);
+    expect(staticDetector.spec.batch).toBe(1);
+    expect(detector.spec.batch).toBe('dynamic');
+    expect(strip(batched)).toEqual(strip(single));
+    expect(strip(fixed)).toEqual(strip(single));
+  });
+
+  it('applies EXIF orientation, reporting boxes in the displayed image', async () => {
+    const squares = [square('red', 40, 300, 100)];
+    const displayed = drawSquares(400, 600, squares);
+    // Stored rotated; orientation 6 tells viewers to turn it 90° clockwise back.
+    const stored = await sharp(displayed.data, { raw: { width: 400, height: 600, channels: 3 } })
+      .rotate(270)
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const result = await detector.detect(stored);
+    expect(result.imageSize).toEqual({ width: 400, height: 600 });
+    expectFound(result, squares);
+  });
+
+  it.each([
+    ['keeps only the asked classes', { classIds: [2] }, ['blue']],
+    ['stops at max detections, best first', { maxDetections: 1 }, 1],
+    ['drops what is under the confidence threshold', { confidenceThreshold: 0.9999 }, []],
+  ])('%s', async (_name, options, expected) => {
+    const scene = scenes[0]!;
+    const result = await detector.detect(
+      await encode(scene.width, scene.height, scene.squares, 'png'),
+      options,
+    );
+    if (typeof expected === 'number') expect(result.detections).toHaveLength(expected);
+    else expect(result.detections.map((d) => d.label)).toEqual(expected);
+  });
+});
+
+describe('classification', () => {
+  it.each(classifierColours.map((c) => c.name))('labels an image dominated by %s', async (name) => {
+    const background = classifierColours.find((c) => c.name === name)!.rgb;
+    const other = name === 'red' ? rgb('blue') : rgb('red');
+    const image = await sharp(
+      drawSquares(300, 200, [{ x: 0, y: 0, size: 80, rgb: other }], background).data,
+      {
+        raw: { width: 300, height: 200, channels: 3 },
+      },
+    )
+      .png()
+      .toBuffer();
+    const result = await classifier.classify(image, { topK: 3 });
+    expect(result.classes).toHaveLength(3);
+    expect(result.classes[0]?.label).toBe(name);
+    expect(result.classes[0]!.score).toBeGreaterThan(result.classes[1]!.score);
+  });
+});
+
+describe('bad requests', () => {
+  const good = () => encode(64, 64, [], 'png');
+
+  it.each([
+    ['empty bytes', async () => new Uint8Array(0), 'image', ErrorCode.InvalidArgument],
+    ['a text file', async () => new TextEncoder().encode('not an image'), 'image', ErrorCode.InvalidArgument],
+  ])('refuses %s', async (_name, make, field, code) => {
+    await expect(detector.detect(await make())).rejects.toMatchObject({ code, field });
+  });
+
+  it('names the bad image of a batch', async () => {
+    await expect(detector.detectBatch([await good(), new TextEncoder().encode('x')])).rejects.toMatchObject({
+      field: 'images[1]',
+    });
+  });
+
+  it.each([
+    [{ confidenceThreshold: 2 }, 'confidence_threshold'],
+    [{ iouThreshold: -1 }, 'iou_threshold'],
+    [{ maxDetections: 0 }, 'max_detections'],
+    [{ classIds: [99] }, 'class_ids'],
+  ])('refuses detect options %p naming %s', async (options, field) => {
+    await expect(detector.detect(await good(), options)).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      field,
+    });
+  });
+
+  it('refuses a classifier asked to detect and a detector asked to classify', async () => {
+    await expect(classifier.detect(await good())).rejects.toMatchObject({
+      code: ErrorCode.FailedPrecondition,
+    });
+    await expect(detector.classify(await good())).rejects.toMatchObject({
+      code: ErrorCode.FailedPrecondition,
+    });
+  });
+
+  it('answers CANCELLED when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(detector.detect(await good(), {}, { signal: controller.signal })).rejects.toMatchObject({
+      code: ErrorCode.Cancelled,
+    });
+  });
+});
