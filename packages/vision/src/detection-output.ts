@@ -26,27 +26,43 @@ export function readCandidates(
     ? (row: number, anchor: number) => output[base + row * anchors + anchor] as number
     : (row: number, anchor: number) => output[base + anchor * channels + row] as number;
 
-  const candidates: Candidate[] = [];
-  for (let anchor = 0; anchor < anchors; anchor += 1) {
-    let best = -1;
-    let bestScore = -Infinity;
-    for (let c = 0; c < classes; c += 1) {
-      if (classIds && !classIds.has(c)) continue;
-      const score = at(4 + c, anchor);
-      if (score > bestScore) {
-        bestScore = score;
-        best = c;
+  // Best class per anchor. Channels-first rows are contiguous per class, so the scan goes class
+  // by class over all anchors: sequential reads instead of a stride of `anchors` floats.
+  const bestScore = new Float32Array(anchors).fill(-Infinity);
+  const bestClass = new Int32Array(anchors).fill(-1);
+  for (let c = 0; c < classes; c += 1) {
+    if (classIds && !classIds.has(c)) continue;
+    if (channelsFirst) {
+      const row = base + (4 + c) * anchors;
+      for (let anchor = 0; anchor < anchors; anchor += 1) {
+        const score = output[row + anchor] as number;
+        if (score > (bestScore[anchor] as number)) {
+          bestScore[anchor] = score;
+          bestClass[anchor] = c;
+        }
+      }
+    } else {
+      for (let anchor = 0; anchor < anchors; anchor += 1) {
+        const score = at(4 + c, anchor);
+        if (score > (bestScore[anchor] as number)) {
+          bestScore[anchor] = score;
+          bestClass[anchor] = c;
+        }
       }
     }
-    if (best < 0 || !(bestScore > threshold)) continue;
+  }
+  const candidates: Candidate[] = [];
+  for (let anchor = 0; anchor < anchors; anchor += 1) {
+    const score = bestScore[anchor] as number;
+    if (!(score > threshold)) continue;
     const cx = at(0, anchor);
     const cy = at(1, anchor);
     const halfW = at(2, anchor) / 2;
     const halfH = at(3, anchor) / 2;
     candidates.push({
       box: { x1: cx - halfW, y1: cy - halfH, x2: cx + halfW, y2: cy + halfH },
-      classId: best,
-      score: bestScore,
+      classId: bestClass[anchor] as number,
+      score,
     });
   }
   return candidates;

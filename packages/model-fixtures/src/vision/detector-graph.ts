@@ -51,14 +51,17 @@ export function addDetector(graph: GraphBuilder, batch: number | 'batch'): void 
     index.map((i) => size - i),
     [1, 1, size, 1],
   );
-  // Channels: [x2 | size - x1 | y2 | size - y1] × colours, so that every edge is a max.
-  const edges = graph.node(
+  // Channels: [x2 | size - x1 | y2 | size - y1] × colours, so that every edge is a max. Each
+  // coordinate is pooled to 4×4 blocks before the concat, which keeps full-resolution
+  // intermediates (and the memory traffic of a batch) to one colour set at a time.
+  const blockKernel = { kernel_shape: { ints: [BLOCK, BLOCK] }, strides: { ints: [BLOCK, BLOCK] } };
+  const edgeBlocks = graph.node(
     'Concat',
-    [xPlusOne, xFromEnd, yPlusOne, yFromEnd].map((coordinate) => graph.node('Mul', [masks, coordinate])),
+    [xPlusOne, xFromEnd, yPlusOne, yFromEnd].map((coordinate) =>
+      graph.node('MaxPool', [graph.node('Mul', [masks, coordinate])], blockKernel),
+    ),
     { axis: { int: 1 } },
   );
-  const blockKernel = { kernel_shape: { ints: [BLOCK, BLOCK] }, strides: { ints: [BLOCK, BLOCK] } };
-  const edgeBlocks = graph.node('MaxPool', [edges], blockKernel);
   const massBlocks = graph.node('AveragePool', [masks], blockKernel);
 
   const edgeLevels: string[] = [];
