@@ -84,8 +84,9 @@ export default defineConfig(
     rules: restrictImports([], { runtimes: false }),
   },
   {
-    // Config modules read the environment once; scripts and CLIs are entry points.
-    files: ['**/src/config.ts', '**/src/environment.ts', 'scripts/**', '**/bin/**'],
+    // Config modules read the environment once; scripts and CLIs are entry points; tests pass
+    // an environment to the processes they start.
+    files: ['**/src/config.ts', '**/src/environment.ts', 'scripts/**', '**/bin/**', '**/test/**', '**/*.test.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   prettier,

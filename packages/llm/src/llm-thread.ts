@@ -1,7 +1,7 @@
 // The worker-thread side of an LlmRunner: owns one decoder session, its tokenizer and the KV
 // caches, so the owning thread never blocks on session.run.
 import { workerData } from 'node:worker_threads';
-import { createOrtSession, serveThread } from '@vmm/runtime';
+import { createModelSession, serveThread } from '@vmm/runtime';
 import { readDecoderLayout } from './decoder-model.js';
 import { generate, type LoadedDecoder } from './generate.js';
 import { LlmTokenizer } from './llm-tokenizer.js';
@@ -14,7 +14,7 @@ let model: LoadedDecoder | undefined;
 async function load(): Promise<LoadedDecoder> {
   const config = readModelConfig(data.dir);
   const tokenizer = LlmTokenizer.load(data.dir);
-  const session = await createOrtSession(`${data.dir}/${data.file}`, data.session);
+  const session = await createModelSession(`${data.dir}/${data.file}`, data.session);
   return { session, config, tokenizer, layout: readDecoderLayout(session, config) };
 }
 

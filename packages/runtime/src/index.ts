@@ -7,7 +7,14 @@ export {
 } from './backend.js';
 export { type SessionOptions, type ValueInfo, type GraphOptimizationLevel } from './session-options.js';
 export { type ModelSession } from './model-session.js';
-export { createOrtSession, cudaProviderInstalled, CUDA_INSTALL_HINT } from './backends/ort-session.js';
+export {
+  createOrtSession,
+  createModelSession,
+  probeBackend,
+  cudaProviderInstalled,
+  CUDA_INSTALL_HINT,
+} from './backends/ort-session.js';
+export { OPENVINO_INSTALL_HINT } from './backends/openvino-session.js';
 export {
   type TensorData,
   type TensorType,

@@ -6,6 +6,8 @@ export interface SessionOptions {
   backend: Backend;
   /** GPU ordinal for cuda. */
   deviceId?: number;
+  /** OpenVINO device for the openvino backend; default AUTO. */
+  openvinoDevice?: 'CPU' | 'GPU' | 'AUTO';
   /** Threads one operator may use; default: ONNX Runtime's (all cores). */
   intraOpThreads?: number;
   /** Threads across independent operators; default 1 (sequential execution). */

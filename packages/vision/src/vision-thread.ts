@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { createOrtSession, type ModelSession, serveThread, type TensorData } from '@vmm/runtime';
+import { createModelSession, type ModelSession, serveThread, type TensorData } from '@vmm/runtime';
 import { looksLikeProbabilities, softmax, topK } from './classification-output.js';
 import { readCandidates } from './detection-output.js';
 import { centreCropInto, type ImageInfo, letterboxInto, probeImage } from './image-input.js';
@@ -21,7 +21,7 @@ import type {
 
 const data = workerData as VisionThreadData;
 const loaded = (async () => {
-  const session = await createOrtSession(join(data.folder.dir, data.file), data.session);
+  const session = await createModelSession(join(data.folder.dir, data.file), data.session);
   return { session, spec: visionSpec(data.folder, session) };
 })();
 loaded.catch(() => undefined);

@@ -8,6 +8,7 @@ import { executionProvidersFor } from '../backend.js';
 import type { ModelSession } from '../model-session.js';
 import type { SessionOptions, ValueInfo } from '../session-options.js';
 import type { TensorArray, TensorData, TensorType } from '../tensor-data.js';
+import { probeModelBytes } from './probe-model.js';
 
 const require = createRequire(import.meta.url);
 
@@ -42,8 +43,39 @@ function fromOrt(tensor: ort.Tensor): TensorData {
   return { type: tensor.type as TensorType, dims: [...tensor.dims], data: tensor.data as TensorArray };
 }
 
-/** Opens an ONNX model with the execution providers of `options.backend`. */
-export async function createOrtSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
+/**
+ * Proves the backend's execution providers load and run, on a one-node model: what a worker
+ * checks before it says it serves a backend. Throws the same clear errors as createOrtSession.
+ */
+export async function probeBackend(options: SessionOptions): Promise<readonly string[]> {
+  const session = await createModelSession(probeModelBytes(), options);
+  try {
+    const out = await session.run({ x: { type: 'float32', dims: [1], data: Float32Array.of(42) } });
+    if ((out.y?.data as Float32Array | undefined)?.[0] !== 42)
+      throw new Error('the probe model returned a wrong value');
+    return session.providers;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Opens a model on its backend's runtime: OpenVINO for openvino, ONNX Runtime otherwise. */
+export async function createModelSession(
+  model: string | Uint8Array,
+  options: SessionOptions,
+): Promise<ModelSession> {
+  if (options.backend === 'openvino') {
+    const { createOpenVinoSession } = await import('./openvino-session.js');
+    return createOpenVinoSession(model, options);
+  }
+  return createOrtSession(model, options);
+}
+
+/** Opens an ONNX model (a path, or its bytes) with the execution providers of `options.backend`. */
+export async function createOrtSession(
+  model: string | Uint8Array,
+  options: SessionOptions,
+): Promise<ModelSession> {
   const providers = executionProvidersFor(options.backend, options.deviceId);
   if (options.backend === 'cuda' && !cudaProviderInstalled()) {
     throw new VmmError(
@@ -53,7 +85,7 @@ export async function createOrtSession(modelPath: string, options: SessionOption
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelPath, {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: providers.map((provider) =>
         provider.name === 'cuda' ? { name: 'cuda', deviceId: provider.deviceId ?? 0 } : 'cpu',
       ),
@@ -61,7 +93,11 @@ export async function createOrtSession(modelPath: string, options: SessionOption
       executionMode: 'sequential',
       ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
       interOpNumThreads: options.interOpThreads ?? 1,
-    });
+    };
+    session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (options.backend === 'cuda' && /cuda|shared library|providers/i.test(message)) {

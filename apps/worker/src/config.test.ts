@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('takes the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 50051,
+      backend: 'cpu',
+      deviceId: 0,
+      keepAliveMs: 300_000,
+      maxLoadedModels: 3,
+      maxRunning: 2,
+      maxQueue: 16,
+      allowFallback: undefined,
+      logLevel: 'info',
+    });
+    expect(config.threads).toBeGreaterThan(0);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        VMM_GRPC_PORT: '6000',
+        VMM_BACKEND: 'cuda',
+        VMM_DEVICE_ID: '1',
+        VMM_THREADS: '4',
+        VMM_KEEP_ALIVE: '-1',
+        VMM_ALLOW_FALLBACK: 'cpu',
+        VMM_MAX_QUEUE: '0',
+      }),
+    ).toMatchObject({
+      port: 6000,
+      backend: 'cuda',
+      deviceId: 1,
+      threads: 4,
+      keepAliveMs: -1000,
+      allowFallback: 'cpu',
+      maxQueue: 0,
+    });
+  });
+
+  it.each([
+    ['VMM_GRPC_PORT', '70000'],
+    ['VMM_BACKEND', 'tpu'],
+    ['VMM_THREADS', '0'],
+    ['VMM_MAX_RUNNING', 'many'],
+    ['VMM_ALLOW_FALLBACK', 'gpu'],
+    ['VMM_KEEP_ALIVE', 'forever'],
+    ['LOG_LEVEL', 'loud'],
+  ])('refuses %s=%s, naming it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});

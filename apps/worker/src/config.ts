@@ -1,0 +1,80 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  VMM_GRPC_HOST: z.string().min(1).default('0.0.0.0'),
+  VMM_GRPC_PORT: int(0, 65535).default(50051),
+  VMM_BACKEND: z.enum(['cpu', 'cuda', 'openvino']).default('cpu'),
+  VMM_DEVICE_ID: int(0).default(0),
+  VMM_OPENVINO_DEVICE: z.enum(['CPU', 'GPU', 'AUTO']).default('AUTO'),
+  VMM_THREADS: int(1, 1024).optional(),
+  VMM_MODELS_DIR: z.string().min(1).default('./models'),
+  VMM_KEEP_ALIVE: z.string().default('5m'),
+  VMM_MAX_LOADED_MODELS: int(1, 1000).default(3),
+  VMM_MAX_RUNNING: int(1, 1000).default(2),
+  VMM_MAX_QUEUE: int(0, 100_000).default(16),
+  VMM_MAX_MESSAGE_BYTES: int(1024).default(32 * 1024 * 1024),
+  VMM_MAX_IMAGE_PIXELS: int(1).default(40_000_000),
+  VMM_VISION_MAX_BATCH: int(1, 256).default(8),
+  VMM_ALLOW_FALLBACK: z.enum(['', 'cpu']).default(''),
+  VMM_SHUTDOWN_GRACE_MS: int(0).default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface WorkerConfig {
+  host: string;
+  port: number;
+  backend: 'cpu' | 'cuda' | 'openvino';
+  deviceId: number;
+  openvinoDevice: 'CPU' | 'GPU' | 'AUTO';
+  /** Intra-op threads per session. */
+  threads: number;
+  modelsDir: string;
+  /** Default keep-alive in ms: 0 unloads after each request, negative keeps forever. */
+  keepAliveMs: number;
+  maxLoadedModels: number;
+  /** Per model: requests running at once, and waiting beyond those. */
+  maxRunning: number;
+  maxQueue: number;
+  maxMessageBytes: number;
+  maxImagePixels: number;
+  visionMaxBatch: number;
+  allowFallback: 'cpu' | undefined;
+  shutdownGraceMs: number;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+}
+
+/** Reads and validates the worker's environment once; the result is frozen. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
+  const parsed = schema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([key, value]) => key in schema.shape && value !== '')),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid configuration: ${String(issue?.path[0])}: ${issue?.message}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    host: e.VMM_GRPC_HOST,
+    port: e.VMM_GRPC_PORT,
+    backend: e.VMM_BACKEND,
+    deviceId: e.VMM_DEVICE_ID,
+    openvinoDevice: e.VMM_OPENVINO_DEVICE,
+    threads: e.VMM_THREADS ?? availableParallelism(),
+    modelsDir: resolve(e.VMM_MODELS_DIR),
+    keepAliveMs: parseDuration(e.VMM_KEEP_ALIVE, 'VMM_KEEP_ALIVE'),
+    maxLoadedModels: e.VMM_MAX_LOADED_MODELS,
+    maxRunning: e.VMM_MAX_RUNNING,
+    maxQueue: e.VMM_MAX_QUEUE,
+    maxMessageBytes: e.VMM_MAX_MESSAGE_BYTES,
+    maxImagePixels: e.VMM_MAX_IMAGE_PIXELS,
+    visionMaxBatch: e.VMM_VISION_MAX_BATCH,
+    allowFallback: e.VMM_ALLOW_FALLBACK === 'cpu' ? 'cpu' : undefined,
+    shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
+    logLevel: e.LOG_LEVEL,
+  });
+}

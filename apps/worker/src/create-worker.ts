@@ -1,0 +1,120 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { InferenceService, ModelsService, protoFiles, protoRoot } from '@vmm/proto';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { WorkerConfig } from './config.js';
+import { createInferenceService } from './inference-service.js';
+import { ModelManager } from './model-manager.js';
+import { openRunner } from './model-runner.js';
+import { createModelsService, describeDevice } from './models-service.js';
+import { backendToProto } from './proto-mapping.js';
+import { resolveBackend, type ResolvedBackend } from './resolve-backend.js';
+
+export const WORKER_VERSION = '0.1.0';
+const SERVICES = ['', 'vmm.v1.Inference', 'vmm.v1.Models'];
+
+export interface Worker {
+  readonly server: Server;
+  readonly manager: ModelManager;
+  readonly backend: ResolvedBackend;
+  /** Binds and starts serving; returns the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number>;
+  /**
+   * Health goes NOT_SERVING, new calls are refused, in-flight calls get `graceMs` to finish and
+   * are then cancelled; sessions are released.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/** Builds the worker: backend proven, services wired; main.ts alone decides where it listens. */
+export async function createWorker(config: Readonly<WorkerConfig>, logger: Logger): Promise<Worker> {
+  const backend = await resolveBackend(config, logger);
+  const session = {
+    backend: backend.backend,
+    deviceId: config.deviceId,
+    openvinoDevice: config.openvinoDevice,
+    intraOpThreads: config.threads,
+  };
+  const manager = new ModelManager({
+    modelsDir: config.modelsDir,
+    backend: backend.backend,
+    keepAliveMs: config.keepAliveMs,
+    maxLoaded: config.maxLoadedModels,
+    maxRunning: config.maxRunning,
+    maxQueue: config.maxQueue,
+    open: (folder, file) =>
+      openRunner(folder, file, {
+        session,
+        visionMaxBatch: config.visionMaxBatch,
+        maxImagePixels: config.maxImagePixels,
+      }),
+  });
+  const server = new Server({
+    'grpc.max_receive_message_length': config.maxMessageBytes,
+    'grpc.max_send_message_length': config.maxMessageBytes,
+  });
+  server.addService(
+    InferenceService,
+    createInferenceService({ manager, backend: backendToProto[backend.backend], logger }),
+  );
+  server.addService(
+    ModelsService,
+    createModelsService({
+      manager,
+      modelsDir: config.modelsDir,
+      backend: backend.backend,
+      protoBackend: backendToProto[backend.backend],
+      requestedBackend: backendToProto[backend.requested],
+      providers: backend.providers,
+      device: describeDevice(backend.backend, config.deviceId, config.openvinoDevice),
+      threads: config.threads,
+      maxLoaded: config.maxLoadedModels,
+      maxRunning: config.maxRunning,
+      maxQueue: config.maxQueue,
+      version: WORKER_VERSION,
+      logger,
+    }),
+  );
+  const health = new HealthImplementation(Object.fromEntries(SERVICES.map((name) => [name, 'NOT_SERVING'])));
+  health.addToServer(server);
+  // Reflection needs descriptors, not generated code: load the same .proto files.
+  const definition = loadSync([...protoFiles], { includeDirs: [protoRoot], keepCase: true });
+  new ReflectionService(definition).addToServer(server);
+
+  return {
+    server,
+    manager,
+    backend,
+    async listen(host, port) {
+      const bound = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, value) =>
+          error ? reject(error) : resolve(value),
+        ),
+      );
+      for (const name of SERVICES) health.setStatus(name, 'SERVING');
+      logger.info(
+        { host, port: bound, backend: backend.backend, requested: backend.requested },
+        'worker listening',
+      );
+      return bound;
+    },
+    async shutdown(graceMs) {
+      for (const name of SERVICES) health.setStatus(name, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          logger.warn({ graceMs }, 'grace period over; cancelling in-flight calls');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await manager.close();
+      logger.info('worker stopped');
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export { createWorker, type Worker, WORKER_VERSION } from './create-worker.js';
+export { loadConfig, type WorkerConfig } from './config.js';
+export { parseDuration } from './duration.js';
+export { ModelManager, type ModelManagerOptions, type Lease } from './model-manager.js';

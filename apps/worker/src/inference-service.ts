@@ -1,0 +1,186 @@
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import type {
+  ChatRequest as LlmChatRequest,
+  GenerateRequest as LlmGenerateRequest,
+  LlmRunner,
+} from '@vmm/llm';
+import {
+  Backend,
+  type ChatRequest,
+  type GenerateChunk,
+  type GenerateRequest,
+  type InferenceServer,
+  type RequestContext,
+} from '@vmm/proto';
+import type { ModelTask } from '@vmm/runtime';
+import type { VisionRunner } from '@vmm/vision';
+import type { Logger } from 'pino';
+import { requestIdOf, signalOf, toStatus, writeWithBackpressure } from './grpc-edge.js';
+import type { Lease, ModelManager } from './model-manager.js';
+import { chunkToProto, messagesFromProto, samplingFromProto, visionTimingsToProto } from './proto-mapping.js';
+
+export interface InferenceDeps {
+  manager: ModelManager;
+  /** The backend this worker serves (after any fallback). */
+  backend: Backend;
+  logger: Logger;
+}
+
+function checkPin(context: RequestContext | undefined, backend: Backend): void {
+  const pinned = context?.backend ?? Backend.BACKEND_UNSPECIFIED;
+  if (pinned !== Backend.BACKEND_UNSPECIFIED && pinned !== backend) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `the request is pinned to another backend than this worker's`,
+      {
+        field: 'context.backend',
+      },
+    );
+  }
+}
+
+const visionTasks: readonly ModelTask[] = ['object-detection', 'image-classification'];
+
+/** Implements vmm.v1.Inference over the model manager's runners. */
+export function createInferenceService({ manager, backend, logger }: InferenceDeps): InferenceServer {
+  async function stream(
+    call: ServerWritableStream<GenerateRequest | ChatRequest, GenerateChunk>,
+    run: (
+      runner: LlmRunner,
+      lease: Lease,
+      signal: AbortSignal,
+      startedAt: number,
+    ) => AsyncIterable<Parameters<typeof chunkToProto>[0]>,
+  ): Promise<void> {
+    const startedAt = performance.now();
+    const requestId = requestIdOf(call.request.context?.requestId, call.metadata);
+    const signal = signalOf(call);
+    let lease: Lease | undefined;
+    try {
+      checkPin(call.request.context, backend);
+      lease = await manager.acquire(call.request.model, {
+        tasks: ['text-generation'],
+        keepAliveMs: call.request.context?.keepAliveMs,
+        signal,
+      });
+      if (lease.model.kind !== 'llm')
+        throw new VmmError(ErrorCode.Internal, 'text model without a text runner');
+      for await (const chunk of run(lease.model.runner, lease, signal, startedAt)) {
+        if (call.cancelled) continue; // the runner ends within a step; nobody is listening
+        await writeWithBackpressure(call, chunkToProto(chunk));
+      }
+      if (!call.cancelled) call.end();
+    } catch (error) {
+      if (!call.cancelled) call.emit('error', toStatus(error, logger, requestId));
+    } finally {
+      lease?.release();
+    }
+  }
+
+  async function vision<Result>(
+    call: ServerUnaryCall<{ model: string; image: Uint8Array; context?: RequestContext | undefined }, Result>,
+    callback: sendUnaryData<Result>,
+    run: (runner: VisionRunner, signal: AbortSignal, loadNs: number) => Promise<Result>,
+  ): Promise<void> {
+    const requestId = requestIdOf(call.request.context?.requestId, call.metadata);
+    const signal = signalOf(call);
+    let lease: Lease | undefined;
+    try {
+      checkPin(call.request.context, backend);
+      if (call.request.image.byteLength === 0) {
+        throw new VmmError(ErrorCode.InvalidArgument, 'image is required', { field: 'image' });
+      }
+      lease = await manager.acquire(call.request.model, {
+        tasks: visionTasks,
+        keepAliveMs: call.request.context?.keepAliveMs,
+        signal,
+      });
+      if (lease.model.kind !== 'vision')
+        throw new VmmError(ErrorCode.Internal, 'vision model without a vision runner');
+      callback(null, await run(lease.model.runner, signal, lease.loadNs));
+    } catch (error) {
+      callback(toStatus(error, logger, requestId));
+    } finally {
+      lease?.release();
+    }
+  }
+
+  return {
+    generate(call) {
+      void stream(call, (runner, lease, signal, startedAt) => {
+        const { prompt, system, raw, options } = call.request;
+        const request: LlmGenerateRequest = {
+          prompt,
+          raw,
+          options: samplingFromProto(options),
+          ...(system ? { system } : {}),
+        };
+        return runner.generate(request, { signal, startedAt, loadNs: lease.loadNs });
+      });
+    },
+
+    chat(call) {
+      void stream(call, (runner, lease, signal, startedAt) => {
+        const request: LlmChatRequest = {
+          messages: messagesFromProto(call.request.messages),
+          options: samplingFromProto(call.request.options),
+        };
+        return runner.chat(request, { signal, startedAt, loadNs: lease.loadNs });
+      });
+    },
+
+    detect(call, callback) {
+      void vision(call, callback, async (runner, signal, loadNs) => {
+        if (runner.spec.task !== 'object-detection') {
+          throw new VmmError(
+            ErrorCode.FailedPrecondition,
+            `model "${call.request.model}" is a classifier; use Classify`,
+            {
+              field: 'model',
+            },
+          );
+        }
+        const { confidenceThreshold, iouThreshold, maxDetections, classIds } = call.request;
+        const result = await runner.detect(
+          call.request.image,
+          {
+            ...(confidenceThreshold === undefined ? {} : { confidenceThreshold }),
+            ...(iouThreshold === undefined ? {} : { iouThreshold }),
+            ...(maxDetections === undefined ? {} : { maxDetections }),
+            classIds,
+          },
+          { signal },
+        );
+        return {
+          detections: result.detections,
+          imageSize: result.imageSize,
+          timings: visionTimingsToProto(result.timings, loadNs),
+        };
+      });
+    },
+
+    classify(call, callback) {
+      void vision(call, callback, async (runner, signal, loadNs) => {
+        if (runner.spec.task !== 'image-classification') {
+          throw new VmmError(
+            ErrorCode.FailedPrecondition,
+            `model "${call.request.model}" is a detector; use Detect`,
+            {
+              field: 'model',
+            },
+          );
+        }
+        const topK = call.request.topK;
+        const result = await runner.classify(call.request.image, topK === undefined ? {} : { topK }, {
+          signal,
+        });
+        return {
+          classes: result.classes,
+          imageSize: result.imageSize,
+          timings: visionTimingsToProto(result.timings, loadNs),
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The worker process: reads its configuration, proves its backend, serves until SIGTERM.
+import { pino } from 'pino';
+import { loadConfig } from './config.js';
+import { createWorker } from './create-worker.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(`vmm-worker: ${(error as Error).message}`);
+  process.exit(2);
+}
+const logger = pino({ level: config.logLevel, base: { service: 'worker', backend: config.backend } });
+
+let worker;
+try {
+  worker = await createWorker(config, logger);
+} catch (error) {
+  // The reason (e.g. a missing CUDA provider and how to install it) is the whole message.
+  console.error(`vmm-worker: ${(error as Error).message}`);
+  process.exit(1);
+}
+const port = await worker.listen(config.host, config.port);
+// Launchers (npm start, tests) read the bound port from this line when VMM_GRPC_PORT=0.
+console.log(`vmm-worker listening on ${config.host}:${port} backend=${worker.backend.backend}`);
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  worker.shutdown(config.shutdownGraceMs).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModelInfo } from '@vmm/proto';
+import type { ModelFolder, OnnxVariant } from '@vmm/runtime';
+import { parseImageSize, parseNames } from '@vmm/vision';
+import { taskToProto } from './proto-mapping.js';
+
+const bytesPerParameter: Readonly<Record<OnnxVariant, number>> = {
+  fp32: 4,
+  merged: 4,
+  fp16: 2,
+  'merged-fp16': 2,
+  quantized: 1,
+  'merged-quantized': 1,
+  other: 4,
+};
+
+const quantizationLevel: Readonly<Record<number, string>> = { 4: 'F32', 2: 'F16', 1: 'Q8' };
+
+/** "1.1B", "99.5M", "220K", as Ollama shows parameter sizes. */
+export function formatParameterSize(count: number): string {
+  if (count >= 1e9) return `${(count / 1e9).toFixed(1)}B`;
+  if (count >= 1e6) return `${(count / 1e6).toFixed(1)}M`;
+  if (count >= 1e3) return `${Math.round(count / 1e3)}K`;
+  return String(count);
+}
+
+/**
+ * Content digests of model files, computed once per file version (path, size, mtime): hashing
+ * a large model on every List would cost seconds.
+ */
+export class DigestCache {
+  private readonly digests = new Map<string, Promise<string>>();
+
+  digest(path: string): Promise<string> {
+    const stats = statSync(path);
+    const key = `${path}:${stats.size}:${stats.mtimeMs}`;
+    let digest = this.digests.get(key);
+    if (!digest) {
+      digest = new Promise<string>((resolve, reject) => {
+        const hash = createHash('sha256');
+        createReadStream(path)
+          .on('data', (chunk) => hash.update(chunk))
+          .on('end', () => resolve(`sha256:${hash.digest('hex')}`))
+          .on('error', reject);
+      });
+      this.digests.set(key, digest);
+    }
+    return digest;
+  }
+}
+
+function readJson(path: string): Record<string, unknown> {
+  if (!existsSync(path)) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+/** What Models.List says of a model folder, for Ollama's /api/tags and /api/show. */
+export async function modelInfo(folder: ModelFolder, file: string, digests: DigestCache): Promise<ModelInfo> {
+  const main = folder.files.find((candidate) => candidate.path === file) ?? folder.files[0];
+  const bytesEach = bytesPerParameter[main?.variant ?? 'other'];
+  const config = readJson(join(folder.dir, 'config.json'));
+  const tokenizerConfig = readJson(join(folder.dir, 'tokenizer_config.json'));
+  const parameters = Math.round((main?.bytes ?? 0) / bytesEach);
+  const isText = folder.task === 'text-generation';
+  let labels: string[] = [];
+  let input: [number, number] = [0, 0];
+  if (!isText) {
+    const manifestLabels = folder.manifest?.labels;
+    if (Array.isArray(manifestLabels)) labels = manifestLabels;
+    else if (typeof manifestLabels === 'string' && existsSync(join(folder.dir, manifestLabels))) {
+      labels = readFileSync(join(folder.dir, manifestLabels), 'utf8').split(/\r?\n/).filter(Boolean);
+    } else if (folder.metadata.names) labels = parseNames(folder.metadata.names);
+    const preprocess = folder.manifest?.preprocess;
+    if (folder.metadata.imgsz) input = parseImageSize(folder.metadata.imgsz);
+    else if (preprocess?.crop) input = [preprocess.crop, preprocess.crop];
+  }
+  const family = isText
+    ? String(config.model_type ?? 'unknown')
+    : folder.format === 'ultralytics'
+      ? 'yolo'
+      : folder.task === 'object-detection'
+        ? 'detector'
+        : 'classifier';
+  const template = tokenizerConfig.chat_template;
+  return {
+    name: folder.name,
+    task: taskToProto[folder.task],
+    sizeBytes: folder.sizeBytes,
+    digest: main ? await digests.digest(join(folder.dir, main.path)) : '',
+    modifiedAtMs: folder.modifiedAtMs,
+    details: {
+      format: 'onnx',
+      family,
+      parameterSize: formatParameterSize(parameters),
+      quantizationLevel: quantizationLevel[bytesEach] ?? 'F32',
+      parameterCount: parameters,
+    },
+    contextLength:
+      isText && typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 0,
+    chatTemplate: typeof template === 'string' ? template : undefined,
+    labels,
+    inputHeight: input[0],
+    inputWidth: input[1],
+  };
+}

@@ -1,0 +1,40 @@
+import { LlmRunner } from '@vmm/llm';
+import type { ModelFolder, SessionOptions } from '@vmm/runtime';
+import { VisionRunner } from '@vmm/vision';
+
+/** A loaded model: a text generator or a vision model, each in its own thread. */
+export type ModelRunner = { kind: 'llm'; runner: LlmRunner } | { kind: 'vision'; runner: VisionRunner };
+
+export interface RunnerSettings {
+  session: SessionOptions;
+  visionMaxBatch: number;
+  maxImagePixels: number;
+}
+
+/** Opens the runner a model folder needs. */
+export async function openRunner(
+  folder: ModelFolder,
+  file: string,
+  settings: RunnerSettings,
+): Promise<ModelRunner> {
+  if (folder.task === 'text-generation') {
+    return {
+      kind: 'llm',
+      runner: await LlmRunner.open({ dir: folder.dir, file, session: settings.session }),
+    };
+  }
+  return {
+    kind: 'vision',
+    runner: await VisionRunner.open({
+      folder,
+      file,
+      session: settings.session,
+      maxBatch: settings.visionMaxBatch,
+      maxPixels: settings.maxImagePixels,
+    }),
+  };
+}
+
+export function providersOf(model: ModelRunner): readonly string[] {
+  return model.kind === 'llm' ? model.runner.info.providers : model.runner.providers;
+}

@@ -1,0 +1,106 @@
+import { availableParallelism, cpus } from 'node:os';
+import { type Backend, type LoadedModel, type ModelsServer, Task } from '@vmm/proto';
+import { listModelFolders, selectModelFile, type Backend as RuntimeBackend } from '@vmm/runtime';
+import type { Logger } from 'pino';
+import { requestIdOf, toStatus } from './grpc-edge.js';
+import type { LoadedModelState, ModelManager } from './model-manager.js';
+import { DigestCache, modelInfo } from './model-info.js';
+import { providersOf } from './model-runner.js';
+import { taskFromProto, taskToProto } from './proto-mapping.js';
+
+export interface ModelsDeps {
+  manager: ModelManager;
+  modelsDir: string;
+  backend: RuntimeBackend;
+  protoBackend: Backend;
+  requestedBackend: Backend;
+  providers: readonly string[];
+  device: string;
+  threads: number;
+  maxLoaded: number;
+  maxRunning: number;
+  maxQueue: number;
+  version: string;
+  logger: Logger;
+}
+
+export function describeDevice(backend: RuntimeBackend, deviceId: number, openvinoDevice: string): string {
+  if (backend === 'cuda') return `cuda:${deviceId}`;
+  if (backend === 'openvino') return `openvino:${openvinoDevice}`;
+  return `cpu (${cpus()[0]?.model.trim() ?? 'unknown'}, ${availableParallelism()} threads)`;
+}
+
+/** Implements vmm.v1.Models: the catalogue, explicit load/unload, and the router's view. */
+export function createModelsService(deps: ModelsDeps): ModelsServer {
+  const digests = new DigestCache();
+  const loadedToProto = async (state: LoadedModelState): Promise<LoadedModel> => ({
+    model: await modelInfo(state.folder, state.file, digests),
+    memoryBytes: state.folder.files.find((file) => file.path === state.file)?.bytes ?? 0,
+    deviceMemoryBytes: 0,
+    expiresAtMs: state.expiresAtMs,
+    running: state.running,
+    queued: state.queued,
+    providers: [...providersOf(state.model)],
+  });
+  const fail = (error: unknown, requestId: string) => toStatus(error, deps.logger, requestId);
+
+  return {
+    list(call, callback) {
+      const wanted = taskFromProto(call.request.task);
+      void (async () => {
+        const { models, problems } = listModelFolders(deps.modelsDir);
+        for (const problem of problems)
+          deps.logger.warn({ model: problem.name, reason: problem.error.message }, 'model folder skipped');
+        const infos = await Promise.all(
+          models
+            .filter((folder) => call.request.task === Task.TASK_UNSPECIFIED || folder.task === wanted)
+            .map((folder) => modelInfo(folder, selectModelFile(folder, deps.backend).path, digests)),
+        );
+        return { models: infos };
+      })().then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(fail(error, requestIdOf(undefined, call.metadata))),
+      );
+    },
+
+    load(call, callback) {
+      void deps.manager
+        .load(call.request.model, call.request.keepAliveMs)
+        .then(async ({ state, loadNs }) => ({ model: await loadedToProto(state), loadNs }))
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(fail(error, requestIdOf(undefined, call.metadata))),
+        );
+    },
+
+    unload(call, callback) {
+      void deps.manager.unload(call.request.model).then(
+        (unloaded) => callback(null, { unloaded }),
+        (error: unknown) => callback(fail(error, requestIdOf(undefined, call.metadata))),
+      );
+    },
+
+    workerInfo(_call, callback) {
+      void Promise.all(deps.manager.loaded().map(loadedToProto)).then(
+        (loadedModels) => {
+          const totals = deps.manager.totals();
+          callback(null, {
+            backend: deps.protoBackend,
+            requestedBackend: deps.requestedBackend,
+            device: deps.device,
+            providers: [...deps.providers],
+            threads: deps.threads,
+            loadedModels,
+            running: totals.running,
+            queued: totals.queued,
+            capacity: deps.maxRunning * deps.maxLoaded,
+            queueCapacity: deps.maxQueue * deps.maxLoaded,
+            version: deps.version,
+            tasks: Object.values(taskToProto),
+          });
+        },
+        (error: unknown) => callback(fail(error, 'worker-info')),
+      );
+    },
+  };
+}
