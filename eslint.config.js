@@ -86,7 +86,15 @@ export default defineConfig(
   {
     // Config modules read the environment once; scripts and CLIs are entry points; tests pass
     // an environment to the processes they start.
-    files: ['**/src/config.ts', '**/src/environment.ts', 'scripts/**', '**/bin/**', 'bench/**', '**/test/**', '**/*.test.ts'],
+    files: [
+      '**/src/config.ts',
+      '**/src/environment.ts',
+      'scripts/**',
+      '**/bin/**',
+      'bench/**',
+      '**/test/**',
+      '**/*.test.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   prettier,
