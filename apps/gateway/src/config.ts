@@ -1,0 +1,55 @@
+import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  VMM_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  VMM_HTTP_PORT: int(0, 65535).default(8080),
+  VMM_WORKERS: z.string().default('cpu=127.0.0.1:50051'),
+  VMM_BACKEND_PREFERENCE: z.string().default('cuda,openvino,cpu'),
+  VMM_API_KEYS: z.string().default(''),
+  VMM_POLL_INTERVAL_MS: int(50).default(2000),
+  VMM_MAX_BODY_BYTES: int(1024).default(32 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  workers: WorkerAddress[];
+  preference: BackendName[];
+  /** Bearer keys; empty means no authentication. */
+  apiKeys: string[];
+  pollIntervalMs: number;
+  maxBodyBytes: number;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+}
+
+/** Reads and validates the gateway's environment once; the result is frozen. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<GatewayConfig> {
+  const parsed = schema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([key]) => key in schema.shape)),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid configuration: ${String(issue?.path[0])}: ${issue?.message}`);
+  }
+  const e = parsed.data;
+  try {
+    return Object.freeze({
+      host: e.VMM_HTTP_HOST,
+      port: e.VMM_HTTP_PORT,
+      workers: parseWorkers(e.VMM_WORKERS),
+      preference: parseBackendPreference(e.VMM_BACKEND_PREFERENCE),
+      apiKeys: e.VMM_API_KEYS.split(',')
+        .map((key) => key.trim())
+        .filter(Boolean),
+      pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
+      maxBodyBytes: e.VMM_MAX_BODY_BYTES,
+      logLevel: e.LOG_LEVEL,
+    });
+  } catch (error) {
+    throw new Error(`invalid configuration: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import express, { type ErrorRequestHandler } from 'express';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import { WorkerPool } from '@vmm/worker-pool';
+import type { Logger } from 'pino';
+import { requireApiKey } from './auth.js';
+import type { GatewayConfig } from './config.js';
+import { sendError, shapeForPath } from './error-shapes.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { ollamaRouter } from './routes/ollama.js';
+import { openaiRouter } from './routes/openai.js';
+import { visionRouter } from './routes/vision.js';
+
+export const GATEWAY_VERSION = '0.1.0';
+
+export interface Gateway {
+  app: express.Express;
+  pool: WorkerPool;
+  metrics: Metrics;
+  /** Polls the workers once, then listens; returns the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Builds the gateway (express app + worker pool); main.ts alone decides where it listens. */
+export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, pool?: WorkerPool): Gateway {
+  const workers =
+    pool ??
+    new WorkerPool({
+      workers: config.workers,
+      preference: config.preference,
+      pollIntervalMs: config.pollIntervalMs,
+    });
+  const metrics = createMetrics(workers);
+  const deps = { pool: workers, metrics, logger, version: GATEWAY_VERSION };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.set('x-request-id', requestId);
+    const started = performance.now();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      metrics.requests.inc({ route, method: req.method, status: String(res.statusCode) });
+      metrics.latency.observe({ route, method: req.method }, (performance.now() - started) / 1000);
+      logger.debug({ requestId, method: req.method, path: req.path, status: res.statusCode }, 'request');
+    });
+    next();
+  });
+  app.use(
+    requireApiKey(config.apiKeys, (error, req, res) =>
+      sendError(res, error, shapeForPath(req.path), logger, String(res.locals.requestId)),
+    ),
+  );
+  // Ollama's own examples (`curl ... -d '{...}'`) send JSON without a JSON content type: every
+  // body but a multipart upload is read as JSON.
+  app.use(
+    express.json({
+      limit: config.maxBodyBytes,
+      strict: false,
+      type: (req) => !/^multipart\//i.test(String(req.headers['content-type'] ?? '')),
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', (req, res) => {
+    if (workers.ready()) res.json({ status: 'ready', workers: workers.states().filter((s) => s.up).length });
+    else
+      sendError(
+        res,
+        new VmmError(ErrorCode.Unavailable, 'no worker is serving'),
+        'vmm',
+        logger,
+        String(res.locals.requestId),
+      );
+  });
+  app.get('/metrics', (_req, res) => {
+    void metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text));
+  });
+  app.get('/openapi.json', (_req, res) => void res.json(openApiDocument(GATEWAY_VERSION)));
+  app.get('/v1/workers', (_req, res) => {
+    res.json({
+      workers: workers.states().map((state) => ({
+        id: state.id,
+        backend: state.backend,
+        address: state.address,
+        up: state.up,
+        last_seen: state.lastSeenMs === undefined ? null : new Date(state.lastSeenMs).toISOString(),
+        last_error: state.lastError ?? null,
+        device: state.info?.device ?? null,
+        providers: state.info?.providers ?? [],
+        running: state.info?.running ?? 0,
+        queued: state.info?.queued ?? 0,
+        capacity: state.info?.capacity ?? 0,
+        loaded_models: (state.info?.loadedModels ?? []).map((loaded) => loaded.model?.name),
+        models: state.models.map((model) => model.name),
+      })),
+    });
+  });
+  app.use(ollamaRouter(deps));
+  app.use(openaiRouter(deps));
+  app.use(visionRouter({ ...deps, maxBodyBytes: config.maxBodyBytes }));
+
+  app.use((req, res) => {
+    sendError(
+      res,
+      new VmmError(ErrorCode.NotFound, `no route ${req.method} ${req.path}`),
+      shapeForPath(req.path),
+      logger,
+      String(res.locals.requestId),
+    );
+  });
+  const onError: ErrorRequestHandler = (
+    error: { type?: string; status?: number; message?: string },
+    req,
+    res,
+    _next,
+  ) => {
+    // body-parser's errors: malformed JSON, body too large, bad encoding.
+    const vmmError =
+      error.type === 'entity.too.large'
+        ? new VmmError(
+            ErrorCode.PayloadTooLarge,
+            `the request body is larger than ${config.maxBodyBytes} bytes`,
+            { field: 'body' },
+          )
+        : error.type === 'entity.parse.failed'
+          ? new VmmError(
+              ErrorCode.InvalidArgument,
+              `the request body is not valid JSON: ${error.message ?? ''}`,
+              { field: 'body' },
+            )
+          : typeof error.status === 'number' && error.status >= 400 && error.status < 500
+            ? new VmmError(ErrorCode.InvalidArgument, error.message ?? 'bad request', { field: 'body' })
+            : VmmError.from(error);
+    sendError(res, vmmError, shapeForPath(req.path), logger, String(res.locals.requestId));
+  };
+  app.use(onError);
+
+  let server: Server | undefined;
+  return {
+    app,
+    pool: workers,
+    metrics,
+    async listen(host, port) {
+      await workers.start();
+      server = await new Promise<Server>((resolve, reject) => {
+        const listening = app.listen(port, host, (error?: Error) =>
+          error ? reject(error) : resolve(listening),
+        );
+      });
+      const address = server.address();
+      return typeof address === 'object' && address ? address.port : port;
+    },
+    async close() {
+      workers.stop();
+      if (server) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server?.close(() => resolve()));
+      }
+    },
+  };
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// The gateway process: reads its configuration, polls its workers, serves HTTP until SIGTERM.
+import { pino } from 'pino';
+import { loadConfig } from './config.js';
+import { createGateway } from './create-gateway.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(`vmm-gateway: ${(error as Error).message}`);
+  process.exit(2);
+}
+const logger = pino({ level: config.logLevel, base: { service: 'gateway' } });
+const gateway = createGateway(config, logger);
+const port = await gateway.listen(config.host, config.port);
+// Launchers (npm start, tests) read the bound port from this line when VMM_HTTP_PORT=0.
+console.log(
+  `vmm-gateway listening on http://${config.host}:${port} workers=${config.workers.map((w) => `${w.backend}=${w.address}`).join(',')}`,
+);
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  void gateway.close().then(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

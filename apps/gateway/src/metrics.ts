@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { WorkerPool } from '@vmm/worker-pool';
+
+/** The gateway's Prometheus series, in a registry of its own (no module-level state). */
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'route' | 'method' | 'status'>;
+  latency: Histogram<'route' | 'method'>;
+  timeToFirstToken: Histogram<'model'>;
+  interTokenLatency: Histogram<'model'>;
+  tokensGenerated: Counter<'model'>;
+}
+
+export function createMetrics(pool: WorkerPool): Metrics {
+  const registry = new Registry();
+  const workerGauge = (
+    name: string,
+    help: string,
+    read: (state: ReturnType<WorkerPool['states']>[number]) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['worker', 'backend'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const state of pool.states())
+          this.set({ worker: state.id, backend: state.backend }, read(state));
+      },
+    });
+  workerGauge('vmm_worker_up', 'Whether the worker answered its last poll (1) or not (0).', (s) =>
+    s.up ? 1 : 0,
+  );
+  workerGauge(
+    'vmm_worker_queue_depth',
+    'Requests waiting in the worker at its last poll.',
+    (s) => s.info?.queued ?? 0,
+  );
+  workerGauge(
+    'vmm_worker_running',
+    'Requests running in the worker at its last poll.',
+    (s) => s.info?.running ?? 0,
+  );
+  return {
+    registry,
+    requests: new Counter({
+      name: 'vmm_http_requests_total',
+      help: 'HTTP requests by route, method and status.',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'vmm_http_request_duration_seconds',
+      help: 'HTTP request duration, to the end of the response (streams included).',
+      labelNames: ['route', 'method'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    timeToFirstToken: new Histogram({
+      name: 'vmm_time_to_first_token_seconds',
+      help: 'From the request to the first generated token.',
+      labelNames: ['model'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: [registry],
+    }),
+    interTokenLatency: new Histogram({
+      name: 'vmm_inter_token_latency_seconds',
+      help: 'Time between consecutive generated tokens.',
+      labelNames: ['model'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers: [registry],
+    }),
+    tokensGenerated: new Counter({
+      name: 'vmm_tokens_generated_total',
+      help: 'Tokens generated, by model.',
+      labelNames: ['model'] as const,
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,73 @@
+import type { Request, Response } from 'express';
+import { parseDuration } from '@vmm/duration';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import { Backend, type RequestContext } from '@vmm/proto';
+import { backendNames, type BackendName, type WorkerPool } from '@vmm/worker-pool';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Metrics } from './metrics.js';
+
+export interface RouteDeps {
+  pool: WorkerPool;
+  metrics: Metrics;
+  logger: Logger;
+  version: string;
+}
+
+export const backendField = z.enum(['cpu', 'cuda', 'openvino']).optional();
+export const keepAliveField = z.union([z.number(), z.string()]).optional();
+
+const protoBackend: Readonly<Record<BackendName, Backend>> = {
+  cpu: Backend.BACKEND_CPU,
+  cuda: Backend.BACKEND_CUDA,
+  openvino: Backend.BACKEND_OPENVINO,
+};
+
+export function requestIdOf(res: Response): string {
+  return String(res.locals.requestId);
+}
+
+/** A request may pin a backend with `backend` in its body or the X-VMM-Backend header. */
+export function pinOf(req: Request, fromBody: BackendName | undefined): BackendName | undefined {
+  const header = req.get('x-vmm-backend');
+  if (header === undefined) return fromBody;
+  if (!(backendNames as readonly string[]).includes(header)) {
+    throw new VmmError(ErrorCode.InvalidArgument, `X-VMM-Backend must be one of ${backendNames.join(', ')}`, {
+      field: 'X-VMM-Backend',
+    });
+  }
+  return header as BackendName;
+}
+
+/** keep_alive as Ollama takes it: seconds (number) or a duration string; → milliseconds. */
+export function keepAliveMs(value: number | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value))
+      throw new VmmError(ErrorCode.InvalidArgument, 'keep_alive must be finite', { field: 'keep_alive' });
+    return Math.round(value * 1000);
+  }
+  return parseDuration(value, 'keep_alive');
+}
+
+export function requestContext(
+  res: Response,
+  pin: BackendName | undefined,
+  keepAlive: number | undefined,
+): RequestContext {
+  return {
+    requestId: requestIdOf(res),
+    backend: pin ? protoBackend[pin] : Backend.BACKEND_UNSPECIFIED,
+    keepAliveMs: keepAlive,
+  };
+}
+
+/** True once the client has gone away; streaming loops stop (and so cancel the gRPC call). */
+export function clientGone(req: Request, res: Response): () => boolean {
+  let gone = false;
+  res.on('close', () => {
+    if (!res.writableFinished) gone = true;
+  });
+  req.on('aborted', () => (gone = true));
+  return () => gone;
+}

@@ -1,0 +1,40 @@
+import { Metadata } from '@grpc/grpc-js';
+import type { ChatRequest, GenerateChunk, GenerateRequest } from '@vmm/proto';
+import type { BackendName, WorkerPool } from '@vmm/worker-pool';
+import type { Metrics } from './metrics.js';
+
+export type TextJob = { kind: 'generate'; request: GenerateRequest } | { kind: 'chat'; request: ChatRequest };
+
+/**
+ * Streams a generation from the pool, recording time to first token, inter-token latency and
+ * tokens. Breaking out of the loop (the HTTP client went away) cancels the gRPC call, which
+ * stops the worker within one decode step.
+ */
+export async function* streamText(
+  pool: WorkerPool,
+  job: TextJob,
+  pin: BackendName | undefined,
+  requestId: string,
+  metrics: Metrics,
+): AsyncGenerator<GenerateChunk> {
+  const metadata = new Metadata();
+  metadata.set('x-request-id', requestId);
+  const model = job.request.model;
+  const started = performance.now();
+  let last = 0;
+  const stream = pool.stream<GenerateChunk>(model, pin, (handle) =>
+    job.kind === 'generate'
+      ? handle.inference.generate(job.request, metadata)
+      : handle.inference.chat(job.request, metadata),
+  );
+  for await (const chunk of stream) {
+    if (chunk.tokenIds.length > 0) {
+      const now = performance.now();
+      if (last === 0) metrics.timeToFirstToken.observe({ model }, (now - started) / 1000);
+      else metrics.interTokenLatency.observe({ model }, (now - last) / 1000);
+      last = now;
+      metrics.tokensGenerated.inc({ model }, chunk.tokenIds.length);
+    }
+    yield chunk;
+  }
+}

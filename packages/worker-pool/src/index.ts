@@ -1,0 +1,8 @@
+export { WorkerPool, type WorkerPoolOptions, type WorkerState, type WorkerHandle } from './worker-pool.js';
+export {
+  parseWorkers,
+  parseBackendPreference,
+  backendNames,
+  type BackendName,
+  type WorkerAddress,
+} from './worker-address.js';

@@ -1,0 +1,249 @@
+import { type ClientReadableStream, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { ErrorCode, fromGrpcError, isGrpcStatusLike, VmmError } from '@vmm/errors';
+import {
+  Backend,
+  InferenceClient,
+  type ModelInfo,
+  ModelsClient,
+  Task,
+  type WorkerInfoResponse,
+} from '@vmm/proto';
+import type { BackendName, WorkerAddress } from './worker-address.js';
+
+export interface WorkerPoolOptions {
+  workers: readonly WorkerAddress[];
+  /** Backends in order of preference; unlisted backends come last. */
+  preference: readonly BackendName[];
+  /** How often each worker's WorkerInfo and model list are polled. */
+  pollIntervalMs?: number;
+  /** Deadline of a poll call. */
+  pollTimeoutMs?: number;
+}
+
+/** What the pool knows of one worker. */
+export interface WorkerState {
+  id: string;
+  backend: BackendName;
+  address: string;
+  up: boolean;
+  info: WorkerInfoResponse | undefined;
+  models: ModelInfo[];
+  lastSeenMs: number | undefined;
+  lastError: string | undefined;
+}
+
+export interface WorkerHandle {
+  state: WorkerState;
+  inference: InferenceClient;
+  models: ModelsClient;
+}
+
+const backendByProto: Readonly<Partial<Record<Backend, BackendName>>> = {
+  [Backend.BACKEND_CPU]: 'cpu',
+  [Backend.BACKEND_CUDA]: 'cuda',
+  [Backend.BACKEND_OPENVINO]: 'openvino',
+};
+
+/** Errors after which the next worker is tried, when nothing was answered yet. */
+const retryable = new Set<number>([status.UNAVAILABLE, status.RESOURCE_EXHAUSTED, status.NOT_FOUND]);
+
+function servedBackend(state: WorkerState): BackendName {
+  return (state.info && backendByProto[state.info.backend]) ?? state.backend;
+}
+
+function load(state: WorkerState): number {
+  const info = state.info;
+  if (!info) return 1;
+  return (info.running + info.queued) / Math.max(1, info.capacity);
+}
+
+/**
+ * The workers behind a gateway (or batch runner): polls each one's WorkerInfo and model list,
+ * routes a request to a healthy worker that serves the model — pinned backend if asked, else in
+ * backend-preference order, least loaded first — and fails over to the next worker when one
+ * fails before answering.
+ */
+export class WorkerPool {
+  private readonly handles: WorkerHandle[];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly pollTimeoutMs: number;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.pollTimeoutMs = options.pollTimeoutMs ?? 2000;
+    this.handles = options.workers.map((worker) => ({
+      state: {
+        id: `${worker.backend}@${worker.address}`,
+        backend: worker.backend,
+        address: worker.address,
+        up: false,
+        info: undefined,
+        models: [],
+        lastSeenMs: undefined,
+        lastError: 'not polled yet',
+      },
+      inference: new InferenceClient(worker.address, credentials.createInsecure()),
+      models: new ModelsClient(worker.address, credentials.createInsecure()),
+    }));
+  }
+
+  /** Polls every worker once, then keeps polling in the background. */
+  async start(): Promise<void> {
+    await this.pollAll();
+    this.timer = setInterval(() => void this.pollAll(), this.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const handle of this.handles) {
+      handle.inference.close();
+      handle.models.close();
+    }
+  }
+
+  states(): WorkerState[] {
+    return this.handles.map((handle) => handle.state);
+  }
+
+  ready(): boolean {
+    return this.handles.some((handle) => handle.state.up);
+  }
+
+  /** Every model an up worker serves, by name (the first worker's description wins). */
+  catalogue(task: Task = Task.TASK_UNSPECIFIED): ModelInfo[] {
+    const byName = new Map<string, ModelInfo>();
+    for (const handle of this.handles) {
+      if (!handle.state.up) continue;
+      for (const model of handle.state.models) {
+        if (task !== Task.TASK_UNSPECIFIED && model.task !== task) continue;
+        if (!byName.has(model.name)) byName.set(model.name, model);
+      }
+    }
+    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Up workers, best first, that can take a request for `model` (optionally pinned). */
+  route(model: string, pin?: BackendName): WorkerHandle[] {
+    const up = this.handles.filter((handle) => handle.state.up);
+    if (up.length === 0)
+      throw new VmmError(ErrorCode.Unavailable, 'no worker is serving', {
+        retryAfterMs: this.pollIntervalMs,
+      });
+    const pinned = pin ? up.filter((handle) => servedBackend(handle.state) === pin) : up;
+    if (pinned.length === 0) {
+      throw new VmmError(ErrorCode.Unavailable, `no healthy ${pin} worker`, {
+        retryAfterMs: this.pollIntervalMs,
+      });
+    }
+    const serving = pinned.filter((handle) => handle.state.models.some((info) => info.name === model));
+    const rank = (handle: WorkerHandle) => {
+      const index = this.options.preference.indexOf(servedBackend(handle.state));
+      return index < 0 ? this.options.preference.length : index;
+    };
+    // A model added since the last poll is not listed yet: let the workers answer for it.
+    return (serving.length > 0 ? serving : pinned).sort(
+      (a, b) => rank(a) - rank(b) || load(a.state) - load(b.state),
+    );
+  }
+
+  /**
+   * Streams from the first worker that answers: a worker that fails before its first message
+   * (unreachable, full, or without the model) is skipped and the next one is tried.
+   */
+  async *stream<T>(
+    model: string,
+    pin: BackendName | undefined,
+    open: (handle: WorkerHandle) => ClientReadableStream<T>,
+  ): AsyncGenerator<T> {
+    let lastError: unknown;
+    for (const handle of this.route(model, pin)) {
+      const call = open(handle);
+      const iterator = (call as AsyncIterable<T>)[Symbol.asyncIterator]();
+      let first: IteratorResult<T>;
+      try {
+        first = await iterator.next();
+      } catch (error) {
+        lastError = error;
+        this.noteFailure(handle, error);
+        if (isGrpcStatusLike(error) && retryable.has(error.code)) continue;
+        throw fromGrpcError(error as ServiceError);
+      }
+      try {
+        if (!first.done) yield first.value;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      } catch (error) {
+        throw isGrpcStatusLike(error) ? fromGrpcError(error) : error;
+      } finally {
+        call.cancel();
+      }
+    }
+    throw isGrpcStatusLike(lastError) ? fromGrpcError(lastError) : VmmError.from(lastError);
+  }
+
+  /** A unary call on the first worker that answers, with the same failover as `stream`. */
+  async unary<T>(
+    model: string,
+    pin: BackendName | undefined,
+    call: (handle: WorkerHandle) => Promise<T>,
+  ): Promise<T> {
+    let lastError: unknown;
+    for (const handle of this.route(model, pin)) {
+      try {
+        return await call(handle);
+      } catch (error) {
+        lastError = error;
+        this.noteFailure(handle, error);
+        if (isGrpcStatusLike(error) && retryable.has(error.code)) continue;
+        throw isGrpcStatusLike(error) ? fromGrpcError(error) : error;
+      }
+    }
+    throw isGrpcStatusLike(lastError) ? fromGrpcError(lastError) : VmmError.from(lastError);
+  }
+
+  /** Polls now (tests and /readyz use it to avoid waiting for the interval). */
+  pollAll(): Promise<void> {
+    return Promise.all(this.handles.map((handle) => this.poll(handle))).then(() => undefined);
+  }
+
+  private noteFailure(handle: WorkerHandle, error: unknown): void {
+    if (isGrpcStatusLike(error) && error.code === status.UNAVAILABLE) {
+      handle.state.up = false;
+      handle.state.lastError = error.details ?? 'unavailable';
+    }
+  }
+
+  private async poll(handle: WorkerHandle): Promise<void> {
+    const deadline = () => Date.now() + this.pollTimeoutMs;
+    try {
+      const info = await new Promise<WorkerInfoResponse>((resolve, reject) =>
+        handle.models.workerInfo({}, new Metadata(), { deadline: deadline() }, (error, value) =>
+          error ? reject(error) : resolve(value),
+        ),
+      );
+      const list = await new Promise<ModelInfo[]>((resolve, reject) =>
+        handle.models.list(
+          { task: Task.TASK_UNSPECIFIED },
+          new Metadata(),
+          { deadline: deadline() },
+          (error, value) => (error ? reject(error) : resolve(value.models)),
+        ),
+      );
+      Object.assign(handle.state, {
+        up: true,
+        info,
+        models: list,
+        lastSeenMs: Date.now(),
+        lastError: undefined,
+      });
+    } catch (error) {
+      handle.state.up = false;
+      handle.state.lastError = error instanceof Error ? error.message : String(error);
+    }
+  }
+}
