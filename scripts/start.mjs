@@ -1,9 +1,117 @@
 #!/usr/bin/env node
-// `npm start` will run gateway + CPU worker (+ batch runner) as separate processes on loopback.
-// Those apps land with the "Worker service" and "Gateway" issues, which replace this script;
-// until then it says so plainly rather than pretending to start a server.
-console.error(
-  'npm start: there is no server to start yet (apps/worker and apps/gateway are not built). ' +
-    '`npm test` runs what exists.',
-);
-process.exit(1);
+// `npm start`: the embedded default on one machine. Builds what is not built, writes the demo
+// models into VMM_MODELS_DIR (./models) on first start, then runs one CPU worker and the gateway
+// as separate processes on loopback. Ctrl-C (or SIGTERM) stops both cleanly.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+const modelsDir = resolve(env.VMM_MODELS_DIR ?? join(root, 'models'));
+const children = [];
+let stopping = false;
+
+function step(message) {
+  console.log(`vmm: ${message}`);
+}
+
+function runOrExit(command, args, what) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
+  if (result.status !== 0) {
+    console.error(`vmm: ${what} failed (exit ${result.status ?? result.signal})`);
+    process.exit(1);
+  }
+}
+
+/** Starts an app and resolves with the port it prints once listening. */
+function startApp(name, script, extraEnv, pattern) {
+  return new Promise((resolvePort, reject) => {
+    const child = spawn(process.execPath, [join(root, script)], {
+      cwd: root,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let seen = '';
+    const relay = (stream, out) =>
+      stream.on('data', (data) => {
+        const text = data.toString();
+        seen += text;
+        for (const line of text.split('\n')) if (line) out.write(`[${name}] ${line}\n`);
+        const match = pattern.exec(seen);
+        if (match) resolvePort(Number(match[1]));
+      });
+    relay(child.stdout, process.stdout);
+    relay(child.stderr, process.stderr);
+    child.on('exit', (code, signal) => {
+      reject(new Error(`${name} exited (${code ?? signal}) before it was ready`));
+      if (!stopping) {
+        console.error(`vmm: ${name} stopped (${code ?? signal}); stopping everything`);
+        void stop(1);
+      }
+    });
+  });
+}
+
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  const exits = children
+    .filter((child) => child.exitCode === null && child.signalCode === null)
+    .map(
+      (child) =>
+        new Promise((done) => {
+          child.once('exit', done);
+          child.kill('SIGTERM');
+        }),
+    );
+  await Promise.all(exits);
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+step('building (turbo; cached after the first time)');
+runOrExit(join(root, 'node_modules/.bin/turbo'), ['run', 'build', '--output-logs=errors-only'], 'the build');
+
+if (!existsSync(modelsDir) || readdirSync(modelsDir).length === 0) {
+  step(`writing the demo models into ${modelsDir}`);
+  runOrExit(
+    process.execPath,
+    [join(root, 'packages/model-fixtures/dist/cli.js'), 'demo', '--out', modelsDir],
+    'writing the demo models',
+  );
+}
+
+try {
+  const grpcPort = await startApp(
+    'worker',
+    'apps/worker/dist/main.js',
+    {
+      VMM_MODELS_DIR: modelsDir,
+      VMM_GRPC_HOST: '127.0.0.1',
+      VMM_GRPC_PORT: env.VMM_GRPC_PORT ?? '50051',
+      VMM_BACKEND: env.VMM_BACKEND ?? 'cpu',
+    },
+    /vmm-worker listening on [\d.]+:(\d+)/,
+  );
+  const httpPort = await startApp(
+    'gateway',
+    'apps/gateway/dist/main.js',
+    {
+      VMM_WORKERS: `${env.VMM_BACKEND ?? 'cpu'}=127.0.0.1:${grpcPort}`,
+      VMM_HTTP_PORT: env.VMM_HTTP_PORT ?? '8080',
+    },
+    /vmm-gateway listening on http:\/\/[^:]+:(\d+)/,
+  );
+  const url = `http://localhost:${httpPort}`;
+  console.log(`\nVMM is ready on ${url} (models in ${modelsDir})`);
+  console.log(`  curl ${url}/api/generate -d '{"model":"tiny-llama","prompt":"Why is the sky blue?"}'`);
+  console.log(`  curl ${url}/api/tags    ·    ${url}/openapi.json    ·    Ctrl-C stops everything\n`);
+} catch (error) {
+  console.error(`vmm: ${error.message}`);
+  await stop(1);
+}

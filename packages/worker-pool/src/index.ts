@@ -1,4 +1,10 @@
-export { WorkerPool, type WorkerPoolOptions, type WorkerState, type WorkerHandle } from './worker-pool.js';
+export {
+  WorkerPool,
+  rankWorkers,
+  type WorkerPoolOptions,
+  type WorkerState,
+  type WorkerHandle,
+} from './worker-pool.js';
 export {
   parseWorkers,
   parseBackendPreference,

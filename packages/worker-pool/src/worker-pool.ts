@@ -58,6 +58,31 @@ function load(state: WorkerState): number {
 }
 
 /**
+ * The routing policy: up workers (pinned backend only, if pinned) that list the model — or all
+ * of them when none does yet, since a model added after the last poll is not listed — in
+ * backend-preference order, least loaded first. Throws UNAVAILABLE when none can take it.
+ */
+export function rankWorkers(
+  states: readonly WorkerState[],
+  model: string,
+  preference: readonly BackendName[],
+  pin: BackendName | undefined,
+  retryAfterMs: number,
+): WorkerState[] {
+  const up = states.filter((state) => state.up);
+  if (up.length === 0) throw new VmmError(ErrorCode.Unavailable, 'no worker is serving', { retryAfterMs });
+  const pinned = pin ? up.filter((state) => servedBackend(state) === pin) : up;
+  if (pinned.length === 0)
+    throw new VmmError(ErrorCode.Unavailable, `no healthy ${pin} worker`, { retryAfterMs });
+  const serving = pinned.filter((state) => state.models.some((info) => info.name === model));
+  const rank = (state: WorkerState) => {
+    const index = preference.indexOf(servedBackend(state));
+    return index < 0 ? preference.length : index;
+  };
+  return [...(serving.length > 0 ? serving : pinned)].sort((a, b) => rank(a) - rank(b) || load(a) - load(b));
+}
+
+/**
  * The workers behind a gateway (or batch runner): polls each one's WorkerInfo and model list,
  * routes a request to a healthy worker that serves the model — pinned backend if asked, else in
  * backend-preference order, least loaded first — and fails over to the next worker when one
@@ -126,26 +151,14 @@ export class WorkerPool {
 
   /** Up workers, best first, that can take a request for `model` (optionally pinned). */
   route(model: string, pin?: BackendName): WorkerHandle[] {
-    const up = this.handles.filter((handle) => handle.state.up);
-    if (up.length === 0)
-      throw new VmmError(ErrorCode.Unavailable, 'no worker is serving', {
-        retryAfterMs: this.pollIntervalMs,
-      });
-    const pinned = pin ? up.filter((handle) => servedBackend(handle.state) === pin) : up;
-    if (pinned.length === 0) {
-      throw new VmmError(ErrorCode.Unavailable, `no healthy ${pin} worker`, {
-        retryAfterMs: this.pollIntervalMs,
-      });
-    }
-    const serving = pinned.filter((handle) => handle.state.models.some((info) => info.name === model));
-    const rank = (handle: WorkerHandle) => {
-      const index = this.options.preference.indexOf(servedBackend(handle.state));
-      return index < 0 ? this.options.preference.length : index;
-    };
-    // A model added since the last poll is not listed yet: let the workers answer for it.
-    return (serving.length > 0 ? serving : pinned).sort(
-      (a, b) => rank(a) - rank(b) || load(a.state) - load(b.state),
+    const order = rankWorkers(
+      this.handles.map((handle) => handle.state),
+      model,
+      this.options.preference,
+      pin,
+      this.pollIntervalMs,
     );
+    return order.map((state) => this.handles.find((handle) => handle.state === state) as WorkerHandle);
   }
 
   /**
