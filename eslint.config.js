@@ -69,7 +69,7 @@ export default defineConfig(
     rules: restrictImports(appPackages.map((name) => ({ name, message: 'A package never imports an app.' }))),
   },
   {
-    files: ['apps/gateway/**', 'apps/batch-runner/**', 'apps/cli/**', 'apps/dashboard/**'],
+    files: ['apps/gateway/src/**', 'apps/batch-runner/src/**', 'apps/cli/src/**', 'apps/dashboard/src/**'],
     rules: restrictImports(
       ['@vmm/runtime', '@vmm/llm', '@vmm/vision', 'sharp'].map((name) => ({
         name,

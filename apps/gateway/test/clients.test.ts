@@ -58,7 +58,7 @@ describe('ollama (npm)', () => {
       options: { num_predict: 4, temperature: 0 },
     });
     expect(response).toMatchObject({ done: true, eval_count: 4 });
-    expect(response.response.length).toBeGreaterThan(0);
+    expect(response.response?.length).toBeGreaterThan(0);
   });
 
   it('streams chat with assistant messages', async () => {

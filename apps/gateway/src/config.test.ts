@@ -1,0 +1,37 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('takes the documented defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      workers: [{ backend: 'cpu', address: '127.0.0.1:50051' }],
+      preference: ['cuda', 'openvino', 'cpu'],
+      apiKeys: [],
+    });
+  });
+
+  it('reads workers, preference and keys', () => {
+    expect(
+      loadConfig({ VMM_WORKERS: 'cuda=gpu:1,cpu=cpu:2', VMM_BACKEND_PREFERENCE: 'cpu,cuda', VMM_API_KEYS: ' a , b ,' }),
+    ).toMatchObject({
+      workers: [
+        { backend: 'cuda', address: 'gpu:1' },
+        { backend: 'cpu', address: 'cpu:2' },
+      ],
+      preference: ['cpu', 'cuda'],
+      apiKeys: ['a', 'b'],
+    });
+  });
+
+  it.each([
+    ['VMM_HTTP_PORT', '-1'],
+    ['VMM_WORKERS', 'gpu=host:1'],
+    ['VMM_BACKEND_PREFERENCE', 'tpu'],
+    ['VMM_POLL_INTERVAL_MS', '1'],
+    ['LOG_LEVEL', 'chatty'],
+  ])('refuses %s=%s, naming it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});

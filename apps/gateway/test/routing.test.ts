@@ -1,0 +1,132 @@
+// Routing across two real worker processes: pins, failover when one dies, 503 when none serves,
+// and a client abort reaching the worker.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  gatewayConfig,
+  removeModels,
+  type RunningGateway,
+  startGateway,
+  startWorker,
+  stopWorker,
+  type WorkerProcess,
+  writeModels,
+} from './harness.js';
+
+const modelsDir = writeModels();
+let first: WorkerProcess;
+let second: WorkerProcess;
+let gateway: RunningGateway;
+
+beforeAll(async () => {
+  [first, second] = await Promise.all([startWorker(modelsDir), startWorker(modelsDir)]);
+  gateway = await startGateway(
+    gatewayConfig([
+      { backend: 'cpu', port: first.port },
+      { backend: 'cpu', port: second.port },
+    ]),
+  );
+});
+afterAll(async () => {
+  await gateway.close();
+  await Promise.all([stopWorker(first), stopWorker(second)]);
+  removeModels(modelsDir);
+});
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+const generate = (extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+  post(
+    '/api/generate',
+    { model: 'tiny-llama', prompt: 'Hello', stream: false, options: { num_predict: 2 }, ...extra },
+    headers,
+  );
+const workers = async () =>
+  (
+    (await (await fetch(`${gateway.url}/v1/workers`)).json()) as {
+      workers: { id: string; up: boolean; running: number }[];
+    }
+  ).workers;
+
+describe('routing', () => {
+  it('shows both workers in /v1/workers', async () => {
+    expect((await workers()).map((w) => w.up)).toEqual([true, true]);
+  });
+
+  it('honours a backend pin from the header and the options, and 503s a pin nobody serves', async () => {
+    expect((await generate({}, { 'x-vmm-backend': 'cpu' })).status).toBe(200);
+    expect((await generate({ options: { num_predict: 2, backend: 'cpu' } })).status).toBe(200);
+    const pinned = await generate({}, { 'x-vmm-backend': 'cuda' });
+    expect(pinned.status).toBe(503);
+    expect(await pinned.json()).toEqual({ error: 'no healthy cuda worker' });
+    expect(pinned.headers.get('retry-after')).toBe('1');
+  });
+
+  it('spreads concurrent load: the less loaded worker takes the next request', async () => {
+    const long = post('/api/generate', {
+      model: 'heavy-llama',
+      prompt: 'Hello',
+      stream: false,
+      options: { num_predict: 400, temperature: 0 },
+    });
+    let busy: { id: string; running: number }[] = [];
+    for (let i = 0; i < 100 && busy.length === 0; i += 1) {
+      await gateway.gateway.pool.pollAll();
+      busy = (await workers()).filter((w) => w.running > 0);
+      if (busy.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(busy).toHaveLength(1);
+    const order = gateway.gateway.pool.route('heavy-llama').map((handle) => handle.state.id);
+    expect(order.at(-1)).toBe(busy[0]?.id);
+    await long;
+  });
+
+  it('stops the worker’s generation when the HTTP client aborts mid-stream', async () => {
+    const controller = new AbortController();
+    const streamed = await fetch(`${gateway.url}/api/generate`, {
+      method: 'POST',
+      body: JSON.stringify({
+        model: 'heavy-llama',
+        prompt: 'Hello',
+        options: { num_predict: 2000, temperature: 0 },
+      }),
+      signal: controller.signal,
+    });
+    const reader = streamed.body!.getReader();
+    let lines = 0;
+    while (lines < 3) {
+      const { value } = await reader.read();
+      lines += new TextDecoder().decode(value).split('\n').filter(Boolean).length;
+    }
+    controller.abort();
+    const abortedAt = Date.now();
+    let running = 1;
+    while (running > 0 && Date.now() - abortedAt < 3000) {
+      await gateway.gateway.pool.pollAll();
+      running = (await workers()).reduce((sum, w) => sum + w.running, 0);
+      if (running > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(running).toBe(0);
+    expect(Date.now() - abortedAt).toBeLessThan(1000);
+  });
+
+  it('fails over when a worker is killed, then answers 503 when none is left', async () => {
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Before the pool has noticed: the dead worker fails before the first byte, the other answers.
+    for (let i = 0; i < 4; i += 1) expect((await generate()).status).toBe(200);
+    await gateway.gateway.pool.pollAll();
+    expect((await workers()).map((w) => w.up)).toEqual([false, true]);
+
+    second.child.kill('SIGKILL');
+    await second.exited;
+    const response = await generate();
+    expect(response.status).toBe(503);
+    await gateway.gateway.pool.pollAll();
+    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,207 @@
+// bench/gateway: generation streamed through HTTP → gateway → gRPC → worker against the same
+// runner in-process (same model, prompt, seed, threads), and detect requests/s through the
+// gateway against VisionRunner in-process.
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createGateway } from '@vmm/gateway';
+import { LlmRunner } from '@vmm/llm';
+import {
+  detectorColours,
+  drawSquares,
+  type LlamaPreset,
+  writeDetectorFolder,
+  writeLlamaFolder,
+} from '@vmm/model-fixtures';
+import { inspectModelFolder } from '@vmm/runtime';
+import { VisionRunner } from '@vmm/vision';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { decodeTokensPerSecond, type RunResult } from './llm/run-result.js';
+import { median, ratio } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'small' },
+    tokens: { type: 'string', default: '64' },
+    threads: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '3' },
+    detects: { type: 'string', default: '40' },
+  },
+});
+const tokens = Number(values.tokens);
+const threads = Number(values.threads);
+const runs = Number(values.runs);
+// The worker serves the benchmark models' folder itself (it refuses symlinks leading out of it).
+const modelsDir = join(tmpdir(), 'vmm-bench-models');
+const llamaName = `${values.preset}-llama`;
+const cached = join(modelsDir, llamaName);
+if (!existsSync(join(cached, 'onnx', 'model.onnx')))
+  writeLlamaFolder(cached, { preset: values.preset as LlamaPreset });
+writeDetectorFolder(join(modelsDir, 'bench-detector'));
+
+const PROMPT = 'Once upon a time there was a little town by the sea. The people of the town were kind.';
+const sampling = { temperature: 0.8, topK: 40, topP: 0.9, seed: 42 };
+
+function summary(label: string, results: RunResult[]): RunResult {
+  const result = {
+    promptTokens: 0,
+    generatedTokens: Math.min(...results.map((r) => r.generatedTokens)),
+    ttftMs: median(results.map((r) => r.ttftMs)),
+    totalMs: median(results.map((r) => r.totalMs)),
+  };
+  console.log(
+    `${label.padEnd(26)} decode ${decodeTokensPerSecond(result).toFixed(1).padStart(7)} tok/s  ttft ${result.ttftMs.toFixed(1).padStart(7)} ms  (${result.generatedTokens} tokens, median of ${runs})`,
+  );
+  return result;
+}
+
+console.log(`bench/gateway preset=${values.preset} tokens=${tokens} threads=${threads} runs=${runs}`);
+
+// In-process.
+const runner = await LlmRunner.open({
+  dir: cached,
+  file: 'onnx/model.onnx',
+  session: { backend: 'cpu', intraOpThreads: threads },
+});
+const local: RunResult[] = [];
+for (let i = 0; i <= runs; i += 1) {
+  const started = performance.now();
+  let first = 0;
+  let generated = 0;
+  for await (const chunk of runner.generate({
+    prompt: PROMPT,
+    raw: true,
+    options: { ...sampling, maxTokens: tokens },
+  })) {
+    if (chunk.tokenIds.length > 0 && first === 0) first = performance.now();
+    generated += chunk.tokenIds.length;
+  }
+  if (i > 0)
+    local.push({
+      promptTokens: 0,
+      generatedTokens: generated,
+      ttftMs: first - started,
+      totalMs: performance.now() - started,
+    });
+}
+await runner.close();
+const inProcess = summary('in-process LlmRunner', local);
+
+// Worker process + gateway.
+const workerMain = fileURLToPath(new URL('../../apps/worker/dist/main.js', import.meta.url));
+const worker = spawn(process.execPath, [workerMain], {
+  env: {
+    PATH: process.env.PATH,
+    VMM_MODELS_DIR: modelsDir,
+    VMM_GRPC_HOST: '127.0.0.1',
+    VMM_GRPC_PORT: '0',
+    VMM_THREADS: String(threads),
+    LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const grpcPort = await new Promise<number>((resolve) => {
+  let output = '';
+  worker.stdout.on('data', (data: Buffer) => {
+    output += data.toString();
+    const match = /listening on [\d.]+:(\d+)/.exec(output);
+    if (match) resolve(Number(match[1]));
+  });
+});
+const gateway = createGateway(
+  {
+    host: '127.0.0.1',
+    port: 0,
+    workers: [{ backend: 'cpu', address: `127.0.0.1:${grpcPort}` }],
+    preference: ['cpu'],
+    apiKeys: [],
+    pollIntervalMs: 1000,
+    maxBodyBytes: 32 * 1024 * 1024,
+    logLevel: 'silent',
+  },
+  pino({ level: 'silent' }),
+);
+const url = `http://127.0.0.1:${await gateway.listen('127.0.0.1', 0)}`;
+
+async function viaHttp(): Promise<RunResult> {
+  const started = performance.now();
+  const response = await fetch(`${url}/api/generate`, {
+    method: 'POST',
+    body: JSON.stringify({
+      model: llamaName,
+      prompt: PROMPT,
+      raw: true,
+      options: { temperature: 0.8, top_k: 40, top_p: 0.9, seed: 42, num_predict: tokens },
+    }),
+  });
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let first = 0;
+  let count = 0;
+  let pending = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    if (first === 0) first = performance.now();
+    pending += decoder.decode(value, { stream: true });
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines.filter(Boolean)) {
+      const parsed = JSON.parse(line) as { done: boolean; eval_count?: number };
+      if (parsed.done) count = parsed.eval_count ?? 0;
+    }
+  }
+  return {
+    promptTokens: 0,
+    generatedTokens: count,
+    ttftMs: first - started,
+    totalMs: performance.now() - started,
+  };
+}
+await viaHttp();
+const remote: RunResult[] = [];
+for (let i = 0; i < runs; i += 1) remote.push(await viaHttp());
+const throughGateway = summary('HTTP → gateway → worker', remote);
+console.log(
+  `ratio gateway/in-process  decode ${ratio(decodeTokensPerSecond(throughGateway), decodeTokensPerSecond(inProcess))}  ttft ${ratio(throughGateway.ttftMs, inProcess.ttftMs)} (lower is better)`,
+);
+
+// Detection requests/s, sequential, same JPEG.
+const image = await sharp(
+  drawSquares(640, 480, [{ x: 100, y: 100, size: 80, rgb: detectorColours[0]!.rgb }]).data,
+  {
+    raw: { width: 640, height: 480, channels: 3 },
+  },
+)
+  .jpeg()
+  .toBuffer();
+const detects = Number(values.detects);
+const folder = inspectModelFolder(modelsDir, 'bench-detector');
+const vision = await VisionRunner.open({
+  folder,
+  file: folder.files[0]!.path,
+  session: { backend: 'cpu', intraOpThreads: threads },
+});
+await vision.detect(Uint8Array.from(image));
+let started = performance.now();
+for (let i = 0; i < detects; i += 1) await vision.detect(Uint8Array.from(image));
+const localRate = detects / ((performance.now() - started) / 1000);
+await vision.close();
+const body = JSON.stringify({ model: 'bench-detector', image: image.toString('base64') });
+const post = () => fetch(`${url}/v1/vision/detect`, { method: 'POST', body }).then((r) => r.json());
+await post();
+started = performance.now();
+for (let i = 0; i < detects; i += 1) await post();
+const gatewayRate = detects / ((performance.now() - started) / 1000);
+console.log(
+  `detect 640x480 JPEG: in-process ${localRate.toFixed(1)} req/s, through gateway ${gatewayRate.toFixed(1)} req/s, ratio ${ratio(gatewayRate, localRate)}`,
+);
+
+await gateway.close();
+worker.kill('SIGTERM');
+rmSync(join(modelsDir, 'bench-detector'), { recursive: true, force: true });
