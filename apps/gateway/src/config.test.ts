@@ -14,7 +14,11 @@ describe('loadConfig', () => {
 
   it('reads workers, preference and keys', () => {
     expect(
-      loadConfig({ VMM_WORKERS: 'cuda=gpu:1,cpu=cpu:2', VMM_BACKEND_PREFERENCE: 'cpu,cuda', VMM_API_KEYS: ' a , b ,' }),
+      loadConfig({
+        VMM_WORKERS: 'cuda=gpu:1,cpu=cpu:2',
+        VMM_BACKEND_PREFERENCE: 'cpu,cuda',
+        VMM_API_KEYS: ' a , b ,',
+      }),
     ).toMatchObject({
       workers: [
         { backend: 'cuda', address: 'gpu:1' },
