@@ -1,10 +1,8 @@
 import type { Request, Response } from 'express';
-import { parseDuration } from '@vmm/duration';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { Backend, type RequestContext } from '@vmm/proto';
 import { backendNames, type BackendName, type WorkerPool } from '@vmm/worker-pool';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { Metrics } from './metrics.js';
 
 export interface RouteDeps {
@@ -13,9 +11,6 @@ export interface RouteDeps {
   logger: Logger;
   version: string;
 }
-
-export const backendField = z.enum(['cpu', 'cuda', 'openvino']).optional();
-export const keepAliveField = z.union([z.number(), z.string()]).optional();
 
 const protoBackend: Readonly<Record<BackendName, Backend>> = {
   cpu: Backend.BACKEND_CPU,
@@ -37,17 +32,6 @@ export function pinOf(req: Request, fromBody: BackendName | undefined): BackendN
     });
   }
   return header as BackendName;
-}
-
-/** keep_alive as Ollama takes it: seconds (number) or a duration string; → milliseconds. */
-export function keepAliveMs(value: number | string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value))
-      throw new VmmError(ErrorCode.InvalidArgument, 'keep_alive must be finite', { field: 'keep_alive' });
-    return Math.round(value * 1000);
-  }
-  return parseDuration(value, 'keep_alive');
 }
 
 export function requestContext(

@@ -1,9 +1,8 @@
 import { Metadata } from '@grpc/grpc-js';
-import type { ChatRequest, GenerateChunk, GenerateRequest } from '@vmm/proto';
+import type { TextJob } from '@vmm/http-api';
+import type { GenerateChunk } from '@vmm/proto';
 import type { BackendName, WorkerPool } from '@vmm/worker-pool';
 import type { Metrics } from './metrics.js';
-
-export type TextJob = { kind: 'generate'; request: GenerateRequest } | { kind: 'chat'; request: ChatRequest };
 
 /**
  * Streams a generation from the pool, recording time to first token, inter-token latency and

@@ -1,0 +1,39 @@
+export type { TextJob } from './text-job.js';
+export { parseBody } from './validation.js';
+export { backendField, keepAliveField, keepAliveMs, type BackendName } from './common.js';
+export {
+  ollamaOptionsSchema,
+  ollamaGenerateSchema,
+  ollamaChatSchema,
+  ollamaSampling,
+  ollamaTextJob,
+  ollamaPiece,
+  ollamaFinalStats,
+  ollamaResponse,
+  ollamaDetails,
+  ollamaTag,
+  taskName,
+  type OllamaGenerateBody,
+  type OllamaChatBody,
+} from './ollama.js';
+export {
+  openaiChatSchema,
+  openaiCompletionSchema,
+  openaiTextJob,
+  openaiFinishReason,
+  openaiUsage,
+  openaiCompletionResponse,
+  type OpenAiChatBody,
+  type OpenAiCompletionBody,
+} from './openai.js';
+export {
+  detectSchema,
+  classifySchema,
+  decodeBase64Image,
+  detectRequest,
+  classifyRequest,
+  detectResponse,
+  classifyResponse,
+  type DetectBody,
+  type ClassifyBody,
+} from './vision.js';
