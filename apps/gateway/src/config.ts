@@ -1,3 +1,4 @@
+import { parseDuration } from '@vmm/duration';
 import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
 import { z } from 'zod';
 
@@ -11,6 +12,14 @@ const schema = z.object({
   VMM_API_KEYS: z.string().default(''),
   VMM_POLL_INTERVAL_MS: int(50).default(2000),
   VMM_MAX_BODY_BYTES: int(1024).default(32 * 1024 * 1024),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  VMM_BATCH_PREFIX: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default('vmm'),
+  VMM_BATCH_TTL: z.string().default('168h'),
+  VMM_BATCH_MAX_ITEMS: int(1, 1_000_000).default(10_000),
+  VMM_BATCH_MAX_BYTES: int(1024).default(100 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -23,6 +32,12 @@ export interface GatewayConfig {
   apiKeys: string[];
   pollIntervalMs: number;
   maxBodyBytes: number;
+  /** Batch jobs: Redis, key prefix, retention, limits. */
+  redisUrl: string;
+  batchPrefix: string;
+  batchTtlMs: number;
+  batchMaxItems: number;
+  batchMaxBytes: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -47,6 +62,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
         .filter(Boolean),
       pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
       maxBodyBytes: e.VMM_MAX_BODY_BYTES,
+      redisUrl: e.REDIS_URL,
+      batchPrefix: e.VMM_BATCH_PREFIX,
+      batchTtlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
+      batchMaxItems: e.VMM_BATCH_MAX_ITEMS,
+      batchMaxBytes: e.VMM_BATCH_MAX_BYTES,
       logLevel: e.LOG_LEVEL,
     });
   } catch (error) {

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { BatchService } from '@vmm/batch';
 import { WorkerPool } from '@vmm/worker-pool';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { requireApiKey } from './auth.js';
 import type { GatewayConfig } from './config.js';
@@ -10,6 +12,7 @@ import { sendError, shapeForPath } from './error-shapes.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { ollamaRouter } from './routes/ollama.js';
+import { batchRouter } from './routes/batches.js';
 import { openaiRouter } from './routes/openai.js';
 import { visionRouter } from './routes/vision.js';
 
@@ -33,7 +36,20 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       preference: config.preference,
       pollIntervalMs: config.pollIntervalMs,
     });
-  const metrics = createMetrics(workers);
+  // Batch support: a Redis connection that fails fast while Redis is away (routes answer 503)
+  // and reconnects in the background.
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  redis.on('error', (error) => logger.debug({ err: error.message }, 'redis unavailable'));
+  const batchService = new BatchService({ redis, prefix: config.batchPrefix, ttlMs: config.batchTtlMs });
+  const batches = { service: batchService, redis, url: config.redisUrl };
+  const metrics = createMetrics(workers, () =>
+    redis.status === 'ready' ? batchService.queueCounts() : Promise.resolve({}),
+  );
   const deps = { pool: workers, metrics, logger, version: GATEWAY_VERSION };
   const app = express();
   app.disable('x-powered-by');
@@ -64,7 +80,9 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     express.json({
       limit: config.maxBodyBytes,
       strict: false,
-      type: (req) => !/^multipart\//i.test(String(req.headers['content-type'] ?? '')),
+      type: (req) =>
+        !/^multipart\//i.test(String(req.headers['content-type'] ?? '')) &&
+        !String(req.url).startsWith('/v1/batches'),
     }),
   );
 
@@ -106,6 +124,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.use(ollamaRouter(deps));
   app.use(openaiRouter(deps));
   app.use(visionRouter({ ...deps, maxBodyBytes: config.maxBodyBytes }));
+  app.use(batchRouter({ ...deps, batches, maxItems: config.batchMaxItems, maxBytes: config.batchMaxBytes }));
 
   app.use((req, res) => {
     sendError(
@@ -160,6 +179,8 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     },
     async close() {
       workers.stop();
+      await batchService.close().catch(() => undefined);
+      redis.disconnect();
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server?.close(() => resolve()));

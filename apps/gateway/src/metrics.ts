@@ -11,7 +11,10 @@ export interface Metrics {
   tokensGenerated: Counter<'model'>;
 }
 
-export function createMetrics(pool: WorkerPool): Metrics {
+/** Job counts by queue and state, or {} when the queues cannot be read. */
+export type QueueCounts = () => Promise<Record<string, Record<string, number>>>;
+
+export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metrics {
   const registry = new Registry();
   const workerGauge = (
     name: string,

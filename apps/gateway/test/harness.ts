@@ -77,6 +77,11 @@ export function gatewayConfig(
     apiKeys: [],
     pollIntervalMs: 200,
     maxBodyBytes: 8 * 1024 * 1024,
+    redisUrl: 'redis://127.0.0.1:6379',
+    batchPrefix: `vmm-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    batchTtlMs: 3_600_000,
+    batchMaxItems: 100,
+    batchMaxBytes: 8 * 1024 * 1024,
     logLevel: 'silent',
     ...overrides,
   };

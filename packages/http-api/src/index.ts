@@ -37,3 +37,4 @@ export {
   type DetectBody,
   type ClassifyBody,
 } from './vision.js';
+export { errorResponse, shapeForPath, type ErrorShape } from './error-response.js';

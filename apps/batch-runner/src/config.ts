@@ -1,0 +1,61 @@
+import { parseDuration } from '@vmm/duration';
+import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  VMM_WORKERS: z.string().default('cpu=127.0.0.1:50051'),
+  VMM_BACKEND_PREFERENCE: z.string().default('cuda,openvino,cpu'),
+  VMM_BATCH_PREFIX: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default('vmm'),
+  VMM_BATCH_CONCURRENCY: int(1, 1000).default(4),
+  VMM_BATCH_LOCK_MS: int(1000).default(30_000),
+  VMM_BATCH_TTL: z.string().default('168h'),
+  VMM_POLL_INTERVAL_MS: int(50).default(2000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface RunnerConfig {
+  redisUrl: string;
+  workers: WorkerAddress[];
+  preference: BackendName[];
+  prefix: string;
+  /** Items run at once by this runner. */
+  concurrency: number;
+  /** A job whose runner stops renewing its lock for this long is stalled and taken over. */
+  lockMs: number;
+  ttlMs: number;
+  pollIntervalMs: number;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+}
+
+/** Reads and validates the runner's environment once; the result is frozen. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<RunnerConfig> {
+  const parsed = schema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([key]) => key in schema.shape)),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid configuration: ${String(issue?.path[0])}: ${issue?.message}`);
+  }
+  const e = parsed.data;
+  try {
+    return Object.freeze({
+      redisUrl: e.REDIS_URL,
+      workers: parseWorkers(e.VMM_WORKERS),
+      preference: parseBackendPreference(e.VMM_BACKEND_PREFERENCE),
+      prefix: e.VMM_BATCH_PREFIX,
+      concurrency: e.VMM_BATCH_CONCURRENCY,
+      lockMs: e.VMM_BATCH_LOCK_MS,
+      ttlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
+      pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
+      logLevel: e.LOG_LEVEL,
+    });
+  } catch (error) {
+    throw new Error(`invalid configuration: ${(error as Error).message}`, { cause: error });
+  }
+}

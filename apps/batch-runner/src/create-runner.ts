@@ -1,0 +1,84 @@
+import {
+  BATCHES_QUEUE,
+  BatchService,
+  type ItemJobData,
+  type ItemResult,
+  ITEMS_QUEUE,
+  type ParentJobData,
+} from '@vmm/batch';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { WorkerPool } from '@vmm/worker-pool';
+import type { RunnerConfig } from './config.js';
+import { runItem } from './run-item.js';
+
+export const RUNNER_VERSION = '0.1.0';
+
+export interface BatchRunner {
+  pool: WorkerPool;
+  /** Finishes the items it is running, then stops; nothing is lost (queued items wait in Redis). */
+  close(): Promise<void>;
+}
+
+/**
+ * The batch runner: BullMQ Workers on the items queue (configured concurrency; a job whose
+ * runner dies is stalled and taken over once its lock lapses) and on the batches queue (a
+ * batch's parent job runs once all its items have, and closes the batch).
+ */
+export async function createRunner(config: Readonly<RunnerConfig>, logger: Logger): Promise<BatchRunner> {
+  const pool = new WorkerPool({
+    workers: config.workers,
+    preference: config.preference,
+    pollIntervalMs: config.pollIntervalMs,
+  });
+  await pool.start();
+  // BullMQ's blocking commands need maxRetriesPerRequest null; the connection retries forever,
+  // so a Redis restart is waited out and the work resumes.
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+  });
+  const service = new BatchService({ redis, prefix: config.prefix, ttlMs: config.ttlMs });
+  const options = {
+    connection: redis.duplicate(),
+    prefix: config.prefix,
+    lockDuration: config.lockMs,
+    stalledInterval: Math.max(500, Math.floor(config.lockMs / 2)),
+    maxStalledCount: 3,
+  };
+  const items = new Worker<ItemJobData, ItemResult>(
+    ITEMS_QUEUE,
+    async (job) => {
+      const item = job.data;
+      if (await service.isCancelling(item.batchId)) return { status_code: 499, body: null, skipped: true };
+      const result = await runItem(pool, item, RUNNER_VERSION);
+      await service.recordItem(item.batchId, item.index, result);
+      await job.updateProgress(100);
+      return result;
+    },
+    { ...options, concurrency: config.concurrency },
+  );
+  const batches = new Worker<ParentJobData>(BATCHES_QUEUE, async (job) => service.finish(job.data.batchId), {
+    ...options,
+    connection: redis.duplicate(),
+  });
+  items.on('failed', (job, error) => {
+    logger.warn(
+      { job: job?.id, attempts: job?.attemptsMade, err: error.message },
+      'batch item attempt failed',
+    );
+  });
+  for (const worker of [items, batches])
+    worker.on('error', (error) => logger.warn({ err: error.message }, 'queue connection error'));
+  logger.info({ concurrency: config.concurrency, prefix: config.prefix }, 'batch runner started');
+  return {
+    pool,
+    async close() {
+      await Promise.all([items.close(), batches.close()]);
+      await service.close();
+      pool.stop();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// The batch runner process: takes batch items from Redis and runs them on the workers.
+import { pino } from 'pino';
+import { loadConfig } from './config.js';
+import { createRunner } from './create-runner.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(`vmm-batch-runner: ${(error as Error).message}`);
+  process.exit(2);
+}
+const logger = pino({ level: config.logLevel, base: { service: 'batch-runner' } });
+const runner = await createRunner(config, logger);
+console.log(`vmm-batch-runner running concurrency=${config.concurrency} prefix=${config.prefix}`);
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  void runner.close().then(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { Metadata } from '@grpc/grpc-js';
+import type { ItemJobData, ItemResult } from '@vmm/batch';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import {
+  classifyRequest,
+  classifyResponse,
+  classifySchema,
+  decodeBase64Image,
+  detectRequest,
+  detectResponse,
+  detectSchema,
+  errorResponse,
+  keepAliveMs,
+  ollamaGenerateSchema,
+  ollamaResponse,
+  ollamaTextJob,
+  openaiChatSchema,
+  openaiCompletionResponse,
+  openaiCompletionSchema,
+  openaiTextJob,
+  shapeForPath,
+  type TextJob,
+} from '@vmm/http-api';
+import {
+  Backend,
+  type ClassifyResponse,
+  type DetectResponse,
+  type GenerateChunk,
+  type RequestContext,
+} from '@vmm/proto';
+import type { WorkerPool } from '@vmm/worker-pool';
+
+/** Worth another attempt later: the worker was unreachable, full, or too slow. */
+const retryable = new Set<ErrorCode>([
+  ErrorCode.Unavailable,
+  ErrorCode.ResourceExhausted,
+  ErrorCode.DeadlineExceeded,
+]);
+
+async function text(
+  pool: WorkerPool,
+  job: TextJob,
+  requestId: string,
+): Promise<{ text: string; last: GenerateChunk }> {
+  const metadata = new Metadata();
+  metadata.set('x-request-id', requestId);
+  let all = '';
+  let last: GenerateChunk | undefined;
+  for await (const chunk of pool.stream<GenerateChunk>(job.request.model, undefined, (handle) =>
+    job.kind === 'generate'
+      ? handle.inference.generate(job.request, metadata)
+      : handle.inference.chat(job.request, metadata),
+  )) {
+    all += chunk.text;
+    if (chunk.done) last = chunk;
+  }
+  if (!last) throw new VmmError(ErrorCode.Unavailable, 'the worker ended the stream early');
+  return { text: all, last };
+}
+
+/**
+ * Runs one batch item against the workers and answers what the same HTTP request to the
+ * gateway would have answered (the bodies come from @vmm/http-api, as the gateway's do).
+ * Retryable failures throw, so BullMQ retries them with backoff; other errors become the
+ * item's error response.
+ */
+export async function runItem(pool: WorkerPool, item: ItemJobData, version: string): Promise<ItemResult> {
+  const context = (keepAlive: number | string | undefined): RequestContext => ({
+    requestId: item.requestId,
+    backend: Backend.BACKEND_UNSPECIFIED,
+    keepAliveMs: keepAliveMs(keepAlive),
+  });
+  const metadata = new Metadata();
+  metadata.set('x-request-id', item.requestId);
+  try {
+    switch (item.url) {
+      case '/api/generate': {
+        const body = ollamaGenerateSchema.parse(item.body);
+        const { text: all, last } = await text(
+          pool,
+          ollamaTextJob(body, context(body.keep_alive)),
+          item.requestId,
+        );
+        return { status_code: 200, body: ollamaResponse(body.model, false, all, last) };
+      }
+      case '/v1/chat/completions':
+      case '/v1/completions': {
+        const chat = item.url === '/v1/chat/completions';
+        const body = chat ? openaiChatSchema.parse(item.body) : openaiCompletionSchema.parse(item.body);
+        const { text: all, last } = await text(
+          pool,
+          openaiTextJob(body, context(body.keep_alive)),
+          item.requestId,
+        );
+        const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
+        return {
+          status_code: 200,
+          body: openaiCompletionResponse({
+            id,
+            created: Math.floor(Date.now() / 1000),
+            model: body.model,
+            chat,
+            text: all,
+            done: last.done,
+            version,
+          }),
+        };
+      }
+      case '/v1/vision/detect': {
+        const body = detectSchema.parse(item.body);
+        const request = detectRequest(body, decodeBase64Image(body.image), context(body.keep_alive));
+        const response = await pool.unary(
+          body.model,
+          undefined,
+          (worker) =>
+            new Promise<DetectResponse>((resolve, reject) =>
+              worker.inference.detect(request, metadata, (error, value) =>
+                error ? reject(error) : resolve(value),
+              ),
+            ),
+        );
+        return { status_code: 200, body: detectResponse(body.model, response) };
+      }
+      case '/v1/vision/classify': {
+        const body = classifySchema.parse(item.body);
+        const request = classifyRequest(body, decodeBase64Image(body.image), context(body.keep_alive));
+        const response = await pool.unary(
+          body.model,
+          undefined,
+          (worker) =>
+            new Promise<ClassifyResponse>((resolve, reject) =>
+              worker.inference.classify(request, metadata, (error, value) =>
+                error ? reject(error) : resolve(value),
+              ),
+            ),
+        );
+        return { status_code: 200, body: classifyResponse(body.model, response) };
+      }
+      default:
+        throw new VmmError(ErrorCode.InvalidArgument, `url "${item.url}" cannot be batched`, {
+          field: 'url',
+        });
+    }
+  } catch (error) {
+    const vmmError = VmmError.from(error);
+    if (retryable.has(vmmError.code)) throw vmmError;
+    const { status, body } = errorResponse(vmmError, shapeForPath(item.url));
+    return { status_code: status, body };
+  }
+}
