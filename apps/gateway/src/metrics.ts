@@ -45,6 +45,19 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
     'Requests running in the worker at its last poll.',
     (s) => s.info?.running ?? 0,
   );
+  new Gauge({
+    name: 'vmm_batch_jobs',
+    help: 'Batch queue jobs by queue and state (waiting, active, completed, failed, delayed).',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const counts = await queueCounts().catch(() => ({}) as Record<string, Record<string, number>>);
+      for (const [queue, states] of Object.entries(counts)) {
+        for (const [state, count] of Object.entries(states)) this.set({ queue, state }, count);
+      }
+    },
+  });
   return {
     registry,
     requests: new Counter({
