@@ -4,6 +4,7 @@
 // as separate processes on loopback. Ctrl-C (or SIGTERM) stops both cleanly.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,6 +53,21 @@ function startApp(name, script, extraEnv, pattern) {
         void stop(1);
       }
     });
+  });
+}
+
+/** Whether something answers a Redis PING at host:port, within a second. */
+function answers(host, port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (data) => done(data.toString().startsWith('+PONG')));
   });
 }
 
@@ -114,6 +130,18 @@ try {
     },
     /vmm-gateway listening on http:\/\/[^:]+:(\d+)/,
   );
+  // The batch runner joins when Redis answers; without it the batch routes answer 503.
+  const redisUrl = new URL(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  if (await answers(redisUrl.hostname, Number(redisUrl.port || 6379))) {
+    await startApp(
+      'batch-runner',
+      'apps/batch-runner/dist/main.js',
+      { VMM_WORKERS: `${env.VMM_BACKEND ?? 'cpu'}=127.0.0.1:${grpcPort}`, REDIS_URL: redisUrl.href },
+      /vmm-batch-runner (running)/,
+    );
+  } else {
+    step(`Redis does not answer at ${redisUrl.href}: running without batch jobs`);
+  }
   const url = `http://localhost:${httpPort}`;
   console.log(`\nVMM is ready on ${url} (models in ${modelsDir})`);
   console.log(`  curl ${url}/api/generate -d '{"model":"tiny-llama","prompt":"Why is the sky blue?"}'`);

@@ -39,7 +39,12 @@ export async function createRunner(config: Readonly<RunnerConfig>, logger: Logge
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(times * 100, 1000),
   });
-  const service = new BatchService({ redis, prefix: config.prefix, ttlMs: config.ttlMs });
+  const service = new BatchService({
+    redis,
+    prefix: config.prefix,
+    ttlMs: config.ttlMs,
+    onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
+  });
   const options = {
     connection: redis.duplicate(),
     prefix: config.prefix,

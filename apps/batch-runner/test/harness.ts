@@ -152,8 +152,10 @@ export async function waitForStatus(
 ): Promise<BatchJson> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const batch = (await (await fetch(`${url}/v1/batches/${id}`)).json()) as BatchJson;
-    if (statuses.includes(batch.status)) return batch;
+    const response = await fetch(`${url}/v1/batches/${id}`).catch(() => undefined);
+    // 503 while Redis is away (a restart test): keep waiting.
+    const batch = response?.ok ? ((await response.json()) as BatchJson) : undefined;
+    if (batch && statuses.includes(batch.status)) return batch;
     if (Date.now() > deadline)
       throw new Error(`batch ${id} is still ${batch.status}: ${JSON.stringify(batch.request_counts)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -45,7 +45,12 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
   redis.on('error', (error) => logger.debug({ err: error.message }, 'redis unavailable'));
-  const batchService = new BatchService({ redis, prefix: config.batchPrefix, ttlMs: config.batchTtlMs });
+  const batchService = new BatchService({
+    redis,
+    prefix: config.batchPrefix,
+    ttlMs: config.batchTtlMs,
+    onError: (error) => logger.debug({ err: error.message }, 'batch queue connection error'),
+  });
   const batches = { service: batchService, redis, url: config.redisUrl };
   const metrics = createMetrics(workers, () =>
     redis.status === 'ready' ? batchService.queueCounts() : Promise.resolve({}),

@@ -23,6 +23,8 @@ it('starts worker and gateway with demo models, streams /api/generate, and stops
       VMM_GRPC_PORT: '0',
       VMM_HTTP_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // Redis answers on the development machines and in CI: the batch runner joins, on keys of its own.
+      VMM_BATCH_PREFIX: `vmm-start-test-${process.pid}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,6 +41,7 @@ it('starts worker and gateway with demo models, streams /api/generate, and stops
     void exited.then((code) => reject(new Error(`npm start exited ${code}: ${output}`)));
   });
   expect(existsSync(join(modelsDir, 'tiny-llama', 'onnx', 'model.onnx'))).toBe(true);
+  expect(output).toContain('[batch-runner] vmm-batch-runner running');
 
   const response = await fetch(`${url}/api/generate`, {
     method: 'POST',

@@ -18,6 +18,8 @@ export interface BatchServiceOptions {
   /** Attempts per item for retryable failures (worker unavailable or full), with exponential backoff. */
   attempts?: number;
   backoffMs?: number;
+  /** Connection errors of the queues (Redis away); they reconnect by themselves. */
+  onError?: (error: Error) => void;
 }
 
 const terminal: ReadonlySet<BatchStatus> = new Set(['completed', 'failed', 'cancelled']);
@@ -56,6 +58,10 @@ export class BatchService {
       prefix: options.prefix,
     });
     this.flows = new FlowProducer({ connection: options.redis.duplicate(), prefix: options.prefix });
+    const onError = options.onError ?? (() => undefined);
+    this.items.on('error', onError);
+    this.batches.on('error', onError);
+    this.flows.on('error', onError);
   }
 
   private get indexKey(): string {
