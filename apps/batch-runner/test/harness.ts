@@ -157,7 +157,9 @@ export async function waitForStatus(
     const batch = response?.ok ? ((await response.json()) as BatchJson) : undefined;
     if (batch && statuses.includes(batch.status)) return batch;
     if (Date.now() > deadline)
-      throw new Error(`batch ${id} is still ${batch.status}: ${JSON.stringify(batch.request_counts)}`);
+      throw new Error(
+        `batch ${id} is still ${batch?.status ?? 'unreadable'}: ${JSON.stringify(batch?.request_counts)}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
