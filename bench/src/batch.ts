@@ -1,0 +1,146 @@
+// bench/batch: 200 small generate items through the batch API (BullMQ in Redis, the batch
+// runner, gRPC) against the same 200 requests sent straight to the gateway with the same
+// parallelism, in one run.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRunner } from '@vmm/batch-runner';
+import { createGateway } from '@vmm/gateway';
+import { writeLlamaFolder } from '@vmm/model-fixtures';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { ratio } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '4' },
+    tokens: { type: 'string', default: '8' },
+  },
+});
+const count = Number(values.items);
+const concurrency = Number(values.concurrency);
+const prefix = `vmm-bench-batch-${process.pid}`;
+const modelsDir = mkdtempSync(join(tmpdir(), 'vmm-bench-batch-'));
+writeLlamaFolder(join(modelsDir, 'tiny-llama'));
+
+const workerMain = fileURLToPath(new URL('../../apps/worker/dist/main.js', import.meta.url));
+const worker = spawn(process.execPath, [workerMain], {
+  env: {
+    PATH: process.env.PATH,
+    VMM_MODELS_DIR: modelsDir,
+    VMM_GRPC_HOST: '127.0.0.1',
+    VMM_GRPC_PORT: '0',
+    VMM_THREADS: '1',
+    VMM_MAX_RUNNING: String(concurrency),
+    VMM_MAX_QUEUE: '1000',
+    LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const grpcPort = await new Promise<number>((resolve) => {
+  let output = '';
+  worker.stdout.on('data', (data: Buffer) => {
+    output += data.toString();
+    const match = /listening on [\d.]+:(\d+)/.exec(output);
+    if (match) resolve(Number(match[1]));
+  });
+});
+const workers = [{ backend: 'cpu' as const, address: `127.0.0.1:${grpcPort}` }];
+const silent = pino({ level: 'silent' });
+const gateway = createGateway(
+  {
+    host: '127.0.0.1',
+    port: 0,
+    workers,
+    preference: ['cpu'],
+    apiKeys: [],
+    pollIntervalMs: 500,
+    maxBodyBytes: 32 * 1024 * 1024,
+    redisUrl: 'redis://127.0.0.1:6379',
+    batchPrefix: prefix,
+    batchTtlMs: 3_600_000,
+    batchMaxItems: 10_000,
+    batchMaxBytes: 32 * 1024 * 1024,
+    logLevel: 'silent',
+  },
+  silent,
+);
+const url = `http://127.0.0.1:${await gateway.listen('127.0.0.1', 0)}`;
+const runner = await createRunner(
+  {
+    redisUrl: 'redis://127.0.0.1:6379',
+    workers,
+    preference: ['cpu'],
+    prefix,
+    concurrency,
+    lockMs: 30_000,
+    ttlMs: 3_600_000,
+    pollIntervalMs: 500,
+    logLevel: 'silent',
+  },
+  silent,
+);
+
+const body = (i: number) => ({
+  model: 'tiny-llama',
+  prompt: `Story ${i}`,
+  raw: true,
+  stream: false,
+  options: { num_predict: Number(values.tokens), temperature: 0 },
+});
+await fetch(`${url}/api/generate`, { method: 'POST', body: JSON.stringify(body(-1)) }).then((r) => r.json());
+
+// Direct: the same requests, `concurrency` at a time.
+let started = performance.now();
+let next = 0;
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const i = next++;
+      await fetch(`${url}/api/generate`, { method: 'POST', body: JSON.stringify(body(i)) }).then((r) =>
+        r.json(),
+      );
+    }
+  }),
+);
+const directRate = count / ((performance.now() - started) / 1000);
+
+// Batch: submit, then poll until completed.
+started = performance.now();
+const jsonl = Array.from({ length: count }, (_, i) =>
+  JSON.stringify({ custom_id: `i${i}`, method: 'POST', url: '/api/generate', body: body(i) }),
+).join('\n');
+const batch = (await (await fetch(`${url}/v1/batches`, { method: 'POST', body: jsonl })).json()) as {
+  id: string;
+};
+for (;;) {
+  const state = (await (await fetch(`${url}/v1/batches/${batch.id}`)).json()) as {
+    status: string;
+    request_counts: { completed: number };
+  };
+  if (state.status === 'completed') break;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+const batchRate = count / ((performance.now() - started) / 1000);
+console.log(`bench/batch items=${count} concurrency=${concurrency} tokens=${values.tokens}`);
+console.log(`direct /api/generate  ${directRate.toFixed(1).padStart(7)} items/s`);
+console.log(
+  `batch (BullMQ)        ${batchRate.toFixed(1).padStart(7)} items/s   ratio batch/direct ${ratio(batchRate, directRate)}`,
+);
+
+await runner.close();
+await gateway.close();
+worker.kill('SIGTERM');
+const redis = new Redis('redis://127.0.0.1:6379');
+let cursor = '0';
+do {
+  const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+  cursor = nextCursor;
+  if (keys.length > 0) await redis.del(...keys);
+} while (cursor !== '0');
+redis.disconnect();
+rmSync(modelsDir, { recursive: true, force: true });
