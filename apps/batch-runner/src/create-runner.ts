@@ -45,8 +45,10 @@ export async function createRunner(config: Readonly<RunnerConfig>, logger: Logge
     ttlMs: config.ttlMs,
     onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
   });
+  const itemsConnection = redis.duplicate();
+  const batchesConnection = redis.duplicate();
   const options = {
-    connection: redis.duplicate(),
+    connection: itemsConnection,
     prefix: config.prefix,
     lockDuration: config.lockMs,
     stalledInterval: Math.max(500, Math.floor(config.lockMs / 2)),
@@ -66,7 +68,7 @@ export async function createRunner(config: Readonly<RunnerConfig>, logger: Logge
   );
   const batches = new Worker<ParentJobData>(BATCHES_QUEUE, async (job) => service.finish(job.data.batchId), {
     ...options,
-    connection: redis.duplicate(),
+    connection: batchesConnection,
   });
   items.on('failed', (job, error) => {
     logger.warn(
@@ -83,7 +85,8 @@ export async function createRunner(config: Readonly<RunnerConfig>, logger: Logge
       await Promise.all([items.close(), batches.close()]);
       await service.close();
       pool.stop();
-      redis.disconnect();
+      // BullMQ leaves connections it was given open.
+      for (const connection of [itemsConnection, batchesConnection, redis]) connection.disconnect();
     },
   };
 }

@@ -46,18 +46,18 @@ export class BatchService {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly ttlSeconds: number;
+  /** BullMQ leaves connections it was given open on close(); these are ours to close. */
+  private readonly connections: Redis[];
 
   constructor(private readonly options: BatchServiceOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
-    const connection = { connection: options.redis.duplicate(), prefix: options.prefix };
-    this.items = new Queue(ITEMS_QUEUE, connection);
-    this.batches = new Queue(BATCHES_QUEUE, {
-      connection: options.redis.duplicate(),
-      prefix: options.prefix,
-    });
-    this.flows = new FlowProducer({ connection: options.redis.duplicate(), prefix: options.prefix });
+    this.connections = [options.redis.duplicate(), options.redis.duplicate(), options.redis.duplicate()];
+    const [items, batches, flows] = this.connections as [Redis, Redis, Redis];
+    this.items = new Queue(ITEMS_QUEUE, { connection: items, prefix: options.prefix });
+    this.batches = new Queue(BATCHES_QUEUE, { connection: batches, prefix: options.prefix });
+    this.flows = new FlowProducer({ connection: flows, prefix: options.prefix });
     const onError = options.onError ?? (() => undefined);
     this.items.on('error', onError);
     this.batches.on('error', onError);
@@ -285,6 +285,11 @@ export class BatchService {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.items.close(), this.batches.close(), this.flows.close()]);
+    // Closing a queue whose Redis is away would wait for it: disconnect instead.
+    await Promise.race([
+      Promise.all([this.items.close(), this.batches.close(), this.flows.close()]),
+      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
+    for (const connection of this.connections) connection.disconnect();
   }
 }
