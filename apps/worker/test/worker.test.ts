@@ -165,7 +165,12 @@ describe('cancellation and health', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect((await w.workerInfo()).running).toBe(1);
-    expect(Math.max(...latencies)).toBeLessThan(50);
+    // A blocked event loop would hold every check for the whole generation (seconds). On a
+    // loaded 2-core CI machine the OS may still delay one check: 9 of 10 within 50 ms, none
+    // beyond 500 ms.
+    const sorted = [...latencies].sort((a, b) => a - b);
+    expect(sorted[8]).toBeLessThan(50);
+    expect(sorted[9]).toBeLessThan(500);
     await generation;
   });
 
