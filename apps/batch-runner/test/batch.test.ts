@@ -252,4 +252,12 @@ describe('the batch API', () => {
     expect(ended.request_counts.completed).toBe(ran.length);
     expect((await fetch(`${url}/v1/batches/${batch.id}/cancel`, { method: 'POST' })).status).toBe(200);
   });
+
+  it('exposes queue depths per queue and state in /metrics', async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const state of ['waiting', 'active', 'completed', 'failed']) {
+      expect(text).toContain(`vmm_batch_jobs{queue="batch-items",state="${state}"}`);
+    }
+    expect(text).toMatch(/vmm_batch_jobs\{queue="batch-items",state="completed"\} [1-9]/);
+  });
 });
