@@ -92,6 +92,7 @@ export default defineConfig(
       'scripts/**',
       '**/bin/**',
       'bench/**',
+      'packages/test-support/**',
       '**/test/**',
       '**/*.test.ts',
     ],

@@ -1,16 +1,15 @@
 // bench/batch: 200 small generate items through the batch API (BullMQ in Redis, the batch
 // runner, gRPC) against the same 200 requests sent straight to the gateway with the same
 // parallelism, in one run.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRunner } from '@vmm/batch-runner';
 import { createGateway } from '@vmm/gateway';
 import { writeLlamaFolder } from '@vmm/model-fixtures';
 import { Redis } from 'ioredis';
+import { startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
 import { ratio } from './stats.js';
 
@@ -27,28 +26,12 @@ const prefix = `vmm-bench-batch-${process.pid}`;
 const modelsDir = mkdtempSync(join(tmpdir(), 'vmm-bench-batch-'));
 writeLlamaFolder(join(modelsDir, 'tiny-llama'));
 
-const workerMain = fileURLToPath(new URL('../../apps/worker/dist/main.js', import.meta.url));
-const worker = spawn(process.execPath, [workerMain], {
-  env: {
-    PATH: process.env.PATH,
-    VMM_MODELS_DIR: modelsDir,
-    VMM_GRPC_HOST: '127.0.0.1',
-    VMM_GRPC_PORT: '0',
-    VMM_THREADS: '1',
-    VMM_MAX_RUNNING: String(concurrency),
-    VMM_MAX_QUEUE: '1000',
-    LOG_LEVEL: 'warn',
-  },
-  stdio: ['ignore', 'pipe', 'inherit'],
+const worker = await startWorkerProcess(modelsDir, {
+  VMM_THREADS: '1',
+  VMM_MAX_RUNNING: String(concurrency),
+  VMM_MAX_QUEUE: '1000',
 });
-const grpcPort = await new Promise<number>((resolve) => {
-  let output = '';
-  worker.stdout.on('data', (data: Buffer) => {
-    output += data.toString();
-    const match = /listening on [\d.]+:(\d+)/.exec(output);
-    if (match) resolve(Number(match[1]));
-  });
-});
+const grpcPort = worker.port;
 const workers = [{ backend: 'cpu' as const, address: `127.0.0.1:${grpcPort}` }];
 const silent = pino({ level: 'silent' });
 const gateway = createGateway(
@@ -134,7 +117,7 @@ console.log(
 
 await runner.close();
 await gateway.close();
-worker.kill('SIGTERM');
+await worker.stop();
 const redis = new Redis('redis://127.0.0.1:6379');
 let cursor = '0';
 do {

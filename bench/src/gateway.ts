@@ -1,11 +1,9 @@
 // bench/gateway: generation streamed through HTTP → gateway → gRPC → worker against the same
 // runner in-process (same model, prompt, seed, threads), and detect requests/s through the
 // gateway against VisionRunner in-process.
-import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createGateway } from '@vmm/gateway';
 import { LlmRunner } from '@vmm/llm';
@@ -18,6 +16,7 @@ import {
 } from '@vmm/model-fixtures';
 import { inspectModelFolder } from '@vmm/runtime';
 import { VisionRunner } from '@vmm/vision';
+import { startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { decodeTokensPerSecond, type RunResult } from './llm/run-result.js';
@@ -92,26 +91,8 @@ await runner.close();
 const inProcess = summary('in-process LlmRunner', local);
 
 // Worker process + gateway.
-const workerMain = fileURLToPath(new URL('../../apps/worker/dist/main.js', import.meta.url));
-const worker = spawn(process.execPath, [workerMain], {
-  env: {
-    PATH: process.env.PATH,
-    VMM_MODELS_DIR: modelsDir,
-    VMM_GRPC_HOST: '127.0.0.1',
-    VMM_GRPC_PORT: '0',
-    VMM_THREADS: String(threads),
-    LOG_LEVEL: 'warn',
-  },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const grpcPort = await new Promise<number>((resolve) => {
-  let output = '';
-  worker.stdout.on('data', (data: Buffer) => {
-    output += data.toString();
-    const match = /listening on [\d.]+:(\d+)/.exec(output);
-    if (match) resolve(Number(match[1]));
-  });
-});
+const worker = await startWorkerProcess(modelsDir, { VMM_THREADS: String(threads) });
+const grpcPort = worker.port;
 const gateway = createGateway(
   {
     host: '127.0.0.1',
@@ -208,5 +189,5 @@ console.log(
 );
 
 await gateway.close();
-worker.kill('SIGTERM');
+await worker.stop();
 rmSync(join(modelsDir, 'bench-detector'), { recursive: true, force: true });

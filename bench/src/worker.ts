@@ -1,16 +1,15 @@
 // bench/worker: generation through gRPC (a worker process on loopback) against the same
 // LlmRunner in-process — same model, prompt, seed and threads — and health-check latency while
 // a generation runs.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials, makeClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { LlmRunner } from '@vmm/llm';
 import { type LlamaPreset, writeLlamaFolder } from '@vmm/model-fixtures';
 import { type GenerateChunk, InferenceClient } from '@vmm/proto';
+import { startWorkerProcess } from '@vmm/test-support';
 import { service as healthService } from 'grpc-health-check';
 import { decodeTokensPerSecond, type RunResult } from './llm/run-result.js';
 import { median, ratio } from './stats.js';
@@ -82,27 +81,8 @@ await runner.close();
 const inProcess = summary('in-process LlmRunner', local);
 
 // Through gRPC: a worker process on loopback.
-const main = fileURLToPath(new URL('../../apps/worker/dist/main.js', import.meta.url));
-const child = spawn(process.execPath, [main], {
-  env: {
-    PATH: process.env.PATH,
-    VMM_MODELS_DIR: values.dir,
-    VMM_GRPC_HOST: '127.0.0.1',
-    VMM_GRPC_PORT: '0',
-    VMM_THREADS: String(threads),
-    LOG_LEVEL: 'warn',
-  },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const port = await new Promise<number>((resolve, reject) => {
-  let output = '';
-  child.stdout.on('data', (data: Buffer) => {
-    output += data.toString();
-    const match = /listening on [\d.]+:(\d+)/.exec(output);
-    if (match) resolve(Number(match[1]));
-  });
-  child.on('exit', (code) => reject(new Error(`worker exited ${code}`)));
-});
+const child = await startWorkerProcess(values.dir, { VMM_THREADS: String(threads) });
+const port = child.port;
 const client = new InferenceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 const generate = (maxTokens: number) =>
   client.generate({
@@ -149,4 +129,4 @@ console.log(
 );
 health.close();
 client.close();
-child.kill('SIGTERM');
+await child.stop();

@@ -1,34 +1,20 @@
 // Worker processes, an in-process gateway and batch runners (in-process or as processes) on a
 // Redis key prefix of their own.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createGateway, type Gateway } from '@vmm/gateway';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
+import { appMain, startProcess, startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
 import { type BatchRunner, createRunner } from '../src/index.js';
 
-const workerMain = fileURLToPath(new URL('../../worker/dist/main.js', import.meta.url));
-export const runnerMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+export const runnerMain = appMain.batchRunner;
 
 export function writeModels(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vmm-batch-'));
   writeLlamaFolder(join(dir, 'tiny-llama'));
-  writeLlamaFolder(join(dir, 'heavy-llama'), {
-    shape: {
-      hiddenSize: 384,
-      intermediateSize: 1024,
-      numLayers: 4,
-      numHeads: 6,
-      numKvHeads: 2,
-      vocabSize: 4000,
-      maxPositions: 2048,
-      ropeTheta: 10000,
-      rmsNormEps: 1e-5,
-    },
-  });
+  writeLlamaFolder(join(dir, 'heavy-llama'), { preset: 'medium' });
   writeDetectorFolder(join(dir, 'detector'));
   writeClassifierFolder(join(dir, 'classifier'));
   return dir;
@@ -38,44 +24,10 @@ export function uniquePrefix(): string {
   return `vmm-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Starts a process and resolves once its output matches `ready`. */
-export function startProcess(
-  script: string,
-  env: Record<string, string>,
-  ready: RegExp,
-): Promise<{ child: ChildProcess; match: RegExpExecArray; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (data: Buffer) => {
-      output += data.toString();
-      const match = ready.exec(output);
-      if (match) resolve({ child, match, exited });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then((code) => reject(new Error(`${script} exited ${code}: ${output}`)));
-  });
-}
+export { startProcess };
 
-export async function startWorker(modelsDir: string, env: Record<string, string> = {}) {
-  const started = await startProcess(
-    workerMain,
-    {
-      VMM_MODELS_DIR: modelsDir,
-      VMM_GRPC_HOST: '127.0.0.1',
-      VMM_GRPC_PORT: '0',
-      VMM_THREADS: '1',
-      VMM_SHUTDOWN_GRACE_MS: '200',
-      ...env,
-    },
-    /listening on [\d.]+:(\d+)/,
-  );
-  return { ...started, port: Number(started.match[1]) };
+export function startWorker(modelsDir: string, env: Record<string, string> = {}) {
+  return startWorkerProcess(modelsDir, env);
 }
 
 export async function startGateway(

@@ -1,68 +1,25 @@
 // Real worker processes on loopback and an in-process gateway in front of them.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
+import { startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
 import { createGateway, type Gateway, type GatewayConfig } from '../src/index.js';
-
-const workerMain = fileURLToPath(new URL('../../worker/dist/main.js', import.meta.url));
 
 export function writeModels(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vmm-gateway-'));
   writeLlamaFolder(join(dir, 'tiny-llama'));
-  writeLlamaFolder(join(dir, 'heavy-llama'), {
-    shape: {
-      hiddenSize: 384,
-      intermediateSize: 1024,
-      numLayers: 4,
-      numHeads: 6,
-      numKvHeads: 2,
-      vocabSize: 4000,
-      maxPositions: 2048,
-      ropeTheta: 10000,
-      rmsNormEps: 1e-5,
-    },
-  });
+  writeLlamaFolder(join(dir, 'heavy-llama'), { preset: 'medium' });
   writeDetectorFolder(join(dir, 'detector'));
   writeClassifierFolder(join(dir, 'classifier'));
   return dir;
 }
 
-export interface WorkerProcess {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<number | null>;
-}
+export type WorkerProcess = Awaited<ReturnType<typeof startWorkerProcess>>;
 
 export function startWorker(modelsDir: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [workerMain], {
-    env: {
-      PATH: process.env.PATH,
-      VMM_MODELS_DIR: modelsDir,
-      VMM_GRPC_HOST: '127.0.0.1',
-      VMM_GRPC_PORT: '0',
-      VMM_THREADS: '1',
-      LOG_LEVEL: 'warn',
-      VMM_SHUTDOWN_GRACE_MS: '200',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (data: Buffer) => {
-      output += data.toString();
-      const match = /listening on [\d.]+:(\d+)/.exec(output);
-      if (match) resolve({ child, port: Number(match[1]), exited });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then((code) => reject(new Error(`worker exited ${code}: ${output}`)));
-  });
+  return startWorkerProcess(modelsDir, env);
 }
 
 export function gatewayConfig(
@@ -100,8 +57,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 }
 
 export async function stopWorker(worker: WorkerProcess): Promise<void> {
-  if (worker.child.exitCode === null) worker.child.kill('SIGTERM');
-  await worker.exited;
+  await worker.stop();
 }
 
 export function removeModels(dir: string): void {

@@ -9,23 +9,11 @@ import { service as healthService } from 'grpc-health-check';
 import { pino } from 'pino';
 import { createWorker, type Worker, type WorkerConfig } from '../src/index.js';
 
-export const HEAVY_SHAPE = {
-  hiddenSize: 384,
-  intermediateSize: 1024,
-  numLayers: 4,
-  numHeads: 6,
-  numKvHeads: 2,
-  vocabSize: 4000,
-  maxPositions: 2048,
-  ropeTheta: 10000,
-  rmsNormEps: 1e-5,
-};
-
 /** A models directory: tiny-llama, heavy-llama (slow enough to observe), a detector, a classifier. */
 export function writeModels(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vmm-worker-'));
   writeLlamaFolder(join(dir, 'tiny-llama'));
-  writeLlamaFolder(join(dir, 'heavy-llama'), { shape: HEAVY_SHAPE });
+  writeLlamaFolder(join(dir, 'heavy-llama'), { preset: 'medium' });
   writeDetectorFolder(join(dir, 'detector'));
   writeClassifierFolder(join(dir, 'classifier'));
   return dir;

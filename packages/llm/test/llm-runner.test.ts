@@ -266,19 +266,7 @@ describe('off the main thread', () => {
   beforeAll(async () => {
     // Large enough that each step blocks its thread for milliseconds.
     const dir = join(root, 'heavy');
-    writeLlamaFolder(dir, {
-      shape: {
-        hiddenSize: 384,
-        intermediateSize: 1024,
-        numLayers: 4,
-        numHeads: 6,
-        numKvHeads: 2,
-        vocabSize: 4000,
-        maxPositions: 1024,
-        ropeTheta: 10000,
-        rmsNormEps: 1e-5,
-      },
-    });
+    writeLlamaFolder(dir, { preset: 'medium' });
     heavy = await open(dir);
   });
 

@@ -12,7 +12,7 @@ export interface LlamaShape {
   rmsNormEps: number;
 }
 
-export type LlamaPreset = 'tiny' | 'small' | 'tinyllama';
+export type LlamaPreset = 'tiny' | 'medium' | 'small' | 'tinyllama';
 
 export const llamaPresets: Readonly<Record<LlamaPreset, LlamaShape>> = {
   // A few MB: every test and the demo.
@@ -24,6 +24,19 @@ export const llamaPresets: Readonly<Record<LlamaPreset, LlamaShape>> = {
     numKvHeads: 2,
     vocabSize: 1024,
     maxPositions: 512,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+  },
+  // A few ms per decode step: tests that must watch a generation run (cancellation, health
+  // while busy, queues) without the minutes a benchmark model takes.
+  medium: {
+    hiddenSize: 384,
+    intermediateSize: 1024,
+    numLayers: 4,
+    numHeads: 6,
+    numKvHeads: 2,
+    vocabSize: 4000,
+    maxPositions: 2048,
     ropeTheta: 10000,
     rmsNormEps: 1e-5,
   },

@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built entry points of VMM's apps, as tests and benchmarks start them. */
+export const appMain = {
+  worker: fileURLToPath(new URL('../../../apps/worker/dist/main.js', import.meta.url)),
+  gateway: fileURLToPath(new URL('../../../apps/gateway/dist/main.js', import.meta.url)),
+  batchRunner: fileURLToPath(new URL('../../../apps/batch-runner/dist/main.js', import.meta.url)),
+} as const;
+
+export interface StartedProcess {
+  child: ChildProcess;
+  /** The match of `ready` in the process's output. */
+  match: RegExpExecArray;
+  exited: Promise<number | null>;
+  /** SIGTERM (unless it has exited) and wait for the exit. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `node script` with only PATH and `env` in its environment and resolves once its output
+ * matches `ready`; rejects, with the output, if it exits first.
+ */
+export function startProcess(
+  script: string,
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<StartedProcess> {
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (data: Buffer) => {
+      output += data.toString();
+      const match = ready.exec(output);
+      if (match) resolve({ child, match, exited, stop });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) =>
+      reject(Object.assign(new Error(`${script} exited ${code}: ${output}`), { code, output })),
+    );
+  });
+}
+
+/** A worker process on 127.0.0.1 with an OS-chosen port, one thread, fixture-friendly settings. */
+export async function startWorkerProcess(
+  modelsDir: string,
+  env: Record<string, string> = {},
+): Promise<StartedProcess & { port: number }> {
+  const started = await startProcess(
+    appMain.worker,
+    {
+      VMM_MODELS_DIR: modelsDir,
+      VMM_GRPC_HOST: '127.0.0.1',
+      VMM_GRPC_PORT: '0',
+      VMM_THREADS: '1',
+      VMM_SHUTDOWN_GRACE_MS: '200',
+      ...env,
+    },
+    /vmm-worker listening on [\d.]+:(\d+)/,
+  );
+  return { ...started, port: Number(started.match[1]) };
+}
