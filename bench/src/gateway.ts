@@ -19,8 +19,8 @@ import { VisionRunner } from '@vmm/vision';
 import { startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
 import sharp from 'sharp';
-import { decodeTokensPerSecond, type RunResult } from './llm/run-result.js';
-import { median, ratio } from './stats.js';
+import { decodeTokensPerSecond, type RunResult, summarise } from './llm/run-result.js';
+import { ratio } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,19 +44,6 @@ writeDetectorFolder(join(modelsDir, 'bench-detector'));
 
 const PROMPT = 'Once upon a time there was a little town by the sea. The people of the town were kind.';
 const sampling = { temperature: 0.8, topK: 40, topP: 0.9, seed: 42 };
-
-function summary(label: string, results: RunResult[]): RunResult {
-  const result = {
-    promptTokens: 0,
-    generatedTokens: Math.min(...results.map((r) => r.generatedTokens)),
-    ttftMs: median(results.map((r) => r.ttftMs)),
-    totalMs: median(results.map((r) => r.totalMs)),
-  };
-  console.log(
-    `${label.padEnd(26)} decode ${decodeTokensPerSecond(result).toFixed(1).padStart(7)} tok/s  ttft ${result.ttftMs.toFixed(1).padStart(7)} ms  (${result.generatedTokens} tokens, median of ${runs})`,
-  );
-  return result;
-}
 
 console.log(`bench/gateway preset=${values.preset} tokens=${tokens} threads=${threads} runs=${runs}`);
 
@@ -88,7 +75,7 @@ for (let i = 0; i <= runs; i += 1) {
     });
 }
 await runner.close();
-const inProcess = summary('in-process LlmRunner', local);
+const inProcess = summarise('in-process LlmRunner', local);
 
 // Worker process + gateway.
 const worker = await startWorkerProcess(modelsDir, { VMM_THREADS: String(threads) });
@@ -152,7 +139,7 @@ async function viaHttp(): Promise<RunResult> {
 await viaHttp();
 const remote: RunResult[] = [];
 for (let i = 0; i < runs; i += 1) remote.push(await viaHttp());
-const throughGateway = summary('HTTP → gateway → worker', remote);
+const throughGateway = summarise('HTTP → gateway → worker', remote);
 console.log(
   `ratio gateway/in-process  decode ${ratio(decodeTokensPerSecond(throughGateway), decodeTokensPerSecond(inProcess))}  ttft ${ratio(throughGateway.ttftMs, inProcess.ttftMs)} (lower is better)`,
 );

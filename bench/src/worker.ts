@@ -11,8 +11,8 @@ import { type LlamaPreset, writeLlamaFolder } from '@vmm/model-fixtures';
 import { type GenerateChunk, InferenceClient } from '@vmm/proto';
 import { startWorkerProcess } from '@vmm/test-support';
 import { service as healthService } from 'grpc-health-check';
-import { decodeTokensPerSecond, type RunResult } from './llm/run-result.js';
-import { median, ratio } from './stats.js';
+import { decodeTokensPerSecond, type RunResult, summarise } from './llm/run-result.js';
+import { ratio } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,19 +52,6 @@ async function timed(stream: AsyncIterable<{ tokenIds: number[] }>): Promise<Run
   };
 }
 
-function summary(label: string, results: RunResult[]): RunResult {
-  const result = {
-    promptTokens: 0,
-    generatedTokens: Math.min(...results.map((r) => r.generatedTokens)),
-    ttftMs: median(results.map((r) => r.ttftMs)),
-    totalMs: median(results.map((r) => r.totalMs)),
-  };
-  console.log(
-    `${label.padEnd(22)} decode ${decodeTokensPerSecond(result).toFixed(1).padStart(7)} tok/s  ttft ${result.ttftMs.toFixed(1).padStart(7)} ms  (${result.generatedTokens} tokens, median of ${runs})`,
-  );
-  return result;
-}
-
 console.log(`bench/worker preset=${values.preset} tokens=${tokens} threads=${threads} runs=${runs}`);
 
 // In-process: the runner the worker hosts, called directly.
@@ -78,7 +65,7 @@ const local: RunResult[] = [];
 for (let i = 0; i < runs; i += 1)
   local.push(await timed(runner.generate({ prompt: PROMPT, raw: true, options: sampling })));
 await runner.close();
-const inProcess = summary('in-process LlmRunner', local);
+const inProcess = summarise('in-process LlmRunner', local);
 
 // Through gRPC: a worker process on loopback.
 const child = await startWorkerProcess(values.dir, { VMM_THREADS: String(threads) });
@@ -96,7 +83,7 @@ const generate = (maxTokens: number) =>
 await timed(generate(4));
 const remote: RunResult[] = [];
 for (let i = 0; i < runs; i += 1) remote.push(await timed(generate(tokens)));
-const viaGrpc = summary('gRPC worker', remote);
+const viaGrpc = summarise('gRPC worker', remote);
 console.log(
   `ratio grpc/in-process  decode ${ratio(decodeTokensPerSecond(viaGrpc), decodeTokensPerSecond(inProcess))}  ttft ${ratio(viaGrpc.ttftMs, inProcess.ttftMs)} (lower is better)`,
 );

@@ -22,13 +22,7 @@ import {
   shapeForPath,
   type TextJob,
 } from '@vmm/http-api';
-import {
-  Backend,
-  type ClassifyResponse,
-  type DetectResponse,
-  type GenerateChunk,
-  type RequestContext,
-} from '@vmm/proto';
+import { Backend, type GenerateChunk, type RequestContext } from '@vmm/proto';
 import type { WorkerPool } from '@vmm/worker-pool';
 
 /** Worth another attempt later: the worker was unreachable, full, or too slow. */
@@ -110,31 +104,13 @@ export async function runItem(pool: WorkerPool, item: ItemJobData, version: stri
       case '/v1/vision/detect': {
         const body = detectSchema.parse(item.body);
         const request = detectRequest(body, decodeBase64Image(body.image), context(body.keep_alive));
-        const response = await pool.unary(
-          body.model,
-          undefined,
-          (worker) =>
-            new Promise<DetectResponse>((resolve, reject) =>
-              worker.inference.detect(request, metadata, (error, value) =>
-                error ? reject(error) : resolve(value),
-              ),
-            ),
-        );
+        const response = await pool.detect(request, undefined, metadata);
         return { status_code: 200, body: detectResponse(body.model, response) };
       }
       case '/v1/vision/classify': {
         const body = classifySchema.parse(item.body);
         const request = classifyRequest(body, decodeBase64Image(body.image), context(body.keep_alive));
-        const response = await pool.unary(
-          body.model,
-          undefined,
-          (worker) =>
-            new Promise<ClassifyResponse>((resolve, reject) =>
-              worker.inference.classify(request, metadata, (error, value) =>
-                error ? reject(error) : resolve(value),
-              ),
-            ),
-        );
+        const response = await pool.classify(request, undefined, metadata);
         return { status_code: 200, body: classifyResponse(body.model, response) };
       }
       default:

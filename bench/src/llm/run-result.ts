@@ -1,3 +1,5 @@
+import { median } from '../stats.js';
+
 /** One timed generation, measured the same way for every implementation. */
 export interface RunResult {
   promptTokens: number;
@@ -11,3 +13,17 @@ export interface RunResult {
 export const prefillTokensPerSecond = (run: RunResult) => run.promptTokens / (run.ttftMs / 1000);
 export const decodeTokensPerSecond = (run: RunResult) =>
   (run.generatedTokens - 1) / ((run.totalMs - run.ttftMs) / 1000);
+
+/** Prints one implementation's line and returns the medians of its runs. */
+export function summarise(label: string, results: RunResult[]): RunResult {
+  const result = {
+    promptTokens: 0,
+    generatedTokens: Math.min(...results.map((r) => r.generatedTokens)),
+    ttftMs: median(results.map((r) => r.ttftMs)),
+    totalMs: median(results.map((r) => r.totalMs)),
+  };
+  console.log(
+    `${label.padEnd(26)} decode ${decodeTokensPerSecond(result).toFixed(1).padStart(7)} tok/s  ttft ${result.ttftMs.toFixed(1).padStart(7)} ms  (${result.generatedTokens} tokens, median of ${results.length})`,
+  );
+  return result;
+}

@@ -2,6 +2,10 @@ import { type ClientReadableStream, credentials, Metadata, type ServiceError, st
 import { ErrorCode, fromGrpcError, isGrpcStatusLike, VmmError } from '@vmm/errors';
 import {
   Backend,
+  type ClassifyRequest,
+  type ClassifyResponse,
+  type DetectRequest,
+  type DetectResponse,
   InferenceClient,
   type ModelInfo,
   ModelsClient,
@@ -217,6 +221,38 @@ export class WorkerPool {
       }
     }
     throw isGrpcStatusLike(lastError) ? fromGrpcError(lastError) : VmmError.from(lastError);
+  }
+
+  /** Inference.Detect on the first worker that answers. */
+  detect(request: DetectRequest, pin: BackendName | undefined, metadata: Metadata): Promise<DetectResponse> {
+    return this.unary(
+      request.model,
+      pin,
+      (handle) =>
+        new Promise((resolve, reject) =>
+          handle.inference.detect(request, metadata, (error, value) =>
+            error ? reject(error) : resolve(value),
+          ),
+        ),
+    );
+  }
+
+  /** Inference.Classify on the first worker that answers. */
+  classify(
+    request: ClassifyRequest,
+    pin: BackendName | undefined,
+    metadata: Metadata,
+  ): Promise<ClassifyResponse> {
+    return this.unary(
+      request.model,
+      pin,
+      (handle) =>
+        new Promise((resolve, reject) =>
+          handle.inference.classify(request, metadata, (error, value) =>
+            error ? reject(error) : resolve(value),
+          ),
+        ),
+    );
   }
 
   /** Polls now (tests and /readyz use it to avoid waiting for the interval). */

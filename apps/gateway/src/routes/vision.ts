@@ -12,7 +12,6 @@ import {
   keepAliveMs,
   parseBody,
 } from '@vmm/http-api';
-import type { ClassifyResponse, DetectResponse } from '@vmm/proto';
 import { sendError } from '../error-shapes.js';
 import { readMultipart } from '../multipart.js';
 import { pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
@@ -56,16 +55,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
           input.image ?? decodeBase64Image(body.image),
           requestContext(res, pin, keepAliveMs(body.keep_alive)),
         );
-        const response = await pool.unary(
-          body.model,
-          pin,
-          (worker) =>
-            new Promise<DetectResponse>((resolve, reject) =>
-              worker.inference.detect(request, metadata, (error, value) =>
-                error ? reject(error) : resolve(value),
-              ),
-            ),
-        );
+        const response = await pool.detect(request, pin, metadata);
         res.json(detectResponse(body.model, response));
       } else {
         const body = parseBody(classifySchema, input.body);
@@ -75,16 +65,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
           input.image ?? decodeBase64Image(body.image),
           requestContext(res, pin, keepAliveMs(body.keep_alive)),
         );
-        const response = await pool.unary(
-          body.model,
-          pin,
-          (worker) =>
-            new Promise<ClassifyResponse>((resolve, reject) =>
-              worker.inference.classify(request, metadata, (error, value) =>
-                error ? reject(error) : resolve(value),
-              ),
-            ),
-        );
+        const response = await pool.classify(request, pin, metadata);
         res.json(classifyResponse(body.model, response));
       }
     } catch (error) {
