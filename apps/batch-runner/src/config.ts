@@ -19,6 +19,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** The environment variables this app reads (deployment files are checked against them). */
+export const configKeys: readonly string[] = Object.keys(schema.shape);
+
 export interface RunnerConfig {
   redisUrl: string;
   workers: WorkerAddress[];

@@ -23,6 +23,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** The environment variables this app reads (deployment files are checked against them). */
+export const configKeys: readonly string[] = Object.keys(schema.shape);
+
 export interface GatewayConfig {
   host: string;
   port: number;
