@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, type Gateway } from '@vmm/gateway';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
-import { appMain, startProcess, startWorkerProcess } from '@vmm/test-support';
+import { appMain, removeRedisPrefix, startProcess, startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
 import { type BatchRunner, createRunner } from '../src/index.js';
 
@@ -139,14 +139,4 @@ export function removeDir(dir: string): void {
 }
 
 /** Deletes every key a test created under its prefix. */
-export async function removePrefix(prefix: string, redisUrl = 'redis://127.0.0.1:6379'): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-}
+export const removePrefix = removeRedisPrefix;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
-import { startWorkerProcess } from '@vmm/test-support';
+import { removeRedisPrefix, startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
 import { createGateway, type Gateway, type GatewayConfig } from '../src/index.js';
 
@@ -53,7 +53,14 @@ export interface RunningGateway {
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
   const gateway = createGateway(config, pino({ level: 'silent' }));
   const port = await gateway.listen('127.0.0.1', 0);
-  return { gateway, url: `http://127.0.0.1:${port}`, close: () => gateway.close() };
+  return {
+    gateway,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await gateway.close();
+      await removeRedisPrefix(config.batchPrefix, config.redisUrl).catch(() => undefined);
+    },
+  };
 }
 
 export async function stopWorker(worker: WorkerProcess): Promise<void> {

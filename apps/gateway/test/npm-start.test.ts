@@ -6,10 +6,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeRedisPrefix } from '@vmm/test-support';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const modelsDir = join(mkdtempSync(join(tmpdir(), 'vmm-start-')), 'models');
-afterAll(() => rmSync(join(modelsDir, '..'), { recursive: true, force: true }));
+const batchPrefix = `vmm-start-test-${process.pid}`;
+afterAll(async () => {
+  rmSync(join(modelsDir, '..'), { recursive: true, force: true });
+  await removeRedisPrefix(batchPrefix).catch(() => undefined);
+});
 
 it('starts worker and gateway with demo models, streams /api/generate, and stops on SIGINT', async () => {
   const started = Date.now();
@@ -24,7 +29,7 @@ it('starts worker and gateway with demo models, streams /api/generate, and stops
       VMM_HTTP_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       // Redis answers on the development machines and in CI: the batch runner joins, on keys of its own.
-      VMM_BATCH_PREFIX: `vmm-start-test-${process.pid}`,
+      VMM_BATCH_PREFIX: batchPrefix,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -69,3 +69,19 @@ export async function startWorkerProcess(
   );
   return { ...started, port: Number(started.match[1]) };
 }
+
+/** Deletes every Redis key under `prefix:` (tests use a prefix of their own and clean up). */
+export async function removeRedisPrefix(prefix: string, redisUrl = 'redis://127.0.0.1:6379'): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
