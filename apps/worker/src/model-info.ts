@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelInfo } from '@vmm/proto';
 import type { ModelFolder, OnnxVariant } from '@vmm/runtime';
@@ -26,28 +26,37 @@ export function formatParameterSize(count: number): string {
   return String(count);
 }
 
-/**
- * Content digests of model files, computed once per file version (path, size, mtime): hashing
- * a large model on every List would cost seconds.
- */
-export class DigestCache {
-  private readonly digests = new Map<string, Promise<string>>();
+function sha256(path: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(`sha256:${hash.digest('hex')}`))
+      .on('error', reject);
+  });
+}
 
-  digest(path: string): Promise<string> {
-    const stats = statSync(path);
-    const key = `${path}:${stats.size}:${stats.mtimeMs}`;
-    let digest = this.digests.get(key);
-    if (!digest) {
-      digest = new Promise<string>((resolve, reject) => {
-        const hash = createHash('sha256');
-        createReadStream(path)
-          .on('data', (chunk) => hash.update(chunk))
-          .on('end', () => resolve(`sha256:${hash.digest('hex')}`))
-          .on('error', reject);
-      });
-      this.digests.set(key, digest);
+/**
+ * ModelInfo per model folder version: the gateway polls List and WorkerInfo every few seconds,
+ * and hashing a large model file or re-reading its JSON on every poll would be wasted work. A
+ * folder's size and newest mtime name its version; at most `limit` versions are kept.
+ */
+export class ModelInfoCache {
+  private readonly entries = new Map<string, Promise<ModelInfo>>();
+
+  constructor(private readonly limit = 256) {}
+
+  get(folder: ModelFolder, file: string): Promise<ModelInfo> {
+    const key = `${folder.dir}|${file}|${folder.sizeBytes}|${folder.modifiedAtMs}`;
+    let info = this.entries.get(key);
+    if (!info) {
+      info = modelInfo(folder, file);
+      // A failed read (a file removed meanwhile) is not cached.
+      info.catch(() => this.entries.delete(key));
+      this.entries.set(key, info);
+      if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
     }
-    return digest;
+    return info;
   }
 }
 
@@ -61,7 +70,7 @@ function readJson(path: string): Record<string, unknown> {
 }
 
 /** What Models.List says of a model folder, for Ollama's /api/tags and /api/show. */
-export async function modelInfo(folder: ModelFolder, file: string, digests: DigestCache): Promise<ModelInfo> {
+export async function modelInfo(folder: ModelFolder, file: string): Promise<ModelInfo> {
   const main = folder.files.find((candidate) => candidate.path === file) ?? folder.files[0];
   const bytesEach = bytesPerParameter[main?.variant ?? 'other'];
   const config = readJson(join(folder.dir, 'config.json'));
@@ -92,7 +101,7 @@ export async function modelInfo(folder: ModelFolder, file: string, digests: Dige
     name: folder.name,
     task: taskToProto[folder.task],
     sizeBytes: folder.sizeBytes,
-    digest: main ? await digests.digest(join(folder.dir, main.path)) : '',
+    digest: main ? await sha256(join(folder.dir, main.path)) : '',
     modifiedAtMs: folder.modifiedAtMs,
     details: {
       format: 'onnx',

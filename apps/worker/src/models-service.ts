@@ -4,7 +4,7 @@ import { listModelFolders, selectModelFile, type Backend as RuntimeBackend } fro
 import type { Logger } from 'pino';
 import { requestIdOf, toStatus } from './grpc-edge.js';
 import type { LoadedModelState, ModelManager } from './model-manager.js';
-import { DigestCache, modelInfo } from './model-info.js';
+import { ModelInfoCache } from './model-info.js';
 import { providersOf } from './model-runner.js';
 import { taskFromProto, taskToProto } from './proto-mapping.js';
 
@@ -32,9 +32,9 @@ export function describeDevice(backend: RuntimeBackend, deviceId: number, openvi
 
 /** Implements vmm.v1.Models: the catalogue, explicit load/unload, and the router's view. */
 export function createModelsService(deps: ModelsDeps): ModelsServer {
-  const digests = new DigestCache();
+  const modelInfos = new ModelInfoCache();
   const loadedToProto = async (state: LoadedModelState): Promise<LoadedModel> => ({
-    model: await modelInfo(state.folder, state.file, digests),
+    model: await modelInfos.get(state.folder, state.file),
     memoryBytes: state.folder.files.find((file) => file.path === state.file)?.bytes ?? 0,
     deviceMemoryBytes: 0,
     expiresAtMs: state.expiresAtMs,
@@ -54,7 +54,7 @@ export function createModelsService(deps: ModelsDeps): ModelsServer {
         const infos = await Promise.all(
           models
             .filter((folder) => call.request.task === Task.TASK_UNSPECIFIED || folder.task === wanted)
-            .map((folder) => modelInfo(folder, selectModelFile(folder, deps.backend).path, digests)),
+            .map((folder) => modelInfos.get(folder, selectModelFile(folder, deps.backend).path)),
         );
         return { models: infos };
       })().then(

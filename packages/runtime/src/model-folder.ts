@@ -229,5 +229,3 @@ export function selectModelFile(folder: ModelFolder, backend: Backend, variant?:
     { field: 'variant' },
   );
 }
-
-export { validateModelName };
