@@ -1,5 +1,6 @@
 import { parseDuration } from '@vmm/duration';
 import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
+import { loadEnv } from '@vmm/app-config';
 import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -38,27 +39,15 @@ export interface RunnerConfig {
 
 /** Reads and validates the runner's environment once; the result is frozen. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<RunnerConfig> {
-  const parsed = schema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([key]) => key in schema.shape)),
-  );
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`invalid configuration: ${String(issue?.path[0])}: ${issue?.message}`);
-  }
-  const e = parsed.data;
-  try {
-    return Object.freeze({
-      redisUrl: e.REDIS_URL,
-      workers: parseWorkers(e.VMM_WORKERS),
-      preference: parseBackendPreference(e.VMM_BACKEND_PREFERENCE),
-      prefix: e.VMM_BATCH_PREFIX,
-      concurrency: e.VMM_BATCH_CONCURRENCY,
-      lockMs: e.VMM_BATCH_LOCK_MS,
-      ttlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
-      pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
-      logLevel: e.LOG_LEVEL,
-    });
-  } catch (error) {
-    throw new Error(`invalid configuration: ${(error as Error).message}`, { cause: error });
-  }
+  return loadEnv(schema, env, (e) => ({
+    redisUrl: e.REDIS_URL,
+    workers: parseWorkers(e.VMM_WORKERS),
+    preference: parseBackendPreference(e.VMM_BACKEND_PREFERENCE),
+    prefix: e.VMM_BATCH_PREFIX,
+    concurrency: e.VMM_BATCH_CONCURRENCY,
+    lockMs: e.VMM_BATCH_LOCK_MS,
+    ttlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
+    pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
+    logLevel: e.LOG_LEVEL,
+  }));
 }

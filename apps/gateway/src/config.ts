@@ -1,5 +1,6 @@
 import { parseDuration } from '@vmm/duration';
 import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
+import { loadEnv } from '@vmm/app-config';
 import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -46,33 +47,21 @@ export interface GatewayConfig {
 
 /** Reads and validates the gateway's environment once; the result is frozen. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<GatewayConfig> {
-  const parsed = schema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([key]) => key in schema.shape)),
-  );
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`invalid configuration: ${String(issue?.path[0])}: ${issue?.message}`);
-  }
-  const e = parsed.data;
-  try {
-    return Object.freeze({
-      host: e.VMM_HTTP_HOST,
-      port: e.VMM_HTTP_PORT,
-      workers: parseWorkers(e.VMM_WORKERS),
-      preference: parseBackendPreference(e.VMM_BACKEND_PREFERENCE),
-      apiKeys: e.VMM_API_KEYS.split(',')
-        .map((key) => key.trim())
-        .filter(Boolean),
-      pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
-      maxBodyBytes: e.VMM_MAX_BODY_BYTES,
-      redisUrl: e.REDIS_URL,
-      batchPrefix: e.VMM_BATCH_PREFIX,
-      batchTtlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
-      batchMaxItems: e.VMM_BATCH_MAX_ITEMS,
-      batchMaxBytes: e.VMM_BATCH_MAX_BYTES,
-      logLevel: e.LOG_LEVEL,
-    });
-  } catch (error) {
-    throw new Error(`invalid configuration: ${(error as Error).message}`, { cause: error });
-  }
+  return loadEnv(schema, env, (e) => ({
+    host: e.VMM_HTTP_HOST,
+    port: e.VMM_HTTP_PORT,
+    workers: parseWorkers(e.VMM_WORKERS),
+    preference: parseBackendPreference(e.VMM_BACKEND_PREFERENCE),
+    apiKeys: e.VMM_API_KEYS.split(',')
+      .map((key) => key.trim())
+      .filter(Boolean),
+    pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
+    maxBodyBytes: e.VMM_MAX_BODY_BYTES,
+    redisUrl: e.REDIS_URL,
+    batchPrefix: e.VMM_BATCH_PREFIX,
+    batchTtlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
+    batchMaxItems: e.VMM_BATCH_MAX_ITEMS,
+    batchMaxBytes: e.VMM_BATCH_MAX_BYTES,
+    logLevel: e.LOG_LEVEL,
+  }));
 }

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { loadEnv } from '@vmm/app-config';
 import { z } from 'zod';
 import { parseDuration } from '@vmm/duration';
 
@@ -53,15 +54,7 @@ export interface WorkerConfig {
 
 /** Reads and validates the worker's environment once; the result is frozen. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
-  const parsed = schema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([key, value]) => key in schema.shape && value !== '')),
-  );
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`invalid configuration: ${String(issue?.path[0])}: ${issue?.message}`);
-  }
-  const e = parsed.data;
-  return Object.freeze({
+  return loadEnv(schema, env, (e) => ({
     host: e.VMM_GRPC_HOST,
     port: e.VMM_GRPC_PORT,
     backend: e.VMM_BACKEND,
@@ -79,5 +72,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     allowFallback: e.VMM_ALLOW_FALLBACK === 'cpu' ? 'cpu' : undefined,
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
-  });
+  }));
 }
