@@ -86,6 +86,13 @@ export function rankWorkers(
   return [...(serving.length > 0 ? serving : pinned)].sort((a, b) => rank(a) - rank(b) || load(a) - load(b));
 }
 
+// One worker address may name several pods (a Kubernetes headless Service resolves to each pod's
+// IP): spread calls over all of them. The default, pick_first, would send every call from this
+// process to the first address only.
+const channelOptions = {
+  'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+};
+
 /**
  * The workers behind a gateway (or batch runner): polls each one's WorkerInfo and model list,
  * routes a request to a healthy worker that serves the model — pinned backend if asked, else in
@@ -112,8 +119,8 @@ export class WorkerPool {
         lastSeenMs: undefined,
         lastError: 'not polled yet',
       },
-      inference: new InferenceClient(worker.address, credentials.createInsecure()),
-      models: new ModelsClient(worker.address, credentials.createInsecure()),
+      inference: new InferenceClient(worker.address, credentials.createInsecure(), channelOptions),
+      models: new ModelsClient(worker.address, credentials.createInsecure(), channelOptions),
     }));
   }
 
