@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       maxRunning: 2,
       maxQueue: 16,
       allowFallback: undefined,
+      maxConnectionAgeMs: 300_000,
       logLevel: 'info',
     });
     expect(config.threads).toBeGreaterThan(0);
@@ -30,6 +31,7 @@ describe('loadConfig', () => {
         VMM_KEEP_ALIVE: '-1',
         VMM_ALLOW_FALLBACK: 'cpu',
         VMM_MAX_QUEUE: '0',
+        VMM_GRPC_MAX_CONNECTION_AGE: '0',
       }),
     ).toMatchObject({
       port: 6000,
@@ -39,6 +41,7 @@ describe('loadConfig', () => {
       keepAliveMs: -1000,
       allowFallback: 'cpu',
       maxQueue: 0,
+      maxConnectionAgeMs: 0,
     });
   });
 
@@ -49,6 +52,7 @@ describe('loadConfig', () => {
     ['VMM_MAX_RUNNING', 'many'],
     ['VMM_ALLOW_FALLBACK', 'gpu'],
     ['VMM_KEEP_ALIVE', 'forever'],
+    ['VMM_GRPC_MAX_CONNECTION_AGE', 'soon'],
     ['LOG_LEVEL', 'loud'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);

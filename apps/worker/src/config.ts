@@ -23,6 +23,7 @@ const schema = z.object({
   VMM_VISION_MAX_BATCH: int(1, 256).default(8),
   VMM_ALLOW_FALLBACK: z.enum(['', 'cpu']).default(''),
   VMM_SHUTDOWN_GRACE_MS: int(0).default(10_000),
+  VMM_GRPC_MAX_CONNECTION_AGE: z.string().default('5m'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -49,6 +50,11 @@ export interface WorkerConfig {
   visionMaxBatch: number;
   allowFallback: 'cpu' | undefined;
   shutdownGraceMs: number;
+  /**
+   * After this long a client connection is asked to go away (its calls still finish), so that
+   * clients resolve the address again and find workers added since; 0 or less: never.
+   */
+  maxConnectionAgeMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -71,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     visionMaxBatch: e.VMM_VISION_MAX_BATCH,
     allowFallback: e.VMM_ALLOW_FALLBACK === 'cpu' ? 'cpu' : undefined,
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
+    maxConnectionAgeMs: parseDuration(e.VMM_GRPC_MAX_CONNECTION_AGE, 'VMM_GRPC_MAX_CONNECTION_AGE'),
     logLevel: e.LOG_LEVEL,
   }));
 }

@@ -54,6 +54,9 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
   const server = new Server({
     'grpc.max_receive_message_length': config.maxMessageBytes,
     'grpc.max_send_message_length': config.maxMessageBytes,
+    // GOAWAY after this age (calls in flight run to their end): clients re-resolve the address
+    // and so spread over worker pods that a scale-up added.
+    ...(config.maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': config.maxConnectionAgeMs } : {}),
   });
   server.addService(
     InferenceService,

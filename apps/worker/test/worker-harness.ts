@@ -37,6 +37,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     visionMaxBatch: 4,
     allowFallback: undefined,
     shutdownGraceMs: 1000,
+    maxConnectionAgeMs: 0,
     logLevel: 'silent',
     ...overrides,
   };

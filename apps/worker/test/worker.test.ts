@@ -2,7 +2,7 @@
 // cancellation, health while busy, errors, the model manager's policies.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { connectivityState, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ErrorCode, fromGrpcError } from '@vmm/errors';
 import { LlmRunner } from '@vmm/llm';
 import { detectorColours, drawSquares } from '@vmm/model-fixtures';
@@ -433,5 +433,37 @@ describe('Models', () => {
       queueCapacity: 4,
       tasks: [Task.TASK_TEXT_GENERATION, Task.TASK_OBJECT_DETECTION, Task.TASK_IMAGE_CLASSIFICATION],
     });
+  });
+});
+
+describe('connection age (VMM_GRPC_MAX_CONNECTION_AGE)', () => {
+  it('asks a client to reconnect after the age, letting a longer stream finish first', async () => {
+    const aged = await startWorker(baseConfig(modelsDir, { maxConnectionAgeMs: 300 }));
+    try {
+      const channel = aged.models.getChannel();
+      await aged.workerInfo();
+      expect(channel.getConnectivityState(false)).toBe(connectivityState.READY);
+      // A generation that outlives the age runs to its end on the old connection.
+      const started = Date.now();
+      const result = await collect(
+        aged.inference.generate(
+          request('heavy-llama', 'Once upon a time', { temperature: 0, maxTokens: 400 }),
+        ),
+      );
+      expect(result.error).toBeUndefined();
+      expect(result.done?.finishReason).toBe(FinishReason.FINISH_REASON_LENGTH);
+      expect(Date.now() - started).toBeGreaterThan(300);
+      // The models channel got the GOAWAY: it leaves READY, and the next call connects again.
+      const left = await new Promise<boolean>((resolve) => {
+        if (channel.getConnectivityState(false) !== connectivityState.READY) return resolve(true);
+        channel.watchConnectivityState(connectivityState.READY, Date.now() + 5000, (error) =>
+          resolve(!error),
+        );
+      });
+      expect(left).toBe(true);
+      expect((await aged.workerInfo()).backend).toBe(Backend.BACKEND_CPU);
+    } finally {
+      await aged.close();
+    }
   });
 });
