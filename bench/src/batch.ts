@@ -48,6 +48,7 @@ const gateway = createGateway(
     batchTtlMs: 3_600_000,
     batchMaxItems: 10_000,
     batchMaxBytes: 32 * 1024 * 1024,
+    shutdownGraceMs: 0,
     logLevel: 'silent',
   },
   silent,

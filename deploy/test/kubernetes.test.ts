@@ -227,6 +227,15 @@ describe.each(all)('k8s rendering: %s', (_name, objects) => {
     }
   });
 
+  it('lets the gateway finish its streams on SIGTERM, after preStop, before the kubelet kills it', () => {
+    for (const { template, container, app } of appContainers(objects)) {
+      if (app !== 'gateway') continue;
+      const grace = gatewayConfig(environment(objects, container)).shutdownGraceMs;
+      const preStopMs = (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000;
+      expect((template.spec?.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(preStopMs + grace);
+    }
+  });
+
   it('lets a worker finish in-flight work on SIGTERM before the kubelet kills it', () => {
     for (const { template, container, app } of appContainers(objects)) {
       if (app !== 'worker') continue;

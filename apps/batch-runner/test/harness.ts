@@ -50,6 +50,7 @@ export async function startGateway(
       batchTtlMs: 3_600_000,
       batchMaxItems: maxItems,
       batchMaxBytes: 8 * 1024 * 1024,
+      shutdownGraceMs: 0,
       logLevel: 'silent',
     },
     pino({ level: 'silent' }),

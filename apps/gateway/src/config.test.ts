@@ -9,7 +9,9 @@ describe('loadConfig', () => {
       workers: [{ backend: 'cpu', address: '127.0.0.1:50051' }],
       preference: ['cuda', 'openvino', 'cpu'],
       apiKeys: [],
+      shutdownGraceMs: 30_000,
     });
+    expect(loadConfig({ VMM_SHUTDOWN_GRACE_MS: '0' }).shutdownGraceMs).toBe(0);
   });
 
   it('reads workers, preference and keys', () => {
@@ -35,6 +37,7 @@ describe('loadConfig', () => {
     ['VMM_BACKEND_PREFERENCE', 'tpu'],
     ['VMM_POLL_INTERVAL_MS', '1'],
     ['LOG_LEVEL', 'chatty'],
+    ['VMM_SHUTDOWN_GRACE_MS', '-5'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });

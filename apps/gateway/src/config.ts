@@ -21,6 +21,7 @@ const schema = z.object({
   VMM_BATCH_TTL: z.string().default('168h'),
   VMM_BATCH_MAX_ITEMS: int(1, 1_000_000).default(10_000),
   VMM_BATCH_MAX_BYTES: int(1024).default(100 * 1024 * 1024),
+  VMM_SHUTDOWN_GRACE_MS: int(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -42,6 +43,8 @@ export interface GatewayConfig {
   batchTtlMs: number;
   batchMaxItems: number;
   batchMaxBytes: number;
+  /** On SIGTERM, how long requests in flight (token streams) may run before they are cut. */
+  shutdownGraceMs: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -62,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     batchTtlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
     batchMaxItems: e.VMM_BATCH_MAX_ITEMS,
     batchMaxBytes: e.VMM_BATCH_MAX_BYTES,
+    shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
   }));
 }

@@ -24,7 +24,11 @@ export interface Gateway {
   metrics: Metrics;
   /** Polls the workers once, then listens; returns the bound port. */
   listen(host: string, port: number): Promise<number>;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `graceMs`, ends what
+   * is left, then stops polling the workers.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Builds the gateway (express app + worker pool); main.ts alone decides where it listens. */
@@ -182,14 +186,25 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       const address = server.address();
       return typeof address === 'object' && address ? address.port : port;
     },
-    async close() {
+    async close(graceMs = 0) {
+      if (server) {
+        const listening = server;
+        const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+        // close() waits for every connection to end: keep-alive connections go idle once their
+        // response is sent, and are closed then rather than when the client gives up.
+        listening.closeIdleConnections();
+        const idle = setInterval(() => listening.closeIdleConnections(), 50);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        clearTimeout(timer);
+        clearInterval(idle);
+        listening.closeAllConnections();
+        await closed;
+      }
+      // Only now: the streams that were let finish needed the workers' channels.
       workers.stop();
       await batchService.close().catch(() => undefined);
       redis.disconnect();
-      if (server) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server?.close(() => resolve()));
-      }
     },
   };
 }

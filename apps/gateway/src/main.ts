@@ -23,7 +23,7 @@ let stopping = false;
 const stop = () => {
   if (stopping) return;
   stopping = true;
-  void gateway.close().then(() => process.exit(0));
+  void gateway.close(config.shutdownGraceMs).then(() => process.exit(0));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -39,6 +39,7 @@ export function gatewayConfig(
     batchTtlMs: 3_600_000,
     batchMaxItems: 100,
     batchMaxBytes: 8 * 1024 * 1024,
+    shutdownGraceMs: 0,
     logLevel: 'silent',
     ...overrides,
   };

@@ -1,0 +1,80 @@
+// Shutdown (SIGTERM in main.ts): new connections are refused at once, a token stream in flight
+// runs to its end within the grace period and is cut after it.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { pino } from 'pino';
+import { createGateway } from '../src/index.js';
+import {
+  gatewayConfig,
+  removeModels,
+  startWorker,
+  stopWorker,
+  type WorkerProcess,
+  writeModels,
+} from './harness.js';
+
+const modelsDir = writeModels();
+let worker: WorkerProcess;
+
+beforeAll(async () => {
+  worker = await startWorker(modelsDir);
+});
+afterAll(async () => {
+  await stopWorker(worker);
+  removeModels(modelsDir);
+});
+
+async function startedStream(tokens: number) {
+  const gateway = createGateway(
+    gatewayConfig([{ backend: 'cpu', port: worker.port }]),
+    pino({ level: 'silent' }),
+  );
+  const url = `http://127.0.0.1:${await gateway.listen('127.0.0.1', 0)}`;
+  const response = await fetch(`${url}/api/generate`, {
+    method: 'POST',
+    body: JSON.stringify({
+      model: 'heavy-llama',
+      prompt: 'Once upon a time',
+      options: { num_predict: tokens, temperature: 0 },
+    }),
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const first = await reader.read();
+  expect(first.done).toBe(false);
+  // The rest of the stream, as text, however it ends.
+  const rest = (async () => {
+    let text = '';
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return text;
+        text += new TextDecoder().decode(value);
+      }
+    } catch {
+      return `${text}<cut>`;
+    }
+  })();
+  return { gateway, url, rest };
+}
+
+describe('gateway shutdown', () => {
+  it('refuses new connections and lets a stream in flight finish within the grace period', async () => {
+    const { gateway, url, rest } = await startedStream(200);
+    const closing = gateway.close(60_000);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    const text = await rest;
+    expect(text).not.toContain('<cut>');
+    const last = JSON.parse(text.trim().split('\n').at(-1) as string) as {
+      done: boolean;
+      eval_count: number;
+    };
+    expect(last).toMatchObject({ done: true, eval_count: 200 });
+    await closing;
+  });
+
+  it('cuts a stream that outlasts the grace period', async () => {
+    const { gateway, rest } = await startedStream(100_000);
+    await gateway.close(300);
+    const text = await rest;
+    expect(text).not.toMatch(/"done":true/);
+  });
+});
