@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { configKeys as runnerKeys } from '@vmm/batch-runner';
 import { configKeys as gatewayKeys, loadConfig as gatewayConfig, openApiDocument } from '@vmm/gateway';
 import { configKeys as workerKeys, loadConfig as workerConfig } from '@vmm/worker';
+import { parseDuration } from '@vmm/duration';
 import { parseWorkers } from '@vmm/worker-pool';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
@@ -24,6 +25,7 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
       build?: { dockerfile: string; target?: string };
       healthcheck?: unknown;
       depends_on?: Record<string, { condition: string }>;
+      stop_grace_period?: string;
     }
   >;
 };
@@ -86,6 +88,19 @@ describe('docker-compose.yml', () => {
       'models-init': { condition: 'service_completed_successfully' },
     });
     expect(services.redis?.healthcheck).toBeDefined();
+  });
+});
+
+describe('docker-compose.yml stop grace', () => {
+  it.each([
+    ['gateway', gatewayConfig({}).shutdownGraceMs],
+    ['worker-cpu', workerConfig({}).shutdownGraceMs],
+    ['worker-cuda', workerConfig({}).shutdownGraceMs],
+    ['worker-openvino', workerConfig({}).shutdownGraceMs],
+  ])('gives %s longer than its own shutdown grace before SIGKILL', (name, graceMs) => {
+    const env = services[name]?.environment ?? {};
+    const appGraceMs = env.VMM_SHUTDOWN_GRACE_MS === undefined ? graceMs : Number(env.VMM_SHUTDOWN_GRACE_MS);
+    expect(parseDuration(services[name]?.stop_grace_period ?? '10s')).toBeGreaterThan(appGraceMs);
   });
 });
 
