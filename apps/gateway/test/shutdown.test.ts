@@ -1,6 +1,7 @@
 // Shutdown (SIGTERM in main.ts): new connections are refused at once, a token stream in flight
 // runs to its end within the grace period and is cut after it.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { removeRedisPrefix } from '@vmm/test-support';
 import { pino } from 'pino';
 import { createGateway } from '../src/index.js';
 import {
@@ -14,6 +15,7 @@ import {
 
 const modelsDir = writeModels();
 let worker: WorkerProcess;
+const prefixes: string[] = [];
 
 beforeAll(async () => {
   worker = await startWorker(modelsDir);
@@ -21,13 +23,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopWorker(worker);
   removeModels(modelsDir);
+  await Promise.all(prefixes.map((prefix) => removeRedisPrefix(prefix)));
 });
 
 async function startedStream(tokens: number) {
-  const gateway = createGateway(
-    gatewayConfig([{ backend: 'cpu', port: worker.port }]),
-    pino({ level: 'silent' }),
-  );
+  const config = gatewayConfig([{ backend: 'cpu', port: worker.port }]);
+  prefixes.push(config.batchPrefix);
+  const gateway = createGateway(config, pino({ level: 'silent' }));
   const url = `http://127.0.0.1:${await gateway.listen('127.0.0.1', 0)}`;
   const response = await fetch(`${url}/api/generate`, {
     method: 'POST',
