@@ -1,34 +1,17 @@
 // The official ollama and openai npm clients, unchanged, against the gateway.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
-import {
-  gatewayConfig,
-  removeModels,
-  type RunningGateway,
-  startGateway,
-  startWorker,
-  stopWorker,
-  type WorkerProcess,
-  writeModels,
-} from './harness.js';
+import { cpuWorkers, gatewayConfig, useGateway, useWorkers } from './harness.js';
 
-const modelsDir = writeModels();
-let worker: WorkerProcess;
-let gateway: RunningGateway;
+const workers = useWorkers();
+const gateway = useGateway(() => gatewayConfig(cpuWorkers(workers)));
 let ollama: Ollama;
 let openai: OpenAI;
 
-beforeAll(async () => {
-  worker = await startWorker(modelsDir);
-  gateway = await startGateway(gatewayConfig([{ backend: 'cpu', port: worker.port }]));
+beforeAll(() => {
   ollama = new Ollama({ host: gateway.url });
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-});
-afterAll(async () => {
-  await gateway.close();
-  await stopWorker(worker);
-  removeModels(modelsDir);
 });
 
 describe('ollama (npm)', () => {

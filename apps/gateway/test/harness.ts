@@ -1,4 +1,5 @@
 // Real worker processes on loopback and an in-process gateway in front of them.
+import { afterAll, beforeAll } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,3 +72,53 @@ export async function stopWorker(worker: WorkerProcess): Promise<void> {
 export function removeModels(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** A worker's environment, or one computed from the workers started before it. */
+export type WorkerEnv = Record<string, string> | ((started: WorkerProcess[]) => Record<string, string>);
+
+/**
+ * For the calling test file: fixture models and one worker per `envs` entry (one plain worker
+ * when none is given), started in order before the tests and stopped, models removed, after
+ * them. The array fills when the tests start.
+ */
+export function useWorkers(...envs: WorkerEnv[]): WorkerProcess[] {
+  const modelsDir = writeModels();
+  const workers: WorkerProcess[] = [];
+  beforeAll(async () => {
+    for (const env of envs.length > 0 ? envs : [{}])
+      workers.push(await startWorker(modelsDir, typeof env === 'function' ? env(workers) : env));
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map(stopWorker));
+    removeModels(modelsDir);
+  });
+  return workers;
+}
+
+/** For the calling test file: a gateway started before the tests (config read then), closed after. */
+export function useGateway(config: () => GatewayConfig): RunningGateway {
+  let running: RunningGateway | undefined;
+  beforeAll(async () => {
+    running = await startGateway(config());
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  const current = () => {
+    if (!running) throw new Error('the gateway starts in beforeAll');
+    return running;
+  };
+  return {
+    get gateway() {
+      return current().gateway;
+    },
+    get url() {
+      return current().url;
+    },
+    close: () => current().close(),
+  };
+}
+
+/** The gateway config for these workers, each a CPU worker. */
+export const cpuWorkers = (workers: WorkerProcess[]) =>
+  workers.map((worker) => ({ backend: 'cpu' as const, port: worker.port }));

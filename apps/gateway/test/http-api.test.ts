@@ -1,39 +1,14 @@
 // The HTTP surface: malformed requests in every route's error shape, vision uploads, auth,
 // metrics, the OpenAPI document.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { detectorColours, drawSquares } from '@vmm/model-fixtures';
 import sharp from 'sharp';
-import {
-  gatewayConfig,
-  removeModels,
-  type RunningGateway,
-  startGateway,
-  startWorker,
-  stopWorker,
-  type WorkerProcess,
-  writeModels,
-} from './harness.js';
+import { cpuWorkers, gatewayConfig, useGateway, useWorkers } from './harness.js';
 
-const modelsDir = writeModels();
-let worker: WorkerProcess;
-let gateway: RunningGateway;
-let secured: RunningGateway;
-
-beforeAll(async () => {
-  worker = await startWorker(modelsDir);
-  gateway = await startGateway(
-    gatewayConfig([{ backend: 'cpu', port: worker.port }], { maxBodyBytes: 1024 * 1024 }),
-  );
-  secured = await startGateway(
-    gatewayConfig([{ backend: 'cpu', port: worker.port }], { apiKeys: ['key-one', 'key-two'] }),
-  );
-});
-afterAll(async () => {
-  await Promise.all([gateway.close(), secured.close()]);
-  await stopWorker(worker);
-  removeModels(modelsDir);
-});
+const workers = useWorkers();
+const gateway = useGateway(() => gatewayConfig(cpuWorkers(workers), { maxBodyBytes: 1024 * 1024 }));
+const secured = useGateway(() => gatewayConfig(cpuWorkers(workers), { apiKeys: ['key-one', 'key-two'] }));
 
 const png = (squares: Parameters<typeof drawSquares>[2] = []) =>
   sharp(drawSquares(320, 240, squares).data, { raw: { width: 320, height: 240, channels: 3 } })

@@ -1,29 +1,9 @@
 // A full worker answers 429 with Retry-After through the gateway, in the route's shape.
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import {
-  gatewayConfig,
-  removeModels,
-  type RunningGateway,
-  startGateway,
-  startWorker,
-  stopWorker,
-  type WorkerProcess,
-  writeModels,
-} from './harness.js';
+import { expect, it } from '@jest/globals';
+import { cpuWorkers, gatewayConfig, useGateway, useWorkers } from './harness.js';
 
-const modelsDir = writeModels();
-let worker: WorkerProcess;
-let gateway: RunningGateway;
-
-beforeAll(async () => {
-  worker = await startWorker(modelsDir, { VMM_MAX_RUNNING: '1', VMM_MAX_QUEUE: '0' });
-  gateway = await startGateway(gatewayConfig([{ backend: 'cpu', port: worker.port }]));
-});
-afterAll(async () => {
-  await gateway.close();
-  await stopWorker(worker);
-  removeModels(modelsDir);
-});
+const workers = useWorkers({ VMM_MAX_RUNNING: '1', VMM_MAX_QUEUE: '0' });
+const gateway = useGateway(() => gatewayConfig(cpuWorkers(workers)));
 
 it('answers 429 with Retry-After when the only worker is full', async () => {
   const controller = new AbortController();

@@ -1,38 +1,20 @@
 // One worker address that resolves to several workers (as a Kubernetes headless Service does to
 // its pods): the gateway's calls are spread over all of them, not pinned to the first.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { credentials } from '@grpc/grpc-js';
 import { ModelsClient, type WorkerInfoResponse } from '@vmm/proto';
-import {
-  gatewayConfig,
-  removeModels,
-  type RunningGateway,
-  startGateway,
-  startWorker,
-  stopWorker,
-  type WorkerProcess,
-  writeModels,
-} from './harness.js';
+import { gatewayConfig, useGateway, useWorkers } from './harness.js';
 
-const modelsDir = writeModels();
-let first: WorkerProcess;
-let second: WorkerProcess;
-let gateway: RunningGateway;
-
-beforeAll(async () => {
-  // Same port on two loopback addresses: `ipv4:` lists both behind one target, like DNS would.
-  first = await startWorker(modelsDir, { VMM_GRPC_HOST: '127.0.0.1' });
-  second = await startWorker(modelsDir, { VMM_GRPC_HOST: '127.0.0.2', VMM_GRPC_PORT: String(first.port) });
-  gateway = await startGateway({
-    ...gatewayConfig([]),
-    workers: [{ backend: 'cpu', address: `ipv4:127.0.0.1:${first.port},127.0.0.2:${first.port}` }],
-  });
-});
-afterAll(async () => {
-  await gateway.close();
-  await Promise.all([stopWorker(first), stopWorker(second)]);
-  removeModels(modelsDir);
-});
+// Same port on two loopback addresses: `ipv4:` lists both behind one target, like DNS would.
+const workers = useWorkers({ VMM_GRPC_HOST: '127.0.0.1' }, ([first]) => ({
+  VMM_GRPC_HOST: '127.0.0.2',
+  VMM_GRPC_PORT: String(first?.port),
+}));
+const port = () => workers[0]?.port ?? 0;
+const gateway = useGateway(() => ({
+  ...gatewayConfig([]),
+  workers: [{ backend: 'cpu', address: `ipv4:127.0.0.1:${port()},127.0.0.2:${port()}` }],
+}));
 
 function loadedModels(host: string, port: number): Promise<string[]> {
   const client = new ModelsClient(`${host}:${port}`, credentials.createInsecure());
@@ -61,7 +43,7 @@ describe('one address, several workers', () => {
       expect(response.status).toBe(200);
     }
     // Each worker loaded the model, so each ran at least one of the calls.
-    expect(await loadedModels('127.0.0.1', first.port)).toContain('tiny-llama');
-    expect(await loadedModels('127.0.0.2', first.port)).toContain('tiny-llama');
+    expect(await loadedModels('127.0.0.1', port())).toContain('tiny-llama');
+    expect(await loadedModels('127.0.0.2', port())).toContain('tiny-llama');
   });
 });

@@ -1,36 +1,10 @@
 // Routing across two real worker processes: pins, failover when one dies, 503 when none serves,
 // and a client abort reaching the worker.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  gatewayConfig,
-  removeModels,
-  type RunningGateway,
-  startGateway,
-  startWorker,
-  stopWorker,
-  type WorkerProcess,
-  writeModels,
-} from './harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { cpuWorkers, gatewayConfig, useGateway, useWorkers, type WorkerProcess } from './harness.js';
 
-const modelsDir = writeModels();
-let first: WorkerProcess;
-let second: WorkerProcess;
-let gateway: RunningGateway;
-
-beforeAll(async () => {
-  [first, second] = await Promise.all([startWorker(modelsDir), startWorker(modelsDir)]);
-  gateway = await startGateway(
-    gatewayConfig([
-      { backend: 'cpu', port: first.port },
-      { backend: 'cpu', port: second.port },
-    ]),
-  );
-});
-afterAll(async () => {
-  await gateway.close();
-  await Promise.all([stopWorker(first), stopWorker(second)]);
-  removeModels(modelsDir);
-});
+const processes = useWorkers({}, {});
+const gateway = useGateway(() => gatewayConfig(cpuWorkers(processes)));
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${gateway.url}${path}`, {
@@ -114,6 +88,7 @@ describe('routing', () => {
   });
 
   it('fails over when a worker is killed, then answers 503 when none is left', async () => {
+    const [first, second] = processes as [WorkerProcess, WorkerProcess];
     first.child.kill('SIGKILL');
     await first.exited;
     // Before the pool has noticed: the dead worker fails before the first byte, the other answers.

@@ -1,33 +1,17 @@
 // Shutdown (SIGTERM in main.ts): new connections are refused at once, a token stream in flight
 // runs to its end within the grace period and is cut after it.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { removeRedisPrefix } from '@vmm/test-support';
 import { pino } from 'pino';
 import { createGateway } from '../src/index.js';
-import {
-  gatewayConfig,
-  removeModels,
-  startWorker,
-  stopWorker,
-  type WorkerProcess,
-  writeModels,
-} from './harness.js';
+import { cpuWorkers, gatewayConfig, useWorkers } from './harness.js';
 
-const modelsDir = writeModels();
-let worker: WorkerProcess;
+const workers = useWorkers();
 const prefixes: string[] = [];
-
-beforeAll(async () => {
-  worker = await startWorker(modelsDir);
-});
-afterAll(async () => {
-  await stopWorker(worker);
-  removeModels(modelsDir);
-  await Promise.all(prefixes.map((prefix) => removeRedisPrefix(prefix)));
-});
+afterAll(() => Promise.all(prefixes.map((prefix) => removeRedisPrefix(prefix))));
 
 async function startedStream(tokens: number) {
-  const config = gatewayConfig([{ backend: 'cpu', port: worker.port }]);
+  const config = gatewayConfig(cpuWorkers(workers));
   prefixes.push(config.batchPrefix);
   const gateway = createGateway(config, pino({ level: 'silent' }));
   const url = `http://127.0.0.1:${await gateway.listen('127.0.0.1', 0)}`;
