@@ -11,10 +11,13 @@ function onPath(command: string): boolean {
   return spawnSync(command, ['version'], { stdio: 'ignore' }).error === undefined;
 }
 
-/** `kustomize build DIR` where kustomize is installed, else `kubectl kustomize DIR`. */
+let found: [string, string[]] | undefined;
+
+/** `kustomize build DIR` where kustomize is installed, else `kubectl kustomize DIR` (looked up once). */
 function kustomizeCommand(): [string, string[]] {
-  if (onPath('kustomize')) return ['kustomize', ['build']];
-  if (onPath('kubectl')) return ['kubectl', ['kustomize']];
+  if (found) return found;
+  if (onPath('kustomize')) return (found = ['kustomize', ['build']]);
+  if (onPath('kubectl')) return (found = ['kubectl', ['kustomize']]);
   throw new Error(
     'neither kustomize nor kubectl is on PATH: install kubectl ≥ 1.27 (kustomize v5 built in) to run the Kubernetes checks',
   );
