@@ -10,6 +10,8 @@ export enum ErrorCode {
   InvalidArgument = 'invalid_argument',
   /** The request or one of its parts (an image, a batch) is larger than allowed. */
   PayloadTooLarge = 'payload_too_large',
+  /** The body's content type is not one the route reads (e.g. text/plain to a JSON route). */
+  UnsupportedMediaType = 'unsupported_media_type',
   /** The deadline passed before the work finished. */
   DeadlineExceeded = 'deadline_exceeded',
   /** The named model, batch or route does not exist. */

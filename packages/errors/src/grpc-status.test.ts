@@ -15,6 +15,7 @@ describe('grpcStatusFor', () => {
     [ErrorCode.Cancelled, status.CANCELLED],
     [ErrorCode.InvalidArgument, status.INVALID_ARGUMENT],
     [ErrorCode.PayloadTooLarge, status.INVALID_ARGUMENT],
+    [ErrorCode.UnsupportedMediaType, status.INVALID_ARGUMENT],
     [ErrorCode.DeadlineExceeded, status.DEADLINE_EXCEEDED],
     [ErrorCode.NotFound, status.NOT_FOUND],
     [ErrorCode.AlreadyExists, status.ALREADY_EXISTS],

@@ -9,6 +9,7 @@ const grpcStatusByCode: Readonly<Record<ErrorCode, status>> = {
   // Not RESOURCE_EXHAUSTED: that one means "full, retry later", and an oversize request
   // never succeeds on retry.
   [ErrorCode.PayloadTooLarge]: status.INVALID_ARGUMENT,
+  [ErrorCode.UnsupportedMediaType]: status.INVALID_ARGUMENT,
   [ErrorCode.DeadlineExceeded]: status.DEADLINE_EXCEEDED,
   [ErrorCode.NotFound]: status.NOT_FOUND,
   [ErrorCode.AlreadyExists]: status.ALREADY_EXISTS,

@@ -8,6 +8,7 @@ describe('httpStatusFor', () => {
     [ErrorCode.Cancelled, 499],
     [ErrorCode.InvalidArgument, 400],
     [ErrorCode.PayloadTooLarge, 413],
+    [ErrorCode.UnsupportedMediaType, 415],
     [ErrorCode.DeadlineExceeded, 504],
     [ErrorCode.NotFound, 404],
     [ErrorCode.AlreadyExists, 409],

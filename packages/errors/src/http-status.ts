@@ -6,6 +6,7 @@ const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.Cancelled]: 499,
   [ErrorCode.InvalidArgument]: 400,
   [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.UnsupportedMediaType]: 415,
   [ErrorCode.DeadlineExceeded]: 504,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.AlreadyExists]: 409,

@@ -144,11 +144,23 @@ describe('helpers', () => {
   it.each([
     [undefined, undefined],
     [300, 300_000],
-    [-1, -1000],
+    [-1, -1],
+    [-1e300, -1],
+    ['-5m', -1],
     ['5m', 300_000],
+    [0, 0],
   ])('keepAliveMs(%p) = %p', (value, expected) => {
     expect(keepAliveMs(value)).toBe(expected);
   });
+
+  it.each([1e300, Infinity, NaN, '99999999999h', '2562047788015216h'])(
+    'refuses keep_alive %p as a 400 naming the field',
+    (value) => {
+      expect(() => keepAliveMs(value)).toThrow(
+        expect.objectContaining({ code: 'invalid_argument', field: 'keep_alive' }),
+      );
+    },
+  );
 
   it('decodes base64 with or without a data: URL', () => {
     expect(decodeBase64Image('aGk=').toString()).toBe('hi');

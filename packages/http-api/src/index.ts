@@ -1,6 +1,6 @@
 export type { TextJob } from './text-job.js';
 export { parseBody } from './validation.js';
-export { backendField, keepAliveField, keepAliveMs, type BackendName } from './common.js';
+export { backendField, keepAliveField, keepAliveMs, stopList, type BackendName } from './common.js';
 export {
   ollamaOptionsSchema,
   ollamaGenerateSchema,
@@ -38,3 +38,12 @@ export {
   type ClassifyBody,
 } from './vision.js';
 export { errorResponse, shapeForPath, type ErrorShape } from './error-response.js';
+export { float32, fromText, safeInt, uint32, FLOAT32_MAX, UINT32_MAX } from './proto-range.js';
+export {
+  checkPromptSize,
+  promptBytes,
+  DEFAULT_MAX_PROMPT_BYTES,
+  MAX_MESSAGES,
+  MAX_STOP_LENGTH,
+  MAX_STOP_SEQUENCES,
+} from './text-limits.js';

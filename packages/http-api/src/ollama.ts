@@ -8,25 +8,28 @@ import {
   Task,
 } from '@vmm/proto';
 import { z } from 'zod';
-import { backendField, keepAliveField } from './common.js';
+import { backendField, keepAliveField, stopList } from './common.js';
+import { float32, safeInt, uint32, UINT32_MAX } from './proto-range.js';
+import { MAX_MESSAGES } from './text-limits.js';
 import type { TextJob } from './text-job.js';
 
 // Ollama's API (docs/api.md in ollama/ollama): request and response shapes as its clients use them.
 
 export const ollamaOptionsSchema = z
   .object({
-    temperature: z.number().min(0).optional(),
-    top_k: z.number().int().min(0).optional(),
-    top_p: z.number().min(0).max(1).optional(),
-    min_p: z.number().min(0).max(1).optional(),
-    repeat_penalty: z.number().positive().optional(),
-    repeat_last_n: z.number().int().min(-1).optional(),
-    presence_penalty: z.number().optional(),
-    frequency_penalty: z.number().optional(),
-    seed: z.number().int().optional(),
-    stop: z.array(z.string()).optional(),
-    num_predict: z.number().int().min(-2).optional(),
-    num_ctx: z.number().int().positive().optional(),
+    temperature: float32({ min: 0 }).optional(),
+    top_k: uint32().optional(),
+    top_p: float32({ min: 0, max: 1 }).optional(),
+    min_p: float32({ min: 0, max: 1 }).optional(),
+    repeat_penalty: float32().positive().optional(),
+    repeat_last_n: safeInt({ min: -1, max: UINT32_MAX }).optional(),
+    presence_penalty: float32().optional(),
+    frequency_penalty: float32().optional(),
+    // Negative: a random seed.
+    seed: safeInt().optional(),
+    stop: stopList.optional(),
+    num_predict: safeInt({ min: -2, max: UINT32_MAX }).optional(),
+    num_ctx: uint32({ min: 1 }).optional(),
     backend: backendField,
   })
   .loose();
@@ -59,7 +62,8 @@ export const ollamaChatSchema = z.object({
         images: noImages,
       }),
     )
-    .min(1),
+    .min(1)
+    .max(MAX_MESSAGES),
 });
 
 export type OllamaGenerateBody = z.infer<typeof ollamaGenerateSchema>;

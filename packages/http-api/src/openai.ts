@@ -1,6 +1,8 @@
 import { FinishReason, type GenerateDone, type RequestContext, Role, type SamplingOptions } from '@vmm/proto';
 import { z } from 'zod';
-import { backendField, keepAliveField } from './common.js';
+import { backendField, keepAliveField, stopList } from './common.js';
+import { safeInt, uint32 } from './proto-range.js';
+import { MAX_MESSAGES } from './text-limits.js';
 import type { TextJob } from './text-job.js';
 
 // OpenAI's Chat Completions and legacy Completions APIs, as the official SDKs call them.
@@ -9,13 +11,13 @@ const common = {
   model: z.string().min(1),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
-  max_tokens: z.number().int().positive().nullish(),
-  max_completion_tokens: z.number().int().positive().nullish(),
+  max_tokens: uint32({ min: 1 }).nullish(),
+  max_completion_tokens: uint32({ min: 1 }).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   n: z.literal(1, 'only n=1 is supported').nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
-  seed: z.number().int().nullish(),
+  stop: z.union([stopList.element, stopList]).nullish(),
+  seed: safeInt().nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   user: z.string().nullish(),
@@ -38,7 +40,8 @@ export const openaiChatSchema = z.object({
         name: z.string().optional(),
       }),
     )
-    .min(1),
+    .min(1)
+    .max(MAX_MESSAGES),
 });
 
 export const openaiCompletionSchema = z.object({

@@ -8,6 +8,7 @@ import type {
 } from '@vmm/proto';
 import { z } from 'zod';
 import { backendField, keepAliveField } from './common.js';
+import { float32, fromText, uint32 } from './proto-range.js';
 
 // VMM's vision API: JSON with a base64 image (the gateway also takes multipart uploads).
 
@@ -15,15 +16,14 @@ const base64 = z
   .string()
   .min(1)
   .regex(/^(data:[\w/+.-]+;base64,)?[A-Za-z0-9+/\s]+={0,2}$/, 'must be base64 (optionally a data: URL)');
-const number = z.coerce.number();
-
+// Multipart forms carry numbers as text: fromText reads those, and only those.
 export const detectSchema = z.object({
   model: z.string().min(1),
   image: base64,
-  confidence_threshold: number.min(0).max(1).optional(),
-  iou_threshold: number.min(0).max(1).optional(),
-  max_detections: number.int().min(1).max(10_000).optional(),
-  class_ids: z.array(z.coerce.number().int().min(0)).optional(),
+  confidence_threshold: fromText(float32({ min: 0, max: 1 })).optional(),
+  iou_threshold: fromText(float32({ min: 0, max: 1 })).optional(),
+  max_detections: fromText(uint32({ min: 1, max: 10_000 })).optional(),
+  class_ids: z.array(fromText(uint32())).max(10_000).optional(),
   keep_alive: keepAliveField,
   backend: backendField,
 });
@@ -31,7 +31,7 @@ export const detectSchema = z.object({
 export const classifySchema = z.object({
   model: z.string().min(1),
   image: base64,
-  top_k: number.int().min(1).max(1000).optional(),
+  top_k: fromText(uint32({ min: 1, max: 1000 })).optional(),
   keep_alive: keepAliveField,
   backend: backendField,
 });
