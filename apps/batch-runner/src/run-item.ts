@@ -41,10 +41,14 @@ async function text(
   metadata.set('x-request-id', requestId);
   let all = '';
   let last: GenerateChunk | undefined;
-  for await (const chunk of pool.stream<GenerateChunk>(job.request.model, undefined, (handle) =>
-    job.kind === 'generate'
-      ? handle.inference.generate(job.request, metadata)
-      : handle.inference.chat(job.request, metadata),
+  for await (const chunk of pool.stream<GenerateChunk>(
+    job.request.model,
+    undefined,
+    (handle) =>
+      job.kind === 'generate'
+        ? handle.inference.generate(job.request, metadata)
+        : handle.inference.chat(job.request, metadata),
+    (chunk) => chunk.done !== undefined,
   )) {
     all += chunk.text;
     if (chunk.done) last = chunk;

@@ -21,10 +21,14 @@ export async function* streamText(
   const model = job.request.model;
   const started = performance.now();
   let last = 0;
-  const stream = pool.stream<GenerateChunk>(model, pin, (handle) =>
-    job.kind === 'generate'
-      ? handle.inference.generate(job.request, metadata)
-      : handle.inference.chat(job.request, metadata),
+  const stream = pool.stream<GenerateChunk>(
+    model,
+    pin,
+    (handle) =>
+      job.kind === 'generate'
+        ? handle.inference.generate(job.request, metadata)
+        : handle.inference.chat(job.request, metadata),
+    (chunk) => chunk.done !== undefined,
   );
   for await (const chunk of stream) {
     if (chunk.tokenIds.length > 0) {

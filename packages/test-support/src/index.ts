@@ -85,3 +85,29 @@ export async function removeRedisPrefix(prefix: string, redisUrl = 'redis://127.
     redis.disconnect();
   }
 }
+
+/**
+ * Waits until `condition` holds (it may be async), checking every `intervalMs`; fails after
+ * `timeoutMs` with `what` in the message. Tests wait on state this way, never on a fixed sleep.
+ */
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await condition();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      const reason = last instanceof Error ? ` (last error: ${last.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -174,38 +174,57 @@ export class WorkerPool {
 
   /**
    * Streams from the first worker that answers: a worker that fails before its first message
-   * (unreachable, full, or without the model) is skipped and the next one is tried.
+   * (unreachable, full, or without the model) is skipped and the next one is tried. `isLast`
+   * names the message after which the server ends the call: the end is read before that
+   * message is handed over, so a consumer that stops there has not cut a call still open.
+   * Only a consumer that stops earlier (its client went away) cancels the call.
    */
   async *stream<T>(
     model: string,
     pin: BackendName | undefined,
     open: (handle: WorkerHandle) => ClientReadableStream<T>,
+    isLast: (message: T) => boolean = () => false,
   ): AsyncGenerator<T> {
     let lastError: unknown;
     for (const handle of this.route(model, pin)) {
       const call = open(handle);
       const iterator = (call as AsyncIterable<T>)[Symbol.asyncIterator]();
-      let first: IteratorResult<T>;
+      let next: IteratorResult<T>;
       try {
-        first = await iterator.next();
+        next = await iterator.next();
       } catch (error) {
         lastError = error;
         this.noteFailure(handle, error);
         if (isGrpcStatusLike(error) && retryable.has(error.code)) continue;
         throw fromGrpcError(error as ServiceError);
       }
+      // Cancelling a call that has ended on the server still sends an RST_STREAM; one per
+      // request is what HTTP/2 "rapid reset" protection (nghttp2's reset-rate limit in the
+      // worker's Node) counts, and past its limit the worker closes the whole connection with
+      // an INTERNAL error for every call on it.
+      let ended = false;
       try {
-        if (!first.done) yield first.value;
-        for (;;) {
-          const next = await iterator.next();
-          if (next.done) return;
-          yield next.value;
+        while (!next.done) {
+          const message = next.value;
+          if (isLast(message)) {
+            // The status follows the last message at once; a failure after it changes nothing
+            // the consumer needs.
+            next = await iterator.next().catch(() => ({ done: true as const, value: undefined }));
+            ended = next.done === true;
+            yield message;
+            continue;
+          }
+          yield message;
+          next = await iterator.next();
         }
+        ended = true;
       } catch (error) {
+        ended = true; // the call failed: there is nothing left to cancel
         throw isGrpcStatusLike(error) ? fromGrpcError(error) : error;
       } finally {
-        call.cancel();
+        if (!ended) call.cancel();
       }
+      return;
     }
     throw isGrpcStatusLike(lastError) ? fromGrpcError(lastError) : VmmError.from(lastError);
   }
