@@ -140,7 +140,11 @@ try {
       /vmm-batch-runner (running)/,
     );
   } else {
-    step(`Redis does not answer at ${redisUrl.href}: running without batch jobs`);
+    // Never print a password from REDIS_URL.
+    const shown = new URL(redisUrl.href);
+    if (shown.username) shown.username = '***';
+    if (shown.password) shown.password = '***';
+    step(`Redis does not answer at ${shown.href}: running without batch jobs`);
   }
   const url = `http://localhost:${httpPort}`;
   console.log(`\nVMM is ready on ${url} (models in ${modelsDir})`);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRunner } from '@vmm/batch-runner';
-import { createGateway } from '@vmm/gateway';
+import { createGateway, loadConfig } from '@vmm/gateway';
 import { writeLlamaFolder } from '@vmm/model-fixtures';
 import { Redis } from 'ioredis';
 import { startWorkerProcess } from '@vmm/test-support';
@@ -36,6 +36,7 @@ const workers = [{ backend: 'cpu' as const, address: `127.0.0.1:${grpcPort}` }];
 const silent = pino({ level: 'silent' });
 const gateway = createGateway(
   {
+    ...loadConfig({}),
     host: '127.0.0.1',
     port: 0,
     workers,
@@ -64,6 +65,8 @@ const runner = await createRunner(
     lockMs: 30_000,
     ttlMs: 3_600_000,
     pollIntervalMs: 500,
+    workerToken: undefined,
+    workerTlsCa: undefined,
     logLevel: 'silent',
   },
   silent,

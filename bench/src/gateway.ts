@@ -5,7 +5,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createGateway } from '@vmm/gateway';
+import { createGateway, loadConfig } from '@vmm/gateway';
 import { LlmRunner } from '@vmm/llm';
 import {
   detectorColours,
@@ -82,6 +82,7 @@ const worker = await startWorkerProcess(modelsDir, { VMM_THREADS: String(threads
 const grpcPort = worker.port;
 const gateway = createGateway(
   {
+    ...loadConfig({}),
     host: '127.0.0.1',
     port: 0,
     workers: [{ backend: 'cpu', address: `127.0.0.1:${grpcPort}` }],
@@ -105,6 +106,7 @@ async function viaHttp(): Promise<RunResult> {
   const started = performance.now();
   const response = await fetch(`${url}/api/generate`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       model: llamaName,
       prompt: PROMPT,

@@ -17,6 +17,8 @@ const schema = z.object({
   VMM_BATCH_LOCK_MS: int(1000).default(30_000),
   VMM_BATCH_TTL: z.string().default('168h'),
   VMM_POLL_INTERVAL_MS: int(50).default(2000),
+  VMM_WORKER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  VMM_WORKER_TLS_CA: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -34,6 +36,9 @@ export interface RunnerConfig {
   lockMs: number;
   ttlMs: number;
   pollIntervalMs: number;
+  /** Sent to the workers (VMM_WORKER_TOKEN); a PEM CA file for gRPC over TLS. */
+  workerToken: string | undefined;
+  workerTlsCa: string | undefined;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -48,6 +53,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Runne
     lockMs: e.VMM_BATCH_LOCK_MS,
     ttlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
     pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
+    workerToken: e.VMM_WORKER_TOKEN,
+    workerTlsCa: e.VMM_WORKER_TLS_CA,
     logLevel: e.LOG_LEVEL,
   }));
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   BATCHES_QUEUE,
   BatchService,
@@ -31,6 +32,8 @@ export async function createRunner(config: Readonly<RunnerConfig>, logger: Logge
     workers: config.workers,
     preference: config.preference,
     pollIntervalMs: config.pollIntervalMs,
+    token: config.workerToken,
+    tlsCa: config.workerTlsCa === undefined ? undefined : readFileSync(config.workerTlsCa),
   });
   await pool.start();
   // BullMQ's blocking commands need maxRetriesPerRequest null; the connection retries forever,

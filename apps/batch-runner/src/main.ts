@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The batch runner process: takes batch items from Redis and runs them on the workers.
+import { keepServingOnUncaughtErrors } from '@vmm/app-config';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createRunner } from './create-runner.js';
@@ -12,6 +13,7 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.logLevel, base: { service: 'batch-runner' } });
+keepServingOnUncaughtErrors((error, kind) => logger.error({ err: error }, kind));
 const runner = await createRunner(config, logger);
 console.log(`vmm-batch-runner running concurrency=${config.concurrency} prefix=${config.prefix}`);
 

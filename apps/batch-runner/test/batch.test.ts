@@ -188,6 +188,7 @@ describe('the batch API', () => {
   it('takes JSON {requests: [...]} as well', async () => {
     const response = await fetch(`${url}/v1/batches`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ requests: [{ custom_id: 'only', ...ok }] }),
     });
     expect(response.status).toBe(200);

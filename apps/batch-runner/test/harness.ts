@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGateway, type Gateway } from '@vmm/gateway';
+import { createGateway, loadConfig, type Gateway } from '@vmm/gateway';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
 import { appMain, removeRedisPrefix, startProcess, startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
@@ -38,6 +38,7 @@ export async function startGateway(
 ): Promise<{ gateway: Gateway; url: string }> {
   const gateway = createGateway(
     {
+      ...loadConfig({}),
       host: '127.0.0.1',
       port: 0,
       workers: [{ backend: 'cpu', address: `127.0.0.1:${workerPort}` }],
@@ -78,6 +79,8 @@ export function runnerConfig(
     lockMs: 2000,
     ttlMs: 3_600_000,
     pollIntervalMs: 200,
+    workerToken: undefined,
+    workerTlsCa: undefined,
     logLevel: 'silent' as const,
   };
 }

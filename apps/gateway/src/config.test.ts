@@ -4,12 +4,20 @@ import { loadConfig } from './config.js';
 describe('loadConfig', () => {
   it('takes the documented defaults', () => {
     expect(loadConfig({})).toMatchObject({
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       port: 8080,
       workers: [{ backend: 'cpu', address: '127.0.0.1:50051' }],
       preference: ['cuda', 'openvino', 'cpu'],
       apiKeys: [],
       shutdownGraceMs: 30_000,
+      origins: [],
+      maxPromptBytes: 1024 * 1024,
+      maxInFlight: 256,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
+      workerToken: undefined,
+      workerTlsCa: undefined,
     });
     expect(loadConfig({ VMM_SHUTDOWN_GRACE_MS: '0' }).shutdownGraceMs).toBe(0);
   });
@@ -20,6 +28,7 @@ describe('loadConfig', () => {
         VMM_WORKERS: 'cuda=gpu:1,cpu=cpu:2',
         VMM_BACKEND_PREFERENCE: 'cpu,cuda',
         VMM_API_KEYS: ' a , b ,',
+        VMM_ORIGINS: 'https://app.example.com, http://*.example.org',
       }),
     ).toMatchObject({
       workers: [
@@ -28,6 +37,7 @@ describe('loadConfig', () => {
       ],
       preference: ['cpu', 'cuda'],
       apiKeys: ['a', 'b'],
+      origins: ['https://app.example.com', 'http://*.example.org'],
     });
   });
 
@@ -38,6 +48,9 @@ describe('loadConfig', () => {
     ['VMM_POLL_INTERVAL_MS', '1'],
     ['LOG_LEVEL', 'chatty'],
     ['VMM_SHUTDOWN_GRACE_MS', '-5'],
+    ['VMM_MAX_IN_FLIGHT', '0'],
+    ['VMM_HTTP_REQUEST_TIMEOUT_MS', '10'],
+    ['VMM_WORKER_TOKEN', 'short'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });

@@ -1,12 +1,14 @@
 import { parseDuration } from '@vmm/duration';
 import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
 import { loadEnv } from '@vmm/app-config';
+import { DEFAULT_MAX_PROMPT_BYTES } from '@vmm/http-api';
 import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
 const schema = z.object({
-  VMM_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  // Loopback unless told otherwise, as Ollama: Compose and Kubernetes set 0.0.0.0.
+  VMM_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   VMM_HTTP_PORT: int(0, 65535).default(8080),
   VMM_WORKERS: z.string().default('cpu=127.0.0.1:50051'),
   VMM_BACKEND_PREFERENCE: z.string().default('cuda,openvino,cpu'),
@@ -22,6 +24,14 @@ const schema = z.object({
   VMM_BATCH_MAX_ITEMS: int(1, 1_000_000).default(10_000),
   VMM_BATCH_MAX_BYTES: int(1024).default(100 * 1024 * 1024),
   VMM_SHUTDOWN_GRACE_MS: int(0).default(30_000),
+  VMM_ORIGINS: z.string().default(''),
+  VMM_MAX_PROMPT_BYTES: int(1).default(DEFAULT_MAX_PROMPT_BYTES),
+  VMM_MAX_IN_FLIGHT: int(1, 100_000).default(256),
+  VMM_HTTP_HEADERS_TIMEOUT_MS: int(1000).default(10_000),
+  VMM_HTTP_REQUEST_TIMEOUT_MS: int(1000).default(60_000),
+  VMM_HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100).default(5_000),
+  VMM_WORKER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  VMM_WORKER_TLS_CA: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -45,6 +55,19 @@ export interface GatewayConfig {
   batchMaxBytes: number;
   /** On SIGTERM, how long requests in flight (token streams) may run before they are cut. */
   shutdownGraceMs: number;
+  /** Browser origins allowed besides loopback ones (`*` wildcards); `*` alone allows all. */
+  origins: string[];
+  /** UTF-8 bytes of prompt, system prompt and messages together. */
+  maxPromptBytes: number;
+  /** Requests handled at once (health, readiness and metrics aside); beyond it 503. */
+  maxInFlight: number;
+  /** Node's server timeouts: headers, the whole request body, idle keep-alive. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Sent to the workers (VMM_WORKER_TOKEN); a PEM CA file for gRPC over TLS. */
+  workerToken: string | undefined;
+  workerTlsCa: string | undefined;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -66,6 +89,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     batchMaxItems: e.VMM_BATCH_MAX_ITEMS,
     batchMaxBytes: e.VMM_BATCH_MAX_BYTES,
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
+    origins: e.VMM_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    maxPromptBytes: e.VMM_MAX_PROMPT_BYTES,
+    maxInFlight: e.VMM_MAX_IN_FLIGHT,
+    headersTimeoutMs: e.VMM_HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: e.VMM_HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.VMM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    workerToken: e.VMM_WORKER_TOKEN,
+    workerTlsCa: e.VMM_WORKER_TLS_CA,
     logLevel: e.LOG_LEVEL,
   }));
 }

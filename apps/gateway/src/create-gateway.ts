@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import express, { type ErrorRequestHandler } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { BatchService } from '@vmm/batch';
 import { WorkerPool } from '@vmm/worker-pool';
 import { Redis } from 'ioredis';
+import { redactUrl } from '@vmm/app-config';
 import type { Logger } from 'pino';
 import { requireApiKey } from './auth.js';
+import { browserGuard } from './browser-guard.js';
+import { jsonContentType } from './content-type.js';
+import { inFlightLimit } from './in-flight-limit.js';
 import type { GatewayConfig } from './config.js';
 import { sendError, shapeForPath } from './error-shapes.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -39,6 +44,8 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       workers: config.workers,
       preference: config.preference,
       pollIntervalMs: config.pollIntervalMs,
+      token: config.workerToken,
+      tlsCa: config.workerTlsCa === undefined ? undefined : readFileSync(config.workerTlsCa),
     });
   // Batch support: a Redis connection that fails fast while Redis is away (routes answer 503)
   // and reconnects in the background.
@@ -55,11 +62,19 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     ttlMs: config.batchTtlMs,
     onError: (error) => logger.debug({ err: error.message }, 'batch queue connection error'),
   });
-  const batches = { service: batchService, redis, url: config.redisUrl };
+  const batches = { service: batchService, redis, url: redactUrl(config.redisUrl) };
   const metrics = createMetrics(workers, () =>
     redis.status === 'ready' ? batchService.queueCounts() : Promise.resolve({}),
   );
-  const deps = { pool: workers, metrics, logger, version: GATEWAY_VERSION };
+  const deps = {
+    pool: workers,
+    metrics,
+    logger,
+    version: GATEWAY_VERSION,
+    maxPromptBytes: config.maxPromptBytes,
+  };
+  const fail = (error: VmmError, req: express.Request, res: express.Response) =>
+    sendError(res, error, shapeForPath(req.path), logger, String(res.locals.requestId));
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -78,22 +93,18 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     });
     next();
   });
-  app.use(
-    requireApiKey(config.apiKeys, (error, req, res) =>
-      sendError(res, error, shapeForPath(req.path), logger, String(res.locals.requestId)),
-    ),
-  );
-  // Ollama's own examples (`curl ... -d '{...}'`) send JSON without a JSON content type: every
-  // body but a multipart upload is read as JSON.
-  app.use(
-    express.json({
-      limit: config.maxBodyBytes,
-      strict: false,
-      type: (req) =>
-        !/^multipart\//i.test(String(req.headers['content-type'] ?? '')) &&
-        !String(req.url).startsWith('/v1/batches'),
-    }),
-  );
+  app.use(browserGuard({ origins: config.origins, bindHost: config.host, fail }));
+  const limit = inFlightLimit(config.maxInFlight, new Set(['/healthz', '/readyz', '/metrics']), fail);
+  app.use(limit.middleware);
+  app.use(requireApiKey(config.apiKeys, fail));
+  // Batches are JSONL text and vision takes multipart uploads: their routes read those bodies.
+  const contentType = jsonContentType({
+    passThrough: (path, type) =>
+      path.startsWith('/v1/batches') || (path.startsWith('/v1/vision/') && type === 'multipart/form-data'),
+    fail,
+  });
+  app.use(contentType.check);
+  app.use(express.json({ limit: config.maxBodyBytes, strict: false, type: contentType.readsJson }));
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (req, res) => {
@@ -178,10 +189,23 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     metrics,
     async listen(host, port) {
       await workers.start();
+      // Slow clients are cut: headers within headersTimeout, the whole body within
+      // requestTimeout (responses, such as token streams, are not limited by it).
+      const created = createServer(
+        {
+          headersTimeout: config.headersTimeoutMs,
+          requestTimeout: Math.max(config.requestTimeoutMs, config.headersTimeoutMs),
+          keepAliveTimeout: config.keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+        },
+        app,
+      );
       server = await new Promise<Server>((resolve, reject) => {
-        const listening = app.listen(port, host, (error?: Error) =>
-          error ? reject(error) : resolve(listening),
-        );
+        created.once('error', reject);
+        created.listen(port, host, () => {
+          created.off('error', reject);
+          resolve(created);
+        });
       });
       const address = server.address();
       return typeof address === 'object' && address ? address.port : port;

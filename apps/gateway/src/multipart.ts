@@ -7,21 +7,35 @@ export interface MultipartForm {
   files: Record<string, Buffer>;
 }
 
-/** Reads a multipart/form-data body with limits: one file, a few small fields. */
+const malformed = (error: Error) =>
+  new VmmError(ErrorCode.InvalidArgument, `malformed multipart body: ${error.message}`, { field: 'body' });
+
+/**
+ * Reads a multipart/form-data body with limits: one file, a few small fields. Every way a body
+ * can be wrong (truncated, cut off by the client, a part too large) rejects the promise once;
+ * no error is left without a listener, since an unhandled stream error would end the process.
+ */
 export function readMultipart(req: Request, maxBytes: number): Promise<MultipartForm> {
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (error: VmmError | undefined, form?: MultipartForm) => {
+      if (settled) return;
+      settled = true;
+      if (error) {
+        // Stop reading what is left of the body; the response still goes out.
+        req.unpipe();
+        req.resume();
+        reject(error);
+      } else resolve(form as MultipartForm);
+    };
     let parser: busboy.Busboy;
     try {
       parser = busboy({
         headers: req.headers,
-        limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024 },
+        limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 40 },
       });
     } catch (error) {
-      reject(
-        new VmmError(ErrorCode.InvalidArgument, `malformed multipart body: ${(error as Error).message}`, {
-          field: 'body',
-        }),
-      );
+      settle(malformed(error as Error));
       return;
     }
     const form: MultipartForm = { fields: {}, files: {} };
@@ -30,6 +44,7 @@ export function readMultipart(req: Request, maxBytes: number): Promise<Multipart
     parser.on('file', (name, stream) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', (error: Error) => settle(malformed(error)));
       stream.on('limit', () => {
         failure = new VmmError(
           ErrorCode.PayloadTooLarge,
@@ -42,14 +57,13 @@ export function readMultipart(req: Request, maxBytes: number): Promise<Multipart
     parser.on('filesLimit', () => {
       failure = new VmmError(ErrorCode.InvalidArgument, 'send one image per request', { field: 'image' });
     });
-    parser.on('error', (error: Error) =>
-      reject(
-        new VmmError(ErrorCode.InvalidArgument, `malformed multipart body: ${error.message}`, {
-          field: 'body',
-        }),
-      ),
-    );
-    parser.on('close', () => (failure ? reject(failure) : resolve(form)));
+    parser.on('partsLimit', () => {
+      failure = new VmmError(ErrorCode.InvalidArgument, 'the form has too many parts', { field: 'body' });
+    });
+    parser.on('error', (error: Error) => settle(malformed(error)));
+    parser.on('close', () => settle(failure, form));
+    req.on('error', (error: Error) => settle(malformed(error)));
+    req.on('aborted', () => settle(new VmmError(ErrorCode.Cancelled, 'the client closed the upload')));
     req.pipe(parser);
   });
 }

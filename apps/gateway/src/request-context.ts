@@ -10,6 +10,8 @@ export interface RouteDeps {
   metrics: Metrics;
   logger: Logger;
   version: string;
+  /** VMM_MAX_PROMPT_BYTES: text generation refuses larger prompts before any worker sees them. */
+  maxPromptBytes: number;
 }
 
 const protoBackend: Readonly<Record<BackendName, Backend>> = {

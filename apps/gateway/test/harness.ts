@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
 import { removeRedisPrefix, startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
-import { createGateway, type Gateway, type GatewayConfig } from '../src/index.js';
+import { createGateway, loadConfig, type Gateway, type GatewayConfig } from '../src/index.js';
 
 export function writeModels(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vmm-gateway-'));
@@ -28,6 +28,7 @@ export function gatewayConfig(
   overrides: Partial<GatewayConfig> = {},
 ): GatewayConfig {
   return {
+    ...loadConfig({}),
     host: '127.0.0.1',
     port: 0,
     workers: workers.map((worker) => ({ backend: worker.backend, address: `127.0.0.1:${worker.port}` })),

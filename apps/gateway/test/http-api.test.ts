@@ -89,7 +89,8 @@ const malformed: Case[] = [
     headers: { 'x-vmm-backend': 'gpu' },
   },
   chat({ model: 'tiny-llama' }),
-  chat({ model: 'tiny-llama', messages: [] }),
+  chat({ model: 'tiny-llama', messages: [{ role: 'user' }] }),
+  chat({ model: 'tiny-llama', messages: [], keep_alive: '99999999999h' }),
   chat({ model: 'tiny-llama', messages: [{ role: 'wizard', content: 'x' }] }),
   chat({ model: 'tiny-llama', messages: [{ role: 'user', content: 5 }] }),
   chat({ model: 'tiny-llama', messages: 'hi' }),
@@ -199,6 +200,7 @@ describe('vision over HTTP', () => {
   it('classifies base64 JSON', async () => {
     const response = await fetch(`${gateway.url}/v1/vision/classify`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         model: 'classifier',
         image: `data:image/png;base64,${(await png()).toString('base64')}`,
@@ -250,6 +252,7 @@ describe('operations', () => {
   it('exposes the named Prometheus series', async () => {
     await fetch(`${gateway.url}/api/generate`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'tiny-llama', prompt: 'x', options: { num_predict: 3 } }),
     }).then((r) => r.text());
     await gateway.gateway.pool.pollAll();

@@ -9,6 +9,7 @@ it('answers 429 with Retry-After when the only worker is full', async () => {
   const controller = new AbortController();
   const long = await fetch(`${gateway.url}/api/generate`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       model: 'heavy-llama',
       prompt: 'Hello',
@@ -22,7 +23,11 @@ it('answers 429 with Retry-After when the only worker is full', async () => {
     ['/api/generate', { model: 'heavy-llama', prompt: 'x', stream: false }, 'ollama'],
     ['/v1/chat/completions', { model: 'heavy-llama', messages: [{ role: 'user', content: 'x' }] }, 'openai'],
   ] as const) {
-    const response = await fetch(`${gateway.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    const response = await fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('1');
     const error = ((await response.json()) as { error: unknown }).error;

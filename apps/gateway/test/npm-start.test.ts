@@ -50,6 +50,7 @@ it('starts worker and gateway with demo models, streams /api/generate, and stops
 
   const response = await fetch(`${url}/api/generate`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       model: 'tiny-llama',
       prompt: 'Why is the sky blue?',

@@ -62,6 +62,7 @@ describe('routing', () => {
     const controller = new AbortController();
     const streamed = await fetch(`${gateway.url}/api/generate`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         model: 'heavy-llama',
         prompt: 'Hello',

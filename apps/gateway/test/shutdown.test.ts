@@ -17,6 +17,7 @@ async function startedStream(tokens: number) {
   const url = `http://127.0.0.1:${await gateway.listen('127.0.0.1', 0)}`;
   const response = await fetch(`${url}/api/generate`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       model: 'heavy-llama',
       prompt: 'Once upon a time',

@@ -5,7 +5,7 @@ describe('loadConfig', () => {
   it('takes the documented defaults', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       port: 50051,
       backend: 'cpu',
       deviceId: 0,
@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       maxQueue: 16,
       allowFallback: undefined,
       maxConnectionAgeMs: 300_000,
+      workerToken: undefined,
+      tls: undefined,
       logLevel: 'info',
     });
     expect(config.threads).toBeGreaterThan(0);
@@ -32,6 +34,9 @@ describe('loadConfig', () => {
         VMM_ALLOW_FALLBACK: 'cpu',
         VMM_MAX_QUEUE: '0',
         VMM_GRPC_MAX_CONNECTION_AGE: '0',
+        VMM_WORKER_TOKEN: 'a-shared-token-of-32-characters!',
+        VMM_GRPC_TLS_CERT: '/etc/vmm/tls.crt',
+        VMM_GRPC_TLS_KEY: '/etc/vmm/tls.key',
       }),
     ).toMatchObject({
       port: 6000,
@@ -42,6 +47,8 @@ describe('loadConfig', () => {
       allowFallback: 'cpu',
       maxQueue: 0,
       maxConnectionAgeMs: 0,
+      workerToken: 'a-shared-token-of-32-characters!',
+      tls: { certFile: '/etc/vmm/tls.crt', keyFile: '/etc/vmm/tls.key' },
     });
   });
 
@@ -54,6 +61,8 @@ describe('loadConfig', () => {
     ['VMM_KEEP_ALIVE', 'forever'],
     ['VMM_GRPC_MAX_CONNECTION_AGE', 'soon'],
     ['LOG_LEVEL', 'loud'],
+    ['VMM_WORKER_TOKEN', 'short'],
+    ['VMM_GRPC_TLS_CERT', '/etc/vmm/tls.crt'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });

@@ -7,7 +7,9 @@ import { parseDuration } from '@vmm/duration';
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
 const schema = z.object({
-  VMM_GRPC_HOST: z.string().min(1).default('0.0.0.0'),
+  // Loopback unless told otherwise: the worker's port runs models and unloads them for anyone
+  // who reaches it. Compose and Kubernetes set 0.0.0.0 and keep the port on an internal network.
+  VMM_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
   VMM_GRPC_PORT: int(0, 65535).default(50051),
   VMM_BACKEND: z.enum(['cpu', 'cuda', 'openvino']).default('cpu'),
   VMM_DEVICE_ID: int(0).default(0),
@@ -24,6 +26,9 @@ const schema = z.object({
   VMM_ALLOW_FALLBACK: z.enum(['', 'cpu']).default(''),
   VMM_SHUTDOWN_GRACE_MS: int(0).default(10_000),
   VMM_GRPC_MAX_CONNECTION_AGE: z.string().default('5m'),
+  VMM_WORKER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  VMM_GRPC_TLS_CERT: z.string().min(1).optional(),
+  VMM_GRPC_TLS_KEY: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -55,6 +60,10 @@ export interface WorkerConfig {
    * clients resolve the address again and find workers added since; 0 or less: never.
    */
   maxConnectionAgeMs: number;
+  /** When set, every call but health checks must carry `authorization: Bearer <token>`. */
+  workerToken: string | undefined;
+  /** PEM files of the server's certificate and key: gRPC over TLS when both are set. */
+  tls: { certFile: string; keyFile: string } | undefined;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -78,6 +87,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     allowFallback: e.VMM_ALLOW_FALLBACK === 'cpu' ? 'cpu' : undefined,
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
     maxConnectionAgeMs: parseDuration(e.VMM_GRPC_MAX_CONNECTION_AGE, 'VMM_GRPC_MAX_CONNECTION_AGE'),
+    workerToken: e.VMM_WORKER_TOKEN,
+    tls: tlsFiles(e.VMM_GRPC_TLS_CERT, e.VMM_GRPC_TLS_KEY),
     logLevel: e.LOG_LEVEL,
   }));
+}
+
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined): WorkerConfig['tls'] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined)
+    throw new Error('VMM_GRPC_TLS_CERT and VMM_GRPC_TLS_KEY go together: set both or neither');
+  return { certFile, keyFile };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -10,6 +11,8 @@ import { ModelManager } from './model-manager.js';
 import { openRunner } from './model-runner.js';
 import { createModelsService, describeDevice } from './models-service.js';
 import { backendToProto } from './proto-mapping.js';
+import { guardDecoding } from './decode-guard.js';
+import { requireWorkerToken } from './worker-token.js';
 import { resolveBackend, type ResolvedBackend } from './resolve-backend.js';
 
 export const WORKER_VERSION = '0.1.0';
@@ -57,28 +60,39 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     // GOAWAY after this age (calls in flight run to their end): clients re-resolve the address
     // and so spread over worker pods that a scale-up added.
     ...(config.maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': config.maxConnectionAgeMs } : {}),
+    interceptors: config.workerToken ? [requireWorkerToken(config.workerToken)] : [],
   });
+  // Read once, before serving: a missing file is a start-up error, not a failed call.
+  const serverCredentials = config.tls
+    ? ServerCredentials.createSsl(null, [
+        { cert_chain: readFileSync(config.tls.certFile), private_key: readFileSync(config.tls.keyFile) },
+      ])
+    : ServerCredentials.createInsecure();
   server.addService(
-    InferenceService,
-    createInferenceService({ manager, backend: backendToProto[backend.backend], logger }),
+    ...guardDecoding(
+      InferenceService,
+      createInferenceService({ manager, backend: backendToProto[backend.backend], logger }),
+    ),
   );
   server.addService(
-    ModelsService,
-    createModelsService({
-      manager,
-      modelsDir: config.modelsDir,
-      backend: backend.backend,
-      protoBackend: backendToProto[backend.backend],
-      requestedBackend: backendToProto[backend.requested],
-      providers: backend.providers,
-      device: describeDevice(backend.backend, config.deviceId, config.openvinoDevice),
-      threads: config.threads,
-      maxLoaded: config.maxLoadedModels,
-      maxRunning: config.maxRunning,
-      maxQueue: config.maxQueue,
-      version: WORKER_VERSION,
-      logger,
-    }),
+    ...guardDecoding(
+      ModelsService,
+      createModelsService({
+        manager,
+        modelsDir: config.modelsDir,
+        backend: backend.backend,
+        protoBackend: backendToProto[backend.backend],
+        requestedBackend: backendToProto[backend.requested],
+        providers: backend.providers,
+        device: describeDevice(backend.backend, config.deviceId, config.openvinoDevice),
+        threads: config.threads,
+        maxLoaded: config.maxLoadedModels,
+        maxRunning: config.maxRunning,
+        maxQueue: config.maxQueue,
+        version: WORKER_VERSION,
+        logger,
+      }),
+    ),
   );
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((name) => [name, 'NOT_SERVING'])));
   health.addToServer(server);
@@ -92,7 +106,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     backend,
     async listen(host, port) {
       const bound = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, value) =>
+        server.bindAsync(`${host}:${port}`, serverCredentials, (error, value) =>
           error ? reject(error) : resolve(value),
         ),
       );

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The worker process: reads its configuration, proves its backend, serves until SIGTERM.
+import { keepServingOnUncaughtErrors, listenFailure } from '@vmm/app-config';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createWorker } from './create-worker.js';
@@ -12,6 +13,7 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.logLevel, base: { service: 'worker', backend: config.backend } });
+keepServingOnUncaughtErrors((error, kind) => logger.error({ err: error }, kind));
 
 let worker;
 try {
@@ -21,7 +23,13 @@ try {
   console.error(`vmm-worker: ${(error as Error).message}`);
   process.exit(1);
 }
-const port = await worker.listen(config.host, config.port);
+let port;
+try {
+  port = await worker.listen(config.host, config.port);
+} catch (error) {
+  console.error(`vmm-worker: ${listenFailure(`${config.host}:${config.port}`, error)}`);
+  process.exit(1);
+}
 // Launchers (npm start, tests) read the bound port from this line when VMM_GRPC_PORT=0.
 console.log(`vmm-worker listening on ${config.host}:${port} backend=${worker.backend.backend}`);
 

@@ -41,6 +41,8 @@ export interface LoadedModelState {
   expiresAtMs: number | undefined;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Waiter {
   resolve(): void;
   reject(error: VmmError): void;
@@ -240,13 +242,23 @@ export class ModelManager {
       void this.evict(entry);
     } else if (keepAliveMs > 0 && entry.model) {
       entry.expiresAtMs = this.now() + keepAliveMs;
-      entry.timer = setTimeout(() => {
-        if (entry.running === 0 && entry.waiters.length === 0) void this.evict(entry);
-      }, keepAliveMs);
-      entry.timer.unref();
+      this.armExpiry(entry, entry.expiresAtMs);
     } else {
       entry.expiresAtMs = undefined;
     }
+  }
+
+  /**
+   * Unloads the idle `entry` at `expiresAtMs`. A timer runs at most 2^31-1 ms (about 24.8 days;
+   * Node fires a longer one at once): a longer keep-alive waits in steps.
+   */
+  private armExpiry(entry: Entry, expiresAtMs: number): void {
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, expiresAtMs - this.now()));
+    entry.timer = setTimeout(() => {
+      if (this.now() < expiresAtMs) return this.armExpiry(entry, expiresAtMs);
+      if (entry.running === 0 && entry.waiters.length === 0) void this.evict(entry);
+    }, wait);
+    entry.timer.unref();
   }
 
   private cancelExpiry(entry: Entry): void {

@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '@vmm/errors';
+import { waitFor } from '@vmm/test-support';
 import { ModelManager } from '../src/index.js';
 import { openRunner } from '../src/model-runner.js';
 import { removeModels, writeModels } from './worker-harness.js';
@@ -104,8 +105,19 @@ describe('ModelManager', () => {
     (await m.acquire('tiny-llama', { ...text, keepAliveMs: 150 })).release();
     expect(m.loaded().find((state) => state.name === 'tiny-llama')?.expiresAtMs).toBeGreaterThan(Date.now());
     expect(m.loaded().find((state) => state.name === 'detector')?.expiresAtMs).toBeUndefined();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor('tiny-llama to unload', () => !loadedNames(m).includes('tiny-llama'));
     expect(loadedNames(m)).toEqual(['detector']);
+  });
+
+  it('keeps a model for a keep-alive longer than a timer can wait (Node fires those at once)', async () => {
+    const { manager: m } = manager();
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    (await m.acquire('detector', { ...any, keepAliveMs: thirtyDays })).release();
+    (await m.acquire('tiny-llama', { ...text, keepAliveMs: 100 })).release();
+    // A timer that fired early would have fired before the 100 ms one.
+    await waitFor('tiny-llama to unload', () => !loadedNames(m).includes('tiny-llama'));
+    expect(loadedNames(m)).toEqual(['detector']);
+    expect(m.loaded()[0]?.expiresAtMs).toBeGreaterThan(Date.now() + thirtyDays - 60_000);
   });
 
   it('reports a load error to the request that caused it, and tries again next time', async () => {

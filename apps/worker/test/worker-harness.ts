@@ -38,6 +38,8 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     allowFallback: undefined,
     shutdownGraceMs: 1000,
     maxConnectionAgeMs: 0,
+    workerToken: undefined,
+    tls: undefined,
     logLevel: 'silent',
     ...overrides,
   };

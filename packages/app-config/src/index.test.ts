@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { loadEnv } from './index.js';
+import { loadEnv, redactUrl } from './index.js';
 
 const schema = z.object({ PORT: z.coerce.number().int().min(1).default(80), NAME: z.string().default('x') });
 
@@ -27,5 +27,17 @@ describe('loadEnv', () => {
         throw new Error('NAME must be y');
       }),
     ).toThrow('invalid configuration: NAME must be y');
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['redis://:s3cret@redis:6379/0', 'redis://:***@redis:6379/0'],
+    ['redis://admin:s3cret@10.0.0.1:6380', 'redis://***:***@10.0.0.1:6380'],
+    ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
+    ['not a url s3cret', '(unparsable URL)'],
+  ])('%s → %s', (text, expected) => {
+    expect(redactUrl(text)).toBe(expected);
+    expect(redactUrl(text)).not.toContain('s3cret');
   });
 });

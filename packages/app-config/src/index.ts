@@ -24,3 +24,39 @@ export function loadEnv<S extends z.ZodObject, C extends object>(
     throw new Error(`invalid configuration: ${(error as Error).message}`, { cause: error });
   }
 }
+
+/**
+ * A URL safe to show in a response or a log line: user name and password replaced by `***`.
+ * Text that does not parse as a URL is not shown at all.
+ */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return '(unparsable URL)';
+  }
+  if (url.username) url.username = '***';
+  if (url.password) url.password = '***';
+  return url.href;
+}
+
+/**
+ * A server process keeps serving after an error nothing caught (one bad request must not stop
+ * the others): the error is logged, with its stack, and the process goes on.
+ */
+export function keepServingOnUncaughtErrors(log: (error: unknown, kind: string) => void): void {
+  process.on('uncaughtException', (error) => log(error, 'uncaught exception'));
+  process.on('unhandledRejection', (reason) => log(reason, 'unhandled rejection'));
+}
+
+/** One line for a failed listen: "127.0.0.1:8080 is in use", not a stack trace. */
+export function listenFailure(address: string, error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'EADDRINUSE' || /address already in use|EADDRINUSE/i.test(message))
+    return `cannot listen on ${address}: the address is in use (is another VMM running? set the port variable to another port)`;
+  if (code === 'EACCES') return `cannot listen on ${address}: permission denied`;
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${address}: no such address on this machine`;
+  return `cannot listen on ${address}: ${message}`;
+}

@@ -38,4 +38,18 @@ describe('parseBatchInput', () => {
       expect.objectContaining({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(message) }),
     );
   });
+
+  it('refuses an item whose prompt is over the prompt limit, naming its line', () => {
+    const big = line('b', {
+      url: '/api/generate',
+      body: { model: 'm', prompt: 'x'.repeat(101) },
+    });
+    expect(() => parseBatchInput(`${line('a')}\n${big}`, { maxItems: 10, maxPromptBytes: 100 })).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.PayloadTooLarge,
+        message: expect.stringMatching(/^line 2: the prompt is 101 bytes/),
+      }),
+    );
+    expect(parseBatchInput(`${line('a')}\n${big}`, { maxItems: 10, maxPromptBytes: 101 })).toHaveLength(2);
+  });
 });

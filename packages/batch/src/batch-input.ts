@@ -1,6 +1,14 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { Backend } from '@vmm/proto';
 import {
+  checkPromptSize,
   classifySchema,
+  type OllamaGenerateBody,
+  type OpenAiChatBody,
+  type OpenAiCompletionBody,
+  ollamaTextJob,
+  openaiTextJob,
+  type TextJob,
   detectSchema,
   ollamaGenerateSchema,
   openaiChatSchema,
@@ -27,6 +35,18 @@ export interface BatchItem {
 
 export interface BatchLimits {
   maxItems: number;
+  /** The gateway's VMM_MAX_PROMPT_BYTES, applied to each text item. */
+  maxPromptBytes?: number;
+}
+
+const NO_CONTEXT = { requestId: '', backend: Backend.BACKEND_UNSPECIFIED, keepAliveMs: undefined };
+
+/** The text job an item will run, for the limits on its prompt; undefined for vision items. */
+function textJob(url: string, body: unknown): TextJob | undefined {
+  if (url === '/api/generate') return ollamaTextJob(body as OllamaGenerateBody, NO_CONTEXT);
+  if (url === '/v1/chat/completions') return openaiTextJob(body as OpenAiChatBody, NO_CONTEXT);
+  if (url === '/v1/completions') return openaiTextJob(body as OpenAiCompletionBody, NO_CONTEXT);
+  return undefined;
 }
 
 const lineSchema = z.object({
@@ -93,6 +113,16 @@ export function parseBatchInput(text: string, limits: BatchLimits): BatchItem[] 
     }
     if ((body as { stream?: unknown }).stream === true)
       throw lineError(line, 'body.stream: batch items cannot stream');
+    const job = limits.maxPromptBytes === undefined ? undefined : textJob(url, checked.data);
+    if (job && limits.maxPromptBytes !== undefined) {
+      try {
+        checkPromptSize(job, limits.maxPromptBytes);
+      } catch (error) {
+        throw new VmmError(ErrorCode.PayloadTooLarge, `line ${line}: ${(error as Error).message}`, {
+          field: `line ${line}`,
+        });
+      }
+    }
     return { customId, url: url as BatchUrl, body };
   });
 }

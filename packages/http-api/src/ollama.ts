@@ -62,7 +62,7 @@ export const ollamaChatSchema = z.object({
         images: noImages,
       }),
     )
-    .min(1)
+    // No messages: Ollama's call to load (or, with keep_alive 0, unload) the model.
     .max(MAX_MESSAGES),
 });
 

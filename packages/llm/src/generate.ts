@@ -27,10 +27,33 @@ export interface GenerationContext {
 
 const validRoles = new Set(['system', 'user', 'assistant', 'tool']);
 
+/**
+ * Normalizers may shorten text before it is split into tokens (NFKC turns the 3-byte "Ａ"
+ * into "A"): the byte bound on a prompt allows for up to this factor.
+ */
+const NORMALIZER_SLACK = 4;
+
+/**
+ * Tokenizing runs on the model's thread and cannot be interrupted: a text that cannot fit the
+ * context whatever its tokens is refused before it is tokenized, so one huge prompt cannot
+ * hold the model (and the requests queued behind it) for seconds, or exhaust its memory.
+ */
+function checkTextFits(model: LoadedDecoder, bytes: number, contextSize: number, field: string): void {
+  const limit = contextSize * model.tokenizer.maxTokenBytes * NORMALIZER_SLACK;
+  if (bytes > limit) {
+    throw new VmmError(
+      ErrorCode.InvalidArgument,
+      `the prompt is ${bytes} bytes; a context window of ${contextSize} tokens cannot hold more than ${limit} bytes of this model's text`,
+      { field },
+    );
+  }
+}
+
 /** The prompt's token ids for a completion or chat request; validates before any compute. */
 export function promptIds(
   model: LoadedDecoder,
   request: GenerateRequest | ChatRequest,
+  contextSize: number = model.config.maxPositions,
 ): { ids: number[]; field: string } {
   const { tokenizer } = model;
   if ('messages' in request) {
@@ -55,17 +78,37 @@ export function promptIds(
         });
       }
     });
-    return { ids: tokenizer.encode(tokenizer.renderChat(request.messages), false), field: 'messages' };
+    // Every chat template writes at least one token per message (its role marker).
+    if (request.messages.length > contextSize) {
+      throw new VmmError(
+        ErrorCode.InvalidArgument,
+        `${request.messages.length} messages cannot fit a context window of ${contextSize} tokens`,
+        { field: 'messages' },
+      );
+    }
+    const contentBytes = request.messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
+    checkTextFits(model, contentBytes, contextSize, 'messages');
+    const rendered = tokenizer.renderChat(request.messages);
+    checkTextFits(model, Buffer.byteLength(rendered), contextSize, 'messages');
+    return { ids: tokenizer.encode(rendered, false), field: 'messages' };
   }
   if (typeof request.prompt !== 'string' || request.prompt.length === 0) {
     throw new VmmError(ErrorCode.InvalidArgument, 'prompt must not be empty', { field: 'prompt' });
   }
+  checkTextFits(
+    model,
+    Buffer.byteLength(request.prompt) + Buffer.byteLength(request.system ?? ''),
+    contextSize,
+    'prompt',
+  );
   if (request.raw) return { ids: tokenizer.encode(request.prompt, true), field: 'prompt' };
   const messages = [
     ...(request.system ? [{ role: 'system' as const, content: request.system }] : []),
     { role: 'user' as const, content: request.prompt },
   ];
-  return { ids: tokenizer.encode(tokenizer.renderChat(messages), false), field: 'prompt' };
+  const rendered = tokenizer.renderChat(messages);
+  checkTextFits(model, Buffer.byteLength(rendered), contextSize, 'prompt');
+  return { ids: tokenizer.encode(rendered, false), field: 'prompt' };
 }
 
 const elapsedNs = (since: number) => Math.round((performance.now() - since) * 1e6);
@@ -86,8 +129,8 @@ export async function* generate(
     model.config.defaults,
     context.randomSeed ?? (() => Math.floor(Math.random() * 2 ** 32)),
   );
-  const { ids: prompt, field } = promptIds(model, request);
   const contextSize = Math.min(sampling.contextSize ?? model.config.maxPositions, model.config.maxPositions);
+  const { ids: prompt, field } = promptIds(model, request, contextSize);
   if (prompt.length >= contextSize) {
     throw new VmmError(
       ErrorCode.InvalidArgument,

@@ -27,6 +27,7 @@ export class LlmTokenizer implements TokenDecoder {
   private readonly tokenizer: Tokenizer;
   private readonly template: Template | undefined;
   private readonly specialTokens: Record<string, string>;
+  private longestToken: number | undefined;
 
   private constructor(
     tokenizerJson: Json,
@@ -68,6 +69,22 @@ export class LlmTokenizer implements TokenDecoder {
       return typeof chosen?.template === 'string' ? chosen.template : undefined;
     }
     return undefined;
+  }
+
+  /**
+   * The UTF-8 length of the longest token as the vocabulary spells it ("▁the", "Ġthe",
+   * "<0x41>"): never less than the text one token stands for, so a text of more than
+   * `tokens × maxTokenBytes` bytes (allowing for normalizers that shorten text) cannot encode
+   * to `tokens` tokens or fewer, and is refused without encoding it.
+   */
+  get maxTokenBytes(): number {
+    if (this.longestToken === undefined) {
+      let longest = 1;
+      for (const token of this.tokenizer.get_vocab(true).keys())
+        longest = Math.max(longest, Buffer.byteLength(token));
+      this.longestToken = longest;
+    }
+    return this.longestToken;
   }
 
   get chatTemplate(): string | undefined {

@@ -251,6 +251,39 @@ describe('bad requests', () => {
     });
   });
 
+  // Tokenizing 4 MB takes the model's thread tens of seconds, uninterruptibly: these are refused
+  // on their size alone, which the message shows (a tokenized prompt is judged in tokens).
+  it.each([
+    ['a 4 MB prompt', { prompt: 'the town '.repeat(466_034), raw: true }, 'prompt'],
+    ['a 4 MB templated prompt', { prompt: 'x'.repeat(4 << 20) }, 'prompt'],
+    ['a 4 MB system prompt', { prompt: 'x', system: 'x'.repeat(4 << 20) }, 'prompt'],
+  ])('refuses %s by its size, without tokenizing it', async (_name, request, field) => {
+    await expect(collect(fp32.generate(request))).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      field,
+      message: expect.stringMatching(/bytes; a context window of \d+ tokens cannot hold more than \d+ bytes/),
+    });
+  });
+
+  it.each([
+    [
+      'messages of 4 MB together',
+      Array.from({ length: 4 }, () => ({ role: 'user', content: 'x'.repeat(1 << 20) })),
+      /cannot hold more than/,
+    ],
+    [
+      'more messages than the context has tokens',
+      Array.from({ length: 100_000 }, () => ({ role: 'user', content: '' })),
+      /100000 messages cannot fit a context window/,
+    ],
+  ])('refuses a chat of %s before rendering it', async (_name, messages, message) => {
+    await expect(collect(fp32.chat({ messages: messages as never }))).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      field: 'messages',
+      message: expect.stringMatching(message),
+    });
+  });
+
   it('fails to open a folder whose model file is not a model', async () => {
     const broken = join(root, 'broken');
     cpSync(tiny, broken, { recursive: true });

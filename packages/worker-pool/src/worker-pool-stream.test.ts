@@ -2,13 +2,7 @@
 // cancelled (each such cancel is an RST_STREAM, and enough of them make the worker's HTTP/2
 // rapid-reset protection close the connection), while a consumer that stops early cancels.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  type ClientReadableStream,
-  Server,
-  ServerCredentials,
-  type StatusObject,
-  status,
-} from '@grpc/grpc-js';
+import { Server, ServerCredentials, type StatusObject, status } from '@grpc/grpc-js';
 import { type GenerateChunk, InferenceService, type InferenceServer } from '@vmm/proto';
 import { waitFor } from '@vmm/test-support';
 import { WorkerPool } from './worker-pool.js';

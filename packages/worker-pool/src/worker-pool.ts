@@ -1,4 +1,13 @@
-import { type ClientReadableStream, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  type ChannelCredentials,
+  type ClientReadableStream,
+  credentials,
+  type Interceptor,
+  InterceptingCall,
+  Metadata,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
 import { ErrorCode, fromGrpcError, isGrpcStatusLike, VmmError } from '@vmm/errors';
 import {
   Backend,
@@ -22,6 +31,21 @@ export interface WorkerPoolOptions {
   pollIntervalMs?: number;
   /** Deadline of a poll call. */
   pollTimeoutMs?: number;
+  /** The workers' shared token (VMM_WORKER_TOKEN), sent with every call. */
+  token?: string | undefined;
+  /** PEM of the CA that signed the workers' certificates: gRPC over TLS when given. */
+  tlsCa?: Buffer | undefined;
+}
+
+/** Adds `authorization: Bearer <token>` to every call of a client. */
+function tokenInterceptor(token: string): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
 }
 
 /** What the pool knows of one worker. */
@@ -108,6 +132,13 @@ export class WorkerPool {
   constructor(private readonly options: WorkerPoolOptions) {
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.pollTimeoutMs = options.pollTimeoutMs ?? 2000;
+    const channel: ChannelCredentials = options.tlsCa
+      ? credentials.createSsl(options.tlsCa)
+      : credentials.createInsecure();
+    const clientOptions = {
+      ...channelOptions,
+      ...(options.token ? { interceptors: [tokenInterceptor(options.token)] } : {}),
+    };
     this.handles = options.workers.map((worker) => ({
       state: {
         id: `${worker.backend}@${worker.address}`,
@@ -119,8 +150,8 @@ export class WorkerPool {
         lastSeenMs: undefined,
         lastError: 'not polled yet',
       },
-      inference: new InferenceClient(worker.address, credentials.createInsecure(), channelOptions),
-      models: new ModelsClient(worker.address, credentials.createInsecure(), channelOptions),
+      inference: new InferenceClient(worker.address, channel, clientOptions),
+      models: new ModelsClient(worker.address, channel, clientOptions),
     }));
   }
 
@@ -247,6 +278,30 @@ export class WorkerPool {
       }
     }
     throw isGrpcStatusLike(lastError) ? fromGrpcError(lastError) : VmmError.from(lastError);
+  }
+
+  /**
+   * Models.Unload on every up worker (of the pinned backend, if pinned): a model may be loaded
+   * on several. True when any had it loaded; fails only when no worker could be asked.
+   */
+  async unloadEverywhere(model: string, pin?: BackendName): Promise<boolean> {
+    const handles = this.route(model, pin);
+    const results = await Promise.allSettled(
+      handles.map(
+        (handle) =>
+          new Promise<boolean>((resolve, reject) =>
+            handle.models.unload({ model }, (error, value) =>
+              error ? reject(error) : resolve(value.unloaded),
+            ),
+          ),
+      ),
+    );
+    const answered = results.filter((result) => result.status === 'fulfilled');
+    if (answered.length === 0) {
+      const failure = results.find((result) => result.status === 'rejected')?.reason as unknown;
+      throw isGrpcStatusLike(failure) ? fromGrpcError(failure) : VmmError.from(failure);
+    }
+    return answered.some((result) => result.value);
   }
 
   /** Inference.Detect on the first worker that answers. */

@@ -27,6 +27,7 @@ export function batchRouter(deps: BatchDeps): Router {
     if (!deps.batches || deps.batches.redis.status !== 'ready') {
       throw new VmmError(
         ErrorCode.Unavailable,
+        // The URL is shown without its credentials (redacted when the gateway is built).
         `batch jobs need Redis at ${deps.batches?.url ?? 'REDIS_URL'}, which does not answer; the rest of the API works without it`,
         { retryAfterMs: 5000 },
       );
@@ -44,7 +45,7 @@ export function batchRouter(deps: BatchDeps): Router {
     handle(async (req, res) => {
       const batches = service();
       const text = typeof req.body === 'string' ? req.body : '';
-      const items = parseBatchInput(text, { maxItems: deps.maxItems });
+      const items = parseBatchInput(text, { maxItems: deps.maxItems, maxPromptBytes: deps.maxPromptBytes });
       const key = req.get('idempotency-key');
       const batch = await batches.create(items, key ? { idempotencyKey: key.slice(0, 200) } : {});
       res.status(200).json(batch);

@@ -1,6 +1,7 @@
 import { type Request, type Response, Router } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import {
+  checkPromptSize,
   keepAliveMs,
   ollamaChatSchema,
   ollamaDetails,
@@ -14,6 +15,7 @@ import {
   taskName,
 } from '@vmm/http-api';
 import { Task } from '@vmm/proto';
+import type { BackendName } from '@vmm/worker-pool';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
 import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
@@ -31,34 +33,47 @@ export function ollamaRouter(deps: RouteDeps): Router {
   const router = Router();
   const { pool, logger, metrics } = deps;
 
+  const loadModel = (model: string, pin: BackendName | undefined, keepAliveMs: number | undefined) =>
+    pool.unary(
+      model,
+      pin,
+      (handle) =>
+        new Promise((resolve, reject) =>
+          handle.models.load({ model, keepAliveMs }, (error, value) =>
+            error ? reject(error) : resolve(value),
+          ),
+        ),
+    );
+
+  /** Unloads the model from every worker that has it loaded (it may be on several). */
+  async function unloadEverywhere(model: string, pin: BackendName | undefined): Promise<void> {
+    if (!pool.catalogue().some((info) => info.name === model))
+      throw new VmmError(ErrorCode.NotFound, `model '${model}' not found`, { field: 'model' });
+    await pool.unloadEverywhere(model, pin);
+  }
+
   async function generateText(req: Request, res: Response, chat: boolean): Promise<void> {
     const requestId = requestIdOf(res);
     try {
       const body = chat ? parseBody(ollamaChatSchema, req.body) : parseBody(ollamaGenerateSchema, req.body);
       const pin = pinOf(req, body.options?.backend);
       const context = requestContext(res, pin, keepAliveMs(body.keep_alive));
-      const job = ollamaTextJob(body, context);
-      if (job.kind === 'generate' && job.request.prompt === '') {
-        // Ollama answers an empty prompt by loading the model.
-        await pool.unary(
-          body.model,
-          pin,
-          (handle) =>
-            new Promise((resolve, reject) =>
-              handle.models.load({ model: body.model, keepAliveMs: context.keepAliveMs }, (error, value) =>
-                error ? reject(error) : resolve(value),
-              ),
-            ),
-        );
+      // Ollama's load and unload calls: no prompt (or no messages); keep_alive 0 unloads.
+      if ('messages' in body ? body.messages.length === 0 : !body.prompt) {
+        const unload = context.keepAliveMs === 0;
+        if (unload) await unloadEverywhere(body.model, pin);
+        else await loadModel(body.model, pin, context.keepAliveMs);
         res.json({
           model: body.model,
           created_at: new Date().toISOString(),
-          response: '',
+          ...ollamaPiece(chat, ''),
           done: true,
-          done_reason: 'load',
+          done_reason: unload ? 'unload' : 'load',
         });
         return;
       }
+      const job = ollamaTextJob(body, context);
+      checkPromptSize(job, deps.maxPromptBytes);
       const gone = clientGone(req, res);
       const stream = body.stream ?? true;
       let text = '';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import {
+  checkPromptSize,
   keepAliveMs,
   openaiChatSchema,
   openaiCompletionResponse,
@@ -26,6 +27,7 @@ export function openaiRouter(deps: RouteDeps): Router {
       const body = chat ? parseBody(openaiChatSchema, req.body) : parseBody(openaiCompletionSchema, req.body);
       const pin = pinOf(req, body.backend ?? undefined);
       const job = openaiTextJob(body, requestContext(res, pin, keepAliveMs(body.keep_alive)));
+      checkPromptSize(job, deps.maxPromptBytes);
       const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
       const created = Math.floor(Date.now() / 1000);
       const object = chat ? 'chat.completion.chunk' : 'text_completion';
