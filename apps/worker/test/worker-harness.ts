@@ -47,6 +47,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
 
 export interface Running {
   worker: Worker;
+  port: number;
   inference: InferenceClient;
   models: ModelsClient;
   health: Client & {
@@ -69,6 +70,7 @@ export async function startWorker(config: WorkerConfig): Promise<Running> {
   const health = new Health(address, credentials.createInsecure()) as unknown as Running['health'];
   return {
     worker,
+    port,
     inference,
     models,
     health,
