@@ -89,6 +89,17 @@ async function stop(code) {
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+process.on('SIGHUP', () => void stop(0));
+// `npm start` runs this script under npm (and a shell): when that parent dies without passing
+// a signal on, this process is handed to another parent. Then stop, and take the apps along,
+// rather than leave them listening with nobody to stop them.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) {
+    console.error('vmm: the parent process went away; stopping everything');
+    void stop(0);
+  }
+}, 500).unref();
 
 // VMM_SKIP_BUILD=1: the caller built already (the test of this script runs inside turbo's build graph).
 if (env.VMM_SKIP_BUILD !== '1') {

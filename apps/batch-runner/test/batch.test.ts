@@ -17,6 +17,7 @@ import {
   waitForStatus,
   writeModels,
 } from './harness.js';
+import { waitFor } from '@vmm/test-support';
 
 const modelsDir = writeModels();
 const prefix = uniquePrefix();
@@ -233,12 +234,14 @@ describe('the batch API', () => {
     }));
     const batch = (await (await submit(jsonl(items))).json()) as BatchJson;
     // Wait until the runner has started on it.
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      await gateway.pool.pollAll();
-      if (gateway.pool.states().some((state) => (state.info?.running ?? 0) > 0)) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(
+      'the runner to start on the batch',
+      async () => {
+        await gateway.pool.pollAll();
+        return gateway.pool.states().some((state) => (state.info?.running ?? 0) > 0);
+      },
+      { timeoutMs: 20_000 },
+    );
     const cancelling = (await (
       await fetch(`${url}/v1/batches/${batch.id}/cancel`, { method: 'POST' })
     ).json()) as BatchJson;

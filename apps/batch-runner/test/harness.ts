@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, loadConfig, type Gateway } from '@vmm/gateway';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
-import { appMain, removeRedisPrefix, startProcess, startWorkerProcess } from '@vmm/test-support';
+import { appMain, removeRedisPrefix, startProcess, startWorkerProcess, waitFor } from '@vmm/test-support';
 import { pino } from 'pino';
 import { type BatchRunner, createRunner } from '../src/index.js';
 
@@ -34,7 +34,7 @@ export async function startGateway(
   workerPort: number,
   prefix: string,
   redisUrl = 'redis://127.0.0.1:6379',
-  maxItems = 100,
+  redisAnswers = true,
 ): Promise<{ gateway: Gateway; url: string }> {
   const gateway = createGateway(
     {
@@ -49,7 +49,7 @@ export async function startGateway(
       redisUrl,
       batchPrefix: prefix,
       batchTtlMs: 3_600_000,
-      batchMaxItems: maxItems,
+      batchMaxItems: 100,
       batchMaxBytes: 8 * 1024 * 1024,
       shutdownGraceMs: 0,
       logLevel: 'silent',
@@ -58,9 +58,12 @@ export async function startGateway(
   );
   const port = await gateway.listen('127.0.0.1', 0);
   // Wait for the Redis connection: batch routes answer 503 until it is ready.
-  for (let i = 0; i < 100 && (await fetch(`http://127.0.0.1:${port}/v1/batches`)).status === 503; i += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  if (redisAnswers)
+    await waitFor(
+      'the gateway’s Redis connection',
+      async () => (await fetch(`http://127.0.0.1:${port}/v1/batches`)).status !== 503,
+      { timeoutMs: 20_000 },
+    );
   return { gateway, url: `http://127.0.0.1:${port}` };
 }
 

@@ -18,6 +18,7 @@ import {
   waitForStatus,
   writeModels,
 } from './harness.js';
+import { waitFor } from '@vmm/test-support';
 
 const modelsDir = writeModels();
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -53,12 +54,14 @@ async function submit(url: string, items: object[]): Promise<BatchJson> {
 }
 
 async function waitForCompleted(url: string, id: string, count: number): Promise<void> {
-  for (let i = 0; i < 600; i += 1) {
-    const response = await fetch(`${url}/v1/batches/${id}`);
-    if (response.ok && ((await response.json()) as BatchJson).request_counts.completed >= count) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`fewer than ${count} items completed`);
+  await waitFor(
+    `${count} items of batch ${id} to complete`,
+    async () => {
+      const response = await fetch(`${url}/v1/batches/${id}`);
+      return response.ok && ((await response.json()) as BatchJson).request_counts.completed >= count;
+    },
+    { timeoutMs: 60_000 },
+  );
 }
 
 async function expectEveryItemOnce(url: string, id: string, count: number): Promise<void> {
@@ -92,7 +95,7 @@ describe('resilience', () => {
     await second.exited;
     await gateway.close();
     await removePrefix(prefix);
-  });
+  }, 180_000);
 
   it('resumes after Redis restarts mid-batch', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
@@ -136,7 +139,6 @@ describe('resilience', () => {
     await waitForCompleted(url, batch.id, 3);
     await stopRedis(redis);
     expect((await fetch(`${url}/v1/batches/${batch.id}`)).status).toBe(503);
-    await new Promise((resolve) => setTimeout(resolve, 500));
     redis = await startRedis();
     const done = await waitForStatus(url, batch.id, ['completed'], 90_000);
     expect(done.request_counts).toEqual({ total: 12, completed: 12, failed: 0 });
@@ -145,10 +147,10 @@ describe('resilience', () => {
     await gateway.close();
     await stopRedis(redis);
     removeDir(dir);
-  });
+  }, 180_000);
 
   it('answers 503 on the batch routes without Redis, and serves everything else', async () => {
-    const { gateway, url } = await startGateway(worker.port, uniquePrefix(), 'redis://127.0.0.1:1');
+    const { gateway, url } = await startGateway(worker.port, uniquePrefix(), 'redis://127.0.0.1:1', false);
     const response = await fetch(`${url}/v1/batches`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
-import { removeRedisPrefix, startWorkerProcess } from '@vmm/test-support';
+import { removeRedisPrefix, startWorkerProcess, waitFor } from '@vmm/test-support';
 import { pino } from 'pino';
 import { createGateway, loadConfig, type Gateway, type GatewayConfig } from '../src/index.js';
 
@@ -101,6 +101,17 @@ export function useGateway(config: () => GatewayConfig): RunningGateway {
   let running: RunningGateway | undefined;
   beforeAll(async () => {
     running = await startGateway(config());
+    // The first poll may miss a worker still busy starting on a loaded machine: tests begin
+    // once every worker answers, rather than on that first poll's luck.
+    const pool = running.gateway.pool;
+    await waitFor(
+      'every worker to answer the gateway’s poll',
+      async () => {
+        await pool.pollAll();
+        return pool.states().every((state) => state.up);
+      },
+      { timeoutMs: 30_000 },
+    );
   });
   afterAll(async () => {
     await running?.close();

@@ -1,12 +1,14 @@
 // `npm start` (scripts/start.mjs): demo models on first start, worker + gateway as processes,
-// a streamed /api/generate answered, Ctrl-C stopping everything.
+// a streamed /api/generate answered; every way it is stopped (Ctrl-C, SIGTERM, SIGHUP, its
+// parent dying) stops the apps too, none left listening.
 import { afterAll, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { removeRedisPrefix } from '@vmm/test-support';
+import { removeRedisPrefix, waitFor } from '@vmm/test-support';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const modelsDir = join(mkdtempSync(join(tmpdir(), 'vmm-start-')), 'models');
@@ -16,39 +18,79 @@ afterAll(async () => {
   await removeRedisPrefix(batchPrefix).catch(() => undefined);
 });
 
-it('starts worker and gateway with demo models, streams /api/generate, and stops on SIGINT', async () => {
-  const started = Date.now();
-  const child = spawn(process.execPath, [join(root, 'scripts/start.mjs')], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      VMM_SKIP_BUILD: '1',
-      VMM_MODELS_DIR: modelsDir,
-      VMM_HTTP_PORT: '0',
-      VMM_GRPC_PORT: '0',
-      VMM_HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      // Redis answers on the development machines and in CI: the batch runner joins, on keys of its own.
-      VMM_BATCH_PREFIX: batchPrefix,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+interface Started {
+  /** The process signalled to stop: start.mjs, or the shell that runs it. */
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  url: string;
+  workerPort: number;
+  output: () => string;
+}
+
+/** Runs start.mjs, directly or under a shell that waits for it (as npm's does). */
+async function start(underShell: boolean): Promise<Started> {
+  const script = join(root, 'scripts/start.mjs');
+  const env = {
+    PATH: process.env.PATH,
+    VMM_SKIP_BUILD: '1',
+    VMM_MODELS_DIR: modelsDir,
+    VMM_HTTP_PORT: '0',
+    VMM_GRPC_PORT: '0',
+    LOG_LEVEL: 'warn',
+    // Redis answers on the development machines and in CI: the batch runner joins, on keys of its own.
+    VMM_BATCH_PREFIX: batchPrefix,
+  };
+  const child = underShell
+    ? spawn('sh', ['-c', `"${process.execPath}" "${script}"; echo "start.mjs exited $?"`], {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, [script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
     const onData = (data: Buffer) => {
       output += data.toString();
-      const match = /VMM is ready on (http:\/\/localhost:\d+)/.exec(output);
-      if (match) resolve(match[1] as string);
+      const match =
+        /vmm-worker listening on [\d.]+:(\d+)[\s\S]*VMM is ready on (http:\/\/localhost:\d+)/.exec(output);
+      if (match) resolve(match);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     void exited.then((code) => reject(new Error(`npm start exited ${code}: ${output}`)));
   });
-  expect(existsSync(join(modelsDir, 'tiny-llama', 'onnx', 'model.onnx'))).toBe(true);
-  expect(output).toContain('[batch-runner] vmm-batch-runner running');
+  return { child, exited, url: ready[2] as string, workerPort: Number(ready[1]), output: () => output };
+}
 
-  const response = await fetch(`${url}/api/generate`, {
+const answers = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+
+async function expectAllStopped(started: Started): Promise<void> {
+  const gatewayPort = Number(new URL(started.url).port);
+  await waitFor(
+    'the gateway and the worker to stop listening',
+    async () => {
+      return !(await answers(gatewayPort)) && !(await answers(started.workerPort));
+    },
+    { timeoutMs: 20_000 },
+  );
+}
+
+it('starts worker and gateway with demo models, streams /api/generate, and stops on SIGINT', async () => {
+  const startedAt = Date.now();
+  const started = await start(false);
+  expect(existsSync(join(modelsDir, 'tiny-llama', 'onnx', 'model.onnx'))).toBe(true);
+  expect(started.output()).toContain('[batch-runner] vmm-batch-runner running');
+
+  const response = await fetch(`${started.url}/api/generate`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -61,14 +103,28 @@ it('starts worker and gateway with demo models, streams /api/generate, and stops
   const reader = response.body!.getReader();
   const first = await reader.read();
   // The acceptance bound: a streamed answer within 60 s of `npm start` (it takes a few seconds).
-  expect(Date.now() - started).toBeLessThan(60_000);
+  expect(Date.now() - startedAt).toBeLessThan(60_000);
   expect(JSON.parse(new TextDecoder().decode(first.value).split('\n')[0] ?? '{}')).toMatchObject({
     model: 'tiny-llama',
     done: false,
   });
   while (!(await reader.read()).done);
 
-  child.kill('SIGINT');
-  expect(await exited).toBe(0);
-  await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  started.child.kill('SIGINT');
+  expect(await started.exited).toBe(0);
+  await expectAllStopped(started);
+});
+
+it.each(['SIGTERM', 'SIGHUP'] as const)('stops everything on %s to itself', async (signal) => {
+  const started = await start(false);
+  started.child.kill(signal);
+  expect(await started.exited).toBe(0);
+  await expectAllStopped(started);
+});
+
+it('stops everything when its parent dies without passing a signal on', async () => {
+  const started = await start(true);
+  started.child.kill('SIGKILL');
+  await started.exited;
+  await expectAllStopped(started);
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The worker process: reads its configuration, proves its backend, serves until SIGTERM.
+import { setLogger } from '@grpc/grpc-js';
 import { keepServingOnUncaughtErrors, listenFailure } from '@vmm/app-config';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
@@ -14,6 +15,10 @@ try {
 }
 const logger = pino({ level: config.logLevel, base: { service: 'worker', backend: config.backend } });
 keepServingOnUncaughtErrors((error, kind) => logger.error({ err: error }, kind));
+// grpc-js writes its own diagnostics to stderr ("E No address added..."): keep them in the
+// log, at debug, so that a failure is the one line this process prints.
+const grpcLog = (...args: unknown[]) => logger.debug({ grpc: args.map(String).join(' ') }, 'grpc-js');
+setLogger({ error: grpcLog, warn: grpcLog, info: grpcLog, debug: grpcLog });
 
 let worker;
 try {

@@ -13,6 +13,7 @@ import {
   ModelsClient,
   type WorkerInfoResponse,
 } from '@vmm/proto';
+import { waitFor } from '@vmm/test-support';
 import { removeModels, writeModels } from './worker-harness.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -137,7 +138,7 @@ describe('SIGTERM', () => {
   it('lets an in-flight stream finish, then exits 0', async () => {
     const { child, port, exit } = await spawnWorker({ VMM_SHUTDOWN_GRACE_MS: '20000' });
     const stream = generate(port, 150);
-    while (stream.chunks.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor('three chunks', () => stream.chunks.length >= 3);
     child.kill('SIGTERM');
     const result = await stream.done;
     expect(result.error).toBeUndefined();
@@ -148,7 +149,7 @@ describe('SIGTERM', () => {
   it('cancels a stream that outlasts the grace period, then exits 0', async () => {
     const { child, port, exit } = await spawnWorker({ VMM_SHUTDOWN_GRACE_MS: '300' });
     const stream = generate(port, 1900);
-    while (stream.chunks.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor('three chunks', () => stream.chunks.length >= 3);
     child.kill('SIGTERM');
     const result = await stream.done;
     expect(result.error?.code).toBeDefined();

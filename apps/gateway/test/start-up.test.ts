@@ -1,0 +1,39 @@
+// Start-up failures are one clear line and an exit code, not a stack trace.
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:net';
+import { appMain, startProcess } from '@vmm/test-support';
+
+let taken: Server;
+let port: number;
+beforeAll(async () => {
+  taken = createServer();
+  port = await new Promise<number>((resolve) =>
+    taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)),
+  );
+});
+afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+
+it.each([
+  ['gateway', appMain.gateway, { VMM_HTTP_PORT: '' }, 'vmm-gateway'],
+  ['worker', appMain.worker, { VMM_GRPC_PORT: '' }, 'vmm-worker'],
+] as const)(
+  'the %s says in one line that its port is in use, and exits 1',
+  async (_name, main, env, prefix) => {
+    const variable = Object.keys(env)[0] as string;
+    const failure = await startProcess(
+      main,
+      { [variable]: String(port), VMM_MODELS_DIR: '/nonexistent' },
+      /listening/,
+    ).then(
+      () => {
+        throw new Error('it started on a port that is in use');
+      },
+      (error: { code: number | null; output: string }) => error,
+    );
+    expect(failure.code).toBe(1);
+    const lines = failure.output.trim().split('\n');
+    expect(lines).toEqual([
+      `${prefix}: cannot listen on 127.0.0.1:${port}: the address is in use (is another VMM running? set the port variable to another port)`,
+    ]);
+  },
+);
