@@ -29,7 +29,7 @@ FROM ${CUDA_IMAGE}
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 RUN useradd --create-home --uid 10001 vmm
 WORKDIR /app
-ENV NODE_ENV=production VMM_BACKEND=cuda VMM_GRPC_PORT=50051 VMM_MODELS_DIR=/models
+ENV NODE_ENV=production VMM_BACKEND=cuda VMM_GRPC_HOST=0.0.0.0 VMM_GRPC_PORT=50051 VMM_MODELS_DIR=/models
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/packages ./packages

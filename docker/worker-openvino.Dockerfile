@@ -20,7 +20,7 @@ RUN npm ci \
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
-ENV NODE_ENV=production VMM_BACKEND=openvino VMM_OPENVINO_DEVICE=AUTO VMM_GRPC_PORT=50051 VMM_MODELS_DIR=/models
+ENV NODE_ENV=production VMM_BACKEND=openvino VMM_OPENVINO_DEVICE=AUTO VMM_GRPC_HOST=0.0.0.0 VMM_GRPC_PORT=50051 VMM_MODELS_DIR=/models
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/packages ./packages

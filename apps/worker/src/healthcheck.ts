@@ -5,9 +5,14 @@ import { credentials, makeClientConstructor } from '@grpc/grpc-js';
 import { service } from 'grpc-health-check';
 import { loadConfig } from './config.js';
 
-const { port } = loadConfig();
+const { port, tls } = loadConfig();
 const Health = makeClientConstructor(service, 'grpc.health.v1.Health');
-const client = new Health(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
+// Over TLS, the question is whether this process serves, not who signed its certificate
+// (a probe on 127.0.0.1 would not match the certificate's names anyway).
+const channel = tls
+  ? credentials.createSsl(null, null, null, { rejectUnauthorized: false })
+  : credentials.createInsecure();
+const client = new Health(`127.0.0.1:${port}`, channel) as unknown as {
   check(
     request: { service: string },
     options: { deadline: number },

@@ -1,9 +1,11 @@
 // The worker's gRPC port: a shared token checked by an interceptor, TLS, and requests that do
 // not decode answered INVALID_ARGUMENT rather than INTERNAL.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   Client,
   credentials,
@@ -116,6 +118,22 @@ describe('the worker token', () => {
     );
     expect(answer?.status).toBe('SERVING');
     health.close();
+  });
+
+  it('passes the container health check (apps/worker/dist/healthcheck.js) over TLS', async () => {
+    const script = fileURLToPath(new URL('../dist/healthcheck.js', import.meta.url));
+    const code = await new Promise<number | null>((resolve) =>
+      spawn(process.execPath, [script], {
+        env: {
+          PATH: process.env.PATH,
+          VMM_GRPC_PORT: String(securePort),
+          VMM_GRPC_TLS_CERT: join(certDir, 'tls.crt'),
+          VMM_GRPC_TLS_KEY: join(certDir, 'tls.key'),
+        },
+        stdio: 'ignore',
+      }).on('exit', resolve),
+    );
+    expect(code).toBe(0);
   });
 
   it('refuses a client that does not speak TLS', async () => {
