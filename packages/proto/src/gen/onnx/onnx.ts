@@ -5,7 +5,7 @@
 // source: onnx/onnx.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /**
  * The subset of the ONNX model format that VMM writes (model fixtures) and reads (model
@@ -31,37 +31,37 @@ export enum Version {
 export function versionFromJSON(object: any): Version {
   switch (object) {
     case 0:
-    case '_START_VERSION':
+    case "_START_VERSION":
       return Version._START_VERSION;
     case 1:
-    case 'IR_VERSION_2017_10_10':
+    case "IR_VERSION_2017_10_10":
       return Version.IR_VERSION_2017_10_10;
     case 2:
-    case 'IR_VERSION_2017_10_30':
+    case "IR_VERSION_2017_10_30":
       return Version.IR_VERSION_2017_10_30;
     case 3:
-    case 'IR_VERSION_2017_11_3':
+    case "IR_VERSION_2017_11_3":
       return Version.IR_VERSION_2017_11_3;
     case 4:
-    case 'IR_VERSION_2019_1_22':
+    case "IR_VERSION_2019_1_22":
       return Version.IR_VERSION_2019_1_22;
     case 5:
-    case 'IR_VERSION_2019_3_18':
+    case "IR_VERSION_2019_3_18":
       return Version.IR_VERSION_2019_3_18;
     case 6:
-    case 'IR_VERSION_2019_9_19':
+    case "IR_VERSION_2019_9_19":
       return Version.IR_VERSION_2019_9_19;
     case 7:
-    case 'IR_VERSION_2020_5_8':
+    case "IR_VERSION_2020_5_8":
       return Version.IR_VERSION_2020_5_8;
     case 8:
-    case 'IR_VERSION_2021_7_30':
+    case "IR_VERSION_2021_7_30":
       return Version.IR_VERSION_2021_7_30;
     case 9:
-    case 'IR_VERSION':
+    case "IR_VERSION":
       return Version.IR_VERSION;
     case -1:
-    case 'UNRECOGNIZED':
+    case "UNRECOGNIZED":
     default:
       return Version.UNRECOGNIZED;
   }
@@ -70,28 +70,28 @@ export function versionFromJSON(object: any): Version {
 export function versionToJSON(object: Version): string {
   switch (object) {
     case Version._START_VERSION:
-      return '_START_VERSION';
+      return "_START_VERSION";
     case Version.IR_VERSION_2017_10_10:
-      return 'IR_VERSION_2017_10_10';
+      return "IR_VERSION_2017_10_10";
     case Version.IR_VERSION_2017_10_30:
-      return 'IR_VERSION_2017_10_30';
+      return "IR_VERSION_2017_10_30";
     case Version.IR_VERSION_2017_11_3:
-      return 'IR_VERSION_2017_11_3';
+      return "IR_VERSION_2017_11_3";
     case Version.IR_VERSION_2019_1_22:
-      return 'IR_VERSION_2019_1_22';
+      return "IR_VERSION_2019_1_22";
     case Version.IR_VERSION_2019_3_18:
-      return 'IR_VERSION_2019_3_18';
+      return "IR_VERSION_2019_3_18";
     case Version.IR_VERSION_2019_9_19:
-      return 'IR_VERSION_2019_9_19';
+      return "IR_VERSION_2019_9_19";
     case Version.IR_VERSION_2020_5_8:
-      return 'IR_VERSION_2020_5_8';
+      return "IR_VERSION_2020_5_8";
     case Version.IR_VERSION_2021_7_30:
-      return 'IR_VERSION_2021_7_30';
+      return "IR_VERSION_2021_7_30";
     case Version.IR_VERSION:
-      return 'IR_VERSION';
+      return "IR_VERSION";
     case Version.UNRECOGNIZED:
     default:
-      return 'UNRECOGNIZED';
+      return "UNRECOGNIZED";
   }
 }
 
@@ -134,52 +134,52 @@ export enum AttributeProto_AttributeType {
 export function attributeProto_AttributeTypeFromJSON(object: any): AttributeProto_AttributeType {
   switch (object) {
     case 0:
-    case 'UNDEFINED':
+    case "UNDEFINED":
       return AttributeProto_AttributeType.UNDEFINED;
     case 1:
-    case 'FLOAT':
+    case "FLOAT":
       return AttributeProto_AttributeType.FLOAT;
     case 2:
-    case 'INT':
+    case "INT":
       return AttributeProto_AttributeType.INT;
     case 3:
-    case 'STRING':
+    case "STRING":
       return AttributeProto_AttributeType.STRING;
     case 4:
-    case 'TENSOR':
+    case "TENSOR":
       return AttributeProto_AttributeType.TENSOR;
     case 5:
-    case 'GRAPH':
+    case "GRAPH":
       return AttributeProto_AttributeType.GRAPH;
     case 11:
-    case 'SPARSE_TENSOR':
+    case "SPARSE_TENSOR":
       return AttributeProto_AttributeType.SPARSE_TENSOR;
     case 13:
-    case 'TYPE_PROTO':
+    case "TYPE_PROTO":
       return AttributeProto_AttributeType.TYPE_PROTO;
     case 6:
-    case 'FLOATS':
+    case "FLOATS":
       return AttributeProto_AttributeType.FLOATS;
     case 7:
-    case 'INTS':
+    case "INTS":
       return AttributeProto_AttributeType.INTS;
     case 8:
-    case 'STRINGS':
+    case "STRINGS":
       return AttributeProto_AttributeType.STRINGS;
     case 9:
-    case 'TENSORS':
+    case "TENSORS":
       return AttributeProto_AttributeType.TENSORS;
     case 10:
-    case 'GRAPHS':
+    case "GRAPHS":
       return AttributeProto_AttributeType.GRAPHS;
     case 12:
-    case 'SPARSE_TENSORS':
+    case "SPARSE_TENSORS":
       return AttributeProto_AttributeType.SPARSE_TENSORS;
     case 14:
-    case 'TYPE_PROTOS':
+    case "TYPE_PROTOS":
       return AttributeProto_AttributeType.TYPE_PROTOS;
     case -1:
-    case 'UNRECOGNIZED':
+    case "UNRECOGNIZED":
     default:
       return AttributeProto_AttributeType.UNRECOGNIZED;
   }
@@ -188,38 +188,38 @@ export function attributeProto_AttributeTypeFromJSON(object: any): AttributeProt
 export function attributeProto_AttributeTypeToJSON(object: AttributeProto_AttributeType): string {
   switch (object) {
     case AttributeProto_AttributeType.UNDEFINED:
-      return 'UNDEFINED';
+      return "UNDEFINED";
     case AttributeProto_AttributeType.FLOAT:
-      return 'FLOAT';
+      return "FLOAT";
     case AttributeProto_AttributeType.INT:
-      return 'INT';
+      return "INT";
     case AttributeProto_AttributeType.STRING:
-      return 'STRING';
+      return "STRING";
     case AttributeProto_AttributeType.TENSOR:
-      return 'TENSOR';
+      return "TENSOR";
     case AttributeProto_AttributeType.GRAPH:
-      return 'GRAPH';
+      return "GRAPH";
     case AttributeProto_AttributeType.SPARSE_TENSOR:
-      return 'SPARSE_TENSOR';
+      return "SPARSE_TENSOR";
     case AttributeProto_AttributeType.TYPE_PROTO:
-      return 'TYPE_PROTO';
+      return "TYPE_PROTO";
     case AttributeProto_AttributeType.FLOATS:
-      return 'FLOATS';
+      return "FLOATS";
     case AttributeProto_AttributeType.INTS:
-      return 'INTS';
+      return "INTS";
     case AttributeProto_AttributeType.STRINGS:
-      return 'STRINGS';
+      return "STRINGS";
     case AttributeProto_AttributeType.TENSORS:
-      return 'TENSORS';
+      return "TENSORS";
     case AttributeProto_AttributeType.GRAPHS:
-      return 'GRAPHS';
+      return "GRAPHS";
     case AttributeProto_AttributeType.SPARSE_TENSORS:
-      return 'SPARSE_TENSORS';
+      return "SPARSE_TENSORS";
     case AttributeProto_AttributeType.TYPE_PROTOS:
-      return 'TYPE_PROTOS';
+      return "TYPE_PROTOS";
     case AttributeProto_AttributeType.UNRECOGNIZED:
     default:
-      return 'UNRECOGNIZED';
+      return "UNRECOGNIZED";
   }
 }
 
@@ -306,58 +306,58 @@ export enum TensorProto_DataType {
 export function tensorProto_DataTypeFromJSON(object: any): TensorProto_DataType {
   switch (object) {
     case 0:
-    case 'UNDEFINED':
+    case "UNDEFINED":
       return TensorProto_DataType.UNDEFINED;
     case 1:
-    case 'FLOAT':
+    case "FLOAT":
       return TensorProto_DataType.FLOAT;
     case 2:
-    case 'UINT8':
+    case "UINT8":
       return TensorProto_DataType.UINT8;
     case 3:
-    case 'INT8':
+    case "INT8":
       return TensorProto_DataType.INT8;
     case 4:
-    case 'UINT16':
+    case "UINT16":
       return TensorProto_DataType.UINT16;
     case 5:
-    case 'INT16':
+    case "INT16":
       return TensorProto_DataType.INT16;
     case 6:
-    case 'INT32':
+    case "INT32":
       return TensorProto_DataType.INT32;
     case 7:
-    case 'INT64':
+    case "INT64":
       return TensorProto_DataType.INT64;
     case 8:
-    case 'STRING':
+    case "STRING":
       return TensorProto_DataType.STRING;
     case 9:
-    case 'BOOL':
+    case "BOOL":
       return TensorProto_DataType.BOOL;
     case 10:
-    case 'FLOAT16':
+    case "FLOAT16":
       return TensorProto_DataType.FLOAT16;
     case 11:
-    case 'DOUBLE':
+    case "DOUBLE":
       return TensorProto_DataType.DOUBLE;
     case 12:
-    case 'UINT32':
+    case "UINT32":
       return TensorProto_DataType.UINT32;
     case 13:
-    case 'UINT64':
+    case "UINT64":
       return TensorProto_DataType.UINT64;
     case 14:
-    case 'COMPLEX64':
+    case "COMPLEX64":
       return TensorProto_DataType.COMPLEX64;
     case 15:
-    case 'COMPLEX128':
+    case "COMPLEX128":
       return TensorProto_DataType.COMPLEX128;
     case 16:
-    case 'BFLOAT16':
+    case "BFLOAT16":
       return TensorProto_DataType.BFLOAT16;
     case -1:
-    case 'UNRECOGNIZED':
+    case "UNRECOGNIZED":
     default:
       return TensorProto_DataType.UNRECOGNIZED;
   }
@@ -366,42 +366,42 @@ export function tensorProto_DataTypeFromJSON(object: any): TensorProto_DataType 
 export function tensorProto_DataTypeToJSON(object: TensorProto_DataType): string {
   switch (object) {
     case TensorProto_DataType.UNDEFINED:
-      return 'UNDEFINED';
+      return "UNDEFINED";
     case TensorProto_DataType.FLOAT:
-      return 'FLOAT';
+      return "FLOAT";
     case TensorProto_DataType.UINT8:
-      return 'UINT8';
+      return "UINT8";
     case TensorProto_DataType.INT8:
-      return 'INT8';
+      return "INT8";
     case TensorProto_DataType.UINT16:
-      return 'UINT16';
+      return "UINT16";
     case TensorProto_DataType.INT16:
-      return 'INT16';
+      return "INT16";
     case TensorProto_DataType.INT32:
-      return 'INT32';
+      return "INT32";
     case TensorProto_DataType.INT64:
-      return 'INT64';
+      return "INT64";
     case TensorProto_DataType.STRING:
-      return 'STRING';
+      return "STRING";
     case TensorProto_DataType.BOOL:
-      return 'BOOL';
+      return "BOOL";
     case TensorProto_DataType.FLOAT16:
-      return 'FLOAT16';
+      return "FLOAT16";
     case TensorProto_DataType.DOUBLE:
-      return 'DOUBLE';
+      return "DOUBLE";
     case TensorProto_DataType.UINT32:
-      return 'UINT32';
+      return "UINT32";
     case TensorProto_DataType.UINT64:
-      return 'UINT64';
+      return "UINT64";
     case TensorProto_DataType.COMPLEX64:
-      return 'COMPLEX64';
+      return "COMPLEX64";
     case TensorProto_DataType.COMPLEX128:
-      return 'COMPLEX128';
+      return "COMPLEX128";
     case TensorProto_DataType.BFLOAT16:
-      return 'BFLOAT16';
+      return "BFLOAT16";
     case TensorProto_DataType.UNRECOGNIZED:
     default:
-      return 'UNRECOGNIZED';
+      return "UNRECOGNIZED";
   }
 }
 
@@ -414,13 +414,13 @@ export enum TensorProto_DataLocation {
 export function tensorProto_DataLocationFromJSON(object: any): TensorProto_DataLocation {
   switch (object) {
     case 0:
-    case 'DEFAULT':
+    case "DEFAULT":
       return TensorProto_DataLocation.DEFAULT;
     case 1:
-    case 'EXTERNAL':
+    case "EXTERNAL":
       return TensorProto_DataLocation.EXTERNAL;
     case -1:
-    case 'UNRECOGNIZED':
+    case "UNRECOGNIZED":
     default:
       return TensorProto_DataLocation.UNRECOGNIZED;
   }
@@ -429,12 +429,12 @@ export function tensorProto_DataLocationFromJSON(object: any): TensorProto_DataL
 export function tensorProto_DataLocationToJSON(object: TensorProto_DataLocation): string {
   switch (object) {
     case TensorProto_DataLocation.DEFAULT:
-      return 'DEFAULT';
+      return "DEFAULT";
     case TensorProto_DataLocation.EXTERNAL:
-      return 'EXTERNAL';
+      return "EXTERNAL";
     case TensorProto_DataLocation.UNRECOGNIZED:
     default:
-      return 'UNRECOGNIZED';
+      return "UNRECOGNIZED";
   }
 }
 
@@ -465,9 +465,9 @@ export interface OperatorSetIdProto {
 
 function createBaseAttributeProto(): AttributeProto {
   return {
-    name: '',
-    refAttrName: '',
-    docString: '',
+    name: "",
+    refAttrName: "",
+    docString: "",
     type: 0,
     f: 0,
     i: 0,
@@ -484,13 +484,13 @@ function createBaseAttributeProto(): AttributeProto {
 
 export const AttributeProto: MessageFns<AttributeProto> = {
   encode(message: AttributeProto, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== '') {
+    if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    if (message.refAttrName !== '') {
+    if (message.refAttrName !== "") {
       writer.uint32(170).string(message.refAttrName);
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       writer.uint32(106).string(message.docString);
     }
     if (message.type !== 0) {
@@ -541,7 +541,7 @@ export const AttributeProto: MessageFns<AttributeProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -696,17 +696,17 @@ export const AttributeProto: MessageFns<AttributeProto> = {
 
   fromJSON(object: any): AttributeProto {
     return {
-      name: isSet(object.name) ? globalThis.String(object.name) : '',
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
       refAttrName: isSet(object.refAttrName)
         ? globalThis.String(object.refAttrName)
         : isSet(object.ref_attr_name)
-          ? globalThis.String(object.ref_attr_name)
-          : '',
+        ? globalThis.String(object.ref_attr_name)
+        : "",
       docString: isSet(object.docString)
         ? globalThis.String(object.docString)
         : isSet(object.doc_string)
-          ? globalThis.String(object.doc_string)
-          : '',
+        ? globalThis.String(object.doc_string)
+        : "",
       type: isSet(object.type) ? attributeProto_AttributeTypeFromJSON(object.type) : 0,
       f: isSet(object.f) ? globalThis.Number(object.f) : 0,
       i: isSet(object.i) ? globalThis.Number(object.i) : 0,
@@ -723,21 +723,19 @@ export const AttributeProto: MessageFns<AttributeProto> = {
       tensors: globalThis.Array.isArray(object?.tensors)
         ? object.tensors.map((e: any) => TensorProto.fromJSON(e))
         : [],
-      graphs: globalThis.Array.isArray(object?.graphs)
-        ? object.graphs.map((e: any) => GraphProto.fromJSON(e))
-        : [],
+      graphs: globalThis.Array.isArray(object?.graphs) ? object.graphs.map((e: any) => GraphProto.fromJSON(e)) : [],
     };
   },
 
   toJSON(message: AttributeProto): unknown {
     const obj: any = {};
-    if (message.name !== '') {
+    if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.refAttrName !== '') {
+    if (message.refAttrName !== "") {
       obj.refAttrName = message.refAttrName;
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       obj.docString = message.docString;
     }
     if (message.type !== 0) {
@@ -781,15 +779,15 @@ export const AttributeProto: MessageFns<AttributeProto> = {
   },
   fromPartial(object: DeepPartial<AttributeProto>): AttributeProto {
     const message = createBaseAttributeProto();
-    message.name = object.name ?? '';
-    message.refAttrName = object.refAttrName ?? '';
-    message.docString = object.docString ?? '';
+    message.name = object.name ?? "";
+    message.refAttrName = object.refAttrName ?? "";
+    message.docString = object.docString ?? "";
     message.type = object.type ?? 0;
     message.f = object.f ?? 0;
     message.i = object.i ?? 0;
     message.s = object.s ?? Buffer.alloc(0);
-    message.t = object.t !== undefined && object.t !== null ? TensorProto.fromPartial(object.t) : undefined;
-    message.g = object.g !== undefined && object.g !== null ? GraphProto.fromPartial(object.g) : undefined;
+    message.t = (object.t !== undefined && object.t !== null) ? TensorProto.fromPartial(object.t) : undefined;
+    message.g = (object.g !== undefined && object.g !== null) ? GraphProto.fromPartial(object.g) : undefined;
     message.floats = object.floats?.map((e) => e) || [];
     message.ints = object.ints?.map((e) => e) || [];
     message.strings = object.strings?.map((e) => e) || [];
@@ -800,18 +798,18 @@ export const AttributeProto: MessageFns<AttributeProto> = {
 };
 
 function createBaseValueInfoProto(): ValueInfoProto {
-  return { name: '', type: undefined, docString: '' };
+  return { name: "", type: undefined, docString: "" };
 }
 
 export const ValueInfoProto: MessageFns<ValueInfoProto> = {
   encode(message: ValueInfoProto, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== '') {
+    if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
     if (message.type !== undefined) {
       TypeProto.encode(message.type, writer.uint32(18).fork()).join();
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       writer.uint32(26).string(message.docString);
     }
     return writer;
@@ -821,7 +819,7 @@ export const ValueInfoProto: MessageFns<ValueInfoProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -868,25 +866,25 @@ export const ValueInfoProto: MessageFns<ValueInfoProto> = {
 
   fromJSON(object: any): ValueInfoProto {
     return {
-      name: isSet(object.name) ? globalThis.String(object.name) : '',
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
       type: isSet(object.type) ? TypeProto.fromJSON(object.type) : undefined,
       docString: isSet(object.docString)
         ? globalThis.String(object.docString)
         : isSet(object.doc_string)
-          ? globalThis.String(object.doc_string)
-          : '',
+        ? globalThis.String(object.doc_string)
+        : "",
     };
   },
 
   toJSON(message: ValueInfoProto): unknown {
     const obj: any = {};
-    if (message.name !== '') {
+    if (message.name !== "") {
       obj.name = message.name;
     }
     if (message.type !== undefined) {
       obj.type = TypeProto.toJSON(message.type);
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       obj.docString = message.docString;
     }
     return obj;
@@ -897,16 +895,15 @@ export const ValueInfoProto: MessageFns<ValueInfoProto> = {
   },
   fromPartial(object: DeepPartial<ValueInfoProto>): ValueInfoProto {
     const message = createBaseValueInfoProto();
-    message.name = object.name ?? '';
-    message.type =
-      object.type !== undefined && object.type !== null ? TypeProto.fromPartial(object.type) : undefined;
-    message.docString = object.docString ?? '';
+    message.name = object.name ?? "";
+    message.type = (object.type !== undefined && object.type !== null) ? TypeProto.fromPartial(object.type) : undefined;
+    message.docString = object.docString ?? "";
     return message;
   },
 };
 
 function createBaseNodeProto(): NodeProto {
-  return { input: [], output: [], name: '', opType: '', domain: '', attribute: [], docString: '' };
+  return { input: [], output: [], name: "", opType: "", domain: "", attribute: [], docString: "" };
 }
 
 export const NodeProto: MessageFns<NodeProto> = {
@@ -917,19 +914,19 @@ export const NodeProto: MessageFns<NodeProto> = {
     for (const v of message.output) {
       writer.uint32(18).string(v!);
     }
-    if (message.name !== '') {
+    if (message.name !== "") {
       writer.uint32(26).string(message.name);
     }
-    if (message.opType !== '') {
+    if (message.opType !== "") {
       writer.uint32(34).string(message.opType);
     }
-    if (message.domain !== '') {
+    if (message.domain !== "") {
       writer.uint32(58).string(message.domain);
     }
     for (const v of message.attribute) {
       AttributeProto.encode(v!, writer.uint32(42).fork()).join();
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       writer.uint32(50).string(message.docString);
     }
     return writer;
@@ -939,7 +936,7 @@ export const NodeProto: MessageFns<NodeProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1018,27 +1015,23 @@ export const NodeProto: MessageFns<NodeProto> = {
 
   fromJSON(object: any): NodeProto {
     return {
-      input: globalThis.Array.isArray(object?.input)
-        ? object.input.map((e: any) => globalThis.String(e))
-        : [],
-      output: globalThis.Array.isArray(object?.output)
-        ? object.output.map((e: any) => globalThis.String(e))
-        : [],
-      name: isSet(object.name) ? globalThis.String(object.name) : '',
+      input: globalThis.Array.isArray(object?.input) ? object.input.map((e: any) => globalThis.String(e)) : [],
+      output: globalThis.Array.isArray(object?.output) ? object.output.map((e: any) => globalThis.String(e)) : [],
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
       opType: isSet(object.opType)
         ? globalThis.String(object.opType)
         : isSet(object.op_type)
-          ? globalThis.String(object.op_type)
-          : '',
-      domain: isSet(object.domain) ? globalThis.String(object.domain) : '',
+        ? globalThis.String(object.op_type)
+        : "",
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
       attribute: globalThis.Array.isArray(object?.attribute)
         ? object.attribute.map((e: any) => AttributeProto.fromJSON(e))
         : [],
       docString: isSet(object.docString)
         ? globalThis.String(object.docString)
         : isSet(object.doc_string)
-          ? globalThis.String(object.doc_string)
-          : '',
+        ? globalThis.String(object.doc_string)
+        : "",
     };
   },
 
@@ -1050,19 +1043,19 @@ export const NodeProto: MessageFns<NodeProto> = {
     if (message.output?.length) {
       obj.output = message.output;
     }
-    if (message.name !== '') {
+    if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.opType !== '') {
+    if (message.opType !== "") {
       obj.opType = message.opType;
     }
-    if (message.domain !== '') {
+    if (message.domain !== "") {
       obj.domain = message.domain;
     }
     if (message.attribute?.length) {
       obj.attribute = message.attribute.map((e) => AttributeProto.toJSON(e));
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       obj.docString = message.docString;
     }
     return obj;
@@ -1075,11 +1068,11 @@ export const NodeProto: MessageFns<NodeProto> = {
     const message = createBaseNodeProto();
     message.input = object.input?.map((e) => e) || [];
     message.output = object.output?.map((e) => e) || [];
-    message.name = object.name ?? '';
-    message.opType = object.opType ?? '';
-    message.domain = object.domain ?? '';
+    message.name = object.name ?? "";
+    message.opType = object.opType ?? "";
+    message.domain = object.domain ?? "";
     message.attribute = object.attribute?.map((e) => AttributeProto.fromPartial(e)) || [];
-    message.docString = object.docString ?? '';
+    message.docString = object.docString ?? "";
     return message;
   },
 };
@@ -1088,11 +1081,11 @@ function createBaseModelProto(): ModelProto {
   return {
     irVersion: 0,
     opsetImport: [],
-    producerName: '',
-    producerVersion: '',
-    domain: '',
+    producerName: "",
+    producerVersion: "",
+    domain: "",
     modelVersion: 0,
-    docString: '',
+    docString: "",
     graph: undefined,
     metadataProps: [],
   };
@@ -1106,19 +1099,19 @@ export const ModelProto: MessageFns<ModelProto> = {
     for (const v of message.opsetImport) {
       OperatorSetIdProto.encode(v!, writer.uint32(66).fork()).join();
     }
-    if (message.producerName !== '') {
+    if (message.producerName !== "") {
       writer.uint32(18).string(message.producerName);
     }
-    if (message.producerVersion !== '') {
+    if (message.producerVersion !== "") {
       writer.uint32(26).string(message.producerVersion);
     }
-    if (message.domain !== '') {
+    if (message.domain !== "") {
       writer.uint32(34).string(message.domain);
     }
     if (message.modelVersion !== 0) {
       writer.uint32(40).int64(message.modelVersion);
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       writer.uint32(50).string(message.docString);
     }
     if (message.graph !== undefined) {
@@ -1134,7 +1127,7 @@ export const ModelProto: MessageFns<ModelProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1232,40 +1225,40 @@ export const ModelProto: MessageFns<ModelProto> = {
       irVersion: isSet(object.irVersion)
         ? globalThis.Number(object.irVersion)
         : isSet(object.ir_version)
-          ? globalThis.Number(object.ir_version)
-          : 0,
+        ? globalThis.Number(object.ir_version)
+        : 0,
       opsetImport: globalThis.Array.isArray(object?.opsetImport)
         ? object.opsetImport.map((e: any) => OperatorSetIdProto.fromJSON(e))
         : globalThis.Array.isArray(object?.opset_import)
-          ? object.opset_import.map((e: any) => OperatorSetIdProto.fromJSON(e))
-          : [],
+        ? object.opset_import.map((e: any) => OperatorSetIdProto.fromJSON(e))
+        : [],
       producerName: isSet(object.producerName)
         ? globalThis.String(object.producerName)
         : isSet(object.producer_name)
-          ? globalThis.String(object.producer_name)
-          : '',
+        ? globalThis.String(object.producer_name)
+        : "",
       producerVersion: isSet(object.producerVersion)
         ? globalThis.String(object.producerVersion)
         : isSet(object.producer_version)
-          ? globalThis.String(object.producer_version)
-          : '',
-      domain: isSet(object.domain) ? globalThis.String(object.domain) : '',
+        ? globalThis.String(object.producer_version)
+        : "",
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
       modelVersion: isSet(object.modelVersion)
         ? globalThis.Number(object.modelVersion)
         : isSet(object.model_version)
-          ? globalThis.Number(object.model_version)
-          : 0,
+        ? globalThis.Number(object.model_version)
+        : 0,
       docString: isSet(object.docString)
         ? globalThis.String(object.docString)
         : isSet(object.doc_string)
-          ? globalThis.String(object.doc_string)
-          : '',
+        ? globalThis.String(object.doc_string)
+        : "",
       graph: isSet(object.graph) ? GraphProto.fromJSON(object.graph) : undefined,
       metadataProps: globalThis.Array.isArray(object?.metadataProps)
         ? object.metadataProps.map((e: any) => StringStringEntryProto.fromJSON(e))
         : globalThis.Array.isArray(object?.metadata_props)
-          ? object.metadata_props.map((e: any) => StringStringEntryProto.fromJSON(e))
-          : [],
+        ? object.metadata_props.map((e: any) => StringStringEntryProto.fromJSON(e))
+        : [],
     };
   },
 
@@ -1277,19 +1270,19 @@ export const ModelProto: MessageFns<ModelProto> = {
     if (message.opsetImport?.length) {
       obj.opsetImport = message.opsetImport.map((e) => OperatorSetIdProto.toJSON(e));
     }
-    if (message.producerName !== '') {
+    if (message.producerName !== "") {
       obj.producerName = message.producerName;
     }
-    if (message.producerVersion !== '') {
+    if (message.producerVersion !== "") {
       obj.producerVersion = message.producerVersion;
     }
-    if (message.domain !== '') {
+    if (message.domain !== "") {
       obj.domain = message.domain;
     }
     if (message.modelVersion !== 0) {
       obj.modelVersion = Math.round(message.modelVersion);
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       obj.docString = message.docString;
     }
     if (message.graph !== undefined) {
@@ -1308,28 +1301,29 @@ export const ModelProto: MessageFns<ModelProto> = {
     const message = createBaseModelProto();
     message.irVersion = object.irVersion ?? 0;
     message.opsetImport = object.opsetImport?.map((e) => OperatorSetIdProto.fromPartial(e)) || [];
-    message.producerName = object.producerName ?? '';
-    message.producerVersion = object.producerVersion ?? '';
-    message.domain = object.domain ?? '';
+    message.producerName = object.producerName ?? "";
+    message.producerVersion = object.producerVersion ?? "";
+    message.domain = object.domain ?? "";
     message.modelVersion = object.modelVersion ?? 0;
-    message.docString = object.docString ?? '';
-    message.graph =
-      object.graph !== undefined && object.graph !== null ? GraphProto.fromPartial(object.graph) : undefined;
+    message.docString = object.docString ?? "";
+    message.graph = (object.graph !== undefined && object.graph !== null)
+      ? GraphProto.fromPartial(object.graph)
+      : undefined;
     message.metadataProps = object.metadataProps?.map((e) => StringStringEntryProto.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseStringStringEntryProto(): StringStringEntryProto {
-  return { key: '', value: '' };
+  return { key: "", value: "" };
 }
 
 export const StringStringEntryProto: MessageFns<StringStringEntryProto> = {
   encode(message: StringStringEntryProto, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.key !== '') {
+    if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
-    if (message.value !== '') {
+    if (message.value !== "") {
       writer.uint32(18).string(message.value);
     }
     return writer;
@@ -1339,7 +1333,7 @@ export const StringStringEntryProto: MessageFns<StringStringEntryProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1378,17 +1372,17 @@ export const StringStringEntryProto: MessageFns<StringStringEntryProto> = {
 
   fromJSON(object: any): StringStringEntryProto {
     return {
-      key: isSet(object.key) ? globalThis.String(object.key) : '',
-      value: isSet(object.value) ? globalThis.String(object.value) : '',
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
     };
   },
 
   toJSON(message: StringStringEntryProto): unknown {
     const obj: any = {};
-    if (message.key !== '') {
+    if (message.key !== "") {
       obj.key = message.key;
     }
-    if (message.value !== '') {
+    if (message.value !== "") {
       obj.value = message.value;
     }
     return obj;
@@ -1399,14 +1393,14 @@ export const StringStringEntryProto: MessageFns<StringStringEntryProto> = {
   },
   fromPartial(object: DeepPartial<StringStringEntryProto>): StringStringEntryProto {
     const message = createBaseStringStringEntryProto();
-    message.key = object.key ?? '';
-    message.value = object.value ?? '';
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
 
 function createBaseGraphProto(): GraphProto {
-  return { node: [], name: '', initializer: [], docString: '', input: [], output: [], valueInfo: [] };
+  return { node: [], name: "", initializer: [], docString: "", input: [], output: [], valueInfo: [] };
 }
 
 export const GraphProto: MessageFns<GraphProto> = {
@@ -1414,13 +1408,13 @@ export const GraphProto: MessageFns<GraphProto> = {
     for (const v of message.node) {
       NodeProto.encode(v!, writer.uint32(10).fork()).join();
     }
-    if (message.name !== '') {
+    if (message.name !== "") {
       writer.uint32(18).string(message.name);
     }
     for (const v of message.initializer) {
       TensorProto.encode(v!, writer.uint32(42).fork()).join();
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       writer.uint32(82).string(message.docString);
     }
     for (const v of message.input) {
@@ -1439,7 +1433,7 @@ export const GraphProto: MessageFns<GraphProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1519,26 +1513,22 @@ export const GraphProto: MessageFns<GraphProto> = {
   fromJSON(object: any): GraphProto {
     return {
       node: globalThis.Array.isArray(object?.node) ? object.node.map((e: any) => NodeProto.fromJSON(e)) : [],
-      name: isSet(object.name) ? globalThis.String(object.name) : '',
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
       initializer: globalThis.Array.isArray(object?.initializer)
         ? object.initializer.map((e: any) => TensorProto.fromJSON(e))
         : [],
       docString: isSet(object.docString)
         ? globalThis.String(object.docString)
         : isSet(object.doc_string)
-          ? globalThis.String(object.doc_string)
-          : '',
-      input: globalThis.Array.isArray(object?.input)
-        ? object.input.map((e: any) => ValueInfoProto.fromJSON(e))
-        : [],
-      output: globalThis.Array.isArray(object?.output)
-        ? object.output.map((e: any) => ValueInfoProto.fromJSON(e))
-        : [],
+        ? globalThis.String(object.doc_string)
+        : "",
+      input: globalThis.Array.isArray(object?.input) ? object.input.map((e: any) => ValueInfoProto.fromJSON(e)) : [],
+      output: globalThis.Array.isArray(object?.output) ? object.output.map((e: any) => ValueInfoProto.fromJSON(e)) : [],
       valueInfo: globalThis.Array.isArray(object?.valueInfo)
         ? object.valueInfo.map((e: any) => ValueInfoProto.fromJSON(e))
         : globalThis.Array.isArray(object?.value_info)
-          ? object.value_info.map((e: any) => ValueInfoProto.fromJSON(e))
-          : [],
+        ? object.value_info.map((e: any) => ValueInfoProto.fromJSON(e))
+        : [],
     };
   },
 
@@ -1547,13 +1537,13 @@ export const GraphProto: MessageFns<GraphProto> = {
     if (message.node?.length) {
       obj.node = message.node.map((e) => NodeProto.toJSON(e));
     }
-    if (message.name !== '') {
+    if (message.name !== "") {
       obj.name = message.name;
     }
     if (message.initializer?.length) {
       obj.initializer = message.initializer.map((e) => TensorProto.toJSON(e));
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       obj.docString = message.docString;
     }
     if (message.input?.length) {
@@ -1574,9 +1564,9 @@ export const GraphProto: MessageFns<GraphProto> = {
   fromPartial(object: DeepPartial<GraphProto>): GraphProto {
     const message = createBaseGraphProto();
     message.node = object.node?.map((e) => NodeProto.fromPartial(e)) || [];
-    message.name = object.name ?? '';
+    message.name = object.name ?? "";
     message.initializer = object.initializer?.map((e) => TensorProto.fromPartial(e)) || [];
-    message.docString = object.docString ?? '';
+    message.docString = object.docString ?? "";
     message.input = object.input?.map((e) => ValueInfoProto.fromPartial(e)) || [];
     message.output = object.output?.map((e) => ValueInfoProto.fromPartial(e)) || [];
     message.valueInfo = object.valueInfo?.map((e) => ValueInfoProto.fromPartial(e)) || [];
@@ -1592,8 +1582,8 @@ function createBaseTensorProto(): TensorProto {
     int32Data: [],
     stringData: [],
     int64Data: [],
-    name: '',
-    docString: '',
+    name: "",
+    docString: "",
     rawData: Buffer.alloc(0),
     externalData: [],
     dataLocation: 0,
@@ -1638,10 +1628,10 @@ export const TensorProto: MessageFns<TensorProto> = {
       }
       writer.join();
     }
-    if (message.name !== '') {
+    if (message.name !== "") {
       writer.uint32(66).string(message.name);
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       writer.uint32(98).string(message.docString);
     }
     if (message.rawData.length !== 0) {
@@ -1674,7 +1664,7 @@ export const TensorProto: MessageFns<TensorProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1865,59 +1855,59 @@ export const TensorProto: MessageFns<TensorProto> = {
       dataType: isSet(object.dataType)
         ? globalThis.Number(object.dataType)
         : isSet(object.data_type)
-          ? globalThis.Number(object.data_type)
-          : 0,
+        ? globalThis.Number(object.data_type)
+        : 0,
       floatData: globalThis.Array.isArray(object?.floatData)
         ? object.floatData.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.float_data)
-          ? object.float_data.map((e: any) => globalThis.Number(e))
-          : [],
+        ? object.float_data.map((e: any) => globalThis.Number(e))
+        : [],
       int32Data: globalThis.Array.isArray(object?.int32Data)
         ? object.int32Data.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.int32_data)
-          ? object.int32_data.map((e: any) => globalThis.Number(e))
-          : [],
+        ? object.int32_data.map((e: any) => globalThis.Number(e))
+        : [],
       stringData: globalThis.Array.isArray(object?.stringData)
         ? object.stringData.map((e: any) => Buffer.from(bytesFromBase64(e)))
         : globalThis.Array.isArray(object?.string_data)
-          ? object.string_data.map((e: any) => Buffer.from(bytesFromBase64(e)))
-          : [],
+        ? object.string_data.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
       int64Data: globalThis.Array.isArray(object?.int64Data)
         ? object.int64Data.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.int64_data)
-          ? object.int64_data.map((e: any) => globalThis.Number(e))
-          : [],
-      name: isSet(object.name) ? globalThis.String(object.name) : '',
+        ? object.int64_data.map((e: any) => globalThis.Number(e))
+        : [],
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
       docString: isSet(object.docString)
         ? globalThis.String(object.docString)
         : isSet(object.doc_string)
-          ? globalThis.String(object.doc_string)
-          : '',
+        ? globalThis.String(object.doc_string)
+        : "",
       rawData: isSet(object.rawData)
         ? Buffer.from(bytesFromBase64(object.rawData))
         : isSet(object.raw_data)
-          ? Buffer.from(bytesFromBase64(object.raw_data))
-          : Buffer.alloc(0),
+        ? Buffer.from(bytesFromBase64(object.raw_data))
+        : Buffer.alloc(0),
       externalData: globalThis.Array.isArray(object?.externalData)
         ? object.externalData.map((e: any) => StringStringEntryProto.fromJSON(e))
         : globalThis.Array.isArray(object?.external_data)
-          ? object.external_data.map((e: any) => StringStringEntryProto.fromJSON(e))
-          : [],
+        ? object.external_data.map((e: any) => StringStringEntryProto.fromJSON(e))
+        : [],
       dataLocation: isSet(object.dataLocation)
         ? tensorProto_DataLocationFromJSON(object.dataLocation)
         : isSet(object.data_location)
-          ? tensorProto_DataLocationFromJSON(object.data_location)
-          : 0,
+        ? tensorProto_DataLocationFromJSON(object.data_location)
+        : 0,
       doubleData: globalThis.Array.isArray(object?.doubleData)
         ? object.doubleData.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.double_data)
-          ? object.double_data.map((e: any) => globalThis.Number(e))
-          : [],
+        ? object.double_data.map((e: any) => globalThis.Number(e))
+        : [],
       uint64Data: globalThis.Array.isArray(object?.uint64Data)
         ? object.uint64Data.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.uint64_data)
-          ? object.uint64_data.map((e: any) => globalThis.Number(e))
-          : [],
+        ? object.uint64_data.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -1941,10 +1931,10 @@ export const TensorProto: MessageFns<TensorProto> = {
     if (message.int64Data?.length) {
       obj.int64Data = message.int64Data.map((e) => Math.round(e));
     }
-    if (message.name !== '') {
+    if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.docString !== '') {
+    if (message.docString !== "") {
       obj.docString = message.docString;
     }
     if (message.rawData.length !== 0) {
@@ -1976,8 +1966,8 @@ export const TensorProto: MessageFns<TensorProto> = {
     message.int32Data = object.int32Data?.map((e) => e) || [];
     message.stringData = object.stringData?.map((e) => e) || [];
     message.int64Data = object.int64Data?.map((e) => e) || [];
-    message.name = object.name ?? '';
-    message.docString = object.docString ?? '';
+    message.name = object.name ?? "";
+    message.docString = object.docString ?? "";
     message.rawData = object.rawData ?? Buffer.alloc(0);
     message.externalData = object.externalData?.map((e) => StringStringEntryProto.fromPartial(e)) || [];
     message.dataLocation = object.dataLocation ?? 0;
@@ -2003,7 +1993,7 @@ export const TensorShapeProto: MessageFns<TensorShapeProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2059,7 +2049,7 @@ export const TensorShapeProto: MessageFns<TensorShapeProto> = {
 };
 
 function createBaseTensorShapeProto_Dimension(): TensorShapeProto_Dimension {
-  return { dimValue: undefined, dimParam: undefined, denotation: '' };
+  return { dimValue: undefined, dimParam: undefined, denotation: "" };
 }
 
 export const TensorShapeProto_Dimension: MessageFns<TensorShapeProto_Dimension> = {
@@ -2070,7 +2060,7 @@ export const TensorShapeProto_Dimension: MessageFns<TensorShapeProto_Dimension> 
     if (message.dimParam !== undefined) {
       writer.uint32(18).string(message.dimParam);
     }
-    if (message.denotation !== '') {
+    if (message.denotation !== "") {
       writer.uint32(26).string(message.denotation);
     }
     return writer;
@@ -2080,7 +2070,7 @@ export const TensorShapeProto_Dimension: MessageFns<TensorShapeProto_Dimension> 
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2130,14 +2120,14 @@ export const TensorShapeProto_Dimension: MessageFns<TensorShapeProto_Dimension> 
       dimValue: isSet(object.dimValue)
         ? globalThis.Number(object.dimValue)
         : isSet(object.dim_value)
-          ? globalThis.Number(object.dim_value)
-          : undefined,
+        ? globalThis.Number(object.dim_value)
+        : undefined,
       dimParam: isSet(object.dimParam)
         ? globalThis.String(object.dimParam)
         : isSet(object.dim_param)
-          ? globalThis.String(object.dim_param)
-          : undefined,
-      denotation: isSet(object.denotation) ? globalThis.String(object.denotation) : '',
+        ? globalThis.String(object.dim_param)
+        : undefined,
+      denotation: isSet(object.denotation) ? globalThis.String(object.denotation) : "",
     };
   },
 
@@ -2149,7 +2139,7 @@ export const TensorShapeProto_Dimension: MessageFns<TensorShapeProto_Dimension> 
     if (message.dimParam !== undefined) {
       obj.dimParam = message.dimParam;
     }
-    if (message.denotation !== '') {
+    if (message.denotation !== "") {
       obj.denotation = message.denotation;
     }
     return obj;
@@ -2162,13 +2152,13 @@ export const TensorShapeProto_Dimension: MessageFns<TensorShapeProto_Dimension> 
     const message = createBaseTensorShapeProto_Dimension();
     message.dimValue = object.dimValue ?? undefined;
     message.dimParam = object.dimParam ?? undefined;
-    message.denotation = object.denotation ?? '';
+    message.denotation = object.denotation ?? "";
     return message;
   },
 };
 
 function createBaseTypeProto(): TypeProto {
-  return { tensorType: undefined, denotation: '' };
+  return { tensorType: undefined, denotation: "" };
 }
 
 export const TypeProto: MessageFns<TypeProto> = {
@@ -2176,7 +2166,7 @@ export const TypeProto: MessageFns<TypeProto> = {
     if (message.tensorType !== undefined) {
       TypeProto_Tensor.encode(message.tensorType, writer.uint32(10).fork()).join();
     }
-    if (message.denotation !== '') {
+    if (message.denotation !== "") {
       writer.uint32(50).string(message.denotation);
     }
     return writer;
@@ -2186,7 +2176,7 @@ export const TypeProto: MessageFns<TypeProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2228,9 +2218,9 @@ export const TypeProto: MessageFns<TypeProto> = {
       tensorType: isSet(object.tensorType)
         ? TypeProto_Tensor.fromJSON(object.tensorType)
         : isSet(object.tensor_type)
-          ? TypeProto_Tensor.fromJSON(object.tensor_type)
-          : undefined,
-      denotation: isSet(object.denotation) ? globalThis.String(object.denotation) : '',
+        ? TypeProto_Tensor.fromJSON(object.tensor_type)
+        : undefined,
+      denotation: isSet(object.denotation) ? globalThis.String(object.denotation) : "",
     };
   },
 
@@ -2239,7 +2229,7 @@ export const TypeProto: MessageFns<TypeProto> = {
     if (message.tensorType !== undefined) {
       obj.tensorType = TypeProto_Tensor.toJSON(message.tensorType);
     }
-    if (message.denotation !== '') {
+    if (message.denotation !== "") {
       obj.denotation = message.denotation;
     }
     return obj;
@@ -2250,11 +2240,10 @@ export const TypeProto: MessageFns<TypeProto> = {
   },
   fromPartial(object: DeepPartial<TypeProto>): TypeProto {
     const message = createBaseTypeProto();
-    message.tensorType =
-      object.tensorType !== undefined && object.tensorType !== null
-        ? TypeProto_Tensor.fromPartial(object.tensorType)
-        : undefined;
-    message.denotation = object.denotation ?? '';
+    message.tensorType = (object.tensorType !== undefined && object.tensorType !== null)
+      ? TypeProto_Tensor.fromPartial(object.tensorType)
+      : undefined;
+    message.denotation = object.denotation ?? "";
     return message;
   },
 };
@@ -2278,7 +2267,7 @@ export const TypeProto_Tensor: MessageFns<TypeProto_Tensor> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2320,8 +2309,8 @@ export const TypeProto_Tensor: MessageFns<TypeProto_Tensor> = {
       elemType: isSet(object.elemType)
         ? globalThis.Number(object.elemType)
         : isSet(object.elem_type)
-          ? globalThis.Number(object.elem_type)
-          : 0,
+        ? globalThis.Number(object.elem_type)
+        : 0,
       shape: isSet(object.shape) ? TensorShapeProto.fromJSON(object.shape) : undefined,
     };
   },
@@ -2343,21 +2332,20 @@ export const TypeProto_Tensor: MessageFns<TypeProto_Tensor> = {
   fromPartial(object: DeepPartial<TypeProto_Tensor>): TypeProto_Tensor {
     const message = createBaseTypeProto_Tensor();
     message.elemType = object.elemType ?? 0;
-    message.shape =
-      object.shape !== undefined && object.shape !== null
-        ? TensorShapeProto.fromPartial(object.shape)
-        : undefined;
+    message.shape = (object.shape !== undefined && object.shape !== null)
+      ? TensorShapeProto.fromPartial(object.shape)
+      : undefined;
     return message;
   },
 };
 
 function createBaseOperatorSetIdProto(): OperatorSetIdProto {
-  return { domain: '', version: 0 };
+  return { domain: "", version: 0 };
 }
 
 export const OperatorSetIdProto: MessageFns<OperatorSetIdProto> = {
   encode(message: OperatorSetIdProto, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.domain !== '') {
+    if (message.domain !== "") {
       writer.uint32(10).string(message.domain);
     }
     if (message.version !== 0) {
@@ -2370,7 +2358,7 @@ export const OperatorSetIdProto: MessageFns<OperatorSetIdProto> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2409,14 +2397,14 @@ export const OperatorSetIdProto: MessageFns<OperatorSetIdProto> = {
 
   fromJSON(object: any): OperatorSetIdProto {
     return {
-      domain: isSet(object.domain) ? globalThis.String(object.domain) : '',
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
     };
   },
 
   toJSON(message: OperatorSetIdProto): unknown {
     const obj: any = {};
-    if (message.domain !== '') {
+    if (message.domain !== "") {
       obj.domain = message.domain;
     }
     if (message.version !== 0) {
@@ -2430,43 +2418,39 @@ export const OperatorSetIdProto: MessageFns<OperatorSetIdProto> = {
   },
   fromPartial(object: DeepPartial<OperatorSetIdProto>): OperatorSetIdProto {
     const message = createBaseOperatorSetIdProto();
-    message.domain = object.domain ?? '';
+    message.domain = object.domain ?? "";
     message.version = object.version ?? 0;
     return message;
   },
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, 'base64'));
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString('base64');
+  return globalThis.Buffer.from(arr).toString("base64");
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
-  return typeof value === 'number' && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-type DeepPartial<T> = T extends Builtin
-  ? T
-  : T extends globalThis.Array<infer U>
-    ? globalThis.Array<DeepPartial<U>>
-    : T extends ReadonlyArray<infer U>
-      ? ReadonlyArray<DeepPartial<U>>
-      : T extends {}
-        ? { [K in keyof T]?: DeepPartial<T[K]> }
-        : Partial<T>;
+type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
   }
   if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
 }

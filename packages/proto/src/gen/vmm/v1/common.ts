@@ -21,19 +21,19 @@ export enum Backend {
 export function backendFromJSON(object: any): Backend {
   switch (object) {
     case 0:
-    case 'BACKEND_UNSPECIFIED':
+    case "BACKEND_UNSPECIFIED":
       return Backend.BACKEND_UNSPECIFIED;
     case 1:
-    case 'BACKEND_CPU':
+    case "BACKEND_CPU":
       return Backend.BACKEND_CPU;
     case 2:
-    case 'BACKEND_CUDA':
+    case "BACKEND_CUDA":
       return Backend.BACKEND_CUDA;
     case 3:
-    case 'BACKEND_OPENVINO':
+    case "BACKEND_OPENVINO":
       return Backend.BACKEND_OPENVINO;
     case -1:
-    case 'UNRECOGNIZED':
+    case "UNRECOGNIZED":
     default:
       return Backend.UNRECOGNIZED;
   }
@@ -42,16 +42,16 @@ export function backendFromJSON(object: any): Backend {
 export function backendToJSON(object: Backend): string {
   switch (object) {
     case Backend.BACKEND_UNSPECIFIED:
-      return 'BACKEND_UNSPECIFIED';
+      return "BACKEND_UNSPECIFIED";
     case Backend.BACKEND_CPU:
-      return 'BACKEND_CPU';
+      return "BACKEND_CPU";
     case Backend.BACKEND_CUDA:
-      return 'BACKEND_CUDA';
+      return "BACKEND_CUDA";
     case Backend.BACKEND_OPENVINO:
-      return 'BACKEND_OPENVINO';
+      return "BACKEND_OPENVINO";
     case Backend.UNRECOGNIZED:
     default:
-      return 'UNRECOGNIZED';
+      return "UNRECOGNIZED";
   }
 }
 
@@ -67,19 +67,19 @@ export enum Task {
 export function taskFromJSON(object: any): Task {
   switch (object) {
     case 0:
-    case 'TASK_UNSPECIFIED':
+    case "TASK_UNSPECIFIED":
       return Task.TASK_UNSPECIFIED;
     case 1:
-    case 'TASK_TEXT_GENERATION':
+    case "TASK_TEXT_GENERATION":
       return Task.TASK_TEXT_GENERATION;
     case 2:
-    case 'TASK_OBJECT_DETECTION':
+    case "TASK_OBJECT_DETECTION":
       return Task.TASK_OBJECT_DETECTION;
     case 3:
-    case 'TASK_IMAGE_CLASSIFICATION':
+    case "TASK_IMAGE_CLASSIFICATION":
       return Task.TASK_IMAGE_CLASSIFICATION;
     case -1:
-    case 'UNRECOGNIZED':
+    case "UNRECOGNIZED":
     default:
       return Task.UNRECOGNIZED;
   }
@@ -88,15 +88,15 @@ export function taskFromJSON(object: any): Task {
 export function taskToJSON(object: Task): string {
   switch (object) {
     case Task.TASK_UNSPECIFIED:
-      return 'TASK_UNSPECIFIED';
+      return "TASK_UNSPECIFIED";
     case Task.TASK_TEXT_GENERATION:
-      return 'TASK_TEXT_GENERATION';
+      return "TASK_TEXT_GENERATION";
     case Task.TASK_OBJECT_DETECTION:
-      return 'TASK_OBJECT_DETECTION';
+      return "TASK_OBJECT_DETECTION";
     case Task.TASK_IMAGE_CLASSIFICATION:
-      return 'TASK_IMAGE_CLASSIFICATION';
+      return "TASK_IMAGE_CLASSIFICATION";
     case Task.UNRECOGNIZED:
     default:
-      return 'UNRECOGNIZED';
+      return "UNRECOGNIZED";
   }
 }

@@ -5,7 +5,7 @@
 // source: vmm/v1/inference.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -19,8 +19,8 @@ import {
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import { Backend, backendFromJSON, backendToJSON } from './common.js';
+} from "@grpc/grpc-js";
+import { Backend, backendFromJSON, backendToJSON } from "./common.js";
 
 export enum Role {
   ROLE_UNSPECIFIED = 0,
@@ -34,22 +34,22 @@ export enum Role {
 export function roleFromJSON(object: any): Role {
   switch (object) {
     case 0:
-    case 'ROLE_UNSPECIFIED':
+    case "ROLE_UNSPECIFIED":
       return Role.ROLE_UNSPECIFIED;
     case 1:
-    case 'ROLE_SYSTEM':
+    case "ROLE_SYSTEM":
       return Role.ROLE_SYSTEM;
     case 2:
-    case 'ROLE_USER':
+    case "ROLE_USER":
       return Role.ROLE_USER;
     case 3:
-    case 'ROLE_ASSISTANT':
+    case "ROLE_ASSISTANT":
       return Role.ROLE_ASSISTANT;
     case 4:
-    case 'ROLE_TOOL':
+    case "ROLE_TOOL":
       return Role.ROLE_TOOL;
     case -1:
-    case 'UNRECOGNIZED':
+    case "UNRECOGNIZED":
     default:
       return Role.UNRECOGNIZED;
   }
@@ -58,18 +58,18 @@ export function roleFromJSON(object: any): Role {
 export function roleToJSON(object: Role): string {
   switch (object) {
     case Role.ROLE_UNSPECIFIED:
-      return 'ROLE_UNSPECIFIED';
+      return "ROLE_UNSPECIFIED";
     case Role.ROLE_SYSTEM:
-      return 'ROLE_SYSTEM';
+      return "ROLE_SYSTEM";
     case Role.ROLE_USER:
-      return 'ROLE_USER';
+      return "ROLE_USER";
     case Role.ROLE_ASSISTANT:
-      return 'ROLE_ASSISTANT';
+      return "ROLE_ASSISTANT";
     case Role.ROLE_TOOL:
-      return 'ROLE_TOOL';
+      return "ROLE_TOOL";
     case Role.UNRECOGNIZED:
     default:
-      return 'UNRECOGNIZED';
+      return "UNRECOGNIZED";
   }
 }
 
@@ -87,19 +87,19 @@ export enum FinishReason {
 export function finishReasonFromJSON(object: any): FinishReason {
   switch (object) {
     case 0:
-    case 'FINISH_REASON_UNSPECIFIED':
+    case "FINISH_REASON_UNSPECIFIED":
       return FinishReason.FINISH_REASON_UNSPECIFIED;
     case 1:
-    case 'FINISH_REASON_STOP':
+    case "FINISH_REASON_STOP":
       return FinishReason.FINISH_REASON_STOP;
     case 2:
-    case 'FINISH_REASON_LENGTH':
+    case "FINISH_REASON_LENGTH":
       return FinishReason.FINISH_REASON_LENGTH;
     case 3:
-    case 'FINISH_REASON_CANCELLED':
+    case "FINISH_REASON_CANCELLED":
       return FinishReason.FINISH_REASON_CANCELLED;
     case -1:
-    case 'UNRECOGNIZED':
+    case "UNRECOGNIZED":
     default:
       return FinishReason.UNRECOGNIZED;
   }
@@ -108,16 +108,16 @@ export function finishReasonFromJSON(object: any): FinishReason {
 export function finishReasonToJSON(object: FinishReason): string {
   switch (object) {
     case FinishReason.FINISH_REASON_UNSPECIFIED:
-      return 'FINISH_REASON_UNSPECIFIED';
+      return "FINISH_REASON_UNSPECIFIED";
     case FinishReason.FINISH_REASON_STOP:
-      return 'FINISH_REASON_STOP';
+      return "FINISH_REASON_STOP";
     case FinishReason.FINISH_REASON_LENGTH:
-      return 'FINISH_REASON_LENGTH';
+      return "FINISH_REASON_LENGTH";
     case FinishReason.FINISH_REASON_CANCELLED:
-      return 'FINISH_REASON_CANCELLED';
+      return "FINISH_REASON_CANCELLED";
     case FinishReason.UNRECOGNIZED:
     default:
-      return 'UNRECOGNIZED';
+      return "UNRECOGNIZED";
   }
 }
 
@@ -128,30 +128,50 @@ export function finishReasonToJSON(object: FinishReason): string {
  */
 export interface SamplingOptions {
   /** 0 selects greedy decoding. */
-  temperature?: number | undefined;
+  temperature?:
+    | number
+    | undefined;
   /** 0 disables top-k filtering. */
-  topK?: number | undefined;
+  topK?:
+    | number
+    | undefined;
   /** Nucleus sampling mass in (0, 1]; 1 disables it. */
-  topP?: number | undefined;
+  topP?:
+    | number
+    | undefined;
   /** Drops tokens whose probability is below min_p times the top token's; 0 disables it. */
-  minP?: number | undefined;
+  minP?:
+    | number
+    | undefined;
   /**
    * Multiplicative penalty on tokens already seen (Ollama repeat_penalty, HF
    * repetition_penalty); 1 disables it.
    */
-  repetitionPenalty?: number | undefined;
+  repetitionPenalty?:
+    | number
+    | undefined;
   /** How many recent tokens the penalties look at; 0 means the whole context. */
-  repeatLastN?: number | undefined;
+  repeatLastN?:
+    | number
+    | undefined;
   /** Additive penalty on tokens already seen at least once (OpenAI presence_penalty). */
-  presencePenalty?: number | undefined;
+  presencePenalty?:
+    | number
+    | undefined;
   /** Additive penalty proportional to how often a token was seen (OpenAI frequency_penalty). */
-  frequencyPenalty?: number | undefined;
+  frequencyPenalty?:
+    | number
+    | undefined;
   /** Same seed, model and options give the same text. */
-  seed?: number | undefined;
+  seed?:
+    | number
+    | undefined;
   /** Generation stops before any of these strings; they are never emitted. */
   stop: string[];
   /** Upper bound on generated tokens; absent means until EOS or the context is full. */
-  maxTokens?: number | undefined;
+  maxTokens?:
+    | number
+    | undefined;
   /** Context window in tokens (Ollama num_ctx); absent means the model's maximum. */
   contextSize?: number | undefined;
 }
@@ -176,7 +196,9 @@ export interface GenerateRequest {
   model: string;
   prompt: string;
   /** System prompt placed through the chat template; ignored when `raw` is set. */
-  system?: string | undefined;
+  system?:
+    | string
+    | undefined;
   /** Tokenizes `prompt` as it is, without the chat template. */
   raw: boolean;
   options: SamplingOptions | undefined;
@@ -216,7 +238,9 @@ export interface GenerateTimings {
 export interface GenerateDone {
   finishReason: FinishReason;
   usage: Usage | undefined;
-  timings: GenerateTimings | undefined;
+  timings:
+    | GenerateTimings
+    | undefined;
   /** The stop sequence that ended generation, when one did. */
   stopSequence?: string | undefined;
 }
@@ -252,11 +276,17 @@ export interface DetectRequest {
   /** JPEG, PNG or WebP bytes. */
   image: Buffer;
   /** Minimum class score in [0, 1]; default 0.25. */
-  confidenceThreshold?: number | undefined;
+  confidenceThreshold?:
+    | number
+    | undefined;
   /** IoU above which class-aware NMS drops the lower-scored box, in [0, 1]; default 0.7. */
-  iouThreshold?: number | undefined;
+  iouThreshold?:
+    | number
+    | undefined;
   /** At most this many detections, best first; default 300. */
-  maxDetections?: number | undefined;
+  maxDetections?:
+    | number
+    | undefined;
   /** Keep only these class ids; empty keeps every class. */
   classIds: number[];
   context: RequestContext | undefined;
@@ -368,7 +398,7 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -491,50 +521,52 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
       topK: isSet(object.topK)
         ? globalThis.Number(object.topK)
         : isSet(object.top_k)
-          ? globalThis.Number(object.top_k)
-          : undefined,
+        ? globalThis.Number(object.top_k)
+        : undefined,
       topP: isSet(object.topP)
         ? globalThis.Number(object.topP)
         : isSet(object.top_p)
-          ? globalThis.Number(object.top_p)
-          : undefined,
+        ? globalThis.Number(object.top_p)
+        : undefined,
       minP: isSet(object.minP)
         ? globalThis.Number(object.minP)
         : isSet(object.min_p)
-          ? globalThis.Number(object.min_p)
-          : undefined,
+        ? globalThis.Number(object.min_p)
+        : undefined,
       repetitionPenalty: isSet(object.repetitionPenalty)
         ? globalThis.Number(object.repetitionPenalty)
         : isSet(object.repetition_penalty)
-          ? globalThis.Number(object.repetition_penalty)
-          : undefined,
+        ? globalThis.Number(object.repetition_penalty)
+        : undefined,
       repeatLastN: isSet(object.repeatLastN)
         ? globalThis.Number(object.repeatLastN)
         : isSet(object.repeat_last_n)
-          ? globalThis.Number(object.repeat_last_n)
-          : undefined,
+        ? globalThis.Number(object.repeat_last_n)
+        : undefined,
       presencePenalty: isSet(object.presencePenalty)
         ? globalThis.Number(object.presencePenalty)
         : isSet(object.presence_penalty)
-          ? globalThis.Number(object.presence_penalty)
-          : undefined,
+        ? globalThis.Number(object.presence_penalty)
+        : undefined,
       frequencyPenalty: isSet(object.frequencyPenalty)
         ? globalThis.Number(object.frequencyPenalty)
         : isSet(object.frequency_penalty)
-          ? globalThis.Number(object.frequency_penalty)
-          : undefined,
+        ? globalThis.Number(object.frequency_penalty)
+        : undefined,
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
-      stop: globalThis.Array.isArray(object?.stop) ? object.stop.map((e: any) => globalThis.String(e)) : [],
+      stop: globalThis.Array.isArray(object?.stop)
+        ? object.stop.map((e: any) => globalThis.String(e))
+        : [],
       maxTokens: isSet(object.maxTokens)
         ? globalThis.Number(object.maxTokens)
         : isSet(object.max_tokens)
-          ? globalThis.Number(object.max_tokens)
-          : undefined,
+        ? globalThis.Number(object.max_tokens)
+        : undefined,
       contextSize: isSet(object.contextSize)
         ? globalThis.Number(object.contextSize)
         : isSet(object.context_size)
-          ? globalThis.Number(object.context_size)
-          : undefined,
+        ? globalThis.Number(object.context_size)
+        : undefined,
     };
   },
 
@@ -601,12 +633,12 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
 };
 
 function createBaseRequestContext(): RequestContext {
-  return { requestId: '', backend: 0, keepAliveMs: undefined };
+  return { requestId: "", backend: 0, keepAliveMs: undefined };
 }
 
 export const RequestContext: MessageFns<RequestContext> = {
   encode(message: RequestContext, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== '') {
+    if (message.requestId !== "") {
       writer.uint32(10).string(message.requestId);
     }
     if (message.backend !== 0) {
@@ -622,7 +654,7 @@ export const RequestContext: MessageFns<RequestContext> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -672,20 +704,20 @@ export const RequestContext: MessageFns<RequestContext> = {
       requestId: isSet(object.requestId)
         ? globalThis.String(object.requestId)
         : isSet(object.request_id)
-          ? globalThis.String(object.request_id)
-          : '',
+        ? globalThis.String(object.request_id)
+        : "",
       backend: isSet(object.backend) ? backendFromJSON(object.backend) : 0,
       keepAliveMs: isSet(object.keepAliveMs)
         ? globalThis.Number(object.keepAliveMs)
         : isSet(object.keep_alive_ms)
-          ? globalThis.Number(object.keep_alive_ms)
-          : undefined,
+        ? globalThis.Number(object.keep_alive_ms)
+        : undefined,
     };
   },
 
   toJSON(message: RequestContext): unknown {
     const obj: any = {};
-    if (message.requestId !== '') {
+    if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
     if (message.backend !== 0) {
@@ -702,7 +734,7 @@ export const RequestContext: MessageFns<RequestContext> = {
   },
   fromPartial(object: DeepPartial<RequestContext>): RequestContext {
     const message = createBaseRequestContext();
-    message.requestId = object.requestId ?? '';
+    message.requestId = object.requestId ?? "";
     message.backend = object.backend ?? 0;
     message.keepAliveMs = object.keepAliveMs ?? undefined;
     return message;
@@ -710,15 +742,15 @@ export const RequestContext: MessageFns<RequestContext> = {
 };
 
 function createBaseGenerateRequest(): GenerateRequest {
-  return { model: '', prompt: '', system: undefined, raw: false, options: undefined, context: undefined };
+  return { model: "", prompt: "", system: undefined, raw: false, options: undefined, context: undefined };
 }
 
 export const GenerateRequest: MessageFns<GenerateRequest> = {
   encode(message: GenerateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.model !== '') {
+    if (message.model !== "") {
       writer.uint32(10).string(message.model);
     }
-    if (message.prompt !== '') {
+    if (message.prompt !== "") {
       writer.uint32(18).string(message.prompt);
     }
     if (message.system !== undefined) {
@@ -740,7 +772,7 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -811,8 +843,8 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
 
   fromJSON(object: any): GenerateRequest {
     return {
-      model: isSet(object.model) ? globalThis.String(object.model) : '',
-      prompt: isSet(object.prompt) ? globalThis.String(object.prompt) : '',
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      prompt: isSet(object.prompt) ? globalThis.String(object.prompt) : "",
       system: isSet(object.system) ? globalThis.String(object.system) : undefined,
       raw: isSet(object.raw) ? globalThis.Boolean(object.raw) : false,
       options: isSet(object.options) ? SamplingOptions.fromJSON(object.options) : undefined,
@@ -822,10 +854,10 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
 
   toJSON(message: GenerateRequest): unknown {
     const obj: any = {};
-    if (message.model !== '') {
+    if (message.model !== "") {
       obj.model = message.model;
     }
-    if (message.prompt !== '') {
+    if (message.prompt !== "") {
       obj.prompt = message.prompt;
     }
     if (message.system !== undefined) {
@@ -848,24 +880,22 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
   },
   fromPartial(object: DeepPartial<GenerateRequest>): GenerateRequest {
     const message = createBaseGenerateRequest();
-    message.model = object.model ?? '';
-    message.prompt = object.prompt ?? '';
+    message.model = object.model ?? "";
+    message.prompt = object.prompt ?? "";
     message.system = object.system ?? undefined;
     message.raw = object.raw ?? false;
-    message.options =
-      object.options !== undefined && object.options !== null
-        ? SamplingOptions.fromPartial(object.options)
-        : undefined;
-    message.context =
-      object.context !== undefined && object.context !== null
-        ? RequestContext.fromPartial(object.context)
-        : undefined;
+    message.options = (object.options !== undefined && object.options !== null)
+      ? SamplingOptions.fromPartial(object.options)
+      : undefined;
+    message.context = (object.context !== undefined && object.context !== null)
+      ? RequestContext.fromPartial(object.context)
+      : undefined;
     return message;
   },
 };
 
 function createBaseChatMessage(): ChatMessage {
-  return { role: 0, content: '' };
+  return { role: 0, content: "" };
 }
 
 export const ChatMessage: MessageFns<ChatMessage> = {
@@ -873,7 +903,7 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.role !== 0) {
       writer.uint32(8).int32(message.role);
     }
-    if (message.content !== '') {
+    if (message.content !== "") {
       writer.uint32(18).string(message.content);
     }
     return writer;
@@ -883,7 +913,7 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -923,7 +953,7 @@ export const ChatMessage: MessageFns<ChatMessage> = {
   fromJSON(object: any): ChatMessage {
     return {
       role: isSet(object.role) ? roleFromJSON(object.role) : 0,
-      content: isSet(object.content) ? globalThis.String(object.content) : '',
+      content: isSet(object.content) ? globalThis.String(object.content) : "",
     };
   },
 
@@ -932,7 +962,7 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.role !== 0) {
       obj.role = roleToJSON(message.role);
     }
-    if (message.content !== '') {
+    if (message.content !== "") {
       obj.content = message.content;
     }
     return obj;
@@ -944,18 +974,18 @@ export const ChatMessage: MessageFns<ChatMessage> = {
   fromPartial(object: DeepPartial<ChatMessage>): ChatMessage {
     const message = createBaseChatMessage();
     message.role = object.role ?? 0;
-    message.content = object.content ?? '';
+    message.content = object.content ?? "";
     return message;
   },
 };
 
 function createBaseChatRequest(): ChatRequest {
-  return { model: '', messages: [], options: undefined, context: undefined };
+  return { model: "", messages: [], options: undefined, context: undefined };
 }
 
 export const ChatRequest: MessageFns<ChatRequest> = {
   encode(message: ChatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.model !== '') {
+    if (message.model !== "") {
       writer.uint32(10).string(message.model);
     }
     for (const v of message.messages) {
@@ -974,7 +1004,7 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1029,7 +1059,7 @@ export const ChatRequest: MessageFns<ChatRequest> = {
 
   fromJSON(object: any): ChatRequest {
     return {
-      model: isSet(object.model) ? globalThis.String(object.model) : '',
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
       messages: globalThis.Array.isArray(object?.messages)
         ? object.messages.map((e: any) => ChatMessage.fromJSON(e))
         : [],
@@ -1040,7 +1070,7 @@ export const ChatRequest: MessageFns<ChatRequest> = {
 
   toJSON(message: ChatRequest): unknown {
     const obj: any = {};
-    if (message.model !== '') {
+    if (message.model !== "") {
       obj.model = message.model;
     }
     if (message.messages?.length) {
@@ -1060,16 +1090,14 @@ export const ChatRequest: MessageFns<ChatRequest> = {
   },
   fromPartial(object: DeepPartial<ChatRequest>): ChatRequest {
     const message = createBaseChatRequest();
-    message.model = object.model ?? '';
+    message.model = object.model ?? "";
     message.messages = object.messages?.map((e) => ChatMessage.fromPartial(e)) || [];
-    message.options =
-      object.options !== undefined && object.options !== null
-        ? SamplingOptions.fromPartial(object.options)
-        : undefined;
-    message.context =
-      object.context !== undefined && object.context !== null
-        ? RequestContext.fromPartial(object.context)
-        : undefined;
+    message.options = (object.options !== undefined && object.options !== null)
+      ? SamplingOptions.fromPartial(object.options)
+      : undefined;
+    message.context = (object.context !== undefined && object.context !== null)
+      ? RequestContext.fromPartial(object.context)
+      : undefined;
     return message;
   },
 };
@@ -1093,7 +1121,7 @@ export const Usage: MessageFns<Usage> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1135,13 +1163,13 @@ export const Usage: MessageFns<Usage> = {
       promptTokens: isSet(object.promptTokens)
         ? globalThis.Number(object.promptTokens)
         : isSet(object.prompt_tokens)
-          ? globalThis.Number(object.prompt_tokens)
-          : 0,
+        ? globalThis.Number(object.prompt_tokens)
+        : 0,
       completionTokens: isSet(object.completionTokens)
         ? globalThis.Number(object.completionTokens)
         : isSet(object.completion_tokens)
-          ? globalThis.Number(object.completion_tokens)
-          : 0,
+        ? globalThis.Number(object.completion_tokens)
+        : 0,
     };
   },
 
@@ -1192,7 +1220,7 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1250,23 +1278,23 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
       loadNs: isSet(object.loadNs)
         ? globalThis.Number(object.loadNs)
         : isSet(object.load_ns)
-          ? globalThis.Number(object.load_ns)
-          : 0,
+        ? globalThis.Number(object.load_ns)
+        : 0,
       promptEvalNs: isSet(object.promptEvalNs)
         ? globalThis.Number(object.promptEvalNs)
         : isSet(object.prompt_eval_ns)
-          ? globalThis.Number(object.prompt_eval_ns)
-          : 0,
+        ? globalThis.Number(object.prompt_eval_ns)
+        : 0,
       evalNs: isSet(object.evalNs)
         ? globalThis.Number(object.evalNs)
         : isSet(object.eval_ns)
-          ? globalThis.Number(object.eval_ns)
-          : 0,
+        ? globalThis.Number(object.eval_ns)
+        : 0,
       totalNs: isSet(object.totalNs)
         ? globalThis.Number(object.totalNs)
         : isSet(object.total_ns)
-          ? globalThis.Number(object.total_ns)
-          : 0,
+        ? globalThis.Number(object.total_ns)
+        : 0,
     };
   },
 
@@ -1325,7 +1353,7 @@ export const GenerateDone: MessageFns<GenerateDone> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1383,15 +1411,15 @@ export const GenerateDone: MessageFns<GenerateDone> = {
       finishReason: isSet(object.finishReason)
         ? finishReasonFromJSON(object.finishReason)
         : isSet(object.finish_reason)
-          ? finishReasonFromJSON(object.finish_reason)
-          : 0,
+        ? finishReasonFromJSON(object.finish_reason)
+        : 0,
       usage: isSet(object.usage) ? Usage.fromJSON(object.usage) : undefined,
       timings: isSet(object.timings) ? GenerateTimings.fromJSON(object.timings) : undefined,
       stopSequence: isSet(object.stopSequence)
         ? globalThis.String(object.stopSequence)
         : isSet(object.stop_sequence)
-          ? globalThis.String(object.stop_sequence)
-          : undefined,
+        ? globalThis.String(object.stop_sequence)
+        : undefined,
     };
   },
 
@@ -1418,24 +1446,22 @@ export const GenerateDone: MessageFns<GenerateDone> = {
   fromPartial(object: DeepPartial<GenerateDone>): GenerateDone {
     const message = createBaseGenerateDone();
     message.finishReason = object.finishReason ?? 0;
-    message.usage =
-      object.usage !== undefined && object.usage !== null ? Usage.fromPartial(object.usage) : undefined;
-    message.timings =
-      object.timings !== undefined && object.timings !== null
-        ? GenerateTimings.fromPartial(object.timings)
-        : undefined;
+    message.usage = (object.usage !== undefined && object.usage !== null) ? Usage.fromPartial(object.usage) : undefined;
+    message.timings = (object.timings !== undefined && object.timings !== null)
+      ? GenerateTimings.fromPartial(object.timings)
+      : undefined;
     message.stopSequence = object.stopSequence ?? undefined;
     return message;
   },
 };
 
 function createBaseGenerateChunk(): GenerateChunk {
-  return { text: '', tokenIds: [], done: undefined };
+  return { text: "", tokenIds: [], done: undefined };
 }
 
 export const GenerateChunk: MessageFns<GenerateChunk> = {
   encode(message: GenerateChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.text !== '') {
+    if (message.text !== "") {
       writer.uint32(10).string(message.text);
     }
     if (message.tokenIds.length !== 0) {
@@ -1455,7 +1481,7 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1512,19 +1538,19 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
 
   fromJSON(object: any): GenerateChunk {
     return {
-      text: isSet(object.text) ? globalThis.String(object.text) : '',
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
       tokenIds: globalThis.Array.isArray(object?.tokenIds)
         ? object.tokenIds.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.token_ids)
-          ? object.token_ids.map((e: any) => globalThis.Number(e))
-          : [],
+        ? object.token_ids.map((e: any) => globalThis.Number(e))
+        : [],
       done: isSet(object.done) ? GenerateDone.fromJSON(object.done) : undefined,
     };
   },
 
   toJSON(message: GenerateChunk): unknown {
     const obj: any = {};
-    if (message.text !== '') {
+    if (message.text !== "") {
       obj.text = message.text;
     }
     if (message.tokenIds?.length) {
@@ -1541,10 +1567,11 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
   },
   fromPartial(object: DeepPartial<GenerateChunk>): GenerateChunk {
     const message = createBaseGenerateChunk();
-    message.text = object.text ?? '';
+    message.text = object.text ?? "";
     message.tokenIds = object.tokenIds?.map((e) => e) || [];
-    message.done =
-      object.done !== undefined && object.done !== null ? GenerateDone.fromPartial(object.done) : undefined;
+    message.done = (object.done !== undefined && object.done !== null)
+      ? GenerateDone.fromPartial(object.done)
+      : undefined;
     return message;
   },
 };
@@ -1580,7 +1607,7 @@ export const VisionTimings: MessageFns<VisionTimings> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1654,33 +1681,33 @@ export const VisionTimings: MessageFns<VisionTimings> = {
       loadNs: isSet(object.loadNs)
         ? globalThis.Number(object.loadNs)
         : isSet(object.load_ns)
-          ? globalThis.Number(object.load_ns)
-          : 0,
+        ? globalThis.Number(object.load_ns)
+        : 0,
       decodeNs: isSet(object.decodeNs)
         ? globalThis.Number(object.decodeNs)
         : isSet(object.decode_ns)
-          ? globalThis.Number(object.decode_ns)
-          : 0,
+        ? globalThis.Number(object.decode_ns)
+        : 0,
       preprocessNs: isSet(object.preprocessNs)
         ? globalThis.Number(object.preprocessNs)
         : isSet(object.preprocess_ns)
-          ? globalThis.Number(object.preprocess_ns)
-          : 0,
+        ? globalThis.Number(object.preprocess_ns)
+        : 0,
       inferenceNs: isSet(object.inferenceNs)
         ? globalThis.Number(object.inferenceNs)
         : isSet(object.inference_ns)
-          ? globalThis.Number(object.inference_ns)
-          : 0,
+        ? globalThis.Number(object.inference_ns)
+        : 0,
       postprocessNs: isSet(object.postprocessNs)
         ? globalThis.Number(object.postprocessNs)
         : isSet(object.postprocess_ns)
-          ? globalThis.Number(object.postprocess_ns)
-          : 0,
+        ? globalThis.Number(object.postprocess_ns)
+        : 0,
       totalNs: isSet(object.totalNs)
         ? globalThis.Number(object.totalNs)
         : isSet(object.total_ns)
-          ? globalThis.Number(object.total_ns)
-          : 0,
+        ? globalThis.Number(object.total_ns)
+        : 0,
     };
   },
 
@@ -1741,7 +1768,7 @@ export const ImageSize: MessageFns<ImageSize> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1809,7 +1836,7 @@ export const ImageSize: MessageFns<ImageSize> = {
 
 function createBaseDetectRequest(): DetectRequest {
   return {
-    model: '',
+    model: "",
     image: Buffer.alloc(0),
     confidenceThreshold: undefined,
     iouThreshold: undefined,
@@ -1821,7 +1848,7 @@ function createBaseDetectRequest(): DetectRequest {
 
 export const DetectRequest: MessageFns<DetectRequest> = {
   encode(message: DetectRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.model !== '') {
+    if (message.model !== "") {
       writer.uint32(10).string(message.model);
     }
     if (message.image.length !== 0) {
@@ -1853,7 +1880,7 @@ export const DetectRequest: MessageFns<DetectRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1942,35 +1969,35 @@ export const DetectRequest: MessageFns<DetectRequest> = {
 
   fromJSON(object: any): DetectRequest {
     return {
-      model: isSet(object.model) ? globalThis.String(object.model) : '',
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
       image: isSet(object.image) ? Buffer.from(bytesFromBase64(object.image)) : Buffer.alloc(0),
       confidenceThreshold: isSet(object.confidenceThreshold)
         ? globalThis.Number(object.confidenceThreshold)
         : isSet(object.confidence_threshold)
-          ? globalThis.Number(object.confidence_threshold)
-          : undefined,
+        ? globalThis.Number(object.confidence_threshold)
+        : undefined,
       iouThreshold: isSet(object.iouThreshold)
         ? globalThis.Number(object.iouThreshold)
         : isSet(object.iou_threshold)
-          ? globalThis.Number(object.iou_threshold)
-          : undefined,
+        ? globalThis.Number(object.iou_threshold)
+        : undefined,
       maxDetections: isSet(object.maxDetections)
         ? globalThis.Number(object.maxDetections)
         : isSet(object.max_detections)
-          ? globalThis.Number(object.max_detections)
-          : undefined,
+        ? globalThis.Number(object.max_detections)
+        : undefined,
       classIds: globalThis.Array.isArray(object?.classIds)
         ? object.classIds.map((e: any) => globalThis.Number(e))
         : globalThis.Array.isArray(object?.class_ids)
-          ? object.class_ids.map((e: any) => globalThis.Number(e))
-          : [],
+        ? object.class_ids.map((e: any) => globalThis.Number(e))
+        : [],
       context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
     };
   },
 
   toJSON(message: DetectRequest): unknown {
     const obj: any = {};
-    if (message.model !== '') {
+    if (message.model !== "") {
       obj.model = message.model;
     }
     if (message.image.length !== 0) {
@@ -1999,16 +2026,15 @@ export const DetectRequest: MessageFns<DetectRequest> = {
   },
   fromPartial(object: DeepPartial<DetectRequest>): DetectRequest {
     const message = createBaseDetectRequest();
-    message.model = object.model ?? '';
+    message.model = object.model ?? "";
     message.image = object.image ?? Buffer.alloc(0);
     message.confidenceThreshold = object.confidenceThreshold ?? undefined;
     message.iouThreshold = object.iouThreshold ?? undefined;
     message.maxDetections = object.maxDetections ?? undefined;
     message.classIds = object.classIds?.map((e) => e) || [];
-    message.context =
-      object.context !== undefined && object.context !== null
-        ? RequestContext.fromPartial(object.context)
-        : undefined;
+    message.context = (object.context !== undefined && object.context !== null)
+      ? RequestContext.fromPartial(object.context)
+      : undefined;
     return message;
   },
 };
@@ -2038,7 +2064,7 @@ export const Box: MessageFns<Box> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2131,7 +2157,7 @@ export const Box: MessageFns<Box> = {
 };
 
 function createBaseDetection(): Detection {
-  return { box: undefined, classId: 0, label: '', score: 0 };
+  return { box: undefined, classId: 0, label: "", score: 0 };
 }
 
 export const Detection: MessageFns<Detection> = {
@@ -2142,7 +2168,7 @@ export const Detection: MessageFns<Detection> = {
     if (message.classId !== 0) {
       writer.uint32(16).uint32(message.classId);
     }
-    if (message.label !== '') {
+    if (message.label !== "") {
       writer.uint32(26).string(message.label);
     }
     if (message.score !== 0) {
@@ -2155,7 +2181,7 @@ export const Detection: MessageFns<Detection> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2214,9 +2240,9 @@ export const Detection: MessageFns<Detection> = {
       classId: isSet(object.classId)
         ? globalThis.Number(object.classId)
         : isSet(object.class_id)
-          ? globalThis.Number(object.class_id)
-          : 0,
-      label: isSet(object.label) ? globalThis.String(object.label) : '',
+        ? globalThis.Number(object.class_id)
+        : 0,
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
       score: isSet(object.score) ? globalThis.Number(object.score) : 0,
     };
   },
@@ -2229,7 +2255,7 @@ export const Detection: MessageFns<Detection> = {
     if (message.classId !== 0) {
       obj.classId = Math.round(message.classId);
     }
-    if (message.label !== '') {
+    if (message.label !== "") {
       obj.label = message.label;
     }
     if (message.score !== 0) {
@@ -2243,9 +2269,9 @@ export const Detection: MessageFns<Detection> = {
   },
   fromPartial(object: DeepPartial<Detection>): Detection {
     const message = createBaseDetection();
-    message.box = object.box !== undefined && object.box !== null ? Box.fromPartial(object.box) : undefined;
+    message.box = (object.box !== undefined && object.box !== null) ? Box.fromPartial(object.box) : undefined;
     message.classId = object.classId ?? 0;
-    message.label = object.label ?? '';
+    message.label = object.label ?? "";
     message.score = object.score ?? 0;
     return message;
   },
@@ -2273,7 +2299,7 @@ export const DetectResponse: MessageFns<DetectResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2326,8 +2352,8 @@ export const DetectResponse: MessageFns<DetectResponse> = {
       imageSize: isSet(object.imageSize)
         ? ImageSize.fromJSON(object.imageSize)
         : isSet(object.image_size)
-          ? ImageSize.fromJSON(object.image_size)
-          : undefined,
+        ? ImageSize.fromJSON(object.image_size)
+        : undefined,
       timings: isSet(object.timings) ? VisionTimings.fromJSON(object.timings) : undefined,
     };
   },
@@ -2352,25 +2378,23 @@ export const DetectResponse: MessageFns<DetectResponse> = {
   fromPartial(object: DeepPartial<DetectResponse>): DetectResponse {
     const message = createBaseDetectResponse();
     message.detections = object.detections?.map((e) => Detection.fromPartial(e)) || [];
-    message.imageSize =
-      object.imageSize !== undefined && object.imageSize !== null
-        ? ImageSize.fromPartial(object.imageSize)
-        : undefined;
-    message.timings =
-      object.timings !== undefined && object.timings !== null
-        ? VisionTimings.fromPartial(object.timings)
-        : undefined;
+    message.imageSize = (object.imageSize !== undefined && object.imageSize !== null)
+      ? ImageSize.fromPartial(object.imageSize)
+      : undefined;
+    message.timings = (object.timings !== undefined && object.timings !== null)
+      ? VisionTimings.fromPartial(object.timings)
+      : undefined;
     return message;
   },
 };
 
 function createBaseClassifyRequest(): ClassifyRequest {
-  return { model: '', image: Buffer.alloc(0), topK: undefined, context: undefined };
+  return { model: "", image: Buffer.alloc(0), topK: undefined, context: undefined };
 }
 
 export const ClassifyRequest: MessageFns<ClassifyRequest> = {
   encode(message: ClassifyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.model !== '') {
+    if (message.model !== "") {
       writer.uint32(10).string(message.model);
     }
     if (message.image.length !== 0) {
@@ -2389,7 +2413,7 @@ export const ClassifyRequest: MessageFns<ClassifyRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2444,20 +2468,20 @@ export const ClassifyRequest: MessageFns<ClassifyRequest> = {
 
   fromJSON(object: any): ClassifyRequest {
     return {
-      model: isSet(object.model) ? globalThis.String(object.model) : '',
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
       image: isSet(object.image) ? Buffer.from(bytesFromBase64(object.image)) : Buffer.alloc(0),
       topK: isSet(object.topK)
         ? globalThis.Number(object.topK)
         : isSet(object.top_k)
-          ? globalThis.Number(object.top_k)
-          : undefined,
+        ? globalThis.Number(object.top_k)
+        : undefined,
       context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
     };
   },
 
   toJSON(message: ClassifyRequest): unknown {
     const obj: any = {};
-    if (message.model !== '') {
+    if (message.model !== "") {
       obj.model = message.model;
     }
     if (message.image.length !== 0) {
@@ -2477,19 +2501,18 @@ export const ClassifyRequest: MessageFns<ClassifyRequest> = {
   },
   fromPartial(object: DeepPartial<ClassifyRequest>): ClassifyRequest {
     const message = createBaseClassifyRequest();
-    message.model = object.model ?? '';
+    message.model = object.model ?? "";
     message.image = object.image ?? Buffer.alloc(0);
     message.topK = object.topK ?? undefined;
-    message.context =
-      object.context !== undefined && object.context !== null
-        ? RequestContext.fromPartial(object.context)
-        : undefined;
+    message.context = (object.context !== undefined && object.context !== null)
+      ? RequestContext.fromPartial(object.context)
+      : undefined;
     return message;
   },
 };
 
 function createBaseClassification(): Classification {
-  return { classId: 0, label: '', score: 0 };
+  return { classId: 0, label: "", score: 0 };
 }
 
 export const Classification: MessageFns<Classification> = {
@@ -2497,7 +2520,7 @@ export const Classification: MessageFns<Classification> = {
     if (message.classId !== 0) {
       writer.uint32(8).uint32(message.classId);
     }
-    if (message.label !== '') {
+    if (message.label !== "") {
       writer.uint32(18).string(message.label);
     }
     if (message.score !== 0) {
@@ -2510,7 +2533,7 @@ export const Classification: MessageFns<Classification> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2560,9 +2583,9 @@ export const Classification: MessageFns<Classification> = {
       classId: isSet(object.classId)
         ? globalThis.Number(object.classId)
         : isSet(object.class_id)
-          ? globalThis.Number(object.class_id)
-          : 0,
-      label: isSet(object.label) ? globalThis.String(object.label) : '',
+        ? globalThis.Number(object.class_id)
+        : 0,
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
       score: isSet(object.score) ? globalThis.Number(object.score) : 0,
     };
   },
@@ -2572,7 +2595,7 @@ export const Classification: MessageFns<Classification> = {
     if (message.classId !== 0) {
       obj.classId = Math.round(message.classId);
     }
-    if (message.label !== '') {
+    if (message.label !== "") {
       obj.label = message.label;
     }
     if (message.score !== 0) {
@@ -2587,7 +2610,7 @@ export const Classification: MessageFns<Classification> = {
   fromPartial(object: DeepPartial<Classification>): Classification {
     const message = createBaseClassification();
     message.classId = object.classId ?? 0;
-    message.label = object.label ?? '';
+    message.label = object.label ?? "";
     message.score = object.score ?? 0;
     return message;
   },
@@ -2615,7 +2638,7 @@ export const ClassifyResponse: MessageFns<ClassifyResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -2668,8 +2691,8 @@ export const ClassifyResponse: MessageFns<ClassifyResponse> = {
       imageSize: isSet(object.imageSize)
         ? ImageSize.fromJSON(object.imageSize)
         : isSet(object.image_size)
-          ? ImageSize.fromJSON(object.image_size)
-          : undefined,
+        ? ImageSize.fromJSON(object.image_size)
+        : undefined,
       timings: isSet(object.timings) ? VisionTimings.fromJSON(object.timings) : undefined,
     };
   },
@@ -2694,14 +2717,12 @@ export const ClassifyResponse: MessageFns<ClassifyResponse> = {
   fromPartial(object: DeepPartial<ClassifyResponse>): ClassifyResponse {
     const message = createBaseClassifyResponse();
     message.classes = object.classes?.map((e) => Classification.fromPartial(e)) || [];
-    message.imageSize =
-      object.imageSize !== undefined && object.imageSize !== null
-        ? ImageSize.fromPartial(object.imageSize)
-        : undefined;
-    message.timings =
-      object.timings !== undefined && object.timings !== null
-        ? VisionTimings.fromPartial(object.timings)
-        : undefined;
+    message.imageSize = (object.imageSize !== undefined && object.imageSize !== null)
+      ? ImageSize.fromPartial(object.imageSize)
+      : undefined;
+    message.timings = (object.timings !== undefined && object.timings !== null)
+      ? VisionTimings.fromPartial(object.timings)
+      : undefined;
     return message;
   },
 };
@@ -2722,7 +2743,7 @@ export const InferenceService = {
    * `system`) unless `raw` is set, as Ollama's /api/generate does.
    */
   generate: {
-    path: '/vmm.v1.Inference/Generate' as const,
+    path: "/vmm.v1.Inference/Generate" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: GenerateRequest): Buffer => Buffer.from(GenerateRequest.encode(value).finish()),
@@ -2732,7 +2753,7 @@ export const InferenceService = {
   },
   /** Continues a conversation rendered through the model's chat template. */
   chat: {
-    path: '/vmm.v1.Inference/Chat' as const,
+    path: "/vmm.v1.Inference/Chat" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: ChatRequest): Buffer => Buffer.from(ChatRequest.encode(value).finish()),
@@ -2742,7 +2763,7 @@ export const InferenceService = {
   },
   /** Finds objects in one image; boxes are in the original image's pixels. */
   detect: {
-    path: '/vmm.v1.Inference/Detect' as const,
+    path: "/vmm.v1.Inference/Detect" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: DetectRequest): Buffer => Buffer.from(DetectRequest.encode(value).finish()),
@@ -2752,13 +2773,12 @@ export const InferenceService = {
   },
   /** Labels one image with its top-k classes. */
   classify: {
-    path: '/vmm.v1.Inference/Classify' as const,
+    path: "/vmm.v1.Inference/Classify" as const,
     requestStream: false as const,
     responseStream: false as const,
     requestSerialize: (value: ClassifyRequest): Buffer => Buffer.from(ClassifyRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ClassifyRequest => ClassifyRequest.decode(value),
-    responseSerialize: (value: ClassifyResponse): Buffer =>
-      Buffer.from(ClassifyResponse.encode(value).finish()),
+    responseSerialize: (value: ClassifyResponse): Buffer => Buffer.from(ClassifyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClassifyResponse => ClassifyResponse.decode(value),
   },
 } as const;
@@ -2790,11 +2810,7 @@ export interface InferenceClient extends Client {
   ): ClientReadableStream<GenerateChunk>;
   /** Continues a conversation rendered through the model's chat template. */
   chat(request: ChatRequest, options?: Partial<CallOptions>): ClientReadableStream<GenerateChunk>;
-  chat(
-    request: ChatRequest,
-    metadata?: Metadata,
-    options?: Partial<CallOptions>,
-  ): ClientReadableStream<GenerateChunk>;
+  chat(request: ChatRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<GenerateChunk>;
   /** Finds objects in one image; boxes are in the original image's pixels. */
   detect(
     request: DetectRequest,
@@ -2829,46 +2845,39 @@ export interface InferenceClient extends Client {
   ): ClientUnaryCall;
 }
 
-export const InferenceClient = makeGenericClientConstructor(
-  InferenceService,
-  'vmm.v1.Inference',
-) as unknown as {
+export const InferenceClient = makeGenericClientConstructor(InferenceService, "vmm.v1.Inference") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): InferenceClient;
   service: typeof InferenceService;
   serviceName: string;
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, 'base64'));
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString('base64');
+  return globalThis.Buffer.from(arr).toString("base64");
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
-  return typeof value === 'number' && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-type DeepPartial<T> = T extends Builtin
-  ? T
-  : T extends globalThis.Array<infer U>
-    ? globalThis.Array<DeepPartial<U>>
-    : T extends ReadonlyArray<infer U>
-      ? ReadonlyArray<DeepPartial<U>>
-      : T extends {}
-        ? { [K in keyof T]?: DeepPartial<T[K]> }
-        : Partial<T>;
+type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
   }
   if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
 }

@@ -5,7 +5,7 @@
 // source: vmm/v1/models.proto
 
 /* eslint-disable */
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -17,8 +17,8 @@ import {
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
-import { Backend, backendFromJSON, backendToJSON, Task, taskFromJSON, taskToJSON } from './common.js';
+} from "@grpc/grpc-js";
+import { Backend, backendFromJSON, backendToJSON, Task, taskFromJSON, taskToJSON } from "./common.js";
 
 export interface ModelDetails {
   /** File format of the weights, e.g. "onnx". */
@@ -42,11 +42,15 @@ export interface ModelInfo {
   digest: string;
   /** Last modification of the model folder, Unix epoch milliseconds. */
   modifiedAtMs: number;
-  details: ModelDetails | undefined;
+  details:
+    | ModelDetails
+    | undefined;
   /** Text generation: the context window in tokens. */
   contextLength: number;
   /** Text generation: the Jinja chat template, when the model has one. */
-  chatTemplate?: string | undefined;
+  chatTemplate?:
+    | string
+    | undefined;
   /** Vision: class labels by class id. */
   labels: string[];
   /** Vision: the model's input size in pixels. */
@@ -64,7 +68,9 @@ export interface ListModelsResponse {
 }
 
 export interface LoadedModel {
-  model: ModelInfo | undefined;
+  model:
+    | ModelInfo
+    | undefined;
   /** Memory the loaded sessions hold, in bytes (host and device). */
   memoryBytes: number;
   /** Of that, device (GPU) memory in bytes. */
@@ -87,7 +93,9 @@ export interface LoadModelRequest {
 }
 
 export interface LoadModelResponse {
-  model: LoadedModel | undefined;
+  model:
+    | LoadedModel
+    | undefined;
   /** Time this call spent loading; 0 when the model was already loaded. */
   loadNs: number;
 }
@@ -101,7 +109,8 @@ export interface UnloadModelResponse {
   unloaded: boolean;
 }
 
-export interface WorkerInfoRequest {}
+export interface WorkerInfoRequest {
+}
 
 export interface WorkerInfoResponse {
   /** The backend this worker serves on. */
@@ -130,21 +139,21 @@ export interface WorkerInfoResponse {
 }
 
 function createBaseModelDetails(): ModelDetails {
-  return { format: '', family: '', parameterSize: '', quantizationLevel: '', parameterCount: 0 };
+  return { format: "", family: "", parameterSize: "", quantizationLevel: "", parameterCount: 0 };
 }
 
 export const ModelDetails: MessageFns<ModelDetails> = {
   encode(message: ModelDetails, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.format !== '') {
+    if (message.format !== "") {
       writer.uint32(10).string(message.format);
     }
-    if (message.family !== '') {
+    if (message.family !== "") {
       writer.uint32(18).string(message.family);
     }
-    if (message.parameterSize !== '') {
+    if (message.parameterSize !== "") {
       writer.uint32(26).string(message.parameterSize);
     }
-    if (message.quantizationLevel !== '') {
+    if (message.quantizationLevel !== "") {
       writer.uint32(34).string(message.quantizationLevel);
     }
     if (message.parameterCount !== 0) {
@@ -157,7 +166,7 @@ export const ModelDetails: MessageFns<ModelDetails> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -220,38 +229,38 @@ export const ModelDetails: MessageFns<ModelDetails> = {
 
   fromJSON(object: any): ModelDetails {
     return {
-      format: isSet(object.format) ? globalThis.String(object.format) : '',
-      family: isSet(object.family) ? globalThis.String(object.family) : '',
+      format: isSet(object.format) ? globalThis.String(object.format) : "",
+      family: isSet(object.family) ? globalThis.String(object.family) : "",
       parameterSize: isSet(object.parameterSize)
         ? globalThis.String(object.parameterSize)
         : isSet(object.parameter_size)
-          ? globalThis.String(object.parameter_size)
-          : '',
+        ? globalThis.String(object.parameter_size)
+        : "",
       quantizationLevel: isSet(object.quantizationLevel)
         ? globalThis.String(object.quantizationLevel)
         : isSet(object.quantization_level)
-          ? globalThis.String(object.quantization_level)
-          : '',
+        ? globalThis.String(object.quantization_level)
+        : "",
       parameterCount: isSet(object.parameterCount)
         ? globalThis.Number(object.parameterCount)
         : isSet(object.parameter_count)
-          ? globalThis.Number(object.parameter_count)
-          : 0,
+        ? globalThis.Number(object.parameter_count)
+        : 0,
     };
   },
 
   toJSON(message: ModelDetails): unknown {
     const obj: any = {};
-    if (message.format !== '') {
+    if (message.format !== "") {
       obj.format = message.format;
     }
-    if (message.family !== '') {
+    if (message.family !== "") {
       obj.family = message.family;
     }
-    if (message.parameterSize !== '') {
+    if (message.parameterSize !== "") {
       obj.parameterSize = message.parameterSize;
     }
-    if (message.quantizationLevel !== '') {
+    if (message.quantizationLevel !== "") {
       obj.quantizationLevel = message.quantizationLevel;
     }
     if (message.parameterCount !== 0) {
@@ -265,10 +274,10 @@ export const ModelDetails: MessageFns<ModelDetails> = {
   },
   fromPartial(object: DeepPartial<ModelDetails>): ModelDetails {
     const message = createBaseModelDetails();
-    message.format = object.format ?? '';
-    message.family = object.family ?? '';
-    message.parameterSize = object.parameterSize ?? '';
-    message.quantizationLevel = object.quantizationLevel ?? '';
+    message.format = object.format ?? "";
+    message.family = object.family ?? "";
+    message.parameterSize = object.parameterSize ?? "";
+    message.quantizationLevel = object.quantizationLevel ?? "";
     message.parameterCount = object.parameterCount ?? 0;
     return message;
   },
@@ -276,10 +285,10 @@ export const ModelDetails: MessageFns<ModelDetails> = {
 
 function createBaseModelInfo(): ModelInfo {
   return {
-    name: '',
+    name: "",
     task: 0,
     sizeBytes: 0,
-    digest: '',
+    digest: "",
     modifiedAtMs: 0,
     details: undefined,
     contextLength: 0,
@@ -292,7 +301,7 @@ function createBaseModelInfo(): ModelInfo {
 
 export const ModelInfo: MessageFns<ModelInfo> = {
   encode(message: ModelInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== '') {
+    if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
     if (message.task !== 0) {
@@ -301,7 +310,7 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     if (message.sizeBytes !== 0) {
       writer.uint32(24).uint64(message.sizeBytes);
     }
-    if (message.digest !== '') {
+    if (message.digest !== "") {
       writer.uint32(34).string(message.digest);
     }
     if (message.modifiedAtMs !== 0) {
@@ -332,7 +341,7 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -443,49 +452,49 @@ export const ModelInfo: MessageFns<ModelInfo> = {
 
   fromJSON(object: any): ModelInfo {
     return {
-      name: isSet(object.name) ? globalThis.String(object.name) : '',
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
       task: isSet(object.task) ? taskFromJSON(object.task) : 0,
       sizeBytes: isSet(object.sizeBytes)
         ? globalThis.Number(object.sizeBytes)
         : isSet(object.size_bytes)
-          ? globalThis.Number(object.size_bytes)
-          : 0,
-      digest: isSet(object.digest) ? globalThis.String(object.digest) : '',
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
       modifiedAtMs: isSet(object.modifiedAtMs)
         ? globalThis.Number(object.modifiedAtMs)
         : isSet(object.modified_at_ms)
-          ? globalThis.Number(object.modified_at_ms)
-          : 0,
+        ? globalThis.Number(object.modified_at_ms)
+        : 0,
       details: isSet(object.details) ? ModelDetails.fromJSON(object.details) : undefined,
       contextLength: isSet(object.contextLength)
         ? globalThis.Number(object.contextLength)
         : isSet(object.context_length)
-          ? globalThis.Number(object.context_length)
-          : 0,
+        ? globalThis.Number(object.context_length)
+        : 0,
       chatTemplate: isSet(object.chatTemplate)
         ? globalThis.String(object.chatTemplate)
         : isSet(object.chat_template)
-          ? globalThis.String(object.chat_template)
-          : undefined,
+        ? globalThis.String(object.chat_template)
+        : undefined,
       labels: globalThis.Array.isArray(object?.labels)
         ? object.labels.map((e: any) => globalThis.String(e))
         : [],
       inputWidth: isSet(object.inputWidth)
         ? globalThis.Number(object.inputWidth)
         : isSet(object.input_width)
-          ? globalThis.Number(object.input_width)
-          : 0,
+        ? globalThis.Number(object.input_width)
+        : 0,
       inputHeight: isSet(object.inputHeight)
         ? globalThis.Number(object.inputHeight)
         : isSet(object.input_height)
-          ? globalThis.Number(object.input_height)
-          : 0,
+        ? globalThis.Number(object.input_height)
+        : 0,
     };
   },
 
   toJSON(message: ModelInfo): unknown {
     const obj: any = {};
-    if (message.name !== '') {
+    if (message.name !== "") {
       obj.name = message.name;
     }
     if (message.task !== 0) {
@@ -494,7 +503,7 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     if (message.sizeBytes !== 0) {
       obj.sizeBytes = Math.round(message.sizeBytes);
     }
-    if (message.digest !== '') {
+    if (message.digest !== "") {
       obj.digest = message.digest;
     }
     if (message.modifiedAtMs !== 0) {
@@ -526,15 +535,14 @@ export const ModelInfo: MessageFns<ModelInfo> = {
   },
   fromPartial(object: DeepPartial<ModelInfo>): ModelInfo {
     const message = createBaseModelInfo();
-    message.name = object.name ?? '';
+    message.name = object.name ?? "";
     message.task = object.task ?? 0;
     message.sizeBytes = object.sizeBytes ?? 0;
-    message.digest = object.digest ?? '';
+    message.digest = object.digest ?? "";
     message.modifiedAtMs = object.modifiedAtMs ?? 0;
-    message.details =
-      object.details !== undefined && object.details !== null
-        ? ModelDetails.fromPartial(object.details)
-        : undefined;
+    message.details = (object.details !== undefined && object.details !== null)
+      ? ModelDetails.fromPartial(object.details)
+      : undefined;
     message.contextLength = object.contextLength ?? 0;
     message.chatTemplate = object.chatTemplate ?? undefined;
     message.labels = object.labels?.map((e) => e) || [];
@@ -560,7 +568,7 @@ export const ListModelsRequest: MessageFns<ListModelsRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -627,7 +635,7 @@ export const ListModelsResponse: MessageFns<ListModelsResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -658,9 +666,7 @@ export const ListModelsResponse: MessageFns<ListModelsResponse> = {
 
   fromJSON(object: any): ListModelsResponse {
     return {
-      models: globalThis.Array.isArray(object?.models)
-        ? object.models.map((e: any) => ModelInfo.fromJSON(e))
-        : [],
+      models: globalThis.Array.isArray(object?.models) ? object.models.map((e: any) => ModelInfo.fromJSON(e)) : [],
     };
   },
 
@@ -724,7 +730,7 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -807,18 +813,18 @@ export const LoadedModel: MessageFns<LoadedModel> = {
       memoryBytes: isSet(object.memoryBytes)
         ? globalThis.Number(object.memoryBytes)
         : isSet(object.memory_bytes)
-          ? globalThis.Number(object.memory_bytes)
-          : 0,
+        ? globalThis.Number(object.memory_bytes)
+        : 0,
       deviceMemoryBytes: isSet(object.deviceMemoryBytes)
         ? globalThis.Number(object.deviceMemoryBytes)
         : isSet(object.device_memory_bytes)
-          ? globalThis.Number(object.device_memory_bytes)
-          : 0,
+        ? globalThis.Number(object.device_memory_bytes)
+        : 0,
       expiresAtMs: isSet(object.expiresAtMs)
         ? globalThis.Number(object.expiresAtMs)
         : isSet(object.expires_at_ms)
-          ? globalThis.Number(object.expires_at_ms)
-          : undefined,
+        ? globalThis.Number(object.expires_at_ms)
+        : undefined,
       running: isSet(object.running) ? globalThis.Number(object.running) : 0,
       queued: isSet(object.queued) ? globalThis.Number(object.queued) : 0,
       providers: globalThis.Array.isArray(object?.providers)
@@ -858,8 +864,9 @@ export const LoadedModel: MessageFns<LoadedModel> = {
   },
   fromPartial(object: DeepPartial<LoadedModel>): LoadedModel {
     const message = createBaseLoadedModel();
-    message.model =
-      object.model !== undefined && object.model !== null ? ModelInfo.fromPartial(object.model) : undefined;
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelInfo.fromPartial(object.model)
+      : undefined;
     message.memoryBytes = object.memoryBytes ?? 0;
     message.deviceMemoryBytes = object.deviceMemoryBytes ?? 0;
     message.expiresAtMs = object.expiresAtMs ?? undefined;
@@ -871,12 +878,12 @@ export const LoadedModel: MessageFns<LoadedModel> = {
 };
 
 function createBaseLoadModelRequest(): LoadModelRequest {
-  return { model: '', keepAliveMs: undefined };
+  return { model: "", keepAliveMs: undefined };
 }
 
 export const LoadModelRequest: MessageFns<LoadModelRequest> = {
   encode(message: LoadModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.model !== '') {
+    if (message.model !== "") {
       writer.uint32(10).string(message.model);
     }
     if (message.keepAliveMs !== undefined) {
@@ -889,7 +896,7 @@ export const LoadModelRequest: MessageFns<LoadModelRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -928,18 +935,18 @@ export const LoadModelRequest: MessageFns<LoadModelRequest> = {
 
   fromJSON(object: any): LoadModelRequest {
     return {
-      model: isSet(object.model) ? globalThis.String(object.model) : '',
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
       keepAliveMs: isSet(object.keepAliveMs)
         ? globalThis.Number(object.keepAliveMs)
         : isSet(object.keep_alive_ms)
-          ? globalThis.Number(object.keep_alive_ms)
-          : undefined,
+        ? globalThis.Number(object.keep_alive_ms)
+        : undefined,
     };
   },
 
   toJSON(message: LoadModelRequest): unknown {
     const obj: any = {};
-    if (message.model !== '') {
+    if (message.model !== "") {
       obj.model = message.model;
     }
     if (message.keepAliveMs !== undefined) {
@@ -953,7 +960,7 @@ export const LoadModelRequest: MessageFns<LoadModelRequest> = {
   },
   fromPartial(object: DeepPartial<LoadModelRequest>): LoadModelRequest {
     const message = createBaseLoadModelRequest();
-    message.model = object.model ?? '';
+    message.model = object.model ?? "";
     message.keepAliveMs = object.keepAliveMs ?? undefined;
     return message;
   },
@@ -978,7 +985,7 @@ export const LoadModelResponse: MessageFns<LoadModelResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1021,8 +1028,8 @@ export const LoadModelResponse: MessageFns<LoadModelResponse> = {
       loadNs: isSet(object.loadNs)
         ? globalThis.Number(object.loadNs)
         : isSet(object.load_ns)
-          ? globalThis.Number(object.load_ns)
-          : 0,
+        ? globalThis.Number(object.load_ns)
+        : 0,
     };
   },
 
@@ -1042,20 +1049,21 @@ export const LoadModelResponse: MessageFns<LoadModelResponse> = {
   },
   fromPartial(object: DeepPartial<LoadModelResponse>): LoadModelResponse {
     const message = createBaseLoadModelResponse();
-    message.model =
-      object.model !== undefined && object.model !== null ? LoadedModel.fromPartial(object.model) : undefined;
+    message.model = (object.model !== undefined && object.model !== null)
+      ? LoadedModel.fromPartial(object.model)
+      : undefined;
     message.loadNs = object.loadNs ?? 0;
     return message;
   },
 };
 
 function createBaseUnloadModelRequest(): UnloadModelRequest {
-  return { model: '' };
+  return { model: "" };
 }
 
 export const UnloadModelRequest: MessageFns<UnloadModelRequest> = {
   encode(message: UnloadModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.model !== '') {
+    if (message.model !== "") {
       writer.uint32(10).string(message.model);
     }
     return writer;
@@ -1065,7 +1073,7 @@ export const UnloadModelRequest: MessageFns<UnloadModelRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1095,12 +1103,12 @@ export const UnloadModelRequest: MessageFns<UnloadModelRequest> = {
   },
 
   fromJSON(object: any): UnloadModelRequest {
-    return { model: isSet(object.model) ? globalThis.String(object.model) : '' };
+    return { model: isSet(object.model) ? globalThis.String(object.model) : "" };
   },
 
   toJSON(message: UnloadModelRequest): unknown {
     const obj: any = {};
-    if (message.model !== '') {
+    if (message.model !== "") {
       obj.model = message.model;
     }
     return obj;
@@ -1111,7 +1119,7 @@ export const UnloadModelRequest: MessageFns<UnloadModelRequest> = {
   },
   fromPartial(object: DeepPartial<UnloadModelRequest>): UnloadModelRequest {
     const message = createBaseUnloadModelRequest();
-    message.model = object.model ?? '';
+    message.model = object.model ?? "";
     return message;
   },
 };
@@ -1132,7 +1140,7 @@ export const UnloadModelResponse: MessageFns<UnloadModelResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1196,7 +1204,7 @@ export const WorkerInfoRequest: MessageFns<WorkerInfoRequest> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1239,7 +1247,7 @@ function createBaseWorkerInfoResponse(): WorkerInfoResponse {
   return {
     backend: 0,
     requestedBackend: 0,
-    device: '',
+    device: "",
     providers: [],
     threads: 0,
     loadedModels: [],
@@ -1247,7 +1255,7 @@ function createBaseWorkerInfoResponse(): WorkerInfoResponse {
     queued: 0,
     capacity: 0,
     queueCapacity: 0,
-    version: '',
+    version: "",
     tasks: [],
   };
 }
@@ -1260,7 +1268,7 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
     if (message.requestedBackend !== 0) {
       writer.uint32(16).int32(message.requestedBackend);
     }
-    if (message.device !== '') {
+    if (message.device !== "") {
       writer.uint32(26).string(message.device);
     }
     for (const v of message.providers) {
@@ -1284,7 +1292,7 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
     if (message.queueCapacity !== 0) {
       writer.uint32(80).uint32(message.queueCapacity);
     }
-    if (message.version !== '') {
+    if (message.version !== "") {
       writer.uint32(90).string(message.version);
     }
     if (message.tasks.length !== 0) {
@@ -1301,7 +1309,7 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
     }
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
@@ -1434,9 +1442,9 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
       requestedBackend: isSet(object.requestedBackend)
         ? backendFromJSON(object.requestedBackend)
         : isSet(object.requested_backend)
-          ? backendFromJSON(object.requested_backend)
-          : 0,
-      device: isSet(object.device) ? globalThis.String(object.device) : '',
+        ? backendFromJSON(object.requested_backend)
+        : 0,
+      device: isSet(object.device) ? globalThis.String(object.device) : "",
       providers: globalThis.Array.isArray(object?.providers)
         ? object.providers.map((e: any) => globalThis.String(e))
         : [],
@@ -1444,18 +1452,20 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
       loadedModels: globalThis.Array.isArray(object?.loadedModels)
         ? object.loadedModels.map((e: any) => LoadedModel.fromJSON(e))
         : globalThis.Array.isArray(object?.loaded_models)
-          ? object.loaded_models.map((e: any) => LoadedModel.fromJSON(e))
-          : [],
+        ? object.loaded_models.map((e: any) => LoadedModel.fromJSON(e))
+        : [],
       running: isSet(object.running) ? globalThis.Number(object.running) : 0,
       queued: isSet(object.queued) ? globalThis.Number(object.queued) : 0,
       capacity: isSet(object.capacity) ? globalThis.Number(object.capacity) : 0,
       queueCapacity: isSet(object.queueCapacity)
         ? globalThis.Number(object.queueCapacity)
         : isSet(object.queue_capacity)
-          ? globalThis.Number(object.queue_capacity)
-          : 0,
-      version: isSet(object.version) ? globalThis.String(object.version) : '',
-      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => taskFromJSON(e)) : [],
+        ? globalThis.Number(object.queue_capacity)
+        : 0,
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      tasks: globalThis.Array.isArray(object?.tasks)
+        ? object.tasks.map((e: any) => taskFromJSON(e))
+        : [],
     };
   },
 
@@ -1467,7 +1477,7 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
     if (message.requestedBackend !== 0) {
       obj.requestedBackend = backendToJSON(message.requestedBackend);
     }
-    if (message.device !== '') {
+    if (message.device !== "") {
       obj.device = message.device;
     }
     if (message.providers?.length) {
@@ -1491,7 +1501,7 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
     if (message.queueCapacity !== 0) {
       obj.queueCapacity = Math.round(message.queueCapacity);
     }
-    if (message.version !== '') {
+    if (message.version !== "") {
       obj.version = message.version;
     }
     if (message.tasks?.length) {
@@ -1507,7 +1517,7 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
     const message = createBaseWorkerInfoResponse();
     message.backend = object.backend ?? 0;
     message.requestedBackend = object.requestedBackend ?? 0;
-    message.device = object.device ?? '';
+    message.device = object.device ?? "";
     message.providers = object.providers?.map((e) => e) || [];
     message.threads = object.threads ?? 0;
     message.loadedModels = object.loadedModels?.map((e) => LoadedModel.fromPartial(e)) || [];
@@ -1515,7 +1525,7 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
     message.queued = object.queued ?? 0;
     message.capacity = object.capacity ?? 0;
     message.queueCapacity = object.queueCapacity ?? 0;
-    message.version = object.version ?? '';
+    message.version = object.version ?? "";
     message.tasks = object.tasks?.map((e) => e) || [];
     return message;
   },
@@ -1526,50 +1536,42 @@ export type ModelsService = typeof ModelsService;
 export const ModelsService = {
   /** Every model folder the worker can serve, loaded or not. */
   list: {
-    path: '/vmm.v1.Models/List' as const,
+    path: "/vmm.v1.Models/List" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: ListModelsRequest): Buffer =>
-      Buffer.from(ListModelsRequest.encode(value).finish()),
+    requestSerialize: (value: ListModelsRequest): Buffer => Buffer.from(ListModelsRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ListModelsRequest => ListModelsRequest.decode(value),
-    responseSerialize: (value: ListModelsResponse): Buffer =>
-      Buffer.from(ListModelsResponse.encode(value).finish()),
+    responseSerialize: (value: ListModelsResponse): Buffer => Buffer.from(ListModelsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListModelsResponse => ListModelsResponse.decode(value),
   },
   /** Loads a model now instead of on first use; concurrent loads of one model are coalesced. */
   load: {
-    path: '/vmm.v1.Models/Load' as const,
+    path: "/vmm.v1.Models/Load" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: LoadModelRequest): Buffer =>
-      Buffer.from(LoadModelRequest.encode(value).finish()),
+    requestSerialize: (value: LoadModelRequest): Buffer => Buffer.from(LoadModelRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): LoadModelRequest => LoadModelRequest.decode(value),
-    responseSerialize: (value: LoadModelResponse): Buffer =>
-      Buffer.from(LoadModelResponse.encode(value).finish()),
+    responseSerialize: (value: LoadModelResponse): Buffer => Buffer.from(LoadModelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LoadModelResponse => LoadModelResponse.decode(value),
   },
   /** Releases a loaded model's sessions once its running requests end. */
   unload: {
-    path: '/vmm.v1.Models/Unload' as const,
+    path: "/vmm.v1.Models/Unload" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: UnloadModelRequest): Buffer =>
-      Buffer.from(UnloadModelRequest.encode(value).finish()),
+    requestSerialize: (value: UnloadModelRequest): Buffer => Buffer.from(UnloadModelRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): UnloadModelRequest => UnloadModelRequest.decode(value),
-    responseSerialize: (value: UnloadModelResponse): Buffer =>
-      Buffer.from(UnloadModelResponse.encode(value).finish()),
+    responseSerialize: (value: UnloadModelResponse): Buffer => Buffer.from(UnloadModelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UnloadModelResponse => UnloadModelResponse.decode(value),
   },
   /** The worker's backend, device, loaded models and load, polled by the gateway's router. */
   workerInfo: {
-    path: '/vmm.v1.Models/WorkerInfo' as const,
+    path: "/vmm.v1.Models/WorkerInfo" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: WorkerInfoRequest): Buffer =>
-      Buffer.from(WorkerInfoRequest.encode(value).finish()),
+    requestSerialize: (value: WorkerInfoRequest): Buffer => Buffer.from(WorkerInfoRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): WorkerInfoRequest => WorkerInfoRequest.decode(value),
-    responseSerialize: (value: WorkerInfoResponse): Buffer =>
-      Buffer.from(WorkerInfoResponse.encode(value).finish()),
+    responseSerialize: (value: WorkerInfoResponse): Buffer => Buffer.from(WorkerInfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WorkerInfoResponse => WorkerInfoResponse.decode(value),
   },
 } as const;
@@ -1652,7 +1654,7 @@ export interface ModelsClient extends Client {
   ): ClientUnaryCall;
 }
 
-export const ModelsClient = makeGenericClientConstructor(ModelsService, 'vmm.v1.Models') as unknown as {
+export const ModelsClient = makeGenericClientConstructor(ModelsService, "vmm.v1.Models") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ModelsClient;
   service: typeof ModelsService;
   serviceName: string;
@@ -1660,23 +1662,19 @@ export const ModelsClient = makeGenericClientConstructor(ModelsService, 'vmm.v1.
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-type DeepPartial<T> = T extends Builtin
-  ? T
-  : T extends globalThis.Array<infer U>
-    ? globalThis.Array<DeepPartial<U>>
-    : T extends ReadonlyArray<infer U>
-      ? ReadonlyArray<DeepPartial<U>>
-      : T extends {}
-        ? { [K in keyof T]?: DeepPartial<T[K]> }
-        : Partial<T>;
+type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is larger than Number.MAX_SAFE_INTEGER');
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
   }
   if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
 }
