@@ -71,6 +71,13 @@ export interface GatewayConfig {
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
+/** "a, b ," → ["a", "b"]. */
+const commaList = (text: string) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
 /** Reads and validates the gateway's environment once; the result is frozen. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<GatewayConfig> {
   return loadEnv(schema, env, (e) => ({
@@ -78,9 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     port: e.VMM_HTTP_PORT,
     workers: parseWorkers(e.VMM_WORKERS),
     preference: parseBackendPreference(e.VMM_BACKEND_PREFERENCE),
-    apiKeys: e.VMM_API_KEYS.split(',')
-      .map((key) => key.trim())
-      .filter(Boolean),
+    apiKeys: commaList(e.VMM_API_KEYS),
     pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
     maxBodyBytes: e.VMM_MAX_BODY_BYTES,
     redisUrl: e.REDIS_URL,
@@ -89,9 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     batchMaxItems: e.VMM_BATCH_MAX_ITEMS,
     batchMaxBytes: e.VMM_BATCH_MAX_BYTES,
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
-    origins: e.VMM_ORIGINS.split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
+    origins: commaList(e.VMM_ORIGINS),
     maxPromptBytes: e.VMM_MAX_PROMPT_BYTES,
     maxInFlight: e.VMM_MAX_IN_FLIGHT,
     headersTimeoutMs: e.VMM_HTTP_HEADERS_TIMEOUT_MS,

@@ -29,6 +29,17 @@ beforeAll(async () => {
       const count = call.request.options?.maxTokens ?? 2;
       for (let i = 0; i < count; i += 1) call.write(chunk(`t${i}`));
       call.write(chunk('', true));
+      if (call.request.prompt === 'stop-early') {
+        // The consumer stops before the last message: the call ends when its cancel arrives.
+        const settle = () => {
+          clearTimeout(timer);
+          serverCancelled.push(cancelled);
+          if (!cancelled) call.end();
+        };
+        const timer = setTimeout(settle, 10_000);
+        call.on('cancelled', settle);
+        return;
+      }
       // The status trails the last message by a moment, as it may on a busy worker: a client
       // that cancels as soon as it sees the last message cuts the call before its end.
       setTimeout(() => {
@@ -61,6 +72,7 @@ afterAll(() => {
 async function consume(
   maxTokens: number,
   stopAfter: number,
+  prompt = 'p',
 ): Promise<{ texts: string[]; status: StatusObject }> {
   let ended: Promise<StatusObject> | undefined;
   const texts: string[] = [];
@@ -70,7 +82,7 @@ async function consume(
     (handle) => {
       const call = handle.inference.generate({
         model: 'm',
-        prompt: 'p',
+        prompt,
         raw: true,
         options: { stop: [], maxTokens },
         context: undefined,
@@ -102,7 +114,7 @@ describe('WorkerPool.stream', () => {
   });
 
   it('cancels the call when the consumer stops before the last message', async () => {
-    const { texts, status: ended } = await consume(5, 2);
+    const { texts, status: ended } = await consume(5, 2, 'stop-early');
     expect(texts).toEqual(['t0', 't1']);
     expect(ended.code).toBe(status.CANCELLED);
     await waitFor('the server call to finish', () => serverCancelled.length >= 2);
