@@ -19,6 +19,7 @@ const { values } = parseArgs({
     levels: { type: 'string', default: '8,64' },
     tokens: { type: 'string', default: '4' },
     stream: { type: 'boolean', default: false },
+    'tags-clients': { type: 'string', default: '256' },
   },
 });
 const seconds = Number(values.seconds);
@@ -121,6 +122,26 @@ try {
         ` · ratio ${ratio(ours.requests, peer.requests)} · not 200/429/503 or without Retry-After: ${bad}`,
     );
   }
+  // Cheap reads under many connections: /api/tags answers from the pool's last poll.
+  const latencies: number[] = [];
+  const tagsClients = Number(values['tags-clients']);
+  const tags = await closedLoop(tagsClients, async () => {
+    const started = performance.now();
+    const response = await fetch(`${url}/api/tags`);
+    await response.arrayBuffer();
+    latencies.push(performance.now() - started);
+    if (response.status === 503 && !response.headers.get('retry-after')) return 'missing retry-after';
+    return String(response.status);
+  });
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => (latencies[Math.floor(q * (latencies.length - 1))] ?? Number.NaN).toFixed(1);
+  const tagsHistogram = [...tags.statuses.entries()].sort().map(([status, count]) => `${status}: ${count}`);
+  fiveHundreds += [...tags.statuses.entries()]
+    .filter(([status]) => !/^(200|503)$/.test(status))
+    .reduce((sum, [, count]) => sum + count, 0);
+  console.log(
+    `GET /api/tags clients=${tagsClients} ${(tags.requests / seconds).toFixed(0)} req/s [${tagsHistogram.join(', ')}] p50 ${at(0.5)} ms p99 ${at(0.99)} ms`,
+  );
 } finally {
   client.close();
   await gateway.stop();
