@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { writeLlamaFolder } from '@vmm/model-fixtures';
 import { type GenerateChunk, InferenceClient } from '@vmm/proto';
-import { appMain, startProcess, startWorkerProcess } from '@vmm/test-support';
+import { appMain, removeRedisPrefix, startProcess, startWorkerProcess } from '@vmm/test-support';
 import { ratio } from './stats.js';
 
 const { values } = parseArgs({
@@ -26,6 +26,7 @@ const seconds = Number(values.seconds);
 const levels = values.levels.split(',').map(Number);
 const tokens = Number(values.tokens);
 
+const prefix = `vmm-bench-load-${process.pid}`;
 const modelsDir = mkdtempSync(join(tmpdir(), 'vmm-bench-load-'));
 writeLlamaFolder(join(modelsDir, 'tiny-llama'));
 const worker = await startWorkerProcess(modelsDir, { VMM_THREADS: '1', LOG_LEVEL: 'error' });
@@ -35,6 +36,8 @@ const gateway = await startProcess(
     VMM_WORKERS: `cpu=127.0.0.1:${worker.port}`,
     VMM_HTTP_HOST: '127.0.0.1',
     VMM_HTTP_PORT: '0',
+    // Keys of its own in Redis, removed at the end.
+    VMM_BATCH_PREFIX: prefix,
     LOG_LEVEL: 'error',
   },
   /listening on http:\/\/[^:]+:(\d+)/,
@@ -147,6 +150,7 @@ try {
   await gateway.stop();
   await worker.stop();
   rmSync(modelsDir, { recursive: true, force: true });
+  await removeRedisPrefix(prefix).catch(() => undefined);
 }
 console.log(
   fiveHundreds === 0 ? 'PASS: no 5xx, every 429/503 had Retry-After' : `FAIL: ${fiveHundreds} bad answers`,

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { waitFor } from '@vmm/test-support';
 import { pino } from 'pino';
 import { createGateway } from '../src/index.js';
-import { cpuWorkers, gatewayConfig, useGateway, useWorkers } from './harness.js';
+import { cpuWorkers, gatewayConfig, startGateway, useGateway, useWorkers } from './harness.js';
 
 const workers = useWorkers();
 const gateway = useGateway(() => gatewayConfig(cpuWorkers(workers), { origins: ['https://*.example.com'] }));
@@ -149,11 +149,8 @@ describe("Ollama's load and unload calls", () => {
 
 describe('limits', () => {
   it('answers 503 with Retry-After beyond the in-flight bound, and serves probes all the same', async () => {
-    const limited = createGateway(
-      gatewayConfig(cpuWorkers(workers), { maxInFlight: 1 }),
-      pino({ level: 'silent' }),
-    );
-    const url = `http://127.0.0.1:${await limited.listen('127.0.0.1', 0)}`;
+    const limited = await startGateway(gatewayConfig(cpuWorkers(workers), { maxInFlight: 1 }));
+    const url = limited.url;
     try {
       const controller = new AbortController();
       const long = await fetch(`${url}/api/generate`, {
@@ -175,11 +172,10 @@ describe('limits', () => {
   });
 
   it('cuts a client that sends its body too slowly (408), instead of holding the connection', async () => {
-    const slow = createGateway(
+    const slow = await startGateway(
       gatewayConfig(cpuWorkers(workers), { headersTimeoutMs: 1000, requestTimeoutMs: 1000 }),
-      pino({ level: 'silent' }),
     );
-    const port = await slow.listen('127.0.0.1', 0);
+    const port = portOf(slow.url);
     try {
       const started = Date.now();
       // Headers promise 100 bytes; only 10 ever come.
@@ -195,8 +191,8 @@ describe('limits', () => {
   });
 
   it('refuses a prompt over VMM_MAX_PROMPT_BYTES with 413 before a worker sees it', async () => {
-    const small = useGatewayConfigured({ maxPromptBytes: 1000 });
-    const response = await fetch(`${await small.url()}/v1/chat/completions`, {
+    const small = await startGateway(gatewayConfig(cpuWorkers(workers), { maxPromptBytes: 1000 }));
+    const response = await fetch(`${small.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'tiny-llama', messages: [{ role: 'user', content: 'x'.repeat(1001) }] }),
@@ -234,16 +230,3 @@ describe('secrets', () => {
     }
   });
 });
-
-/** A gateway of its own with config overrides, for one test. */
-function useGatewayConfigured(overrides: Parameters<typeof gatewayConfig>[1]) {
-  const created = createGateway(gatewayConfig(cpuWorkers(workers), overrides), pino({ level: 'silent' }));
-  const listening = created.listen('127.0.0.1', 0);
-  return {
-    url: async () => `http://127.0.0.1:${await listening}`,
-    close: async () => {
-      await listening;
-      await created.close();
-    },
-  };
-}
