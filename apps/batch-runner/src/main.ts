@@ -14,7 +14,14 @@ try {
 }
 const logger = pino({ level: config.logLevel, base: { service: 'batch-runner' } });
 keepServingOnUncaughtErrors((error, kind) => logger.error({ err: error }, kind));
-const runner = await createRunner(config, logger);
+let runner;
+try {
+  runner = await createRunner(config, logger);
+} catch (error) {
+  // E.g. VMM_WORKER_TLS_CA names a file that cannot be read.
+  console.error(`vmm-batch-runner: ${(error as Error).message}`);
+  process.exit(1);
+}
 console.log(`vmm-batch-runner running concurrency=${config.concurrency} prefix=${config.prefix}`);
 
 let stopping = false;

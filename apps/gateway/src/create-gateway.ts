@@ -94,8 +94,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     next();
   });
   app.use(browserGuard({ origins: config.origins, bindHost: config.host, fail }));
-  const limit = inFlightLimit(config.maxInFlight, new Set(['/healthz', '/readyz', '/metrics']), fail);
-  app.use(limit.middleware);
+  app.use(inFlightLimit(config.maxInFlight, new Set(['/healthz', '/readyz', '/metrics']), fail));
   app.use(requireApiKey(config.apiKeys, fail));
   // Batches are JSONL text and vision takes multipart uploads: their routes read those bodies.
   const contentType = jsonContentType({

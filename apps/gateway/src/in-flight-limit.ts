@@ -9,9 +9,9 @@ export function inFlightLimit(
   limit: number,
   exempt: ReadonlySet<string>,
   fail: (error: VmmError, req: Request, res: Response) => void,
-): { middleware: RequestHandler; current: () => number } {
+): RequestHandler {
   let inFlight = 0;
-  const middleware: RequestHandler = (req, res, next) => {
+  return (req, res, next) => {
     if (exempt.has(req.path)) return next();
     if (inFlight >= limit) {
       return fail(
@@ -33,5 +33,4 @@ export function inFlightLimit(
     res.on('close', release);
     next();
   };
-  return { middleware, current: () => inFlight };
 }

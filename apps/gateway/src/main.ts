@@ -14,7 +14,14 @@ try {
 }
 const logger = pino({ level: config.logLevel, base: { service: 'gateway' } });
 keepServingOnUncaughtErrors((error, kind) => logger.error({ err: error }, kind));
-const gateway = createGateway(config, logger);
+let gateway;
+try {
+  gateway = createGateway(config, logger);
+} catch (error) {
+  // E.g. VMM_WORKER_TLS_CA names a file that cannot be read.
+  console.error(`vmm-gateway: ${(error as Error).message}`);
+  process.exit(1);
+}
 let port;
 try {
   port = await gateway.listen(config.host, config.port);

@@ -37,3 +37,20 @@ it.each([
     ]);
   },
 );
+
+it('the gateway says in one line that it cannot read VMM_WORKER_TLS_CA, and exits 1', async () => {
+  const failure = await startProcess(
+    appMain.gateway,
+    { VMM_HTTP_PORT: '0', VMM_WORKER_TLS_CA: '/nonexistent/ca.pem' },
+    /listening/,
+  ).then(
+    () => {
+      throw new Error('it started without its CA file');
+    },
+    (error: { code: number | null; output: string }) => error,
+  );
+  expect(failure.code).toBe(1);
+  expect(failure.output.trim().split('\n')).toEqual([
+    "vmm-gateway: ENOENT: no such file or directory, open '/nonexistent/ca.pem'",
+  ]);
+});
