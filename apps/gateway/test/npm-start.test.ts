@@ -22,6 +22,8 @@ interface Started {
   /** The process signalled to stop: start.mjs, or the shell that runs it. */
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** Every process holding the output pipe (start.mjs and the apps) has gone. */
+  outputClosed: Promise<void>;
   url: string;
   workerPort: number;
   output: () => string;
@@ -48,6 +50,7 @@ async function start(underShell: boolean): Promise<Started> {
       })
     : spawn(process.execPath, [script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const outputClosed = new Promise<void>((resolve) => child.stdout?.on('close', () => resolve()));
   let output = '';
   const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
     const onData = (data: Buffer) => {
@@ -60,7 +63,14 @@ async function start(underShell: boolean): Promise<Started> {
     child.stderr?.on('data', onData);
     void exited.then((code) => reject(new Error(`npm start exited ${code}: ${output}`)));
   });
-  return { child, exited, url: ready[2] as string, workerPort: Number(ready[1]), output: () => output };
+  return {
+    child,
+    exited,
+    outputClosed,
+    url: ready[2] as string,
+    workerPort: Number(ready[1]),
+    output: () => output,
+  };
 }
 
 const answers = (port: number) =>
@@ -127,4 +137,6 @@ it('stops everything when its parent dies without passing a signal on', async ()
   started.child.kill('SIGKILL');
   await started.exited;
   await expectAllStopped(started);
+  // The batch runner too (its queue keys are removed after the tests).
+  await started.outputClosed;
 });
