@@ -113,7 +113,7 @@ export function parseBatchInput(text: string, limits: BatchLimits): BatchItem[] 
     }
     if ((body as { stream?: unknown }).stream === true)
       throw lineError(line, 'body.stream: batch items cannot stream');
-    const job = limits.maxPromptBytes === undefined ? undefined : textJob(url, checked.data);
+    const job = textJob(url, checked.data);
     if (job && limits.maxPromptBytes !== undefined) {
       try {
         checkPromptSize(job, limits.maxPromptBytes);

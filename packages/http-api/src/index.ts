@@ -41,7 +41,6 @@ export { errorResponse, shapeForPath, type ErrorShape } from './error-response.j
 export { float32, fromText, safeInt, uint32, FLOAT32_MAX, UINT32_MAX } from './proto-range.js';
 export {
   checkPromptSize,
-  promptBytes,
   DEFAULT_MAX_PROMPT_BYTES,
   MAX_MESSAGES,
   MAX_STOP_LENGTH,

@@ -14,7 +14,7 @@ export const MAX_STOP_LENGTH = 256;
 export const DEFAULT_MAX_PROMPT_BYTES = 1024 * 1024;
 
 /** UTF-8 bytes of every text the model will read: prompt, system prompt, messages. */
-export function promptBytes(job: TextJob): number {
+function promptBytes(job: TextJob): number {
   if (job.kind === 'chat') {
     return job.request.messages.reduce((sum, message) => sum + Buffer.byteLength(message.content), 0);
   }

@@ -56,6 +56,12 @@ export function promptIds(
   contextSize: number = model.config.maxPositions,
 ): { ids: number[]; field: string } {
   const { tokenizer } = model;
+  /** Renders a conversation through the chat template and encodes it, if it can fit. */
+  const encodeChat = (messages: ChatRequest['messages'], field: string) => {
+    const rendered = tokenizer.renderChat(messages);
+    checkTextFits(model, Buffer.byteLength(rendered), contextSize, field);
+    return { ids: tokenizer.encode(rendered, false), field };
+  };
   if ('messages' in request) {
     if (!Array.isArray(request.messages) || request.messages.length === 0) {
       throw new VmmError(ErrorCode.InvalidArgument, 'messages must hold at least one message', {
@@ -88,9 +94,7 @@ export function promptIds(
     }
     const contentBytes = request.messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
     checkTextFits(model, contentBytes, contextSize, 'messages');
-    const rendered = tokenizer.renderChat(request.messages);
-    checkTextFits(model, Buffer.byteLength(rendered), contextSize, 'messages');
-    return { ids: tokenizer.encode(rendered, false), field: 'messages' };
+    return encodeChat(request.messages, 'messages');
   }
   if (typeof request.prompt !== 'string' || request.prompt.length === 0) {
     throw new VmmError(ErrorCode.InvalidArgument, 'prompt must not be empty', { field: 'prompt' });
@@ -106,9 +110,7 @@ export function promptIds(
     ...(request.system ? [{ role: 'system' as const, content: request.system }] : []),
     { role: 'user' as const, content: request.prompt },
   ];
-  const rendered = tokenizer.renderChat(messages);
-  checkTextFits(model, Buffer.byteLength(rendered), contextSize, 'prompt');
-  return { ids: tokenizer.encode(rendered, false), field: 'prompt' };
+  return encodeChat(messages, 'prompt');
 }
 
 const elapsedNs = (since: number) => Math.round((performance.now() - since) * 1e6);
