@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
 import { type LlamaVariant, writeLlamaFolder } from './llama/write-llama-folder.js';
+import type { LlamaGgufType } from './llama/write-llama-gguf.js';
 import { writeClassifierFolder, writeDetectorFolder } from './vision/write-vision-folders.js';
 
 export interface DemoOptions {
@@ -8,6 +9,8 @@ export interface DemoOptions {
   seed?: number;
   /** Default: every variant for `tiny` (they are small), fp32 alone for the larger presets. */
   variants?: LlamaVariant[];
+  /** GGUF copies of the demo LLM's weights for llama.cpp (none by default). */
+  gguf?: LlamaGgufType[];
 }
 
 export interface DemoModel {
@@ -32,6 +35,7 @@ export function writeDemoModels(out: string, options: DemoOptions = {}): DemoMod
     preset,
     seed: options.seed ?? 0,
     variants: options.variants ?? (preset === 'tiny' ? ['fp32', 'fp16', 'merged'] : ['fp32']),
+    ...(options.gguf ? { gguf: options.gguf } : {}),
   });
   return [
     { name: llamaName, task: 'text-generation', files: llama.files },

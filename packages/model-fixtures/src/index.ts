@@ -4,6 +4,7 @@ export {
   type LlamaFolderOptions,
   type LlamaVariant,
 } from './llama/write-llama-folder.js';
+export { llamaGgufTypes, ggufFileName, type LlamaGgufType } from './llama/write-llama-gguf.js';
 export { llamaPresets, parameterCount, type LlamaPreset, type LlamaShape } from './llama/llama-shape.js';
 export {
   writeDetectorFolder,

@@ -111,3 +111,10 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+export {
+  openLlamaCpp,
+  type LlamaCppOptions,
+  type LlamaCppPeer,
+  type LlamaCppStream,
+} from './llama-cpp-peer.js';

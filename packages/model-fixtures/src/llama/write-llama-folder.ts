@@ -15,6 +15,7 @@ import {
   validateShape,
 } from './llama-shape.js';
 import { addLlamaWeights } from './llama-weights.js';
+import { ggufFileName, type LlamaGgufType, writeLlamaGguf } from './write-llama-gguf.js';
 
 /**
  * The ONNX files a folder can hold, named as Optimum and transformers.js name them:
@@ -33,6 +34,8 @@ export interface LlamaFolderOptions {
   variants?: LlamaVariant[];
   /** Weights in `<model>.onnx_data`; defaults to on when the weights exceed 1.5 GB. */
   externalData?: boolean;
+  /** The same weights also as llama.cpp GGUF files, `gguf/model-<type>.gguf` (none by default). */
+  gguf?: LlamaGgufType[];
 }
 
 export interface LlamaFolder {
@@ -105,6 +108,12 @@ export function writeLlamaFolder(dir: string, options: LlamaFolderOptions = {}):
         docString: `VMM fixture: Llama decoder (${variant}), seed ${seed}`,
       }),
     );
+  }
+  if (options.gguf && options.gguf.length > 0) mkdirSync(join(dir, 'gguf'), { recursive: true });
+  for (const type of options.gguf ?? []) {
+    const path = join(dir, ggufFileName(type));
+    writeLlamaGguf(path, { shape, bpe, seed, type, name: `VMM fixture Llama (seed ${seed})` });
+    files.push(path);
   }
   return { dir, files, shape, vocabSize, parameterCount: parameters };
 }

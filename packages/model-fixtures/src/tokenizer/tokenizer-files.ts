@@ -63,9 +63,31 @@ export function tokenizerJson(model: BpeModel): object {
       byte_fallback: true,
       ignore_merges: false,
       vocab: Object.fromEntries(model.tokens.map((token, id) => [token, id])),
-      merges: model.merges.map(([left, right]) => `${left} ${right}`),
+      merges: sentencePieceMerges(model).map(([left, right]) => `${left} ${right}`),
     },
   };
+}
+
+/**
+ * Every way to build each learned piece from two pieces, ranked by the piece's id: the merge
+ * list Hugging Face's converter writes for a SentencePiece BPE model such as Llama's. With it,
+ * BPE gives what SentencePiece's highest-score-first merging gives (llama.cpp's tokenizer on
+ * the GGUF copies, where a piece's score is minus its id); with the learned merges alone, a
+ * piece that `trainBpe` filled in from other pieces could be reachable by one and not the other.
+ */
+export function sentencePieceMerges(model: BpeModel): [string, string][] {
+  const ids = new Map(model.tokens.map((token, id) => [token, id]));
+  const firstLearned = model.tokens.length - model.merges.length;
+  const merges: [string, string][] = [];
+  model.tokens.slice(firstLearned).forEach((piece) => {
+    const chars = [...piece];
+    for (let k = 1; k < chars.length; k += 1) {
+      const left = chars.slice(0, k).join('');
+      const right = chars.slice(k).join('');
+      if (ids.has(left) && ids.has(right)) merges.push([left, right]);
+    }
+  });
+  return merges;
 }
 
 export function tokenizerConfigJson(maxLength: number): object {
