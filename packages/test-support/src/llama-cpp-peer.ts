@@ -1,7 +1,7 @@
 // llama.cpp (the engine inside Ollama) as a peer for tests and benchmarks, through
 // node-llama-cpp's prebuilt CPU binaries, in a thread of its own. It never downloads or builds
 // anything: if the prebuilt binary cannot load, opening fails with node-llama-cpp's message.
-import { ThreadHost, threadEntry } from '@vmm/runtime';
+import { Worker } from 'node:worker_threads';
 
 export interface LlamaCppOptions {
   /** A GGUF file. */
@@ -40,22 +40,67 @@ export interface LlamaCppPeer {
   close(): Promise<void>;
 }
 
+export interface PeerRequest {
+  id: number;
+  method: string;
+  payload: unknown;
+}
+
+export type PeerResponse = { id: number; value: unknown } | { id: number; error: string };
+
+/** The llama.cpp thread: requests by id; a thread that dies fails every pending request. */
+function startThread(options: LlamaCppOptions) {
+  // Tests import this file from src (through jest) or dist; the thread always runs the built JS.
+  const entry = new URL(
+    './llama-cpp-thread.js',
+    import.meta.url.replace(/\/src\/([^/]+)\.ts$/, '/dist/$1.js'),
+  );
+  const worker = new Worker(entry, { workerData: options });
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let next = 0;
+  let exited: Error | undefined;
+  worker.on('message', (response: PeerResponse) => {
+    const call = pending.get(response.id);
+    pending.delete(response.id);
+    if ('error' in response) call?.reject(new Error(`llama.cpp: ${response.error}`));
+    else call?.resolve(response.value);
+  });
+  const fail = (error: Error) => {
+    exited = error;
+    for (const call of pending.values()) call.reject(error);
+    pending.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`the llama.cpp thread exited (${code})`)));
+  return {
+    request<T>(method: string, payload: unknown): Promise<T> {
+      if (exited) return Promise.reject(exited);
+      const id = (next += 1);
+      return new Promise<T>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+        worker.postMessage({ id, method, payload } satisfies PeerRequest);
+      });
+    },
+    terminate: () => worker.terminate(),
+  };
+}
+
 export async function openLlamaCpp(options: LlamaCppOptions): Promise<LlamaCppPeer> {
-  const host = await ThreadHost.start(threadEntry(import.meta.url, './llama-cpp-thread.js'), options);
+  const thread = startThread(options);
   try {
-    const { vocabularySize } = await host.request<{ vocabularySize: number }>('info', null);
+    const { vocabularySize } = await thread.request<{ vocabularySize: number }>('info', null);
     return {
       vocabularySize,
-      tokenize: (text) => host.request<number[]>('tokenize', text),
-      generate: (prompts, tokens) => host.request<LlamaCppStream[]>('generate', { prompts, tokens }),
-      nextLogProbs: (prompt) => host.request<Float64Array>('nextLogProbs', prompt),
+      tokenize: (text) => thread.request<number[]>('tokenize', text),
+      generate: (prompts, tokens) => thread.request<LlamaCppStream[]>('generate', { prompts, tokens }),
+      nextLogProbs: (prompt) => thread.request<Float64Array>('nextLogProbs', prompt),
       async close() {
-        await host.request('close', null).catch(() => undefined);
-        await host.close();
+        await thread.request('close', null).catch(() => undefined);
+        await thread.terminate();
       },
     };
   } catch (error) {
-    await host.close();
+    await thread.terminate();
     throw error;
   }
 }

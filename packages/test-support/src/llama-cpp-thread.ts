@@ -1,10 +1,9 @@
 // The thread that hosts llama.cpp for a LlamaCppPeer. A thread of its own, not the caller's:
 // node-llama-cpp checks `instanceof Array` on arrays its native addon returns, which fails
 // inside jest's module sandbox (another realm), and a decode step must not block the caller.
-import { workerData } from 'node:worker_threads';
-import { serveThread } from '@vmm/runtime';
+import { parentPort, workerData } from 'node:worker_threads';
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
-import type { LlamaCppOptions, LlamaCppStream } from './llama-cpp-peer.js';
+import type { LlamaCppOptions, LlamaCppStream, PeerRequest, PeerResponse } from './llama-cpp-peer.js';
 
 const options = workerData as LlamaCppOptions;
 
@@ -36,7 +35,7 @@ async function load() {
 const loaded = load();
 loaded.catch(() => undefined);
 
-serveThread({
+const handlers: Record<string, (payload: unknown) => Promise<unknown>> = {
   async info() {
     const { model } = await loaded;
     return { vocabularySize: model.fileInfo.metadata.tokenizer.ggml.tokens.length };
@@ -95,4 +94,18 @@ serveThread({
     await llama.dispose();
     return null;
   },
+};
+
+// One answer per request, in any order; errors travel as their message.
+parentPort?.on('message', ({ id, method, payload }: PeerRequest) => {
+  const handler = handlers[method];
+  const answer = handler ? handler(payload) : Promise.reject(new Error(`no method ${method}`));
+  answer.then(
+    (value) => parentPort?.postMessage({ id, value } satisfies PeerResponse),
+    (error: unknown) =>
+      parentPort?.postMessage({
+        id,
+        error: error instanceof Error ? error.message : String(error),
+      } satisfies PeerResponse),
+  );
 });

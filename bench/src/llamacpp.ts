@@ -1,0 +1,267 @@
+// bench/llamacpp: VMM's LlmRunner against llama.cpp (the engine inside Ollama, through
+// node-llama-cpp's prebuilt CPU build) on identical weights: the fixture's ONNX files and their
+// GGUF copies. Same prompt token ids, greedy, same thread count; the two engines alternate
+// run by run. Prints each figure with the VMM / llama.cpp ratio (higher is better for VMM).
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LlmRunner, LlmTokenizer } from '@vmm/llm';
+import {
+  ggufFileName,
+  type LlamaGgufType,
+  type LlamaPreset,
+  llamaPresets,
+  writeLlamaFolder,
+} from '@vmm/model-fixtures';
+import { type LlamaCppPeer, type LlamaCppStream, openLlamaCpp } from '@vmm/test-support';
+import { median } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'small' },
+    threads: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '3' },
+    tokens: { type: 'string', default: '64' },
+    'short-prompt': { type: 'string', default: '16' },
+    'long-prompt': { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '1,4,8' },
+    precisions: { type: 'string', default: 'fp32,fp16,int8,int4' },
+    dir: { type: 'string', default: join(tmpdir(), 'vmm-bench-models') },
+  },
+});
+const list = (text: string) => text.split(',').map((item) => item.trim());
+const threadCounts = list(values.threads).map(Number);
+const runs = Number(values.runs);
+const tokens = Number(values.tokens);
+const concurrency = list(values.concurrency).map(Number);
+const preset = values.preset as LlamaPreset;
+if (!(preset in llamaPresets)) throw new Error(`unknown --preset ${values.preset}`);
+
+/** Each precision as the two engines name it; VMM serves no quantized decoder yet. */
+const precisions: Record<string, { onnx?: string; gguf: LlamaGgufType; label: string }> = {
+  fp32: { onnx: 'onnx/model.onnx', gguf: 'f32', label: 'fp32 / f32' },
+  fp16: { onnx: 'onnx/model_fp16.onnx', gguf: 'f16', label: 'fp16 / f16' },
+  int8: { gguf: 'q8_0', label: 'int8 / q8_0' },
+  int4: { gguf: 'q4_0', label: 'int4 / q4_0' },
+};
+const chosen = list(values.precisions).map((name) => {
+  const precision = precisions[name];
+  if (!precision) throw new Error(`unknown precision ${name} (fp32, fp16, int8, int4)`);
+  return precision;
+});
+
+const dir = join(values.dir, `${preset}-llama-peer`);
+if (!existsSync(join(dir, ggufFileName('q4_0')))) {
+  console.log(`building the ${preset} fixture with GGUF copies into ${dir} ...`);
+  writeLlamaFolder(dir, { preset, variants: ['fp32', 'fp16'], gguf: ['f32', 'f16', 'q8_0', 'q4_0'] });
+}
+const tokenizer = LlmTokenizer.load(dir);
+
+const SENTENCES = [
+  'Once upon a time there was a little town by the sea.',
+  'The people of the town were kind, and they worked hard every day.',
+  'In the morning the fishermen went out to sea, and in the evening they came home with their boats.',
+  'The children played on the beach and built castles in the sand.',
+  'A model server loads machine learning models and answers requests over the network.',
+  'When many people send requests at the same time, the server puts them in a queue.',
+];
+
+/** A text of at least `length` tokens (whole words), starting at sentence `offset`, and its ids. */
+function promptOf(length: number, offset = 0): { text: string; ids: number[] } {
+  const words: string[] = [];
+  for (let i = offset; ; i += 1) {
+    for (const word of (SENTENCES[i % SENTENCES.length] as string).split(' ')) {
+      words.push(word);
+      const text = words.join(' ');
+      const ids = tokenizer.encode(text, true);
+      if (ids.length >= length) return { text, ids };
+    }
+  }
+}
+
+/** One engine's streams of one run, timed from the start of the run. */
+type Streams = LlamaCppStream[];
+
+async function vmmRun(runner: LlmRunner, prompts: string[], count: number): Promise<Streams> {
+  const started = performance.now();
+  return Promise.all(
+    prompts.map(async (prompt) => {
+      const stream: LlamaCppStream = { tokens: [], firstTokenMs: 0, endMs: 0 };
+      for await (const chunk of runner.generate({
+        prompt,
+        raw: true,
+        // Plain greedy, as llama.cpp's: no repetition penalty.
+        options: { temperature: 0, repetitionPenalty: 1, maxTokens: count },
+      })) {
+        if (chunk.tokenIds.length === 0) continue;
+        stream.endMs = performance.now() - started;
+        if (stream.tokens.length === 0) stream.firstTokenMs = stream.endMs;
+        stream.tokens.push(...chunk.tokenIds);
+      }
+      return stream;
+    }),
+  );
+}
+
+interface Figures {
+  /** Decode tok/s of one stream: tokens after the first over the time after the first. */
+  decode: number;
+  /** Prompt tok/s: prompt tokens over time to first token. */
+  prefill: number;
+  /** All generated tokens of all streams over the wall time of the run. */
+  total: number;
+}
+
+function figures(streams: Streams, promptTokens: number): Figures {
+  const first = streams[0] ?? { tokens: [], firstTokenMs: 0, endMs: 0 };
+  const end = Math.max(...streams.map((stream) => stream.endMs));
+  const generated = streams.reduce((sum, stream) => sum + stream.tokens.length, 0);
+  return {
+    decode: (first.tokens.length - 1) / ((first.endMs - first.firstTokenMs) / 1000),
+    prefill: promptTokens / (first.firstTokenMs / 1000),
+    total: generated / (end / 1000),
+  };
+}
+
+interface Engines {
+  vmm?: LlmRunner;
+  llama: LlamaCppPeer;
+}
+
+/** Runs `scenario` on both engines `runs` times, alternating which goes first; medians. */
+async function compare(
+  engines: Engines,
+  scenario: { prompts: { text: string; ids: number[] }[]; tokens: number },
+  pick: (figures: Figures) => number,
+): Promise<{ vmm?: number; llama: number }> {
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const promptTokens = scenario.prompts[0]?.ids.length ?? 0;
+  const runVmm = async () => {
+    if (engines.vmm)
+      ours.push(
+        pick(
+          figures(
+            await vmmRun(
+              engines.vmm,
+              scenario.prompts.map((p) => p.text),
+              scenario.tokens,
+            ),
+            promptTokens,
+          ),
+        ),
+      );
+  };
+  const runLlama = async () => {
+    theirs.push(
+      pick(
+        figures(
+          await engines.llama.generate(
+            scenario.prompts.map((p) => p.ids),
+            scenario.tokens,
+          ),
+          promptTokens,
+        ),
+      ),
+    );
+  };
+  for (let run = 0; run < runs; run += 1) {
+    if (run % 2 === 0) await runVmm().then(runLlama);
+    else await runLlama().then(runVmm);
+  }
+  return { ...(engines.vmm ? { vmm: median(ours) } : {}), llama: median(theirs) };
+}
+
+const rows: string[] = [];
+function report(
+  threads: number,
+  label: string,
+  work: string,
+  result: { vmm?: number; llama: number },
+  unit: string,
+) {
+  const vmm = result.vmm === undefined ? '(no model)' : `${result.vmm.toFixed(1)} ${unit}`;
+  const ratio = result.vmm === undefined ? '—' : `${(result.vmm / result.llama).toFixed(2)}x`;
+  console.log(
+    `  ${work.padEnd(34)} vmm ${vmm.padStart(14)}   llama.cpp ${`${result.llama.toFixed(1)} ${unit}`.padStart(13)}   vmm/llama.cpp ${ratio}`,
+  );
+  rows.push(`| ${threads} | ${label} | ${work} | ${vmm} | ${result.llama.toFixed(1)} ${unit} | ${ratio} |`);
+}
+
+const short = promptOf(Number(values['short-prompt']));
+const long = promptOf(Number(values['long-prompt']));
+const maxConcurrency = Math.max(...concurrency);
+console.log(
+  `bench/llamacpp preset=${preset} threads=${threadCounts.join(',')} tokens=${tokens} runs=${runs} ` +
+    `prompts=${short.ids.length},${long.ids.length} tokens (${dir})`,
+);
+for (const threads of threadCounts) {
+  for (const precision of chosen) {
+    console.log(`threads=${threads} ${precision.label}`);
+    const vmm = precision.onnx
+      ? await LlmRunner.open({
+          dir,
+          file: precision.onnx,
+          session: { backend: 'cpu', intraOpThreads: threads },
+        })
+      : undefined;
+    const modelPath = join(dir, ggufFileName(precision.gguf));
+    const contextSize = long.ids.length + tokens + 16;
+    const single = await openLlamaCpp({ modelPath, threads, contextSize });
+    const engines = { ...(vmm ? { vmm } : {}), llama: single };
+    // Warm both engines up once (first-call allocations are not what is measured).
+    await compare({ ...engines }, { prompts: [short], tokens: 4 }, (f) => f.decode);
+    report(
+      threads,
+      precision.label,
+      `decode, ${short.ids.length}-token prompt`,
+      await compare(engines, { prompts: [short], tokens }, (f) => f.decode),
+      'tok/s',
+    );
+    report(
+      threads,
+      precision.label,
+      `prefill, ${long.ids.length}-token prompt`,
+      await compare(engines, { prompts: [long], tokens: 1 }, (f) => f.prefill),
+      'tok/s',
+    );
+    report(
+      threads,
+      precision.label,
+      `decode after ${long.ids.length} tokens`,
+      await compare(engines, { prompts: [long], tokens }, (f) => f.decode),
+      'tok/s',
+    );
+    await single.close();
+    // llama.cpp serves concurrent sequences from one context with that many sequences, as
+    // llama-server does with --parallel; VMM gets the same requests at once on one runner.
+    const parallel = await openLlamaCpp({
+      modelPath,
+      threads,
+      contextSize: maxConcurrency * (short.ids.length + tokens + 16),
+      sequences: maxConcurrency,
+    });
+    for (const streams of concurrency) {
+      const prompts = Array.from({ length: streams }, (_, i) => promptOf(short.ids.length, i));
+      const result = await compare(
+        { ...(vmm ? { vmm } : {}), llama: parallel },
+        { prompts, tokens },
+        (f) => f.total,
+      );
+      report(
+        threads,
+        precision.label,
+        `${streams} concurrent sequence${streams === 1 ? '' : 's'}, total`,
+        result,
+        'tok/s',
+      );
+    }
+    await parallel.close();
+    await vmm?.close();
+  }
+}
+console.log(
+  '\n| threads | precision | work | VMM | llama.cpp | VMM / llama.cpp |\n| --- | --- | --- | --- | --- | --- |',
+);
+console.log(rows.join('\n'));
