@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { runCli } from './cli.js';
+import { loadCliConfig } from './config.js';
+
+let config;
+try {
+  config = loadCliConfig(process.env);
+} catch (error) {
+  process.stderr.write(`vmm: ${(error as Error).message}\n`);
+  process.exit(2);
+}
+process.exitCode = await runCli(process.argv.slice(2), {
+  config,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stderrIsTty: process.stderr.isTTY === true,
+  fetch,
+  startedAt: new Date(),
+});
