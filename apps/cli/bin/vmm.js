@@ -9,10 +9,14 @@ const main = new URL('../dist/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
   const root = fileURLToPath(new URL('../../..', import.meta.url));
   process.stderr.write('vmm: building the CLI (first run in this clone) ...\n');
-  const built = spawnSync('npx', ['turbo', 'run', 'build', '--filter=@vmm/cli', '--output-logs=errors-only'], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const built = spawnSync(
+    'npx',
+    ['turbo', 'run', 'build', '--filter=@vmm/cli', '--output-logs=errors-only'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   if (built.status !== 0) {
     process.stderr.write('vmm: the build failed; run `npm run build` in the clone and try again\n');
     process.exit(2);

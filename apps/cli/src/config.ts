@@ -22,12 +22,13 @@ export function normaliseHost(value: string): string {
   } catch {
     throw new Error(`"${value}" is not a host or URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`"${value}" is not an http(s) URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`"${value}" is not an http(s) URL`);
   return url.href.replace(/\/+$/, '');
 }
 
 /** The CLI's settings from the environment, read once. */
-export function loadCliConfig(env: Record<string, string | undefined>): Readonly<CliConfig> {
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): Readonly<CliConfig> {
   return loadEnv(schema, env, (variables) => ({
     host: normaliseHost(variables.VMM_HOST),
     apiKey: variables.VMM_API_KEY,

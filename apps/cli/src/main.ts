@@ -4,7 +4,7 @@ import { loadCliConfig } from './config.js';
 
 let config;
 try {
-  config = loadCliConfig(process.env);
+  config = loadCliConfig();
 } catch (error) {
   process.stderr.write(`vmm: ${(error as Error).message}\n`);
   process.exit(2);

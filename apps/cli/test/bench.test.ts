@@ -105,20 +105,34 @@ describe('vmm bench', () => {
     const chart = join(root, 'ollama.svg');
     const run = await vmm([
       'bench',
-      '--api', 'ollama',
-      '--model', 'tiny-llama',
-      '--concurrency', '1,4,8',
-      '--requests', '8',
-      '--max-tokens', '8',
-      '--prompt-tokens', '24',
-      '--json', json,
-      '--chart', chart,
-      '--label', 'vmm tiny',
+      '--api',
+      'ollama',
+      '--model',
+      'tiny-llama',
+      '--concurrency',
+      '1,4,8',
+      '--requests',
+      '8',
+      '--max-tokens',
+      '8',
+      '--prompt-tokens',
+      '24',
+      '--json',
+      json,
+      '--chart',
+      chart,
+      '--label',
+      'vmm tiny',
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/TTFT ms p50 \/ p90 \/ p99/);
-    const result = JSON.parse(readFileSync(json, 'utf8')) as { vmmBench: number; label: string; api: string; levels: Level[] };
+    const result = JSON.parse(readFileSync(json, 'utf8')) as {
+      vmmBench: number;
+      label: string;
+      api: string;
+      levels: Level[];
+    };
     expect(result).toMatchObject({ vmmBench: 1, label: 'vmm tiny', api: 'ollama' });
     expect(result.levels.map((level) => level.concurrency)).toEqual([1, 4, 8]);
     for (const level of result.levels) {
@@ -144,9 +158,26 @@ describe('vmm bench', () => {
   it('speaks the OpenAI API (streamed chat), prints JSON to stdout and charts a second series with --compare', async () => {
     const chart = join(root, 'both.svg');
     const run = await vmm([
-      'bench', '--api', 'openai', '--task', 'chat', '--model', 'tiny-llama',
-      '-c', '1,2', '-n', '4', '--max-tokens', '6', '--json', '--label', 'openai route',
-      '--chart', chart, '--compare', join(root, 'ollama.json'),
+      'bench',
+      '--api',
+      'openai',
+      '--task',
+      'chat',
+      '--model',
+      'tiny-llama',
+      '-c',
+      '1,2',
+      '-n',
+      '4',
+      '--max-tokens',
+      '6',
+      '--json',
+      '--label',
+      'openai route',
+      '--chart',
+      chart,
+      '--compare',
+      join(root, 'ollama.json'),
     ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { api: string; task: string; levels: Level[] };
@@ -162,7 +193,20 @@ describe('vmm bench', () => {
   });
 
   it('sends an open-loop Poisson schedule with --rate and still bounds requests in flight', async () => {
-    const run = await vmm(['bench', '--model', 'tiny-llama', '-c', '2', '-n', '6', '--max-tokens', '4', '--rate', '40', '--json']);
+    const run = await vmm([
+      'bench',
+      '--model',
+      'tiny-llama',
+      '-c',
+      '2',
+      '-n',
+      '6',
+      '--max-tokens',
+      '4',
+      '--rate',
+      '40',
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     const [level] = (JSON.parse(run.stdout) as { levels: Level[] }).levels;
     expect(level).toMatchObject({ concurrency: 2, rate: 40, requests: 6, failed: 0 });
@@ -170,8 +214,18 @@ describe('vmm bench', () => {
 
   it('measures a detector: images/s and latency percentiles', async () => {
     const run = await vmm([
-      'bench', '--task', 'detect', '--model', 'yolov8n-squares', '--image', join(root, 'squares.png'),
-      '-c', '1,2', '-n', '4', '--json',
+      'bench',
+      '--task',
+      'detect',
+      '--model',
+      'yolov8n-squares',
+      '--image',
+      join(root, 'squares.png'),
+      '-c',
+      '1,2',
+      '-n',
+      '4',
+      '--json',
     ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { levels: Level[] };
@@ -193,6 +247,11 @@ describe('vmm bench', () => {
     [['bench', '--model', 'tiny-llama', '--duration', 'soon'], /duration such as 30s/],
     [['bench', '--model', 'yolov8n-squares', '--task', 'detect'], /needs --image/],
     [['bench', '--model', 'tiny-llama', '--host', 'ftp://example'], /not an http\(s\) URL/],
+    [['bench', '--model', 'tiny-llama', '--compare', 'a.json'], /give --chart/],
+    [
+      ['bench', '--model', 'tiny-llama', '--chart', 'c.svg', '--compare', 'missing.json'],
+      /cannot read result missing.json: ENOENT/,
+    ],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
     const run = await vmm(args);
@@ -211,7 +270,9 @@ describe('vmm bench', () => {
         server.close(() => resolve(free));
       });
     });
-    const run = await vmm(['bench', '--model', 'tiny-llama', '-n', '1', '-c', '1'], { VMM_HOST: `127.0.0.1:${port}` });
+    const run = await vmm(['bench', '--model', 'tiny-llama', '-n', '1', '-c', '1'], {
+      VMM_HOST: `127.0.0.1:${port}`,
+    });
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(`vmm: cannot reach http://127.0.0.1:${port}: connection refused\n`);
   });

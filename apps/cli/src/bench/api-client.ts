@@ -51,12 +51,26 @@ function bodyOf(target: Target, prompt: string): Json {
     case 'generate':
       return target.api === 'ollama'
         ? { model, prompt, raw: true, stream: true, options: { num_predict: maxTokens, temperature: 0 } }
-        : { model, prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } };
+        : {
+            model,
+            prompt,
+            max_tokens: maxTokens,
+            temperature: 0,
+            stream: true,
+            stream_options: { include_usage: true },
+          };
     case 'chat': {
       const messages = [{ role: 'user', content: prompt }];
       return target.api === 'ollama'
         ? { model, messages, stream: true, options: { num_predict: maxTokens, temperature: 0 } }
-        : { model, messages, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } };
+        : {
+            model,
+            messages,
+            max_tokens: maxTokens,
+            temperature: 0,
+            stream: true,
+            stream_options: { include_usage: true },
+          };
     }
   }
 }
@@ -67,7 +81,8 @@ export function errorMessage(text: string): string {
     const body = JSON.parse(text) as Json;
     const error = body.error;
     if (typeof error === 'string') return error;
-    if (error && typeof error === 'object' && typeof (error as Json).message === 'string') return (error as Json).message as string;
+    if (error && typeof error === 'object' && typeof (error as Json).message === 'string')
+      return (error as Json).message as string;
   } catch {
     // not JSON: the text is the message
   }
@@ -77,7 +92,8 @@ export function errorMessage(text: string): string {
 /** Why no response came, in words ("connection refused" rather than "fetch failed"). */
 export function networkError(error: unknown, host: string): string {
   if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
-  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  const cause =
+    error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
   const code = cause?.code;
   const reason =
     code === 'ECONNREFUSED'
@@ -101,7 +117,10 @@ function parseEvent(api: BenchApi, task: BenchTask, line: string): StreamEvent |
     if (line.trim() === '') return undefined;
     const event = JSON.parse(line) as Json;
     if (typeof event.error === 'string') return { text: '', error: event.error };
-    const text = task === 'chat' ? ((event.message as Json | undefined)?.content as string | undefined) : (event.response as string | undefined);
+    const text =
+      task === 'chat'
+        ? ((event.message as Json | undefined)?.content as string | undefined)
+        : (event.response as string | undefined);
     return {
       text: text ?? '',
       ...(typeof event.prompt_eval_count === 'number' ? { promptTokens: event.prompt_eval_count } : {}),
@@ -115,7 +134,10 @@ function parseEvent(api: BenchApi, task: BenchTask, line: string): StreamEvent |
   const event = JSON.parse(data) as Json;
   if (event.error) return { text: '', error: errorMessage(data) };
   const choice = (event.choices as Json[] | undefined)?.[0];
-  const text = task === 'chat' ? ((choice?.delta as Json | undefined)?.content as string | undefined) : (choice?.text as string | undefined);
+  const text =
+    task === 'chat'
+      ? ((choice?.delta as Json | undefined)?.content as string | undefined)
+      : (choice?.text as string | undefined);
   const usage = event.usage as Json | undefined | null;
   return {
     text: text ?? '',
@@ -146,7 +168,15 @@ export function requestSender(target: Target, fetchImpl: typeof fetch = fetch): 
   const vision = target.task === 'detect' || target.task === 'classify';
 
   return async (prompt, sentAtMs) => {
-    const sample: RequestSample = { ok: false, status: 0, sentAtMs, e2eMs: 0, itlMs: [], promptTokens: 0, outputTokens: 0 };
+    const sample: RequestSample = {
+      ok: false,
+      status: 0,
+      sentAtMs,
+      e2eMs: 0,
+      itlMs: [],
+      promptTokens: 0,
+      outputTokens: 0,
+    };
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     try {
@@ -195,7 +225,8 @@ export function requestSender(target: Target, fetchImpl: typeof fetch = fetch): 
       return sample;
     } catch (error) {
       sample.e2eMs = elapsed();
-      sample.error = error instanceof SyntaxError ? `bad stream: ${error.message}` : networkError(error, target.host);
+      sample.error =
+        error instanceof SyntaxError ? `bad stream: ${error.message}` : networkError(error, target.host);
       return sample;
     }
   };

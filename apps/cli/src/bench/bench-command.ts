@@ -5,7 +5,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, ExitCode } from '../cli-error.js';
 import { normaliseHost } from '../config.js';
 import type { CliContext } from '../cli-context.js';
-import { type BenchApi, type BenchTask, type RequestSample, requestSender, type Target } from './api-client.js';
+import {
+  type BenchApi,
+  type BenchTask,
+  type RequestSample,
+  requestSender,
+  type Target,
+} from './api-client.js';
 import { type BenchResult, isVision, parseBenchResult } from './bench-result.js';
 import { runLevel } from './load-generator.js';
 import { renderChart } from './report-chart.js';
@@ -50,7 +56,8 @@ function integerList(min: number, max: number) {
   const one = integer(min, max);
   return (value: string): number[] => {
     const items = value.split(',').map((item) => item.trim());
-    if (items.some((item) => item === '')) throw new InvalidArgumentError('expected a comma-separated list such as 1,4,8');
+    if (items.some((item) => item === ''))
+      throw new InvalidArgumentError('expected a comma-separated list such as 1,4,8');
     return [...new Set(items.map(one))];
   };
 }
@@ -82,17 +89,42 @@ export function benchCommand(context: CliContext): Command {
     .requiredOption('-m, --model <name>', 'the model to send requests to')
     .addOption(new Option('--api <api>', 'the API to speak').choices(['ollama', 'openai']).default('ollama'))
     .addOption(
-      new Option('--task <task>', 'what each request asks for').choices(['generate', 'chat', 'detect', 'classify']).default('generate'),
+      new Option('--task <task>', 'what each request asks for')
+        .choices(['generate', 'chat', 'detect', 'classify'])
+        .default('generate'),
     )
     .option('--image <file>', 'the image vision tasks send (detect, classify)')
     .option('--host <url>', 'the server (default: VMM_HOST, else http://127.0.0.1:8080)')
-    .option('-c, --concurrency <list>', 'concurrency levels, comma-separated', integerList(1, 1024), [1, 4, 8, 16])
-    .option('--prompt-tokens <list>', 'prompt lengths in words (about one token each), comma-separated', integerList(1, LIMIT), [32])
+    .option(
+      '-c, --concurrency <list>',
+      'concurrency levels, comma-separated',
+      integerList(1, 1024),
+      [1, 4, 8, 16],
+    )
+    .option(
+      '--prompt-tokens <list>',
+      'prompt lengths in words (about one token each), comma-separated',
+      integerList(1, LIMIT),
+      [32],
+    )
     .option('--max-tokens <n>', 'tokens to generate per request', integer(1, LIMIT), 64)
-    .option('-n, --requests <n>', 'requests per level (default: 4 × concurrency, at least 8)', integer(1, 10_000_000))
+    .option(
+      '-n, --requests <n>',
+      'requests per level (default: 4 × concurrency, at least 8)',
+      integer(1, 10_000_000),
+    )
     .option('-d, --duration <time>', 'time per level instead of a request count, e.g. 30s', duration)
-    .option('--rate <per-second>', 'open loop: Poisson arrivals at this rate, at most --concurrency in flight', positive)
-    .option('--warmup <n>', 'unmeasured requests before the first level', integer(0, 1000), 1)
+    .option(
+      '--rate <per-second>',
+      'open loop: Poisson arrivals at this rate, at most --concurrency in flight',
+      positive,
+    )
+    .option(
+      '--warmup <n>',
+      'unmeasured requests before the first level (the first also checks server and model)',
+      integer(1, 1000),
+      1,
+    )
     .option('--timeout <time>', 'give up on one request after this long', duration, 120_000)
     .option('--label <name>', 'the series name in the table and chart (default: the host)')
     .option('--json [file]', 'write the results as JSON to a file, or to stdout instead of the table')
@@ -107,8 +139,9 @@ function check(flags: BenchFlags): void {
   if (flags.requests !== undefined && flags.duration !== undefined) {
     throw new CliError(ExitCode.Usage, 'give --requests or --duration, not both');
   }
-  if (isVision(flags.task) && !flags.image) throw new CliError(ExitCode.Usage, `--task ${flags.task} needs --image <file>`);
-  if (flags.json === true && flags.chart === undefined && flags.compare.length > 0) {
+  if (isVision(flags.task) && !flags.image)
+    throw new CliError(ExitCode.Usage, `--task ${flags.task} needs --image <file>`);
+  if (flags.compare.length > 0 && flags.chart === undefined) {
     throw new CliError(ExitCode.Usage, '--compare adds lines to a chart: give --chart <file.svg> too');
   }
 }
@@ -117,7 +150,10 @@ function readOrFail(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new CliError(ExitCode.Usage, `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new CliError(
+      ExitCode.Usage,
+      `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
 }
 
@@ -149,7 +185,7 @@ async function runBench(context: CliContext, flags: BenchFlags): Promise<void> {
   const send = requestSender(target, context.fetch);
 
   // The warm-up request also tells a wrong address or model apart from a slow server.
-  for (let i = 0; i < Math.max(1, flags.warmup); i += 1) {
+  for (let i = 0; i < flags.warmup; i += 1) {
     const sample = await send('Hello, how are you today?', 0);
     if (!sample.ok) {
       throw sample.status === 0
@@ -163,7 +199,12 @@ async function runBench(context: CliContext, flags: BenchFlags): Promise<void> {
   const bars =
     flags.progress && context.stderrIsTty
       ? new cliProgress.MultiBar(
-          { stream: context.stderr, format: ' {level} [{bar}] {value}/{total} {unit} | {failed} failed', hideCursor: true, clearOnComplete: false },
+          {
+            stream: context.stderr,
+            format: ' {level} [{bar}] {value}/{total} {unit} | {failed} failed',
+            hideCursor: true,
+            clearOnComplete: false,
+          },
           cliProgress.Presets.shades_classic,
         )
       : undefined;
@@ -171,7 +212,8 @@ async function runBench(context: CliContext, flags: BenchFlags): Promise<void> {
   try {
     for (const promptWords of promptLengths) {
       for (const concurrency of flags.concurrency) {
-        const requests = flags.duration === undefined ? (flags.requests ?? Math.max(8, 4 * concurrency)) : undefined;
+        const requests =
+          flags.duration === undefined ? (flags.requests ?? Math.max(8, 4 * concurrency)) : undefined;
         const label = `c=${String(concurrency).padEnd(4)}${promptWords > 0 ? ` prompt=${promptWords}` : ''}`;
         const started = performance.now();
         const bar = bars?.create(requests ?? Math.round((flags.duration ?? 0) / 1000), 0, {
@@ -184,7 +226,12 @@ async function runBench(context: CliContext, flags: BenchFlags): Promise<void> {
         const onSample = (sample: RequestSample) => {
           done += 1;
           if (!sample.ok) failed += 1;
-          bar?.update(requests === undefined ? Math.min(Math.round((performance.now() - started) / 1000), bar.getTotal()) : done, { failed });
+          bar?.update(
+            requests === undefined
+              ? Math.min(Math.round((performance.now() - started) / 1000), bar.getTotal())
+              : done,
+            { failed },
+          );
         };
         const plan = {
           concurrency,
@@ -227,6 +274,9 @@ function writeOrFail(path: string, text: string): void {
   try {
     writeFileSync(path, text);
   } catch (error) {
-    throw new CliError(ExitCode.Usage, `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new CliError(
+      ExitCode.Usage,
+      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
 }

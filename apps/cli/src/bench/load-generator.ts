@@ -42,14 +42,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
  * the last one ends) or, with `rate`, an open loop (requests arrive on a Poisson schedule and
  * wait for a free slot). `onSample` sees each response as it ends (progress bars).
  */
-export async function runLevel(plan: LevelPlan, send: Sender, onSample: (sample: RequestSample) => void): Promise<LevelRun> {
-  if (plan.requests === undefined && plan.durationMs === undefined) throw new RangeError('a level needs requests or a duration');
+export async function runLevel(
+  plan: LevelPlan,
+  send: Sender,
+  onSample: (sample: RequestSample) => void,
+): Promise<LevelRun> {
+  if (plan.requests === undefined && plan.durationMs === undefined)
+    throw new RangeError('a level needs requests or a duration');
   const started = performance.now();
   const now = () => performance.now() - started;
   const samples: RequestSample[] = [];
   let sent = 0;
   const mayStart = () =>
-    (plan.requests === undefined || sent < plan.requests) && (plan.durationMs === undefined || now() < plan.durationMs);
+    (plan.requests === undefined || sent < plan.requests) &&
+    (plan.durationMs === undefined || now() < plan.durationMs);
   const sendNext = async () => {
     const index = plan.firstIndex + sent;
     sent += 1;

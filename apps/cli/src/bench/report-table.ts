@@ -15,10 +15,12 @@ export function renderTable(result: BenchResult): string {
   const title = `${result.label}: ${result.task} on ${result.model} at ${result.host} (${result.api} API)`;
   const errors = result.levels.flatMap((level) =>
     Object.entries(level.errors).map(
-      ([status, { count, message }]) => `  concurrency ${level.concurrency}: ${count} × ${status === '0' ? 'no response' : `HTTP ${status}`} (${message})`,
+      ([status, { count, message }]) =>
+        `  concurrency ${level.concurrency}: ${count} × ${status === '0' ? 'no response' : `HTTP ${status}`} (${message})`,
     ),
   );
-  const rate = (level: BenchResult['levels'][number]) => (level.rate === undefined ? 'closed' : `${level.rate}/s`);
+  const rate = (level: BenchResult['levels'][number]) =>
+    level.rate === undefined ? 'closed' : `${level.rate}/s`;
   const body = isVision(result.task)
     ? table(
         ['concurrency', 'arrivals', 'requests', 'failed', 'images/s', 'latency ms p50 / p90 / p99'],
@@ -32,7 +34,19 @@ export function renderTable(result: BenchResult): string {
         ]),
       )
     : table(
-        ['concurrency', 'arrivals', 'prompt tok', 'output tok', 'requests', 'failed', 'req/s', 'output tok/s', 'TTFT ms p50 / p90 / p99', 'ITL ms p50 / p90 / p99', 'E2E ms p50 / p90 / p99'],
+        [
+          'concurrency',
+          'arrivals',
+          'prompt tok',
+          'output tok',
+          'requests',
+          'failed',
+          'req/s',
+          'output tok/s',
+          'TTFT ms p50 / p90 / p99',
+          'ITL ms p50 / p90 / p99',
+          'E2E ms p50 / p90 / p99',
+        ],
         result.levels.map((level) => [
           String(level.concurrency),
           rate(level),

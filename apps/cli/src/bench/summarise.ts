@@ -22,9 +22,13 @@ export interface LevelResult {
   e2eMs?: Distribution;
 }
 
-const meanOf = (values: number[]) => (values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length);
+const meanOf = (values: number[]) =>
+  values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 
-export function summariseLevel(plan: { concurrency: number; promptWords: number; rate?: number }, run: LevelRun): LevelResult {
+export function summariseLevel(
+  plan: { concurrency: number; promptWords: number; rate?: number },
+  run: LevelRun,
+): LevelResult {
   const ok = run.samples.filter((sample) => sample.ok);
   const errors: LevelResult['errors'] = {};
   for (const sample of run.samples) {
