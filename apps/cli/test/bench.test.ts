@@ -63,6 +63,9 @@ interface Run {
   stderr: string;
 }
 
+/** `vmm` flags written as one line (none of them has a space). */
+const words = (line: string) => line.split(' ');
+
 /** Runs `vmm …` to its end (killed, with its output in the failure, after `timeoutMs`). */
 function vmm(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Run> {
   return new Promise((resolve, reject) => {
@@ -104,25 +107,8 @@ describe('vmm bench', () => {
     const json = join(root, 'ollama.json');
     const chart = join(root, 'ollama.svg');
     const run = await vmm([
-      'bench',
-      '--api',
-      'ollama',
-      '--model',
-      'tiny-llama',
-      '--concurrency',
-      '1,4,8',
-      '--requests',
-      '8',
-      '--max-tokens',
-      '8',
-      '--prompt-tokens',
-      '24',
-      '--json',
-      json,
-      '--chart',
-      chart,
-      '--label',
-      'vmm tiny',
+      ...words('bench --api ollama --model tiny-llama --concurrency 1,4,8 --requests 8 --max-tokens 8'),
+      ...['--prompt-tokens', '24', '--json', json, '--chart', chart, '--label', 'vmm tiny'],
     ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -158,26 +144,8 @@ describe('vmm bench', () => {
   it('speaks the OpenAI API (streamed chat), prints JSON to stdout and charts a second series with --compare', async () => {
     const chart = join(root, 'both.svg');
     const run = await vmm([
-      'bench',
-      '--api',
-      'openai',
-      '--task',
-      'chat',
-      '--model',
-      'tiny-llama',
-      '-c',
-      '1,2',
-      '-n',
-      '4',
-      '--max-tokens',
-      '6',
-      '--json',
-      '--label',
-      'openai route',
-      '--chart',
-      chart,
-      '--compare',
-      join(root, 'ollama.json'),
+      ...words('bench --api openai --task chat --model tiny-llama -c 1,2 -n 4 --max-tokens 6 --json'),
+      ...['--label', 'openai route', '--chart', chart, '--compare', join(root, 'ollama.json')],
     ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { api: string; task: string; levels: Level[] };
@@ -193,20 +161,7 @@ describe('vmm bench', () => {
   });
 
   it('sends an open-loop Poisson schedule with --rate and still bounds requests in flight', async () => {
-    const run = await vmm([
-      'bench',
-      '--model',
-      'tiny-llama',
-      '-c',
-      '2',
-      '-n',
-      '6',
-      '--max-tokens',
-      '4',
-      '--rate',
-      '40',
-      '--json',
-    ]);
+    const run = await vmm(words('bench --model tiny-llama -c 2 -n 6 --max-tokens 4 --rate 40 --json'));
     expect(run.code).toBe(0);
     const [level] = (JSON.parse(run.stdout) as { levels: Level[] }).levels;
     expect(level).toMatchObject({ concurrency: 2, rate: 40, requests: 6, failed: 0 });
@@ -214,18 +169,8 @@ describe('vmm bench', () => {
 
   it('measures a detector: images/s and latency percentiles', async () => {
     const run = await vmm([
-      'bench',
-      '--task',
-      'detect',
-      '--model',
-      'yolov8n-squares',
-      '--image',
-      join(root, 'squares.png'),
-      '-c',
-      '1,2',
-      '-n',
-      '4',
-      '--json',
+      ...words('bench --task detect --model yolov8n-squares -c 1,2 -n 4 --json'),
+      ...['--image', join(root, 'squares.png')],
     ]);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout) as { levels: Level[] };

@@ -70,36 +70,33 @@ class ByteList {
 }
 
 function writeValue(out: ByteList, value: GgufValue): void {
-  const array = (itemType: number, count: number) => {
+  const array = <T>(itemType: number, items: readonly T[], write: (item: T) => void) => {
     out.u32(VALUE_TYPE.array);
     out.u32(itemType);
-    out.u64(count);
+    out.u64(items.length);
+    items.forEach(write);
+  };
+  const scalar = (type: number, write: () => void) => {
+    out.u32(type);
+    write();
   };
   switch (value.type) {
     case 'string':
-      out.u32(VALUE_TYPE.string);
-      return out.string(value.value);
+      return scalar(VALUE_TYPE.string, () => out.string(value.value));
     case 'uint32':
-      out.u32(VALUE_TYPE.uint32);
-      return out.u32(value.value);
+      return scalar(VALUE_TYPE.uint32, () => out.u32(value.value));
     case 'int32':
-      out.u32(VALUE_TYPE.int32);
-      return out.i32(value.value);
+      return scalar(VALUE_TYPE.int32, () => out.i32(value.value));
     case 'float32':
-      out.u32(VALUE_TYPE.float32);
-      return out.f32(value.value);
+      return scalar(VALUE_TYPE.float32, () => out.f32(value.value));
     case 'bool':
-      out.u32(VALUE_TYPE.bool);
-      return out.u8(value.value ? 1 : 0);
+      return scalar(VALUE_TYPE.bool, () => out.u8(value.value ? 1 : 0));
     case 'string[]':
-      array(VALUE_TYPE.string, value.value.length);
-      return value.value.forEach((item) => out.string(item));
+      return array(VALUE_TYPE.string, value.value, (item) => out.string(item));
     case 'float32[]':
-      array(VALUE_TYPE.float32, value.value.length);
-      return value.value.forEach((item) => out.f32(item));
+      return array(VALUE_TYPE.float32, value.value, (item) => out.f32(item));
     case 'int32[]':
-      array(VALUE_TYPE.int32, value.value.length);
-      return value.value.forEach((item) => out.i32(item));
+      return array(VALUE_TYPE.int32, value.value, (item) => out.i32(item));
   }
 }
 
