@@ -30,8 +30,18 @@ describe('vmm-model-fixtures demo', () => {
     }
   });
 
+  it('adds GGUF copies of the LLM with --gguf', () => {
+    const dir = join(out, 'with-gguf');
+    const result = run('demo', '--out', dir, '--variants', 'fp32', '--gguf', 'f32,q8_0');
+    expect(result.status).toBe(0);
+    expect(existsSync(join(dir, 'tiny-llama/gguf/model-f32.gguf'))).toBe(true);
+    expect(existsSync(join(dir, 'tiny-llama/gguf/model-q8_0.gguf'))).toBe(true);
+    expect(existsSync(join(dir, 'tiny-llama/gguf/model-f16.gguf'))).toBe(false);
+  });
+
   it.each([
     [['demo'], '--out is required'],
+    [['demo', '--out', 'x', '--gguf', 'f32,q5_k'], 'unknown GGUF type "q5_k"'],
     [['build', '--out', 'x'], 'expected the command "demo"'],
     [['demo', '--out', 'x', '--preset', 'huge'], 'unknown --preset "huge"'],
     [['demo', '--out', 'x', '--seed=-1'], '--seed must be a non-negative integer'],
