@@ -95,17 +95,15 @@ export function benchCommand(context: CliContext): Command {
     )
     .option('--image <file>', 'the image vision tasks send (detect, classify)')
     .option('--host <url>', 'the server (default: VMM_HOST, else http://127.0.0.1:8080)')
-    .option(
-      '-c, --concurrency <list>',
-      'concurrency levels, comma-separated',
-      integerList(1, 1024),
-      [1, 4, 8, 16],
+    .addOption(
+      new Option('-c, --concurrency <list>', 'concurrency levels, comma-separated')
+        .argParser(integerList(1, 1024))
+        .default([1, 4, 8, 16], '1,4,8,16'),
     )
-    .option(
-      '--prompt-tokens <list>',
-      'prompt lengths in words (about one token each), comma-separated',
-      integerList(1, LIMIT),
-      [32],
+    .addOption(
+      new Option('--prompt-tokens <list>', 'prompt lengths in words (about one token each), comma-separated')
+        .argParser(integerList(1, LIMIT))
+        .default([32], '32'),
     )
     .option('--max-tokens <n>', 'tokens to generate per request', integer(1, LIMIT), 64)
     .option(
@@ -125,11 +123,20 @@ export function benchCommand(context: CliContext): Command {
       integer(1, 1000),
       1,
     )
-    .option('--timeout <time>', 'give up on one request after this long', duration, 120_000)
+    .addOption(
+      new Option('--timeout <time>', 'give up on one request after this long')
+        .argParser(duration)
+        .default(120_000, '120s'),
+    )
     .option('--label <name>', 'the series name in the table and chart (default: the host)')
     .option('--json [file]', 'write the results as JSON to a file, or to stdout instead of the table')
     .option('--chart <file.svg>', 'draw tok/s and p99 TTFT against concurrency as an SVG chart')
-    .option('--compare <files...>', 'add earlier --json results to the chart as lines of their own', [])
+    .addOption(
+      new Option(
+        '--compare <files...>',
+        'add earlier --json results to the chart as lines of their own',
+      ).default([], 'none'),
+    )
     .option('--seed <n>', 'seeds the open-loop arrival schedule', integer(0, 2 ** 31), 0)
     .option('--no-progress', 'no progress bars')
     .action(async (flags: BenchFlags) => runBench(context, flags));
