@@ -167,6 +167,19 @@ describe('vmm bench', () => {
     expect(level).toMatchObject({ concurrency: 2, rate: 40, requests: 6, failed: 0 });
   });
 
+  it('runs each level for --duration instead of a request count', async () => {
+    const run = await vmm(words('bench --model tiny-llama -c 1,2 -d 1s --max-tokens 4 --json'));
+    expect(run.code).toBe(0);
+    const { levels } = JSON.parse(run.stdout) as { levels: (Level & { durationS: number })[] };
+    expect(levels.map((level) => level.concurrency)).toEqual([1, 2]);
+    for (const level of levels) {
+      // No request starts after the second is up; the ones in flight then still finish.
+      expect(level.durationS).toBeGreaterThanOrEqual(1);
+      expect(level.requests).toBeGreaterThanOrEqual(level.concurrency);
+      expect(level.failed).toBe(0);
+    }
+  });
+
   it('measures a detector: images/s and latency percentiles', async () => {
     const run = await vmm([
       ...words('bench --task detect --model yolov8n-squares -c 1,2 -n 4 --json'),
