@@ -15,6 +15,7 @@ import {
   writeLlamaFolder,
 } from '@vmm/model-fixtures';
 import { type LlamaCppPeer, type LlamaCppStream, openLlamaCpp } from '@vmm/test-support';
+import { timedStream } from './llm/ours.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({
@@ -85,23 +86,9 @@ type Streams = LlamaCppStream[];
 
 async function vmmRun(runner: LlmRunner, prompts: string[], count: number): Promise<Streams> {
   const started = performance.now();
-  return Promise.all(
-    prompts.map(async (prompt) => {
-      const stream: LlamaCppStream = { tokens: [], firstTokenMs: 0, endMs: 0 };
-      for await (const chunk of runner.generate({
-        prompt,
-        raw: true,
-        // Plain greedy, as llama.cpp's: no repetition penalty.
-        options: { temperature: 0, repetitionPenalty: 1, maxTokens: count },
-      })) {
-        if (chunk.tokenIds.length === 0) continue;
-        stream.endMs = performance.now() - started;
-        if (stream.tokens.length === 0) stream.firstTokenMs = stream.endMs;
-        stream.tokens.push(...chunk.tokenIds);
-      }
-      return stream;
-    }),
-  );
+  // Plain greedy, as llama.cpp's: no repetition penalty.
+  const options = { temperature: 0, repetitionPenalty: 1, maxTokens: count };
+  return Promise.all(prompts.map((prompt) => timedStream(runner, prompt, options, started)));
 }
 
 interface Figures {

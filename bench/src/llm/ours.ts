@@ -1,5 +1,30 @@
-import { LlmRunner } from '@vmm/llm';
+import { LlmRunner, type SamplingOptions } from '@vmm/llm';
 import type { RunResult } from './run-result.js';
+
+/** One raw-prompt generation's tokens and times (ms since `startedAt`), as a client sees them. */
+export interface TimedStream {
+  tokens: number[];
+  promptTokens: number;
+  firstTokenMs: number;
+  endMs: number;
+}
+
+export async function timedStream(
+  runner: LlmRunner,
+  prompt: string,
+  options: SamplingOptions,
+  startedAt = performance.now(),
+): Promise<TimedStream> {
+  const stream: TimedStream = { tokens: [], promptTokens: 0, firstTokenMs: 0, endMs: 0 };
+  for await (const chunk of runner.generate({ prompt, raw: true, options })) {
+    if (chunk.done) stream.promptTokens = chunk.done.promptTokens;
+    if (chunk.tokenIds.length === 0) continue;
+    stream.endMs = performance.now() - startedAt;
+    if (stream.tokens.length === 0) stream.firstTokenMs = stream.endMs;
+    stream.tokens.push(...chunk.tokenIds);
+  }
+  return stream;
+}
 
 /** VMM's LlmRunner: session in a worker thread, KV cache, greedy. */
 export async function openOurs(dir: string, threads: number) {
@@ -11,22 +36,13 @@ export async function openOurs(dir: string, threads: number) {
   return {
     async run(prompt: string, tokens: number): Promise<RunResult> {
       const started = performance.now();
-      let first = 0;
-      let generated = 0;
-      let promptTokens = 0;
-      for await (const chunk of runner.generate({
-        prompt,
-        raw: true,
-        options: { temperature: 0, maxTokens: tokens },
-      })) {
-        if (chunk.tokenIds.length > 0 && first === 0) first = performance.now();
-        if (chunk.done) {
-          generated = chunk.done.completionTokens;
-          promptTokens = chunk.done.promptTokens;
-        }
-      }
-      const totalMs = performance.now() - started;
-      return { promptTokens, generatedTokens: generated, ttftMs: first - started, totalMs };
+      const stream = await timedStream(runner, prompt, { temperature: 0, maxTokens: tokens }, started);
+      return {
+        promptTokens: stream.promptTokens,
+        generatedTokens: stream.tokens.length,
+        ttftMs: stream.firstTokenMs,
+        totalMs: performance.now() - started,
+      };
     },
     close: () => runner.close(),
   };

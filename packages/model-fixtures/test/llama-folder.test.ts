@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { type LlamaFolder, Prng, writeLlamaFolder } from '../src/index.js';
-import { type Feeds, forwardFeeds, logitsOf, maxAbsDifference } from './ort-llama.js';
+import { type LlamaFolder, writeLlamaFolder } from '../src/index.js';
+import { type Feeds, forwardFeeds, logitsOf, maxAbsDifference, randomPrompt } from './ort-llama.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-llama-'));
 let folder: LlamaFolder;
@@ -34,15 +34,6 @@ afterAll(async () => {
   for (const session of Object.values(sessions)) await session.release();
   rmSync(root, { recursive: true, force: true });
 });
-
-function randomPrompt(seed: number, length: number): number[] {
-  const prng = new Prng(seed);
-  // Skip the special and byte tokens: ids past 258 are learned pieces.
-  return [
-    1,
-    ...Array.from({ length: length - 1 }, () => 259 + Math.floor(prng.next() * (folder.vocabSize - 259))),
-  ];
-}
 
 const ones = (length: number) => Array.from({ length }, () => 1);
 
@@ -103,7 +94,7 @@ describe('writeLlamaFolder', () => {
     expect(listFiles(external.dir)).toContain('onnx/model.onnx_data');
     expect(statSync(join(external.dir, 'onnx/model.onnx')).size).toBeLessThan(64 * 1024);
     const session = await ort.InferenceSession.create(join(external.dir, 'onnx/model.onnx'));
-    const prompt = randomPrompt(5, 6);
+    const prompt = randomPrompt(folder, 5, 6);
     const feeds = forwardFeeds(folder, { ids: [prompt], mask: [ones(6)] });
     const [a, b] = [await session.run(feeds), await (sessions.fp32 as ort.InferenceSession).run(feeds)];
     await session.release();
@@ -120,7 +111,7 @@ describe('writeLlamaFolder', () => {
 describe('the tiny Llama decoder', () => {
   it('gives the same logits for a full forward pass and token-by-token through the cache', async () => {
     const session = sessions.fp32 as ort.InferenceSession;
-    const prompt = randomPrompt(1, 12);
+    const prompt = randomPrompt(folder, 1, 12);
     const full = logitsOf(
       await session.run(forwardFeeds(folder, { ids: [prompt], mask: [ones(prompt.length)] })),
     );
@@ -142,8 +133,8 @@ describe('the tiny Llama decoder', () => {
 
   it('keeps each batch row independent of the others, with left padding', async () => {
     const session = sessions.fp32 as ort.InferenceSession;
-    const long = randomPrompt(2, 9);
-    const short = randomPrompt(3, 6);
+    const long = randomPrompt(folder, 2, 9);
+    const short = randomPrompt(folder, 3, 6);
     const alone = async (prompt: number[]) =>
       logitsOf(await session.run(forwardFeeds(folder, { ids: [prompt], mask: [ones(prompt.length)] })));
     const batched = logitsOf(
@@ -164,7 +155,7 @@ describe('the tiny Llama decoder', () => {
   });
 
   it('agrees across the fp32, merged, fp16 and no-position-ids variants, with and without cache', async () => {
-    const prompt = randomPrompt(4, 8);
+    const prompt = randomPrompt(folder, 4, 8);
     const mask = [ones(prompt.length)];
     const run = async (name: string, extra: Partial<Parameters<typeof forwardFeeds>[1]>, past?: Feeds) =>
       (sessions[name] as ort.InferenceSession).run(

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ggufFileName, type LlamaFolder, llamaGgufTypes, Prng, writeLlamaFolder } from '../src/index.js';
-import { forwardFeeds, logitsOf } from './ort-llama.js';
+import { ggufFileName, type LlamaFolder, llamaGgufTypes, writeLlamaFolder } from '../src/index.js';
+import { forwardFeeds, logitsOf, maxAbsDifference, randomPrompt } from './ort-llama.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-gguf-'));
 let folder: LlamaFolder;
@@ -21,14 +21,6 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const path = (type: (typeof llamaGgufTypes)[number]) => join(folder.dir, ggufFileName(type));
-
-function randomPrompt(seed: number, length: number): number[] {
-  const prng = new Prng(seed);
-  return [
-    1,
-    ...Array.from({ length: length - 1 }, () => 259 + Math.floor(prng.next() * (folder.vocabSize - 259))),
-  ];
-}
 
 /** log-softmax of the ONNX model's last-position logits (full forward with onnxruntime-node). */
 async function onnxLogProbs(prompt: number[]): Promise<Float64Array> {
@@ -46,10 +38,6 @@ async function onnxLogProbs(prompt: number[]): Promise<Float64Array> {
   } finally {
     await session.release();
   }
-}
-
-function maxDifference(a: Float64Array, b: Float64Array): number {
-  return a.reduce((max, value, i) => Math.max(max, Math.abs(value - (b[i] ?? Number.NaN))), 0);
 }
 
 describe('GGUF copies of a Llama fixture', () => {
@@ -128,8 +116,8 @@ describe('GGUF copies of a Llama fixture', () => {
     });
     try {
       for (const seed of [1, 2, 3]) {
-        const prompt = randomPrompt(seed, 9 + 20 * seed);
-        const difference = maxDifference(await peer.nextLogProbs(prompt), await onnxLogProbs(prompt));
+        const prompt = randomPrompt(folder, seed, 9 + 20 * seed);
+        const difference = maxAbsDifference(await peer.nextLogProbs(prompt), await onnxLogProbs(prompt));
         expect(difference).toBeLessThan(1e-3);
       }
     } finally {
@@ -144,7 +132,7 @@ describe('GGUF copies of a Llama fixture', () => {
   ] as const)(
     'llama.cpp loads the %s file and its log-probabilities follow f32’s (max difference < %s)',
     async (type, bound) => {
-      const prompt = randomPrompt(9, 24);
+      const prompt = randomPrompt(folder, 9, 24);
       const reference = await openLlamaCpp({
         modelPath: path('f32'),
         threads: 1,
@@ -160,7 +148,7 @@ describe('GGUF copies of a Llama fixture', () => {
       try {
         const exact = await reference.nextLogProbs(prompt);
         const approximate = await quantized.nextLogProbs(prompt);
-        expect(maxDifference(exact, approximate)).toBeLessThan(bound);
+        expect(maxAbsDifference(exact, approximate)).toBeLessThan(bound);
         // A wrongly packed block would leave nothing of the distribution: it must still correlate.
         expect(correlation(exact, approximate)).toBeGreaterThan(type === 'q4_0' ? 0.9 : 0.99);
       } finally {

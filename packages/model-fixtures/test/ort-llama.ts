@@ -1,7 +1,7 @@
 // Direct onnxruntime-node helpers for the fixtures' own checks: a plain forward pass, with and
 // without the KV cache, so the tests compare the fixture against itself and against peers.
 import * as ort from 'onnxruntime-node';
-import { fromFloat16Bits, type LlamaFolder } from '../src/index.js';
+import { fromFloat16Bits, type LlamaFolder, Prng } from '../src/index.js';
 
 export type Feeds = Record<string, ort.Tensor>;
 
@@ -98,4 +98,13 @@ export async function greedyNoCache(
     tokens.push(argmax(logits, (tokens.length - 1) * vocab, tokens.length * vocab));
   }
   return tokens.slice(prompt.length);
+}
+
+/** BOS, then `length - 1` learned pieces (ids past the 3 specials and 256 byte tokens), seeded. */
+export function randomPrompt(folder: LlamaFolder, seed: number, length: number): number[] {
+  const prng = new Prng(seed);
+  return [
+    1,
+    ...Array.from({ length: length - 1 }, () => 259 + Math.floor(prng.next() * (folder.vocabSize - 259))),
+  ];
 }

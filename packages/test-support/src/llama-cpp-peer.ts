@@ -26,7 +26,6 @@ export interface LlamaCppStream {
 }
 
 export interface LlamaCppPeer {
-  readonly vocabularySize: number;
   /** llama.cpp's own tokenization of `text` (no BOS added). */
   tokenize(text: string): Promise<number[]>;
   /**
@@ -50,12 +49,8 @@ export type PeerResponse = { id: number; value: unknown } | { id: number; error:
 
 /** The llama.cpp thread: requests by id; a thread that dies fails every pending request. */
 function startThread(options: LlamaCppOptions) {
-  // Tests import this file from src (through jest) or dist; the thread always runs the built JS.
-  const entry = new URL(
-    './llama-cpp-thread.js',
-    import.meta.url.replace(/\/src\/([^/]+)\.ts$/, '/dist/$1.js'),
-  );
-  const worker = new Worker(entry, { workerData: options });
+  // Consumers load this package from dist (its exports), where the thread's file sits beside it.
+  const worker = new Worker(new URL('./llama-cpp-thread.js', import.meta.url), { workerData: options });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let next = 0;
   let exited: Error | undefined;
@@ -88,9 +83,9 @@ function startThread(options: LlamaCppOptions) {
 export async function openLlamaCpp(options: LlamaCppOptions): Promise<LlamaCppPeer> {
   const thread = startThread(options);
   try {
-    const { vocabularySize } = await thread.request<{ vocabularySize: number }>('info', null);
+    // Answers once the model and context are loaded, or carries the load failure.
+    await thread.request('ready', null);
     return {
-      vocabularySize,
       tokenize: (text) => thread.request<number[]>('tokenize', text),
       generate: (prompts, tokens) => thread.request<LlamaCppStream[]>('generate', { prompts, tokens }),
       nextLogProbs: (prompt) => thread.request<Float64Array>('nextLogProbs', prompt),

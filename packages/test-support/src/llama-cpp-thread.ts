@@ -36,9 +36,9 @@ const loaded = load();
 loaded.catch(() => undefined);
 
 const handlers: Record<string, (payload: unknown) => Promise<unknown>> = {
-  async info() {
-    const { model } = await loaded;
-    return { vocabularySize: model.fileInfo.metadata.tokenizer.ggml.tokens.length };
+  async ready() {
+    await loaded;
+    return null;
   },
   async tokenize(payload) {
     const { model } = await loaded;

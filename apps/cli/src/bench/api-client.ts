@@ -3,6 +3,8 @@
 export type BenchApi = 'ollama' | 'openai';
 export type BenchTask = 'generate' | 'chat' | 'detect' | 'classify';
 
+export const isVision = (task: BenchTask) => task === 'detect' || task === 'classify';
+
 export interface Target {
   host: string;
   apiKey: string | undefined;
@@ -37,7 +39,7 @@ export type Sender = (prompt: string, sentAtMs: number) => Promise<RequestSample
 type Json = Record<string, unknown>;
 
 function routeOf(target: Target): string {
-  if (target.task === 'detect' || target.task === 'classify') return `/v1/vision/${target.task}`;
+  if (isVision(target.task)) return `/v1/vision/${target.task}`;
   if (target.api === 'ollama') return target.task === 'chat' ? '/api/chat' : '/api/generate';
   return target.task === 'chat' ? '/v1/chat/completions' : '/v1/completions';
 }
@@ -165,7 +167,7 @@ export function requestSender(target: Target, fetchImpl: typeof fetch = fetch): 
   const url = `${target.host}${routeOf(target)}`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-  const vision = target.task === 'detect' || target.task === 'classify';
+  const vision = isVision(target.task);
 
   return async (prompt, sentAtMs) => {
     const sample: RequestSample = {

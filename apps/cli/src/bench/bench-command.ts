@@ -8,11 +8,12 @@ import type { CliContext } from '../cli-context.js';
 import {
   type BenchApi,
   type BenchTask,
+  isVision,
   type RequestSample,
   requestSender,
   type Target,
 } from './api-client.js';
-import { type BenchResult, isVision, parseBenchResult } from './bench-result.js';
+import { type BenchResult, parseBenchResult } from './bench-result.js';
 import { runLevel } from './load-generator.js';
 import { renderChart } from './report-chart.js';
 import { renderTable } from './report-table.js';

@@ -16,8 +16,6 @@ export interface BenchResult {
   levels: LevelResult[];
 }
 
-export const isVision = (task: BenchTask) => task === 'detect' || task === 'classify';
-
 /** Reads a stored result back (`--compare`), checking the fields the chart needs. */
 export function parseBenchResult(text: string, source: string): BenchResult {
   let value: unknown;

@@ -3,7 +3,8 @@
 // no canvas.
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { type BenchResult, isVision } from './bench-result.js';
+import { isVision } from './api-client.js';
+import type { BenchResult } from './bench-result.js';
 
 export async function renderChart(results: readonly BenchResult[]): Promise<string> {
   const vision = results.every((result) => isVision(result.task));

@@ -1,4 +1,5 @@
-import { type BenchResult, isVision } from './bench-result.js';
+import { isVision } from './api-client.js';
+import type { BenchResult } from './bench-result.js';
 import type { Distribution } from './percentiles.js';
 
 const ms = (d: Distribution | undefined) =>

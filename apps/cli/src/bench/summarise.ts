@@ -1,3 +1,4 @@
+import { mean } from 'simple-statistics';
 import type { RequestSample } from './api-client.js';
 import type { LevelRun } from './load-generator.js';
 import { type Distribution, distribution } from './percentiles.js';
@@ -22,8 +23,8 @@ export interface LevelResult {
   e2eMs?: Distribution;
 }
 
-const meanOf = (values: number[]) =>
-  values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
+// simple-statistics' mean throws on an empty list: a level where every request failed has none.
+const meanOf = (values: number[]) => (values.length === 0 ? 0 : mean(values));
 
 export function summariseLevel(
   plan: { concurrency: number; promptWords: number; rate?: number },
