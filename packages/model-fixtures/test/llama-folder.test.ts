@@ -131,17 +131,22 @@ describe('the tiny Llama decoder', () => {
     expect(maxAbsDifference(incremental, full)).toBeLessThan(1e-4);
   });
 
-  it('keeps each batch row independent of the others, with left padding', async () => {
-    const session = sessions.fp32 as ort.InferenceSession;
+  it('keeps each batch row independent of the others: left padding with eager attention', async () => {
+    const session = sessions.merged as ort.InferenceSession;
     const long = randomPrompt(folder, 2, 9);
     const short = randomPrompt(folder, 3, 6);
     const alone = async (prompt: number[]) =>
-      logitsOf(await session.run(forwardFeeds(folder, { ids: [prompt], mask: [ones(prompt.length)] })));
+      logitsOf(
+        await session.run(
+          forwardFeeds(folder, { ids: [prompt], mask: [ones(prompt.length)], useCacheBranch: false }),
+        ),
+      );
     const batched = logitsOf(
       await session.run(
         forwardFeeds(folder, {
           ids: [long, [0, 0, 0, ...short]],
           mask: [ones(9), [0, 0, 0, ...ones(6)]],
+          useCacheBranch: false,
         }),
       ),
     );
@@ -151,6 +156,31 @@ describe('the tiny Llama decoder', () => {
     // The padded row's real positions equal the short prompt run alone.
     expect(
       maxAbsDifference(batched.subarray(rowLength + 3 * vocab, 2 * rowLength), await alone(short)),
+    ).toBeLessThan(1e-4);
+  });
+
+  it('keeps each batch row independent of the others: right padding with GroupQueryAttention', async () => {
+    const session = sessions.fp32 as ort.InferenceSession;
+    const long = randomPrompt(folder, 2, 9);
+    const short = randomPrompt(folder, 3, 6);
+    const alone = async (prompt: number[]) =>
+      logitsOf(await session.run(forwardFeeds(folder, { ids: [prompt], mask: [ones(prompt.length)] })));
+    const feeds = forwardFeeds(folder, {
+      ids: [long, [...short, 0, 0, 0]],
+      mask: [ones(9), [...ones(6), 0, 0, 0]],
+    });
+    // GroupQueryAttention takes a sequence's length from its mask: padding comes last.
+    feeds.position_ids = new ort.Tensor(
+      'int64',
+      BigInt64Array.from([...long.keys(), ...short.keys(), 6, 7, 8].map(BigInt)),
+      [2, 9],
+    );
+    const batched = logitsOf(await session.run(feeds));
+    const vocab = folder.vocabSize;
+    const rowLength = 9 * vocab;
+    expect(maxAbsDifference(batched.subarray(0, rowLength), await alone(long))).toBeLessThan(1e-4);
+    expect(
+      maxAbsDifference(batched.subarray(rowLength, rowLength + 6 * vocab), await alone(short)),
     ).toBeLessThan(1e-4);
   });
 

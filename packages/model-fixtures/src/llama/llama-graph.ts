@@ -12,6 +12,14 @@ export interface LlamaGraphOptions {
   positionIds: boolean;
   /** The legacy merged decoder: a `use_cache_branch` input selects an `If` branch. */
   merged: boolean;
+  /**
+   * `eager`: attention in plain ONNX ops (MatMul, Softmax; the KV heads tiled to every query
+   * head, past and new keys concatenated), as Optimum exports it. `gqa`: one
+   * com.microsoft GroupQueryAttention node per layer, as ONNX Runtime GenAI's model builder
+   * exports (onnx-community's models): it reads each sequence's cache up to its length
+   * (`attention_mask` sums), so a cache with room to spare costs nothing.
+   */
+  attention: 'eager' | 'gqa';
   /** The weights, by Hugging Face parameter name, already cast to float32 values in `graph`. */
   weight: (name: string) => string;
 }
@@ -21,14 +29,21 @@ const FLOAT16 = onnx.TensorProto_DataType.FLOAT16;
 const BOOL = onnx.TensorProto_DataType.BOOL;
 
 interface AttentionContext {
+  /** Rotary tables for [B, heads, S, D] (eager) and [B, S, heads, D] (gqa) layouts. */
   cos: string;
   sin: string;
+  cosBsnh: string;
+  sinBsnh: string;
   maskAdd: string;
+  /** GroupQueryAttention's per-sequence total length - 1 (int32 [B]) and total length (int32). */
+  seqlensK: string;
+  totalLength: string;
 }
 
 interface LayerStack {
   hidden: string;
-  presents: { key: string; value: string }[];
+  /** `stored`: already in the cache's precision. */
+  presents: { key: string; value: string; stored?: boolean }[];
 }
 
 /**
@@ -78,18 +93,9 @@ export function addLlamaDecoder(graph: GraphBuilder, options: LlamaGraphOptions)
     const logits = builder.node('MatMul', [normed, options.weight('lm_head.weight')]);
     builder.output(toStorage(builder, logits, options.dtype), names.logits, kvType, outputDims.logits);
     stack.presents.forEach((present, i) => {
-      builder.output(
-        toStorage(builder, present.key, options.dtype),
-        names.present(i, 'key'),
-        kvType,
-        outputDims.present,
-      );
-      builder.output(
-        toStorage(builder, present.value, options.dtype),
-        names.present(i, 'value'),
-        kvType,
-        outputDims.present,
-      );
+      const stored = (value: string) => (present.stored ? value : toStorage(builder, value, options.dtype));
+      builder.output(stored(present.key), names.present(i, 'key'), kvType, outputDims.present);
+      builder.output(stored(present.value), names.present(i, 'value'), kvType, outputDims.present);
     });
   };
   const present = (i: number, kind: string) => `present.${i}.${kind}`;
@@ -187,10 +193,28 @@ function attentionContext(
   ]);
   const embedded = graph.node('Concat', [angles, angles], { axis: { int: -1 } });
   const heads = graph.constant('int64', [1]);
+  const headsBsnh = graph.constant('int64', [2]);
+  const cos = graph.node('Cos', [embedded]);
+  const sin = graph.node('Sin', [embedded]);
+  const INT32 = onnx.TensorProto_DataType.INT32;
   return {
-    cos: graph.node('Unsqueeze', [graph.node('Cos', [embedded]), heads]),
-    sin: graph.node('Unsqueeze', [graph.node('Sin', [embedded]), heads]),
+    cos: graph.node('Unsqueeze', [cos, heads]),
+    sin: graph.node('Unsqueeze', [sin, heads]),
+    cosBsnh: graph.node('Unsqueeze', [cos, headsBsnh]),
+    sinBsnh: graph.node('Unsqueeze', [sin, headsBsnh]),
     maskAdd,
+    // As ONNX Runtime GenAI's builder writes them: a sequence's length is its mask's sum.
+    seqlensK: graph.node(
+      'Cast',
+      [
+        graph.node('Sub', [
+          graph.node('ReduceSum', [attentionMask, graph.constant('int64', [1])], { keepdims: { int: 0 } }),
+          one,
+        ]),
+      ],
+      { to: { int: INT32 } },
+    ),
+    totalLength: graph.node('Cast', [graph.node('Squeeze', [totalLen])], { to: { int: INT32 } }),
   };
 }
 
@@ -240,14 +264,56 @@ function layerStack(
           graph.constant('int64', [0, shape.numHeads, -1, dim]),
         ]);
 
+  /** Rotary embedding in [B, S, heads·D] layout, for GroupQueryAttention. */
+  const rotatePacked = (x: string, count: number) => {
+    const split = graph.node('Reshape', [x, graph.constant('int64', [0, 0, count, dim])]);
+    const [x1, x2] = graph.nodeN('Split', [split, half], 2, { axis: { int: 3 } }) as [string, string];
+    const rotated = graph.node('Concat', [graph.node('Neg', [x2]), x1], { axis: { int: 3 } });
+    const out = graph.node('Add', [
+      graph.node('Mul', [split, context.cosBsnh]),
+      graph.node('Mul', [rotated, context.sinBsnh]),
+    ]);
+    return graph.node('Reshape', [out, graph.constant('int64', [0, 0, -1])]);
+  };
+
   let hidden = embedded;
   const presents: LayerStack['presents'] = [];
   for (let i = 0; i < shape.numLayers; i += 1) {
     const x = rmsNorm(graph, hidden, w(i, 'input_layernorm.weight'), shape.rmsNormEps);
+    const layerPast = past?.[i];
+    if (options.attention === 'gqa' && layerPast) {
+      const query = rotatePacked(graph.node('MatMul', [x, w(i, 'self_attn.q_proj.weight')]), shape.numHeads);
+      const key = rotatePacked(graph.node('MatMul', [x, w(i, 'self_attn.k_proj.weight')]), shape.numKvHeads);
+      const value = graph.node('MatMul', [x, w(i, 'self_attn.v_proj.weight')]);
+      // The kernel's element type is the cache's: in float16 models the new rows are cast down.
+      const store = (v: string) => toStorage(graph, v, options.dtype);
+      const [attended, presentKey, presentValue] = graph.nodeN(
+        'GroupQueryAttention',
+        [
+          store(query),
+          store(key),
+          store(value),
+          layerPast.key,
+          layerPast.value,
+          context.seqlensK,
+          context.totalLength,
+        ],
+        3,
+        { num_heads: { int: shape.numHeads }, kv_num_heads: { int: shape.numKvHeads } },
+        'com.microsoft',
+      ) as [string, string, string];
+      // Presents are already in storage precision; finish() must not cast them again.
+      presents.push({ key: presentKey, value: presentValue, stored: true });
+      hidden = graph.node('Add', [
+        hidden,
+        graph.node('MatMul', [toCompute(graph, attended, options.dtype), w(i, 'self_attn.o_proj.weight')]),
+      ]);
+      hidden = mlp(graph, hidden, i, options);
+      continue;
+    }
     const query = rotate(heads(graph.node('MatMul', [x, w(i, 'self_attn.q_proj.weight')]), shape.numHeads));
     const key = rotate(heads(graph.node('MatMul', [x, w(i, 'self_attn.k_proj.weight')]), shape.numKvHeads));
     const value = heads(graph.node('MatMul', [x, w(i, 'self_attn.v_proj.weight')]), shape.numKvHeads);
-    const layerPast = past?.[i];
     const presentKey = layerPast
       ? graph.node('Concat', [toCompute(graph, layerPast.key, options.dtype), key], { axis: { int: 2 } })
       : key;
@@ -272,12 +338,16 @@ function layerStack(
       graph.constant('int64', [0, 0, -1]),
     ]);
     hidden = graph.node('Add', [hidden, graph.node('MatMul', [attended, w(i, 'self_attn.o_proj.weight')])]);
-
-    const y = rmsNorm(graph, hidden, w(i, 'post_attention_layernorm.weight'), shape.rmsNormEps);
-    const gate = graph.node('MatMul', [y, w(i, 'mlp.gate_proj.weight')]);
-    const up = graph.node('MatMul', [y, w(i, 'mlp.up_proj.weight')]);
-    const activated = graph.node('Mul', [graph.node('Mul', [gate, graph.node('Sigmoid', [gate])]), up]);
-    hidden = graph.node('Add', [hidden, graph.node('MatMul', [activated, w(i, 'mlp.down_proj.weight')])]);
+    hidden = mlp(graph, hidden, i, options);
   }
   return { hidden, presents };
+}
+
+function mlp(graph: GraphBuilder, hidden: string, i: number, options: LlamaGraphOptions): string {
+  const w = (name: string) => options.weight(`model.layers.${i}.${name}`);
+  const y = rmsNorm(graph, hidden, w('post_attention_layernorm.weight'), options.shape.rmsNormEps);
+  const gate = graph.node('MatMul', [y, w('mlp.gate_proj.weight')]);
+  const up = graph.node('MatMul', [y, w('mlp.up_proj.weight')]);
+  const activated = graph.node('Mul', [graph.node('Mul', [gate, graph.node('Sigmoid', [gate])]), up]);
+  return graph.node('Add', [hidden, graph.node('MatMul', [activated, w('mlp.down_proj.weight')])]);
 }

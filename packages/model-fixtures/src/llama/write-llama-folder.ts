@@ -36,6 +36,11 @@ export interface LlamaFolderOptions {
   externalData?: boolean;
   /** The same weights also as llama.cpp GGUF files, `gguf/model-<type>.gguf` (none by default). */
   gguf?: LlamaGgufType[];
+  /**
+   * How attention is written (see LlamaGraphOptions): `gqa` (default), as ONNX Runtime GenAI's
+   * builder exports, or `eager`, as Optimum does. The `merged` variant is always eager.
+   */
+  attention?: 'eager' | 'gqa';
 }
 
 export interface LlamaFolder {
@@ -98,6 +103,7 @@ export function writeLlamaFolder(dir: string, options: LlamaFolderOptions = {}):
       dtype,
       positionIds: variant !== 'no-position-ids',
       merged: variant === 'merged',
+      attention: variant === 'merged' ? 'eager' : (options.attention ?? 'gqa'),
       weight,
     });
     const bytes = parameters * (dtype === 'float16' ? 2 : 4);

@@ -58,23 +58,31 @@ export class GraphBuilder {
   private readonly outputs: onnx.ValueInfoProto[] = [];
   private readonly ownInitializers: Initializer[] = [];
   private readonly counter: { value: number };
+  private readonly domains: Set<string>;
 
   private constructor(
     readonly name: string,
     private readonly prefix: string,
     private readonly root: GraphBuilder | undefined,
     counter: { value: number },
+    domains: Set<string>,
   ) {
     this.counter = counter;
+    this.domains = domains;
   }
 
   static create(name: string): GraphBuilder {
-    return new GraphBuilder(name, '', undefined, { value: 0 });
+    return new GraphBuilder(name, '', undefined, { value: 0 }, new Set());
   }
 
   /** A builder for a subgraph (If / Loop body) whose names start with `prefix`. */
   subgraph(name: string, prefix: string): GraphBuilder {
-    return new GraphBuilder(name, `${this.prefix}${prefix}`, this.root ?? this, this.counter);
+    return new GraphBuilder(name, `${this.prefix}${prefix}`, this.root ?? this, this.counter, this.domains);
+  }
+
+  /** Operator domains other than the default one that nodes use (e.g. "com.microsoft"). */
+  get usedDomains(): readonly string[] {
+    return [...this.domains].sort();
   }
 
   get initializers(): readonly Initializer[] {
@@ -110,9 +118,11 @@ export class GraphBuilder {
     inputs: string[],
     outputCount: number,
     attributes: Record<string, Attribute> = {},
+    domain = '',
   ): string[] {
     const outputs = Array.from({ length: outputCount }, () => this.fresh(op));
-    this.nodes.push(this.nodeProto(op, inputs, outputs, attributes));
+    this.nodes.push(this.nodeProto(op, inputs, outputs, attributes, domain));
+    if (domain !== '') this.domains.add(domain);
     return outputs;
   }
 
@@ -142,10 +152,12 @@ export class GraphBuilder {
     inputs: string[],
     outputs: string[],
     attributes: Record<string, Attribute>,
+    domain = '',
   ): onnx.NodeProto {
     return onnx.NodeProto.fromPartial({
       name: `${this.prefix}${op}_node_${outputs[0] ?? ''}`,
       opType: op,
+      domain,
       input: inputs,
       output: outputs,
       attribute: Object.entries(attributes).map(([key, value]) => attributeProto(key, value)),

@@ -61,7 +61,11 @@ export function writeOnnxModel(path: string, graph: GraphBuilder, options: Write
   }
   const model = onnx.ModelProto.fromPartial({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: options.opset }],
+    // Contrib operators (com.microsoft) have one version: 1.
+    opsetImport: [
+      { domain: '', version: options.opset },
+      ...graph.usedDomains.map((domain) => ({ domain, version: 1 })),
+    ],
     producerName: 'vmm-model-fixtures',
     producerVersion: '0.1.0',
     docString: options.docString ?? '',
