@@ -20,6 +20,9 @@ const schema = z.object({
   VMM_MAX_LOADED_MODELS: int(1, 1000).default(3),
   VMM_MAX_RUNNING: int(1, 1000).default(2),
   VMM_MAX_QUEUE: int(0, 100_000).default(16),
+  VMM_MAX_BATCH: int(1, 256).default(8),
+  VMM_KV_CACHE_MB: int(1, 1024 * 1024).default(1024),
+  VMM_PREFILL_CHUNK: int(1, 65_536).default(32),
   VMM_MAX_MESSAGE_BYTES: int(1024).default(32 * 1024 * 1024),
   VMM_MAX_IMAGE_PIXELS: int(1).default(40_000_000),
   VMM_VISION_MAX_BATCH: int(1, 256).default(8),
@@ -50,6 +53,12 @@ export interface WorkerConfig {
   /** Per model: requests running at once, and waiting beyond those. */
   maxRunning: number;
   maxQueue: number;
+  /** Per text model: sequences decoded together (continuous batching). */
+  maxBatch: number;
+  /** Per text model: the KV cache's memory budget in bytes. */
+  kvCacheBytes: number;
+  /** Prompt tokens prefilled per pass while other sequences decode. */
+  prefillChunk: number;
   maxMessageBytes: number;
   maxImagePixels: number;
   visionMaxBatch: number;
@@ -81,6 +90,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     maxLoadedModels: e.VMM_MAX_LOADED_MODELS,
     maxRunning: e.VMM_MAX_RUNNING,
     maxQueue: e.VMM_MAX_QUEUE,
+    maxBatch: e.VMM_MAX_BATCH,
+    kvCacheBytes: e.VMM_KV_CACHE_MB * 2 ** 20,
+    prefillChunk: e.VMM_PREFILL_CHUNK,
     maxMessageBytes: e.VMM_MAX_MESSAGE_BYTES,
     maxImagePixels: e.VMM_MAX_IMAGE_PIXELS,
     visionMaxBatch: e.VMM_VISION_MAX_BATCH,

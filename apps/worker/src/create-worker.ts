@@ -46,12 +46,20 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     keepAliveMs: config.keepAliveMs,
     maxLoaded: config.maxLoadedModels,
     maxRunning: config.maxRunning,
+    maxBatch: config.maxBatch,
     maxQueue: config.maxQueue,
     open: (folder, file) =>
       openRunner(folder, file, {
         session,
         visionMaxBatch: config.visionMaxBatch,
         maxImagePixels: config.maxImagePixels,
+        batching: {
+          maxBatch: config.maxBatch,
+          kvBudgetBytes: config.kvCacheBytes,
+          prefillChunk: config.prefillChunk,
+          // The worker's queue holds the rest (VMM_MAX_QUEUE).
+          maxWaiting: config.maxBatch,
+        },
       }),
   });
   const server = new Server({

@@ -15,6 +15,8 @@ export interface ModelManagerOptions {
   keepAliveMs: number;
   maxLoaded: number;
   maxRunning: number;
+  /** Running requests per text-generation model: its scheduler batches them. */
+  maxBatch?: number;
   maxQueue: number;
   /** Opens a model's runner; injected so the manager's policy is testable on its own. */
   open: (folder: ModelFolder, file: string) => Promise<ModelRunner>;
@@ -196,7 +198,11 @@ export class ModelManager {
 
   private async takeSlot(entry: Entry, signal: AbortSignal | undefined): Promise<void> {
     this.cancelExpiry(entry);
-    if (entry.running < this.options.maxRunning) {
+    const limit =
+      entry.folder.task === 'text-generation'
+        ? (this.options.maxBatch ?? this.options.maxRunning)
+        : this.options.maxRunning;
+    if (entry.running < limit) {
       entry.running += 1;
       return;
     }

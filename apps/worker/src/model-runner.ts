@@ -1,4 +1,4 @@
-import { LlmRunner } from '@vmm/llm';
+import { type BatchingOptions, LlmRunner } from '@vmm/llm';
 import type { ModelFolder, SessionOptions } from '@vmm/runtime';
 import { VisionRunner } from '@vmm/vision';
 
@@ -9,6 +9,8 @@ export interface RunnerSettings {
   session: SessionOptions;
   visionMaxBatch: number;
   maxImagePixels: number;
+  /** How text models batch their sequences. */
+  batching: Partial<BatchingOptions>;
 }
 
 /** Opens the runner a model folder needs. */
@@ -20,7 +22,12 @@ export async function openRunner(
   if (folder.task === 'text-generation') {
     return {
       kind: 'llm',
-      runner: await LlmRunner.open({ dir: folder.dir, file, session: settings.session }),
+      runner: await LlmRunner.open({
+        dir: folder.dir,
+        file,
+        session: settings.session,
+        batching: settings.batching,
+      }),
     };
   }
   return {

@@ -22,6 +22,7 @@ const settings = {
   session: { backend: 'cpu' as const, intraOpThreads: 1 },
   visionMaxBatch: 2,
   maxImagePixels: 1e7,
+  batching: {},
 };
 const text = { tasks: ['text-generation' as const] };
 const any = {

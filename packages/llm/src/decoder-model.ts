@@ -1,12 +1,5 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import {
-  boolTensor,
-  emptyTensor,
-  int64Tensor,
-  type ModelSession,
-  type TensorData,
-  type TensorType,
-} from '@vmm/runtime';
+import type { ModelSession, TensorType } from '@vmm/runtime';
 import type { ModelConfig } from './model-config.js';
 
 /** How a decoder export wants to be fed, read from its session and config — nothing assumed. */
@@ -19,12 +12,6 @@ export interface DecoderLayout {
   /** Legacy merged decoders select their cache branch with a boolean input. */
   useCacheBranch: boolean;
   logitsType: TensorType;
-}
-
-/** One sequence's KV cache; dropped (and its memory with it) when generation ends. */
-export interface KvCache {
-  length: number;
-  presents: Record<string, TensorData> | undefined;
 }
 
 const PAST = /^past_key_values\.(\d+)\.key$/;
@@ -67,70 +54,4 @@ export function readDecoderLayout(session: ModelSession, config: ModelConfig): D
     useCacheBranch: names.has('use_cache_branch'),
     logitsType: logits.type as TensorType,
   };
-}
-
-/**
- * Runs one forward step for a single sequence: `tokens` are appended to the cache and the
- * logits of the last position come back as float32.
- */
-export async function forward(
-  session: ModelSession,
-  layout: DecoderLayout,
-  cache: KvCache,
-  tokens: readonly number[],
-): Promise<Float32Array> {
-  const total = cache.length + tokens.length;
-  const feeds: Record<string, TensorData> = {
-    input_ids: int64Tensor(tokens, [1, tokens.length]),
-    attention_mask: { type: 'int64', dims: [1, total], data: new BigInt64Array(total).fill(1n) },
-  };
-  if (layout.positionIds) {
-    feeds.position_ids = int64Tensor(
-      Array.from({ length: tokens.length }, (_, i) => cache.length + i),
-      [1, tokens.length],
-    );
-  }
-  if (layout.useCacheBranch) feeds.use_cache_branch = boolTensor([cache.presents !== undefined], [1]);
-  for (let i = 0; i < layout.layers; i += 1) {
-    for (const kind of ['key', 'value']) {
-      feeds[`past_key_values.${i}.${kind}`] =
-        cache.presents?.[`present.${i}.${kind}`] ??
-        emptyTensor(layout.kvType, [1, layout.kvHeads, 0, layout.headDim]);
-    }
-  }
-  const outputs = await session.run(feeds);
-  const logits = outputs.logits;
-  if (!logits) throw new VmmError(ErrorCode.Internal, 'the decoder returned no logits');
-  // Keep the presents only: holding the prefill's logits (prompt × vocab floats) would waste memory.
-  const presents: Record<string, TensorData> = {};
-  for (const [name, value] of Object.entries(outputs))
-    if (name.startsWith('present.')) presents[name] = value;
-  cache.presents = presents;
-  cache.length = total;
-  const vocab = logits.dims[logits.dims.length - 1] ?? 0;
-  const offset = (tokens.length - 1) * vocab;
-  if (logits.type === 'float16')
-    return halfToFloat((logits.data as Uint16Array).subarray(offset, offset + vocab));
-  return (logits.data as Float32Array).slice(offset, offset + vocab);
-}
-
-const exponentTable = new Float64Array(32).map((_, e) => 2 ** (e - 15));
-
-function halfToFloat(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i += 1) {
-    const h = bits[i] as number;
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const mantissa = h & 0x3ff;
-    out[i] =
-      exponent === 0
-        ? sign * mantissa * 2 ** -24
-        : exponent === 0x1f
-          ? mantissa
-            ? Number.NaN
-            : sign * Infinity
-          : sign * (1 + mantissa / 1024) * (exponentTable[exponent] as number);
-  }
-  return out;
 }

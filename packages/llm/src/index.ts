@@ -1,4 +1,6 @@
-export { LlmRunner, type LlmRunnerOptions, type RunOptions } from './llm-runner.js';
+export { LlmRunner, DEFAULT_BATCHING, type LlmRunnerOptions, type RunOptions } from './llm-runner.js';
+export type { BatchingOptions } from './llm-thread-protocol.js';
+export type { SchedulerStats } from './engine/scheduler.js';
 export type { LlmThreadInfo } from './llm-thread-protocol.js';
 export {
   type ChatMessage,

@@ -1,6 +1,12 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { type SessionOptions, ThreadHost, threadEntry } from '@vmm/runtime';
-import type { GeneratePayload, LlmThreadData, LlmThreadInfo } from './llm-thread-protocol.js';
+import type { SchedulerStats } from './engine/scheduler.js';
+import type {
+  BatchingOptions,
+  GeneratePayload,
+  LlmThreadData,
+  LlmThreadInfo,
+} from './llm-thread-protocol.js';
 import type { ChatRequest, GenerateRequest, GenerationChunk } from './types.js';
 
 export interface LlmRunnerOptions {
@@ -9,7 +15,18 @@ export interface LlmRunnerOptions {
   /** The ONNX file to run, relative to `dir` (e.g. "onnx/model.onnx"). */
   file: string;
   session: SessionOptions;
+  /** Continuous batching; each field defaults to DEFAULT_BATCHING's. */
+  batching?: Partial<BatchingOptions>;
 }
+
+export const DEFAULT_BATCHING: Readonly<BatchingOptions> = {
+  maxBatch: 8,
+  kvBudgetBytes: 1024 * 2 ** 20,
+  // About one decode step of compute on small models: running streams keep their pace.
+  prefillChunk: 32,
+  prefillChunkAlone: 512,
+  maxWaiting: 64,
+};
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -35,7 +52,12 @@ export class LlmRunner {
 
   static async open(options: LlmRunnerOptions): Promise<LlmRunner> {
     const started = performance.now();
-    const data: LlmThreadData = { dir: options.dir, file: options.file, session: options.session };
+    const data: LlmThreadData = {
+      dir: options.dir,
+      file: options.file,
+      session: options.session,
+      batching: { ...DEFAULT_BATCHING, ...options.batching },
+    };
     const host = await ThreadHost.start(threadEntry(import.meta.url, './llm-thread.js'), data);
     try {
       const info = await host.request<LlmThreadInfo>('info', null);
@@ -52,6 +74,11 @@ export class LlmRunner {
 
   chat(request: ChatRequest, options: RunOptions = {}): AsyncGenerator<GenerationChunk> {
     return this.run(request, options);
+  }
+
+  /** Running and waiting sequences, batch size, KV-cache use and prefix-cache hits, now. */
+  stats(): Promise<SchedulerStats> {
+    return this.host.request<SchedulerStats>('stats', null);
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,16 @@ export interface LlmThreadData {
   /** The ONNX file, relative to `dir`. */
   file: string;
   session: SessionOptions;
+  batching: BatchingOptions;
+}
+
+/** How a model's scheduler batches sequences (see Scheduler). */
+export interface BatchingOptions {
+  maxBatch: number;
+  kvBudgetBytes: number;
+  prefillChunk: number;
+  prefillChunkAlone: number;
+  maxWaiting: number;
 }
 
 export interface LlmThreadInfo {
@@ -15,6 +25,10 @@ export interface LlmThreadInfo {
   kvHeads: number;
   headDim: number;
   kvType: string;
+  /** `gqa`: GroupQueryAttention reads each sequence's cache up to its length; `eager`: plain ops. */
+  attention: 'gqa' | 'eager';
+  /** Whether a step returns only the new KV rows (the graph was rewritten at load). */
+  kvRowsOnly: boolean;
   contextLength: number;
   chatTemplate: string | undefined;
 }

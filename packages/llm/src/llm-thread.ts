@@ -1,49 +1,63 @@
-// The worker-thread side of an LlmRunner: owns one decoder session, its tokenizer and the KV
-// caches, so the owning thread never blocks on session.run.
+// The worker-thread side of an LlmRunner: owns one decoder session, its tokenizer, the KV store
+// and the batch scheduler, so the owning thread never blocks on session.run.
 import { workerData } from 'node:worker_threads';
-import { createModelSession, serveThread } from '@vmm/runtime';
-import { readDecoderLayout } from './decoder-model.js';
-import { generate, type LoadedDecoder } from './generate.js';
+import { serveThread } from '@vmm/runtime';
+import { BatchDecoder } from './engine/batch-decoder.js';
+import { Scheduler } from './engine/scheduler.js';
 import { LlmTokenizer } from './llm-tokenizer.js';
-import { readModelConfig } from './model-config.js';
 import type { GeneratePayload, LlmThreadData, LlmThreadInfo } from './llm-thread-protocol.js';
+import { readModelConfig } from './model-config.js';
+import { prepareRequest, type TextModel } from './prepare-request.js';
 
 const data = workerData as LlmThreadData;
-let model: LoadedDecoder | undefined;
 
-async function load(): Promise<LoadedDecoder> {
-  const config = readModelConfig(data.dir);
-  const tokenizer = LlmTokenizer.load(data.dir);
-  const session = await createModelSession(`${data.dir}/${data.file}`, data.session);
-  return { session, config, tokenizer, layout: readDecoderLayout(session, config) };
+interface Loaded extends TextModel {
+  decoder: BatchDecoder;
+  scheduler: Scheduler;
 }
 
-const loaded = load().then((value) => (model = value));
+async function load(): Promise<Loaded> {
+  const config = readModelConfig(data.dir);
+  const tokenizer = LlmTokenizer.load(data.dir);
+  const decoder = await BatchDecoder.open(data.dir, data.file, data.session, config);
+  const scheduler = new Scheduler(decoder, { ...data.batching, contextLength: config.maxPositions });
+  return { config, tokenizer, decoder, scheduler };
+}
+
+const loaded = load();
 // A load failure is reported by the first call, which awaits `loaded`.
 loaded.catch(() => undefined);
 
 serveThread({
   async info(): Promise<LlmThreadInfo> {
-    const { session, layout, config, tokenizer } = await loaded;
+    const { decoder, config, tokenizer } = await loaded;
+    const { layout, plan } = decoder;
     return {
-      providers: [...session.providers],
+      providers: [...decoder.session.providers],
       layers: layout.layers,
       kvHeads: layout.kvHeads,
       headDim: layout.headDim,
       kvType: layout.kvType,
+      attention: plan.attention,
+      kvRowsOnly: plan.rows !== undefined,
       contextLength: config.maxPositions,
       chatTemplate: tokenizer.chatTemplate,
     };
   },
+  async stats() {
+    return (await loaded).scheduler.stats();
+  },
   generate(payload, { signal }) {
     const { request, startedAt, loadNs } = payload as GeneratePayload;
+    // performance.now() differs per thread; the owner sent its elapsed time instead.
+    const arrivedAt = performance.now() - startedAt;
     return (async function* () {
-      const ready = model ?? (await loaded);
-      // performance.now() differs per thread; the owner sent its elapsed time instead.
-      yield* generate(ready, request, { signal, startedAt: performance.now() - startedAt, loadNs });
+      const model = await loaded;
+      const prepared = prepareRequest(model, request);
+      yield* model.scheduler.submit(prepared, { signal, startedAt: arrivedAt, loadNs });
     })();
   },
   async release() {
-    await (await loaded).session.release();
+    await (await loaded).decoder.session.release();
   },
 });

@@ -26,6 +26,7 @@ export {
   emptyTensor,
 } from './tensor-data.js';
 export { readOnnxMetadata, type OnnxFileInfo } from './onnx-metadata.js';
+export { readOnnxGraph, withGraphOutputs, type OnnxGraph, type OnnxNode } from './onnx-graph.js';
 export { validateModelName, modelDir } from './model-name.js';
 export {
   inspectModelFolder,

@@ -13,6 +13,11 @@ export interface SessionOptions {
   /** Threads across independent operators; default 1 (sequential execution). */
   interOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Where a model given as bytes finds its external data files (the folder of the .onnx file
+   * the bytes came from); unused for a model given as a path.
+   */
+  externalDataDir?: string;
 }
 
 /** What a model input or output looks like, as the session reports it. */

@@ -93,6 +93,9 @@ export async function createOrtSession(
       executionMode: 'sequential',
       ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
       interOpNumThreads: options.interOpThreads ?? 1,
+      ...(options.externalDataDir === undefined
+        ? {}
+        : { extra: { session: { model_external_initializers_file_folder_path: options.externalDataDir } } }),
     };
     session =
       typeof model === 'string'

@@ -1,28 +1,22 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { type ModelSession, yieldToEventLoop } from '@vmm/runtime';
-import { type DecoderLayout, forward, type KvCache } from './decoder-model.js';
 import { IncrementalDetokenizer } from './detokenizer.js';
 import type { LlmTokenizer } from './llm-tokenizer.js';
 import type { ModelConfig } from './model-config.js';
 import { Sampler } from './sampling/sampler.js';
 import { resolveSampling } from './sampling/sampling-options.js';
 import { StopMatcher } from './stop-matcher.js';
-import type { ChatRequest, FinishReason, GenerateRequest, GenerationChunk } from './types.js';
+import type {
+  ChatRequest,
+  FinishReason,
+  GenerateRequest,
+  GenerationChunk,
+  GenerationTimings,
+} from './types.js';
 
-export interface LoadedDecoder {
-  session: ModelSession;
-  layout: DecoderLayout;
+/** What turning requests into prompts and tokens into text needs of a model. */
+export interface TextModel {
   config: ModelConfig;
   tokenizer: LlmTokenizer;
-}
-
-export interface GenerationContext {
-  signal: AbortSignal;
-  /** When the request arrived (performance.now() ms), for total_duration. */
-  startedAt?: number;
-  /** Time this request spent loading the model, if it caused the load. */
-  loadNs?: number;
-  randomSeed?: () => number;
 }
 
 const validRoles = new Set(['system', 'user', 'assistant', 'tool']);
@@ -38,7 +32,7 @@ const NORMALIZER_SLACK = 4;
  * context whatever its tokens is refused before it is tokenized, so one huge prompt cannot
  * hold the model (and the requests queued behind it) for seconds, or exhaust its memory.
  */
-function checkTextFits(model: LoadedDecoder, bytes: number, contextSize: number, field: string): void {
+function checkTextFits(model: TextModel, bytes: number, contextSize: number, field: string): void {
   const limit = contextSize * model.tokenizer.maxTokenBytes * NORMALIZER_SLACK;
   if (bytes > limit) {
     throw new VmmError(
@@ -51,7 +45,7 @@ function checkTextFits(model: LoadedDecoder, bytes: number, contextSize: number,
 
 /** The prompt's token ids for a completion or chat request; validates before any compute. */
 export function promptIds(
-  model: LoadedDecoder,
+  model: TextModel,
   request: GenerateRequest | ChatRequest,
   contextSize: number = model.config.maxPositions,
 ): { ids: number[]; field: string } {
@@ -113,24 +107,21 @@ export function promptIds(
   return encodeChat(messages, 'prompt');
 }
 
-const elapsedNs = (since: number) => Math.round((performance.now() - since) * 1e6);
+/** A validated request: its prompt ids, how many tokens it may add, and its output state. */
+export interface PreparedRequest {
+  prompt: number[];
+  /** Positions the sequence may reach: prompt + the most tokens it may generate. */
+  reservation: number;
+  output: SequenceOutput;
+}
 
-/**
- * Generates a completion with a KV cache: the prompt is prefilled once, then one token per
- * step with the presents fed back as past. Yields a chunk per token and a last chunk with the
- * finish reason, token counts and timings. The signal is checked between steps.
- */
-export async function* generate(
-  model: LoadedDecoder,
+/** Validates a request and tokenizes its prompt; throws InvalidArgument before any compute. */
+export function prepareRequest(
+  model: TextModel,
   request: GenerateRequest | ChatRequest,
-  context: GenerationContext,
-): AsyncGenerator<GenerationChunk> {
-  const startedAt = context.startedAt ?? performance.now();
-  const sampling = resolveSampling(
-    request.options ?? {},
-    model.config.defaults,
-    context.randomSeed ?? (() => Math.floor(Math.random() * 2 ** 32)),
-  );
+  randomSeed: () => number = () => Math.floor(Math.random() * 2 ** 32),
+): PreparedRequest {
+  const sampling = resolveSampling(request.options ?? {}, model.config.defaults, randomSeed);
   const contextSize = Math.min(sampling.contextSize ?? model.config.maxPositions, model.config.maxPositions);
   const { ids: prompt, field } = promptIds(model, request, contextSize);
   if (prompt.length >= contextSize) {
@@ -141,80 +132,84 @@ export async function* generate(
     );
   }
   const limit = Math.min(sampling.maxTokens ?? Infinity, contextSize - prompt.length);
-  const sampler = new Sampler(sampling);
-  const stops = new StopMatcher(sampling.stop);
-  const detokenizer = new IncrementalDetokenizer(model.tokenizer, prompt);
-  const eos = new Set(model.config.eosTokenIds);
-  const history = [...prompt];
-  const cache: KvCache = { length: 0, presents: undefined };
-
-  let finishReason: FinishReason = 'length';
-  let stopSequence: string | undefined;
-  let generated = 0;
-  let promptEvalNs: number;
-  const evalStart = { at: 0 };
-  try {
-    const prefillStart = performance.now();
-    let logits = await forward(model.session, model.layout, cache, prompt);
-    promptEvalNs = elapsedNs(prefillStart);
-    evalStart.at = performance.now();
-    for (;;) {
-      if (context.signal.aborted) {
-        finishReason = 'cancelled';
-        break;
-      }
-      const token = sampler.sample(logits, history);
-      generated += 1;
-      if (eos.has(token)) {
-        finishReason = 'stop';
-        break;
-      }
-      history.push(token);
-      const released = stops.push(detokenizer.push(token));
-      if (released.stop !== undefined) {
-        if (released.text) yield { text: released.text, tokenIds: [token] };
-        finishReason = 'stop';
-        stopSequence = released.stop;
-        break;
-      }
-      yield { text: released.text, tokenIds: [token] };
-      if (generated >= limit) break;
-      // Lets cancellations (and other messages to this thread) in between steps.
-      await yieldToEventLoop();
-      if (context.signal.aborted) {
-        finishReason = 'cancelled';
-        break;
-      }
-      logits = await forward(model.session, model.layout, cache, [token]);
-    }
-  } finally {
-    cache.presents = undefined;
-  }
-  // Release what the detokenizer and stop matcher held back, unless cancelled or stopped.
-  let rest = '';
-  if (finishReason !== 'cancelled' && stopSequence === undefined) {
-    const tail = stops.push(detokenizer.flush());
-    rest = tail.text;
-    if (tail.stop === undefined) rest += stops.flush();
-    else {
-      finishReason = 'stop';
-      stopSequence = tail.stop;
-    }
-  }
-  yield {
-    text: rest,
-    tokenIds: [],
-    done: {
-      finishReason,
-      promptTokens: prompt.length,
-      completionTokens: generated,
-      timings: {
-        loadNs: context.loadNs ?? 0,
-        promptEvalNs,
-        evalNs: evalStart.at === 0 ? 0 : elapsedNs(evalStart.at),
-        totalNs: elapsedNs(startedAt),
-      },
-      ...(stopSequence === undefined ? {} : { stopSequence }),
-    },
+  return {
+    prompt,
+    // The last token sampled is never fed back, so it needs no cache position.
+    reservation: prompt.length + limit - 1,
+    output: new SequenceOutput(model, prompt, new Sampler(sampling), new StopMatcher(sampling.stop), limit),
   };
+}
+
+/**
+ * One sequence's way from logits to text: samples a token, checks end of sequence, the token
+ * limit and stop sequences, and releases text once no stop sequence can still be forming.
+ */
+export class SequenceOutput {
+  private readonly detokenizer: IncrementalDetokenizer;
+  private readonly eos: Set<number>;
+  /** Prompt and generated ids, for repetition penalties and prefix reuse. */
+  readonly history: number[];
+  generated = 0;
+  finishReason: FinishReason | undefined;
+  private stopSequence: string | undefined;
+
+  constructor(
+    model: TextModel,
+    prompt: readonly number[],
+    private readonly sampler: Sampler,
+    private readonly stops: StopMatcher,
+    private readonly limit: number,
+  ) {
+    this.detokenizer = new IncrementalDetokenizer(model.tokenizer, prompt);
+    this.eos = new Set(model.config.eosTokenIds);
+    this.history = [...prompt];
+  }
+
+  /**
+   * Samples the next token from `logits` (modified). Returns the chunk to send, if any, and the
+   * token to feed next; `finishReason` is set once the sequence has ended.
+   */
+  accept(logits: Float32Array): { chunk: GenerationChunk | undefined; token: number } {
+    const token = this.sampler.sample(logits, this.history);
+    this.generated += 1;
+    if (this.eos.has(token)) {
+      this.finishReason = 'stop';
+      return { chunk: undefined, token };
+    }
+    this.history.push(token);
+    const released = this.stops.push(this.detokenizer.push(token));
+    if (released.stop !== undefined) {
+      this.finishReason = 'stop';
+      this.stopSequence = released.stop;
+      return { chunk: released.text ? { text: released.text, tokenIds: [token] } : undefined, token };
+    }
+    if (this.generated >= this.limit) this.finishReason = 'length';
+    return { chunk: { text: released.text, tokenIds: [token] }, token };
+  }
+
+  /** The last chunk: what the detokenizer and stop matcher held back, unless cut short. */
+  finish(reason: FinishReason, promptTokens: number, timings: GenerationTimings): GenerationChunk {
+    let finishReason = this.finishReason ?? reason;
+    let rest = '';
+    if (finishReason !== 'cancelled' && this.stopSequence === undefined) {
+      const tail = this.stops.push(this.detokenizer.flush());
+      rest = tail.text;
+      if (tail.stop === undefined) rest += this.stops.flush();
+      else {
+        finishReason = 'stop';
+        this.stopSequence = tail.stop;
+      }
+    }
+    return {
+      text: rest,
+      tokenIds: [],
+      done: {
+        finishReason,
+        promptTokens,
+        completionTokens: this.generated,
+        timings,
+        ...(this.stopSequence === undefined ? {} : { stopSequence: this.stopSequence }),
+      },
+    };
+  }
 }

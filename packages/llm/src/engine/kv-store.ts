@@ -1,0 +1,141 @@
+import type { TensorData, TensorType } from '@vmm/runtime';
+import type { RowLayout } from './kv-plan.js';
+import { floatToHalf, halfToFloat } from './half-float.js';
+
+export interface KvShape {
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+  type: 'float32' | 'float16';
+}
+
+type KvArray = Float32Array | Uint16Array;
+
+/** Bytes one token's keys and values take, all layers together. */
+export function bytesPerToken(shape: KvShape): number {
+  return shape.layers * 2 * shape.kvHeads * shape.headDim * (shape.type === 'float16' ? 2 : 4);
+}
+
+/**
+ * Every running sequence's KV cache, one slot per sequence, as one [slots, kv_heads, capacity,
+ * head_dim] array per layer and kind: a slot's cache, and the first n slots together, are
+ * contiguous views that are fed to the model without copying, and a step writes only its new
+ * rows. Slots and capacity grow (by reallocating and copying) as sequences join and lengthen;
+ * `reset` shrinks it when no sequence runs.
+ */
+export class KvStore {
+  private arrays: KvArray[] = [];
+  private slotCount = 0;
+  private capacityValue = 0;
+
+  constructor(readonly shape: KvShape) {}
+
+  get slots(): number {
+    return this.slotCount;
+  }
+
+  get capacity(): number {
+    return this.capacityValue;
+  }
+
+  get bytes(): number {
+    return this.slotCount * this.capacityValue * bytesPerToken(this.shape);
+  }
+
+  /** Makes room for at least `slots` slots of `capacity` positions, keeping what is stored. */
+  ensure(slots: number, capacity: number): void {
+    if (slots <= this.slotCount && capacity <= this.capacityValue) return;
+    const newSlots = Math.max(slots, this.slotCount);
+    const newCapacity = Math.max(capacity, this.capacityValue);
+    const { kvHeads, headDim } = this.shape;
+    const rowsOld = this.capacityValue * headDim;
+    const rowsNew = newCapacity * headDim;
+    this.arrays = Array.from({ length: this.shape.layers * 2 }, (_, index) => {
+      const next = this.allocate(newSlots * kvHeads * rowsNew);
+      const old = this.arrays[index];
+      if (old) {
+        for (let head = 0; head < this.slotCount * kvHeads; head += 1) {
+          next.set(old.subarray(head * rowsOld, (head + 1) * rowsOld), head * rowsNew);
+        }
+      }
+      return next;
+    });
+    this.slotCount = newSlots;
+    this.capacityValue = newCapacity;
+  }
+
+  /** Frees everything (no sequence is running). */
+  reset(): void {
+    this.arrays = [];
+    this.slotCount = 0;
+    this.capacityValue = 0;
+  }
+
+  /** The past of slots [first, first + count) for `layer`'s `kind`, as a model input. */
+  past(layer: number, kind: 'key' | 'value', first: number, count: number): TensorData {
+    const { kvHeads, headDim, type } = this.shape;
+    const slotSize = kvHeads * this.capacityValue * headDim;
+    const array = this.array(layer, kind);
+    return {
+      type,
+      dims: [count, kvHeads, this.capacityValue, headDim],
+      data: array.subarray(first * slotSize, (first + count) * slotSize),
+    };
+  }
+
+  /**
+   * Stores `count` new rows of one batch row of a step's output at positions `at`…: `rows` is
+   * [batch, seq, kv_heads·head_dim] (bsnh) or [batch, kv_heads, seq, head_dim] (bnsh); `seqLength`
+   * its seq dimension and `rowOffset` where in it the rows start.
+   */
+  write(
+    layer: number,
+    kind: 'key' | 'value',
+    slot: number,
+    at: number,
+    rows: { data: Float32Array | Uint16Array; type: TensorType; layout: RowLayout; seqLength: number },
+    batchIndex: number,
+    rowOffset: number,
+    count: number,
+  ): void {
+    const { kvHeads, headDim } = this.shape;
+    const array = this.array(layer, kind);
+    const convert = rows.type === this.shape.type ? undefined : rows.type;
+    for (let head = 0; head < kvHeads; head += 1) {
+      for (let s = 0; s < count; s += 1) {
+        const row = rowOffset + s;
+        const from =
+          rows.layout === 'bsnh'
+            ? ((batchIndex * rows.seqLength + row) * kvHeads + head) * headDim
+            : ((batchIndex * kvHeads + head) * rows.seqLength + row) * headDim;
+        const to = ((slot * kvHeads + head) * this.capacityValue + at + s) * headDim;
+        const source = rows.data.subarray(from, from + headDim);
+        if (convert === undefined) array.set(source, to);
+        else if (convert === 'float32') array.set(floatToHalf(source as Float32Array), to);
+        else array.set(halfToFloat(source as Uint16Array), to);
+      }
+    }
+  }
+
+  /** Copies the first `length` positions of slot `from` into slot `to` (a cached prefix). */
+  copySlot(from: number, to: number, length: number): void {
+    const { kvHeads, headDim } = this.shape;
+    for (const array of this.arrays) {
+      for (let head = 0; head < kvHeads; head += 1) {
+        const source = (from * kvHeads + head) * this.capacityValue * headDim;
+        const target = (to * kvHeads + head) * this.capacityValue * headDim;
+        array.copyWithin(target, source, source + length * headDim);
+      }
+    }
+  }
+
+  private array(layer: number, kind: 'key' | 'value'): KvArray {
+    const array = this.arrays[layer * 2 + (kind === 'key' ? 0 : 1)];
+    if (!array) throw new RangeError(`no KV array for layer ${layer}`);
+    return array;
+  }
+
+  private allocate(length: number): KvArray {
+    return this.shape.type === 'float16' ? new Uint16Array(length) : new Float32Array(length);
+  }
+}
