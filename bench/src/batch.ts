@@ -29,6 +29,7 @@ writeLlamaFolder(join(modelsDir, 'tiny-llama'));
 const worker = await startWorkerProcess(modelsDir, {
   VMM_THREADS: '1',
   VMM_MAX_RUNNING: String(concurrency),
+  VMM_MAX_BATCH: String(concurrency),
   VMM_MAX_QUEUE: '1000',
 });
 const grpcPort = worker.port;

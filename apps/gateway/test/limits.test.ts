@@ -2,7 +2,7 @@
 import { expect, it } from '@jest/globals';
 import { cpuWorkers, gatewayConfig, useGateway, useWorkers } from './harness.js';
 
-const workers = useWorkers({ VMM_MAX_RUNNING: '1', VMM_MAX_QUEUE: '0' });
+const workers = useWorkers({ VMM_MAX_RUNNING: '1', VMM_MAX_BATCH: '1', VMM_MAX_QUEUE: '0' });
 const gateway = useGateway(() => gatewayConfig(cpuWorkers(workers)));
 
 it('answers 429 with Retry-After when the only worker is full', async () => {

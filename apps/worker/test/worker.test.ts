@@ -22,7 +22,7 @@ const modelsDir = writeModels();
 let w: Running;
 
 beforeAll(async () => {
-  w = await startWorker(baseConfig(modelsDir, { maxRunning: 1, maxQueue: 1 }));
+  w = await startWorker(baseConfig(modelsDir, { maxRunning: 1, maxBatch: 1, maxQueue: 1 }));
 });
 afterAll(async () => {
   await w.close();

@@ -64,6 +64,8 @@ interface CachedPrefix {
 }
 
 const MIN_CAPACITY = 64;
+/** Shorter common prefixes (a BOS token, a role marker) are not worth giving up a cached one. */
+const MIN_PREFIX_REUSE = 16;
 const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 const elapsedNs = (since: number) => Math.round((performance.now() - since) * 1e6);
 
@@ -204,7 +206,7 @@ export class Scheduler {
       for (const slot of free) {
         const prefix = this.prefixes.get(slot);
         const length = prefix ? Math.min(commonPrefix(prefix.tokens, prompt), prompt.length - 1) : 0;
-        if (length > best.length) best = { slot, length };
+        if (length >= MIN_PREFIX_REUSE && length > best.length) best = { slot, length };
       }
       const empty = free.find((slot) => !this.prefixes.has(slot));
       const lru = [...this.prefixes.entries()]

@@ -1,0 +1,180 @@
+// Continuous batching on real fixture folders: a sequence generated in a batch (joining and
+// leaving mid-flight, beside others of other lengths) equals the same request generated alone;
+// cancellation, the KV-cache budget and prefix reuse, each observed through the runner.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode } from '@vmm/errors';
+import { writeLlamaFolder } from '@vmm/model-fixtures';
+import { waitFor } from '@vmm/test-support';
+import { type BatchingOptions, type GenerationChunk, LlmRunner, type SamplingOptions } from '../src/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'vmm-batching-'));
+const session = { backend: 'cpu' as const, intraOpThreads: 1 };
+const runners: LlmRunner[] = [];
+
+async function open(dir: string, batching: Partial<BatchingOptions> = {}, file = 'onnx/model.onnx') {
+  const runner = await LlmRunner.open({ dir, file, session, batching });
+  runners.push(runner);
+  return runner;
+}
+
+beforeAll(() => {
+  writeLlamaFolder(join(root, 'gqa'), { variants: ['fp32', 'fp16', 'merged'] });
+  writeLlamaFolder(join(root, 'eager'), { attention: 'eager' });
+  writeLlamaFolder(join(root, 'medium'), { preset: 'medium' });
+});
+
+afterAll(async () => {
+  await Promise.all(runners.map((runner) => runner.close()));
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function collect(stream: AsyncIterable<GenerationChunk>) {
+  const chunks: GenerationChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return { ids: chunks.flatMap((chunk) => chunk.tokenIds), done: chunks.at(-1)?.done };
+}
+
+const WORDS = 'the people of the town were kind and they worked hard every day by the sea'.split(' ');
+const prompt = (words: number, offset: number) =>
+  Array.from({ length: words }, (_, i) => WORDS[(i + offset) % WORDS.length]).join(' ');
+
+/** Prompts of mixed lengths; the first two exceed one prefill chunk, sampling greedy or seeded. */
+const cases: { prompt: string; options: SamplingOptions; after: number }[] = [
+  { prompt: prompt(90, 0), options: { temperature: 0, maxTokens: 24 }, after: 0 },
+  { prompt: prompt(3, 1), options: { temperature: 0.9, seed: 11, maxTokens: 40 }, after: 0 },
+  { prompt: prompt(40, 2), options: { temperature: 0, maxTokens: 8 }, after: 3 },
+  { prompt: prompt(12, 3), options: { temperature: 0.7, topK: 20, seed: 5, maxTokens: 30 }, after: 6 },
+  { prompt: prompt(70, 4), options: { temperature: 0, maxTokens: 16 }, after: 10 },
+];
+
+describe.each([
+  ['GroupQueryAttention, fp32', 'gqa', 'onnx/model.onnx'],
+  ['GroupQueryAttention, fp16', 'gqa', 'onnx/model_fp16.onnx'],
+  ['eager attention', 'eager', 'onnx/model.onnx'],
+  ['merged decoder (presents cut)', 'gqa', 'onnx/decoder_model_merged.onnx'],
+])('continuous batching: %s', (_name, folder, file) => {
+  it('gives each sequence what it gives alone, with joins and leaves mid-flight', async () => {
+    const dir = join(root, folder);
+    const alone = await open(dir, { maxBatch: 1, prefillChunk: 16, prefillChunkAlone: 16 }, file);
+    const expected: number[][] = [];
+    for (const { prompt: text, options } of cases) {
+      expected.push((await collect(alone.generate({ prompt: text, raw: true, options }))).ids);
+    }
+    const batched = await open(dir, { maxBatch: 4, prefillChunk: 16, prefillChunkAlone: 16 }, file);
+    const results: Promise<{ ids: number[] }>[] = [];
+    const start = (index: number) => {
+      const { prompt: text, options } = cases[index] as (typeof cases)[number];
+      results[index] = collect(batched.generate({ prompt: text, raw: true, options }));
+    };
+    cases.forEach((entry, index) => entry.after === 0 && start(index));
+    // A pacing stream: the later requests join after it has produced `after` tokens, so they
+    // arrive while the others are mid-flight (and leave at their own lengths).
+    let seen = 0;
+    let widest = 0;
+    for await (const chunk of batched.generate({
+      prompt: prompt(5, 9),
+      raw: true,
+      options: { temperature: 0, maxTokens: 20 },
+    })) {
+      seen += chunk.tokenIds.length;
+      widest = Math.max(widest, (await batched.stats()).batchSize);
+      cases.forEach((entry, index) => {
+        if (entry.after > 0 && results[index] === undefined && seen >= entry.after) start(index);
+      });
+    }
+    cases.forEach((entry, index) => results[index] === undefined && start(index));
+    const outputs = await Promise.all(results);
+    outputs.forEach((output, index) => expect(output.ids).toEqual(expected[index]));
+    // They really ran together: decode steps took several sequences at once.
+    expect(widest).toBeGreaterThanOrEqual(3);
+    expect((await batched.stats()).running).toBe(0);
+  });
+});
+
+describe('the scheduler', () => {
+  it('takes a cancelled sequence out of the batch within a step, the others go on', async () => {
+    const runner = await open(join(root, 'medium'), { maxBatch: 4 });
+    const controller = new AbortController();
+    const long: SamplingOptions = { temperature: 0, maxTokens: 400 };
+    const other = collect(runner.generate({ prompt: prompt(8, 0), raw: true, options: long }));
+    let tokensAtAbort = 0;
+    const stream = runner.generate(
+      { prompt: prompt(6, 1), raw: true, options: long },
+      { signal: controller.signal },
+    );
+    const chunks: GenerationChunk[] = [];
+    for await (const chunk of stream) {
+      chunks.push(chunk);
+      tokensAtAbort += chunk.tokenIds.length;
+      if (tokensAtAbort === 5 && !controller.signal.aborted) controller.abort();
+    }
+    const cancelled = { ids: chunks.flatMap((c) => c.tokenIds), done: chunks.at(-1)?.done };
+    expect(cancelled.done?.finishReason).toBe('cancelled');
+    // The step in flight when the abort arrived may still count; none after it.
+    expect(cancelled.done?.completionTokens).toBeLessThanOrEqual(7);
+    const stats = await runner.stats();
+    expect(stats.running).toBe(1);
+    const rest = await other;
+    expect(rest.done?.finishReason).not.toBe('cancelled');
+    expect(rest.ids.length).toBeGreaterThan(cancelled.ids.length);
+  });
+
+  it('refuses at once a request whose KV cache cannot fit the budget (resource exhausted)', async () => {
+    // tiny: 2 layers × 2 × 2 heads × 16 × 4 bytes = 512 bytes per token; 64 KiB hold 128 positions.
+    const runner = await open(join(root, 'gqa'), { kvBudgetBytes: 64 * 1024 });
+    await expect(
+      collect(runner.generate({ prompt: prompt(4, 0), raw: true, options: { maxTokens: 300 } })),
+    ).rejects.toMatchObject({
+      code: ErrorCode.ResourceExhausted,
+      message: expect.stringContaining('VMM_KV_CACHE_MB'),
+    });
+    const fits = await collect(
+      runner.generate({ prompt: prompt(4, 0), raw: true, options: { temperature: 0, maxTokens: 40 } }),
+    );
+    expect(fits.done?.finishReason).toBe('length');
+  });
+
+  it('runs what does not fit beside the others once they finish, never past the budget', async () => {
+    // Room for one 128-position slot: the second waits for the first instead of failing.
+    const runner = await open(join(root, 'gqa'), { kvBudgetBytes: 64 * 1024, maxBatch: 4 });
+    const options: SamplingOptions = { temperature: 0, maxTokens: 100 };
+    const timed = async (text: string) => {
+      const arrivals: number[] = [];
+      for await (const chunk of runner.generate({ prompt: text, raw: true, options })) {
+        arrivals.push(performance.now());
+        if (chunk.done) return { first: arrivals[0] as number, last: performance.now(), done: chunk.done };
+      }
+      throw new Error('the stream ended without a last chunk');
+    };
+    const [a, b] = await Promise.all([timed(prompt(4, 0)), timed(prompt(4, 1))]);
+    expect(a.done.finishReason).not.toBe('cancelled');
+    expect(b.done.finishReason).not.toBe('cancelled');
+    // The second ran only once the first had left: its first chunk came after the first's last.
+    expect(b.first).toBeGreaterThanOrEqual(a.last);
+    const stats = await runner.stats();
+    expect(stats.kvCacheBytes).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('continues a follow-up from a cached prefix with the same output as a fresh start', async () => {
+    const dir = join(root, 'gqa');
+    const cached = await open(dir);
+    const fresh = await open(dir, { maxBatch: 1 });
+    const options = { temperature: 0, maxTokens: 12 };
+    const first = await collect(cached.generate({ prompt: prompt(60, 0), raw: true, options }));
+    expect((await cached.stats()).prefixCacheHits).toBe(0);
+    // The next turn starts with the first prompt (and what was generated) and adds more.
+    const followUp = `${prompt(60, 0)} ${prompt(10, 5)}`;
+    const again = await collect(cached.generate({ prompt: followUp, raw: true, options }));
+    const stats = await cached.stats();
+    expect(stats.prefixCacheHits).toBe(1);
+    expect(stats.prefixCacheTokens).toBeGreaterThanOrEqual(55);
+    expect(again.ids).toEqual((await collect(fresh.generate({ prompt: followUp, raw: true, options }))).ids);
+    expect(first.done?.finishReason).toBe('length');
+    // A prompt sharing nothing does not count as a hit.
+    await collect(cached.generate({ prompt: 'kind sea', raw: true, options }));
+    expect((await cached.stats()).prefixCacheHits).toBe(1);
+  });
+});
