@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Batching } from '@vmm/proto';
 import type { WorkerPool } from '@vmm/worker-pool';
 
 /** The gateway's Prometheus series, in a registry of its own (no module-level state). */
@@ -44,6 +45,62 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
     'vmm_worker_running',
     'Requests running in the worker at its last poll.',
     (s) => s.info?.running ?? 0,
+  );
+  const batchingGauge = (name: string, help: string, read: (batching: Batching) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['worker', 'backend', 'model'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const state of pool.states()) {
+          if (!state.up) continue;
+          for (const loaded of state.info?.loadedModels ?? []) {
+            if (!loaded.batching || !loaded.model) continue;
+            this.set(
+              { worker: state.id, backend: state.backend, model: loaded.model.name },
+              read(loaded.batching),
+            );
+          }
+        }
+      },
+    });
+  batchingGauge(
+    'vmm_llm_running_sequences',
+    "Sequences in a text model's batch (prefilling or decoding), at the last poll.",
+    (b) => b.runningSequences,
+  );
+  batchingGauge(
+    'vmm_llm_waiting_sequences',
+    'Sequences admitted by the worker but waiting for KV-cache room, at the last poll.',
+    (b) => b.waitingSequences,
+  );
+  batchingGauge(
+    'vmm_llm_batch_size',
+    'Sequences in the last decode step, at the last poll.',
+    (b) => b.batchSize,
+  );
+  batchingGauge('vmm_kv_cache_bytes', 'Memory the KV cache holds, at the last poll.', (b) => b.kvCacheBytes);
+  batchingGauge(
+    'vmm_kv_cache_budget_bytes',
+    'The most the KV cache may hold (VMM_KV_CACHE_MB).',
+    (b) => b.kvCacheBudgetBytes,
+  );
+  batchingGauge(
+    'vmm_kv_cache_tokens',
+    'Cache positions held by running sequences and cached prefixes, at the last poll.',
+    (b) => b.kvCacheTokens,
+  );
+  batchingGauge(
+    'vmm_prefix_cache_hits',
+    'Requests that continued from a cached prefix since the model loaded (cumulative).',
+    (b) => b.prefixCacheHits,
+  );
+  batchingGauge(
+    'vmm_prefix_cache_tokens',
+    'Prompt tokens not recomputed thanks to cached prefixes since the model loaded (cumulative).',
+    (b) => b.prefixCacheTokens,
   );
   new Gauge({
     name: 'vmm_batch_jobs',

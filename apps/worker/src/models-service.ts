@@ -1,5 +1,6 @@
 import { availableParallelism, cpus } from 'node:os';
-import { type Backend, type LoadedModel, type ModelsServer, Task } from '@vmm/proto';
+import { type Backend, type Batching, type LoadedModel, type ModelsServer, Task } from '@vmm/proto';
+import type { LlmRunner } from '@vmm/llm';
 import { listModelFolders, selectModelFile, type Backend as RuntimeBackend } from '@vmm/runtime';
 import type { Logger } from 'pino';
 import { requestIdOf, toStatus } from './grpc-edge.js';
@@ -41,6 +42,7 @@ export function createModelsService(deps: ModelsDeps): ModelsServer {
     running: state.running,
     queued: state.queued,
     providers: [...providersOf(state.model)],
+    batching: state.model.kind === 'llm' ? await batchingOf(state.model.runner) : undefined,
   });
   const fail = (error: unknown, requestId: string) => toStatus(error, deps.logger, requestId);
 
@@ -103,4 +105,23 @@ export function createModelsService(deps: ModelsDeps): ModelsServer {
       );
     },
   };
+}
+
+/** The scheduler's state, as the proto carries it; undefined if the model is going away. */
+async function batchingOf(runner: LlmRunner): Promise<Batching | undefined> {
+  try {
+    const stats = await runner.stats();
+    return {
+      runningSequences: stats.running,
+      waitingSequences: stats.waiting,
+      batchSize: stats.batchSize,
+      kvCacheBytes: stats.kvCacheBytes,
+      kvCacheBudgetBytes: stats.kvCacheBudgetBytes,
+      kvCacheTokens: stats.kvCacheTokens,
+      prefixCacheHits: stats.prefixCacheHits,
+      prefixCacheTokens: stats.prefixCacheTokens,
+    };
+  } catch {
+    return undefined;
+  }
 }

@@ -169,6 +169,21 @@ export function ollamaRouter(deps: RouteDeps): Router {
                 ).toISOString(),
                 size_vram: loaded.deviceMemoryBytes,
                 worker: state.id,
+                // VMM's own: the text model's continuous batching and KV cache, at the last poll.
+                ...(loaded.batching
+                  ? {
+                      batching: {
+                        running_sequences: loaded.batching.runningSequences,
+                        waiting_sequences: loaded.batching.waitingSequences,
+                        batch_size: loaded.batching.batchSize,
+                        kv_cache_bytes: loaded.batching.kvCacheBytes,
+                        kv_cache_budget_bytes: loaded.batching.kvCacheBudgetBytes,
+                        kv_cache_tokens: loaded.batching.kvCacheTokens,
+                        prefix_cache_hits: loaded.batching.prefixCacheHits,
+                        prefix_cache_tokens: loaded.batching.prefixCacheTokens,
+                      },
+                    }
+                  : {}),
               },
             ]
           : [],

@@ -84,6 +84,25 @@ export interface LoadedModel {
   queued: number;
   /** Execution providers the session really got, in order, e.g. ["cuda", "cpu"]. */
   providers: string[];
+  /** Text models: the continuous-batching scheduler's state; absent for vision models. */
+  batching?: Batching | undefined;
+}
+
+/** A text model's scheduler and KV cache, when the worker was asked. */
+export interface Batching {
+  /** Sequences in the batch (prefilling or decoding) and waiting for room in it. */
+  runningSequences: number;
+  waitingSequences: number;
+  /** Sequences in the last decode step. */
+  batchSize: number;
+  /** Memory the KV cache holds now, and the most it may hold (VMM_KV_CACHE_MB). */
+  kvCacheBytes: number;
+  kvCacheBudgetBytes: number;
+  /** Cache positions held by running sequences and by cached prefixes. */
+  kvCacheTokens: number;
+  /** Requests that continued from a cached prefix, and the prompt tokens that saved, since load. */
+  prefixCacheHits: number;
+  prefixCacheTokens: number;
 }
 
 export interface LoadModelRequest {
@@ -697,6 +716,7 @@ function createBaseLoadedModel(): LoadedModel {
     running: 0,
     queued: 0,
     providers: [],
+    batching: undefined,
   };
 }
 
@@ -722,6 +742,9 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     }
     for (const v of message.providers) {
       writer.uint32(58).string(v!);
+    }
+    if (message.batching !== undefined) {
+      Batching.encode(message.batching, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -795,6 +818,14 @@ export const LoadedModel: MessageFns<LoadedModel> = {
             message.providers.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.batching = Batching.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -830,6 +861,7 @@ export const LoadedModel: MessageFns<LoadedModel> = {
       providers: globalThis.Array.isArray(object?.providers)
         ? object.providers.map((e: any) => globalThis.String(e))
         : [],
+      batching: isSet(object.batching) ? Batching.fromJSON(object.batching) : undefined,
     };
   },
 
@@ -856,6 +888,9 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     if (message.providers?.length) {
       obj.providers = message.providers;
     }
+    if (message.batching !== undefined) {
+      obj.batching = Batching.toJSON(message.batching);
+    }
     return obj;
   },
 
@@ -873,6 +908,231 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     message.running = object.running ?? 0;
     message.queued = object.queued ?? 0;
     message.providers = object.providers?.map((e) => e) || [];
+    message.batching = (object.batching !== undefined && object.batching !== null)
+      ? Batching.fromPartial(object.batching)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBatching(): Batching {
+  return {
+    runningSequences: 0,
+    waitingSequences: 0,
+    batchSize: 0,
+    kvCacheBytes: 0,
+    kvCacheBudgetBytes: 0,
+    kvCacheTokens: 0,
+    prefixCacheHits: 0,
+    prefixCacheTokens: 0,
+  };
+}
+
+export const Batching: MessageFns<Batching> = {
+  encode(message: Batching, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runningSequences !== 0) {
+      writer.uint32(8).uint32(message.runningSequences);
+    }
+    if (message.waitingSequences !== 0) {
+      writer.uint32(16).uint32(message.waitingSequences);
+    }
+    if (message.batchSize !== 0) {
+      writer.uint32(24).uint32(message.batchSize);
+    }
+    if (message.kvCacheBytes !== 0) {
+      writer.uint32(32).uint64(message.kvCacheBytes);
+    }
+    if (message.kvCacheBudgetBytes !== 0) {
+      writer.uint32(40).uint64(message.kvCacheBudgetBytes);
+    }
+    if (message.kvCacheTokens !== 0) {
+      writer.uint32(48).uint64(message.kvCacheTokens);
+    }
+    if (message.prefixCacheHits !== 0) {
+      writer.uint32(56).uint64(message.prefixCacheHits);
+    }
+    if (message.prefixCacheTokens !== 0) {
+      writer.uint32(64).uint64(message.prefixCacheTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Batching {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatching();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.runningSequences = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.waitingSequences = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.batchSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.kvCacheBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.kvCacheBudgetBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.kvCacheTokens = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.prefixCacheHits = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.prefixCacheTokens = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Batching {
+    return {
+      runningSequences: isSet(object.runningSequences)
+        ? globalThis.Number(object.runningSequences)
+        : isSet(object.running_sequences)
+        ? globalThis.Number(object.running_sequences)
+        : 0,
+      waitingSequences: isSet(object.waitingSequences)
+        ? globalThis.Number(object.waitingSequences)
+        : isSet(object.waiting_sequences)
+        ? globalThis.Number(object.waiting_sequences)
+        : 0,
+      batchSize: isSet(object.batchSize)
+        ? globalThis.Number(object.batchSize)
+        : isSet(object.batch_size)
+        ? globalThis.Number(object.batch_size)
+        : 0,
+      kvCacheBytes: isSet(object.kvCacheBytes)
+        ? globalThis.Number(object.kvCacheBytes)
+        : isSet(object.kv_cache_bytes)
+        ? globalThis.Number(object.kv_cache_bytes)
+        : 0,
+      kvCacheBudgetBytes: isSet(object.kvCacheBudgetBytes)
+        ? globalThis.Number(object.kvCacheBudgetBytes)
+        : isSet(object.kv_cache_budget_bytes)
+        ? globalThis.Number(object.kv_cache_budget_bytes)
+        : 0,
+      kvCacheTokens: isSet(object.kvCacheTokens)
+        ? globalThis.Number(object.kvCacheTokens)
+        : isSet(object.kv_cache_tokens)
+        ? globalThis.Number(object.kv_cache_tokens)
+        : 0,
+      prefixCacheHits: isSet(object.prefixCacheHits)
+        ? globalThis.Number(object.prefixCacheHits)
+        : isSet(object.prefix_cache_hits)
+        ? globalThis.Number(object.prefix_cache_hits)
+        : 0,
+      prefixCacheTokens: isSet(object.prefixCacheTokens)
+        ? globalThis.Number(object.prefixCacheTokens)
+        : isSet(object.prefix_cache_tokens)
+        ? globalThis.Number(object.prefix_cache_tokens)
+        : 0,
+    };
+  },
+
+  toJSON(message: Batching): unknown {
+    const obj: any = {};
+    if (message.runningSequences !== 0) {
+      obj.runningSequences = Math.round(message.runningSequences);
+    }
+    if (message.waitingSequences !== 0) {
+      obj.waitingSequences = Math.round(message.waitingSequences);
+    }
+    if (message.batchSize !== 0) {
+      obj.batchSize = Math.round(message.batchSize);
+    }
+    if (message.kvCacheBytes !== 0) {
+      obj.kvCacheBytes = Math.round(message.kvCacheBytes);
+    }
+    if (message.kvCacheBudgetBytes !== 0) {
+      obj.kvCacheBudgetBytes = Math.round(message.kvCacheBudgetBytes);
+    }
+    if (message.kvCacheTokens !== 0) {
+      obj.kvCacheTokens = Math.round(message.kvCacheTokens);
+    }
+    if (message.prefixCacheHits !== 0) {
+      obj.prefixCacheHits = Math.round(message.prefixCacheHits);
+    }
+    if (message.prefixCacheTokens !== 0) {
+      obj.prefixCacheTokens = Math.round(message.prefixCacheTokens);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Batching>): Batching {
+    return Batching.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Batching>): Batching {
+    const message = createBaseBatching();
+    message.runningSequences = object.runningSequences ?? 0;
+    message.waitingSequences = object.waitingSequences ?? 0;
+    message.batchSize = object.batchSize ?? 0;
+    message.kvCacheBytes = object.kvCacheBytes ?? 0;
+    message.kvCacheBudgetBytes = object.kvCacheBudgetBytes ?? 0;
+    message.kvCacheTokens = object.kvCacheTokens ?? 0;
+    message.prefixCacheHits = object.prefixCacheHits ?? 0;
+    message.prefixCacheTokens = object.prefixCacheTokens ?? 0;
     return message;
   },
 };
