@@ -176,6 +176,83 @@ function report(
   rows.push(`| ${threads} | ${label} | ${work} | ${vmm} | ${result.llama.toFixed(1)} ${unit} | ${ratio} |`);
 }
 
+const targets: string[] = [];
+/** Prints a target line: the measured ratio, the bound and whether it holds. */
+function target(what: string, ratio: number, relation: '>=' | '<=', bound: number): void {
+  const met = relation === '>=' ? ratio >= bound : ratio <= bound;
+  const line = `  target ${what}: ${ratio.toFixed(2)} (${relation} ${bound}) ${met ? 'met' : 'NOT met'}`;
+  console.log(line);
+  targets.push(line);
+}
+
+/**
+ * Streams that keep decoding while a long prompt joins: 4 short streams run, then the long
+ * prompt arrives; the inter-token gaps of the running streams while it is prefilled (chunked
+ * between their steps) against their median gap. Then the same long prompt again with a few
+ * words more: prefix reuse should skip its first 1000 tokens (time to first token vs cold).
+ */
+async function streamsWhileAdmitting(file: string, label: string, threads: number): Promise<void> {
+  const runner = await LlmRunner.open({ dir, file, session: { backend: 'cpu', intraOpThreads: threads } });
+  try {
+    const options = { temperature: 0, repetitionPenalty: 1, maxTokens: 160 };
+    const gaps: { at: number; gap: number }[] = [];
+    let decoding = 0;
+    let admitted: { sent: number; first: number } | undefined;
+    const running = Array.from({ length: 4 }, async (_, i) => {
+      let last = 0;
+      for await (const chunk of runner.generate({
+        prompt: promptOf(short.ids.length, i).text,
+        raw: true,
+        options,
+      })) {
+        if (chunk.tokenIds.length === 0) continue;
+        const now = performance.now();
+        if (last === 0) decoding += 1;
+        else gaps.push({ at: now, gap: now - last });
+        last = now;
+      }
+    });
+    while (decoding < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const sent = performance.now();
+    const cold = await timedStream(
+      runner,
+      long.text,
+      { temperature: 0, repetitionPenalty: 1, maxTokens: 1 },
+      sent,
+    );
+    admitted = { sent, first: sent + cold.firstTokenMs };
+    await Promise.all(running);
+    const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+    const all = sorted(gaps.map((g) => g.gap));
+    const during = sorted(
+      gaps.filter((g) => g.at > admitted.sent && g.at <= admitted.first).map((g) => g.gap),
+    );
+    const median = all[Math.floor(all.length / 2)] ?? 0;
+    const p99 = during[Math.min(during.length - 1, Math.floor(during.length * 0.99))] ?? 0;
+    console.log(
+      `  running streams' inter-token gap: median ${median.toFixed(1)} ms, p99 while a ${long.ids.length}-token prompt is admitted ${p99.toFixed(1)} ms (${during.length} gaps)`,
+    );
+    target(`${label}, ${threads}t: p99 inter-token gap while admitting / median`, p99 / median, '<=', 3);
+    // Cold: a long prompt nothing has cached, alone; then it again with a few words more.
+    const fresh = promptOf(long.ids.length, 3).text;
+    const greedyOne = { temperature: 0, repetitionPenalty: 1, maxTokens: 1 };
+    const coldAlone = await timedStream(runner, fresh, greedyOne);
+    const warm = await timedStream(runner, `${fresh} and then`, greedyOne);
+    console.log(
+      `  time to first token, ${long.ids.length}-token prompt: cold ${coldAlone.firstTokenMs.toFixed(0)} ms, repeated prefix ${warm.firstTokenMs.toFixed(0)} ms`,
+    );
+    target(
+      `${label}, ${threads}t: time to first token, repeated prefix / cold`,
+      warm.firstTokenMs / coldAlone.firstTokenMs,
+      '<=',
+      0.2,
+    );
+  } finally {
+    await runner.close();
+  }
+}
+
 const short = promptOf(Number(values['short-prompt']));
 const long = promptOf(Number(values['long-prompt']));
 const maxConcurrency = Math.max(...concurrency);
@@ -186,11 +263,13 @@ console.log(
 for (const threads of threadCounts) {
   for (const precision of chosen) {
     console.log(`threads=${threads} ${precision.label}`);
+    // Runs repeat prompts: prefix reuse would turn every prefill after the first into a cache hit.
     const vmm = precision.onnx
       ? await LlmRunner.open({
           dir,
           file: precision.onnx,
           session: { backend: 'cpu', intraOpThreads: threads },
+          batching: { prefixReuse: false },
         })
       : undefined;
     const modelPath = join(dir, ggufFileName(precision.gguf));
@@ -199,13 +278,8 @@ for (const threads of threadCounts) {
     const engines = { ...(vmm ? { vmm } : {}), llama: single };
     // Warm both engines up once (first-call allocations are not what is measured).
     await compare({ ...engines }, { prompts: [short], tokens: 4 }, (f) => f.decode);
-    report(
-      threads,
-      precision.label,
-      `decode, ${short.ids.length}-token prompt`,
-      await compare(engines, { prompts: [short], tokens }, (f) => f.decode),
-      'tok/s',
-    );
+    const shortDecode = await compare(engines, { prompts: [short], tokens }, (f) => f.decode);
+    report(threads, precision.label, `decode, ${short.ids.length}-token prompt`, shortDecode, 'tok/s');
     report(
       threads,
       precision.label,
@@ -213,13 +287,31 @@ for (const threads of threadCounts) {
       await compare(engines, { prompts: [long], tokens: 1 }, (f) => f.prefill),
       'tok/s',
     );
-    report(
-      threads,
-      precision.label,
-      `decode after ${long.ids.length} tokens`,
-      await compare(engines, { prompts: [long], tokens }, (f) => f.decode),
-      'tok/s',
-    );
+    const longDecode = await compare(engines, { prompts: [long], tokens }, (f) => f.decode);
+    report(threads, precision.label, `decode after ${long.ids.length} tokens`, longDecode, 'tok/s');
+    if (vmm && longDecode.vmm !== undefined) {
+      // This machine's speed drifts over minutes: the ratio comes from short and long runs
+      // alternated back to back, not from the two figures above.
+      const pairs: number[] = [];
+      const decodeOf = async (prompt: { text: string; ids: number[] }) =>
+        figures(await vmmRun(vmm, [prompt.text], tokens), prompt.ids.length).decode;
+      for (let run = 0; run < Math.max(3, runs); run += 1) {
+        const shortRate = await decodeOf(short);
+        pairs.push((await decodeOf(long)) / shortRate);
+      }
+      target(
+        `${precision.label}, ${threads}t: decode after ${long.ids.length} / after ${short.ids.length} tokens`,
+        median(pairs),
+        '>=',
+        0.85,
+      );
+      target(
+        `${precision.label}, ${threads}t: decode after ${long.ids.length} tokens, vmm / llama.cpp`,
+        longDecode.vmm / longDecode.llama,
+        '>=',
+        1.0,
+      );
+    }
     await single.close();
     // llama.cpp serves concurrent sequences from one context with that many sequences, as
     // llama-server does with --parallel; VMM gets the same requests at once on one runner.
@@ -229,6 +321,7 @@ for (const threads of threadCounts) {
       contextSize: maxConcurrency * (short.ids.length + tokens + 16),
       sequences: maxConcurrency,
     });
+    const totals = new Map<number, { vmm?: number; llama: number }>();
     for (const streams of concurrency) {
       const prompts = Array.from({ length: streams }, (_, i) => promptOf(short.ids.length, i));
       const result = await compare(
@@ -236,6 +329,7 @@ for (const threads of threadCounts) {
         { prompts, tokens },
         (f) => f.total,
       );
+      totals.set(streams, result);
       report(
         threads,
         precision.label,
@@ -245,10 +339,29 @@ for (const threads of threadCounts) {
       );
     }
     await parallel.close();
+    const one = totals.get(1)?.vmm;
+    const most = totals.get(maxConcurrency);
+    if (one !== undefined && most?.vmm !== undefined && maxConcurrency > 1) {
+      target(
+        `${precision.label}, ${threads}t: ${maxConcurrency} concurrent / 1 stream, total tok/s`,
+        most.vmm / one,
+        '>=',
+        3,
+      );
+      target(
+        `${precision.label}, ${threads}t: ${maxConcurrency} concurrent, vmm / llama.cpp ${maxConcurrency} sequences`,
+        most.vmm / most.llama,
+        '>=',
+        1.5,
+      );
+    }
     await vmm?.close();
+    if (precision.onnx) await streamsWhileAdmitting(precision.onnx, precision.label, threads);
   }
 }
 console.log(
   '\n| threads | precision | work | VMM | llama.cpp | VMM / llama.cpp |\n| --- | --- | --- | --- | --- | --- |',
 );
 console.log(rows.join('\n'));
+console.log('\ntargets (issue "LLM engine"):');
+console.log(targets.join('\n'));

@@ -22,7 +22,8 @@ const schema = z.object({
   VMM_MAX_QUEUE: int(0, 100_000).default(16),
   VMM_MAX_BATCH: int(1, 256).default(8),
   VMM_KV_CACHE_MB: int(1, 1024 * 1024).default(1024),
-  VMM_PREFILL_CHUNK: int(1, 65_536).default(32),
+  VMM_PREFILL_CHUNK: int(1, 65_536).default(256),
+  VMM_PREFIX_CACHE: z.enum(['on', 'off']).default('on'),
   VMM_MAX_MESSAGE_BYTES: int(1024).default(32 * 1024 * 1024),
   VMM_MAX_IMAGE_PIXELS: int(1).default(40_000_000),
   VMM_VISION_MAX_BATCH: int(1, 256).default(8),
@@ -59,6 +60,8 @@ export interface WorkerConfig {
   kvCacheBytes: number;
   /** Prompt tokens prefilled per pass while other sequences decode. */
   prefillChunk: number;
+  /** Keep finished sequences' KV caches for follow-ups that start the same way. */
+  prefixCache: boolean;
   maxMessageBytes: number;
   maxImagePixels: number;
   visionMaxBatch: number;
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     maxBatch: e.VMM_MAX_BATCH,
     kvCacheBytes: e.VMM_KV_CACHE_MB * 2 ** 20,
     prefillChunk: e.VMM_PREFILL_CHUNK,
+    prefixCache: e.VMM_PREFIX_CACHE === 'on',
     maxMessageBytes: e.VMM_MAX_MESSAGE_BYTES,
     maxImagePixels: e.VMM_MAX_IMAGE_PIXELS,
     visionMaxBatch: e.VMM_VISION_MAX_BATCH,

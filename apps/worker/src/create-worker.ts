@@ -57,6 +57,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
           maxBatch: config.maxBatch,
           kvBudgetBytes: config.kvCacheBytes,
           prefillChunk: config.prefillChunk,
+          prefixReuse: config.prefixCache,
           // The worker's queue holds the rest (VMM_MAX_QUEUE).
           maxWaiting: config.maxBatch,
         },

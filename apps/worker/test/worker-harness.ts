@@ -35,6 +35,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     maxBatch: 2,
     kvCacheBytes: 256 * 2 ** 20,
     prefillChunk: 32,
+    prefixCache: true,
     maxMessageBytes: 32 * 1024 * 1024,
     maxImagePixels: 40_000_000,
     visionMaxBatch: 4,

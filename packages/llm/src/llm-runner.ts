@@ -22,10 +22,11 @@ export interface LlmRunnerOptions {
 export const DEFAULT_BATCHING: Readonly<BatchingOptions> = {
   maxBatch: 8,
   kvBudgetBytes: 1024 * 2 ** 20,
-  // About one decode step of compute on small models: running streams keep their pace.
-  prefillChunk: 32,
+  // The scheduler sizes chunks to about 1.5 decode steps, up to this.
+  prefillChunk: 256,
   prefillChunkAlone: 512,
   maxWaiting: 64,
+  prefixReuse: true,
 };
 
 export interface RunOptions {

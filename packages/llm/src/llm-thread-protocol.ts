@@ -17,6 +17,8 @@ export interface BatchingOptions {
   prefillChunk: number;
   prefillChunkAlone: number;
   maxWaiting: number;
+  /** Keep finished sequences' caches for requests that start the same way. */
+  prefixReuse: boolean;
 }
 
 export interface LlmThreadInfo {

@@ -21,7 +21,7 @@ async function open(dir: string, batching: Partial<BatchingOptions> = {}, file =
 }
 
 beforeAll(() => {
-  writeLlamaFolder(join(root, 'gqa'), { variants: ['fp32', 'fp16', 'merged'] });
+  writeLlamaFolder(join(root, 'gqa'), { variants: ['fp32', 'fp16', 'merged', 'int8', 'q4'] });
   writeLlamaFolder(join(root, 'eager'), { attention: 'eager' });
   writeLlamaFolder(join(root, 'medium'), { preset: 'medium' });
 });
@@ -55,6 +55,8 @@ describe.each([
   ['GroupQueryAttention, fp16', 'gqa', 'onnx/model_fp16.onnx'],
   ['eager attention', 'eager', 'onnx/model.onnx'],
   ['merged decoder (presents cut)', 'gqa', 'onnx/decoder_model_merged.onnx'],
+  // MatMulNBits quantizes activations per row and block: rows stay independent.
+  ['int4 (MatMulNBits)', 'gqa', 'onnx/model_q4.onnx'],
 ])('continuous batching: %s', (_name, folder, file) => {
   it('gives each sequence what it gives alone, with joins and leaves mid-flight', async () => {
     const dir = join(root, folder);
@@ -91,6 +93,23 @@ describe.each([
     // They really ran together: decode steps took several sequences at once.
     expect(widest).toBeGreaterThanOrEqual(3);
     expect((await batched.stats()).running).toBe(0);
+  });
+});
+
+describe('dynamically quantized int8 (DynamicQuantizeMatMul)', () => {
+  it('batches too, though a batch shares one activation scale per matrix product', async () => {
+    // Per-tensor activation quantization makes a row's result depend on the rows beside it, as
+    // with every Optimum int8 export: batched output is valid but not bit-equal to alone.
+    const runner = await open(join(root, 'gqa'), { maxBatch: 4 }, 'onnx/model_quantized.onnx');
+    const outputs = await Promise.all(
+      cases.map(({ prompt: text, options }) =>
+        collect(runner.generate({ prompt: text, raw: true, options })),
+      ),
+    );
+    for (const output of outputs) {
+      expect(output.done?.finishReason).toMatch(/^(length|stop)$/);
+      expect(output.ids.length).toBeGreaterThan(0);
+    }
   });
 });
 
@@ -137,26 +156,33 @@ describe('the scheduler', () => {
     expect(fits.done?.finishReason).toBe('length');
   });
 
-  it('runs what does not fit beside the others once they finish, never past the budget', async () => {
-    // Room for one 128-position slot: the second waits for the first instead of failing.
-    const runner = await open(join(root, 'gqa'), { kvBudgetBytes: 64 * 1024, maxBatch: 4 });
-    const options: SamplingOptions = { temperature: 0, maxTokens: 100 };
-    const timed = async (text: string) => {
-      const arrivals: number[] = [];
-      for await (const chunk of runner.generate({ prompt: text, raw: true, options })) {
-        arrivals.push(performance.now());
-        if (chunk.done) return { first: arrivals[0] as number, last: performance.now(), done: chunk.done };
-      }
-      throw new Error('the stream ended without a last chunk');
-    };
-    const [a, b] = await Promise.all([timed(prompt(4, 0)), timed(prompt(4, 1))]);
-    expect(a.done.finishReason).not.toBe('cancelled');
-    expect(b.done.finishReason).not.toBe('cancelled');
-    // The second ran only once the first had left: its first chunk came after the first's last.
-    expect(b.first).toBeGreaterThanOrEqual(a.last);
-    const stats = await runner.stats();
-    expect(stats.kvCacheBytes).toBeLessThanOrEqual(64 * 1024);
-  });
+  it.each([
+    // Room for one 128-position slot of a store that grows with its sequences.
+    ['a growing store', 64 * 1024],
+    // Room for one full-context (512-position) slot of a store allocated once.
+    ['a fixed store', 512 * 512],
+  ])(
+    'runs what does not fit beside the others once they finish, never past the budget (%s)',
+    async (_name, budget) => {
+      const runner = await open(join(root, 'gqa'), { kvBudgetBytes: budget, maxBatch: 4 });
+      const options: SamplingOptions = { temperature: 0, maxTokens: 100 };
+      const timed = async (text: string) => {
+        const arrivals: number[] = [];
+        for await (const chunk of runner.generate({ prompt: text, raw: true, options })) {
+          arrivals.push(performance.now());
+          if (chunk.done) return { first: arrivals[0] as number, last: performance.now(), done: chunk.done };
+        }
+        throw new Error('the stream ended without a last chunk');
+      };
+      const [a, b] = await Promise.all([timed(prompt(4, 0)), timed(prompt(4, 1))]);
+      expect(a.done.finishReason).not.toBe('cancelled');
+      expect(b.done.finishReason).not.toBe('cancelled');
+      // The second ran only once the first had left: its first chunk came after the first's last.
+      expect(b.first).toBeGreaterThanOrEqual(a.last);
+      const stats = await runner.stats();
+      expect(stats.kvCacheBytes).toBeLessThanOrEqual(budget);
+    },
+  );
 
   it('continues a follow-up from a cached prefix with the same output as a fresh start', async () => {
     const dir = join(root, 'gqa');

@@ -11,12 +11,14 @@ export interface SchedulerOptions {
   maxBatch: number;
   /** The KV cache may never take more than this; admission is by worst case. */
   kvBudgetBytes: number;
-  /** Prompt tokens per prefill pass while other sequences are decoding. */
+  /** The most prompt tokens per prefill pass while other sequences are decoding. */
   prefillChunk: number;
   /** Prompt tokens per prefill pass when nothing else runs. */
   prefillChunkAlone: number;
   /** Requests waiting for room beyond the batch; more are refused. */
   maxWaiting: number;
+  /** Keep finished sequences' caches as prefixes for later requests. */
+  prefixReuse: boolean;
   /** The model's context window: no sequence is longer. */
   contextLength: number;
 }
@@ -64,6 +66,10 @@ interface CachedPrefix {
 }
 
 const MIN_CAPACITY = 64;
+/** Fewer prompt tokens per pass would make a long prompt wait longer than it saves others. */
+const MIN_SHARED_CHUNK = 8;
+/** An exponential moving average that starts at its first sample. */
+const average = (current: number, sample: number) => (current === 0 ? sample : current * 0.8 + sample * 0.2);
 /** Shorter common prefixes (a BOS token, a role marker) are not worth giving up a cached one. */
 const MIN_PREFIX_REUSE = 16;
 const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -94,13 +100,31 @@ export class Scheduler {
   private prefixHits = 0;
   private prefixTokens = 0;
   private readonly tokenBytes: number;
+  /**
+   * GroupQueryAttention reads each slot only up to its length, so its store is allocated once
+   * at full context for as many slots as the budget holds: it never grows (a growth copies
+   * every slot while streams wait), and pages no sequence has reached are never touched.
+   * Eager attention pays for every position it is fed, so its store grows with the longest
+   * sequence instead. Undefined: growing.
+   */
+  private readonly fixedCapacity: number | undefined;
+  /** Running averages for sizing prefill chunks: a decode step, and a prompt token in a chunk. */
+  private decodeStepMs = 0;
+  private prefillTokenMs = 0;
 
   constructor(
     private readonly decoder: BatchDecoder,
     private readonly options: SchedulerOptions,
   ) {
-    this.slots = Array.from({ length: options.maxBatch }, () => undefined);
     this.tokenBytes = bytesPerToken(decoder.store.shape);
+    const full = this.capacityFor(options.contextLength);
+    const fixedSlots = Math.min(
+      options.maxBatch,
+      Math.floor(options.kvBudgetBytes / (full * this.tokenBytes)),
+    );
+    this.fixedCapacity = decoder.plan.attention === 'gqa' && fixedSlots > 0 ? full : undefined;
+    const slotCount = this.fixedCapacity === undefined ? options.maxBatch : fixedSlots;
+    this.slots = Array.from({ length: slotCount }, () => undefined);
   }
 
   stats(): SchedulerStats {
@@ -216,16 +240,17 @@ export class Scheduler {
       if (slot < 0) return;
       if (!this.fits(sequence, slot)) {
         if (this.admitted.length > 0) return;
-        // Nothing runs: only cached prefixes hold memory, and they give way.
-        this.prefixes.clear();
-        this.decoder.store.reset();
-        if (!this.fits(sequence, slot)) {
-          this.waiting.shift();
-          sequence.channel.fail(
-            new VmmError(ErrorCode.ResourceExhausted, 'the KV cache budget cannot hold this request'),
-          );
+        if (this.prefixes.size > 0) {
+          // Nothing runs: only cached prefixes hold memory, and they give way; choose again.
+          this.prefixes.clear();
+          this.decoder.store.reset();
           continue;
         }
+        this.waiting.shift();
+        sequence.channel.fail(
+          new VmmError(ErrorCode.ResourceExhausted, 'the KV cache budget cannot hold this request'),
+        );
+        continue;
       }
       this.waiting.shift();
       const reused = best.length > 0 && slot === best.slot ? best.length : 0;
@@ -245,6 +270,8 @@ export class Scheduler {
 
   /** Whether the store, in the worst case every admitted sequence can reach, stays in budget. */
   private fits(sequence: Sequence, slot: number): boolean {
+    // A fixed store has as many full-context slots as the budget holds.
+    if (this.fixedCapacity !== undefined) return true;
     let highest = slot;
     let longest = sequence.request.reservation;
     for (const other of this.admitted) {
@@ -278,6 +305,10 @@ export class Scheduler {
 
   /** Grows the store to hold `positions` in every slot up to the highest in use. */
   private ensureStore(positions: number): void {
+    if (this.fixedCapacity !== undefined) {
+      this.decoder.store.ensure(this.slots.length, this.fixedCapacity);
+      return;
+    }
     let highest = 0;
     for (const sequence of this.admitted) highest = Math.max(highest, sequence.slot);
     for (const slot of this.prefixes.keys()) highest = Math.max(highest, slot);
@@ -286,14 +317,18 @@ export class Scheduler {
 
   private async prefill(sequence: Sequence, othersDecoding: boolean): Promise<void> {
     const prompt = sequence.request.prompt;
-    const chunk = othersDecoding ? this.options.prefillChunk : this.options.prefillChunkAlone;
+    const chunk = othersDecoding ? this.sharedChunk() : this.options.prefillChunkAlone;
     const tokens = prompt.slice(sequence.cached, sequence.cached + chunk);
     this.ensureStore(sequence.cached + tokens.length);
+    const started = performance.now();
     const [logits] = await this.decoder.step(
       [{ slot: sequence.slot, tokens, past: sequence.cached }],
       sequence.slot,
       1,
     );
+    if (othersDecoding) {
+      this.prefillTokenMs = average(this.prefillTokenMs, (performance.now() - started) / tokens.length);
+    }
     sequence.cached += tokens.length;
     if (sequence.cached < prompt.length) return;
     sequence.promptEvalNs = elapsedNs(sequence.prefillStartedAt);
@@ -313,15 +348,29 @@ export class Scheduler {
     }
     this.ensureStore(longest);
     this.lastBatch = rows.length;
+    const started = performance.now();
     const logits = await this.decoder.step(
       rows.map((row) => ({ slot: row.slot, tokens: [row.next], past: row.cached })),
       first,
       last - first + 1,
     );
+    this.decodeStepMs = average(this.decodeStepMs, performance.now() - started);
     rows.forEach((row, i) => {
       row.cached += 1;
       this.advance(row, logits[i] as Float32Array);
     });
+  }
+
+  /**
+   * Prompt tokens for a chunk that runs between decode steps: about 1.5 steps' worth, so a
+   * running stream's gap stays near 2.5 steps (vLLM bounds it with a token budget per step;
+   * GroupQueryAttention cannot mix a chunk and decode rows in one pass). Chunks are measured
+   * as they run, their fixed cost included, so the size settles from below.
+   */
+  private sharedChunk(): number {
+    if (this.decodeStepMs === 0 || this.prefillTokenMs === 0) return MIN_SHARED_CHUNK * 2;
+    const fit = Math.floor((1.5 * this.decodeStepMs) / this.prefillTokenMs);
+    return Math.max(MIN_SHARED_CHUNK, Math.min(this.options.prefillChunk, fit));
   }
 
   /** Samples a sequence's next token and sends its text; ends the sequence when it is done. */
@@ -356,7 +405,7 @@ export class Scheduler {
     if (index >= 0) this.admitted.splice(index, 1);
     if (sequence.slot >= 0 && this.slots[sequence.slot] === sequence) {
       this.slots[sequence.slot] = undefined;
-      if (keep && sequence.cached > 0) {
+      if (keep && this.options.prefixReuse && sequence.cached > 0) {
         this.clock += 1;
         this.prefixes.set(sequence.slot, {
           tokens: sequence.request.output.history.slice(0, sequence.cached),
