@@ -6,17 +6,20 @@ import type { ModelFolder, OnnxVariant } from '@vmm/runtime';
 import { parseImageSize, parseNames } from '@vmm/vision';
 import { taskToProto } from './proto-mapping.js';
 
-const bytesPerParameter: Readonly<Record<OnnxVariant, number>> = {
-  fp32: 4,
-  merged: 4,
-  fp16: 2,
-  'merged-fp16': 2,
-  quantized: 1,
-  'merged-quantized': 1,
-  other: 4,
+/** Bytes a parameter takes in each variant's file, for its parameter count; and its label. */
+const variantStorage: Readonly<Record<OnnxVariant, { bytes: number; level: string }>> = {
+  fp32: { bytes: 4, level: 'F32' },
+  merged: { bytes: 4, level: 'F32' },
+  other: { bytes: 4, level: 'F32' },
+  fp16: { bytes: 2, level: 'F16' },
+  'merged-fp16': { bytes: 2, level: 'F16' },
+  quantized: { bytes: 1, level: 'Q8' },
+  int8: { bytes: 1, level: 'Q8' },
+  'merged-quantized': { bytes: 1, level: 'Q8' },
+  // 16 bytes of values and a scale per 32 weights.
+  q4: { bytes: 20 / 32, level: 'Q4' },
+  q4f16: { bytes: 18 / 32, level: 'Q4' },
 };
-
-const quantizationLevel: Readonly<Record<number, string>> = { 4: 'F32', 2: 'F16', 1: 'Q8' };
 
 /** "1.1B", "99.5M", "220K", as Ollama shows parameter sizes. */
 export function formatParameterSize(count: number): string {
@@ -72,7 +75,8 @@ function readJson(path: string): Record<string, unknown> {
 /** What Models.List says of a model folder, for Ollama's /api/tags and /api/show. */
 export async function modelInfo(folder: ModelFolder, file: string): Promise<ModelInfo> {
   const main = folder.files.find((candidate) => candidate.path === file) ?? folder.files[0];
-  const bytesEach = bytesPerParameter[main?.variant ?? 'other'];
+  const storage = variantStorage[main?.variant ?? 'other'];
+  const bytesEach = storage.bytes;
   const config = readJson(join(folder.dir, 'config.json'));
   const tokenizerConfig = readJson(join(folder.dir, 'tokenizer_config.json'));
   const parameters = Math.round((main?.bytes ?? 0) / bytesEach);
@@ -107,7 +111,7 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
       format: 'onnx',
       family,
       parameterSize: formatParameterSize(parameters),
-      quantizationLevel: quantizationLevel[bytesEach] ?? 'F32',
+      quantizationLevel: storage.level,
       parameterCount: parameters,
     },
     contextLength:

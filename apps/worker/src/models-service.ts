@@ -1,7 +1,13 @@
 import { availableParallelism, cpus } from 'node:os';
 import { type Backend, type Batching, type LoadedModel, type ModelsServer, Task } from '@vmm/proto';
 import type { LlmRunner } from '@vmm/llm';
-import { listModelFolders, selectModelFile, type Backend as RuntimeBackend } from '@vmm/runtime';
+import {
+  listModelFolders,
+  type ModelFolder,
+  selectModelFile,
+  type Backend as RuntimeBackend,
+  variantTags,
+} from '@vmm/runtime';
 import type { Logger } from 'pino';
 import { requestIdOf, toStatus } from './grpc-edge.js';
 import type { LoadedModelState, ModelManager } from './model-manager.js';
@@ -56,7 +62,8 @@ export function createModelsService(deps: ModelsDeps): ModelsServer {
         const infos = await Promise.all(
           models
             .filter((folder) => call.request.task === Task.TASK_UNSPECIFIED || folder.task === wanted)
-            .map((folder) => modelInfos.get(folder, selectModelFile(folder, deps.backend).path)),
+            .flatMap((folder) => withVariantTags(folder, deps.backend))
+            .map(({ folder, file }) => modelInfos.get(folder, file)),
         );
         return { models: infos };
       })().then(
@@ -124,4 +131,29 @@ async function batchingOf(runner: LlmRunner): Promise<Batching | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Tags listed for a folder's other ONNX variants (one per kind of file, as Ollama lists tags). */
+const LISTED_TAGS = ['fp32', 'fp16', 'q8', 'q4', 'q4f16'] as const;
+
+/**
+ * A folder as the backend serves it by default, then one `name:tag` per other variant it
+ * holds (`tiny-llama:q4` for onnx/model_q4.onnx); a tag with a folder of its own wins.
+ */
+function withVariantTags(
+  folder: ModelFolder,
+  backend: RuntimeBackend,
+): { folder: ModelFolder; file: string }[] {
+  const chosen = selectModelFile(folder, backend).path;
+  const listed = [{ folder, file: chosen }];
+  if (folder.task !== 'text-generation') return listed;
+  const seen = new Set([chosen]);
+  for (const tag of LISTED_TAGS) {
+    const variants = variantTags[tag] ?? [];
+    const file = folder.files.find((candidate) => variants.includes(candidate.variant));
+    if (!file || seen.has(file.path)) continue;
+    seen.add(file.path);
+    listed.push({ folder: { ...folder, name: `${folder.name}:${tag}`, variants }, file: file.path });
+  }
+  return listed;
 }

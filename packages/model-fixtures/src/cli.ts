@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// vmm-model-fixtures demo --out <dir> [--preset tiny|small|tinyllama] [--seed N] [--variants fp32,fp16,merged] [--gguf f32,f16,q8_0,q4_0]
+// vmm-model-fixtures demo --out <dir> [--preset tiny|small|tinyllama] [--seed N] [--variants fp32,fp16,merged,int8,q4] [--gguf f32,f16,q8_0,q4_0]
 import { parseArgs } from 'node:util';
 import { writeDemoModels } from './demo-models.js';
 import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
@@ -7,8 +7,8 @@ import type { LlamaVariant } from './llama/write-llama-folder.js';
 import { type LlamaGgufType, llamaGgufTypes } from './llama/write-llama-gguf.js';
 
 const usage =
-  'usage: vmm-model-fixtures demo --out <dir> [--preset tiny|small|tinyllama] [--seed N] [--variants fp32,fp16,merged,no-position-ids] [--gguf f32,f16,q8_0,q4_0]';
-const variantNames: readonly LlamaVariant[] = ['fp32', 'fp16', 'merged', 'no-position-ids'];
+  'usage: vmm-model-fixtures demo --out <dir> [--preset tiny|small|tinyllama] [--seed N] [--variants fp32,fp16,merged,no-position-ids,int8,q4] [--gguf f32,f16,q8_0,q4_0]';
+const variantNames: readonly LlamaVariant[] = ['fp32', 'fp16', 'merged', 'no-position-ids', 'int8', 'q4'];
 
 function fail(message: string): never {
   console.error(`${message}\n${usage}`);

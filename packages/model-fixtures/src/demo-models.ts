@@ -34,7 +34,7 @@ export function writeDemoModels(out: string, options: DemoOptions = {}): DemoMod
   const llama = writeLlamaFolder(join(out, llamaName), {
     preset,
     seed: options.seed ?? 0,
-    variants: options.variants ?? (preset === 'tiny' ? ['fp32', 'fp16', 'merged'] : ['fp32']),
+    variants: options.variants ?? (preset === 'tiny' ? ['fp32', 'fp16', 'merged', 'int8', 'q4'] : ['fp32']),
     ...(options.gguf ? { gguf: options.gguf } : {}),
   });
   return [

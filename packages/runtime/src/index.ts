@@ -32,6 +32,7 @@ export {
   inspectModelFolder,
   listModelFolders,
   selectModelFile,
+  variantTags,
   type ModelFolder,
   type ModelFile,
   type OnnxVariant,

@@ -8,7 +8,16 @@ import { type ModelTask, type VmmManifest, vmmManifestSchema } from './vmm-manif
 
 /** How an ONNX file of a text model was exported, from its Optimum file name. */
 export type OnnxVariant =
-  'fp32' | 'fp16' | 'quantized' | 'merged' | 'merged-fp16' | 'merged-quantized' | 'other';
+  | 'fp32'
+  | 'fp16'
+  | 'quantized'
+  | 'int8'
+  | 'q4'
+  | 'q4f16'
+  | 'merged'
+  | 'merged-fp16'
+  | 'merged-quantized'
+  | 'other';
 
 export interface ModelFile {
   /** Relative to the model folder, e.g. "onnx/model.onnx". */
@@ -31,14 +40,31 @@ export interface ModelFolder {
   manifest?: VmmManifest;
   /** metadata_props of the chosen ONNX file (vision models). */
   metadata: Record<string, string>;
+  /** The variants a `name:tag` asked for (`tiny-llama:q4`), best first; none: the backend's choice. */
+  variants?: readonly OnnxVariant[];
 }
+
+/**
+ * Tags that pick an ONNX variant of a folder, as Ollama's tags pick a quantization
+ * (`llama3:8b-q4_0`): `tiny-llama:q4` runs onnx/model_q4.onnx of folder `tiny-llama`.
+ */
+export const variantTags: Readonly<Record<string, readonly OnnxVariant[]>> = {
+  fp32: ['fp32', 'merged'],
+  fp16: ['fp16', 'merged-fp16'],
+  int8: ['quantized', 'int8', 'merged-quantized'],
+  q8: ['quantized', 'int8', 'merged-quantized'],
+  quantized: ['quantized', 'int8', 'merged-quantized'],
+  q4: ['q4', 'q4f16'],
+  q4f16: ['q4f16'],
+};
 
 const variantByFile: Readonly<Record<string, OnnxVariant>> = {
   'model.onnx': 'fp32',
   'model_fp16.onnx': 'fp16',
   'model_quantized.onnx': 'quantized',
-  'model_int8.onnx': 'quantized',
-  'model_q4.onnx': 'quantized',
+  'model_int8.onnx': 'int8',
+  'model_q4.onnx': 'q4',
+  'model_q4f16.onnx': 'q4f16',
   'decoder_model_merged.onnx': 'merged',
   'decoder_model_merged_fp16.onnx': 'merged-fp16',
   'decoder_model_merged_quantized.onnx': 'merged-quantized',
@@ -106,9 +132,29 @@ const ultralyticsTasks: Readonly<Record<string, ModelTask>> = {
   classify: 'image-classification',
 };
 
-/** Looks at a model folder and says what it is; throws NotFound or FailedPrecondition. */
+/**
+ * Looks at a model folder and says what it is; throws NotFound or FailedPrecondition. A tag
+ * names a folder of its own (`llama:fp16` → `llama-fp16/`) or, when there is none, a variant
+ * of the untagged folder (`variantTags`).
+ */
 export function inspectModelFolder(modelsDir: string, name: string): ModelFolder {
-  const dir = modelDir(modelsDir, name);
+  const [untagged, tag] = validateModelName(name).split(':') as [string, string | undefined];
+  const variants = tag === undefined ? undefined : variantTags[tag.toLowerCase()];
+  let dir: string;
+  try {
+    dir = modelDir(modelsDir, name);
+  } catch (error) {
+    if (!variants || !(error instanceof VmmError) || error.code !== ErrorCode.NotFound) throw error;
+    const folder = inspectModelFolder(modelsDir, untagged);
+    if (!folder.files.some((file) => variants.includes(file.variant))) {
+      throw new VmmError(
+        ErrorCode.NotFound,
+        `model "${name}" not found: "${untagged}" has no ${tag} variant (has ${folder.files.map((file) => file.path).join(', ')})`,
+        { field: 'model' },
+      );
+    }
+    return { ...folder, name, variants };
+  }
   if (!statSync(dir).isDirectory())
     throw new VmmError(ErrorCode.NotFound, `model "${name}" not found`, { field: 'model' });
   const files = onnxFiles(dir);
@@ -208,17 +254,50 @@ export function listModelFolders(modelsDir: string): {
 
 const preference: Readonly<Record<Backend, OnnxVariant[]>> = {
   // fp32 runs fastest on CPUs without native fp16; quantized is smaller but slower to dequantize.
-  cpu: ['fp32', 'merged', 'quantized', 'merged-quantized', 'fp16', 'merged-fp16', 'other'],
-  cuda: ['fp16', 'merged-fp16', 'fp32', 'merged', 'quantized', 'merged-quantized', 'other'],
-  openvino: ['fp32', 'merged', 'fp16', 'merged-fp16', 'quantized', 'merged-quantized', 'other'],
+  cpu: [
+    'fp32',
+    'merged',
+    'quantized',
+    'int8',
+    'merged-quantized',
+    'q4',
+    'fp16',
+    'merged-fp16',
+    'q4f16',
+    'other',
+  ],
+  cuda: [
+    'fp16',
+    'merged-fp16',
+    'fp32',
+    'merged',
+    'q4f16',
+    'q4',
+    'quantized',
+    'int8',
+    'merged-quantized',
+    'other',
+  ],
+  openvino: [
+    'fp32',
+    'merged',
+    'fp16',
+    'merged-fp16',
+    'quantized',
+    'int8',
+    'merged-quantized',
+    'q4',
+    'q4f16',
+    'other',
+  ],
 };
 
 /** The ONNX file to run: the one asked for, else the best variant for the backend. */
 export function selectModelFile(folder: ModelFolder, backend: Backend, variant?: OnnxVariant): ModelFile {
-  if (folder.manifest?.model !== undefined && variant === undefined) {
+  if (folder.manifest?.model !== undefined && variant === undefined && folder.variants === undefined) {
     return folder.files.find((file) => file.path === folder.manifest?.model) as ModelFile;
   }
-  const order = variant ? [variant] : preference[backend];
+  const order = variant ? [variant] : (folder.variants ?? preference[backend]);
   for (const wanted of order) {
     const file = folder.files.find((candidate) => candidate.variant === wanted);
     if (file) return file;

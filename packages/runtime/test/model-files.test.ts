@@ -85,6 +85,8 @@ describe('inspectModelFolder', () => {
       ['onnx/decoder_model_merged.onnx', 'merged'],
       ['onnx/model.onnx', 'fp32'],
       ['onnx/model_fp16.onnx', 'fp16'],
+      ['onnx/model_q4.onnx', 'q4'],
+      ['onnx/model_quantized.onnx', 'quantized'],
     ]);
     expect(folder.sizeBytes).toBeGreaterThan(folder.files.reduce((sum, file) => sum + file.bytes, 0));
     expect(folder.modifiedAtMs).toBeGreaterThan(0);
@@ -130,6 +132,31 @@ describe('selectModelFile', () => {
     ['colour-classifier', 'cpu', undefined, 'model.onnx'],
   ] as const)('picks for %s on %s (asked %p): %s', (name, backend, variant, expected) => {
     expect(selectModelFile(inspectModelFolder(models, name), backend, variant).path).toBe(expected);
+  });
+
+  it.each([
+    ['tiny-llama:q4', 'onnx/model_q4.onnx'],
+    ['tiny-llama:Q8', 'onnx/model_quantized.onnx'],
+    ['tiny-llama:int8', 'onnx/model_quantized.onnx'],
+    ['tiny-llama:fp16', 'onnx/model_fp16.onnx'],
+    ['tiny-llama:fp32', 'onnx/model.onnx'],
+  ])('picks the variant a tag names: %s → %s, whatever the backend prefers', (name, expected) => {
+    const folder = inspectModelFolder(models, name);
+    expect(folder.name).toBe(name);
+    expect(selectModelFile(folder, 'cuda').path).toBe(expected);
+    // No variant tag: the backend's choice.
+    expect(selectModelFile(inspectModelFolder(models, 'tiny-llama:latest'), 'cuda').path).toBe(
+      'onnx/model_fp16.onnx',
+    );
+  });
+
+  it('prefers a folder of its own to a variant tag, and says which variants a folder lacks', () => {
+    // llama-fp16/ exists: llama:fp16 is that folder, as before variant tags.
+    expect(modelDir(models, 'llama:fp16')).toBe(inspectModelFolder(models, 'llama:fp16').dir);
+    expect(() => inspectModelFolder(models, 'llama-fp16:q4')).toThrow(
+      /"llama-fp16" has no q4 variant \(has onnx\/model_fp16\.onnx\)/,
+    );
+    expect(() => inspectModelFolder(models, 'tiny-llama:q5')).toThrow(/model "tiny-llama:q5" not found/);
   });
 
   it('says which files exist when the asked variant does not', () => {

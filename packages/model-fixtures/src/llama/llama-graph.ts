@@ -22,6 +22,8 @@ export interface LlamaGraphOptions {
   attention: 'eager' | 'gqa';
   /** The weights, by Hugging Face parameter name, already cast to float32 values in `graph`. */
   weight: (name: string) => string;
+  /** x · W for a projection weight: a MatMul, or a quantized kernel (see addLlamaWeights). */
+  linear: (graph: GraphBuilder, x: string, name: string) => string;
 }
 
 const FLOAT = onnx.TensorProto_DataType.FLOAT;
@@ -90,7 +92,7 @@ export function addLlamaDecoder(graph: GraphBuilder, options: LlamaGraphOptions)
     names: { logits: string; present: (i: number, kind: string) => string },
   ) => {
     const normed = rmsNorm(builder, stack.hidden, options.weight('model.norm.weight'), shape.rmsNormEps);
-    const logits = builder.node('MatMul', [normed, options.weight('lm_head.weight')]);
+    const logits = options.linear(builder, normed, 'lm_head.weight');
     builder.output(toStorage(builder, logits, options.dtype), names.logits, kvType, outputDims.logits);
     stack.presents.forEach((present, i) => {
       const stored = (value: string) => (present.stored ? value : toStorage(builder, value, options.dtype));
@@ -238,6 +240,7 @@ function layerStack(
   const dim = headDim(shape);
   const repeats = shape.numHeads / shape.numKvHeads;
   const w = (i: number, name: string) => options.weight(`model.layers.${i}.${name}`);
+  const lin = (i: number, x: string, name: string) => options.linear(graph, x, `model.layers.${i}.${name}`);
   const half = graph.constant('int64', [dim / 2, dim / 2]);
 
   const heads = (x: string, count: number) =>
@@ -282,9 +285,9 @@ function layerStack(
     const x = rmsNorm(graph, hidden, w(i, 'input_layernorm.weight'), shape.rmsNormEps);
     const layerPast = past?.[i];
     if (options.attention === 'gqa' && layerPast) {
-      const query = rotatePacked(graph.node('MatMul', [x, w(i, 'self_attn.q_proj.weight')]), shape.numHeads);
-      const key = rotatePacked(graph.node('MatMul', [x, w(i, 'self_attn.k_proj.weight')]), shape.numKvHeads);
-      const value = graph.node('MatMul', [x, w(i, 'self_attn.v_proj.weight')]);
+      const query = rotatePacked(lin(i, x, 'self_attn.q_proj.weight'), shape.numHeads);
+      const key = rotatePacked(lin(i, x, 'self_attn.k_proj.weight'), shape.numKvHeads);
+      const value = lin(i, x, 'self_attn.v_proj.weight');
       // The kernel's element type is the cache's: in float16 models the new rows are cast down.
       const store = (v: string) => toStorage(graph, v, options.dtype);
       const [attended, presentKey, presentValue] = graph.nodeN(
@@ -306,14 +309,14 @@ function layerStack(
       presents.push({ key: presentKey, value: presentValue, stored: true });
       hidden = graph.node('Add', [
         hidden,
-        graph.node('MatMul', [toCompute(graph, attended, options.dtype), w(i, 'self_attn.o_proj.weight')]),
+        lin(i, toCompute(graph, attended, options.dtype), 'self_attn.o_proj.weight'),
       ]);
       hidden = mlp(graph, hidden, i, options);
       continue;
     }
-    const query = rotate(heads(graph.node('MatMul', [x, w(i, 'self_attn.q_proj.weight')]), shape.numHeads));
-    const key = rotate(heads(graph.node('MatMul', [x, w(i, 'self_attn.k_proj.weight')]), shape.numKvHeads));
-    const value = heads(graph.node('MatMul', [x, w(i, 'self_attn.v_proj.weight')]), shape.numKvHeads);
+    const query = rotate(heads(lin(i, x, 'self_attn.q_proj.weight'), shape.numHeads));
+    const key = rotate(heads(lin(i, x, 'self_attn.k_proj.weight'), shape.numKvHeads));
+    const value = heads(lin(i, x, 'self_attn.v_proj.weight'), shape.numKvHeads);
     const presentKey = layerPast
       ? graph.node('Concat', [toCompute(graph, layerPast.key, options.dtype), key], { axis: { int: 2 } })
       : key;
@@ -337,7 +340,7 @@ function layerStack(
       }),
       graph.constant('int64', [0, 0, -1]),
     ]);
-    hidden = graph.node('Add', [hidden, graph.node('MatMul', [attended, w(i, 'self_attn.o_proj.weight')])]);
+    hidden = graph.node('Add', [hidden, lin(i, attended, 'self_attn.o_proj.weight')]);
     hidden = mlp(graph, hidden, i, options);
   }
   return { hidden, presents };
@@ -346,8 +349,11 @@ function layerStack(
 function mlp(graph: GraphBuilder, hidden: string, i: number, options: LlamaGraphOptions): string {
   const w = (name: string) => options.weight(`model.layers.${i}.${name}`);
   const y = rmsNorm(graph, hidden, w('post_attention_layernorm.weight'), options.shape.rmsNormEps);
-  const gate = graph.node('MatMul', [y, w('mlp.gate_proj.weight')]);
-  const up = graph.node('MatMul', [y, w('mlp.up_proj.weight')]);
+  const gate = options.linear(graph, y, `model.layers.${i}.mlp.gate_proj.weight`);
+  const up = options.linear(graph, y, `model.layers.${i}.mlp.up_proj.weight`);
   const activated = graph.node('Mul', [graph.node('Mul', [gate, graph.node('Sigmoid', [gate])]), up]);
-  return graph.node('Add', [hidden, graph.node('MatMul', [activated, w('mlp.down_proj.weight')])]);
+  return graph.node('Add', [
+    hidden,
+    options.linear(graph, activated, `model.layers.${i}.mlp.down_proj.weight`),
+  ]);
 }

@@ -23,8 +23,10 @@ import { ggufFileName, type LlamaGgufType, writeLlamaGguf } from './write-llama-
  * - `fp16`: onnx/model_fp16.onnx (float16 weights, KV cache and logits)
  * - `merged`: onnx/decoder_model_merged.onnx (legacy; `use_cache_branch` selects an If branch)
  * - `no-position-ids`: onnx/model.onnx without the position_ids input (replaces `fp32`)
+ * - `int8`: onnx/model_quantized.onnx (projections int8 per column, DynamicQuantizeMatMul)
+ * - `q4`: onnx/model_q4.onnx (projections and LM head in 4-bit blocks of 32, MatMulNBits)
  */
-export type LlamaVariant = 'fp32' | 'fp16' | 'merged' | 'no-position-ids';
+export type LlamaVariant = 'fp32' | 'fp16' | 'merged' | 'no-position-ids' | 'int8' | 'q4';
 
 export interface LlamaFolderOptions {
   preset?: LlamaPreset;
@@ -59,6 +61,8 @@ const variantFiles: Readonly<Record<LlamaVariant, string>> = {
   fp16: 'onnx/model_fp16.onnx',
   merged: 'onnx/decoder_model_merged.onnx',
   'no-position-ids': 'onnx/model.onnx',
+  int8: 'onnx/model_quantized.onnx',
+  q4: 'onnx/model_q4.onnx',
 };
 
 /** Writes a complete Hugging Face Optimum-layout Llama folder into `dir`. */
@@ -96,7 +100,8 @@ export function writeLlamaFolder(dir: string, options: LlamaFolderOptions = {}):
   for (const variant of variants) {
     const dtype = variant === 'fp16' ? 'float16' : 'float32';
     const graph = GraphBuilder.create('llama');
-    const weight = addLlamaWeights(graph, shape, vocabSize, seed, dtype);
+    const quantization = variant === 'int8' || variant === 'q4' ? variant : undefined;
+    const weights = addLlamaWeights(graph, shape, vocabSize, seed, dtype, quantization);
     addLlamaDecoder(graph, {
       shape,
       vocabSize,
@@ -104,9 +109,9 @@ export function writeLlamaFolder(dir: string, options: LlamaFolderOptions = {}):
       positionIds: variant !== 'no-position-ids',
       merged: variant === 'merged',
       attention: variant === 'merged' ? 'eager' : (options.attention ?? 'gqa'),
-      weight,
+      ...weights,
     });
-    const bytes = parameters * (dtype === 'float16' ? 2 : 4);
+    const bytes = parameters * (quantization ? 1 : dtype === 'float16' ? 2 : 4);
     files.push(
       ...writeOnnxModel(join(dir, variantFiles[variant]), graph, {
         opset: OPSET,

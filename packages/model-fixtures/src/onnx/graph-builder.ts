@@ -127,8 +127,8 @@ export class GraphBuilder {
   }
 
   /** Adds a single-output node and returns its output name. */
-  node(op: string, inputs: string[], attributes: Record<string, Attribute> = {}): string {
-    return this.nodeN(op, inputs, 1, attributes)[0] as string;
+  node(op: string, inputs: string[], attributes: Record<string, Attribute> = {}, domain = ''): string {
+    return this.nodeN(op, inputs, 1, attributes, domain)[0] as string;
   }
 
   /** The graph without weights: the model writer decides where their bytes go. */

@@ -1,13 +1,15 @@
 import { onnx } from '@vmm/proto';
 import { toFloat16Array } from './float16.js';
 
-export type ElementType = 'float32' | 'float16' | 'int64' | 'bool';
+export type ElementType = 'float32' | 'float16' | 'int64' | 'bool' | 'int8' | 'uint8';
 
 export const onnxDataType: Readonly<Record<ElementType, onnx.TensorProto_DataType>> = {
   float32: onnx.TensorProto_DataType.FLOAT,
   float16: onnx.TensorProto_DataType.FLOAT16,
   int64: onnx.TensorProto_DataType.INT64,
   bool: onnx.TensorProto_DataType.BOOL,
+  int8: onnx.TensorProto_DataType.INT8,
+  uint8: onnx.TensorProto_DataType.UINT8,
 };
 
 /** Little-endian raw bytes of a tensor, as ONNX stores `raw_data` and external data. */
@@ -27,5 +29,9 @@ export function rawBytes(type: ElementType, values: Float32Array | number[]): Ui
     }
     case 'bool':
       return Uint8Array.from(Array.from(values, (value) => (value ? 1 : 0)));
+    case 'int8':
+      return new Uint8Array(Int8Array.from(values).buffer);
+    case 'uint8':
+      return Uint8Array.from(values);
   }
 }
