@@ -39,12 +39,12 @@ const concurrency = list(values.concurrency).map(Number);
 const preset = values.preset as LlamaPreset;
 if (!(preset in llamaPresets)) throw new Error(`unknown --preset ${values.preset}`);
 
-/** Each precision as the two engines name it; VMM serves no quantized decoder yet. */
+/** Each precision as the two engines name it (VMM's int4 holds llama.cpp q4_0's very values). */
 const precisions: Record<string, { onnx?: string; gguf: LlamaGgufType; label: string }> = {
   fp32: { onnx: 'onnx/model.onnx', gguf: 'f32', label: 'fp32 / f32' },
   fp16: { onnx: 'onnx/model_fp16.onnx', gguf: 'f16', label: 'fp16 / f16' },
-  int8: { gguf: 'q8_0', label: 'int8 / q8_0' },
-  int4: { gguf: 'q4_0', label: 'int4 / q4_0' },
+  int8: { onnx: 'onnx/model_quantized.onnx', gguf: 'q8_0', label: 'int8 / q8_0' },
+  int4: { onnx: 'onnx/model_q4.onnx', gguf: 'q4_0', label: 'int4 / q4_0' },
 };
 const chosen = list(values.precisions).map((name) => {
   const precision = precisions[name];
@@ -53,9 +53,13 @@ const chosen = list(values.precisions).map((name) => {
 });
 
 const dir = join(values.dir, `${preset}-llama-peer`);
-if (!existsSync(join(dir, ggufFileName('q4_0')))) {
+if (!existsSync(join(dir, ggufFileName('q4_0'))) || !existsSync(join(dir, 'onnx/model_q4.onnx'))) {
   console.log(`building the ${preset} fixture with GGUF copies into ${dir} ...`);
-  writeLlamaFolder(dir, { preset, variants: ['fp32', 'fp16'], gguf: ['f32', 'f16', 'q8_0', 'q4_0'] });
+  writeLlamaFolder(dir, {
+    preset,
+    variants: ['fp32', 'fp16', 'int8', 'q4'],
+    gguf: ['f32', 'f16', 'q8_0', 'q4_0'],
+  });
 }
 const tokenizer = LlmTokenizer.load(dir);
 
@@ -177,6 +181,8 @@ function report(
 }
 
 const targets: string[] = [];
+/** Short-prompt decode of each thread count and precision (by GGUF type), for the precision targets. */
+const shortDecodes = new Map<string, { vmm?: number; llama: number }>();
 /** Prints a target line: the measured ratio, the bound and whether it holds. */
 function target(what: string, ratio: number, relation: '>=' | '<=', bound: number): void {
   const met = relation === '>=' ? ratio >= bound : ratio <= bound;
@@ -279,6 +285,7 @@ for (const threads of threadCounts) {
     // Warm both engines up once (first-call allocations are not what is measured).
     await compare({ ...engines }, { prompts: [short], tokens: 4 }, (f) => f.decode);
     const shortDecode = await compare(engines, { prompts: [short], tokens }, (f) => f.decode);
+    shortDecodes.set(`${threads}:${precision.gguf}`, shortDecode);
     report(threads, precision.label, `decode, ${short.ids.length}-token prompt`, shortDecode, 'tok/s');
     report(
       threads,
@@ -358,6 +365,18 @@ for (const threads of threadCounts) {
     await vmm?.close();
     if (precision.onnx) await streamsWhileAdmitting(precision.onnx, precision.label, threads);
   }
+}
+for (const threads of threadCounts) {
+  const of = (type: LlamaGgufType) => shortDecodes.get(`${threads}:${type}`);
+  const [f32, f16, q8, q4] = [of('f32'), of('f16'), of('q8_0'), of('q4_0')];
+  if (q4?.vmm !== undefined && f32?.vmm !== undefined)
+    target(`${threads}t: int4 decode / fp32 decode (vmm)`, q4.vmm / f32.vmm, '>=', 2.5);
+  if (q4?.vmm !== undefined)
+    target(`${threads}t: int4 decode, vmm / llama.cpp q4_0`, q4.vmm / q4.llama, '>=', 1);
+  if (q8?.vmm !== undefined)
+    target(`${threads}t: int8 decode, vmm / llama.cpp q8_0`, q8.vmm / q8.llama, '>=', 1);
+  if (f16?.vmm !== undefined)
+    target(`${threads}t: fp16 decode, vmm / llama.cpp f16`, f16.vmm / f16.llama, '>=', 1);
 }
 console.log(
   '\n| threads | precision | work | VMM | llama.cpp | VMM / llama.cpp |\n| --- | --- | --- | --- | --- | --- |',
