@@ -2,7 +2,7 @@
 // node-llama-cpp's prebuilt CPU build) on identical weights: the fixture's ONNX files and their
 // GGUF copies. Same prompt token ids, greedy, same thread count; the two engines alternate
 // run by run. Prints each figure with the VMM / llama.cpp ratio (higher is better for VMM).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,9 +12,11 @@ import {
   type LlamaGgufType,
   type LlamaPreset,
   llamaPresets,
+  type LlamaVariant,
   writeLlamaFolder,
 } from '@vmm/model-fixtures';
 import { type LlamaCppPeer, type LlamaCppStream, openLlamaCpp } from '@vmm/test-support';
+import { triadBandwidth } from './bandwidth.js';
 import { timedStream } from './llm/ours.js';
 import { median } from './stats.js';
 
@@ -53,12 +55,26 @@ const chosen = list(values.precisions).map((name) => {
 });
 
 const dir = join(values.dir, `${preset}-llama-peer`);
-if (!existsSync(join(dir, ggufFileName('q4_0'))) || !existsSync(join(dir, 'onnx/model_q4.onnx'))) {
-  console.log(`building the ${preset} fixture with GGUF copies into ${dir} ...`);
+// Only what the chosen precisions need: the tinyllama preset's every variant is 17 GB.
+const variantOf: Record<string, LlamaVariant> = {
+  'onnx/model.onnx': 'fp32',
+  'onnx/model_fp16.onnx': 'fp16',
+  'onnx/model_quantized.onnx': 'int8',
+  'onnx/model_q4.onnx': 'q4',
+};
+const missing = chosen.filter(
+  (precision) =>
+    !existsSync(join(dir, ggufFileName(precision.gguf))) ||
+    (precision.onnx !== undefined && !existsSync(join(dir, precision.onnx))),
+);
+if (missing.length > 0) {
+  console.log(`building the ${preset} fixture (${missing.map((p) => p.label).join(', ')}) into ${dir} ...`);
   writeLlamaFolder(dir, {
     preset,
-    variants: ['fp32', 'fp16', 'int8', 'q4'],
-    gguf: ['f32', 'f16', 'q8_0', 'q4_0'],
+    variants: missing.flatMap((precision) =>
+      precision.onnx ? [variantOf[precision.onnx] as LlamaVariant] : [],
+    ),
+    gguf: missing.map((precision) => precision.gguf),
   });
 }
 const tokenizer = LlmTokenizer.load(dir);
@@ -364,6 +380,33 @@ for (const threads of threadCounts) {
     }
     await vmm?.close();
     if (precision.onnx) await streamsWhileAdmitting(precision.onnx, precision.label, threads);
+  }
+}
+const q4File = join(dir, 'onnx/model_q4.onnx');
+const bandwidth = chosen.some((precision) => precision.gguf === 'q4_0')
+  ? await triadBandwidth(Math.max(...threadCounts))
+  : 0;
+if (bandwidth > 0) {
+  // A decode step reads every quantized weight once; of the float32 embedding, one row.
+  const shape = llamaPresets[preset];
+  const bytes =
+    statSync(q4File).size +
+    (existsSync(`${q4File}_data`) ? statSync(`${q4File}_data`).size : 0) -
+    (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size *
+      shape.hiddenSize *
+      4;
+  console.log(
+    `memory bandwidth (STREAM triad, ${Math.max(...threadCounts)} threads): ${(bandwidth / 1e9).toFixed(1)} GB/s; int4 weights read per token: ${(bytes / 2 ** 20).toFixed(0)} MiB; bound ${(bandwidth / bytes).toFixed(1)} tok/s`,
+  );
+  for (const threads of threadCounts) {
+    const q4 = shortDecodes.get(`${threads}:q4_0`)?.vmm;
+    if (q4 !== undefined)
+      target(
+        `${preset} ${threads}t: int4 decode / memory-bandwidth bound`,
+        q4 / (bandwidth / bytes),
+        '>=',
+        0.6,
+      );
   }
 }
 for (const threads of threadCounts) {

@@ -157,13 +157,12 @@ describe('the scheduler', () => {
   });
 
   it.each([
-    // Room for one 128-position slot of a store that grows with its sequences.
-    ['a growing store', 64 * 1024],
-    // Room for one full-context (512-position) slot of a store allocated once.
-    ['a fixed store', 512 * 512],
+    // tiny: 512 bytes per position; a request of ~107 positions takes a 128-position slot (64 KiB).
+    ['one', 64 * 1024, 1],
+    ['two', 128 * 1024, 2],
   ])(
-    'runs what does not fit beside the others once they finish, never past the budget (%s)',
-    async (_name, budget) => {
+    'runs %s at once when the budget holds that many, the next once one leaves',
+    async (_name, budget, fitting) => {
       const runner = await open(join(root, 'gqa'), { kvBudgetBytes: budget, maxBatch: 4 });
       const options: SamplingOptions = { temperature: 0, maxTokens: 100 };
       const timed = async (text: string) => {
@@ -174,11 +173,14 @@ describe('the scheduler', () => {
         }
         throw new Error('the stream ended without a last chunk');
       };
-      const [a, b] = await Promise.all([timed(prompt(4, 0)), timed(prompt(4, 1))]);
-      expect(a.done.finishReason).not.toBe('cancelled');
-      expect(b.done.finishReason).not.toBe('cancelled');
-      // The second ran only once the first had left: its first chunk came after the first's last.
-      expect(b.first).toBeGreaterThanOrEqual(a.last);
+      const runs = await Promise.all(Array.from({ length: fitting + 1 }, (_, i) => timed(prompt(4, i))));
+      for (const run of runs) expect(run.done.finishReason).not.toBe('cancelled');
+      const first = runs.slice(0, fitting);
+      const last = runs[fitting] as (typeof runs)[number];
+      // Those that fit ran together: each started before any of them ended.
+      for (const run of first) expect(run.first).toBeLessThan(Math.min(...first.map((r) => r.last)));
+      // The one past the budget started only once one of them had left.
+      expect(last.first).toBeGreaterThanOrEqual(Math.min(...first.map((r) => r.last)));
       const stats = await runner.stats();
       expect(stats.kvCacheBytes).toBeLessThanOrEqual(budget);
     },

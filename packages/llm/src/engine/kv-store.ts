@@ -20,8 +20,8 @@ export function bytesPerToken(shape: KvShape): number {
  * Every running sequence's KV cache, one slot per sequence, as one [slots, kv_heads, capacity,
  * head_dim] array per layer and kind: a slot's cache, and the first n slots together, are
  * contiguous views that are fed to the model without copying, and a step writes only its new
- * rows. Slots and capacity grow (by reallocating and copying) as sequences join and lengthen;
- * `reset` shrinks it when no sequence runs.
+ * rows. Slots and capacity are resized (reallocating and copying) as sequences join, lengthen
+ * and leave: a forward pass costs in proportion to the capacity it is fed.
  */
 export class KvStore {
   private arrays: KvArray[] = [];
@@ -45,23 +45,32 @@ export class KvStore {
   /** Makes room for at least `slots` slots of `capacity` positions, keeping what is stored. */
   ensure(slots: number, capacity: number): void {
     if (slots <= this.slotCount && capacity <= this.capacityValue) return;
-    const newSlots = Math.max(slots, this.slotCount);
-    const newCapacity = Math.max(capacity, this.capacityValue);
+    this.resize(Math.max(slots, this.slotCount), Math.max(capacity, this.capacityValue));
+  }
+
+  /**
+   * Reallocates to `slots` × `capacity`, keeping each slot's first `capacity` positions (a
+   * smaller capacity cuts what lies beyond it).
+   */
+  resize(slots: number, capacity: number): void {
+    if (slots === this.slotCount && capacity === this.capacityValue) return;
     const { kvHeads, headDim } = this.shape;
     const rowsOld = this.capacityValue * headDim;
-    const rowsNew = newCapacity * headDim;
+    const rowsNew = capacity * headDim;
+    const kept = Math.min(rowsOld, rowsNew);
+    const heads = Math.min(slots, this.slotCount) * kvHeads;
     this.arrays = Array.from({ length: this.shape.layers * 2 }, (_, index) => {
-      const next = this.allocate(newSlots * kvHeads * rowsNew);
+      const next = this.allocate(slots * kvHeads * rowsNew);
       const old = this.arrays[index];
       if (old) {
-        for (let head = 0; head < this.slotCount * kvHeads; head += 1) {
-          next.set(old.subarray(head * rowsOld, (head + 1) * rowsOld), head * rowsNew);
+        for (let head = 0; head < heads; head += 1) {
+          next.set(old.subarray(head * rowsOld, head * rowsOld + kept), head * rowsNew);
         }
       }
       return next;
     });
-    this.slotCount = newSlots;
-    this.capacityValue = newCapacity;
+    this.slotCount = slots;
+    this.capacityValue = capacity;
   }
 
   /** Frees everything (no sequence is running). */

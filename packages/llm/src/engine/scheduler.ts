@@ -65,7 +65,8 @@ interface CachedPrefix {
   lastUsed: number;
 }
 
-const MIN_CAPACITY = 64;
+/** Store capacity comes in whole steps of this many positions. */
+const CAPACITY_STEP = 64;
 /** Fewer prompt tokens per pass would make a long prompt wait longer than it saves others. */
 const MIN_SHARED_CHUNK = 8;
 /** An exponential moving average that starts at its first sample. */
@@ -100,14 +101,6 @@ export class Scheduler {
   private prefixHits = 0;
   private prefixTokens = 0;
   private readonly tokenBytes: number;
-  /**
-   * GroupQueryAttention reads each slot only up to its length, so its store is allocated once
-   * at full context for as many slots as the budget holds: it never grows (a growth copies
-   * every slot while streams wait), and pages no sequence has reached are never touched.
-   * Eager attention pays for every position it is fed, so its store grows with the longest
-   * sequence instead. Undefined: growing.
-   */
-  private readonly fixedCapacity: number | undefined;
   /** Running averages for sizing prefill chunks: a decode step, and a prompt token in a chunk. */
   private decodeStepMs = 0;
   private prefillTokenMs = 0;
@@ -117,14 +110,7 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.tokenBytes = bytesPerToken(decoder.store.shape);
-    const full = this.capacityFor(options.contextLength);
-    const fixedSlots = Math.min(
-      options.maxBatch,
-      Math.floor(options.kvBudgetBytes / (full * this.tokenBytes)),
-    );
-    this.fixedCapacity = decoder.plan.attention === 'gqa' && fixedSlots > 0 ? full : undefined;
-    const slotCount = this.fixedCapacity === undefined ? options.maxBatch : fixedSlots;
-    this.slots = Array.from({ length: slotCount }, () => undefined);
+    this.slots = Array.from({ length: options.maxBatch }, () => undefined);
   }
 
   stats(): SchedulerStats {
@@ -270,8 +256,6 @@ export class Scheduler {
 
   /** Whether the store, in the worst case every admitted sequence can reach, stays in budget. */
   private fits(sequence: Sequence, slot: number): boolean {
-    // A fixed store has as many full-context slots as the budget holds.
-    if (this.fixedCapacity !== undefined) return true;
     let highest = slot;
     let longest = sequence.request.reservation;
     for (const other of this.admitted) {
@@ -288,10 +272,11 @@ export class Scheduler {
     return slots * capacity * this.tokenBytes <= this.options.kvBudgetBytes;
   }
 
+  /** Positions a store needs to hold `positions`, in whole steps of CAPACITY_STEP. */
   private capacityFor(positions: number): number {
     return Math.min(
-      Math.max(MIN_CAPACITY, nextPowerOfTwo(positions)),
-      nextPowerOfTwo(this.options.contextLength),
+      Math.ceil(Math.max(1, positions) / CAPACITY_STEP) * CAPACITY_STEP,
+      Math.ceil(this.options.contextLength / CAPACITY_STEP) * CAPACITY_STEP,
     );
   }
 
@@ -303,16 +288,36 @@ export class Scheduler {
     return slots * this.capacityFor(positions) * this.tokenBytes;
   }
 
-  /** Grows the store to hold `positions` in every slot up to the highest in use. */
+  /**
+   * Sizes the store for the pass about to run, which needs `positions` in some slot. Every pass
+   * costs in proportion to the capacity it is fed (ONNX Runtime's attention kernels work over
+   * the whole buffer of every row), so capacity follows the sequences: it grows with a quarter
+   * of headroom (a growth copies the store, so not at every step), never past what the admitted
+   * requests may reach, and shrinks once the longest sequence has left, cutting cached prefixes
+   * to fit.
+   */
   private ensureStore(positions: number): void {
-    if (this.fixedCapacity !== undefined) {
-      this.decoder.store.ensure(this.slots.length, this.fixedCapacity);
-      return;
-    }
+    const store = this.decoder.store;
     let highest = 0;
-    for (const sequence of this.admitted) highest = Math.max(highest, sequence.slot);
+    let longest = positions;
+    let reserved = positions;
+    for (const sequence of this.admitted) {
+      highest = Math.max(highest, sequence.slot);
+      longest = Math.max(longest, sequence.cached + 1);
+      reserved = Math.max(reserved, sequence.request.reservation);
+    }
     for (const slot of this.prefixes.keys()) highest = Math.max(highest, slot);
-    this.decoder.store.ensure(this.slotsFor(highest), this.capacityFor(positions));
+    const slots = Math.max(this.slotsFor(highest), store.slots);
+    const needed = this.capacityFor(longest);
+    let capacity = store.capacity;
+    if (capacity < needed) {
+      capacity = Math.max(needed, Math.min(this.capacityFor(capacity * 1.25), this.capacityFor(reserved)));
+    } else if (capacity > 2 * needed) {
+      capacity = this.capacityFor(needed * 1.25);
+      for (const prefix of this.prefixes.values())
+        prefix.tokens.length = Math.min(prefix.tokens.length, capacity);
+    }
+    store.resize(slots, capacity);
   }
 
   private async prefill(sequence: Sequence, othersDecoding: boolean): Promise<void> {
