@@ -27,8 +27,22 @@ export class KvStore {
   private arrays: KvArray[] = [];
   private slotCount = 0;
   private capacityValue = 0;
+  /** Elements each array may hold: the budget's share (see `reserve`). */
+  private maxElements = 0;
 
   constructor(readonly shape: KvShape) {}
+
+  /**
+   * Sets the memory the store may use. Its arrays are allocated at that size on first use (the
+   * pages of zeroed memory no slot has reached are never touched, so they cost no RAM), and a
+   * resize moves rows within them instead of allocating and copying the whole store — a growth
+   * then costs what is cached, not what is reserved, while other streams wait.
+   */
+  reserve(bytes: number): void {
+    const element = this.shape.type === 'float16' ? 2 : 4;
+    this.maxElements = Math.floor(bytes / (this.shape.layers * 2 * element));
+    this.reset();
+  }
 
   get slots(): number {
     return this.slotCount;
@@ -49,26 +63,37 @@ export class KvStore {
   }
 
   /**
-   * Reallocates to `slots` × `capacity`, keeping each slot's first `capacity` positions (a
-   * smaller capacity cuts what lies beyond it).
+   * Lays the store out as `slots` × `capacity`, keeping each slot's first `capacity` positions (a
+   * smaller capacity cuts what lies beyond it). Positions past what was kept hold stale values:
+   * no model input reaches them unmasked.
    */
   resize(slots: number, capacity: number): void {
     if (slots === this.slotCount && capacity === this.capacityValue) return;
     const { kvHeads, headDim } = this.shape;
+    const needed = slots * kvHeads * capacity * headDim;
+    if (needed > this.maxElements) {
+      throw new RangeError(`a KV store of ${slots} × ${capacity} positions exceeds its reservation`);
+    }
+    if (this.arrays.length === 0) {
+      this.arrays = Array.from({ length: this.shape.layers * 2 }, () => this.allocate(this.maxElements));
+    }
     const rowsOld = this.capacityValue * headDim;
     const rowsNew = capacity * headDim;
     const kept = Math.min(rowsOld, rowsNew);
     const heads = Math.min(slots, this.slotCount) * kvHeads;
-    this.arrays = Array.from({ length: this.shape.layers * 2 }, (_, index) => {
-      const next = this.allocate(slots * kvHeads * rowsNew);
-      const old = this.arrays[index];
-      if (old) {
-        for (let head = 0; head < heads; head += 1) {
-          next.set(old.subarray(head * rowsOld, head * rowsOld + kept), head * rowsNew);
+    for (const array of this.arrays) {
+      // Growing moves blocks to higher offsets: last block first, so none overwrites one not yet
+      // moved; shrinking moves them lower: first block first.
+      if (rowsNew > rowsOld) {
+        for (let head = heads - 1; head > 0; head -= 1) {
+          array.copyWithin(head * rowsNew, head * rowsOld, head * rowsOld + kept);
+        }
+      } else {
+        for (let head = 1; head < heads; head += 1) {
+          array.copyWithin(head * rowsNew, head * rowsOld, head * rowsOld + kept);
         }
       }
-      return next;
-    });
+    }
     this.slotCount = slots;
     this.capacityValue = capacity;
   }

@@ -69,6 +69,10 @@ interface CachedPrefix {
 const CAPACITY_STEP = 64;
 /** Fewer prompt tokens per pass would make a long prompt wait longer than it saves others. */
 const MIN_SHARED_CHUNK = 8;
+/** A shared chunk's tokens may cost this share of a decode step beyond the step-like base. */
+const CHUNK_STEP_SHARE = 0.25;
+/** A floor for the measured marginal cost of a prompt token, against noise driving it to 0. */
+const MIN_TOKEN_MS = 0.05;
 /** An exponential moving average that starts at its first sample. */
 const average = (current: number, sample: number) => (current === 0 ? sample : current * 0.8 + sample * 0.2);
 /** Shorter common prefixes (a BOS token, a role marker) are not worth giving up a cached one. */
@@ -110,6 +114,7 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.tokenBytes = bytesPerToken(decoder.store.shape);
+    decoder.store.reserve(options.kvBudgetBytes);
     this.slots = Array.from({ length: options.maxBatch }, () => undefined);
   }
 
@@ -178,7 +183,13 @@ export class Scheduler {
       this.admit();
       const prefilling = this.admitted.find((sequence) => sequence.phase === 'prefill');
       const decoding = () => this.admitted.filter((sequence) => sequence.phase === 'decode');
-      if (prefilling) await this.guarded([prefilling], () => this.prefill(prefilling, decoding().length > 0));
+      const others = decoding().length > 0;
+      if (prefilling && others && this.positionsNeeded(prefilling) > this.decoder.store.capacity) {
+        // Resizing touches fresh pages: done alone in this step's gap, the chunk waits for the next.
+        this.ensureStore(this.positionsNeeded(prefilling));
+      } else if (prefilling) {
+        await this.guarded([prefilling], () => this.prefill(prefilling, others));
+      }
       const rows = decoding();
       if (rows.length > 0) await this.guarded(rows, () => this.decode(rows));
       // Lets new requests and cancellations in between steps.
@@ -303,7 +314,7 @@ export class Scheduler {
     let reserved = positions;
     for (const sequence of this.admitted) {
       highest = Math.max(highest, sequence.slot);
-      longest = Math.max(longest, sequence.cached + 1);
+      longest = Math.max(longest, this.positionsNeeded(sequence));
       reserved = Math.max(reserved, sequence.request.reservation);
     }
     for (const slot of this.prefixes.keys()) highest = Math.max(highest, slot);
@@ -320,19 +331,30 @@ export class Scheduler {
     store.resize(slots, capacity);
   }
 
+  /** Positions a sequence's slot must hold soon: all its prompt (and a step) while prefilling. */
+  private positionsNeeded(sequence: Sequence): number {
+    return sequence.phase === 'prefill'
+      ? Math.min(sequence.request.reservation, sequence.request.prompt.length + CAPACITY_STEP)
+      : sequence.cached + 1;
+  }
+
   private async prefill(sequence: Sequence, othersDecoding: boolean): Promise<void> {
     const prompt = sequence.request.prompt;
     const chunk = othersDecoding ? this.sharedChunk() : this.options.prefillChunkAlone;
     const tokens = prompt.slice(sequence.cached, sequence.cached + chunk);
-    this.ensureStore(sequence.cached + tokens.length);
+    // Room for the whole prompt (and a step of decoding) at once: one resize, made while little
+    // is cached, instead of one every few chunks while the others wait.
+    this.ensureStore(this.positionsNeeded(sequence));
     const started = performance.now();
     const [logits] = await this.decoder.step(
       [{ slot: sequence.slot, tokens, past: sequence.cached }],
       sequence.slot,
       1,
     );
-    if (othersDecoding) {
-      this.prefillTokenMs = average(this.prefillTokenMs, (performance.now() - started) / tokens.length);
+    if (othersDecoding && this.decodeStepMs > 0) {
+      // A chunk costs about a decode step (every weight is read once) plus its tokens' share.
+      const marginal = (performance.now() - started - this.decodeStepMs) / tokens.length;
+      this.prefillTokenMs = average(this.prefillTokenMs, Math.max(marginal, MIN_TOKEN_MS));
     }
     sequence.cached += tokens.length;
     if (sequence.cached < prompt.length) return;
@@ -367,14 +389,14 @@ export class Scheduler {
   }
 
   /**
-   * Prompt tokens for a chunk that runs between decode steps: about 1.5 steps' worth, so a
-   * running stream's gap stays near 2.5 steps (vLLM bounds it with a token budget per step;
-   * GroupQueryAttention cannot mix a chunk and decode rows in one pass). Chunks are measured
-   * as they run, their fixed cost included, so the size settles from below.
+   * Prompt tokens for a chunk that runs between decode steps: a chunk costs about one decode
+   * step plus a marginal cost per token (both measured as they run), and is sized to about 1.25
+   * steps, so a running stream's gap stays near 2.25 steps (vLLM bounds it with a token budget
+   * per step; GroupQueryAttention cannot mix a chunk and decode rows in one pass).
    */
   private sharedChunk(): number {
-    if (this.decodeStepMs === 0 || this.prefillTokenMs === 0) return MIN_SHARED_CHUNK * 2;
-    const fit = Math.floor((1.5 * this.decodeStepMs) / this.prefillTokenMs);
+    if (this.decodeStepMs === 0 || this.prefillTokenMs === 0) return MIN_SHARED_CHUNK;
+    const fit = Math.floor((CHUNK_STEP_SHARE * this.decodeStepMs) / this.prefillTokenMs);
     return Math.max(MIN_SHARED_CHUNK, Math.min(this.options.prefillChunk, fit));
   }
 
