@@ -42,7 +42,7 @@ const expected = (slot: number, positions: number) =>
   ).flat();
 
 describe('KvStore', () => {
-  it('keeps every slot's rows through growth and shrinking, in place', () => {
+  it('keeps the rows of every slot through growth and shrinking, in place', () => {
     const store = new KvStore(shape);
     store.reserve(1 << 20);
     store.ensure(3, 8);
