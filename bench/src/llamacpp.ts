@@ -219,7 +219,6 @@ async function streamsWhileAdmitting(file: string, label: string, threads: numbe
     const options = { temperature: 0, repetitionPenalty: 1, maxTokens: 160 };
     const gaps: { at: number; gap: number }[] = [];
     let decoding = 0;
-    let admitted: { sent: number; first: number } | undefined;
     const running = Array.from({ length: 4 }, async (_, i) => {
       let last = 0;
       for await (const chunk of runner.generate({
@@ -237,13 +236,13 @@ async function streamsWhileAdmitting(file: string, label: string, threads: numbe
     while (decoding < 4) await new Promise((resolve) => setTimeout(resolve, 5));
     await new Promise((resolve) => setTimeout(resolve, 200));
     const sent = performance.now();
-    const cold = await timedStream(
+    const joining = await timedStream(
       runner,
       long.text,
       { temperature: 0, repetitionPenalty: 1, maxTokens: 1 },
       sent,
     );
-    admitted = { sent, first: sent + cold.firstTokenMs };
+    const admitted = { sent, first: sent + joining.firstTokenMs };
     await Promise.all(running);
     const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
     const all = sorted(gaps.map((g) => g.gap));

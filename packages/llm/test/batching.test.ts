@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@vmm/errors';
 import { writeLlamaFolder } from '@vmm/model-fixtures';
-import { waitFor } from '@vmm/test-support';
 import { type BatchingOptions, type GenerationChunk, LlmRunner, type SamplingOptions } from '../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-batching-'));
