@@ -12,10 +12,15 @@ export interface LlmThreadData {
 
 /** How a model's scheduler batches sequences (see Scheduler). */
 export interface BatchingOptions {
+  /** Sequences decoded together in one forward pass (Ollama's OLLAMA_NUM_PARALLEL). */
   maxBatch: number;
+  /** The KV cache may never take more than this; admission is by worst case. */
   kvBudgetBytes: number;
+  /** The most prompt tokens per prefill pass while other sequences are decoding. */
   prefillChunk: number;
+  /** Prompt tokens per prefill pass when nothing else runs. */
   prefillChunkAlone: number;
+  /** Requests waiting for room beyond the batch; more are refused. */
   maxWaiting: number;
   /** Keep finished sequences' caches for requests that start the same way. */
   prefixReuse: boolean;

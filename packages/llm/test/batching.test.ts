@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ErrorCode } from '@vmm/errors';
 import { writeLlamaFolder } from '@vmm/model-fixtures';
 import { type BatchingOptions, type GenerationChunk, LlmRunner, type SamplingOptions } from '../src/index.js';
+import { collect } from './collect.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-batching-'));
 const session = { backend: 'cpu' as const, intraOpThreads: 1 };
@@ -29,12 +30,6 @@ afterAll(async () => {
   await Promise.all(runners.map((runner) => runner.close()));
   rmSync(root, { recursive: true, force: true });
 });
-
-async function collect(stream: AsyncIterable<GenerationChunk>) {
-  const chunks: GenerationChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return { ids: chunks.flatMap((chunk) => chunk.tokenIds), done: chunks.at(-1)?.done };
-}
 
 const WORDS = 'the people of the town were kind and they worked hard every day by the sea'.split(' ');
 const prompt = (words: number, offset: number) =>

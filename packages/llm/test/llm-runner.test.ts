@@ -8,6 +8,7 @@ import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transform
 import { ErrorCode } from '@vmm/errors';
 import { writeLlamaFolder } from '@vmm/model-fixtures';
 import { type GenerationChunk, LlmRunner, type SamplingOptions } from '../src/index.js';
+import { collect } from './collect.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-llm-'));
 const tiny = join(root, 'tiny-llama');
@@ -34,18 +35,6 @@ afterAll(async () => {
   await Promise.all(runners.map((runner) => runner.close()));
   rmSync(root, { recursive: true, force: true });
 });
-
-async function collect(stream: AsyncIterable<GenerationChunk>) {
-  const chunks: GenerationChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  const done = chunks.at(-1)?.done;
-  return {
-    chunks,
-    done,
-    text: chunks.map((chunk) => chunk.text).join(''),
-    ids: chunks.flatMap((chunk) => chunk.tokenIds),
-  };
-}
 
 const greedy = (extra: SamplingOptions = {}): SamplingOptions => ({ temperature: 0, ...extra });
 const PROMPT = 'The people of the town were';

@@ -1,24 +1,13 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { yieldToEventLoop } from '@vmm/runtime';
+import type { BatchingOptions } from '../llm-thread-protocol.js';
 import type { PreparedRequest } from '../prepare-request.js';
 import type { FinishReason, GenerationChunk } from '../types.js';
 import type { BatchDecoder } from './batch-decoder.js';
 import { ChunkChannel } from './chunk-channel.js';
 import { bytesPerToken } from './kv-store.js';
 
-export interface SchedulerOptions {
-  /** Sequences decoded together in one forward pass (Ollama's OLLAMA_NUM_PARALLEL). */
-  maxBatch: number;
-  /** The KV cache may never take more than this; admission is by worst case. */
-  kvBudgetBytes: number;
-  /** The most prompt tokens per prefill pass while other sequences are decoding. */
-  prefillChunk: number;
-  /** Prompt tokens per prefill pass when nothing else runs. */
-  prefillChunkAlone: number;
-  /** Requests waiting for room beyond the batch; more are refused. */
-  maxWaiting: number;
-  /** Keep finished sequences' caches as prefixes for later requests. */
-  prefixReuse: boolean;
+export interface SchedulerOptions extends BatchingOptions {
   /** The model's context window: no sequence is longer. */
   contextLength: number;
 }
