@@ -66,42 +66,39 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
         }
       },
     });
-  batchingGauge(
-    'vmm_llm_running_sequences',
-    "Sequences in a text model's batch (prefilling or decoding), at the last poll.",
-    (b) => b.runningSequences,
-  );
-  batchingGauge(
-    'vmm_llm_waiting_sequences',
-    'Sequences admitted by the worker but waiting for KV-cache room, at the last poll.',
-    (b) => b.waitingSequences,
-  );
-  batchingGauge(
-    'vmm_llm_batch_size',
-    'Sequences in the last decode step, at the last poll.',
-    (b) => b.batchSize,
-  );
-  batchingGauge('vmm_kv_cache_bytes', 'Memory the KV cache holds, at the last poll.', (b) => b.kvCacheBytes);
-  batchingGauge(
-    'vmm_kv_cache_budget_bytes',
-    'The most the KV cache may hold (VMM_KV_CACHE_MB).',
-    (b) => b.kvCacheBudgetBytes,
-  );
-  batchingGauge(
-    'vmm_kv_cache_tokens',
-    'Cache positions held by running sequences and cached prefixes, at the last poll.',
-    (b) => b.kvCacheTokens,
-  );
-  batchingGauge(
-    'vmm_prefix_cache_hits',
-    'Requests that continued from a cached prefix since the model loaded (cumulative).',
-    (b) => b.prefixCacheHits,
-  );
-  batchingGauge(
-    'vmm_prefix_cache_tokens',
-    'Prompt tokens not recomputed thanks to cached prefixes since the model loaded (cumulative).',
-    (b) => b.prefixCacheTokens,
-  );
+  const batchingSeries: [string, string, keyof Batching][] = [
+    [
+      'vmm_llm_running_sequences',
+      "Sequences in a text model's batch (prefilling or decoding).",
+      'runningSequences',
+    ],
+    [
+      'vmm_llm_waiting_sequences',
+      'Sequences the worker admitted that wait for KV-cache room.',
+      'waitingSequences',
+    ],
+    ['vmm_llm_batch_size', 'Sequences in the last decode step.', 'batchSize'],
+    ['vmm_kv_cache_bytes', 'Memory the KV cache holds.', 'kvCacheBytes'],
+    ['vmm_kv_cache_budget_bytes', 'The most the KV cache may hold (VMM_KV_CACHE_MB).', 'kvCacheBudgetBytes'],
+    [
+      'vmm_kv_cache_tokens',
+      'Cache positions held by running sequences and cached prefixes.',
+      'kvCacheTokens',
+    ],
+    [
+      'vmm_prefix_cache_hits',
+      'Requests that continued from a cached prefix since the model loaded.',
+      'prefixCacheHits',
+    ],
+    [
+      'vmm_prefix_cache_tokens',
+      'Prompt tokens cached prefixes saved since the model loaded.',
+      'prefixCacheTokens',
+    ],
+  ];
+  for (const [name, help, field] of batchingSeries) {
+    batchingGauge(name, `${help} As of the worker's last poll.`, (b) => Number(b[field]));
+  }
   new Gauge({
     name: 'vmm_batch_jobs',
     help: 'Batch queue jobs by queue and state (waiting, active, completed, failed, delayed).',
