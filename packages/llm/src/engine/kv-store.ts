@@ -151,18 +151,6 @@ export class KvStore {
     }
   }
 
-  /** Copies the first `length` positions of slot `from` into slot `to` (a cached prefix). */
-  copySlot(from: number, to: number, length: number): void {
-    const { kvHeads, headDim } = this.shape;
-    for (const array of this.arrays) {
-      for (let head = 0; head < kvHeads; head += 1) {
-        const source = (from * kvHeads + head) * this.capacityValue * headDim;
-        const target = (to * kvHeads + head) * this.capacityValue * headDim;
-        array.copyWithin(target, source, source + length * headDim);
-      }
-    }
-  }
-
   private array(layer: number, kind: 'key' | 'value'): KvArray {
     const array = this.arrays[layer * 2 + (kind === 'key' ? 0 : 1)];
     if (!array) throw new RangeError(`no KV array for layer ${layer}`);
