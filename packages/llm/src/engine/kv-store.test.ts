@@ -45,7 +45,7 @@ describe('KvStore', () => {
   it('keeps the rows of every slot through growth and shrinking, in place', () => {
     const store = new KvStore(shape);
     store.reserve(1 << 20);
-    store.ensure(3, 8);
+    store.resize(3, 8);
     for (let slot = 0; slot < 3; slot += 1) fill(store, slot, 6);
     store.resize(4, 64);
     for (let slot = 0; slot < 3; slot += 1) expect(read(store, slot, 6)).toEqual(expected(slot, 6));
@@ -59,7 +59,7 @@ describe('KvStore', () => {
     const store = new KvStore(shape);
     // 2 layers × 2 kinds × 2 heads × 4 dims × 4 bytes = 128 bytes per position.
     store.reserve(128 * 100);
-    expect(() => store.ensure(1, 100)).not.toThrow();
-    expect(() => store.ensure(2, 100)).toThrow(/exceeds its reservation/);
+    expect(() => store.resize(1, 100)).not.toThrow();
+    expect(() => store.resize(2, 100)).toThrow(/exceeds its reservation/);
   });
 });

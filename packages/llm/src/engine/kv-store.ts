@@ -20,7 +20,7 @@ export function bytesPerToken(shape: KvShape): number {
  * Every running sequence's KV cache, one slot per sequence, as one [slots, kv_heads, capacity,
  * head_dim] array per layer and kind: a slot's cache, and the first n slots together, are
  * contiguous views that are fed to the model without copying, and a step writes only its new
- * rows. Slots and capacity are resized (reallocating and copying) as sequences join, lengthen
+ * rows. Slots and capacity are resized (rows moved within the reserved arrays) as sequences join, lengthen
  * and leave: a forward pass costs in proportion to the capacity it is fed.
  */
 export class KvStore {
@@ -54,12 +54,6 @@ export class KvStore {
 
   get bytes(): number {
     return this.slotCount * this.capacityValue * bytesPerToken(this.shape);
-  }
-
-  /** Makes room for at least `slots` slots of `capacity` positions, keeping what is stored. */
-  ensure(slots: number, capacity: number): void {
-    if (slots <= this.slotCount && capacity <= this.capacityValue) return;
-    this.resize(Math.max(slots, this.slotCount), Math.max(capacity, this.capacityValue));
   }
 
   /**

@@ -292,7 +292,7 @@ export class Scheduler {
    * Sizes the store for the pass about to run, which needs `positions` in some slot. Every pass
    * costs in proportion to the capacity it is fed (ONNX Runtime's attention kernels work over
    * the whole buffer of every row), so capacity follows the sequences: it grows with a quarter
-   * of headroom (a growth copies the store, so not at every step), never past what the admitted
+   * of headroom (a growth moves every cached row, so not at every step), never past what the admitted
    * requests may reach, and shrinks once the longest sequence has left, cutting cached prefixes
    * to fit.
    */
