@@ -1,8 +1,8 @@
 // bench/llm-profile: where a decode step's time goes, at short and long context. One step of
 // the small fixture's decoder (onnxruntime-node directly, the same session options VMM uses)
 // after a past of N tokens: wall time fetching every output (what VMM did before it fetched only
-// the new KV rows) and fetching
-// the logits alone (the difference is moving the presents out), then ONNX Runtime's own profile
+// the new KV rows) and fetching the logits alone (the difference is moving the presents out),
+// then ONNX Runtime's own profile
 // of the step, summed by operator type. The peer is the same step at 16 tokens of context:
 // a KV cache that does not move keeps the long-context step close to it.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
