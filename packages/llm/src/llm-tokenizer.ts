@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { tokenBytesTable } from './constrain/token-bytes.js';
 import type { TokenDecoder } from './detokenizer.js';
 import type { ChatMessage } from './types.js';
 
@@ -28,9 +29,10 @@ export class LlmTokenizer implements TokenDecoder {
   private readonly template: Template | undefined;
   private readonly specialTokens: Record<string, string>;
   private longestToken: number | undefined;
+  private bytesTable: readonly (Uint8Array | undefined)[] | undefined;
 
   private constructor(
-    tokenizerJson: Json,
+    private readonly tokenizerJson: Json,
     private readonly config: Json,
   ) {
     this.tokenizer = new Tokenizer(tokenizerJson, config);
@@ -87,6 +89,12 @@ export class LlmTokenizer implements TokenDecoder {
     return this.longestToken;
   }
 
+  /** Each token id's bytes in running text; none for special tokens (see tokenBytesTable). */
+  get tokenBytes(): readonly (Uint8Array | undefined)[] {
+    this.bytesTable ??= tokenBytesTable(this.tokenizerJson);
+    return this.bytesTable;
+  }
+
   get chatTemplate(): string | undefined {
     return LlmTokenizer.chatTemplateSource(this.config);
   }
@@ -103,8 +111,11 @@ export class LlmTokenizer implements TokenDecoder {
     return this.tokenizer.token_to_id(token);
   }
 
-  /** Renders a conversation through the model's chat template, ready for the assistant's turn. */
-  renderChat(messages: readonly ChatMessage[]): string {
+  /**
+   * Renders a conversation through the model's chat template, ready for the assistant's turn.
+   * `messages` and `tools` are in Hugging Face's shapes (templateMessages, templateTools).
+   */
+  renderChat(messages: readonly ChatMessage[] | readonly Json[], tools?: readonly Json[]): string {
     if (!this.template) {
       throw new VmmError(
         ErrorCode.FailedPrecondition,
@@ -114,6 +125,7 @@ export class LlmTokenizer implements TokenDecoder {
     try {
       return this.template.render({
         messages,
+        ...(tools && tools.length > 0 ? { tools } : {}),
         add_generation_prompt: true,
         ...this.specialTokens,
       });

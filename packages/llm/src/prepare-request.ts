@@ -1,16 +1,32 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { compileFormat, tokenTrie } from './constrain/format-cache.js';
+import { JsonConstraint } from './constrain/json-constraint.js';
 import { IncrementalDetokenizer } from './detokenizer.js';
 import type { LlmTokenizer } from './llm-tokenizer.js';
 import type { ModelConfig } from './model-config.js';
+import { tokenLogprobs } from './sampling/logprobs.js';
 import { Sampler } from './sampling/sampler.js';
 import { resolveSampling } from './sampling/sampling-options.js';
 import { StopMatcher } from './stop-matcher.js';
+import {
+  mayBeToolCall,
+  messagesWithDefaultTools,
+  parseToolCalls,
+  templateMessages,
+  templateTakesTools,
+  templateTools,
+  toolCallSchema,
+} from './tools/tool-calls.js';
 import type {
   ChatRequest,
   FinishReason,
   GenerateRequest,
   GenerationChunk,
   GenerationTimings,
+  OutputFormat,
+  TokenLogprob,
+  ToolCall,
+  ToolSpec,
 } from './types.js';
 
 /** What turning requests into prompts and tokens into text needs of a model. */
@@ -50,9 +66,15 @@ export function promptIds(
   contextSize: number = model.config.maxPositions,
 ): { ids: number[]; field: string } {
   const { tokenizer } = model;
-  /** Renders a conversation through the chat template and encodes it, if it can fit. */
-  const encodeChat = (messages: ChatRequest['messages'], field: string) => {
-    const rendered = tokenizer.renderChat(messages);
+  /**
+   * Renders a conversation through the chat template and encodes it, if it can fit. Templates
+   * that read `tools` get them with the calls and tool turns as they are; others get the tools
+   * in a system message and the history rewritten (messagesWithDefaultTools).
+   */
+  const encodeChat = (messages: ChatRequest['messages'], field: string, tools: readonly ToolSpec[] = []) => {
+    const rendered = templateTakesTools(tokenizer.chatTemplate)
+      ? tokenizer.renderChat(templateMessages(messages), tools.length > 0 ? templateTools(tools) : undefined)
+      : tokenizer.renderChat(messagesWithDefaultTools(messages, tools));
     checkTextFits(model, Buffer.byteLength(rendered), contextSize, field);
     return { ids: tokenizer.encode(rendered, false), field };
   };
@@ -86,9 +108,19 @@ export function promptIds(
         { field: 'messages' },
       );
     }
-    const contentBytes = request.messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
-    checkTextFits(model, contentBytes, contextSize, 'messages');
-    return encodeChat(request.messages, 'messages');
+    const contentBytes = request.messages.reduce(
+      (sum, m) =>
+        sum +
+        Buffer.byteLength(m.content) +
+        (m.toolCalls ?? []).reduce((n, c) => n + Buffer.byteLength(c.arguments), 0),
+      0,
+    );
+    const toolBytes = (request.tools ?? []).reduce(
+      (sum, t) => sum + Buffer.byteLength(t.parameters ?? '') + Buffer.byteLength(t.description ?? ''),
+      0,
+    );
+    checkTextFits(model, contentBytes + toolBytes, contextSize, 'messages');
+    return encodeChat(request.messages, 'messages', request.tools);
   }
   if (typeof request.prompt !== 'string' || request.prompt.length === 0) {
     throw new VmmError(ErrorCode.InvalidArgument, 'prompt must not be empty', { field: 'prompt' });
@@ -99,12 +131,30 @@ export function promptIds(
     contextSize,
     'prompt',
   );
-  if (request.raw) return { ids: tokenizer.encode(request.prompt, true), field: 'prompt' };
+  const context = request.context ?? [];
+  if (context.length > 0) {
+    // Ollama's context: the earlier exchange's ids, continued by this prompt without a new BOS.
+    const size = tokenizer.tokenBytes.length;
+    if (
+      context.length >= contextSize ||
+      context.some((id) => !Number.isInteger(id) || id < 0 || id >= size)
+    ) {
+      throw new VmmError(
+        ErrorCode.InvalidArgument,
+        `context must be token ids of this model (below ${size}), fewer than the context window of ${contextSize}`,
+        { field: 'context' },
+      );
+    }
+  }
+  if (request.raw) {
+    return { ids: [...context, ...tokenizer.encode(request.prompt, context.length === 0)], field: 'prompt' };
+  }
   const messages = [
     ...(request.system ? [{ role: 'system' as const, content: request.system }] : []),
     { role: 'user' as const, content: request.prompt },
   ];
-  return encodeChat(messages, 'prompt');
+  const encoded = encodeChat(messages, 'prompt');
+  return { ids: [...context, ...encoded.ids], field: encoded.field };
 }
 
 /** A validated request: its prompt ids, how many tokens it may add, and its output state. */
@@ -132,17 +182,76 @@ export function prepareRequest(
     );
   }
   const limit = Math.min(sampling.maxTokens ?? Infinity, contextSize - prompt.length);
+  for (const id of sampling.logitBias.keys()) {
+    if (id >= model.tokenizer.tokenBytes.length) {
+      throw new VmmError(
+        ErrorCode.InvalidArgument,
+        `logit_bias names token ${id}; the vocabulary has ${model.tokenizer.tokenBytes.length}`,
+        {
+          field: 'logit_bias',
+        },
+      );
+    }
+  }
+  const tools = 'messages' in request ? (request.tools ?? []) : [];
+  const choice = 'messages' in request ? (request.toolChoice ?? 'auto') : 'none';
+  if ((choice === 'required' || typeof choice === 'object') && tools.length === 0) {
+    throw new VmmError(ErrorCode.InvalidArgument, 'tool_choice asks for a call but no tools were given', {
+      field: 'tool_choice',
+    });
+  }
+  const forced = tools.length > 0 && (choice === 'required' || typeof choice === 'object');
+  if (forced && request.format) {
+    throw new VmmError(ErrorCode.InvalidArgument, 'a format cannot be combined with a required tool call', {
+      field: 'format',
+    });
+  }
+  const format: OutputFormat | undefined = forced
+    ? { type: 'json_schema', schema: JSON.stringify(toolCallSchema(tools, choice)) }
+    : request.format;
+  const constraint = format
+    ? new JsonConstraint(tokenTrie(model.tokenizer), compileFormat(format), model.config.eosTokenIds)
+    : undefined;
+  const needed = constraint?.tokensToFinish();
+  if (constraint && needed === undefined) {
+    throw new VmmError(ErrorCode.InvalidArgument, 'format: no finite JSON text satisfies the schema', {
+      field: 'format',
+    });
+  }
+  if (needed !== undefined && needed > limit) {
+    throw new VmmError(
+      ErrorCode.InvalidArgument,
+      `the shortest output the format allows takes ${needed} tokens; max_tokens (or the context left) allows ${limit}`,
+      { field: 'max_tokens' },
+    );
+  }
   return {
     prompt,
     // The last token sampled is never fed back, so it needs no cache position.
     reservation: prompt.length + limit - 1,
-    output: new SequenceOutput(model, prompt, new Sampler(sampling), new StopMatcher(sampling.stop), limit),
+    output: new SequenceOutput(model, prompt, new Sampler(sampling), new StopMatcher(sampling.stop), limit, {
+      constraint,
+      topLogprobs: sampling.topLogprobs,
+      // Calls are looked for when tools may be called; with `none` the output stays text.
+      tools: tools.length > 0 && choice !== 'none' ? { specs: tools, forced } : undefined,
+      returnContext: !('messages' in request),
+    }),
   };
 }
 
+export interface OutputOptions {
+  constraint?: JsonConstraint | undefined;
+  /** Alternatives to report per token; -1: no logprobs. */
+  topLogprobs?: number;
+  tools?: { specs: readonly ToolSpec[]; forced: boolean } | undefined;
+  /** Report prompt and output ids at the end (Ollama's generate `context`). */
+  returnContext?: boolean;
+}
+
 /**
- * One sequence's way from logits to text: samples a token, checks end of sequence, the token
- * limit and stop sequences, and releases text once no stop sequence can still be forming.
+ * One sequence's way from logits to text: masks what the format forbids, samples a token,
+ * checks end of sequence, the token limit and stop sequences, and releases text once no stop
+ * sequence can still be forming, nor a tool call.
  */
 export class SequenceOutput {
   private readonly detokenizer: IncrementalDetokenizer;
@@ -152,17 +261,23 @@ export class SequenceOutput {
   generated = 0;
   finishReason: FinishReason | undefined;
   private stopSequence: string | undefined;
+  /** Text held back while it may be a tool call; undefined once it is known not to be. */
+  private held: string | undefined;
+  private readonly topLogprobs: number;
 
   constructor(
-    model: TextModel,
+    private readonly model: TextModel,
     prompt: readonly number[],
     private readonly sampler: Sampler,
     private readonly stops: StopMatcher,
     private readonly limit: number,
+    private readonly options: OutputOptions = {},
   ) {
     this.detokenizer = new IncrementalDetokenizer(model.tokenizer, prompt);
     this.eos = new Set(model.config.eosTokenIds);
     this.history = [...prompt];
+    this.topLogprobs = options.topLogprobs ?? -1;
+    if (options.tools) this.held = '';
   }
 
   /**
@@ -170,7 +285,11 @@ export class SequenceOutput {
    * token to feed next; `finishReason` is set once the sequence has ended.
    */
   accept(logits: Float32Array): { chunk: GenerationChunk | undefined; token: number } {
-    const token = this.sampler.sample(logits, this.history);
+    this.sampler.process(logits, this.history);
+    this.options.constraint?.mask(logits, this.limit - this.generated);
+    const token = this.sampler.pick(logits);
+    const logprobs = this.topLogprobs >= 0 ? [this.logprobOf(logits, token)] : undefined;
+    this.options.constraint?.accept(token);
     this.generated += 1;
     if (this.eos.has(token)) {
       this.finishReason = 'stop';
@@ -178,13 +297,44 @@ export class SequenceOutput {
     }
     this.history.push(token);
     const released = this.stops.push(this.detokenizer.push(token));
+    const chunk = (text: string): GenerationChunk => ({
+      text: this.hold(text),
+      tokenIds: [token],
+      ...(logprobs ? { logprobs } : {}),
+    });
     if (released.stop !== undefined) {
       this.finishReason = 'stop';
       this.stopSequence = released.stop;
-      return { chunk: released.text ? { text: released.text, tokenIds: [token] } : undefined, token };
+      return { chunk: released.text || logprobs ? chunk(released.text) : undefined, token };
     }
     if (this.generated >= this.limit) this.finishReason = 'length';
-    return { chunk: { text: released.text, tokenIds: [token] }, token };
+    // A format ends the output once it is complete and nothing can follow.
+    return { chunk: chunk(released.text), token };
+  }
+
+  /** Text to send now: all of it, unless it may still be a tool call. */
+  private hold(text: string): string {
+    if (this.held === undefined) return text;
+    this.held += text;
+    if (this.options.tools?.forced || mayBeToolCall(this.held)) return '';
+    const out = this.held;
+    this.held = undefined;
+    return out;
+  }
+
+  private logprobOf(logits: Float32Array, token: number): TokenLogprob {
+    const { logprob, top } = tokenLogprobs(logits, token, this.topLogprobs);
+    return { ...this.describe(token, logprob), top: top.map((t) => this.describe(t.id, t.logprob)) };
+  }
+
+  private describe(tokenId: number, logprob: number) {
+    const bytes = this.model.tokenizer.tokenBytes[tokenId];
+    return {
+      tokenId,
+      token: bytes ? Buffer.from(bytes).toString('utf8') : this.model.tokenizer.decode([tokenId]),
+      logprob,
+      bytes: bytes ? [...bytes] : [],
+    };
   }
 
   /** The last chunk: what the detokenizer and stop matcher held back, unless cut short. */
@@ -200,6 +350,20 @@ export class SequenceOutput {
         this.stopSequence = tail.stop;
       }
     }
+    let toolCalls: ToolCall[] | undefined;
+    if (this.held !== undefined && this.options.tools) {
+      const output = this.held + rest;
+      this.held = undefined;
+      const parsed =
+        finishReason === 'cancelled'
+          ? { calls: [], content: output }
+          : parseToolCalls(output, this.options.tools.specs);
+      rest = parsed.content;
+      if (parsed.calls.length > 0) {
+        toolCalls = parsed.calls;
+        finishReason = 'tool_calls';
+      }
+    }
     return {
       text: rest,
       tokenIds: [],
@@ -209,6 +373,8 @@ export class SequenceOutput {
         completionTokens: this.generated,
         timings,
         ...(this.stopSequence === undefined ? {} : { stopSequence: this.stopSequence }),
+        ...(toolCalls ? { toolCalls } : {}),
+        ...(this.options.returnContext ? { context: [...this.history] } : {}),
       },
     };
   }

@@ -2,10 +2,35 @@ import type { SamplingOptions } from './sampling/sampling-options.js';
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
+/** A call the model made; `arguments` is JSON text of an object. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 export interface ChatMessage {
   role: Role;
   content: string;
+  /** An assistant turn's calls. */
+  toolCalls?: ToolCall[];
+  /** A tool turn: the call it answers, and the function's name. */
+  toolCallId?: string;
+  name?: string;
 }
+
+/** A function the model may call; `parameters` is its arguments' JSON Schema, as JSON text. */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  parameters?: string;
+}
+
+/** `required` and a named function are enforced by constrained decoding. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { function: string };
+
+/** Any JSON object, or JSON valid against a schema (JSON text). */
+export type OutputFormat = { type: 'json' } | { type: 'json_schema'; schema: string };
 
 /** A completion: the prompt goes through the chat template unless `raw`. */
 export interface GenerateRequest {
@@ -13,14 +38,31 @@ export interface GenerateRequest {
   system?: string;
   raw?: boolean;
   options?: SamplingOptions;
+  format?: OutputFormat;
+  /** Ollama's `context`: token ids of an earlier exchange that the prompt continues. */
+  context?: number[];
 }
 
 export interface ChatRequest {
   messages: ChatMessage[];
   options?: SamplingOptions;
+  format?: OutputFormat;
+  tools?: ToolSpec[];
+  toolChoice?: ToolChoice;
 }
 
-export type FinishReason = 'stop' | 'length' | 'cancelled';
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'tool_calls';
+
+export interface TopLogprob {
+  tokenId: number;
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+export interface TokenLogprob extends TopLogprob {
+  top: TopLogprob[];
+}
 
 /** Durations in nanoseconds, as Ollama reports them. */
 export interface GenerationTimings {
@@ -37,6 +79,10 @@ export interface GenerationDone {
   timings: GenerationTimings;
   /** The stop sequence that ended generation, if one did. */
   stopSequence?: string;
+  /** Calls parsed from the output; their text was not streamed. */
+  toolCalls?: ToolCall[];
+  /** Generate: prompt and output token ids, for a later request's `context`. */
+  context?: number[];
 }
 
 /**
@@ -47,4 +93,6 @@ export interface GenerationChunk {
   text: string;
   tokenIds: number[];
   done?: GenerationDone;
+  /** One per token id, when the request asked for logprobs. */
+  logprobs?: TokenLogprob[];
 }

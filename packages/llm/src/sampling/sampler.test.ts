@@ -9,6 +9,8 @@ const options = (overrides: Partial<ResolvedSampling>): ResolvedSampling => ({
   stop: [],
   maxTokens: undefined,
   contextSize: undefined,
+  logitBias: new Map(),
+  topLogprobs: -1,
   ...overrides,
 });
 

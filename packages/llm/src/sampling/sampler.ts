@@ -18,7 +18,19 @@ export class Sampler {
 
   /** `history`: prompt and generated ids so far, oldest first. Modifies `logits`. */
   sample(logits: Float32Array, history: readonly number[]): number {
+    this.process(logits, history);
+    return this.pick(logits);
+  }
+
+  /** Penalties, then logit_bias: the logits the distribution is drawn from (temperature aside). */
+  process(logits: Float32Array, history: readonly number[]): void {
     this.applyPenalties(logits, history);
+    for (const [id, bias] of this.options.logitBias)
+      if (id < logits.length) logits[id] = (logits[id] as number) + bias;
+  }
+
+  /** Draws a token from processed logits. */
+  pick(logits: Float32Array): number {
     if (this.greedy) return argmax(logits);
     const { temperature, topK, topP, minP } = this.options;
 
@@ -56,7 +68,9 @@ export class Sampler {
       draw -= weights[i] as number;
       if (draw < 0) return candidates[i] as number;
     }
-    return candidates[keep - 1] as number;
+    // Rounding left a sliver: the last candidate that had any weight (never a masked one).
+    for (let i = keep - 1; i > 0; i -= 1) if ((weights[i] as number) > 0) return candidates[i] as number;
+    return candidates[0] as number;
   }
 
   private applyPenalties(logits: Float32Array, history: readonly number[]): void {

@@ -14,17 +14,30 @@ export interface SamplingOptions {
   stop?: string[];
   maxTokens?: number;
   contextSize?: number;
+  /** Added to these token ids' logits before sampling (OpenAI logit_bias). */
+  logitBias?: Record<number, number>;
+  /** Report each token's log-probability, and this many alternatives (at most 20). */
+  logprobs?: boolean;
+  topLogprobs?: number;
 }
 
-export type ResolvedSampling = Required<Omit<SamplingOptions, 'maxTokens' | 'contextSize' | 'seed'>> & {
+export type ResolvedSampling = Required<
+  Omit<SamplingOptions, 'maxTokens' | 'contextSize' | 'seed' | 'logitBias' | 'logprobs' | 'topLogprobs'>
+> & {
   seed: number;
   maxTokens: number | undefined;
   contextSize: number | undefined;
+  logitBias: ReadonlyMap<number, number>;
+  /** Alternatives to report per token; -1: no logprobs at all. */
+  topLogprobs: number;
 };
+
+export const MAX_TOP_LOGPROBS = 20;
+export const MAX_LOGIT_BIAS = 1024;
 
 /** Ollama's defaults, which users of a local model server expect. */
 export const DEFAULT_SAMPLING: Readonly<
-  Omit<ResolvedSampling, 'seed' | 'stop' | 'maxTokens' | 'contextSize'>
+  Omit<ResolvedSampling, 'seed' | 'stop' | 'maxTokens' | 'contextSize' | 'logitBias' | 'topLogprobs'>
 > = {
   temperature: 0.8,
   topK: 40,
@@ -61,6 +74,7 @@ const ranges: Range[] = [
   { field: 'seed', name: 'seed', min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
   { field: 'maxTokens', name: 'max_tokens', min: 1, max: 10_000_000, integer: true },
   { field: 'contextSize', name: 'context_size', min: 1, max: 10_000_000, integer: true },
+  { field: 'topLogprobs', name: 'top_logprobs', min: 0, max: MAX_TOP_LOGPROBS, integer: true },
 ];
 
 function invalid(name: string, message: string): VmmError {
@@ -80,6 +94,19 @@ export function validateSamplingOptions(options: SamplingOptions): void {
       const lower = range.exclusiveMin ? `(${range.min}` : `[${range.min}`;
       throw invalid(range.name, `must be in ${lower}, ${range.max}], got ${value}`);
     }
+  }
+  if (options.topLogprobs !== undefined && options.logprobs !== true)
+    throw invalid('top_logprobs', 'needs logprobs');
+  const bias = options.logitBias ?? {};
+  if (typeof bias !== 'object' || bias === null) throw invalid('logit_bias', 'must map token ids to numbers');
+  const biased = Object.entries(bias);
+  if (biased.length > MAX_LOGIT_BIAS)
+    throw invalid('logit_bias', `may hold at most ${MAX_LOGIT_BIAS} tokens`);
+  for (const [id, value] of biased) {
+    if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id)))
+      throw invalid('logit_bias', `keys must be token ids, got "${id}"`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < -100 || value > 100)
+      throw invalid('logit_bias', `values must be in [-100, 100], got ${String(value)} for ${id}`);
   }
   const stop = options.stop ?? [];
   if (!Array.isArray(stop)) throw invalid('stop', 'must be a list of strings');
@@ -115,5 +142,7 @@ export function resolveSampling(
     stop: options.stop ?? [],
     maxTokens: options.maxTokens ?? modelDefaults.maxTokens,
     contextSize: options.contextSize,
+    logitBias: new Map(Object.entries(options.logitBias ?? {}).map(([id, value]) => [Number(id), value])),
+    topLogprobs: options.logprobs === true ? (options.topLogprobs ?? 0) : -1,
   };
 }

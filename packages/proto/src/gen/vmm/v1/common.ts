@@ -61,6 +61,8 @@ export enum Task {
   TASK_TEXT_GENERATION = 1,
   TASK_OBJECT_DETECTION = 2,
   TASK_IMAGE_CLASSIFICATION = 3,
+  /** TASK_EMBEDDING - An encoder that turns texts into vectors (sentence-transformers, Optimum feature-extraction). */
+  TASK_EMBEDDING = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -78,6 +80,9 @@ export function taskFromJSON(object: any): Task {
     case 3:
     case "TASK_IMAGE_CLASSIFICATION":
       return Task.TASK_IMAGE_CLASSIFICATION;
+    case 4:
+    case "TASK_EMBEDDING":
+      return Task.TASK_EMBEDDING;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -95,6 +100,8 @@ export function taskToJSON(object: Task): string {
       return "TASK_OBJECT_DETECTION";
     case Task.TASK_IMAGE_CLASSIFICATION:
       return "TASK_IMAGE_CLASSIFICATION";
+    case Task.TASK_EMBEDDING:
+      return "TASK_EMBEDDING";
     case Task.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -22,6 +22,55 @@ import {
 } from "@grpc/grpc-js";
 import { Backend, backendFromJSON, backendToJSON } from "./common.js";
 
+export enum ToolChoiceMode {
+  /** TOOL_CHOICE_MODE_AUTO - Let the model choose between text and calls. */
+  TOOL_CHOICE_MODE_AUTO = 0,
+  /** TOOL_CHOICE_MODE_NONE - No calls: the tools stay in the prompt, the output is text. */
+  TOOL_CHOICE_MODE_NONE = 1,
+  /** TOOL_CHOICE_MODE_REQUIRED - At least one call, of any tool: enforced by constrained decoding. */
+  TOOL_CHOICE_MODE_REQUIRED = 2,
+  /** TOOL_CHOICE_MODE_FUNCTION - A call of the tool named in `function`: enforced by constrained decoding. */
+  TOOL_CHOICE_MODE_FUNCTION = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function toolChoiceModeFromJSON(object: any): ToolChoiceMode {
+  switch (object) {
+    case 0:
+    case "TOOL_CHOICE_MODE_AUTO":
+      return ToolChoiceMode.TOOL_CHOICE_MODE_AUTO;
+    case 1:
+    case "TOOL_CHOICE_MODE_NONE":
+      return ToolChoiceMode.TOOL_CHOICE_MODE_NONE;
+    case 2:
+    case "TOOL_CHOICE_MODE_REQUIRED":
+      return ToolChoiceMode.TOOL_CHOICE_MODE_REQUIRED;
+    case 3:
+    case "TOOL_CHOICE_MODE_FUNCTION":
+      return ToolChoiceMode.TOOL_CHOICE_MODE_FUNCTION;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ToolChoiceMode.UNRECOGNIZED;
+  }
+}
+
+export function toolChoiceModeToJSON(object: ToolChoiceMode): string {
+  switch (object) {
+    case ToolChoiceMode.TOOL_CHOICE_MODE_AUTO:
+      return "TOOL_CHOICE_MODE_AUTO";
+    case ToolChoiceMode.TOOL_CHOICE_MODE_NONE:
+      return "TOOL_CHOICE_MODE_NONE";
+    case ToolChoiceMode.TOOL_CHOICE_MODE_REQUIRED:
+      return "TOOL_CHOICE_MODE_REQUIRED";
+    case ToolChoiceMode.TOOL_CHOICE_MODE_FUNCTION:
+      return "TOOL_CHOICE_MODE_FUNCTION";
+    case ToolChoiceMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum Role {
   ROLE_UNSPECIFIED = 0,
   ROLE_SYSTEM = 1,
@@ -81,6 +130,8 @@ export enum FinishReason {
   FINISH_REASON_LENGTH = 2,
   /** FINISH_REASON_CANCELLED - The client cancelled or its deadline passed. */
   FINISH_REASON_CANCELLED = 3,
+  /** FINISH_REASON_TOOL_CALLS - The output was one or more tool calls (GenerateDone.tool_calls). */
+  FINISH_REASON_TOOL_CALLS = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -98,6 +149,9 @@ export function finishReasonFromJSON(object: any): FinishReason {
     case 3:
     case "FINISH_REASON_CANCELLED":
       return FinishReason.FINISH_REASON_CANCELLED;
+    case 4:
+    case "FINISH_REASON_TOOL_CALLS":
+      return FinishReason.FINISH_REASON_TOOL_CALLS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -115,6 +169,8 @@ export function finishReasonToJSON(object: FinishReason): string {
       return "FINISH_REASON_LENGTH";
     case FinishReason.FINISH_REASON_CANCELLED:
       return "FINISH_REASON_CANCELLED";
+    case FinishReason.FINISH_REASON_TOOL_CALLS:
+      return "FINISH_REASON_TOOL_CALLS";
     case FinishReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -173,7 +229,55 @@ export interface SamplingOptions {
     | number
     | undefined;
   /** Context window in tokens (Ollama num_ctx); absent means the model's maximum. */
-  contextSize?: number | undefined;
+  contextSize?:
+    | number
+    | undefined;
+  /** Added to the logits of these token ids before sampling (OpenAI logit_bias, -100..100). */
+  logitBias: { [key: number]: number };
+  /** Report each sampled token's log-probability (and the `top_logprobs` best alternatives). */
+  logprobs: boolean;
+  /** How many alternatives to report per token, at most 20; needs `logprobs`. */
+  topLogprobs: number;
+}
+
+export interface SamplingOptions_LogitBiasEntry {
+  key: number;
+  value: number;
+}
+
+/**
+ * Constrains what the model may write (Ollama `format`, OpenAI `response_format`): a token
+ * mask at each step keeps the output valid.
+ */
+export interface OutputFormat {
+  /** Any JSON object. */
+  jsonObject?:
+    | boolean
+    | undefined;
+  /** A JSON Schema, as JSON text; unsupported keywords are refused with INVALID_ARGUMENT. */
+  jsonSchema?: string | undefined;
+}
+
+/** A function the model may call (OpenAI `tools[].function`, Ollama `tools[].function`). */
+export interface Tool {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments, as JSON text; empty means any object. */
+  parametersJson: string;
+}
+
+export interface ToolChoice {
+  mode: ToolChoiceMode;
+  function: string;
+}
+
+/** A call the model made: OpenAI `tool_calls[]`, Ollama `message.tool_calls[]`. */
+export interface ToolCall {
+  /** `call_` and 24 characters, unique within a response. */
+  id: string;
+  name: string;
+  /** The arguments as JSON text (an object). */
+  argumentsJson: string;
 }
 
 /** Fields every inference request shares. */
@@ -203,11 +307,21 @@ export interface GenerateRequest {
   raw: boolean;
   options: SamplingOptions | undefined;
   context: RequestContext | undefined;
+  format:
+    | OutputFormat
+    | undefined;
+  /** Ollama's `context`: the token ids a previous response returned; the prompt continues them. */
+  contextTokens: number[];
 }
 
 export interface ChatMessage {
   role: Role;
   content: string;
+  /** An assistant turn's calls; its content may then be empty. */
+  toolCalls: ToolCall[];
+  /** A tool turn: the call it answers and the function's name, where the client gave them. */
+  toolCallId: string;
+  name: string;
 }
 
 export interface ChatRequest {
@@ -215,6 +329,12 @@ export interface ChatRequest {
   messages: ChatMessage[];
   options: SamplingOptions | undefined;
   context: RequestContext | undefined;
+  format:
+    | OutputFormat
+    | undefined;
+  /** Passed to the chat template as `tools`; the output is parsed for calls. */
+  tools: Tool[];
+  toolChoice: ToolChoice | undefined;
 }
 
 export interface Usage {
@@ -242,7 +362,34 @@ export interface GenerateDone {
     | GenerateTimings
     | undefined;
   /** The stop sequence that ended generation, when one did. */
-  stopSequence?: string | undefined;
+  stopSequence?:
+    | string
+    | undefined;
+  /** The calls parsed from the output; their text is not in any chunk's `text`. */
+  toolCalls: ToolCall[];
+  /** Generate only: the prompt's and the output's token ids, for a later request's `context_tokens`. */
+  context: number[];
+}
+
+/** A candidate token and its log-probability. */
+export interface TopLogprob {
+  tokenId: number;
+  /** The token's text; bytes of an incomplete UTF-8 character show as U+FFFD, see `bytes`. */
+  token: string;
+  logprob: number;
+  bytes: Buffer;
+}
+
+/**
+ * A sampled token's log-probability under the distribution it was drawn from (after penalties,
+ * logit_bias and the format's mask, before temperature), with the best alternatives.
+ */
+export interface TokenLogprob {
+  tokenId: number;
+  token: string;
+  logprob: number;
+  bytes: Buffer;
+  top: TopLogprob[];
 }
 
 /**
@@ -253,7 +400,11 @@ export interface GenerateDone {
 export interface GenerateChunk {
   text: string;
   tokenIds: number[];
-  done: GenerateDone | undefined;
+  done:
+    | GenerateDone
+    | undefined;
+  /** One per token in `token_ids`, when the request asked for logprobs. */
+  logprobs: TokenLogprob[];
 }
 
 /** Durations in nanoseconds. */
@@ -336,6 +487,46 @@ export interface ClassifyResponse {
   timings: VisionTimings | undefined;
 }
 
+/** One text to embed, or its token ids (OpenAI accepts both). */
+export interface EmbedInput {
+  text?: string | undefined;
+  tokens?: TokenIds | undefined;
+}
+
+export interface TokenIds {
+  ids: number[];
+}
+
+export interface EmbedRequest {
+  model: string;
+  inputs: EmbedInput[];
+  /**
+   * Cut inputs longer than the model's maximum (Ollama's `truncate`, default true); false
+   * refuses them with INVALID_ARGUMENT.
+   */
+  truncate?:
+    | boolean
+    | undefined;
+  /** Keep the first `dimensions` components (Matryoshka models), then renormalise; absent keeps all. */
+  dimensions?: number | undefined;
+  context: RequestContext | undefined;
+}
+
+export interface Embedding {
+  values: number[];
+}
+
+export interface EmbedResponse {
+  /** One per input, in order; L2-normalised when the model's pipeline normalises. */
+  embeddings: Embedding[];
+  /** Tokens over all inputs, after truncation. */
+  promptTokens: number;
+  /** Loading the model, when this request caused the load; 0 otherwise. */
+  loadNs: number;
+  /** From the request's arrival to the answer. */
+  totalNs: number;
+}
+
 function createBaseSamplingOptions(): SamplingOptions {
   return {
     temperature: undefined,
@@ -350,6 +541,9 @@ function createBaseSamplingOptions(): SamplingOptions {
     stop: [],
     maxTokens: undefined,
     contextSize: undefined,
+    logitBias: {},
+    logprobs: false,
+    topLogprobs: 0,
   };
 }
 
@@ -390,6 +584,15 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     }
     if (message.contextSize !== undefined) {
       writer.uint32(96).uint32(message.contextSize);
+    }
+    globalThis.Object.entries(message.logitBias).forEach(([key, value]: [string, number]) => {
+      SamplingOptions_LogitBiasEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
+    });
+    if (message.logprobs !== false) {
+      writer.uint32(112).bool(message.logprobs);
+    }
+    if (message.topLogprobs !== 0) {
+      writer.uint32(120).uint32(message.topLogprobs);
     }
     return writer;
   },
@@ -503,6 +706,33 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
             message.contextSize = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            const entry13 = SamplingOptions_LogitBiasEntry.decode(reader, reader.uint32());
+            if (entry13.value !== undefined) {
+              message.logitBias[entry13.key] = entry13.value;
+            }
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.logprobs = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.topLogprobs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -567,6 +797,39 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
         : isSet(object.context_size)
         ? globalThis.Number(object.context_size)
         : undefined,
+      logitBias: isObject(object.logitBias)
+        ? (globalThis.Object.entries(object.logitBias) as [string, any][]).reduce(
+          (acc: { [key: number]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.logit_bias)
+        ? (globalThis.Object.entries(object.logit_bias) as [string, any][]).reduce(
+          (acc: { [key: number]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      logprobs: isSet(object.logprobs) ? globalThis.Boolean(object.logprobs) : false,
+      topLogprobs: isSet(object.topLogprobs)
+        ? globalThis.Number(object.topLogprobs)
+        : isSet(object.top_logprobs)
+        ? globalThis.Number(object.top_logprobs)
+        : 0,
     };
   },
 
@@ -608,6 +871,21 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     if (message.contextSize !== undefined) {
       obj.contextSize = Math.round(message.contextSize);
     }
+    if (message.logitBias) {
+      const entries = globalThis.Object.entries(message.logitBias) as [string, number][];
+      if (entries.length > 0) {
+        obj.logitBias = {};
+        entries.forEach(([k, v]) => {
+          obj.logitBias[k] = floatToJson(v);
+        });
+      }
+    }
+    if (message.logprobs !== false) {
+      obj.logprobs = message.logprobs;
+    }
+    if (message.topLogprobs !== 0) {
+      obj.topLogprobs = Math.round(message.topLogprobs);
+    }
     return obj;
   },
 
@@ -628,6 +906,490 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     message.stop = object.stop?.map((e) => e) || [];
     message.maxTokens = object.maxTokens ?? undefined;
     message.contextSize = object.contextSize ?? undefined;
+    message.logitBias = (globalThis.Object.entries(object.logitBias ?? {}) as [string, number][]).reduce(
+      (acc: { [key: number]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[globalThis.Number(key)] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.logprobs = object.logprobs ?? false;
+    message.topLogprobs = object.topLogprobs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSamplingOptions_LogitBiasEntry(): SamplingOptions_LogitBiasEntry {
+  return { key: 0, value: 0 };
+}
+
+export const SamplingOptions_LogitBiasEntry: MessageFns<SamplingOptions_LogitBiasEntry> = {
+  encode(message: SamplingOptions_LogitBiasEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== 0) {
+      writer.uint32(8).uint32(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(21).float(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SamplingOptions_LogitBiasEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSamplingOptions_LogitBiasEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.key = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 21) {
+              break;
+            }
+
+            message.value = reader.float();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SamplingOptions_LogitBiasEntry {
+    return {
+      key: isSet(object.key) ? globalThis.Number(object.key) : 0,
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SamplingOptions_LogitBiasEntry): unknown {
+    const obj: any = {};
+    if (message.key !== 0) {
+      obj.key = Math.round(message.key);
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SamplingOptions_LogitBiasEntry>): SamplingOptions_LogitBiasEntry {
+    return SamplingOptions_LogitBiasEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SamplingOptions_LogitBiasEntry>): SamplingOptions_LogitBiasEntry {
+    const message = createBaseSamplingOptions_LogitBiasEntry();
+    message.key = object.key ?? 0;
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseOutputFormat(): OutputFormat {
+  return { jsonObject: undefined, jsonSchema: undefined };
+}
+
+export const OutputFormat: MessageFns<OutputFormat> = {
+  encode(message: OutputFormat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jsonObject !== undefined) {
+      writer.uint32(8).bool(message.jsonObject);
+    }
+    if (message.jsonSchema !== undefined) {
+      writer.uint32(18).string(message.jsonSchema);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutputFormat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutputFormat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.jsonObject = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jsonSchema = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutputFormat {
+    return {
+      jsonObject: isSet(object.jsonObject)
+        ? globalThis.Boolean(object.jsonObject)
+        : isSet(object.json_object)
+        ? globalThis.Boolean(object.json_object)
+        : undefined,
+      jsonSchema: isSet(object.jsonSchema)
+        ? globalThis.String(object.jsonSchema)
+        : isSet(object.json_schema)
+        ? globalThis.String(object.json_schema)
+        : undefined,
+    };
+  },
+
+  toJSON(message: OutputFormat): unknown {
+    const obj: any = {};
+    if (message.jsonObject !== undefined) {
+      obj.jsonObject = message.jsonObject;
+    }
+    if (message.jsonSchema !== undefined) {
+      obj.jsonSchema = message.jsonSchema;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OutputFormat>): OutputFormat {
+    return OutputFormat.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OutputFormat>): OutputFormat {
+    const message = createBaseOutputFormat();
+    message.jsonObject = object.jsonObject ?? undefined;
+    message.jsonSchema = object.jsonSchema ?? undefined;
+    return message;
+  },
+};
+
+function createBaseTool(): Tool {
+  return { name: "", description: "", parametersJson: "" };
+}
+
+export const Tool: MessageFns<Tool> = {
+  encode(message: Tool, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.parametersJson !== "") {
+      writer.uint32(26).string(message.parametersJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Tool {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTool();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parametersJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Tool {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      parametersJson: isSet(object.parametersJson)
+        ? globalThis.String(object.parametersJson)
+        : isSet(object.parameters_json)
+        ? globalThis.String(object.parameters_json)
+        : "",
+    };
+  },
+
+  toJSON(message: Tool): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.parametersJson !== "") {
+      obj.parametersJson = message.parametersJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Tool>): Tool {
+    return Tool.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Tool>): Tool {
+    const message = createBaseTool();
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.parametersJson = object.parametersJson ?? "";
+    return message;
+  },
+};
+
+function createBaseToolChoice(): ToolChoice {
+  return { mode: 0, function: "" };
+}
+
+export const ToolChoice: MessageFns<ToolChoice> = {
+  encode(message: ToolChoice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== 0) {
+      writer.uint32(8).int32(message.mode);
+    }
+    if (message.function !== "") {
+      writer.uint32(18).string(message.function);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ToolChoice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseToolChoice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.function = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ToolChoice {
+    return {
+      mode: isSet(object.mode) ? toolChoiceModeFromJSON(object.mode) : 0,
+      function: isSet(object.function) ? globalThis.String(object.function) : "",
+    };
+  },
+
+  toJSON(message: ToolChoice): unknown {
+    const obj: any = {};
+    if (message.mode !== 0) {
+      obj.mode = toolChoiceModeToJSON(message.mode);
+    }
+    if (message.function !== "") {
+      obj.function = message.function;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ToolChoice>): ToolChoice {
+    return ToolChoice.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ToolChoice>): ToolChoice {
+    const message = createBaseToolChoice();
+    message.mode = object.mode ?? 0;
+    message.function = object.function ?? "";
+    return message;
+  },
+};
+
+function createBaseToolCall(): ToolCall {
+  return { id: "", name: "", argumentsJson: "" };
+}
+
+export const ToolCall: MessageFns<ToolCall> = {
+  encode(message: ToolCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.argumentsJson !== "") {
+      writer.uint32(26).string(message.argumentsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ToolCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseToolCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.argumentsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ToolCall {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      argumentsJson: isSet(object.argumentsJson)
+        ? globalThis.String(object.argumentsJson)
+        : isSet(object.arguments_json)
+        ? globalThis.String(object.arguments_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ToolCall): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.argumentsJson !== "") {
+      obj.argumentsJson = message.argumentsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ToolCall>): ToolCall {
+    return ToolCall.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ToolCall>): ToolCall {
+    const message = createBaseToolCall();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.argumentsJson = object.argumentsJson ?? "";
     return message;
   },
 };
@@ -742,7 +1504,16 @@ export const RequestContext: MessageFns<RequestContext> = {
 };
 
 function createBaseGenerateRequest(): GenerateRequest {
-  return { model: "", prompt: "", system: undefined, raw: false, options: undefined, context: undefined };
+  return {
+    model: "",
+    prompt: "",
+    system: undefined,
+    raw: false,
+    options: undefined,
+    context: undefined,
+    format: undefined,
+    contextTokens: [],
+  };
 }
 
 export const GenerateRequest: MessageFns<GenerateRequest> = {
@@ -764,6 +1535,16 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     }
     if (message.context !== undefined) {
       RequestContext.encode(message.context, writer.uint32(50).fork()).join();
+    }
+    if (message.format !== undefined) {
+      OutputFormat.encode(message.format, writer.uint32(58).fork()).join();
+    }
+    if (message.contextTokens.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.contextTokens) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -829,6 +1610,32 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
             message.context = RequestContext.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.format = OutputFormat.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.contextTokens.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.contextTokens.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -849,6 +1656,12 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
       raw: isSet(object.raw) ? globalThis.Boolean(object.raw) : false,
       options: isSet(object.options) ? SamplingOptions.fromJSON(object.options) : undefined,
       context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
+      format: isSet(object.format) ? OutputFormat.fromJSON(object.format) : undefined,
+      contextTokens: globalThis.Array.isArray(object?.contextTokens)
+        ? object.contextTokens.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.context_tokens)
+        ? object.context_tokens.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -872,6 +1685,12 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     if (message.context !== undefined) {
       obj.context = RequestContext.toJSON(message.context);
     }
+    if (message.format !== undefined) {
+      obj.format = OutputFormat.toJSON(message.format);
+    }
+    if (message.contextTokens?.length) {
+      obj.contextTokens = message.contextTokens.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -890,12 +1709,16 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     message.context = (object.context !== undefined && object.context !== null)
       ? RequestContext.fromPartial(object.context)
       : undefined;
+    message.format = (object.format !== undefined && object.format !== null)
+      ? OutputFormat.fromPartial(object.format)
+      : undefined;
+    message.contextTokens = object.contextTokens?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseChatMessage(): ChatMessage {
-  return { role: 0, content: "" };
+  return { role: 0, content: "", toolCalls: [], toolCallId: "", name: "" };
 }
 
 export const ChatMessage: MessageFns<ChatMessage> = {
@@ -905,6 +1728,15 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     }
     if (message.content !== "") {
       writer.uint32(18).string(message.content);
+    }
+    for (const v of message.toolCalls) {
+      ToolCall.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.toolCallId !== "") {
+      writer.uint32(34).string(message.toolCallId);
+    }
+    if (message.name !== "") {
+      writer.uint32(42).string(message.name);
     }
     return writer;
   },
@@ -938,6 +1770,30 @@ export const ChatMessage: MessageFns<ChatMessage> = {
             message.content = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.toolCalls.push(ToolCall.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.toolCallId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -954,6 +1810,17 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     return {
       role: isSet(object.role) ? roleFromJSON(object.role) : 0,
       content: isSet(object.content) ? globalThis.String(object.content) : "",
+      toolCalls: globalThis.Array.isArray(object?.toolCalls)
+        ? object.toolCalls.map((e: any) => ToolCall.fromJSON(e))
+        : globalThis.Array.isArray(object?.tool_calls)
+        ? object.tool_calls.map((e: any) => ToolCall.fromJSON(e))
+        : [],
+      toolCallId: isSet(object.toolCallId)
+        ? globalThis.String(object.toolCallId)
+        : isSet(object.tool_call_id)
+        ? globalThis.String(object.tool_call_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
     };
   },
 
@@ -965,6 +1832,15 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.content !== "") {
       obj.content = message.content;
     }
+    if (message.toolCalls?.length) {
+      obj.toolCalls = message.toolCalls.map((e) => ToolCall.toJSON(e));
+    }
+    if (message.toolCallId !== "") {
+      obj.toolCallId = message.toolCallId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
     return obj;
   },
 
@@ -975,12 +1851,23 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     const message = createBaseChatMessage();
     message.role = object.role ?? 0;
     message.content = object.content ?? "";
+    message.toolCalls = object.toolCalls?.map((e) => ToolCall.fromPartial(e)) || [];
+    message.toolCallId = object.toolCallId ?? "";
+    message.name = object.name ?? "";
     return message;
   },
 };
 
 function createBaseChatRequest(): ChatRequest {
-  return { model: "", messages: [], options: undefined, context: undefined };
+  return {
+    model: "",
+    messages: [],
+    options: undefined,
+    context: undefined,
+    format: undefined,
+    tools: [],
+    toolChoice: undefined,
+  };
 }
 
 export const ChatRequest: MessageFns<ChatRequest> = {
@@ -996,6 +1883,15 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     }
     if (message.context !== undefined) {
       RequestContext.encode(message.context, writer.uint32(34).fork()).join();
+    }
+    if (message.format !== undefined) {
+      OutputFormat.encode(message.format, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.tools) {
+      Tool.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.toolChoice !== undefined) {
+      ToolChoice.encode(message.toolChoice, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1045,6 +1941,30 @@ export const ChatRequest: MessageFns<ChatRequest> = {
             message.context = RequestContext.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.format = OutputFormat.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.tools.push(Tool.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.toolChoice = ToolChoice.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1065,6 +1985,13 @@ export const ChatRequest: MessageFns<ChatRequest> = {
         : [],
       options: isSet(object.options) ? SamplingOptions.fromJSON(object.options) : undefined,
       context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
+      format: isSet(object.format) ? OutputFormat.fromJSON(object.format) : undefined,
+      tools: globalThis.Array.isArray(object?.tools) ? object.tools.map((e: any) => Tool.fromJSON(e)) : [],
+      toolChoice: isSet(object.toolChoice)
+        ? ToolChoice.fromJSON(object.toolChoice)
+        : isSet(object.tool_choice)
+        ? ToolChoice.fromJSON(object.tool_choice)
+        : undefined,
     };
   },
 
@@ -1082,6 +2009,15 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     if (message.context !== undefined) {
       obj.context = RequestContext.toJSON(message.context);
     }
+    if (message.format !== undefined) {
+      obj.format = OutputFormat.toJSON(message.format);
+    }
+    if (message.tools?.length) {
+      obj.tools = message.tools.map((e) => Tool.toJSON(e));
+    }
+    if (message.toolChoice !== undefined) {
+      obj.toolChoice = ToolChoice.toJSON(message.toolChoice);
+    }
     return obj;
   },
 
@@ -1097,6 +2033,13 @@ export const ChatRequest: MessageFns<ChatRequest> = {
       : undefined;
     message.context = (object.context !== undefined && object.context !== null)
       ? RequestContext.fromPartial(object.context)
+      : undefined;
+    message.format = (object.format !== undefined && object.format !== null)
+      ? OutputFormat.fromPartial(object.format)
+      : undefined;
+    message.tools = object.tools?.map((e) => Tool.fromPartial(e)) || [];
+    message.toolChoice = (object.toolChoice !== undefined && object.toolChoice !== null)
+      ? ToolChoice.fromPartial(object.toolChoice)
       : undefined;
     return message;
   },
@@ -1329,7 +2272,7 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
 };
 
 function createBaseGenerateDone(): GenerateDone {
-  return { finishReason: 0, usage: undefined, timings: undefined, stopSequence: undefined };
+  return { finishReason: 0, usage: undefined, timings: undefined, stopSequence: undefined, toolCalls: [], context: [] };
 }
 
 export const GenerateDone: MessageFns<GenerateDone> = {
@@ -1345,6 +2288,16 @@ export const GenerateDone: MessageFns<GenerateDone> = {
     }
     if (message.stopSequence !== undefined) {
       writer.uint32(34).string(message.stopSequence);
+    }
+    for (const v of message.toolCalls) {
+      ToolCall.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.context.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.context) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1394,6 +2347,32 @@ export const GenerateDone: MessageFns<GenerateDone> = {
             message.stopSequence = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.toolCalls.push(ToolCall.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.context.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.context.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1420,6 +2399,12 @@ export const GenerateDone: MessageFns<GenerateDone> = {
         : isSet(object.stop_sequence)
         ? globalThis.String(object.stop_sequence)
         : undefined,
+      toolCalls: globalThis.Array.isArray(object?.toolCalls)
+        ? object.toolCalls.map((e: any) => ToolCall.fromJSON(e))
+        : globalThis.Array.isArray(object?.tool_calls)
+        ? object.tool_calls.map((e: any) => ToolCall.fromJSON(e))
+        : [],
+      context: globalThis.Array.isArray(object?.context) ? object.context.map((e: any) => globalThis.Number(e)) : [],
     };
   },
 
@@ -1437,6 +2422,12 @@ export const GenerateDone: MessageFns<GenerateDone> = {
     if (message.stopSequence !== undefined) {
       obj.stopSequence = message.stopSequence;
     }
+    if (message.toolCalls?.length) {
+      obj.toolCalls = message.toolCalls.map((e) => ToolCall.toJSON(e));
+    }
+    if (message.context?.length) {
+      obj.context = message.context.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -1451,12 +2442,272 @@ export const GenerateDone: MessageFns<GenerateDone> = {
       ? GenerateTimings.fromPartial(object.timings)
       : undefined;
     message.stopSequence = object.stopSequence ?? undefined;
+    message.toolCalls = object.toolCalls?.map((e) => ToolCall.fromPartial(e)) || [];
+    message.context = object.context?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTopLogprob(): TopLogprob {
+  return { tokenId: 0, token: "", logprob: 0, bytes: Buffer.alloc(0) };
+}
+
+export const TopLogprob: MessageFns<TopLogprob> = {
+  encode(message: TopLogprob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenId !== 0) {
+      writer.uint32(8).uint32(message.tokenId);
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    if (message.logprob !== 0) {
+      writer.uint32(29).float(message.logprob);
+    }
+    if (message.bytes.length !== 0) {
+      writer.uint32(34).bytes(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopLogprob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopLogprob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tokenId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.logprob = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.bytes = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopLogprob {
+    return {
+      tokenId: isSet(object.tokenId)
+        ? globalThis.Number(object.tokenId)
+        : isSet(object.token_id)
+        ? globalThis.Number(object.token_id)
+        : 0,
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      logprob: isSet(object.logprob) ? globalThis.Number(object.logprob) : 0,
+      bytes: isSet(object.bytes) ? Buffer.from(bytesFromBase64(object.bytes)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: TopLogprob): unknown {
+    const obj: any = {};
+    if (message.tokenId !== 0) {
+      obj.tokenId = Math.round(message.tokenId);
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.logprob !== 0) {
+      obj.logprob = floatToJson(message.logprob);
+    }
+    if (message.bytes.length !== 0) {
+      obj.bytes = base64FromBytes(message.bytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TopLogprob>): TopLogprob {
+    return TopLogprob.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TopLogprob>): TopLogprob {
+    const message = createBaseTopLogprob();
+    message.tokenId = object.tokenId ?? 0;
+    message.token = object.token ?? "";
+    message.logprob = object.logprob ?? 0;
+    message.bytes = object.bytes ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTokenLogprob(): TokenLogprob {
+  return { tokenId: 0, token: "", logprob: 0, bytes: Buffer.alloc(0), top: [] };
+}
+
+export const TokenLogprob: MessageFns<TokenLogprob> = {
+  encode(message: TokenLogprob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenId !== 0) {
+      writer.uint32(8).uint32(message.tokenId);
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    if (message.logprob !== 0) {
+      writer.uint32(29).float(message.logprob);
+    }
+    if (message.bytes.length !== 0) {
+      writer.uint32(34).bytes(message.bytes);
+    }
+    for (const v of message.top) {
+      TopLogprob.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenLogprob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenLogprob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tokenId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.logprob = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.bytes = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.top.push(TopLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenLogprob {
+    return {
+      tokenId: isSet(object.tokenId)
+        ? globalThis.Number(object.tokenId)
+        : isSet(object.token_id)
+        ? globalThis.Number(object.token_id)
+        : 0,
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      logprob: isSet(object.logprob) ? globalThis.Number(object.logprob) : 0,
+      bytes: isSet(object.bytes) ? Buffer.from(bytesFromBase64(object.bytes)) : Buffer.alloc(0),
+      top: globalThis.Array.isArray(object?.top) ? object.top.map((e: any) => TopLogprob.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: TokenLogprob): unknown {
+    const obj: any = {};
+    if (message.tokenId !== 0) {
+      obj.tokenId = Math.round(message.tokenId);
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.logprob !== 0) {
+      obj.logprob = floatToJson(message.logprob);
+    }
+    if (message.bytes.length !== 0) {
+      obj.bytes = base64FromBytes(message.bytes);
+    }
+    if (message.top?.length) {
+      obj.top = message.top.map((e) => TopLogprob.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TokenLogprob>): TokenLogprob {
+    return TokenLogprob.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TokenLogprob>): TokenLogprob {
+    const message = createBaseTokenLogprob();
+    message.tokenId = object.tokenId ?? 0;
+    message.token = object.token ?? "";
+    message.logprob = object.logprob ?? 0;
+    message.bytes = object.bytes ?? Buffer.alloc(0);
+    message.top = object.top?.map((e) => TopLogprob.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseGenerateChunk(): GenerateChunk {
-  return { text: "", tokenIds: [], done: undefined };
+  return { text: "", tokenIds: [], done: undefined, logprobs: [] };
 }
 
 export const GenerateChunk: MessageFns<GenerateChunk> = {
@@ -1473,6 +2724,9 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     }
     if (message.done !== undefined) {
       GenerateDone.encode(message.done, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.logprobs) {
+      TokenLogprob.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1524,6 +2778,14 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
             message.done = GenerateDone.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.logprobs.push(TokenLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1545,6 +2807,9 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
         ? object.token_ids.map((e: any) => globalThis.Number(e))
         : [],
       done: isSet(object.done) ? GenerateDone.fromJSON(object.done) : undefined,
+      logprobs: globalThis.Array.isArray(object?.logprobs)
+        ? object.logprobs.map((e: any) => TokenLogprob.fromJSON(e))
+        : [],
     };
   },
 
@@ -1559,6 +2824,9 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     if (message.done !== undefined) {
       obj.done = GenerateDone.toJSON(message.done);
     }
+    if (message.logprobs?.length) {
+      obj.logprobs = message.logprobs.map((e) => TokenLogprob.toJSON(e));
+    }
     return obj;
   },
 
@@ -1572,6 +2840,7 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     message.done = (object.done !== undefined && object.done !== null)
       ? GenerateDone.fromPartial(object.done)
       : undefined;
+    message.logprobs = object.logprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2727,6 +3996,523 @@ export const ClassifyResponse: MessageFns<ClassifyResponse> = {
   },
 };
 
+function createBaseEmbedInput(): EmbedInput {
+  return { text: undefined, tokens: undefined };
+}
+
+export const EmbedInput: MessageFns<EmbedInput> = {
+  encode(message: EmbedInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.text !== undefined) {
+      writer.uint32(10).string(message.text);
+    }
+    if (message.tokens !== undefined) {
+      TokenIds.encode(message.tokens, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokens = TokenIds.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedInput {
+    return {
+      text: isSet(object.text) ? globalThis.String(object.text) : undefined,
+      tokens: isSet(object.tokens) ? TokenIds.fromJSON(object.tokens) : undefined,
+    };
+  },
+
+  toJSON(message: EmbedInput): unknown {
+    const obj: any = {};
+    if (message.text !== undefined) {
+      obj.text = message.text;
+    }
+    if (message.tokens !== undefined) {
+      obj.tokens = TokenIds.toJSON(message.tokens);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EmbedInput>): EmbedInput {
+    return EmbedInput.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EmbedInput>): EmbedInput {
+    const message = createBaseEmbedInput();
+    message.text = object.text ?? undefined;
+    message.tokens = (object.tokens !== undefined && object.tokens !== null)
+      ? TokenIds.fromPartial(object.tokens)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTokenIds(): TokenIds {
+  return { ids: [] };
+}
+
+export const TokenIds: MessageFns<TokenIds> = {
+  encode(message: TokenIds, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ids.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.ids) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenIds {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenIds();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.ids.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ids.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenIds {
+    return { ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.Number(e)) : [] };
+  },
+
+  toJSON(message: TokenIds): unknown {
+    const obj: any = {};
+    if (message.ids?.length) {
+      obj.ids = message.ids.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TokenIds>): TokenIds {
+    return TokenIds.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TokenIds>): TokenIds {
+    const message = createBaseTokenIds();
+    message.ids = object.ids?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseEmbedRequest(): EmbedRequest {
+  return { model: "", inputs: [], truncate: undefined, dimensions: undefined, context: undefined };
+}
+
+export const EmbedRequest: MessageFns<EmbedRequest> = {
+  encode(message: EmbedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    for (const v of message.inputs) {
+      EmbedInput.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.truncate !== undefined) {
+      writer.uint32(24).bool(message.truncate);
+    }
+    if (message.dimensions !== undefined) {
+      writer.uint32(32).uint32(message.dimensions);
+    }
+    if (message.context !== undefined) {
+      RequestContext.encode(message.context, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.inputs.push(EmbedInput.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.truncate = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dimensions = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.context = RequestContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      inputs: globalThis.Array.isArray(object?.inputs) ? object.inputs.map((e: any) => EmbedInput.fromJSON(e)) : [],
+      truncate: isSet(object.truncate) ? globalThis.Boolean(object.truncate) : undefined,
+      dimensions: isSet(object.dimensions) ? globalThis.Number(object.dimensions) : undefined,
+      context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
+    };
+  },
+
+  toJSON(message: EmbedRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.inputs?.length) {
+      obj.inputs = message.inputs.map((e) => EmbedInput.toJSON(e));
+    }
+    if (message.truncate !== undefined) {
+      obj.truncate = message.truncate;
+    }
+    if (message.dimensions !== undefined) {
+      obj.dimensions = Math.round(message.dimensions);
+    }
+    if (message.context !== undefined) {
+      obj.context = RequestContext.toJSON(message.context);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EmbedRequest>): EmbedRequest {
+    return EmbedRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EmbedRequest>): EmbedRequest {
+    const message = createBaseEmbedRequest();
+    message.model = object.model ?? "";
+    message.inputs = object.inputs?.map((e) => EmbedInput.fromPartial(e)) || [];
+    message.truncate = object.truncate ?? undefined;
+    message.dimensions = object.dimensions ?? undefined;
+    message.context = (object.context !== undefined && object.context !== null)
+      ? RequestContext.fromPartial(object.context)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEmbedding(): Embedding {
+  return { values: [] };
+}
+
+export const Embedding: MessageFns<Embedding> = {
+  encode(message: Embedding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.values.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.values) {
+        writer.float(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Embedding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 13) {
+              message.values.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.values.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Embedding {
+    return {
+      values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: Embedding): unknown {
+    const obj: any = {};
+    if (message.values?.length) {
+      obj.values = message.values.map((e) => floatToJson(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Embedding>): Embedding {
+    return Embedding.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Embedding>): Embedding {
+    const message = createBaseEmbedding();
+    message.values = object.values?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseEmbedResponse(): EmbedResponse {
+  return { embeddings: [], promptTokens: 0, loadNs: 0, totalNs: 0 };
+}
+
+export const EmbedResponse: MessageFns<EmbedResponse> = {
+  encode(message: EmbedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.embeddings) {
+      Embedding.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.promptTokens !== 0) {
+      writer.uint32(16).uint32(message.promptTokens);
+    }
+    if (message.loadNs !== 0) {
+      writer.uint32(24).uint64(message.loadNs);
+    }
+    if (message.totalNs !== 0) {
+      writer.uint32(32).uint64(message.totalNs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.embeddings.push(Embedding.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.promptTokens = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.loadNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.totalNs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedResponse {
+    return {
+      embeddings: globalThis.Array.isArray(object?.embeddings)
+        ? object.embeddings.map((e: any) => Embedding.fromJSON(e))
+        : [],
+      promptTokens: isSet(object.promptTokens)
+        ? globalThis.Number(object.promptTokens)
+        : isSet(object.prompt_tokens)
+        ? globalThis.Number(object.prompt_tokens)
+        : 0,
+      loadNs: isSet(object.loadNs)
+        ? globalThis.Number(object.loadNs)
+        : isSet(object.load_ns)
+        ? globalThis.Number(object.load_ns)
+        : 0,
+      totalNs: isSet(object.totalNs)
+        ? globalThis.Number(object.totalNs)
+        : isSet(object.total_ns)
+        ? globalThis.Number(object.total_ns)
+        : 0,
+    };
+  },
+
+  toJSON(message: EmbedResponse): unknown {
+    const obj: any = {};
+    if (message.embeddings?.length) {
+      obj.embeddings = message.embeddings.map((e) => Embedding.toJSON(e));
+    }
+    if (message.promptTokens !== 0) {
+      obj.promptTokens = Math.round(message.promptTokens);
+    }
+    if (message.loadNs !== 0) {
+      obj.loadNs = Math.round(message.loadNs);
+    }
+    if (message.totalNs !== 0) {
+      obj.totalNs = Math.round(message.totalNs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EmbedResponse>): EmbedResponse {
+    return EmbedResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EmbedResponse>): EmbedResponse {
+    const message = createBaseEmbedResponse();
+    message.embeddings = object.embeddings?.map((e) => Embedding.fromPartial(e)) || [];
+    message.promptTokens = object.promptTokens ?? 0;
+    message.loadNs = object.loadNs ?? 0;
+    message.totalNs = object.totalNs ?? 0;
+    return message;
+  },
+};
+
 /**
  * Runs models. Text generation streams tokens as they are decoded; vision calls are unary.
  *
@@ -2781,6 +4567,16 @@ export const InferenceService = {
     responseSerialize: (value: ClassifyResponse): Buffer => Buffer.from(ClassifyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClassifyResponse => ClassifyResponse.decode(value),
   },
+  /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
+  embed: {
+    path: "/vmm.v1.Inference/Embed" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EmbedRequest): Buffer => Buffer.from(EmbedRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EmbedRequest => EmbedRequest.decode(value),
+    responseSerialize: (value: EmbedResponse): Buffer => Buffer.from(EmbedResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EmbedResponse => EmbedResponse.decode(value),
+  },
 } as const;
 
 export interface InferenceServer extends UntypedServiceImplementation {
@@ -2795,6 +4591,8 @@ export interface InferenceServer extends UntypedServiceImplementation {
   detect: handleUnaryCall<DetectRequest, DetectResponse>;
   /** Labels one image with its top-k classes. */
   classify: handleUnaryCall<ClassifyRequest, ClassifyResponse>;
+  /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
+  embed: handleUnaryCall<EmbedRequest, EmbedResponse>;
 }
 
 export interface InferenceClient extends Client {
@@ -2843,6 +4641,22 @@ export interface InferenceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ClassifyResponse) => void,
   ): ClientUnaryCall;
+  /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
+  embed(
+    request: EmbedRequest,
+    callback: (error: ServiceError | null, response: EmbedResponse) => void,
+  ): ClientUnaryCall;
+  embed(
+    request: EmbedRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EmbedResponse) => void,
+  ): ClientUnaryCall;
+  embed(
+    request: EmbedRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EmbedResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const InferenceClient = makeGenericClientConstructor(InferenceService, "vmm.v1.Inference") as unknown as {
@@ -2880,6 +4694,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
