@@ -27,6 +27,7 @@ const schema = z.object({
   VMM_MAX_MESSAGE_BYTES: int(1024).default(32 * 1024 * 1024),
   VMM_MAX_IMAGE_PIXELS: int(1).default(40_000_000),
   VMM_VISION_MAX_BATCH: int(1, 256).default(8),
+  VMM_EMBED_MAX_BATCH: int(1, 1024).default(32),
   VMM_ALLOW_FALLBACK: z.enum(['', 'cpu']).default(''),
   VMM_SHUTDOWN_GRACE_MS: int(0).default(10_000),
   VMM_GRPC_MAX_CONNECTION_AGE: z.string().default('5m'),
@@ -65,6 +66,8 @@ export interface WorkerConfig {
   maxMessageBytes: number;
   maxImagePixels: number;
   visionMaxBatch: number;
+  /** Inputs per embedding-model run. */
+  embeddingMaxBatch: number;
   allowFallback: 'cpu' | undefined;
   shutdownGraceMs: number;
   /**
@@ -100,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     maxMessageBytes: e.VMM_MAX_MESSAGE_BYTES,
     maxImagePixels: e.VMM_MAX_IMAGE_PIXELS,
     visionMaxBatch: e.VMM_VISION_MAX_BATCH,
+    embeddingMaxBatch: e.VMM_EMBED_MAX_BATCH,
     allowFallback: e.VMM_ALLOW_FALLBACK === 'cpu' ? 'cpu' : undefined,
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
     maxConnectionAgeMs: parseDuration(e.VMM_GRPC_MAX_CONNECTION_AGE, 'VMM_GRPC_MAX_CONNECTION_AGE'),

@@ -52,6 +52,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
       openRunner(folder, file, {
         session,
         visionMaxBatch: config.visionMaxBatch,
+        embeddingMaxBatch: config.embeddingMaxBatch,
         maxImagePixels: config.maxImagePixels,
         batching: {
           maxBatch: config.maxBatch,

@@ -8,6 +8,8 @@ import type {
 import {
   Backend,
   type ChatRequest,
+  type EmbedRequest,
+  type EmbedResponse,
   type GenerateChunk,
   type GenerateRequest,
   type InferenceServer,
@@ -18,7 +20,15 @@ import type { VisionRunner } from '@vmm/vision';
 import type { Logger } from 'pino';
 import { requestIdOf, signalOf, toStatus, writeWithBackpressure } from './grpc-edge.js';
 import type { Lease, ModelManager } from './model-manager.js';
-import { chunkToProto, messagesFromProto, samplingFromProto, visionTimingsToProto } from './proto-mapping.js';
+import {
+  chunkToProto,
+  formatFromProto,
+  messagesFromProto,
+  samplingFromProto,
+  toolChoiceFromProto,
+  toolsFromProto,
+  visionTimingsToProto,
+} from './proto-mapping.js';
 
 export interface InferenceDeps {
   manager: ModelManager;
@@ -106,15 +116,69 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
     }
   }
 
+  async function embed(
+    call: ServerUnaryCall<EmbedRequest, EmbedResponse>,
+    callback: sendUnaryData<EmbedResponse>,
+  ): Promise<void> {
+    const startedAt = performance.now();
+    const requestId = requestIdOf(call.request.context?.requestId, call.metadata);
+    const signal = signalOf(call);
+    let lease: Lease | undefined;
+    try {
+      checkPin(call.request.context, backend);
+      const { inputs, truncate, dimensions } = call.request;
+      if (inputs.length === 0) {
+        throw new VmmError(ErrorCode.InvalidArgument, 'input must hold at least one item', {
+          field: 'input',
+        });
+      }
+      const items = inputs.map((input, i) => {
+        if (input.text !== undefined) return input.text;
+        if (input.tokens !== undefined) return [...input.tokens.ids];
+        throw new VmmError(ErrorCode.InvalidArgument, `input[${i}] is neither text nor token ids`, {
+          field: `input[${i}]`,
+        });
+      });
+      lease = await manager.acquire(call.request.model, {
+        tasks: ['embedding'],
+        keepAliveMs: call.request.context?.keepAliveMs,
+        signal,
+      });
+      if (lease.model.kind !== 'embedding')
+        throw new VmmError(ErrorCode.Internal, 'embedding model without an embedding runner');
+      const result = await lease.model.runner.embed(
+        items,
+        {
+          ...(truncate === undefined ? {} : { truncate }),
+          ...(dimensions === undefined ? {} : { dimensions }),
+        },
+        { signal },
+      );
+      callback(null, {
+        embeddings: result.embeddings.map((vector) => ({ values: Array.from(vector) })),
+        promptTokens: result.promptTokens,
+        loadNs: lease.loadNs,
+        totalNs: Math.round((performance.now() - startedAt) * 1e6),
+      });
+    } catch (error) {
+      callback(toStatus(error, logger, requestId));
+    } finally {
+      lease?.release();
+    }
+  }
+
   return {
     generate(call) {
       void stream(call, (runner, lease, signal, startedAt) => {
-        const { prompt, system, raw, options } = call.request;
+        const { prompt, system, raw, options, format, contextTokens } = call.request;
+        const outputFormat = formatFromProto(format);
         const request: LlmGenerateRequest = {
           prompt,
           raw,
           options: samplingFromProto(options),
           ...(system ? { system } : {}),
+          ...(outputFormat ? { format: outputFormat } : {}),
+          ...(contextTokens && contextTokens.ids.length > 0 ? { context: [...contextTokens.ids] } : {}),
         };
         return runner.generate(request, { signal, startedAt, loadNs: lease.loadNs });
       });
@@ -122,9 +186,13 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
 
     chat(call) {
       void stream(call, (runner, lease, signal, startedAt) => {
+        const outputFormat = formatFromProto(call.request.format);
         const request: LlmChatRequest = {
           messages: messagesFromProto(call.request.messages),
           options: samplingFromProto(call.request.options),
+          ...(outputFormat ? { format: outputFormat } : {}),
+          tools: toolsFromProto(call.request.toolUse?.tools),
+          toolChoice: toolChoiceFromProto(call.request.toolUse?.choice),
         };
         return runner.chat(request, { signal, startedAt, loadNs: lease.loadNs });
       });
@@ -158,6 +226,10 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
           timings: visionTimingsToProto(result.timings, loadNs),
         };
       });
+    },
+
+    embed(call, callback) {
+      void embed(call, callback);
     },
 
     classify(call, callback) {

@@ -81,9 +81,10 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
   const tokenizerConfig = readJson(join(folder.dir, 'tokenizer_config.json'));
   const parameters = Math.round((main?.bytes ?? 0) / bytesEach);
   const isText = folder.task === 'text-generation';
+  const isEncoder = folder.task === 'embedding';
   let labels: string[] = [];
   let input: [number, number] = [0, 0];
-  if (!isText) {
+  if (!isText && !isEncoder) {
     const manifestLabels = folder.manifest?.labels;
     if (Array.isArray(manifestLabels)) labels = manifestLabels;
     else if (typeof manifestLabels === 'string' && existsSync(join(folder.dir, manifestLabels))) {
@@ -93,13 +94,14 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
     if (folder.metadata.imgsz) input = parseImageSize(folder.metadata.imgsz);
     else if (preprocess?.crop) input = [preprocess.crop, preprocess.crop];
   }
-  const family = isText
-    ? String(config.model_type ?? 'unknown')
-    : folder.format === 'ultralytics'
-      ? 'yolo'
-      : folder.task === 'object-detection'
-        ? 'detector'
-        : 'classifier';
+  const family =
+    isText || isEncoder
+      ? String(config.model_type ?? 'unknown')
+      : folder.format === 'ultralytics'
+        ? 'yolo'
+        : folder.task === 'object-detection'
+          ? 'detector'
+          : 'classifier';
   const template = tokenizerConfig.chat_template;
   return {
     name: folder.name,
@@ -115,7 +117,9 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
       parameterCount: parameters,
     },
     contextLength:
-      isText && typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 0,
+      (isText || isEncoder) && typeof config.max_position_embeddings === 'number'
+        ? config.max_position_embeddings
+        : 0,
     chatTemplate: typeof template === 'string' ? template : undefined,
     labels,
     inputHeight: input[0],

@@ -124,7 +124,7 @@ export class ModelManager {
   /** Loads a model now (Models.Load); returns the load time, 0 when it was loaded already. */
   async load(name: string, keepAliveMs?: number): Promise<{ state: LoadedModelState; loadNs: number }> {
     const lease = await this.acquire(name, {
-      tasks: ['text-generation', 'object-detection', 'image-classification'],
+      tasks: ['text-generation', 'object-detection', 'image-classification', 'embedding'],
       keepAliveMs,
     });
     lease.release();

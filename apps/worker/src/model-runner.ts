@@ -1,13 +1,19 @@
+import { EmbeddingRunner } from '@vmm/embedding';
 import { type BatchingOptions, LlmRunner } from '@vmm/llm';
 import type { ModelFolder, SessionOptions } from '@vmm/runtime';
 import { VisionRunner } from '@vmm/vision';
 
-/** A loaded model: a text generator or a vision model, each in its own thread. */
-export type ModelRunner = { kind: 'llm'; runner: LlmRunner } | { kind: 'vision'; runner: VisionRunner };
+/** A loaded model: a text generator, a vision model or an embedding model, each in its own thread. */
+export type ModelRunner =
+  | { kind: 'llm'; runner: LlmRunner }
+  | { kind: 'vision'; runner: VisionRunner }
+  | { kind: 'embedding'; runner: EmbeddingRunner };
 
 export interface RunnerSettings {
   session: SessionOptions;
   visionMaxBatch: number;
+  /** Inputs per encoder run. */
+  embeddingMaxBatch: number;
   maxImagePixels: number;
   /** How text models batch their sequences. */
   batching: Partial<BatchingOptions>;
@@ -27,6 +33,17 @@ export async function openRunner(
         file,
         session: settings.session,
         batching: settings.batching,
+      }),
+    };
+  }
+  if (folder.task === 'embedding') {
+    return {
+      kind: 'embedding',
+      runner: await EmbeddingRunner.open({
+        dir: folder.dir,
+        file,
+        session: settings.session,
+        maxBatch: settings.embeddingMaxBatch,
       }),
     };
   }

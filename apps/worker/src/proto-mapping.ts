@@ -1,11 +1,26 @@
-import type { ChatMessage, GenerationChunk, Role, SamplingOptions } from '@vmm/llm';
+import type {
+  ChatMessage,
+  GenerationChunk,
+  OutputFormat,
+  Role,
+  SamplingOptions,
+  TokenLogprob,
+  ToolChoice,
+  ToolSpec,
+} from '@vmm/llm';
 import {
   Backend,
+  type ChatMessage as ProtoChatMessage,
   FinishReason,
   type GenerateChunk,
+  type OutputFormat as ProtoOutputFormat,
   Role as ProtoRole,
   type SamplingOptions as ProtoSamplingOptions,
   Task,
+  type TokenLogprob as ProtoTokenLogprob,
+  type Tool,
+  type ToolChoice as ProtoToolChoice,
+  ToolChoiceMode,
   type VisionTimings,
 } from '@vmm/proto';
 import type { Backend as RuntimeBackend, ModelTask } from '@vmm/runtime';
@@ -23,6 +38,7 @@ export const taskToProto: Readonly<Record<ModelTask, Task>> = {
   'text-generation': Task.TASK_TEXT_GENERATION,
   'object-detection': Task.TASK_OBJECT_DETECTION,
   'image-classification': Task.TASK_IMAGE_CLASSIFICATION,
+  embedding: Task.TASK_EMBEDDING,
 };
 
 export function taskFromProto(task: Task): ModelTask | undefined {
@@ -37,11 +53,49 @@ const roles: Readonly<Partial<Record<ProtoRole, Role>>> = {
 };
 
 /** ROLE_UNSPECIFIED (or a role from a newer client) passes as "unspecified" and is refused by the runner, naming the message. */
-export function messagesFromProto(messages: readonly { role: ProtoRole; content: string }[]): ChatMessage[] {
+export function messagesFromProto(messages: readonly ProtoChatMessage[]): ChatMessage[] {
   return messages.map((message) => ({
     role: roles[message.role] ?? ('unspecified' as Role),
     content: message.content,
+    ...(message.toolCalls && message.toolCalls.calls.length > 0
+      ? {
+          toolCalls: message.toolCalls.calls.map((call) => ({
+            id: call.id,
+            name: call.name,
+            arguments: call.argumentsJson,
+          })),
+        }
+      : {}),
+    ...(message.toolCallId ? { toolCallId: message.toolCallId } : {}),
+    ...(message.name ? { name: message.name } : {}),
   }));
+}
+
+export function formatFromProto(format: ProtoOutputFormat | undefined): OutputFormat | undefined {
+  if (format?.jsonSchema !== undefined) return { type: 'json_schema', schema: format.jsonSchema };
+  if (format?.jsonObject) return { type: 'json' };
+  return undefined;
+}
+
+export function toolsFromProto(tools: readonly Tool[] | undefined): ToolSpec[] {
+  return (tools ?? []).map((tool) => ({
+    name: tool.name,
+    ...(tool.description ? { description: tool.description } : {}),
+    ...(tool.parametersJson ? { parameters: tool.parametersJson } : {}),
+  }));
+}
+
+export function toolChoiceFromProto(choice: ProtoToolChoice | undefined): ToolChoice {
+  switch (choice?.mode) {
+    case ToolChoiceMode.TOOL_CHOICE_MODE_NONE:
+      return 'none';
+    case ToolChoiceMode.TOOL_CHOICE_MODE_REQUIRED:
+      return 'required';
+    case ToolChoiceMode.TOOL_CHOICE_MODE_FUNCTION:
+      return { function: choice.function };
+    default:
+      return 'auto';
+  }
 }
 
 export function samplingFromProto(options: ProtoSamplingOptions | undefined): SamplingOptions {
@@ -66,6 +120,10 @@ export function samplingFromProto(options: ProtoSamplingOptions | undefined): Sa
     copy(key);
   }
   if (options.stop.length > 0) out.stop = [...options.stop];
+  if (options.logitBias && Object.keys(options.logitBias.bias).length > 0)
+    out.logitBias = { ...options.logitBias.bias };
+  if (options.logprobs !== undefined) out.logprobs = options.logprobs;
+  if (options.topLogprobs !== undefined) out.topLogprobs = options.topLogprobs;
   return out;
 }
 
@@ -73,19 +131,41 @@ const finishReasons = {
   stop: FinishReason.FINISH_REASON_STOP,
   length: FinishReason.FINISH_REASON_LENGTH,
   cancelled: FinishReason.FINISH_REASON_CANCELLED,
+  tool_calls: FinishReason.FINISH_REASON_TOOL_CALLS,
 } as const;
+
+const logprobToProto = (logprob: TokenLogprob): ProtoTokenLogprob => ({
+  tokenId: logprob.tokenId,
+  token: logprob.token,
+  logprob: logprob.logprob,
+  bytes: Buffer.from(logprob.bytes),
+  top: logprob.top.map((top) => ({ ...top, bytes: Buffer.from(top.bytes) })),
+});
 
 export function chunkToProto(chunk: GenerationChunk): GenerateChunk {
   const done = chunk.done;
   return {
     text: chunk.text,
     tokenIds: chunk.tokenIds,
+    ...(chunk.logprobs ? { logprobs: { tokens: chunk.logprobs.map(logprobToProto) } } : {}),
     done: done
       ? {
           finishReason: finishReasons[done.finishReason],
           usage: { promptTokens: done.promptTokens, completionTokens: done.completionTokens },
           timings: done.timings,
           stopSequence: done.stopSequence,
+          ...(done.toolCalls
+            ? {
+                toolCalls: {
+                  calls: done.toolCalls.map((call) => ({
+                    id: call.id,
+                    name: call.name,
+                    argumentsJson: call.arguments,
+                  })),
+                },
+              }
+            : {}),
+          ...(done.context ? { context: { ids: done.context } } : {}),
         }
       : undefined,
   };

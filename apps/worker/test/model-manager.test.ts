@@ -21,6 +21,7 @@ afterAll(() => removeModels(modelsDir));
 const settings = {
   session: { backend: 'cpu' as const, intraOpThreads: 1 },
   visionMaxBatch: 2,
+  embeddingMaxBatch: 4,
   maxImagePixels: 1e7,
   batching: {},
 };

@@ -39,6 +39,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     maxMessageBytes: 32 * 1024 * 1024,
     maxImagePixels: 40_000_000,
     visionMaxBatch: 4,
+    embeddingMaxBatch: 4,
     allowFallback: undefined,
     shutdownGraceMs: 1000,
     maxConnectionAgeMs: 0,

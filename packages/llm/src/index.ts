@@ -11,6 +11,12 @@ export {
   type GenerationTimings,
   type FinishReason,
   type Role,
+  type OutputFormat,
+  type TokenLogprob,
+  type TopLogprob,
+  type ToolCall,
+  type ToolChoice,
+  type ToolSpec,
 } from './types.js';
 export {
   type SamplingOptions,

@@ -29,3 +29,5 @@ export {
 } from './demo-models.js';
 export { Prng } from './prng.js';
 export { toFloat16Bits, fromFloat16Bits } from './onnx/float16.js';
+export { writeBertFolder, bertPresets, type BertFolderOptions, type BertPreset } from './bert/write-bert-folder.js';
+export type { BertShape } from './bert/bert-graph.js';

@@ -70,6 +70,18 @@ const variantByFile: Readonly<Record<string, OnnxVariant>> = {
   'decoder_model_merged_quantized.onnx': 'merged-quantized',
 };
 
+/** Encoders whose Optimum `feature-extraction` exports serve embeddings. */
+const encoderModelTypes = new Set([
+  'bert',
+  'roberta',
+  'xlm-roberta',
+  'mpnet',
+  'distilbert',
+  'electra',
+  'nomic_bert',
+  'modernbert',
+]);
+
 const decoderModelTypes = new Set([
   'llama',
   'mistral',
@@ -204,6 +216,16 @@ export function inspectModelFolder(modelsDir: string, name: string): ModelFolder
       architectures?: unknown;
     };
     const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
+    // sentence-transformers folders (modules.json) and encoder exports are embedding models.
+    const isEncoder =
+      existsSync(join(dir, 'modules.json')) ||
+      (typeof config.model_type === 'string' && encoderModelTypes.has(config.model_type));
+    if (isEncoder) {
+      if (!existsSync(join(dir, 'tokenizer.json'))) {
+        throw new VmmError(ErrorCode.FailedPrecondition, `model "${name}" has no tokenizer.json`);
+      }
+      return { ...base, task: 'embedding', format: 'optimum', metadata: {} };
+    }
     const isDecoder =
       architectures.some((architecture) => architecture.endsWith('ForCausalLM')) ||
       (typeof config.model_type === 'string' && decoderModelTypes.has(config.model_type));

@@ -46,10 +46,10 @@ function labelsFrom(folder: ModelFolder): string[] | undefined {
 }
 
 export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSpec {
-  if (folder.task === 'text-generation') {
+  if (folder.task === 'text-generation' || folder.task === 'embedding') {
     throw new VmmError(
       ErrorCode.FailedPrecondition,
-      `model "${folder.name}" generates text; it has no vision runner`,
+      `model "${folder.name}" is a ${folder.task} model; it has no vision runner`,
     );
   }
   const input = session.inputs[0];

@@ -50,6 +50,7 @@ beforeAll(async () => {
     chat: unimplemented,
     detect: unimplemented,
     classify: unimplemented,
+    embed: unimplemented,
   };
   server.addService(InferenceService, impl);
   const port = await new Promise<number>((resolve, reject) =>

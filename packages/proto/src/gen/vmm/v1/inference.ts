@@ -233,14 +233,22 @@ export interface SamplingOptions {
     | number
     | undefined;
   /** Added to the logits of these token ids before sampling (OpenAI logit_bias, -100..100). */
-  logitBias: { [key: number]: number };
+  logitBias?:
+    | LogitBias
+    | undefined;
   /** Report each sampled token's log-probability (and the `top_logprobs` best alternatives). */
-  logprobs: boolean;
+  logprobs?:
+    | boolean
+    | undefined;
   /** How many alternatives to report per token, at most 20; needs `logprobs`. */
-  topLogprobs: number;
+  topLogprobs?: number | undefined;
 }
 
-export interface SamplingOptions_LogitBiasEntry {
+export interface LogitBias {
+  bias: { [key: number]: number };
+}
+
+export interface LogitBias_BiasEntry {
   key: number;
   value: number;
 }
@@ -280,6 +288,17 @@ export interface ToolCall {
   argumentsJson: string;
 }
 
+export interface ToolCalls {
+  calls: ToolCall[];
+}
+
+/** The functions a chat may call and how it must use them. */
+export interface ToolUse {
+  /** Passed to the chat template as `tools`; the output is parsed for calls. */
+  tools: Tool[];
+  choice: ToolChoice | undefined;
+}
+
 /** Fields every inference request shares. */
 export interface RequestContext {
   /** Correlates logs across gateway and worker; the gateway fills it from X-Request-Id. */
@@ -307,21 +326,23 @@ export interface GenerateRequest {
   raw: boolean;
   options: SamplingOptions | undefined;
   context: RequestContext | undefined;
-  format:
+  format?:
     | OutputFormat
     | undefined;
   /** Ollama's `context`: the token ids a previous response returned; the prompt continues them. */
-  contextTokens: number[];
+  contextTokens?: TokenIds | undefined;
 }
 
 export interface ChatMessage {
   role: Role;
   content: string;
   /** An assistant turn's calls; its content may then be empty. */
-  toolCalls: ToolCall[];
+  toolCalls?:
+    | ToolCalls
+    | undefined;
   /** A tool turn: the call it answers and the function's name, where the client gave them. */
-  toolCallId: string;
-  name: string;
+  toolCallId?: string | undefined;
+  name?: string | undefined;
 }
 
 export interface ChatRequest {
@@ -329,12 +350,8 @@ export interface ChatRequest {
   messages: ChatMessage[];
   options: SamplingOptions | undefined;
   context: RequestContext | undefined;
-  format:
-    | OutputFormat
-    | undefined;
-  /** Passed to the chat template as `tools`; the output is parsed for calls. */
-  tools: Tool[];
-  toolChoice: ToolChoice | undefined;
+  format?: OutputFormat | undefined;
+  toolUse?: ToolUse | undefined;
 }
 
 export interface Usage {
@@ -366,9 +383,11 @@ export interface GenerateDone {
     | string
     | undefined;
   /** The calls parsed from the output; their text is not in any chunk's `text`. */
-  toolCalls: ToolCall[];
+  toolCalls?:
+    | ToolCalls
+    | undefined;
   /** Generate only: the prompt's and the output's token ids, for a later request's `context_tokens`. */
-  context: number[];
+  context?: TokenIds | undefined;
 }
 
 /** A candidate token and its log-probability. */
@@ -404,7 +423,11 @@ export interface GenerateChunk {
     | GenerateDone
     | undefined;
   /** One per token in `token_ids`, when the request asked for logprobs. */
-  logprobs: TokenLogprob[];
+  logprobs?: Logprobs | undefined;
+}
+
+export interface Logprobs {
+  tokens: TokenLogprob[];
 }
 
 /** Durations in nanoseconds. */
@@ -541,9 +564,9 @@ function createBaseSamplingOptions(): SamplingOptions {
     stop: [],
     maxTokens: undefined,
     contextSize: undefined,
-    logitBias: {},
-    logprobs: false,
-    topLogprobs: 0,
+    logitBias: undefined,
+    logprobs: undefined,
+    topLogprobs: undefined,
   };
 }
 
@@ -585,13 +608,13 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     if (message.contextSize !== undefined) {
       writer.uint32(96).uint32(message.contextSize);
     }
-    globalThis.Object.entries(message.logitBias).forEach(([key, value]: [string, number]) => {
-      SamplingOptions_LogitBiasEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
-    });
-    if (message.logprobs !== false) {
+    if (message.logitBias !== undefined) {
+      LogitBias.encode(message.logitBias, writer.uint32(106).fork()).join();
+    }
+    if (message.logprobs !== undefined) {
       writer.uint32(112).bool(message.logprobs);
     }
-    if (message.topLogprobs !== 0) {
+    if (message.topLogprobs !== undefined) {
       writer.uint32(120).uint32(message.topLogprobs);
     }
     return writer;
@@ -711,10 +734,7 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
               break;
             }
 
-            const entry13 = SamplingOptions_LogitBiasEntry.decode(reader, reader.uint32());
-            if (entry13.value !== undefined) {
-              message.logitBias[entry13.key] = entry13.value;
-            }
+            message.logitBias = LogitBias.decode(reader, reader.uint32());
             continue;
           }
           case 14: {
@@ -797,39 +817,17 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
         : isSet(object.context_size)
         ? globalThis.Number(object.context_size)
         : undefined,
-      logitBias: isObject(object.logitBias)
-        ? (globalThis.Object.entries(object.logitBias) as [string, any][]).reduce(
-          (acc: { [key: number]: number }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
-              value: globalThis.Number(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : isObject(object.logit_bias)
-        ? (globalThis.Object.entries(object.logit_bias) as [string, any][]).reduce(
-          (acc: { [key: number]: number }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
-              value: globalThis.Number(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
-      logprobs: isSet(object.logprobs) ? globalThis.Boolean(object.logprobs) : false,
+      logitBias: isSet(object.logitBias)
+        ? LogitBias.fromJSON(object.logitBias)
+        : isSet(object.logit_bias)
+        ? LogitBias.fromJSON(object.logit_bias)
+        : undefined,
+      logprobs: isSet(object.logprobs) ? globalThis.Boolean(object.logprobs) : undefined,
       topLogprobs: isSet(object.topLogprobs)
         ? globalThis.Number(object.topLogprobs)
         : isSet(object.top_logprobs)
         ? globalThis.Number(object.top_logprobs)
-        : 0,
+        : undefined,
     };
   },
 
@@ -871,19 +869,13 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     if (message.contextSize !== undefined) {
       obj.contextSize = Math.round(message.contextSize);
     }
-    if (message.logitBias) {
-      const entries = globalThis.Object.entries(message.logitBias) as [string, number][];
-      if (entries.length > 0) {
-        obj.logitBias = {};
-        entries.forEach(([k, v]) => {
-          obj.logitBias[k] = floatToJson(v);
-        });
-      }
+    if (message.logitBias !== undefined) {
+      obj.logitBias = LogitBias.toJSON(message.logitBias);
     }
-    if (message.logprobs !== false) {
+    if (message.logprobs !== undefined) {
       obj.logprobs = message.logprobs;
     }
-    if (message.topLogprobs !== 0) {
+    if (message.topLogprobs !== undefined) {
       obj.topLogprobs = Math.round(message.topLogprobs);
     }
     return obj;
@@ -906,7 +898,102 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
     message.stop = object.stop?.map((e) => e) || [];
     message.maxTokens = object.maxTokens ?? undefined;
     message.contextSize = object.contextSize ?? undefined;
-    message.logitBias = (globalThis.Object.entries(object.logitBias ?? {}) as [string, number][]).reduce(
+    message.logitBias = (object.logitBias !== undefined && object.logitBias !== null)
+      ? LogitBias.fromPartial(object.logitBias)
+      : undefined;
+    message.logprobs = object.logprobs ?? undefined;
+    message.topLogprobs = object.topLogprobs ?? undefined;
+    return message;
+  },
+};
+
+function createBaseLogitBias(): LogitBias {
+  return { bias: {} };
+}
+
+export const LogitBias: MessageFns<LogitBias> = {
+  encode(message: LogitBias, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.bias).forEach(([key, value]: [string, number]) => {
+      LogitBias_BiasEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogitBias {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogitBias();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = LogitBias_BiasEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.bias[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogitBias {
+    return {
+      bias: isObject(object.bias)
+        ? (globalThis.Object.entries(object.bias) as [string, any][]).reduce(
+          (acc: { [key: number]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, globalThis.Number(key), {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: LogitBias): unknown {
+    const obj: any = {};
+    if (message.bias) {
+      const entries = globalThis.Object.entries(message.bias) as [string, number][];
+      if (entries.length > 0) {
+        obj.bias = {};
+        entries.forEach(([k, v]) => {
+          obj.bias[k] = floatToJson(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LogitBias>): LogitBias {
+    return LogitBias.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LogitBias>): LogitBias {
+    const message = createBaseLogitBias();
+    message.bias = (globalThis.Object.entries(object.bias ?? {}) as [string, number][]).reduce(
       (acc: { [key: number]: number }, [key, value]: [string, number]) => {
         if (value !== undefined) {
           acc[globalThis.Number(key)] = globalThis.Number(value);
@@ -915,18 +1002,16 @@ export const SamplingOptions: MessageFns<SamplingOptions> = {
       },
       {},
     );
-    message.logprobs = object.logprobs ?? false;
-    message.topLogprobs = object.topLogprobs ?? 0;
     return message;
   },
 };
 
-function createBaseSamplingOptions_LogitBiasEntry(): SamplingOptions_LogitBiasEntry {
+function createBaseLogitBias_BiasEntry(): LogitBias_BiasEntry {
   return { key: 0, value: 0 };
 }
 
-export const SamplingOptions_LogitBiasEntry: MessageFns<SamplingOptions_LogitBiasEntry> = {
-  encode(message: SamplingOptions_LogitBiasEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const LogitBias_BiasEntry: MessageFns<LogitBias_BiasEntry> = {
+  encode(message: LogitBias_BiasEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key !== 0) {
       writer.uint32(8).uint32(message.key);
     }
@@ -936,7 +1021,7 @@ export const SamplingOptions_LogitBiasEntry: MessageFns<SamplingOptions_LogitBia
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): SamplingOptions_LogitBiasEntry {
+  decode(input: BinaryReader | Uint8Array, length?: number): LogitBias_BiasEntry {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -945,7 +1030,7 @@ export const SamplingOptions_LogitBiasEntry: MessageFns<SamplingOptions_LogitBia
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseSamplingOptions_LogitBiasEntry();
+      const message = createBaseLogitBias_BiasEntry();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -977,14 +1062,14 @@ export const SamplingOptions_LogitBiasEntry: MessageFns<SamplingOptions_LogitBia
     }
   },
 
-  fromJSON(object: any): SamplingOptions_LogitBiasEntry {
+  fromJSON(object: any): LogitBias_BiasEntry {
     return {
       key: isSet(object.key) ? globalThis.Number(object.key) : 0,
       value: isSet(object.value) ? globalThis.Number(object.value) : 0,
     };
   },
 
-  toJSON(message: SamplingOptions_LogitBiasEntry): unknown {
+  toJSON(message: LogitBias_BiasEntry): unknown {
     const obj: any = {};
     if (message.key !== 0) {
       obj.key = Math.round(message.key);
@@ -995,11 +1080,11 @@ export const SamplingOptions_LogitBiasEntry: MessageFns<SamplingOptions_LogitBia
     return obj;
   },
 
-  create(base?: DeepPartial<SamplingOptions_LogitBiasEntry>): SamplingOptions_LogitBiasEntry {
-    return SamplingOptions_LogitBiasEntry.fromPartial(base ?? {});
+  create(base?: DeepPartial<LogitBias_BiasEntry>): LogitBias_BiasEntry {
+    return LogitBias_BiasEntry.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<SamplingOptions_LogitBiasEntry>): SamplingOptions_LogitBiasEntry {
-    const message = createBaseSamplingOptions_LogitBiasEntry();
+  fromPartial(object: DeepPartial<LogitBias_BiasEntry>): LogitBias_BiasEntry {
+    const message = createBaseLogitBias_BiasEntry();
     message.key = object.key ?? 0;
     message.value = object.value ?? 0;
     return message;
@@ -1394,6 +1479,160 @@ export const ToolCall: MessageFns<ToolCall> = {
   },
 };
 
+function createBaseToolCalls(): ToolCalls {
+  return { calls: [] };
+}
+
+export const ToolCalls: MessageFns<ToolCalls> = {
+  encode(message: ToolCalls, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.calls) {
+      ToolCall.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ToolCalls {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseToolCalls();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.calls.push(ToolCall.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ToolCalls {
+    return { calls: globalThis.Array.isArray(object?.calls) ? object.calls.map((e: any) => ToolCall.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ToolCalls): unknown {
+    const obj: any = {};
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ToolCall.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ToolCalls>): ToolCalls {
+    return ToolCalls.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ToolCalls>): ToolCalls {
+    const message = createBaseToolCalls();
+    message.calls = object.calls?.map((e) => ToolCall.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseToolUse(): ToolUse {
+  return { tools: [], choice: undefined };
+}
+
+export const ToolUse: MessageFns<ToolUse> = {
+  encode(message: ToolUse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tools) {
+      Tool.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.choice !== undefined) {
+      ToolChoice.encode(message.choice, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ToolUse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseToolUse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tools.push(Tool.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.choice = ToolChoice.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ToolUse {
+    return {
+      tools: globalThis.Array.isArray(object?.tools) ? object.tools.map((e: any) => Tool.fromJSON(e)) : [],
+      choice: isSet(object.choice) ? ToolChoice.fromJSON(object.choice) : undefined,
+    };
+  },
+
+  toJSON(message: ToolUse): unknown {
+    const obj: any = {};
+    if (message.tools?.length) {
+      obj.tools = message.tools.map((e) => Tool.toJSON(e));
+    }
+    if (message.choice !== undefined) {
+      obj.choice = ToolChoice.toJSON(message.choice);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ToolUse>): ToolUse {
+    return ToolUse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ToolUse>): ToolUse {
+    const message = createBaseToolUse();
+    message.tools = object.tools?.map((e) => Tool.fromPartial(e)) || [];
+    message.choice = (object.choice !== undefined && object.choice !== null)
+      ? ToolChoice.fromPartial(object.choice)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseRequestContext(): RequestContext {
   return { requestId: "", backend: 0, keepAliveMs: undefined };
 }
@@ -1512,7 +1751,7 @@ function createBaseGenerateRequest(): GenerateRequest {
     options: undefined,
     context: undefined,
     format: undefined,
-    contextTokens: [],
+    contextTokens: undefined,
   };
 }
 
@@ -1539,12 +1778,8 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     if (message.format !== undefined) {
       OutputFormat.encode(message.format, writer.uint32(58).fork()).join();
     }
-    if (message.contextTokens.length !== 0) {
-      writer.uint32(66).fork();
-      for (const v of message.contextTokens) {
-        writer.uint32(v);
-      }
-      writer.join();
+    if (message.contextTokens !== undefined) {
+      TokenIds.encode(message.contextTokens, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1619,22 +1854,12 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
             continue;
           }
           case 8: {
-            if (tag === 64) {
-              message.contextTokens.push(reader.uint32());
-
-              continue;
+            if (tag !== 66) {
+              break;
             }
 
-            if (tag === 66) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.contextTokens.push(reader.uint32());
-              }
-
-              continue;
-            }
-
-            break;
+            message.contextTokens = TokenIds.decode(reader, reader.uint32());
+            continue;
           }
         }
         if ((tag & 7) === 4 || tag === 0) {
@@ -1657,11 +1882,11 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
       options: isSet(object.options) ? SamplingOptions.fromJSON(object.options) : undefined,
       context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
       format: isSet(object.format) ? OutputFormat.fromJSON(object.format) : undefined,
-      contextTokens: globalThis.Array.isArray(object?.contextTokens)
-        ? object.contextTokens.map((e: any) => globalThis.Number(e))
-        : globalThis.Array.isArray(object?.context_tokens)
-        ? object.context_tokens.map((e: any) => globalThis.Number(e))
-        : [],
+      contextTokens: isSet(object.contextTokens)
+        ? TokenIds.fromJSON(object.contextTokens)
+        : isSet(object.context_tokens)
+        ? TokenIds.fromJSON(object.context_tokens)
+        : undefined,
     };
   },
 
@@ -1688,8 +1913,8 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     if (message.format !== undefined) {
       obj.format = OutputFormat.toJSON(message.format);
     }
-    if (message.contextTokens?.length) {
-      obj.contextTokens = message.contextTokens.map((e) => Math.round(e));
+    if (message.contextTokens !== undefined) {
+      obj.contextTokens = TokenIds.toJSON(message.contextTokens);
     }
     return obj;
   },
@@ -1712,13 +1937,15 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     message.format = (object.format !== undefined && object.format !== null)
       ? OutputFormat.fromPartial(object.format)
       : undefined;
-    message.contextTokens = object.contextTokens?.map((e) => e) || [];
+    message.contextTokens = (object.contextTokens !== undefined && object.contextTokens !== null)
+      ? TokenIds.fromPartial(object.contextTokens)
+      : undefined;
     return message;
   },
 };
 
 function createBaseChatMessage(): ChatMessage {
-  return { role: 0, content: "", toolCalls: [], toolCallId: "", name: "" };
+  return { role: 0, content: "", toolCalls: undefined, toolCallId: undefined, name: undefined };
 }
 
 export const ChatMessage: MessageFns<ChatMessage> = {
@@ -1729,13 +1956,13 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.content !== "") {
       writer.uint32(18).string(message.content);
     }
-    for (const v of message.toolCalls) {
-      ToolCall.encode(v!, writer.uint32(26).fork()).join();
+    if (message.toolCalls !== undefined) {
+      ToolCalls.encode(message.toolCalls, writer.uint32(26).fork()).join();
     }
-    if (message.toolCallId !== "") {
+    if (message.toolCallId !== undefined) {
       writer.uint32(34).string(message.toolCallId);
     }
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       writer.uint32(42).string(message.name);
     }
     return writer;
@@ -1775,7 +2002,7 @@ export const ChatMessage: MessageFns<ChatMessage> = {
               break;
             }
 
-            message.toolCalls.push(ToolCall.decode(reader, reader.uint32()));
+            message.toolCalls = ToolCalls.decode(reader, reader.uint32());
             continue;
           }
           case 4: {
@@ -1810,17 +2037,17 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     return {
       role: isSet(object.role) ? roleFromJSON(object.role) : 0,
       content: isSet(object.content) ? globalThis.String(object.content) : "",
-      toolCalls: globalThis.Array.isArray(object?.toolCalls)
-        ? object.toolCalls.map((e: any) => ToolCall.fromJSON(e))
-        : globalThis.Array.isArray(object?.tool_calls)
-        ? object.tool_calls.map((e: any) => ToolCall.fromJSON(e))
-        : [],
+      toolCalls: isSet(object.toolCalls)
+        ? ToolCalls.fromJSON(object.toolCalls)
+        : isSet(object.tool_calls)
+        ? ToolCalls.fromJSON(object.tool_calls)
+        : undefined,
       toolCallId: isSet(object.toolCallId)
         ? globalThis.String(object.toolCallId)
         : isSet(object.tool_call_id)
         ? globalThis.String(object.tool_call_id)
-        : "",
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
+        : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
     };
   },
 
@@ -1832,13 +2059,13 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.content !== "") {
       obj.content = message.content;
     }
-    if (message.toolCalls?.length) {
-      obj.toolCalls = message.toolCalls.map((e) => ToolCall.toJSON(e));
+    if (message.toolCalls !== undefined) {
+      obj.toolCalls = ToolCalls.toJSON(message.toolCalls);
     }
-    if (message.toolCallId !== "") {
+    if (message.toolCallId !== undefined) {
       obj.toolCallId = message.toolCallId;
     }
-    if (message.name !== "") {
+    if (message.name !== undefined) {
       obj.name = message.name;
     }
     return obj;
@@ -1851,23 +2078,17 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     const message = createBaseChatMessage();
     message.role = object.role ?? 0;
     message.content = object.content ?? "";
-    message.toolCalls = object.toolCalls?.map((e) => ToolCall.fromPartial(e)) || [];
-    message.toolCallId = object.toolCallId ?? "";
-    message.name = object.name ?? "";
+    message.toolCalls = (object.toolCalls !== undefined && object.toolCalls !== null)
+      ? ToolCalls.fromPartial(object.toolCalls)
+      : undefined;
+    message.toolCallId = object.toolCallId ?? undefined;
+    message.name = object.name ?? undefined;
     return message;
   },
 };
 
 function createBaseChatRequest(): ChatRequest {
-  return {
-    model: "",
-    messages: [],
-    options: undefined,
-    context: undefined,
-    format: undefined,
-    tools: [],
-    toolChoice: undefined,
-  };
+  return { model: "", messages: [], options: undefined, context: undefined, format: undefined, toolUse: undefined };
 }
 
 export const ChatRequest: MessageFns<ChatRequest> = {
@@ -1887,11 +2108,8 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     if (message.format !== undefined) {
       OutputFormat.encode(message.format, writer.uint32(42).fork()).join();
     }
-    for (const v of message.tools) {
-      Tool.encode(v!, writer.uint32(50).fork()).join();
-    }
-    if (message.toolChoice !== undefined) {
-      ToolChoice.encode(message.toolChoice, writer.uint32(58).fork()).join();
+    if (message.toolUse !== undefined) {
+      ToolUse.encode(message.toolUse, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1954,15 +2172,7 @@ export const ChatRequest: MessageFns<ChatRequest> = {
               break;
             }
 
-            message.tools.push(Tool.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-
-            message.toolChoice = ToolChoice.decode(reader, reader.uint32());
+            message.toolUse = ToolUse.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1986,11 +2196,10 @@ export const ChatRequest: MessageFns<ChatRequest> = {
       options: isSet(object.options) ? SamplingOptions.fromJSON(object.options) : undefined,
       context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
       format: isSet(object.format) ? OutputFormat.fromJSON(object.format) : undefined,
-      tools: globalThis.Array.isArray(object?.tools) ? object.tools.map((e: any) => Tool.fromJSON(e)) : [],
-      toolChoice: isSet(object.toolChoice)
-        ? ToolChoice.fromJSON(object.toolChoice)
-        : isSet(object.tool_choice)
-        ? ToolChoice.fromJSON(object.tool_choice)
+      toolUse: isSet(object.toolUse)
+        ? ToolUse.fromJSON(object.toolUse)
+        : isSet(object.tool_use)
+        ? ToolUse.fromJSON(object.tool_use)
         : undefined,
     };
   },
@@ -2012,11 +2221,8 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     if (message.format !== undefined) {
       obj.format = OutputFormat.toJSON(message.format);
     }
-    if (message.tools?.length) {
-      obj.tools = message.tools.map((e) => Tool.toJSON(e));
-    }
-    if (message.toolChoice !== undefined) {
-      obj.toolChoice = ToolChoice.toJSON(message.toolChoice);
+    if (message.toolUse !== undefined) {
+      obj.toolUse = ToolUse.toJSON(message.toolUse);
     }
     return obj;
   },
@@ -2037,9 +2243,8 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     message.format = (object.format !== undefined && object.format !== null)
       ? OutputFormat.fromPartial(object.format)
       : undefined;
-    message.tools = object.tools?.map((e) => Tool.fromPartial(e)) || [];
-    message.toolChoice = (object.toolChoice !== undefined && object.toolChoice !== null)
-      ? ToolChoice.fromPartial(object.toolChoice)
+    message.toolUse = (object.toolUse !== undefined && object.toolUse !== null)
+      ? ToolUse.fromPartial(object.toolUse)
       : undefined;
     return message;
   },
@@ -2272,7 +2477,14 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
 };
 
 function createBaseGenerateDone(): GenerateDone {
-  return { finishReason: 0, usage: undefined, timings: undefined, stopSequence: undefined, toolCalls: [], context: [] };
+  return {
+    finishReason: 0,
+    usage: undefined,
+    timings: undefined,
+    stopSequence: undefined,
+    toolCalls: undefined,
+    context: undefined,
+  };
 }
 
 export const GenerateDone: MessageFns<GenerateDone> = {
@@ -2289,15 +2501,11 @@ export const GenerateDone: MessageFns<GenerateDone> = {
     if (message.stopSequence !== undefined) {
       writer.uint32(34).string(message.stopSequence);
     }
-    for (const v of message.toolCalls) {
-      ToolCall.encode(v!, writer.uint32(42).fork()).join();
+    if (message.toolCalls !== undefined) {
+      ToolCalls.encode(message.toolCalls, writer.uint32(42).fork()).join();
     }
-    if (message.context.length !== 0) {
-      writer.uint32(50).fork();
-      for (const v of message.context) {
-        writer.uint32(v);
-      }
-      writer.join();
+    if (message.context !== undefined) {
+      TokenIds.encode(message.context, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2352,26 +2560,16 @@ export const GenerateDone: MessageFns<GenerateDone> = {
               break;
             }
 
-            message.toolCalls.push(ToolCall.decode(reader, reader.uint32()));
+            message.toolCalls = ToolCalls.decode(reader, reader.uint32());
             continue;
           }
           case 6: {
-            if (tag === 48) {
-              message.context.push(reader.uint32());
-
-              continue;
+            if (tag !== 50) {
+              break;
             }
 
-            if (tag === 50) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.context.push(reader.uint32());
-              }
-
-              continue;
-            }
-
-            break;
+            message.context = TokenIds.decode(reader, reader.uint32());
+            continue;
           }
         }
         if ((tag & 7) === 4 || tag === 0) {
@@ -2399,12 +2597,12 @@ export const GenerateDone: MessageFns<GenerateDone> = {
         : isSet(object.stop_sequence)
         ? globalThis.String(object.stop_sequence)
         : undefined,
-      toolCalls: globalThis.Array.isArray(object?.toolCalls)
-        ? object.toolCalls.map((e: any) => ToolCall.fromJSON(e))
-        : globalThis.Array.isArray(object?.tool_calls)
-        ? object.tool_calls.map((e: any) => ToolCall.fromJSON(e))
-        : [],
-      context: globalThis.Array.isArray(object?.context) ? object.context.map((e: any) => globalThis.Number(e)) : [],
+      toolCalls: isSet(object.toolCalls)
+        ? ToolCalls.fromJSON(object.toolCalls)
+        : isSet(object.tool_calls)
+        ? ToolCalls.fromJSON(object.tool_calls)
+        : undefined,
+      context: isSet(object.context) ? TokenIds.fromJSON(object.context) : undefined,
     };
   },
 
@@ -2422,11 +2620,11 @@ export const GenerateDone: MessageFns<GenerateDone> = {
     if (message.stopSequence !== undefined) {
       obj.stopSequence = message.stopSequence;
     }
-    if (message.toolCalls?.length) {
-      obj.toolCalls = message.toolCalls.map((e) => ToolCall.toJSON(e));
+    if (message.toolCalls !== undefined) {
+      obj.toolCalls = ToolCalls.toJSON(message.toolCalls);
     }
-    if (message.context?.length) {
-      obj.context = message.context.map((e) => Math.round(e));
+    if (message.context !== undefined) {
+      obj.context = TokenIds.toJSON(message.context);
     }
     return obj;
   },
@@ -2442,8 +2640,12 @@ export const GenerateDone: MessageFns<GenerateDone> = {
       ? GenerateTimings.fromPartial(object.timings)
       : undefined;
     message.stopSequence = object.stopSequence ?? undefined;
-    message.toolCalls = object.toolCalls?.map((e) => ToolCall.fromPartial(e)) || [];
-    message.context = object.context?.map((e) => e) || [];
+    message.toolCalls = (object.toolCalls !== undefined && object.toolCalls !== null)
+      ? ToolCalls.fromPartial(object.toolCalls)
+      : undefined;
+    message.context = (object.context !== undefined && object.context !== null)
+      ? TokenIds.fromPartial(object.context)
+      : undefined;
     return message;
   },
 };
@@ -2707,7 +2909,7 @@ export const TokenLogprob: MessageFns<TokenLogprob> = {
 };
 
 function createBaseGenerateChunk(): GenerateChunk {
-  return { text: "", tokenIds: [], done: undefined, logprobs: [] };
+  return { text: "", tokenIds: [], done: undefined, logprobs: undefined };
 }
 
 export const GenerateChunk: MessageFns<GenerateChunk> = {
@@ -2725,8 +2927,8 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     if (message.done !== undefined) {
       GenerateDone.encode(message.done, writer.uint32(26).fork()).join();
     }
-    for (const v of message.logprobs) {
-      TokenLogprob.encode(v!, writer.uint32(34).fork()).join();
+    if (message.logprobs !== undefined) {
+      Logprobs.encode(message.logprobs, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -2783,7 +2985,7 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
               break;
             }
 
-            message.logprobs.push(TokenLogprob.decode(reader, reader.uint32()));
+            message.logprobs = Logprobs.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -2807,9 +3009,7 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
         ? object.token_ids.map((e: any) => globalThis.Number(e))
         : [],
       done: isSet(object.done) ? GenerateDone.fromJSON(object.done) : undefined,
-      logprobs: globalThis.Array.isArray(object?.logprobs)
-        ? object.logprobs.map((e: any) => TokenLogprob.fromJSON(e))
-        : [],
+      logprobs: isSet(object.logprobs) ? Logprobs.fromJSON(object.logprobs) : undefined,
     };
   },
 
@@ -2824,8 +3024,8 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     if (message.done !== undefined) {
       obj.done = GenerateDone.toJSON(message.done);
     }
-    if (message.logprobs?.length) {
-      obj.logprobs = message.logprobs.map((e) => TokenLogprob.toJSON(e));
+    if (message.logprobs !== undefined) {
+      obj.logprobs = Logprobs.toJSON(message.logprobs);
     }
     return obj;
   },
@@ -2840,7 +3040,78 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     message.done = (object.done !== undefined && object.done !== null)
       ? GenerateDone.fromPartial(object.done)
       : undefined;
-    message.logprobs = object.logprobs?.map((e) => TokenLogprob.fromPartial(e)) || [];
+    message.logprobs = (object.logprobs !== undefined && object.logprobs !== null)
+      ? Logprobs.fromPartial(object.logprobs)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseLogprobs(): Logprobs {
+  return { tokens: [] };
+}
+
+export const Logprobs: MessageFns<Logprobs> = {
+  encode(message: Logprobs, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tokens) {
+      TokenLogprob.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Logprobs {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogprobs();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokens.push(TokenLogprob.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Logprobs {
+    return {
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => TokenLogprob.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Logprobs): unknown {
+    const obj: any = {};
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens.map((e) => TokenLogprob.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Logprobs>): Logprobs {
+    return Logprobs.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Logprobs>): Logprobs {
+    const message = createBaseLogprobs();
+    message.tokens = object.tokens?.map((e) => TokenLogprob.fromPartial(e)) || [];
     return message;
   },
 };
