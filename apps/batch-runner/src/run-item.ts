@@ -18,11 +18,14 @@ import {
   openaiChatSchema,
   openaiCompletionResponse,
   openaiCompletionSchema,
+  openaiEmbedRequest,
+  openaiEmbedResponse,
+  openaiEmbedSchema,
   openaiTextJob,
   shapeForPath,
   type TextJob,
 } from '@vmm/http-api';
-import { Backend, type GenerateChunk, type RequestContext } from '@vmm/proto';
+import { Backend, type GenerateChunk, type RequestContext, type TokenLogprob } from '@vmm/proto';
 import type { WorkerPool } from '@vmm/worker-pool';
 
 /** Worth another attempt later: the worker was unreachable, full, or too slow. */
@@ -36,11 +39,12 @@ async function text(
   pool: WorkerPool,
   job: TextJob,
   requestId: string,
-): Promise<{ text: string; last: GenerateChunk }> {
+): Promise<{ text: string; last: GenerateChunk; logprobs: TokenLogprob[] }> {
   const metadata = new Metadata();
   metadata.set('x-request-id', requestId);
   let all = '';
   let last: GenerateChunk | undefined;
+  const logprobs: TokenLogprob[] = [];
   for await (const chunk of pool.stream<GenerateChunk>(
     job.request.model,
     undefined,
@@ -51,10 +55,11 @@ async function text(
     (chunk) => chunk.done !== undefined,
   )) {
     all += chunk.text;
+    logprobs.push(...(chunk.logprobs?.tokens ?? []));
     if (chunk.done) last = chunk;
   }
   if (!last) throw new VmmError(ErrorCode.Unavailable, 'the worker ended the stream early');
-  return { text: all, last };
+  return { text: all, last, logprobs };
 }
 
 /**
@@ -75,22 +80,27 @@ export async function runItem(pool: WorkerPool, item: ItemJobData, version: stri
     switch (item.url) {
       case '/api/generate': {
         const body = ollamaGenerateSchema.parse(item.body);
-        const { text: all, last } = await text(
-          pool,
-          ollamaTextJob(body, context(body.keep_alive)),
-          item.requestId,
-        );
-        return { status_code: 200, body: ollamaResponse(body.model, false, all, last) };
+        const {
+          text: all,
+          last,
+          logprobs,
+        } = await text(pool, ollamaTextJob(body, context(body.keep_alive)), item.requestId);
+        return {
+          status_code: 200,
+          body: ollamaResponse(body.model, false, all, last, body.logprobs ? logprobs : undefined),
+        };
       }
       case '/v1/chat/completions':
       case '/v1/completions': {
         const chat = item.url === '/v1/chat/completions';
         const body = chat ? openaiChatSchema.parse(item.body) : openaiCompletionSchema.parse(item.body);
-        const { text: all, last } = await text(
-          pool,
-          openaiTextJob(body, context(body.keep_alive)),
-          item.requestId,
-        );
+        const {
+          text: all,
+          last,
+          logprobs,
+        } = await text(pool, openaiTextJob(body, context(body.keep_alive)), item.requestId);
+        const wantLogprobs = 'messages' in body ? body.logprobs === true : body.logprobs != null;
+        const echo = !('messages' in body) && body.echo === true ? ([body.prompt].flat()[0] ?? '') : '';
         const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
         return {
           status_code: 200,
@@ -99,10 +109,27 @@ export async function runItem(pool: WorkerPool, item: ItemJobData, version: stri
             created: Math.floor(Date.now() / 1000),
             model: body.model,
             chat,
-            text: all,
+            text: echo + all,
             done: last.done,
             version,
+            logprobs: wantLogprobs ? logprobs : undefined,
+            textOffset: echo.length,
+            ...('messages' in body && body.parallel_tool_calls != null
+              ? { parallelToolCalls: body.parallel_tool_calls }
+              : {}),
           }),
+        };
+      }
+      case '/v1/embeddings': {
+        const body = openaiEmbedSchema.parse(item.body);
+        const response = await pool.embed(
+          openaiEmbedRequest(body, context(body.keep_alive)),
+          undefined,
+          metadata,
+        );
+        return {
+          status_code: 200,
+          body: openaiEmbedResponse(body.model, response, body.encoding_format ?? 'float'),
         };
       }
       case '/v1/vision/detect': {

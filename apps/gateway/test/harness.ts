@@ -3,7 +3,12 @@ import { afterAll, beforeAll } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
+import {
+  writeBertFolder,
+  writeClassifierFolder,
+  writeDetectorFolder,
+  writeLlamaFolder,
+} from '@vmm/model-fixtures';
 import { removeRedisPrefix, startWorkerProcess, waitFor } from '@vmm/test-support';
 import { pino } from 'pino';
 import { createGateway, loadConfig, type Gateway, type GatewayConfig } from '../src/index.js';
@@ -14,6 +19,7 @@ export function writeModels(): string {
   writeLlamaFolder(join(dir, 'heavy-llama'), { preset: 'medium' });
   writeDetectorFolder(join(dir, 'detector'));
   writeClassifierFolder(join(dir, 'classifier'));
+  writeBertFolder(join(dir, 'mini-embed'));
   return dir;
 }
 

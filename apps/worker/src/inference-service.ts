@@ -126,7 +126,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
     let lease: Lease | undefined;
     try {
       checkPin(call.request.context, backend);
-      const { inputs, truncate, dimensions } = call.request;
+      const { inputs, truncate, dimensions, maxTokens } = call.request;
       if (inputs.length === 0) {
         throw new VmmError(ErrorCode.InvalidArgument, 'input must hold at least one item', {
           field: 'input',
@@ -151,6 +151,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
         {
           ...(truncate === undefined ? {} : { truncate }),
           ...(dimensions === undefined ? {} : { dimensions }),
+          ...(maxTokens === undefined ? {} : { maxTokens }),
         },
         { signal },
       );

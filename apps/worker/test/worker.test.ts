@@ -431,7 +431,12 @@ describe('Models', () => {
       threads: 1,
       capacity: 4,
       queueCapacity: 4,
-      tasks: [Task.TASK_TEXT_GENERATION, Task.TASK_OBJECT_DETECTION, Task.TASK_IMAGE_CLASSIFICATION],
+      tasks: [
+        Task.TASK_TEXT_GENERATION,
+        Task.TASK_OBJECT_DETECTION,
+        Task.TASK_IMAGE_CLASSIFICATION,
+        Task.TASK_EMBEDDING,
+      ],
     });
   });
 });

@@ -1,7 +1,10 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { Backend } from '@vmm/proto';
 import {
+  checkEmbedSize,
   checkPromptSize,
+  openaiEmbedRequest,
+  type OpenAiEmbedBody,
   classifySchema,
   type OllamaGenerateBody,
   type OpenAiChatBody,
@@ -13,6 +16,7 @@ import {
   ollamaGenerateSchema,
   openaiChatSchema,
   openaiCompletionSchema,
+  openaiEmbedSchema,
 } from '@vmm/http-api';
 import { z } from 'zod';
 
@@ -23,6 +27,7 @@ export const BATCH_URLS = {
   '/api/generate': ollamaGenerateSchema,
   '/v1/vision/detect': detectSchema,
   '/v1/vision/classify': classifySchema,
+  '/v1/embeddings': openaiEmbedSchema,
 } as const;
 
 export type BatchUrl = keyof typeof BATCH_URLS;
@@ -113,10 +118,22 @@ export function parseBatchInput(text: string, limits: BatchLimits): BatchItem[] 
     }
     if ((body as { stream?: unknown }).stream === true)
       throw lineError(line, 'body.stream: batch items cannot stream');
-    const job = textJob(url, checked.data);
-    if (job && limits.maxPromptBytes !== undefined) {
+    let job: TextJob | undefined;
+    try {
+      // Building the job applies the route's own refusals (fields VMM does not honour).
+      job = textJob(url, checked.data);
+    } catch (error) {
+      throw lineError(line, VmmError.from(error).message);
+    }
+    if (limits.maxPromptBytes !== undefined) {
       try {
-        checkPromptSize(job, limits.maxPromptBytes);
+        if (job) checkPromptSize(job, limits.maxPromptBytes);
+        if (url === '/v1/embeddings') {
+          checkEmbedSize(
+            openaiEmbedRequest(checked.data as OpenAiEmbedBody, NO_CONTEXT),
+            limits.maxPromptBytes,
+          );
+        }
       } catch (error) {
         throw new VmmError(ErrorCode.PayloadTooLarge, `line ${line}: ${(error as Error).message}`, {
           field: `line ${line}`,

@@ -7,6 +7,8 @@ export interface VmmErrorOptions {
   field?: string;
   /** For resource_exhausted and unavailable: when retrying makes sense. */
   retryAfterMs?: number;
+  /** A finer reason within the code, for APIs that name one (OpenAI's `unsupported_parameter`). */
+  reason?: string;
 }
 
 /** What clients are told when an error's details must not leak. */
@@ -18,12 +20,14 @@ export class VmmError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly reason: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: VmmErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options.field;
     this.retryAfterMs = options.retryAfterMs;
+    this.reason = options.reason;
   }
 
   /**

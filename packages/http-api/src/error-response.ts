@@ -31,7 +31,7 @@ export function errorResponse(
           message: error.message,
           type: openAiTypes[error.code] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'),
           param: error.field ?? null,
-          code: error.code === ErrorCode.NotFound ? 'model_not_found' : error.code,
+          code: error.reason ?? (error.code === ErrorCode.NotFound ? 'model_not_found' : error.code),
         },
       },
     };
@@ -41,7 +41,12 @@ export function errorResponse(
 
 export function shapeForPath(path: string): ErrorShape {
   if (path.startsWith('/api/')) return 'ollama';
-  if (path.startsWith('/v1/chat/') || path.startsWith('/v1/completions') || path.startsWith('/v1/models'))
+  if (
+    path.startsWith('/v1/chat/') ||
+    path.startsWith('/v1/completions') ||
+    path.startsWith('/v1/models') ||
+    path.startsWith('/v1/embeddings')
+  )
     return 'openai';
   return 'vmm';
 }

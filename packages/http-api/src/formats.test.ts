@@ -131,6 +131,7 @@ describe('responses', () => {
         text: 'hi',
         done,
         version: '0',
+        logprobs: undefined,
       }),
     ).toMatchObject({
       object: 'chat.completion',

@@ -1,5 +1,28 @@
 export type { TextJob } from './text-job.js';
-export { parseBody } from './validation.js';
+export { parseBody, unsupportedField, UNSUPPORTED_PARAMETER } from './validation.js';
+export {
+  logprobEntries,
+  openaiToolCalls,
+  ollamaToolCalls,
+  MAX_TOOLS,
+  MAX_TOP_LOGPROBS,
+} from './text-fields.js';
+export {
+  ollamaEmbedSchema,
+  ollamaLegacyEmbedSchema,
+  openaiEmbedSchema,
+  ollamaEmbedRequest,
+  ollamaLegacyEmbedRequest,
+  openaiEmbedRequest,
+  ollamaEmbedResponse,
+  ollamaLegacyEmbedResponse,
+  openaiEmbedResponse,
+  embedInputBytes,
+  MAX_EMBED_INPUTS,
+  type OllamaEmbedBody,
+  type OllamaLegacyEmbedBody,
+  type OpenAiEmbedBody,
+} from './embed.js';
 export { backendField, keepAliveField, keepAliveMs, stopList, type BackendName } from './common.js';
 export {
   ollamaOptionsSchema,
@@ -23,6 +46,8 @@ export {
   openaiFinishReason,
   openaiUsage,
   openaiCompletionResponse,
+  openaiChatLogprobs,
+  openaiCompletionLogprobs,
   type OpenAiChatBody,
   type OpenAiCompletionBody,
 } from './openai.js';
@@ -40,6 +65,7 @@ export {
 export { errorResponse, shapeForPath, type ErrorShape } from './error-response.js';
 export { float32, fromText, safeInt, uint32, FLOAT32_MAX, UINT32_MAX } from './proto-range.js';
 export {
+  checkEmbedSize,
   checkPromptSize,
   DEFAULT_MAX_PROMPT_BYTES,
   MAX_MESSAGES,

@@ -6,33 +6,77 @@ import {
   Role,
   type SamplingOptions,
   Task,
+  type TokenLogprob,
+  type ToolCall,
 } from '@vmm/proto';
+import { ErrorCode, VmmError } from '@vmm/errors';
 import { z } from 'zod';
 import { backendField, keepAliveField, stopList } from './common.js';
 import { float32, safeInt, uint32, UINT32_MAX } from './proto-range.js';
 import { MAX_MESSAGES } from './text-limits.js';
+import {
+  logprobEntries,
+  MAX_TOOLS,
+  MAX_TOP_LOGPROBS,
+  neutralOnly,
+  ollamaFormat,
+  ollamaToolCalls,
+  toolChoiceToProto,
+  toolSchema,
+  toolsToProto,
+} from './text-fields.js';
 import type { TextJob } from './text-job.js';
+import { unsupportedField } from './validation.js';
 
 // Ollama's API (docs/api.md in ollama/ollama): request and response shapes as its clients use them.
 
-export const ollamaOptionsSchema = z
-  .object({
-    temperature: float32({ min: 0 }).optional(),
-    top_k: uint32().optional(),
-    top_p: float32({ min: 0, max: 1 }).optional(),
-    min_p: float32({ min: 0, max: 1 }).optional(),
-    repeat_penalty: float32().positive().optional(),
-    repeat_last_n: safeInt({ min: -1, max: UINT32_MAX }).optional(),
-    presence_penalty: float32().optional(),
-    frequency_penalty: float32().optional(),
-    // Negative: a random seed.
-    seed: safeInt().optional(),
-    stop: stopList.optional(),
-    num_predict: safeInt({ min: -2, max: UINT32_MAX }).optional(),
-    num_ctx: uint32({ min: 1 }).optional(),
-    backend: backendField,
-  })
-  .loose();
+// Every field is honoured or refused (see docs/api.md, "Fields VMM refuses"): the schemas are
+// strict, and fields VMM cannot honour are accepted only at the value that changes nothing.
+
+export const ollamaOptionsSchema = z.strictObject({
+  temperature: float32({ min: 0 }).optional(),
+  top_k: uint32().optional(),
+  top_p: float32({ min: 0, max: 1 }).optional(),
+  min_p: float32({ min: 0, max: 1 }).optional(),
+  repeat_penalty: float32().positive().optional(),
+  repeat_last_n: safeInt({ min: -1, max: UINT32_MAX }).optional(),
+  presence_penalty: float32().optional(),
+  frequency_penalty: float32().optional(),
+  // Negative: a random seed.
+  seed: safeInt().optional(),
+  stop: stopList.optional(),
+  num_predict: safeInt({ min: -2, max: UINT32_MAX }).optional(),
+  num_ctx: uint32({ min: 1 }).optional(),
+  backend: backendField,
+  // Samplers VMM does not have, at the values that turn them off.
+  typical_p: z.number().optional(),
+  tfs_z: z.number().optional(),
+  mirostat: z.number().optional(),
+  penalize_newline: z.boolean().optional(),
+});
+
+/** Options that only take their neutral value. */
+function checkNeutralOptions(o: z.infer<typeof ollamaOptionsSchema> | undefined): void {
+  neutralOnly(
+    'options.typical_p',
+    o?.typical_p,
+    [1],
+    'locally typical sampling is not implemented; leave it at 1',
+  );
+  neutralOnly('options.tfs_z', o?.tfs_z, [1], 'tail-free sampling is not implemented; leave it at 1');
+  neutralOnly('options.mirostat', o?.mirostat, [0], 'Mirostat sampling is not implemented; leave it at 0');
+  neutralOnly(
+    'options.penalize_newline',
+    o?.penalize_newline,
+    [true],
+    'the repeat penalty applies to every token, newlines included',
+  );
+}
+
+const logprobFields = {
+  logprobs: z.boolean().optional(),
+  top_logprobs: safeInt({ min: 0, max: MAX_TOP_LOGPROBS }).optional(),
+};
 
 const common = {
   model: z.string().min(1),
@@ -40,37 +84,70 @@ const common = {
   format: z.unknown().optional(),
   keep_alive: keepAliveField,
   options: ollamaOptionsSchema.optional(),
+  // Thinking models only: VMM's models do not think, so only `false` is honoured.
+  think: z.union([z.boolean(), z.enum(['low', 'medium', 'high'])]).optional(),
+  ...logprobFields,
 };
 const noImages = z.array(z.string()).max(0, 'images are not supported by text models here').optional();
 
-export const ollamaGenerateSchema = z.object({
+export const ollamaGenerateSchema = z.strictObject({
   ...common,
   prompt: z.string().optional(),
   system: z.string().optional(),
   raw: z.boolean().optional(),
   suffix: z.string().optional(),
+  template: z.string().optional(),
+  context: z
+    .array(safeInt({ min: 0, max: UINT32_MAX }))
+    .max(1_000_000)
+    .optional(),
   images: noImages,
 });
 
-export const ollamaChatSchema = z.object({
+const ollamaToolCall = z.strictObject({
+  id: z.string().optional(),
+  function: z.strictObject({
+    index: z.number().optional(),
+    name: z.string().min(1),
+    arguments: z.record(z.string(), z.unknown()),
+  }),
+});
+
+export const ollamaChatSchema = z.strictObject({
   ...common,
   messages: z
     .array(
-      z.object({
+      z.strictObject({
         role: z.enum(['system', 'user', 'assistant', 'tool']),
-        content: z.string(),
+        content: z.string().optional(),
         images: noImages,
+        tool_calls: z.array(ollamaToolCall).max(MAX_TOOLS).optional(),
+        tool_name: z.string().optional(),
+        thinking: z.string().max(0, 'thinking is not supported by the models VMM serves').optional(),
       }),
     )
     // No messages: Ollama's call to load (or, with keep_alive 0, unload) the model.
     .max(MAX_MESSAGES),
+  tools: z.array(toolSchema).max(MAX_TOOLS).optional(),
 });
 
 export type OllamaGenerateBody = z.infer<typeof ollamaGenerateSchema>;
 export type OllamaChatBody = z.infer<typeof ollamaChatSchema>;
 
-export function ollamaSampling(o: z.infer<typeof ollamaOptionsSchema> | undefined): SamplingOptions {
+export function ollamaSampling(
+  o: z.infer<typeof ollamaOptionsSchema> | undefined,
+  logprobs: { logprobs?: boolean | undefined; top_logprobs?: number | undefined } = {},
+): SamplingOptions {
+  checkNeutralOptions(o);
   const out: SamplingOptions = { stop: o?.stop ?? [] };
+  if (logprobs.logprobs) {
+    out.logprobs = true;
+    out.topLogprobs = logprobs.top_logprobs ?? 0;
+  } else if (logprobs.top_logprobs) {
+    throw new VmmError(ErrorCode.InvalidArgument, 'top_logprobs needs logprobs: true', {
+      field: 'top_logprobs',
+    });
+  }
   if (!o) return out;
   if (o.temperature !== undefined) out.temperature = o.temperature;
   if (o.top_k !== undefined) out.topK = o.top_k;
@@ -87,20 +164,56 @@ export function ollamaSampling(o: z.infer<typeof ollamaOptionsSchema> | undefine
   return out;
 }
 
+function checkThink(think: OllamaChatBody['think']): void {
+  if (think !== undefined && think !== false) {
+    throw unsupportedField('think', 'the models VMM serves do not think; leave think out or false');
+  }
+}
+
 export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context: RequestContext): TextJob {
+  checkThink(body.think);
+  const format = ollamaFormat(body.format);
+  const options = ollamaSampling(body.options, body);
   if ('messages' in body) {
+    const tools = toolsToProto(body.tools);
     return {
       kind: 'chat',
       request: {
         model: body.model,
         messages: body.messages.map((m) => ({
           role: Role[`ROLE_${m.role.toUpperCase()}` as keyof typeof Role],
-          content: m.content,
+          content: m.content ?? '',
+          ...(m.tool_calls?.length
+            ? {
+                toolCalls: {
+                  calls: m.tool_calls.map((call) => ({
+                    id: call.id ?? '',
+                    name: call.function.name,
+                    argumentsJson: JSON.stringify(call.function.arguments),
+                  })),
+                },
+              }
+            : {}),
+          ...(m.tool_name ? { name: m.tool_name } : {}),
         })),
-        options: ollamaSampling(body.options),
+        options,
         context,
+        ...(format ? { format } : {}),
+        ...(tools.length > 0 ? { toolUse: { tools, choice: toolChoiceToProto('auto') } } : {}),
       },
     };
+  }
+  if (body.suffix) {
+    throw unsupportedField(
+      'suffix',
+      'fill-in-the-middle needs a model with infill tokens; the models VMM serves have none',
+    );
+  }
+  if (body.template) {
+    throw unsupportedField(
+      'template',
+      "VMM renders the model's own chat template; send raw: true with a prompt you formatted instead",
+    );
   }
   return {
     kind: 'generate',
@@ -109,8 +222,10 @@ export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context
       prompt: body.prompt ?? '',
       system: body.system,
       raw: body.raw ?? false,
-      options: ollamaSampling(body.options),
+      options,
       context,
+      ...(format ? { format } : {}),
+      ...(body.context?.length ? { contextTokens: { ids: body.context } } : {}),
     },
   };
 }
@@ -119,11 +234,20 @@ const doneReasons: Readonly<Partial<Record<FinishReason, string>>> = {
   [FinishReason.FINISH_REASON_STOP]: 'stop',
   [FinishReason.FINISH_REASON_LENGTH]: 'length',
   [FinishReason.FINISH_REASON_CANCELLED]: 'cancelled',
+  // Ollama ends a turn of tool calls with "stop".
+  [FinishReason.FINISH_REASON_TOOL_CALLS]: 'stop',
 };
 
-/** The text part of a chunk: `response` for generate, `message` for chat. */
-export function ollamaPiece(chat: boolean, text: string) {
-  return chat ? { message: { role: 'assistant', content: text } } : { response: text };
+/** The text part of a chunk: `response` for generate, `message` for chat (with any tool calls). */
+export function ollamaPiece(chat: boolean, text: string, toolCalls: readonly ToolCall[] = []) {
+  if (!chat) return { response: text };
+  return {
+    message: {
+      role: 'assistant',
+      content: text,
+      ...(toolCalls.length > 0 ? { tool_calls: ollamaToolCalls(toolCalls) } : {}),
+    },
+  };
 }
 
 /** Ollama's final fields, from the last chunk of a stream. */
@@ -138,6 +262,7 @@ export function ollamaFinalStats(chunk: GenerateChunk) {
     prompt_eval_duration: done?.timings?.promptEvalNs ?? 0,
     eval_count: done?.usage?.completionTokens ?? 0,
     eval_duration: done?.timings?.evalNs ?? 0,
+    ...(done?.context ? { context: done.context.ids } : {}),
   };
 }
 
@@ -147,12 +272,14 @@ export function ollamaResponse(
   chat: boolean,
   text: string,
   last: GenerateChunk,
+  logprobs: readonly TokenLogprob[] | undefined,
   createdAt = new Date(),
 ) {
   return {
     model,
     created_at: createdAt.toISOString(),
-    ...ollamaPiece(chat, text),
+    ...ollamaPiece(chat, text, last.done?.toolCalls?.calls),
+    ...(logprobs ? { logprobs: logprobEntries(logprobs) } : {}),
     ...ollamaFinalStats(last),
   };
 }
@@ -161,6 +288,7 @@ const taskNames: Readonly<Partial<Record<Task, string>>> = {
   [Task.TASK_TEXT_GENERATION]: 'text-generation',
   [Task.TASK_OBJECT_DETECTION]: 'object-detection',
   [Task.TASK_IMAGE_CLASSIFICATION]: 'image-classification',
+  [Task.TASK_EMBEDDING]: 'embedding',
 };
 
 export function taskName(task: Task): string {

@@ -1,4 +1,6 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
+import type { EmbedRequest } from '@vmm/proto';
+import { embedInputBytes } from './embed.js';
 import type { TextJob } from './text-job.js';
 
 // Limits on the text a request may carry, checked before anything is sent to a worker: a model
@@ -16,9 +18,24 @@ export const DEFAULT_MAX_PROMPT_BYTES = 1024 * 1024;
 /** UTF-8 bytes of every text the model will read: prompt, system prompt, messages. */
 function promptBytes(job: TextJob): number {
   if (job.kind === 'chat') {
-    return job.request.messages.reduce((sum, message) => sum + Buffer.byteLength(message.content), 0);
+    const messages = job.request.messages.reduce(
+      (sum, message) =>
+        sum +
+        Buffer.byteLength(message.content) +
+        (message.toolCalls?.calls ?? []).reduce((n, call) => n + Buffer.byteLength(call.argumentsJson), 0),
+      0,
+    );
+    const tools = (job.request.toolUse?.tools ?? []).reduce(
+      (sum, tool) => sum + Buffer.byteLength(tool.parametersJson) + Buffer.byteLength(tool.description),
+      0,
+    );
+    return messages + tools + Buffer.byteLength(job.request.format?.jsonSchema ?? '');
   }
-  return Buffer.byteLength(job.request.prompt) + Buffer.byteLength(job.request.system ?? '');
+  return (
+    Buffer.byteLength(job.request.prompt) +
+    Buffer.byteLength(job.request.system ?? '') +
+    Buffer.byteLength(job.request.format?.jsonSchema ?? '')
+  );
 }
 
 /** Refuses (413) a job whose text is larger than `maxBytes`, before any worker sees it. */
@@ -29,6 +46,18 @@ export function checkPromptSize(job: TextJob, maxBytes: number): void {
       ErrorCode.PayloadTooLarge,
       `the prompt is ${bytes} bytes; the limit is ${maxBytes} bytes (VMM_MAX_PROMPT_BYTES)`,
       { field: job.kind === 'chat' ? 'messages' : 'prompt' },
+    );
+  }
+}
+
+/** Refuses (413) embedding inputs larger than `maxBytes` in all, before any worker sees them. */
+export function checkEmbedSize(request: EmbedRequest, maxBytes: number): void {
+  const bytes = embedInputBytes(request);
+  if (bytes > maxBytes) {
+    throw new VmmError(
+      ErrorCode.PayloadTooLarge,
+      `the input is ${bytes} bytes; the limit is ${maxBytes} bytes (VMM_MAX_PROMPT_BYTES)`,
+      { field: 'input' },
     );
   }
 }

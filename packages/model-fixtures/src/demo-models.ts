@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { writeBertFolder } from './bert/write-bert-folder.js';
 import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
 import { type LlamaVariant, writeLlamaFolder } from './llama/write-llama-folder.js';
 import type { LlamaGgufType } from './llama/write-llama-gguf.js';
@@ -15,12 +16,14 @@ export interface DemoOptions {
 
 export interface DemoModel {
   name: string;
-  task: 'text-generation' | 'object-detection' | 'image-classification';
+  task: 'text-generation' | 'object-detection' | 'image-classification' | 'embedding';
   files: string[];
 }
 
 export const DEMO_DETECTOR = 'yolov8n-squares';
 export const DEMO_CLASSIFIER = 'colour-classifier';
+/** A small sentence encoder, laid out as all-MiniLM-L6-v2 is (random weights, tiny width). */
+export const DEMO_EMBEDDER = 'mini-embed';
 
 export function demoLlamaName(preset: LlamaPreset): string {
   return preset === 'tinyllama' ? 'tinyllama-1.1b' : `${preset}-llama`;
@@ -45,5 +48,6 @@ export function writeDemoModels(out: string, options: DemoOptions = {}): DemoMod
       task: 'image-classification',
       files: writeClassifierFolder(join(out, DEMO_CLASSIFIER)),
     },
+    { name: DEMO_EMBEDDER, task: 'embedding', files: writeBertFolder(join(out, DEMO_EMBEDDER)) },
   ];
 }

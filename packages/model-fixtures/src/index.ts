@@ -24,10 +24,16 @@ export {
   demoLlamaName,
   DEMO_DETECTOR,
   DEMO_CLASSIFIER,
+  DEMO_EMBEDDER,
   type DemoModel,
   type DemoOptions,
 } from './demo-models.js';
 export { Prng } from './prng.js';
 export { toFloat16Bits, fromFloat16Bits } from './onnx/float16.js';
-export { writeBertFolder, bertPresets, type BertFolderOptions, type BertPreset } from './bert/write-bert-folder.js';
+export {
+  writeBertFolder,
+  bertPresets,
+  type BertFolderOptions,
+  type BertPreset,
+} from './bert/write-bert-folder.js';
 export type { BertShape } from './bert/bert-graph.js';

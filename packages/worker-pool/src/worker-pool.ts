@@ -13,6 +13,8 @@ import {
   Backend,
   type ClassifyRequest,
   type ClassifyResponse,
+  type EmbedRequest,
+  type EmbedResponse,
   type DetectRequest,
   type DetectResponse,
   InferenceClient,
@@ -330,6 +332,20 @@ export class WorkerPool {
       (handle) =>
         new Promise((resolve, reject) =>
           handle.inference.classify(request, metadata, (error, value) =>
+            error ? reject(error) : resolve(value),
+          ),
+        ),
+    );
+  }
+
+  /** Inference.Embed on the first worker that answers. */
+  embed(request: EmbedRequest, pin: BackendName | undefined, metadata: Metadata): Promise<EmbedResponse> {
+    return this.unary(
+      request.model,
+      pin,
+      (handle) =>
+        new Promise((resolve, reject) =>
+          handle.inference.embed(request, metadata, (error, value) =>
             error ? reject(error) : resolve(value),
           ),
         ),

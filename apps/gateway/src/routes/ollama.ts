@@ -1,8 +1,17 @@
+import { Metadata } from '@grpc/grpc-js';
 import { type Request, type Response, Router } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import {
+  checkEmbedSize,
   checkPromptSize,
   keepAliveMs,
+  logprobEntries,
+  ollamaEmbedRequest,
+  ollamaEmbedResponse,
+  ollamaEmbedSchema,
+  ollamaLegacyEmbedRequest,
+  ollamaLegacyEmbedResponse,
+  ollamaLegacyEmbedSchema,
   ollamaChatSchema,
   ollamaDetails,
   ollamaFinalStats,
@@ -14,7 +23,7 @@ import {
   parseBody,
   taskName,
 } from '@vmm/http-api';
-import { Task } from '@vmm/proto';
+import { Task, type TokenLogprob } from '@vmm/proto';
 import type { BackendName } from '@vmm/worker-pool';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
@@ -76,37 +85,56 @@ export function ollamaRouter(deps: RouteDeps): Router {
       checkPromptSize(job, deps.maxPromptBytes);
       const gone = clientGone(req, res);
       const stream = body.stream ?? true;
+      const wantLogprobs = body.logprobs === true;
       let text = '';
+      const logprobs: TokenLogprob[] = [];
       let started = false;
+      const line = (payload: object) => res.write(`${JSON.stringify(payload)}\n`);
       for await (const chunk of streamText(pool, job, pin, requestId, metrics)) {
         if (gone()) break;
         if (stream && !started) {
           res.status(200).type('application/x-ndjson');
           started = true;
         }
+        const pieceLogprobs = chunk.logprobs?.tokens ?? [];
         if (chunk.done) {
+          const calls = chunk.done.toolCalls?.calls ?? [];
           if (!stream) {
-            res.json(ollamaResponse(body.model, chat, text + chunk.text, chunk));
+            logprobs.push(...pieceLogprobs);
+            res.json(
+              ollamaResponse(body.model, chat, text + chunk.text, chunk, wantLogprobs ? logprobs : undefined),
+            );
             break;
           }
-          const last = {
+          // Ollama sends a turn's calls in a message of their own before the final one.
+          if (calls.length > 0) {
+            line({
+              model: body.model,
+              created_at: new Date().toISOString(),
+              ...ollamaPiece(chat, '', calls),
+              done: false,
+            });
+          }
+          line({
             model: body.model,
             created_at: new Date().toISOString(),
             ...ollamaPiece(chat, chunk.text),
+            ...(wantLogprobs && pieceLogprobs.length > 0 ? { logprobs: logprobEntries(pieceLogprobs) } : {}),
             ...ollamaFinalStats(chunk),
-          };
-          res.write(`${JSON.stringify(last)}\n`);
+          });
           break;
         }
-        if (!stream) text += chunk.text;
-        else if (chunk.text) {
-          const line = {
+        if (!stream) {
+          text += chunk.text;
+          logprobs.push(...pieceLogprobs);
+        } else if (chunk.text || (wantLogprobs && pieceLogprobs.length > 0)) {
+          line({
             model: body.model,
             created_at: new Date().toISOString(),
             ...ollamaPiece(chat, chunk.text),
+            ...(wantLogprobs && pieceLogprobs.length > 0 ? { logprobs: logprobEntries(pieceLogprobs) } : {}),
             done: false,
-          };
-          res.write(`${JSON.stringify(line)}\n`);
+          });
         }
       }
       if (stream && !res.writableEnded) res.end();
@@ -122,6 +150,35 @@ export function ollamaRouter(deps: RouteDeps): Router {
   router.post('/api/generate', (req, res) => void generateText(req, res, false));
   router.post('/api/chat', (req, res) => void generateText(req, res, true));
 
+  async function embed(req: Request, res: Response, legacy: boolean): Promise<void> {
+    const requestId = requestIdOf(res);
+    try {
+      const metadata = new Metadata();
+      metadata.set('x-request-id', requestId);
+      if (legacy) {
+        const body = parseBody(ollamaLegacyEmbedSchema, req.body);
+        const pin = pinOf(req, body.backend);
+        const request = ollamaLegacyEmbedRequest(
+          body,
+          requestContext(res, pin, keepAliveMs(body.keep_alive)),
+        );
+        checkEmbedSize(request, deps.maxPromptBytes);
+        res.json(ollamaLegacyEmbedResponse(await pool.embed(request, pin, metadata)));
+        return;
+      }
+      const body = parseBody(ollamaEmbedSchema, req.body);
+      const pin = pinOf(req, body.backend);
+      const request = ollamaEmbedRequest(body, requestContext(res, pin, keepAliveMs(body.keep_alive)));
+      checkEmbedSize(request, deps.maxPromptBytes);
+      res.json(ollamaEmbedResponse(body.model, await pool.embed(request, pin, metadata)));
+    } catch (error) {
+      sendError(res, error, 'ollama', logger, requestId);
+    }
+  }
+
+  router.post('/api/embed', (req, res) => void embed(req, res, false));
+  router.post('/api/embeddings', (req, res) => void embed(req, res, true));
+
   router.get('/api/tags', (_req, res) => {
     res.json({ models: pool.catalogue().map(ollamaTag) });
   });
@@ -134,6 +191,7 @@ export function ollamaRouter(deps: RouteDeps): Router {
       const model = pool.catalogue().find((info) => info.name === name);
       if (!model) throw new VmmError(ErrorCode.NotFound, `model '${name}' not found`, { field: 'model' });
       const text = model.task === Task.TASK_TEXT_GENERATION;
+      const embedding = model.task === Task.TASK_EMBEDDING;
       res.json({
         modelfile: `# VMM serves ${name} from its model folder\nFROM ${name}\n`,
         parameters: '',
@@ -143,12 +201,13 @@ export function ollamaRouter(deps: RouteDeps): Router {
           'general.architecture': model.details?.family ?? '',
           'general.parameter_count': model.details?.parameterCount ?? 0,
           'general.task': taskName(model.task),
-          ...(text ? { [`${model.details?.family}.context_length`]: model.contextLength } : {}),
-          ...(text
+          ...(text || embedding ? { [`${model.details?.family}.context_length`]: model.contextLength } : {}),
+          ...(text || embedding
             ? {}
             : { 'vision.labels': model.labels, 'vision.image_size': [model.inputHeight, model.inputWidth] }),
         },
-        capabilities: text ? ['completion'] : ['vision'],
+        // Every text model takes tools (templates without tool support get VMM's default format).
+        capabilities: text ? ['completion', 'tools'] : embedding ? ['embedding'] : ['vision'],
         modified_at: new Date(model.modifiedAtMs).toISOString(),
       });
     } catch (error) {

@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { Metadata } from '@grpc/grpc-js';
 import { type Request, type Response, Router } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import {
+  checkEmbedSize,
   checkPromptSize,
   keepAliveMs,
+  openaiChatLogprobs,
+  openaiCompletionLogprobs,
+  openaiEmbedRequest,
+  openaiEmbedResponse,
+  openaiEmbedSchema,
+  openaiToolCalls,
   openaiChatSchema,
   openaiCompletionResponse,
   openaiCompletionSchema,
@@ -12,6 +20,7 @@ import {
   openaiUsage,
   parseBody,
 } from '@vmm/http-api';
+import type { TokenLogprob } from '@vmm/proto';
 import { sendError } from '../error-shapes.js';
 import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 import { streamText } from '../text-generation.js';
@@ -32,25 +41,49 @@ export function openaiRouter(deps: RouteDeps): Router {
       const created = Math.floor(Date.now() / 1000);
       const object = chat ? 'chat.completion.chunk' : 'text_completion';
       const gone = clientGone(req, res);
-      const choice = (delta: string, reason: string | null, first = false) =>
+      const wantLogprobs = 'messages' in body ? body.logprobs === true : body.logprobs != null;
+      const parallel = 'messages' in body ? body.parallel_tool_calls : undefined;
+      // Legacy completions with echo: the prompt comes back in front of the output.
+      const echo = !('messages' in body) && body.echo === true ? ([body.prompt].flat()[0] ?? '') : '';
+      let offset = echo.length;
+      const logprobsOf = (pieces: readonly TokenLogprob[]) => {
+        if (!wantLogprobs) return null;
+        if (chat) return openaiChatLogprobs(pieces);
+        const out = openaiCompletionLogprobs(pieces, offset);
+        return out;
+      };
+      const choice = (
+        delta: string,
+        reason: string | null,
+        pieces: readonly TokenLogprob[] = [],
+        first = false,
+      ) =>
         chat
           ? {
               index: 0,
               delta: first ? { role: 'assistant', content: delta } : reason ? {} : { content: delta },
-              logprobs: null,
+              logprobs: pieces.length > 0 ? logprobsOf(pieces) : null,
               finish_reason: reason,
             }
-          : { index: 0, text: delta, logprobs: null, finish_reason: reason };
+          : {
+              index: 0,
+              text: delta,
+              logprobs: pieces.length > 0 ? logprobsOf(pieces) : null,
+              finish_reason: reason,
+            };
       const sse = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
       const event = (choices: unknown[], extra: object = {}) =>
         sse({ id, object, created, model: body.model, choices, ...extra });
-      let all = '';
+      let all = echo;
+      const logprobs: TokenLogprob[] = [];
       let started = false;
       for await (const chunk of streamText(pool, job, pin, requestId, metrics)) {
         if (gone()) break;
         const done = chunk.done;
+        const pieces = chunk.logprobs?.tokens ?? [];
         if (body.stream !== true) {
           all += chunk.text;
+          logprobs.push(...pieces);
           if (done)
             res.json(
               openaiCompletionResponse({
@@ -61,6 +94,9 @@ export function openaiRouter(deps: RouteDeps): Router {
                 text: all,
                 done,
                 version: deps.version,
+                logprobs: wantLogprobs ? logprobs : undefined,
+                textOffset: echo.length,
+                ...(parallel === undefined || parallel === null ? {} : { parallelToolCalls: parallel }),
               }),
             );
           continue;
@@ -72,11 +108,28 @@ export function openaiRouter(deps: RouteDeps): Router {
             connection: 'keep-alive',
           });
           // Chat streams open with the assistant's role, as OpenAI's do.
-          if (chat) event([choice('', null, true)]);
+          if (chat) event([choice('', null, [], true)]);
+          if (echo) event([choice(echo, null)]);
           started = true;
         }
-        if (chunk.text) event([choice(chunk.text, null)]);
+        if (chunk.text || pieces.length > 0) {
+          event([choice(chunk.text, null, pieces)]);
+          offset += chunk.text.length;
+        }
         if (done) {
+          const calls = done.toolCalls?.calls ?? [];
+          const kept = parallel === false ? calls.slice(0, 1) : calls;
+          if (chat && kept.length > 0) {
+            // Each call arrives whole in one delta, with its index, id and name.
+            event([
+              {
+                index: 0,
+                delta: { tool_calls: openaiToolCalls(kept).map((call, index) => ({ index, ...call })) },
+                logprobs: null,
+                finish_reason: null,
+              },
+            ]);
+          }
           event([choice('', openaiFinishReason(done.finishReason))]);
           if (body.stream_options?.include_usage) event([], { usage: openaiUsage(done) });
           res.end('data: [DONE]\n\n');
@@ -96,6 +149,24 @@ export function openaiRouter(deps: RouteDeps): Router {
       sendError(res, error, 'openai', logger, requestId);
     }
   }
+
+  router.post('/v1/embeddings', (req, res) => {
+    void (async () => {
+      const requestId = requestIdOf(res);
+      try {
+        const body = parseBody(openaiEmbedSchema, req.body);
+        const pin = pinOf(req, body.backend ?? undefined);
+        const request = openaiEmbedRequest(body, requestContext(res, pin, keepAliveMs(body.keep_alive)));
+        checkEmbedSize(request, deps.maxPromptBytes);
+        const metadata = new Metadata();
+        metadata.set('x-request-id', requestId);
+        const response = await pool.embed(request, pin, metadata);
+        res.json(openaiEmbedResponse(body.model, response, body.encoding_format ?? 'float'));
+      } catch (error) {
+        sendError(res, error, 'openai', logger, requestId);
+      }
+    })();
+  });
 
   router.post('/v1/chat/completions', (req, res) => void complete(req, res, true));
   router.post('/v1/completions', (req, res) => void complete(req, res, false));

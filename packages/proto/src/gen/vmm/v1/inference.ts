@@ -532,7 +532,11 @@ export interface EmbedRequest {
     | undefined;
   /** Keep the first `dimensions` components (Matryoshka models), then renormalise; absent keeps all. */
   dimensions?: number | undefined;
-  context: RequestContext | undefined;
+  context:
+    | RequestContext
+    | undefined;
+  /** A lower limit than the model's on each input's tokens (Ollama's options.num_ctx). */
+  maxTokens?: number | undefined;
 }
 
 export interface Embedding {
@@ -4436,7 +4440,14 @@ export const TokenIds: MessageFns<TokenIds> = {
 };
 
 function createBaseEmbedRequest(): EmbedRequest {
-  return { model: "", inputs: [], truncate: undefined, dimensions: undefined, context: undefined };
+  return {
+    model: "",
+    inputs: [],
+    truncate: undefined,
+    dimensions: undefined,
+    context: undefined,
+    maxTokens: undefined,
+  };
 }
 
 export const EmbedRequest: MessageFns<EmbedRequest> = {
@@ -4455,6 +4466,9 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
     }
     if (message.context !== undefined) {
       RequestContext.encode(message.context, writer.uint32(42).fork()).join();
+    }
+    if (message.maxTokens !== undefined) {
+      writer.uint32(48).uint32(message.maxTokens);
     }
     return writer;
   },
@@ -4512,6 +4526,14 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
             message.context = RequestContext.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxTokens = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4531,6 +4553,11 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
       truncate: isSet(object.truncate) ? globalThis.Boolean(object.truncate) : undefined,
       dimensions: isSet(object.dimensions) ? globalThis.Number(object.dimensions) : undefined,
       context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
+      maxTokens: isSet(object.maxTokens)
+        ? globalThis.Number(object.maxTokens)
+        : isSet(object.max_tokens)
+        ? globalThis.Number(object.max_tokens)
+        : undefined,
     };
   },
 
@@ -4551,6 +4578,9 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
     if (message.context !== undefined) {
       obj.context = RequestContext.toJSON(message.context);
     }
+    if (message.maxTokens !== undefined) {
+      obj.maxTokens = Math.round(message.maxTokens);
+    }
     return obj;
   },
 
@@ -4566,6 +4596,7 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
     message.context = (object.context !== undefined && object.context !== null)
       ? RequestContext.fromPartial(object.context)
       : undefined;
+    message.maxTokens = object.maxTokens ?? undefined;
     return message;
   },
 };
