@@ -87,6 +87,9 @@ const common = {
   // Thinking models only: VMM's models do not think, so only `false` is honoured.
   think: z.union([z.boolean(), z.enum(['low', 'medium', 'high'])]).optional(),
   ...logprobFields,
+  // Not Ollama's, but sent by ollama-ai-provider-v2 (the AI SDK's Ollama provider) for
+  // maxOutputTokens: honoured as options.num_predict.
+  max_output_tokens: uint32({ min: 1 }).optional(),
 };
 const noImages = z.array(z.string()).max(0, 'images are not supported by text models here').optional();
 
@@ -174,6 +177,9 @@ export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context
   checkThink(body.think);
   const format = ollamaFormat(body.format);
   const options = ollamaSampling(body.options, body);
+  if (body.max_output_tokens !== undefined && body.options?.num_predict === undefined) {
+    options.maxTokens = body.max_output_tokens;
+  }
   if ('messages' in body) {
     const tools = toolsToProto(body.tools);
     return {

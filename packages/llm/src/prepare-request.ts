@@ -307,8 +307,10 @@ export class SequenceOutput {
       this.stopSequence = released.stop;
       return { chunk: released.text || logprobs ? chunk(released.text) : undefined, token };
     }
-    if (this.generated >= this.limit) this.finishReason = 'length';
-    // A format ends the output once it is complete and nothing can follow.
+    // A format ends the output once it is complete and nothing can follow: a natural stop,
+    // without spending a step on EOS.
+    if (this.options.constraint?.finished) this.finishReason = 'stop';
+    else if (this.generated >= this.limit) this.finishReason = 'length';
     return { chunk: chunk(released.text), token };
   }
 

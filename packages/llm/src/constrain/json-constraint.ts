@@ -48,6 +48,11 @@ export class JsonConstraint {
     return acceptsEnd(this.state);
   }
 
+  /** Whether the JSON is complete and nothing may follow it: the output has ended. */
+  get finished(): boolean {
+    return this.state.length > 0 && this.state.every((stack) => stack.f.t === 'end');
+  }
+
   /** Sets to -Infinity the logits of tokens that cannot come next; `remaining` counts this step. */
   mask(logits: Float32Array, remaining: number): void {
     const allowed = this.allowed;

@@ -1,0 +1,166 @@
+// The frameworks people build on, unchanged, against a real gateway: LangChain (Ollama and
+// OpenAI integrations), the Vercel AI SDK (OpenAI-compatible, OpenAI and Ollama providers) and
+// the official clients — embeddings, structured output and tool calls. The models have random
+// weights, so a free tool choice is nonsense; a required or named choice is valid by
+// construction, and that is what is checked.
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { createOpenAI } from '@ai-sdk/openai';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { tool as langchainTool } from '@langchain/core/tools';
+import { ChatOllama, OllamaEmbeddings } from '@langchain/ollama';
+import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
+import { embed, embedMany, generateObject, generateText, Output, tool } from 'ai';
+import { createOllama } from 'ollama-ai-provider-v2';
+import { Ollama } from 'ollama';
+import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import { z } from 'zod';
+import { cpuWorkers, gatewayConfig, useGateway, useWorkers } from './harness.js';
+
+const workers = useWorkers();
+const gateway = useGateway(() => gatewayConfig(cpuWorkers(workers)));
+
+const Person = z.object({
+  name: z.string().max(16),
+  age: z.number().int().min(0).max(120),
+  likes: z.array(z.enum(['tea', 'coffee'])).max(2),
+});
+const WeatherArgs = z.object({ city: z.string().max(24), unit: z.enum(['celsius', 'fahrenheit']) });
+
+let openaiBase: string;
+beforeAll(() => {
+  openaiBase = `${gateway.url}/v1`;
+});
+
+describe('LangChain', () => {
+  it('embeds with OllamaEmbeddings and OpenAIEmbeddings, the same vectors', async () => {
+    const ollama = new OllamaEmbeddings({ model: 'mini-embed', baseUrl: gateway.url });
+    const openai = new OpenAIEmbeddings({ model: 'mini-embed', apiKey: 'unused', configuration: { baseURL: openaiBase } });
+    const [a, b] = await ollama.embedDocuments(['the town', 'the sea']);
+    const query = await openai.embedQuery('the town');
+    expect(a).toHaveLength(64);
+    expect(b).not.toEqual(a);
+    query.forEach((value, i) => expect(value).toBeCloseTo(a?.[i] as number, 6));
+  });
+
+  it('gets structured output from ChatOllama and ChatOpenAI', async () => {
+    const ollama = new ChatOllama({ model: 'tiny-llama', baseUrl: gateway.url, numPredict: 64, seed: 1 });
+    const fromOllama = await ollama.withStructuredOutput(Person).invoke('Describe a person.');
+    expect(Person.safeParse(fromOllama).success).toBe(true);
+    const openai = new ChatOpenAI({ model: 'tiny-llama', apiKey: 'unused', maxTokens: 64, configuration: { baseURL: openaiBase } });
+    const fromOpenAI = await openai.withStructuredOutput(Person, { name: 'person' }).invoke('Describe a person.');
+    expect(Person.safeParse(fromOpenAI).success).toBe(true);
+  });
+
+  it('binds tools: ChatOpenAI with a named choice gets a valid call, ChatOllama takes the tools', async () => {
+    const weather = langchainTool(async () => 'sunny', {
+      name: 'get_weather',
+      description: 'The weather in a city',
+      schema: WeatherArgs,
+    });
+    const openai = new ChatOpenAI({ model: 'tiny-llama', apiKey: 'unused', maxTokens: 64, configuration: { baseURL: openaiBase } });
+    const message = await openai.bindTools([weather], { tool_choice: 'get_weather' }).invoke('Weather in Paris?');
+    expect(message.tool_calls).toHaveLength(1);
+    expect(message.tool_calls?.[0]?.name).toBe('get_weather');
+    expect(WeatherArgs.safeParse(message.tool_calls?.[0]?.args).success).toBe(true);
+    const ollama = new ChatOllama({ model: 'tiny-llama', baseUrl: gateway.url, numPredict: 8 });
+    const reply = await ollama.bindTools([weather]).invoke('Weather in Paris?');
+    expect(Array.isArray(reply.tool_calls)).toBe(true);
+  });
+});
+
+describe('Vercel AI SDK', () => {
+  const compatible = () =>
+    createOpenAICompatible({ name: 'vmm', baseURL: openaiBase, supportsStructuredOutputs: true });
+
+  it('embeds one value and many', async () => {
+    const model = compatible().textEmbeddingModel('mini-embed');
+    const one = await embed({ model, value: 'the town' });
+    const many = await embedMany({ model, values: ['the town', 'the sea'] });
+    expect(one.embedding).toHaveLength(64);
+    expect(many.embeddings[0]).toEqual(one.embedding);
+  });
+
+  it('generates an object valid against its schema (OpenAI-compatible and Ollama providers)', async () => {
+    const fromCompatible = await generateObject({
+      model: compatible()('tiny-llama'),
+      schema: Person,
+      prompt: 'Describe a person.',
+      maxOutputTokens: 64,
+      seed: 4,
+    });
+    expect(Person.safeParse(fromCompatible.object).success).toBe(true);
+    const ollama = createOllama({ baseURL: `${gateway.url}/api` });
+    const fromOllama = await generateObject({
+      model: ollama('tiny-llama'),
+      schema: Person,
+      prompt: 'Describe a person.',
+      maxOutputTokens: 64,
+    });
+    expect(Person.safeParse(fromOllama.object).success).toBe(true);
+    const structured = await generateText({
+      model: createOpenAI({ baseURL: openaiBase, apiKey: 'unused' }).chat('tiny-llama'),
+      output: Output.object({ schema: Person }),
+      prompt: 'Describe a person.',
+      maxOutputTokens: 64,
+    });
+    expect(Person.safeParse(structured.output).success).toBe(true);
+  });
+
+  it('makes the tool call a toolChoice asks for', async () => {
+    const result = await generateText({
+      model: compatible()('tiny-llama'),
+      tools: { get_weather: tool({ description: 'The weather in a city', inputSchema: WeatherArgs }) },
+      toolChoice: { type: 'tool', toolName: 'get_weather' },
+      prompt: 'Weather in Paris?',
+      maxOutputTokens: 64,
+    });
+    expect(result.toolCalls).toHaveLength(1);
+    expect(result.toolCalls[0]?.toolName).toBe('get_weather');
+    expect(WeatherArgs.safeParse(result.toolCalls[0]?.input).success).toBe(true);
+  });
+});
+
+describe('official clients', () => {
+  it('ollama: embed, a schema format and tools', async () => {
+    const ollama = new Ollama({ host: gateway.url });
+    const embedded = await ollama.embed({ model: 'mini-embed', input: ['the town', 'the sea'] });
+    expect(embedded.embeddings).toHaveLength(2);
+    const chat = await ollama.chat({
+      model: 'tiny-llama',
+      messages: [{ role: 'user', content: 'A person?' }],
+      format: z.toJSONSchema(Person),
+      options: { num_predict: 64 },
+    });
+    expect(Person.safeParse(JSON.parse(chat.message.content)).success).toBe(true);
+    const withTools = await ollama.chat({
+      model: 'tiny-llama',
+      messages: [{ role: 'user', content: 'Weather?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'weather', parameters: z.toJSONSchema(WeatherArgs) as never } }],
+      options: { num_predict: 8 },
+    });
+    expect(withTools.done).toBe(true);
+  });
+
+  it('openai: embeddings, parse with a schema, and a required tool call', async () => {
+    const openai = new OpenAI({ baseURL: openaiBase, apiKey: 'unused', maxRetries: 0 });
+    const embeddings = await openai.embeddings.create({ model: 'mini-embed', input: ['the town'] });
+    expect(embeddings.data[0]?.embedding).toHaveLength(64);
+    const parsed = await openai.chat.completions.parse({
+      model: 'tiny-llama',
+      messages: [{ role: 'user', content: 'A person?' }],
+      response_format: zodResponseFormat(Person, 'person'),
+      max_tokens: 64,
+    });
+    expect(Person.safeParse(parsed.choices[0]?.message.parsed).success).toBe(true);
+    const called = await openai.chat.completions.create({
+      model: 'tiny-llama',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: z.toJSONSchema(WeatherArgs) as Record<string, unknown> } }],
+      tool_choice: 'required',
+      max_tokens: 64,
+    });
+    const call = called.choices[0]?.message.tool_calls?.[0];
+    expect(call?.type === 'function' && WeatherArgs.safeParse(JSON.parse(call.function.arguments)).success).toBe(true);
+  });
+});
