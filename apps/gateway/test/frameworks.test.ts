@@ -35,7 +35,11 @@ beforeAll(() => {
 describe('LangChain', () => {
   it('embeds with OllamaEmbeddings and OpenAIEmbeddings, the same vectors', async () => {
     const ollama = new OllamaEmbeddings({ model: 'mini-embed', baseUrl: gateway.url });
-    const openai = new OpenAIEmbeddings({ model: 'mini-embed', apiKey: 'unused', configuration: { baseURL: openaiBase } });
+    const openai = new OpenAIEmbeddings({
+      model: 'mini-embed',
+      apiKey: 'unused',
+      configuration: { baseURL: openaiBase },
+    });
     const [a, b] = await ollama.embedDocuments(['the town', 'the sea']);
     const query = await openai.embedQuery('the town');
     expect(a).toHaveLength(64);
@@ -47,8 +51,15 @@ describe('LangChain', () => {
     const ollama = new ChatOllama({ model: 'tiny-llama', baseUrl: gateway.url, numPredict: 64, seed: 1 });
     const fromOllama = await ollama.withStructuredOutput(Person).invoke('Describe a person.');
     expect(Person.safeParse(fromOllama).success).toBe(true);
-    const openai = new ChatOpenAI({ model: 'tiny-llama', apiKey: 'unused', maxTokens: 64, configuration: { baseURL: openaiBase } });
-    const fromOpenAI = await openai.withStructuredOutput(Person, { name: 'person' }).invoke('Describe a person.');
+    const openai = new ChatOpenAI({
+      model: 'tiny-llama',
+      apiKey: 'unused',
+      maxTokens: 64,
+      configuration: { baseURL: openaiBase },
+    });
+    const fromOpenAI = await openai
+      .withStructuredOutput(Person, { name: 'person' })
+      .invoke('Describe a person.');
     expect(Person.safeParse(fromOpenAI).success).toBe(true);
   });
 
@@ -58,8 +69,15 @@ describe('LangChain', () => {
       description: 'The weather in a city',
       schema: WeatherArgs,
     });
-    const openai = new ChatOpenAI({ model: 'tiny-llama', apiKey: 'unused', maxTokens: 64, configuration: { baseURL: openaiBase } });
-    const message = await openai.bindTools([weather], { tool_choice: 'get_weather' }).invoke('Weather in Paris?');
+    const openai = new ChatOpenAI({
+      model: 'tiny-llama',
+      apiKey: 'unused',
+      maxTokens: 64,
+      configuration: { baseURL: openaiBase },
+    });
+    const message = await openai
+      .bindTools([weather], { tool_choice: 'get_weather' })
+      .invoke('Weather in Paris?');
     expect(message.tool_calls).toHaveLength(1);
     expect(message.tool_calls?.[0]?.name).toBe('get_weather');
     expect(WeatherArgs.safeParse(message.tool_calls?.[0]?.args).success).toBe(true);
@@ -136,7 +154,16 @@ describe('official clients', () => {
     const withTools = await ollama.chat({
       model: 'tiny-llama',
       messages: [{ role: 'user', content: 'Weather?' }],
-      tools: [{ type: 'function', function: { name: 'get_weather', description: 'weather', parameters: z.toJSONSchema(WeatherArgs) as never } }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'weather',
+            parameters: z.toJSONSchema(WeatherArgs) as never,
+          },
+        },
+      ],
       options: { num_predict: 8 },
     });
     expect(withTools.done).toBe(true);
@@ -156,11 +183,21 @@ describe('official clients', () => {
     const called = await openai.chat.completions.create({
       model: 'tiny-llama',
       messages: [{ role: 'user', content: 'Weather in Paris?' }],
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: z.toJSONSchema(WeatherArgs) as Record<string, unknown> } }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            parameters: z.toJSONSchema(WeatherArgs) as Record<string, unknown>,
+          },
+        },
+      ],
       tool_choice: 'required',
       max_tokens: 64,
     });
     const call = called.choices[0]?.message.tool_calls?.[0];
-    expect(call?.type === 'function' && WeatherArgs.safeParse(JSON.parse(call.function.arguments)).success).toBe(true);
+    expect(
+      call?.type === 'function' && WeatherArgs.safeParse(JSON.parse(call.function.arguments)).success,
+    ).toBe(true);
   });
 });

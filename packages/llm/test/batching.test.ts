@@ -200,3 +200,46 @@ describe('the scheduler', () => {
     expect((await cached.stats()).prefixCacheHits).toBe(1);
   });
 });
+
+describe('constrained decoding in a batch', () => {
+  it('keeps each sequence to its own format while others decode freely beside it', async () => {
+    const runner = await open(join(root, 'gqa'), { maxBatch: 4 });
+    const schema = (maxItems: number) =>
+      JSON.stringify({
+        type: 'object',
+        properties: {
+          name: { type: 'string', maxLength: 12 },
+          n: { type: 'integer' },
+          tags: { type: 'array', items: { enum: ['a', 'b'] }, maxItems },
+        },
+        required: ['name', 'n', 'tags'],
+        additionalProperties: false,
+      });
+    const free = { prompt: prompt(20, 0), raw: true, options: { temperature: 0, maxTokens: 24 } };
+    const expectedFree = (await collect(runner.generate(free))).ids;
+    const constrained = [1, 2, 3, 4, 5, 6].map((i) =>
+      collect(
+        runner.generate({
+          prompt: prompt(5 + i, i),
+          raw: true,
+          options: { temperature: 1, seed: i, maxTokens: 20 + 10 * i },
+          format: i % 3 === 0 ? { type: 'json' } : { type: 'json_schema', schema: schema(i) },
+        }),
+      ),
+    );
+    const [freeResult, ...outputs] = await Promise.all([collect(runner.generate(free)), ...constrained]);
+    expect(freeResult.ids).toEqual(expectedFree);
+    outputs.forEach((output, k) => {
+      const i = k + 1;
+      const value = JSON.parse(output.text) as { name: string; n: number; tags: string[] };
+      if (i % 3 === 0) expect(typeof value).toBe('object');
+      else {
+        expect(Object.keys(value)).toEqual(['name', 'n', 'tags']);
+        // Characters as JSON Schema counts them: code points, not UTF-16 units.
+        expect([...value.name].length).toBeLessThanOrEqual(12);
+        expect(Number.isInteger(value.n)).toBe(true);
+        expect(value.tags.length).toBeLessThanOrEqual(i);
+      }
+    });
+  });
+});

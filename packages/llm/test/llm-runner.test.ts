@@ -70,6 +70,42 @@ describe('greedy generation', () => {
     expect(ours.text).toBe(decode([...prompt, ...theirs]).slice(decode(prompt).length));
   });
 
+  it('reports logprobs equal to the log-softmax of the model’s logits (transformers.js)', async () => {
+    const chunks: GenerationChunk[] = [];
+    for await (const chunk of fp32.generate({
+      prompt: PROMPT,
+      raw: true,
+      options: greedy({ maxTokens: 3, repetitionPenalty: 1, logprobs: true, topLogprobs: 5 }),
+    }))
+      chunks.push(chunk);
+    const reported = chunks.flatMap((chunk) => chunk.logprobs ?? []);
+    expect(reported).toHaveLength(3);
+    const tokenizer = await AutoTokenizer.from_pretrained('tiny-llama');
+    const model = await AutoModelForCausalLM.from_pretrained('tiny-llama', { local_files_only: true });
+    const { Tensor } = await import('@huggingface/transformers');
+    const ids = tokenizer.encode(PROMPT);
+    for (const entry of reported) {
+      // A full forward pass over everything so far: the last position's logits, log-softmaxed.
+      const length = ids.length;
+      const output = (await model({
+        input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, length]),
+        attention_mask: new Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
+      })) as { logits: { data: Float32Array; dims: number[] } };
+      const vocab = output.logits.dims[2] as number;
+      const row = output.logits.data.subarray((length - 1) * vocab, length * vocab);
+      const max = Math.max(...row);
+      const logZ = max + Math.log(row.reduce((sum, value) => sum + Math.exp(value - max), 0));
+      const expected = [...row.keys()].sort((a, b) => (row[b] as number) - (row[a] as number)).slice(0, 5);
+      expect(entry.tokenId).toBe(expected[0]);
+      expect(entry.logprob).toBeCloseTo((row[entry.tokenId] as number) - logZ, 4);
+      expect(entry.top.map((top) => top.tokenId)).toEqual(expected);
+      entry.top.forEach((top) => expect(top.logprob).toBeCloseTo((row[top.tokenId] as number) - logZ, 4));
+      expect(entry.bytes.length).toBeGreaterThan(0);
+      ids.push(entry.tokenId);
+    }
+    await model.dispose();
+  });
+
   it('gives the same tokens for a model without position_ids', async () => {
     const runner = await open(join(root, 'no-position-ids'));
     const request = { prompt: PROMPT, raw: true, options: greedy({ maxTokens: 16 }) };
