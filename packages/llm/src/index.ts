@@ -26,3 +26,8 @@ export {
 } from './sampling/sampling-options.js';
 export { LlmTokenizer } from './llm-tokenizer.js';
 export { readModelConfig, type ModelConfig } from './model-config.js';
+// Constrained decoding's parts, for benchmarks and tools that check schemas ahead of time.
+export { compileSchema, type SchemaNode } from './constrain/json-schema.js';
+export { JsonConstraint } from './constrain/json-constraint.js';
+export { TokenTrie } from './constrain/token-trie.js';
+export { tokenBytesTable } from './constrain/token-bytes.js';
