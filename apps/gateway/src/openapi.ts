@@ -29,6 +29,15 @@ const ollamaOptions = object({
   backend: { enum: ['cpu', 'cuda', 'openvino'] },
 });
 const keepAlive = { oneOf: [num, str] };
+const anyObject = { type: 'object' };
+const tools = {
+  type: 'array',
+  items: object({
+    type: { const: 'function' },
+    function: object({ name: str, description: str, parameters: anyObject }, ['name']),
+  }),
+};
+const embeddingRows = { type: 'array', items: { type: 'array', items: num } };
 const message = object(
   { role: { enum: ['system', 'user', 'assistant', 'tool', 'developer'] }, content: str },
   ['role', 'content'],
@@ -84,6 +93,10 @@ const operations: Operation[] = [
           stream: bool,
           keep_alive: keepAlive,
           options: ollamaOptions,
+          format: { oneOf: [{ const: 'json' }, anyObject] },
+          context: { type: 'array', items: int },
+          logprobs: bool,
+          top_logprobs: int,
         },
         ['model'],
       ),
@@ -109,6 +122,10 @@ const operations: Operation[] = [
           stream: bool,
           keep_alive: keepAlive,
           options: ollamaOptions,
+          format: { oneOf: [{ const: 'json' }, anyObject] },
+          tools,
+          logprobs: bool,
+          top_logprobs: int,
         },
         ['model', 'messages'],
       ),
@@ -120,6 +137,90 @@ const operations: Operation[] = [
       },
     },
     error: json(ollamaError),
+  },
+  {
+    method: 'post',
+    path: '/api/embed',
+    summary: 'Embed one text or many with an embedding model',
+    tag: 'ollama',
+    body: json(
+      object(
+        {
+          model: str,
+          input: { oneOf: [str, { type: 'array', items: str }] },
+          truncate: bool,
+          dimensions: int,
+          keep_alive: keepAlive,
+          options: object({ num_ctx: int }),
+        },
+        ['model', 'input'],
+      ),
+    ),
+    ok: json(
+      object({
+        model: str,
+        embeddings: embeddingRows,
+        total_duration: int,
+        load_duration: int,
+        prompt_eval_count: int,
+      }),
+    ),
+    error: json(ollamaError),
+  },
+  {
+    method: 'post',
+    path: '/api/embeddings',
+    summary: 'Embed one prompt (the older endpoint)',
+    tag: 'ollama',
+    body: json(
+      object({ model: str, prompt: str, keep_alive: keepAlive, options: object({ num_ctx: int }) }, [
+        'model',
+        'prompt',
+      ]),
+    ),
+    ok: json(object({ embedding: { type: 'array', items: num } })),
+    error: json(ollamaError),
+  },
+  {
+    method: 'post',
+    path: '/v1/embeddings',
+    summary: 'Embed texts or token ids (OpenAI)',
+    tag: 'openai',
+    body: json(
+      object(
+        {
+          model: str,
+          input: {
+            oneOf: [
+              str,
+              { type: 'array', items: str },
+              { type: 'array', items: int },
+              { type: 'array', items: { type: 'array', items: int } },
+            ],
+          },
+          encoding_format: { enum: ['float', 'base64'] },
+          dimensions: int,
+          user: str,
+        },
+        ['model', 'input'],
+      ),
+    ),
+    ok: json(
+      object({
+        object: { const: 'list' },
+        data: {
+          type: 'array',
+          items: object({
+            object: str,
+            index: int,
+            embedding: { oneOf: [{ type: 'array', items: num }, str] },
+          }),
+        },
+        model: str,
+        usage: object({ prompt_tokens: int, total_tokens: int }),
+      }),
+    ),
+    error: json(openaiError),
   },
   {
     method: 'get',
@@ -179,6 +280,16 @@ const operations: Operation[] = [
           top_p: num,
           stop: { oneOf: [str, { type: 'array', items: str }] },
           seed: int,
+          response_format: object(
+            { type: { enum: ['text', 'json_object', 'json_schema'] }, json_schema: anyObject },
+            ['type'],
+          ),
+          tools,
+          tool_choice: { oneOf: [{ enum: ['none', 'auto', 'required'] }, anyObject] },
+          parallel_tool_calls: bool,
+          logprobs: bool,
+          top_logprobs: int,
+          logit_bias: { type: 'object', additionalProperties: num },
         },
         ['model', 'messages'],
       ),

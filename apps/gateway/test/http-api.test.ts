@@ -292,6 +292,9 @@ describe('operations', () => {
         '/v1/models',
         '/v1/vision/detect',
         '/v1/vision/classify',
+        '/api/embed',
+        '/api/embeddings',
+        '/v1/embeddings',
       ]);
     for (const route of routes)
       expect(Object.keys(document.paths)).toContain(route.replace(':model', '{model}'));
