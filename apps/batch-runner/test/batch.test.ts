@@ -49,7 +49,7 @@ const submit = (body: string, headers: Record<string, string> = {}) =>
 const jsonl = (items: object[]) => items.map((item) => JSON.stringify(item)).join('\n');
 
 describe('a mixed batch', () => {
-  it('completes 50 items, each result equal to running the item directly', async () => {
+  it('completes 55 items, each result equal to running the item directly', async () => {
     const image = (
       await sharp(drawSquares(320, 240, [{ x: 50, y: 40, size: 60, rgb: detectorColours[0]!.rgb }]).data, {
         raw: { width: 320, height: 240, channels: 3 },
@@ -103,13 +103,20 @@ describe('a mixed batch', () => {
         url: '/v1/vision/classify',
         body: { model: 'classifier', image, top_k: 2 },
       });
+    for (let i = 0; i < 5; i += 1)
+      items.push({
+        custom_id: `emb-${i}`,
+        method: 'POST',
+        url: '/v1/embeddings',
+        body: { model: 'mini-embed', input: [`the town ${i}`, 'the sea'] },
+      });
 
     const response = await submit(jsonl(items));
     expect(response.status).toBe(200);
     const created = (await response.json()) as BatchJson;
-    expect(created).toMatchObject({ status: 'in_progress', request_counts: { total: 50 } });
+    expect(created).toMatchObject({ status: 'in_progress', request_counts: { total: 55 } });
     const done = await waitForStatus(url, created.id, ['completed']);
-    expect(done.request_counts).toEqual({ total: 50, completed: 50, failed: 0 });
+    expect(done.request_counts).toEqual({ total: 55, completed: 55, failed: 0 });
 
     const lines = await results(url, created.id);
     expect(lines.map((line) => line.custom_id)).toEqual(items.map((item) => item.custom_id));
@@ -119,6 +126,7 @@ describe('a mixed batch', () => {
       if (path.startsWith('/v1/chat') || path === '/v1/completions')
         return { choices: body.choices, usage: body.usage };
       if (path === '/v1/vision/detect') return { detections: body.detections };
+      if (path === '/v1/embeddings') return { data: body.data, usage: body.usage };
       return { classes: body.classes };
     };
     for (const [index, item] of items.entries()) {
@@ -151,8 +159,8 @@ describe('the batch API', () => {
     ],
     [
       'an unknown url',
-      jsonl([{ custom_id: 'a', ...ok, url: '/v1/embeddings' }]),
-      /line 1: url "\/v1\/embeddings" is not one of/,
+      jsonl([{ custom_id: 'a', ...ok, url: '/v1/responses' }]),
+      /line 1: url "\/v1\/responses" is not one of/,
     ],
     ['a missing custom_id', jsonl([{ custom_id: 'a', ...ok }, ok]), /line 2: custom_id/],
     [

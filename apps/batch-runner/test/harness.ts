@@ -4,7 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, loadConfig, type Gateway } from '@vmm/gateway';
-import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
+import {
+  writeClassifierFolder,
+  writeDetectorFolder,
+  writeLlamaFolder,
+  writeBertFolder,
+} from '@vmm/model-fixtures';
 import { appMain, removeRedisPrefix, startProcess, startWorkerProcess, waitFor } from '@vmm/test-support';
 import { pino } from 'pino';
 import { type BatchRunner, createRunner } from '../src/index.js';
@@ -17,6 +22,7 @@ export function writeModels(): string {
   writeLlamaFolder(join(dir, 'heavy-llama'), { preset: 'medium' });
   writeDetectorFolder(join(dir, 'detector'));
   writeClassifierFolder(join(dir, 'classifier'));
+  writeBertFolder(join(dir, 'mini-embed'));
   return dir;
 }
 

@@ -19,7 +19,9 @@ import {
   ModelsService,
   Role,
   Task,
+  ToolChoiceMode,
   type ChatRequest,
+  type EmbedRequest,
   type GenerateChunk,
   type GenerateRequest,
   type InferenceServer,
@@ -34,7 +36,7 @@ interface StreamRecord {
 }
 
 const records = new Map<string, StreamRecord>();
-const received: { generate?: GenerateRequest; chat?: ChatRequest } = {};
+const received: { generate?: GenerateRequest; chat?: ChatRequest; embed?: EmbedRequest } = {};
 
 /**
  * Streams `count` chunks of one token each, or — for prompt "forever" — one chunk every
@@ -120,6 +122,22 @@ const inference: InferenceServer = {
   },
   classify(_call, callback) {
     callback(toGrpcStatus(new VmmError(ErrorCode.ResourceExhausted, 'queue full', { retryAfterMs: 1500 })));
+  },
+  embed(call, callback) {
+    received.embed = call.request;
+    // One vector per input: its length, then its first token id or character code.
+    callback(null, {
+      embeddings: call.request.inputs.map((input) => ({
+        values: [
+          input.text?.length ?? input.tokens?.ids.length ?? 0,
+          input.text?.charCodeAt(0) ?? input.tokens?.ids[0] ?? 0,
+          0.25,
+        ],
+      })),
+      promptTokens: 7,
+      loadNs: 0,
+      totalNs: 9,
+    });
   },
 };
 
@@ -362,6 +380,56 @@ describe('Inference.Chat', () => {
     expect(error).toBeUndefined();
     expect(received.chat).toEqual(request);
     expect(chunks.at(-1)?.done?.usage?.completionTokens).toBe(2);
+  });
+});
+
+describe('Inference.Chat with tools, and Embed', () => {
+  it('carries formats, tools, tool calls in history, logprob options and logit bias', async () => {
+    const request: ChatRequest = {
+      model: 'tiny-llama',
+      messages: [
+        { role: Role.ROLE_USER, content: 'Weather?' },
+        {
+          role: Role.ROLE_ASSISTANT,
+          content: '',
+          toolCalls: { calls: [{ id: 'call_1', name: 'get_weather', argumentsJson: '{"city":"Paris"}' }] },
+        },
+        { role: Role.ROLE_TOOL, content: '21', toolCallId: 'call_1', name: 'get_weather' },
+      ],
+      options: { stop: [], logprobs: true, topLogprobs: 3, logitBias: { bias: { 42: -100, 7: 2.5 } } },
+      context: undefined,
+      format: { jsonSchema: '{"type":"object"}' },
+      toolUse: {
+        tools: [{ name: 'get_weather', description: 'weather', parametersJson: '{"type":"object"}' }],
+        choice: { mode: ToolChoiceMode.TOOL_CHOICE_MODE_FUNCTION, function: 'get_weather' },
+      },
+    };
+    const { error } = await collect(inferenceClient.chat(request));
+    expect(error).toBeUndefined();
+    expect(received.chat).toEqual(request);
+  });
+
+  it('embeds texts and token ids, in order', async () => {
+    const response = await new Promise<unknown>((resolve, reject) =>
+      inferenceClient.embed(
+        {
+          model: 'embedder',
+          inputs: [{ text: 'héllo' }, { tokens: { ids: [101, 7, 102] } }],
+          truncate: false,
+          dimensions: 3,
+          context: undefined,
+          maxTokens: undefined,
+        },
+        (error, value) => (error ? reject(error) : resolve(value)),
+      ),
+    );
+    expect(received.embed).toMatchObject({ truncate: false, dimensions: 3 });
+    expect(response).toEqual({
+      embeddings: [{ values: [5, 104, 0.25] }, { values: [3, 101, 0.25] }],
+      promptTokens: 7,
+      loadNs: 0,
+      totalNs: 9,
+    });
   });
 });
 

@@ -23,29 +23,34 @@ import {
 import { Backend, backendFromJSON, backendToJSON } from "./common.js";
 
 export enum ToolChoiceMode {
+  /** TOOL_CHOICE_MODE_UNSPECIFIED - Not given: as AUTO. */
+  TOOL_CHOICE_MODE_UNSPECIFIED = 0,
   /** TOOL_CHOICE_MODE_AUTO - Let the model choose between text and calls. */
-  TOOL_CHOICE_MODE_AUTO = 0,
+  TOOL_CHOICE_MODE_AUTO = 1,
   /** TOOL_CHOICE_MODE_NONE - No calls: the tools stay in the prompt, the output is text. */
-  TOOL_CHOICE_MODE_NONE = 1,
+  TOOL_CHOICE_MODE_NONE = 2,
   /** TOOL_CHOICE_MODE_REQUIRED - At least one call, of any tool: enforced by constrained decoding. */
-  TOOL_CHOICE_MODE_REQUIRED = 2,
+  TOOL_CHOICE_MODE_REQUIRED = 3,
   /** TOOL_CHOICE_MODE_FUNCTION - A call of the tool named in `function`: enforced by constrained decoding. */
-  TOOL_CHOICE_MODE_FUNCTION = 3,
+  TOOL_CHOICE_MODE_FUNCTION = 4,
   UNRECOGNIZED = -1,
 }
 
 export function toolChoiceModeFromJSON(object: any): ToolChoiceMode {
   switch (object) {
     case 0:
+    case "TOOL_CHOICE_MODE_UNSPECIFIED":
+      return ToolChoiceMode.TOOL_CHOICE_MODE_UNSPECIFIED;
+    case 1:
     case "TOOL_CHOICE_MODE_AUTO":
       return ToolChoiceMode.TOOL_CHOICE_MODE_AUTO;
-    case 1:
+    case 2:
     case "TOOL_CHOICE_MODE_NONE":
       return ToolChoiceMode.TOOL_CHOICE_MODE_NONE;
-    case 2:
+    case 3:
     case "TOOL_CHOICE_MODE_REQUIRED":
       return ToolChoiceMode.TOOL_CHOICE_MODE_REQUIRED;
-    case 3:
+    case 4:
     case "TOOL_CHOICE_MODE_FUNCTION":
       return ToolChoiceMode.TOOL_CHOICE_MODE_FUNCTION;
     case -1:
@@ -57,6 +62,8 @@ export function toolChoiceModeFromJSON(object: any): ToolChoiceMode {
 
 export function toolChoiceModeToJSON(object: ToolChoiceMode): string {
   switch (object) {
+    case ToolChoiceMode.TOOL_CHOICE_MODE_UNSPECIFIED:
+      return "TOOL_CHOICE_MODE_UNSPECIFIED";
     case ToolChoiceMode.TOOL_CHOICE_MODE_AUTO:
       return "TOOL_CHOICE_MODE_AUTO";
     case ToolChoiceMode.TOOL_CHOICE_MODE_NONE:
