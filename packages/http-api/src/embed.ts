@@ -149,3 +149,15 @@ export function openaiEmbedResponse(model: string, response: EmbedResponse, enco
     usage: { prompt_tokens: response.promptTokens, total_tokens: response.promptTokens },
   };
 }
+
+/** Refuses (413) embedding inputs larger than `maxBytes` in all, before any worker sees them. */
+export function checkEmbedSize(request: EmbedRequest, maxBytes: number): void {
+  const bytes = embedInputBytes(request);
+  if (bytes > maxBytes) {
+    throw new VmmError(
+      ErrorCode.PayloadTooLarge,
+      `the input is ${bytes} bytes; the limit is ${maxBytes} bytes (VMM_MAX_PROMPT_BYTES)`,
+      { field: 'input' },
+    );
+  }
+}

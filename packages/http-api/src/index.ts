@@ -18,6 +18,7 @@ export {
   ollamaLegacyEmbedResponse,
   openaiEmbedResponse,
   embedInputBytes,
+  checkEmbedSize,
   MAX_EMBED_INPUTS,
   type OllamaEmbedBody,
   type OllamaLegacyEmbedBody,
@@ -65,7 +66,6 @@ export {
 export { errorResponse, shapeForPath, type ErrorShape } from './error-response.js';
 export { float32, fromText, safeInt, uint32, FLOAT32_MAX, UINT32_MAX } from './proto-range.js';
 export {
-  checkEmbedSize,
   checkPromptSize,
   DEFAULT_MAX_PROMPT_BYTES,
   MAX_MESSAGES,

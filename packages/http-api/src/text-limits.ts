@@ -1,6 +1,4 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import type { EmbedRequest } from '@vmm/proto';
-import { embedInputBytes } from './embed.js';
 import type { TextJob } from './text-job.js';
 
 // Limits on the text a request may carry, checked before anything is sent to a worker: a model
@@ -46,18 +44,6 @@ export function checkPromptSize(job: TextJob, maxBytes: number): void {
       ErrorCode.PayloadTooLarge,
       `the prompt is ${bytes} bytes; the limit is ${maxBytes} bytes (VMM_MAX_PROMPT_BYTES)`,
       { field: job.kind === 'chat' ? 'messages' : 'prompt' },
-    );
-  }
-}
-
-/** Refuses (413) embedding inputs larger than `maxBytes` in all, before any worker sees them. */
-export function checkEmbedSize(request: EmbedRequest, maxBytes: number): void {
-  const bytes = embedInputBytes(request);
-  if (bytes > maxBytes) {
-    throw new VmmError(
-      ErrorCode.PayloadTooLarge,
-      `the input is ${bytes} bytes; the limit is ${maxBytes} bytes (VMM_MAX_PROMPT_BYTES)`,
-      { field: 'input' },
     );
   }
 }
