@@ -27,7 +27,7 @@ describe('parseBatchInput', () => {
     ['', /no requests/],
     [`${line('a')}\n{`, /line 2: not valid JSON/],
     [line('a', { method: 'GET' }), /line 1: method/],
-    [line('a', { url: '/v1/embeddings' }), /line 1: url/],
+    [line('a', { url: '/v1/responses' }), /line 1: url/],
     [line('a', { body: { model: 'm' } }), /line 1: body.messages/],
     [line('a', { body: 'text' }), /line 1: body/],
     [`${line('a')}\n${line('a')}`, /line 2: custom_id "a" repeats line 1/],

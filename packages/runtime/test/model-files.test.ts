@@ -116,9 +116,11 @@ describe('inspectModelFolder', () => {
     expect(found.map((model) => model.name)).toEqual([
       'colour-classifier',
       'llama-fp16',
+      'mini-embed',
       'tiny-llama',
       'yolov8n-squares',
     ]);
+    expect(found.find((model) => model.name === 'mini-embed')?.task).toBe('embedding');
     expect(problems.map((problem) => problem.name)).toEqual(['bad-manifest', 'empty', 'escape']);
   });
 });
