@@ -119,7 +119,7 @@ describe('openai (npm)', () => {
   it('lists models', async () => {
     const ids = [];
     for await (const model of openai.models.list()) ids.push(model.id);
-    expect(ids).toEqual(['classifier', 'detector', 'heavy-llama', 'tiny-llama']);
+    expect(ids).toEqual(['classifier', 'detector', 'heavy-llama', 'mini-embed', 'tiny-llama']);
   });
 
   it('raises the SDK’s NotFoundError for an unknown model', async () => {

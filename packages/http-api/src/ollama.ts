@@ -120,14 +120,20 @@ export const ollamaChatSchema = z.strictObject({
   ...common,
   messages: z
     .array(
-      z.strictObject({
-        role: z.enum(['system', 'user', 'assistant', 'tool']),
-        content: z.string().optional(),
-        images: noImages,
-        tool_calls: z.array(ollamaToolCall).max(MAX_TOOLS).optional(),
-        tool_name: z.string().optional(),
-        thinking: z.string().max(0, 'thinking is not supported by the models VMM serves').optional(),
-      }),
+      z
+        .strictObject({
+          role: z.enum(['system', 'user', 'assistant', 'tool']),
+          content: z.string().optional(),
+          images: noImages,
+          tool_calls: z.array(ollamaToolCall).max(MAX_TOOLS).optional(),
+          tool_name: z.string().optional(),
+          thinking: z.string().max(0, 'thinking is not supported by the models VMM serves').optional(),
+        })
+        // Only an assistant turn that made calls may leave its content out.
+        .refine((message) => message.content !== undefined || (message.tool_calls?.length ?? 0) > 0, {
+          message: 'content is required',
+          path: ['content'],
+        }),
     )
     // No messages: Ollama's call to load (or, with keep_alive 0, unload) the model.
     .max(MAX_MESSAGES),
