@@ -14,7 +14,7 @@ const { values } = parseArgs({
   options: {
     preset: { type: 'string', default: 'minilm' },
     threads: { type: 'string', default: '2' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     counts: { type: 'string', default: '1,32,256' },
     dir: { type: 'string', default: join(tmpdir(), 'vmm-bench-models') },
   },
@@ -34,15 +34,29 @@ if (!existsSync(join(dir, 'onnx', 'model.onnx'))) {
 const WORDS = 'the town by the sea was kind and people worked hard every day in the morning'.split(' ');
 const text = (i: number) => Array.from({ length: 126 }, (_, k) => WORDS[(i + k) % WORDS.length]).join(' ');
 
-async function timeIt(run: () => Promise<unknown>): Promise<number> {
-  await run();
-  const samples: number[] = [];
+/**
+ * Both engines' median time for the same call, measured alternately (ours, peer, ours, ...):
+ * this VM's speed drifts by a third over minutes, and alternation gives both the same drift.
+ */
+async function timeBoth(
+  ours: () => Promise<unknown>,
+  peer: () => Promise<unknown>,
+): Promise<[number, number]> {
+  await ours();
+  await peer();
+  const oursMs: number[] = [];
+  const peerMs: number[] = [];
   for (let i = 0; i < runs; i += 1) {
-    const started = performance.now();
-    await run();
-    samples.push(performance.now() - started);
+    for (const [run, into] of [
+      [ours, oursMs],
+      [peer, peerMs],
+    ] as const) {
+      const started = performance.now();
+      await run();
+      into.push(performance.now() - started);
+    }
   }
-  return median(samples);
+  return [median(oursMs), median(peerMs)];
 }
 
 const ours = await EmbeddingRunner.open({
@@ -63,13 +77,15 @@ const peer = await pipeline('feature-extraction', basename(dir), {
 });
 
 console.log(
-  `embeddings: ${values.preset} encoder, ${tokens} tokens per input, ${threads} threads, median of ${runs}`,
+  `embeddings: ${values.preset} encoder, ${tokens} tokens per input, ${threads} threads, median of ${runs} alternated runs`,
 );
 for (const count of counts) {
   const inputs = Array.from({ length: count }, (_, i) => text(i));
-  const oursMs = await timeIt(() => ours.embed(inputs));
   // The peer's own batching: one call with every input, padded together, as its docs show.
-  const peerMs = await timeIt(() => peer(inputs, { pooling: 'mean', normalize: true }));
+  const [oursMs, peerMs] = await timeBoth(
+    () => ours.embed(inputs),
+    () => peer(inputs, { pooling: 'mean', normalize: true }),
+  );
   const oursRate = (count / oursMs) * 1000;
   const peerRate = (count / peerMs) * 1000;
   console.log(
