@@ -41,10 +41,16 @@ describe('batching state', () => {
   it('shows KV-cache use and prefix-cache hits in /api/ps and /metrics', async () => {
     await generate(prompt);
     await generate(`${prompt} and the children played`);
-    const model = await waitFor('/api/ps to show a prefix-cache hit', async () => {
+    // The gateway polls workers: a poll taken while the second request was still decoding shows
+    // its hit with the sequence running. Wait for one taken after it finished.
+    const model = await waitFor('/api/ps to show a prefix-cache hit and nothing running', async () => {
       const ps = (await (await fetch(`${gateway.url}/api/ps`)).json()) as { models: PsModel[] };
       const found = ps.models.find((entry) => entry.name.startsWith('tiny-llama'));
-      return found?.batching && found.batching.prefix_cache_hits >= 1 ? found : undefined;
+      return found?.batching &&
+        found.batching.prefix_cache_hits >= 1 &&
+        found.batching.running_sequences === 0
+        ? found
+        : undefined;
     });
     expect(model.batching).toMatchObject({
       running_sequences: 0,

@@ -21,6 +21,7 @@ import {
   neutralOnly,
   ollamaFormat,
   ollamaToolCalls,
+  toolCallsToProto,
   toolChoiceToProto,
   toolSchema,
   toolsToProto,
@@ -195,17 +196,13 @@ export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context
         messages: body.messages.map((m) => ({
           role: Role[`ROLE_${m.role.toUpperCase()}` as keyof typeof Role],
           content: m.content ?? '',
-          ...(m.tool_calls?.length
-            ? {
-                toolCalls: {
-                  calls: m.tool_calls.map((call) => ({
-                    id: call.id ?? '',
-                    name: call.function.name,
-                    argumentsJson: JSON.stringify(call.function.arguments),
-                  })),
-                },
-              }
-            : {}),
+          ...toolCallsToProto(
+            m.tool_calls?.map((call) => ({
+              id: call.id ?? '',
+              name: call.function.name,
+              arguments: JSON.stringify(call.function.arguments),
+            })),
+          ),
           ...(m.tool_name ? { name: m.tool_name } : {}),
         })),
         options,

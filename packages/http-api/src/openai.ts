@@ -19,6 +19,7 @@ import {
   openaiFormat,
   openaiToolCalls,
   responseFormatSchema,
+  toolCallsToProto,
   toolChoiceToProto,
   toolSchema,
   toolsToProto,
@@ -172,17 +173,13 @@ export function openaiTextJob(body: OpenAiChatBody | OpenAiCompletionBody, conte
               ? Role.ROLE_SYSTEM
               : Role[`ROLE_${m.role.toUpperCase()}` as keyof typeof Role],
           content: text(m.content),
-          ...(m.tool_calls?.length
-            ? {
-                toolCalls: {
-                  calls: m.tool_calls.map((call) => ({
-                    id: call.id,
-                    name: call.function.name,
-                    argumentsJson: call.function.arguments,
-                  })),
-                },
-              }
-            : {}),
+          ...toolCallsToProto(
+            m.tool_calls?.map((call) => ({
+              id: call.id,
+              name: call.function.name,
+              arguments: call.function.arguments,
+            })),
+          ),
           ...(m.tool_call_id ? { toolCallId: m.tool_call_id } : {}),
           ...(m.name ? { name: m.name } : {}),
         })),

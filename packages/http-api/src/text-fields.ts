@@ -137,3 +137,16 @@ export function ollamaToolCalls(calls: readonly ToolCall[]) {
     function: { index, name: call.name, arguments: JSON.parse(call.argumentsJson) as unknown },
   }));
 }
+
+/** Earlier calls in a conversation's history, as the contract carries them. */
+export function toolCallsToProto(
+  calls: readonly { id: string; name: string; arguments: string }[] | undefined,
+) {
+  return calls && calls.length > 0
+    ? {
+        toolCalls: {
+          calls: calls.map((call) => ({ id: call.id, name: call.name, argumentsJson: call.arguments })),
+        },
+      }
+    : {};
+}

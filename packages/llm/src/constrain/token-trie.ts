@@ -208,6 +208,14 @@ export class TokenTrie {
     }
   }
 
+  /** The child of `node` along byte `b`, or -1. */
+  private child(node: number, b: number): number {
+    const start = this.childStart[node] as number;
+    const end = start + (this.childCount[node] as number);
+    for (let k = start; k < end; k += 1) if (this.childByte[k] === b) return this.childNode[k] as number;
+    return -1;
+  }
+
   /**
    * The longest token that `text` starts with, and its length in bytes; undefined when no token
    * starts it. Repeated, it tokenizes a completion greedily.
@@ -216,16 +224,7 @@ export class TokenTrie {
     let node = 0;
     let best: { id: number; length: number } | undefined;
     for (let i = from; i < text.length; i += 1) {
-      const b = text[i] as number;
-      const start = this.childStart[node] as number;
-      const end = start + (this.childCount[node] as number);
-      let next = -1;
-      for (let k = start; k < end; k += 1) {
-        if (this.childByte[k] === b) {
-          next = this.childNode[k] as number;
-          break;
-        }
-      }
+      const next = this.child(node, text[i] as number);
       if (next < 0) break;
       node = next;
       if ((this.tokEnd[node] as number) > (this.tokStart[node] as number))
@@ -243,29 +242,5 @@ export class TokenTrie {
       at += token.length;
     }
     return count;
-  }
-
-  /** Sets `allowed[id]` for the tokens whose bytes begin `text`; returns how many. */
-  allowPrefixesOf(text: Uint8Array, allowed: Uint8Array): number {
-    let node = 0;
-    let found = 0;
-    for (const b of text) {
-      const start = this.childStart[node] as number;
-      const end = start + (this.childCount[node] as number);
-      let next = -1;
-      for (let k = start; k < end; k += 1) {
-        if (this.childByte[k] === b) {
-          next = this.childNode[k] as number;
-          break;
-        }
-      }
-      if (next < 0) break;
-      node = next;
-      for (let i = this.tokStart[node] as number; i < (this.tokEnd[node] as number); i += 1) {
-        allowed[this.order[i] as number] = 1;
-        found += 1;
-      }
-    }
-    return found;
   }
 }
