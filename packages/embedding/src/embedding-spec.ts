@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { readFolderJson } from '@vmm/runtime';
 
 export type Pooling = 'mean' | 'cls' | 'max' | 'lasttoken';
 
@@ -14,17 +15,6 @@ export interface EmbeddingSpec {
 }
 
 type Json = Record<string, unknown>;
-
-function readJson(dir: string, file: string): Json | undefined {
-  const path = join(dir, file);
-  if (!existsSync(path)) return undefined;
-  try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch (error) {
-    throw new VmmError(ErrorCode.FailedPrecondition, `${file} is not valid JSON`, { cause: error });
-  }
-}
 
 const positive = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
@@ -51,7 +41,7 @@ export function readEmbeddingSpec(dir: string): EmbeddingSpec {
     const type = String(module.type ?? '');
     if (type.endsWith('.Normalize')) normalize = true;
     if (type.endsWith('.Pooling')) {
-      const config = readJson(dir, join(String(module.path ?? '1_Pooling'), 'config.json')) ?? {};
+      const config = readFolderJson(dir, join(String(module.path ?? '1_Pooling'), 'config.json')) ?? {};
       if (config.pooling_mode_cls_token === true) pooling = 'cls';
       else if (config.pooling_mode_max_tokens === true) pooling = 'max';
       else if (config.pooling_mode_lasttoken === true) pooling = 'lasttoken';
@@ -65,9 +55,9 @@ export function readEmbeddingSpec(dir: string): EmbeddingSpec {
       }
     }
   }
-  const config = readJson(dir, 'config.json') ?? {};
-  const tokenizerConfig = readJson(dir, 'tokenizer_config.json') ?? {};
-  const sentence = readJson(dir, 'sentence_bert_config.json') ?? {};
+  const config = readFolderJson(dir, 'config.json') ?? {};
+  const tokenizerConfig = readFolderJson(dir, 'tokenizer_config.json') ?? {};
+  const sentence = readFolderJson(dir, 'sentence_bert_config.json') ?? {};
   const limits = [
     positive(sentence.max_seq_length),
     positive(tokenizerConfig.model_max_length),

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { readFolderJson } from '@vmm/runtime';
 
 type Json = Record<string, unknown>;
 
@@ -29,19 +28,9 @@ export class EmbeddingTokenizer {
   }
 
   static load(dir: string): EmbeddingTokenizer {
-    const read = (file: string): Json => {
-      const path = join(dir, file);
-      if (!existsSync(path)) return {};
-      try {
-        return JSON.parse(readFileSync(path, 'utf8')) as Json;
-      } catch (error) {
-        throw new VmmError(ErrorCode.FailedPrecondition, `${file} is not valid JSON`, { cause: error });
-      }
-    };
-    if (!existsSync(join(dir, 'tokenizer.json'))) {
-      throw new VmmError(ErrorCode.FailedPrecondition, 'the model has no tokenizer.json');
-    }
-    return new EmbeddingTokenizer(read('tokenizer.json'), read('tokenizer_config.json'));
+    const json = readFolderJson(dir, 'tokenizer.json');
+    if (!json) throw new VmmError(ErrorCode.FailedPrecondition, 'the model has no tokenizer.json');
+    return new EmbeddingTokenizer(json, readFolderJson(dir, 'tokenizer_config.json') ?? {});
   }
 
   /** A text's ids with the special tokens, as the model was trained to read them. */

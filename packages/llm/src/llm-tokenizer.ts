@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { readFolderJson } from '@vmm/runtime';
 import { tokenBytesTable } from './constrain/token-bytes.js';
 import type { TokenDecoder } from './detokenizer.js';
 import type { ChatMessage } from './types.js';
@@ -46,19 +45,9 @@ export class LlmTokenizer implements TokenDecoder {
   }
 
   static load(dir: string): LlmTokenizer {
-    const read = (file: string): Json => {
-      const path = join(dir, file);
-      if (!existsSync(path)) return {};
-      try {
-        return JSON.parse(readFileSync(path, 'utf8')) as Json;
-      } catch (error) {
-        throw new VmmError(ErrorCode.FailedPrecondition, `${file} is not valid JSON`, { cause: error });
-      }
-    };
-    if (!existsSync(join(dir, 'tokenizer.json'))) {
-      throw new VmmError(ErrorCode.FailedPrecondition, 'the model has no tokenizer.json');
-    }
-    return new LlmTokenizer(read('tokenizer.json'), read('tokenizer_config.json'));
+    const json = readFolderJson(dir, 'tokenizer.json');
+    if (!json) throw new VmmError(ErrorCode.FailedPrecondition, 'the model has no tokenizer.json');
+    return new LlmTokenizer(json, readFolderJson(dir, 'tokenizer_config.json') ?? {});
   }
 
   /** A template may be a string or a list of named templates; "default" is the chat one. */

@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ErrorCode, VmmError } from '@vmm/errors';
+import { readFolderJson } from '@vmm/runtime';
 import type { SamplingOptions } from './sampling/sampling-options.js';
 
 /** What generation needs from config.json, generation_config.json and tokenizer_config.json. */
@@ -18,16 +16,7 @@ export interface ModelConfig {
 
 type Json = Record<string, unknown>;
 
-function readJson(dir: string, file: string): Json {
-  const path = join(dir, file);
-  if (!existsSync(path)) return {};
-  try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return typeof value === 'object' && value !== null ? (value as Json) : {};
-  } catch (error) {
-    throw new VmmError(ErrorCode.FailedPrecondition, `${file} is not valid JSON`, { cause: error });
-  }
-}
+const readJson = (dir: string, file: string): Json => readFolderJson(dir, file) ?? {};
 
 const num = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) ? value : undefined;

@@ -46,3 +46,4 @@ export {
   type CallContext,
 } from './thread/serve-thread.js';
 export { STREAM_WINDOW } from './thread/protocol.js';
+export { readFolderJson } from './folder-json.js';
