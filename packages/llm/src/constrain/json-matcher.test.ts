@@ -135,5 +135,8 @@ describe('schema compiler', () => {
     );
     expect(() => compileSchema({ $ref: 'http://example.com/x' })).toThrow(/only local \$ref/);
     expect(() => compileSchema({ type: 'integer', minimum: 5, maximum: 4 })).toThrow(/no integer/);
+    let deep: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 100; i += 1) deep = { type: 'array', items: deep };
+    expect(() => compileSchema(deep)).toThrow(/nests deeper than 64 levels/);
   });
 });

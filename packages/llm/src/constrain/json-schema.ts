@@ -90,6 +90,7 @@ const HONOURED = new Set([
 /** Strings and arrays without a maximum are bounded by the token budget, not by the schema. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 const MAX_SCHEMA_NODES = 10_000;
+const MAX_SCHEMA_DEPTH = 64;
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
@@ -129,7 +130,19 @@ export function compileSchema(schema: unknown): SchemaNode {
     return placeholder;
   };
 
+  // Nesting is bounded too: compiling, and the matcher's completions, recurse along it.
+  let depth = 0;
   const compile = (value: unknown, path: string): SchemaNode => {
+    depth += 1;
+    try {
+      if (depth > MAX_SCHEMA_DEPTH) refuse(`the schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`, path);
+      return compileNode(value, path);
+    } finally {
+      depth -= 1;
+    }
+  };
+
+  const compileNode = (value: unknown, path: string): SchemaNode => {
     nodes += 1;
     if (nodes > MAX_SCHEMA_NODES) refuse(`the schema has more than ${MAX_SCHEMA_NODES} nodes`, path);
     if (value === true) return ANY;
