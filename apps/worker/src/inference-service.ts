@@ -88,27 +88,29 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
     }
   }
 
-  async function vision<Result>(
-    call: ServerUnaryCall<{ model: string; image: Uint8Array; context?: RequestContext | undefined }, Result>,
+  /**
+   * A unary call on a leased model: checks the pin and `check` (the request's own limits)
+   * before any model is loaded, then runs on the lease, which is always released.
+   */
+  async function unary<Result>(
+    call: ServerUnaryCall<{ model: string; context?: RequestContext | undefined }, Result>,
     callback: sendUnaryData<Result>,
-    run: (runner: VisionRunner, signal: AbortSignal, loadNs: number) => Promise<Result>,
+    tasks: readonly ModelTask[],
+    check: () => void,
+    run: (lease: Lease, signal: AbortSignal) => Promise<Result>,
   ): Promise<void> {
     const requestId = requestIdOf(call.request.context?.requestId, call.metadata);
     const signal = signalOf(call);
     let lease: Lease | undefined;
     try {
       checkPin(call.request.context, backend);
-      if (call.request.image.byteLength === 0) {
-        throw new VmmError(ErrorCode.InvalidArgument, 'image is required', { field: 'image' });
-      }
+      check();
       lease = await manager.acquire(call.request.model, {
-        tasks: visionTasks,
+        tasks,
         keepAliveMs: call.request.context?.keepAliveMs,
         signal,
       });
-      if (lease.model.kind !== 'vision')
-        throw new VmmError(ErrorCode.Internal, 'vision model without a vision runner');
-      callback(null, await run(lease.model.runner, signal, lease.loadNs));
+      callback(null, await run(lease, signal));
     } catch (error) {
       callback(toStatus(error, logger, requestId));
     } finally {
@@ -116,34 +118,45 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
     }
   }
 
-  async function embed(
+  function vision<Result>(
+    call: ServerUnaryCall<{ model: string; image: Uint8Array; context?: RequestContext | undefined }, Result>,
+    callback: sendUnaryData<Result>,
+    run: (runner: VisionRunner, signal: AbortSignal, loadNs: number) => Promise<Result>,
+  ): Promise<void> {
+    const check = () => {
+      if (call.request.image.byteLength === 0) {
+        throw new VmmError(ErrorCode.InvalidArgument, 'image is required', { field: 'image' });
+      }
+    };
+    return unary(call, callback, visionTasks, check, (lease, signal) => {
+      if (lease.model.kind !== 'vision')
+        throw new VmmError(ErrorCode.Internal, 'vision model without a vision runner');
+      return run(lease.model.runner, signal, lease.loadNs);
+    });
+  }
+
+  function embed(
     call: ServerUnaryCall<EmbedRequest, EmbedResponse>,
     callback: sendUnaryData<EmbedResponse>,
   ): Promise<void> {
     const startedAt = performance.now();
-    const requestId = requestIdOf(call.request.context?.requestId, call.metadata);
-    const signal = signalOf(call);
-    let lease: Lease | undefined;
-    try {
-      checkPin(call.request.context, backend);
-      const { inputs, truncate, dimensions, maxTokens } = call.request;
+    const { inputs, truncate, dimensions, maxTokens } = call.request;
+    let items: (string | number[])[] = [];
+    const check = () => {
       if (inputs.length === 0) {
         throw new VmmError(ErrorCode.InvalidArgument, 'input must hold at least one item', {
           field: 'input',
         });
       }
-      const items = inputs.map((input, i) => {
+      items = inputs.map((input, i) => {
         if (input.text !== undefined) return input.text;
         if (input.tokens !== undefined) return [...input.tokens.ids];
         throw new VmmError(ErrorCode.InvalidArgument, `input[${i}] is neither text nor token ids`, {
           field: `input[${i}]`,
         });
       });
-      lease = await manager.acquire(call.request.model, {
-        tasks: ['embedding'],
-        keepAliveMs: call.request.context?.keepAliveMs,
-        signal,
-      });
+    };
+    return unary(call, callback, ['embedding'], check, async (lease, signal) => {
       if (lease.model.kind !== 'embedding')
         throw new VmmError(ErrorCode.Internal, 'embedding model without an embedding runner');
       const result = await lease.model.runner.embed(
@@ -155,17 +168,13 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
         },
         { signal },
       );
-      callback(null, {
+      return {
         embeddings: result.embeddings.map((vector) => ({ values: Array.from(vector) })),
         promptTokens: result.promptTokens,
         loadNs: lease.loadNs,
         totalNs: Math.round((performance.now() - startedAt) * 1e6),
-      });
-    } catch (error) {
-      callback(toStatus(error, logger, requestId));
-    } finally {
-      lease?.release();
-    }
+      };
+    });
   }
 
   return {

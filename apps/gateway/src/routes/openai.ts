@@ -48,9 +48,7 @@ export function openaiRouter(deps: RouteDeps): Router {
       let offset = echo.length;
       const logprobsOf = (pieces: readonly TokenLogprob[]) => {
         if (!wantLogprobs) return null;
-        if (chat) return openaiChatLogprobs(pieces);
-        const out = openaiCompletionLogprobs(pieces, offset);
-        return out;
+        return chat ? openaiChatLogprobs(pieces) : openaiCompletionLogprobs(pieces, offset);
       };
       const choice = (
         delta: string,

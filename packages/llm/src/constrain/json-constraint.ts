@@ -43,11 +43,6 @@ export class JsonConstraint {
     return rest === undefined ? undefined : this.trie.greedyCount(Buffer.from(rest, 'latin1'));
   }
 
-  /** Whether the output so far is complete JSON. */
-  get complete(): boolean {
-    return acceptsEnd(this.state);
-  }
-
   /** Whether the JSON is complete and nothing may follow it: the output has ended. */
   get finished(): boolean {
     return this.state.length > 0 && this.state.every((stack) => stack.f.t === 'end');
