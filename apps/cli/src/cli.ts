@@ -1,14 +1,21 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench/bench-command.js';
+import { classifyCommand } from './commands/classify-command.js';
+import { detectCommand } from './commands/detect-command.js';
+import { embedCommand } from './commands/embed-command.js';
+import { listCommand } from './commands/list-command.js';
+import { psCommand } from './commands/ps-command.js';
+import { pullCommand } from './commands/pull-command.js';
+import { runCommand } from './commands/run-command.js';
+import { showCommand } from './commands/show-command.js';
+import { stopCommand } from './commands/stop-command.js';
+import { serveCommand } from './serve/serve-command.js';
 import type { CliContext } from './cli-context.js';
 import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
 
 export const CLI_VERSION = '0.1.0';
 
-/**
- * The `vmm` program: one subcommand per file, each given the same context. Later commands
- * (run, pull, list, ps, show, rm, detect, classify, embed) are added here the same way.
- */
+/** The `vmm` program: one subcommand per file, each given the same context. */
 export function createCli(context: CliContext): Command {
   const program = new Command('vmm')
     .description('VMM: one API for LLMs and vision models on CPU, CUDA and OpenVINO.')
@@ -21,7 +28,24 @@ export function createCli(context: CliContext): Command {
       // Errors are printed once, by runCli, as one line.
       outputError: () => undefined,
     });
-  program.addCommand(benchCommand(context));
+  for (const command of [
+    serveCommand,
+    runCommand,
+    listCommand,
+    psCommand,
+    showCommand,
+    stopCommand,
+    pullCommand,
+    detectCommand,
+    classifyCommand,
+    embedCommand,
+    benchCommand,
+  ])
+    program.addCommand(command(context));
+  program.addHelpText(
+    'after',
+    `\nThe server: VMM_HOST (default http://127.0.0.1:8080), API key: VMM_API_KEY.\nExit codes: 0 done, 1 the server said no, 2 bad usage or no server at the address.`,
+  );
   // addCommand does not pass settings down: each subcommand gets the same output and exits.
   for (const command of program.commands) command.copyInheritedSettings(program);
   return program;

@@ -11,10 +11,11 @@ describe('the CLI configuration', () => {
   });
 
   it('defaults to the gateway on loopback, and takes the API key', () => {
-    expect(loadCliConfig({})).toEqual({ host: 'http://127.0.0.1:8080', apiKey: undefined });
+    expect(loadCliConfig({})).toEqual({ host: 'http://127.0.0.1:8080', apiKey: undefined, environment: {} });
     expect(loadCliConfig({ VMM_HOST: 'localhost:9000', VMM_API_KEY: 'k' })).toEqual({
       host: 'http://localhost:9000',
       apiKey: 'k',
+      environment: { VMM_HOST: 'localhost:9000', VMM_API_KEY: 'k' },
     });
     expect(() => loadCliConfig({ VMM_HOST: 'ftp://x' })).toThrow(
       'invalid configuration: "ftp://x" is not an http(s) URL',

@@ -11,6 +11,11 @@ export interface CliConfig {
   /** The server's base URL, without a trailing slash. */
   host: string;
   apiKey: string | undefined;
+  /**
+   * The whole environment, read once here: `vmm serve` hands it on to the apps it starts, which
+   * read their own settings (VMM_MODELS_DIR, VMM_HTTP_PORT, REDIS_URL, …) from it.
+   */
+  environment: Readonly<NodeJS.ProcessEnv>;
 }
 
 /** Turns `host`, `host:port` or a URL into a base URL, as Ollama's client reads OLLAMA_HOST. */
@@ -32,5 +37,6 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Cl
   return loadEnv(schema, env, (variables) => ({
     host: normaliseHost(variables.VMM_HOST),
     apiKey: variables.VMM_API_KEY,
+    environment: { ...env },
   }));
 }

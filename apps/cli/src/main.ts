@@ -11,8 +11,11 @@ try {
 }
 process.exitCode = await runCli(process.argv.slice(2), {
   config,
+  stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
+  stdinIsTty: process.stdin.isTTY === true,
+  stdoutIsTty: process.stdout.isTTY === true,
   stderrIsTty: process.stderr.isTTY === true,
   fetch,
   startedAt: new Date(),

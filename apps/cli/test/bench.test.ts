@@ -1,28 +1,18 @@
 // `vmm bench` as a user runs it: the built command in its own process, against a real gateway
 // and worker (processes, loopback), through both APIs, and its error paths with exit codes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { drawSquares, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
-import {
-  appMain,
-  removeRedisPrefix,
-  startProcess,
-  type StartedProcess,
-  startWorkerProcess,
-  waitFor,
-} from '@vmm/test-support';
+import { removeRedisPrefix } from '@vmm/test-support';
 import sharp from 'sharp';
+import { type Server, startServer, vmm as runVmm, words } from './cli-harness.js';
 
-const bin = fileURLToPath(new URL('../bin/vmm.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'vmm-cli-bench-'));
 const prefix = `vmm-cli-bench-${process.pid}`;
-let worker: StartedProcess;
-let gateway: StartedProcess;
+let server: Server;
 let url: string;
 
 beforeAll(async () => {
@@ -33,60 +23,19 @@ beforeAll(async () => {
   await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
     .png()
     .toFile(join(root, 'squares.png'));
-  worker = await startWorkerProcess(models);
-  gateway = await startProcess(
-    appMain.gateway,
-    {
-      VMM_WORKERS: `cpu=127.0.0.1:${(worker as StartedProcess & { port: number }).port}`,
-      VMM_HTTP_PORT: '0',
-      VMM_BATCH_PREFIX: prefix,
-      LOG_LEVEL: 'fatal',
-    },
-    /listening on http:\/\/[^:]+:(\d+)/,
-  );
-  url = `http://127.0.0.1:${gateway.match[1]}`;
-  await waitFor('the gateway to see its worker', async () => (await fetch(`${url}/readyz`)).ok, {
-    timeoutMs: 30_000,
-  });
+  server = await startServer(models, prefix);
+  url = server.url;
 });
 
 afterAll(async () => {
-  await gateway?.stop();
-  await worker?.stop();
+  await server?.stop();
   await removeRedisPrefix(prefix).catch(() => undefined);
   rmSync(root, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `vmm` flags written as one line (none of them has a space). */
-const words = (line: string) => line.split(' ');
-
-/** Runs `vmm …` to its end (killed, with its output in the failure, after `timeoutMs`). */
-function vmm(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { PATH: process.env.PATH, VMM_HOST: url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`vmm ${args.join(' ')} ran past ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** `vmm …` against this file's server. */
+const vmm = (args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) =>
+  runVmm(args, { VMM_HOST: url, ...env }, { timeoutMs });
 
 interface Level {
   concurrency: number;

@@ -20,6 +20,14 @@ export { DETECTOR_SIZE, DETECTOR_CLASSES } from './vision/detector-graph.js';
 export { CLASSIFIER_SIZE, IMAGENET_MEAN, IMAGENET_STD } from './vision/classifier-graph.js';
 export { drawSquares, toChwFloat, type Square, type RgbImage } from './vision/square-image.js';
 export {
+  randomScene,
+  sameColourGap,
+  OTHER_COLOUR_GAP,
+  type RandomScene,
+  type RandomSceneOptions,
+  type SceneSquare,
+} from './vision/random-scene.js';
+export {
   writeDemoModels,
   demoLlamaName,
   DEMO_DETECTOR,

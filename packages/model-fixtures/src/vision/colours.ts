@@ -47,3 +47,60 @@ export function addColourMasks(
     ]),
   ]);
 }
+
+/**
+ * The detector's masks: tolerant of colours off the pure ones and of JPEG's blurred edges, where
+ * the linear test of `addColourMasks` is not (RGB 210,40,40 scores half-on and a square falls
+ * apart into fragments). A pixel is a colour when every channel the colour has on is bright
+ * (≥ `on`, white stricter so that light grey is not white) and clearly brighter than every
+ * channel it has off (by `apart`): sigmoid(sharpness · min(on-margin, apart-margin)).
+ */
+export function addTolerantColourMasks(
+  graph: GraphBuilder,
+  rgb: string,
+  colours: readonly Colour[],
+  sharpness = 50,
+): string {
+  const channels = (colour: Colour, on: boolean) =>
+    colour.rgb.flatMap((value, channel) => ((value === 255) === on ? [channel] : []));
+  // One [B, 1, H, W] plane per channel, and each min/max of planes built once: the colours share
+  // them, and elementwise Min/Max avoid the copies a Gather + Reduce per colour would make.
+  const planes = graph.nodeN('Split', [rgb, graph.constant('int64', [1, 1, 1])], 3, { axis: { int: 1 } });
+  const combined = new Map<string, string>();
+  const combine = (indices: number[], op: 'Min' | 'Max') => {
+    const key = `${op}${indices.join()}`;
+    let value = combined.get(key);
+    if (value === undefined) {
+      value =
+        indices.length === 1
+          ? planes[indices[0]!]!
+          : graph.node(
+              op,
+              indices.map((i) => planes[i]!),
+            );
+      combined.set(key, value);
+    }
+    return value;
+  };
+  const masks = colours.map((colour) => {
+    const high = channels(colour, true);
+    const low = channels(colour, false);
+    const dimmest = combine(high, 'Min');
+    const onMargin = graph.node('Sub', [
+      dimmest,
+      graph.constant('float32', [low.length === 0 ? 0.6 : 0.55], []),
+    ]);
+    if (low.length === 0) return onMargin;
+    const apart = graph.node('Sub', [
+      graph.node('Sub', [dimmest, combine(low, 'Max')]),
+      graph.constant('float32', [0.4], []),
+    ]);
+    return graph.node('Min', [onMargin, apart]);
+  });
+  return graph.node('Sigmoid', [
+    graph.node('Mul', [
+      graph.node('Concat', masks, { axis: { int: 1 } }),
+      graph.constant('float32', [sharpness], []),
+    ]),
+  ]);
+}

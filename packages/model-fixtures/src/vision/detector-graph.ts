@@ -1,13 +1,17 @@
 import type { GraphBuilder } from '../onnx/graph-builder.js';
-import { addColourMasks, detectorColours } from './colours.js';
+import { addTolerantColourMasks, detectorColours } from './colours.js';
 
 export const DETECTOR_SIZE = 640;
 export const DETECTOR_CLASSES = 80;
-/** YOLOv8's three heads: stride, and the side of the square window (pixels) each cell sees. */
+/**
+ * YOLOv8's three heads (stride; 80², 40², 20² cells, 8400 anchors in all), and the sides of the
+ * square windows (pixels) each cell looks through. The coarsest head looks through three, so
+ * that a square as large as the whole input is still seen whole.
+ */
 const levels = [
-  { stride: 8, window: 64 },
-  { stride: 16, window: 128 },
-  { stride: 32, window: 256 },
+  { stride: 8, windows: [64] },
+  { stride: 16, windows: [128] },
+  { stride: 32, windows: [256, 448, 768] },
 ] as const;
 const BLOCK = 4;
 
@@ -15,12 +19,18 @@ const BLOCK = 4;
  * A detector in the Ultralytics YOLOv8 output layout, built from conv and pooling ops so it
  * really finds solid squares of the colours in `detectorColours`:
  *
- * 1. A 1×1 conv + sigmoid gives one near-binary mask per colour.
+ * 1. One near-binary mask per colour (`addTolerantColourMasks`: off-pure colours and JPEG edges
+ *    count).
  * 2. Masked pixel coordinates are max-pooled (first 4×4 blocks, then separable windows
- *    centred on each cell of the 80², 40², 20² grids): the window's max x, min x, max y, min y
- *    of a colour are exactly the edges of the square it contains.
+ *    centred on each cell): the window's max x, min x, max y, min y of a colour are exactly the
+ *    edges of the square it contains.
  * 3. A cell scores high for a colour when the box found has size, its centre lies in the cell,
- *    it fits the window (not cut off), and the colour fills it (not two squares merged).
+ *    it fits the window (not cut off), and the colour fills it (not two squares merged). Where a
+ *    cell has several windows, each colour keeps the best-scoring window's box.
+ * 4. Each cell answers with its best colour's box, and only that colour scores.
+ *
+ * What it cannot do: two squares of one colour closer than about their size apart share a
+ * window and merge, and neither is found (`sameColourGap` says how far is enough).
  *
  * Output `output0` [batch, 84, 8400]: cx, cy, w, h in input pixels, then 80 class scores.
  */
@@ -29,44 +39,43 @@ export function addDetector(graph: GraphBuilder, batch: number | 'batch'): void 
   const colours = detectorColours.length;
   const images = graph.input('images', 'float32', [batch, 3, size, size]);
 
-  const masks = addColourMasks(graph, images, detectorColours);
+  const masks = addTolerantColourMasks(graph, images, detectorColours);
   const index = Array.from({ length: size }, (_, i) => i);
-  const xPlusOne = graph.constant(
-    'float32',
-    index.map((i) => i + 1),
-    [1, 1, 1, size],
-  );
-  const xFromEnd = graph.constant(
-    'float32',
-    index.map((i) => size - i),
-    [1, 1, 1, size],
-  );
-  const yPlusOne = graph.constant(
-    'float32',
-    index.map((i) => i + 1),
-    [1, 1, size, 1],
-  );
-  const yFromEnd = graph.constant(
-    'float32',
-    index.map((i) => size - i),
-    [1, 1, size, 1],
-  );
+  const along = (values: number[], axis: 'x' | 'y') =>
+    graph.constant('float32', values, axis === 'x' ? [1, 1, 1, size] : [1, 1, size, 1]);
   // Channels: [x2 | size - x1 | y2 | size - y1] × colours, so that every edge is a max. Each
   // coordinate is pooled to 4×4 blocks before the concat, which keeps full-resolution
   // intermediates (and the memory traffic of a batch) to one colour set at a time.
   const blockKernel = { kernel_shape: { ints: [BLOCK, BLOCK] }, strides: { ints: [BLOCK, BLOCK] } };
   const edgeBlocks = graph.node(
     'Concat',
-    [xPlusOne, xFromEnd, yPlusOne, yFromEnd].map((coordinate) =>
-      graph.node('MaxPool', [graph.node('Mul', [masks, coordinate])], blockKernel),
-    ),
+    [
+      along(
+        index.map((i) => i + 1),
+        'x',
+      ),
+      along(
+        index.map((i) => size - i),
+        'x',
+      ),
+      along(
+        index.map((i) => i + 1),
+        'y',
+      ),
+      along(
+        index.map((i) => size - i),
+        'y',
+      ),
+    ].map((coordinate) => graph.node('MaxPool', [graph.node('Mul', [masks, coordinate])], blockKernel)),
     { axis: { int: 1 } },
   );
   const massBlocks = graph.node('AveragePool', [masks], blockKernel);
+  const scalar = (value: number) => graph.constant('float32', [value], []);
+  const sigmoidOf = (slope: number, x: string) =>
+    graph.node('Sigmoid', [graph.node('Mul', [x, scalar(slope)])]);
 
-  const edgeLevels: string[] = [];
-  const massLevels: string[] = [];
-  for (const { stride, window } of levels) {
+  /** One window size over one head's cells: [score, cx, cy, w, h], each [batch, colours, cells]. */
+  const lookThrough = (stride: number, window: number): string[] => {
     const k = window / BLOCK;
     const step = stride / BLOCK;
     // Pads centre window i on the cell centre stride·i + stride/2.
@@ -89,105 +98,111 @@ export function addDetector(graph: GraphBuilder, batch: number | 'batch'): void 
           ...extra,
         },
       );
-    edgeLevels.push(
-      graph.node('Reshape', [pool('MaxPool', edgeBlocks), graph.constant('int64', [0, 4, colours, -1])]),
-    );
-    massLevels.push(
-      graph.node('Reshape', [
-        pool('AveragePool', massBlocks, { count_include_pad: { int: 1 } }),
-        graph.constant('int64', [0, colours, -1]),
-      ]),
-    );
-  }
-  const edgesAll = graph.node('Concat', edgeLevels, { axis: { int: -1 } });
-  const massMean = graph.node('Concat', massLevels, { axis: { int: -1 } });
-  const [x2, x1FromEnd, y2, y1FromEnd] = graph
-    .nodeN('Split', [edgesAll, graph.constant('int64', [1, 1, 1, 1])], 4, { axis: { int: 1 } })
-    .map((part) => graph.node('Squeeze', [part, graph.constant('int64', [1])])) as [
-    string,
-    string,
-    string,
-    string,
-  ];
-  const sizeConst = graph.constant('float32', [size], []);
-  const x1 = graph.node('Sub', [sizeConst, x1FromEnd]);
-  const y1 = graph.node('Sub', [sizeConst, y1FromEnd]);
-  const width = graph.node('Sub', [x2, x1]);
-  const height = graph.node('Sub', [y2, y1]);
-  const half = graph.constant('float32', [0.5], []);
-  const centreX = graph.node('Mul', [graph.node('Add', [x1, x2]), half]);
-  const centreY = graph.node('Mul', [graph.node('Add', [y1, y2]), half]);
+    const edges = graph.node('Reshape', [
+      pool('MaxPool', edgeBlocks),
+      graph.constant('int64', [0, 4, colours, -1]),
+    ]);
+    const massMean = graph.node('Reshape', [
+      pool('AveragePool', massBlocks, { count_include_pad: { int: 1 } }),
+      graph.constant('int64', [0, colours, -1]),
+    ]);
+    const [x2, x1FromEnd, y2, y1FromEnd] = graph
+      .nodeN('Split', [edges, graph.constant('int64', [1, 1, 1, 1])], 4, { axis: { int: 1 } })
+      .map((part) => graph.node('Squeeze', [part, graph.constant('int64', [1])])) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const x1 = graph.node('Sub', [scalar(size), x1FromEnd]);
+    const y1 = graph.node('Sub', [scalar(size), y1FromEnd]);
+    const width = graph.node('Sub', [x2, x1]);
+    const height = graph.node('Sub', [y2, y1]);
+    const centreX = graph.node('Mul', [graph.node('Add', [x1, x2]), scalar(0.5)]);
+    const centreY = graph.node('Mul', [graph.node('Add', [y1, y2]), scalar(0.5)]);
 
-  const cells = cellConstants();
-  const cellX = graph.constant('float32', cells.x);
-  const cellY = graph.constant('float32', cells.y);
-  const sigmoidOf = (slope: number, x: string) =>
-    graph.node('Sigmoid', [graph.node('Mul', [x, graph.constant('float32', [slope], [])])]);
-  const presence = sigmoidOf(
-    4,
-    graph.node('Sub', [graph.node('Min', [width, height]), graph.constant('float32', [2], [])]),
-  );
-  const inCell = (centre: string, cell: string) =>
-    sigmoidOf(
-      4,
-      graph.node('Sub', [
-        graph.constant('float32', cells.reach),
-        graph.node('Abs', [graph.node('Sub', [centre, cell])]),
-      ]),
+    const cells = cellCentres(stride);
+    const presence = sigmoidOf(4, graph.node('Sub', [graph.node('Min', [width, height]), scalar(2)]));
+    // A centre on the border between two cells counts for both; NMS keeps one.
+    const inCell = (centre: string, cell: number[]) =>
+      sigmoidOf(
+        4,
+        graph.node('Sub', [
+          scalar(stride / 2 + 1),
+          graph.node('Abs', [graph.node('Sub', [centre, graph.constant('float32', cell)])]),
+        ]),
+      );
+    // A box whose centre is in the cell is whole only if it is this much smaller than the window.
+    const fits = sigmoidOf(
+      1,
+      graph.node('Sub', [scalar(window - stride - 2), graph.node('Max', [width, height])]),
     );
-  const fits = sigmoidOf(
-    1,
-    graph.node('Sub', [graph.constant('float32', cells.fit), graph.node('Max', [width, height])]),
-  );
-  const area = graph.node('Max', [graph.node('Mul', [width, height]), graph.constant('float32', [1], [])]);
-  const filled = graph.node('Div', [
-    graph.node('Mul', [massMean, graph.constant('float32', cells.windowArea)]),
-    area,
-  ]);
-  const fillsBox = sigmoidOf(20, graph.node('Sub', [filled, graph.constant('float32', [0.75], [])]));
-  const scores = [inCell(centreX, cellX), inCell(centreY, cellY), fits, fillsBox].reduce(
-    (product, factor) => graph.node('Mul', [product, factor]),
-    presence,
-  );
+    const area = graph.node('Max', [graph.node('Mul', [width, height]), scalar(1)]);
+    const filled = graph.node('Div', [graph.node('Mul', [massMean, scalar(window * window)]), area]);
+    const fillsBox = sigmoidOf(20, graph.node('Sub', [filled, scalar(0.75)]));
+    const score = [inCell(centreX, cells.x), inCell(centreY, cells.y), fits, fillsBox].reduce(
+      (product, factor) => graph.node('Mul', [product, factor]),
+      presence,
+    );
+    return [score, centreX, centreY, graph.node('Relu', [width]), graph.node('Relu', [height])];
+  };
 
-  // One box per cell, as YOLOv8 has: the best-scoring colour's.
-  const choice = graph.node('Softmax', [graph.node('Mul', [scores, graph.constant('float32', [50], [])])], {
-    axis: { int: 1 },
-  });
-  const pick = (value: string) =>
-    graph.node('ReduceSum', [graph.node('Mul', [choice, value]), graph.constant('int64', [1])], {
-      keepdims: { int: 1 },
-    });
-  const boxes = [centreX, centreY, graph.node('Relu', [width]), graph.node('Relu', [height])].map(pick);
+  const perLevel = levels.map(({ stride, windows }) =>
+    windows
+      .map((window) => lookThrough(stride, window))
+      .reduce((best, next) => {
+        // Per colour and cell, the better window's score and box.
+        const better = graph.node('Greater', [next[0]!, best[0]!]);
+        return best.map((value, i) => graph.node('Where', [better, next[i]!, value]));
+      }),
+  );
+  const [scores, ...box] = [0, 1, 2, 3, 4].map((i) =>
+    graph.node(
+      'Concat',
+      perLevel.map((values) => values[i]!),
+      { axis: { int: -1 } },
+    ),
+  ) as [string, string, string, string, string];
+
+  // One box per cell, as YOLOv8 has: the best-scoring colour's, taken whole. (A softmax blend
+  // of the colours' boxes would average two squares whose centres share a big cell into a box
+  // around neither.) The other colours' scores are zeroed so that the box and class agree.
+  const best = graph.node('ArgMax', [scores], { axis: { int: 1 }, keepdims: { int: 1 } });
+  const chosen = graph.node(
+    'Cast',
+    [
+      graph.node('Equal', [
+        graph.constant(
+          'int64',
+          Array.from({ length: colours }, (_, i) => i),
+          [1, colours, 1],
+        ),
+        best,
+      ]),
+    ],
+    { to: { int: 1 } },
+  );
+  const boxes = box.map((value) => graph.node('GatherElements', [value, best], { axis: { int: 1 } }));
   const classScores = graph.node('Pad', [
-    scores,
+    graph.node('Mul', [scores, chosen]),
     graph.constant('int64', [0, 0, 0, 0, DETECTOR_CLASSES - colours, 0]),
-    graph.constant('float32', [0], []),
+    scalar(0),
   ]);
   const output = graph.node('Concat', [...boxes, classScores], { axis: { int: 1 } });
-  graph.output(output, 'output0', 'float32', [batch, 4 + DETECTOR_CLASSES, cells.x.length]);
+  const anchors = levels.reduce((sum, { stride }) => sum + (size / stride) ** 2, 0);
+  graph.output(output, 'output0', 'float32', [batch, 4 + DETECTOR_CLASSES, anchors]);
 }
 
-/** Per-cell constants in Ultralytics' anchor order: stride 8 row-major, then 16, then 32. */
-function cellConstants() {
+/** Cell centres of one head in Ultralytics' anchor order (row-major). */
+function cellCentres(stride: number) {
   const x: number[] = [];
   const y: number[] = [];
-  const reach: number[] = [];
-  const fit: number[] = [];
-  const windowArea: number[] = [];
-  for (const { stride, window } of levels) {
-    const grid = DETECTOR_SIZE / stride;
-    for (let row = 0; row < grid; row += 1) {
-      for (let col = 0; col < grid; col += 1) {
-        x.push(col * stride + stride / 2);
-        y.push(row * stride + stride / 2);
-        // A centre on the border between two cells counts for both; NMS keeps one.
-        reach.push(stride / 2 + 1);
-        // A box whose centre is in the cell is whole only if it is this much smaller than the window.
-        fit.push(window - stride - 2);
-        windowArea.push(window * window);
-      }
+  const grid = DETECTOR_SIZE / stride;
+  for (let row = 0; row < grid; row += 1) {
+    for (let col = 0; col < grid; col += 1) {
+      x.push(col * stride + stride / 2);
+      y.push(row * stride + stride / 2);
     }
   }
-  return { x, y, reach, fit, windowArea };
+  return { x, y };
 }

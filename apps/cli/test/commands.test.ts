@@ -1,0 +1,293 @@
+// Every `vmm` subcommand as a user runs it: the built command in its own process against a real
+// gateway and worker (processes on loopback, fixture models), its output, files and exit codes,
+// and its error paths: no server, unknown model, bad flags, a key-protected gateway.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  drawSquares,
+  writeBertFolder,
+  writeClassifierFolder,
+  writeDetectorFolder,
+  writeLlamaFolder,
+} from '@vmm/model-fixtures';
+import { removeRedisPrefix, waitFor } from '@vmm/test-support';
+import sharp from 'sharp';
+import { type Server, startGateway, startServer, vmm as runVmm, words } from './cli-harness.js';
+
+const root = mkdtempSync(join(tmpdir(), 'vmm-cli-commands-'));
+const prefix = `vmm-cli-commands-${process.pid}`;
+const squaresPng = join(root, 'squares.png');
+const secondPng = join(root, 'second.png');
+let server: Server;
+let keyed: { url: string; stop(): Promise<number | null> };
+
+beforeAll(async () => {
+  const models = join(root, 'models');
+  writeLlamaFolder(join(models, 'tiny-llama'));
+  writeDetectorFolder(join(models, 'yolov8n-squares'));
+  writeClassifierFolder(join(models, 'colour-classifier'));
+  writeBertFolder(join(models, 'mini-embed'));
+  const write = (path: string, squares: Parameters<typeof drawSquares>[2]) => {
+    const image = drawSquares(480, 320, squares);
+    return sharp(Buffer.from(image.data), { raw: { width: 480, height: 320, channels: 3 } })
+      .png()
+      .toFile(path);
+  };
+  await write(squaresPng, [
+    { x: 40, y: 40, size: 100, rgb: [230, 20, 20] },
+    { x: 250, y: 120, size: 150, rgb: [20, 20, 230] },
+  ]);
+  await write(secondPng, [{ x: 300, y: 30, size: 60, rgb: [20, 230, 20] }]);
+  server = await startServer(models, prefix);
+  const gateway = await startGateway(server.worker.port, prefix, { VMM_API_KEYS: 'cli-test-key' });
+  keyed = { url: `http://127.0.0.1:${gateway.match[1]}`, stop: () => gateway.stop() };
+});
+
+afterAll(async () => {
+  await keyed?.stop();
+  await server?.stop();
+  await removeRedisPrefix(prefix).catch(() => undefined);
+  rmSync(root, { recursive: true, force: true });
+});
+
+const vmm = (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) =>
+  runVmm(args, { VMM_HOST: server.url, ...options.env }, { stdin: options.stdin });
+
+type JsonBody = ReturnType<typeof JSON.parse>;
+
+/** The run succeeded with nothing on stderr. */
+function ok(run: { code: number | null; stderr: string }): void {
+  expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+}
+
+describe('models', () => {
+  it('vmm list shows every model with its task, size and quantization; --json gives the tags', async () => {
+    const run = await vmm(['list']);
+    ok(run);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+TASK\s+ID\s+SIZE\s+QUANTIZATION\s+MODIFIED$/);
+    expect(run.stdout).toMatch(/^tiny-llama\s+text-generation\s+[0-9a-f]{12}\s+[\d.]+ [kM]B\s+F32\s+/m);
+    expect(run.stdout).toMatch(/^yolov8n-squares\s+object-detection\s/m);
+    expect(run.stdout).toMatch(/^colour-classifier\s+image-classification\s/m);
+    expect(run.stdout).toMatch(/^mini-embed\s+embedding\s/m);
+    const json = await vmm(['ls', '--json']);
+    ok(json);
+    const names = (JSON.parse(json.stdout) as JsonBody).models.map((m: { name: string }) => m.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['tiny-llama', 'yolov8n-squares', 'colour-classifier', 'mini-embed']),
+    );
+  });
+
+  it('vmm show prints a text model’s shape and capabilities, and a detector’s labels', async () => {
+    const text = await vmm(['show', 'tiny-llama']);
+    ok(text);
+    expect(text.stdout).toMatch(/architecture\s+llama/);
+    expect(text.stdout).toMatch(/context length\s+512/);
+    expect(text.stdout).toMatch(/Capabilities\n\s+completion\n\s+tools/);
+    const vision = await vmm(['show', 'yolov8n-squares']);
+    ok(vision);
+    expect(vision.stdout).toMatch(/input size\s+640×640/);
+    expect(vision.stdout).toMatch(/Labels \(80\)\n\s+red, green, blue, yellow/);
+    const json = await vmm(['show', 'mini-embed', '--json']);
+    expect((JSON.parse(json.stdout) as JsonBody).capabilities).toEqual(['embedding']);
+  });
+
+  it('vmm ps lists a loaded model; vmm stop unloads it', async () => {
+    ok(await vmm(['run', 'tiny-llama', 'hello']));
+    const loaded = async () => {
+      const run = await vmm(['ps', '--json']);
+      return (JSON.parse(run.stdout) as JsonBody).models.some(
+        (m: { name: string }) => m.name === 'tiny-llama',
+      );
+    };
+    // ps reports the workers' state at the gateway's last poll: wait for one that saw the load.
+    await waitFor('ps to list tiny-llama', loaded, { timeoutMs: 15_000, intervalMs: 200 });
+    const table = await vmm(['ps']);
+    ok(table);
+    expect(table.stdout).toMatch(/^NAME\s+TASK\s+WORKER\s+SIZE\s+SEQUENCES\s+UNTIL$/m);
+    expect(table.stdout).toMatch(
+      /^tiny-llama\s+text-generation\s+cpu@127\.0\.0\.1:\d+\s.*(Forever|\d+ minutes from now)$/m,
+    );
+    ok(await vmm(['stop', 'tiny-llama']));
+    await waitFor('ps to drop tiny-llama', async () => !(await loaded()), {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    });
+  });
+
+  it('vmm pull reports success for a model the server has, and the server’s refusal otherwise', async () => {
+    const present = await vmm(['pull', 'tiny-llama']);
+    ok(present);
+    expect(present.stdout).toBe('success\n');
+    const json = await vmm(['pull', 'tiny-llama', '--json']);
+    expect(JSON.parse(json.stdout.trim())).toEqual({ status: 'success' });
+    const missing = await vmm(['pull', 'no-such-model']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^vmm: model 'no-such-model' is not in the models directory.*\n$/);
+  });
+});
+
+describe('vmm run with a prompt', () => {
+  it('streams the answer and exits; --verbose adds the timings', async () => {
+    const run = await vmm(words('run tiny-llama Why is the sky blue? --verbose'));
+    expect(run.code).toBe(0);
+    expect(run.stdout.length).toBeGreaterThan(1);
+    expect(run.stdout.endsWith('\n')).toBe(true);
+    expect(run.stderr).toMatch(/eval count:\s+\d+ token\(s\)\neval rate:\s+[\d.]+ tokens\/s/);
+  });
+
+  it('reads the prompt from stdin when none is given', async () => {
+    const run = await vmm(['run', 'tiny-llama', '--format', 'json'], { stdin: 'Give me JSON.\n' });
+    ok(run);
+    // --format json: constrained decoding makes even random weights write JSON.
+    expect(() => JSON.parse(run.stdout) as unknown).not.toThrow();
+  });
+
+  it('names the right command for a model that does not write text (exit 1)', async () => {
+    const run = await vmm(['run', 'yolov8n-squares', 'hi']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      "vmm: 'yolov8n-squares' is an object-detection model, not a text model: use vmm detect\n",
+    );
+  });
+});
+
+describe('vision and embeddings', () => {
+  it('vmm detect prints the boxes and draws them with --out', async () => {
+    const out = join(root, 'annotated.png');
+    const run = await vmm(['detect', 'yolov8n-squares', squaresPng, '--out', out]);
+    ok(run);
+    expect(run.stdout).toMatch(/^LABEL\s+SCORE\s+BOX \(x1, y1, x2, y2\)$/m);
+    expect(run.stdout).toMatch(/^red\s+0\.\d+\s+4[01], 4[01], 1(39|40|41), 1(39|40|41)$/m);
+    expect(run.stdout).toMatch(/^blue\s+0\.\d+\s+25[01], 12[01], (399|400), 2(69|70)$/m);
+    // The drawn image: the blue box's label sits on a filled tag above the square, over what was
+    // the dark background (24, 24, 24).
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([480, 320]);
+    const at = (x: number, y: number) => (y * 480 + x) * info.channels;
+    const pixel = (x: number, y: number) => [...data.subarray(at(x, y), at(x, y) + 3)];
+    const [red = 0, , blue = 0] = pixel(252, 108);
+    expect({ red: red < 60, blue: blue > 200 }).toEqual({ red: true, blue: true });
+    expect(pixel(10, 300)).toEqual([24, 24, 24]); // far from any box: untouched
+  });
+
+  it('vmm detect --json on several images, and --out as a folder', async () => {
+    const folder = join(root, 'drawn');
+    const run = await vmm(['detect', 'yolov8n-squares', squaresPng, secondPng, '--json', '--out', folder]);
+    ok(run);
+    const answers = JSON.parse(run.stdout) as JsonBody;
+    expect(
+      answers.map((a: { detections: { label: string }[] }) => a.detections.map((d) => d.label).sort()),
+    ).toEqual([['blue', 'red'], ['green']]);
+    expect(existsSync(join(folder, 'squares.annotated.png'))).toBe(true);
+    expect(existsSync(join(folder, 'second.annotated.png'))).toBe(true);
+  });
+
+  it('vmm classify prints the top classes', async () => {
+    const run = await vmm(['classify', 'colour-classifier', squaresPng, '-k', '2']);
+    ok(run);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^black\s+0\.\d{3}$/);
+  });
+
+  it('vmm embed prints vectors and similarities; --json the vectors whole', async () => {
+    const run = await vmm(['embed', 'mini-embed', 'a cat', 'a dog']);
+    ok(run);
+    expect(run.stdout).toMatch(/^1\. "a cat": 64 dimensions \[/m);
+    expect(run.stdout).toMatch(/^ {2}1 ~ 2 {2}-?[01]\.\d{4}$/m);
+    const json = await vmm(['embed', 'mini-embed', 'a cat', '--json', '--dimensions', '16']);
+    ok(json);
+    expect((JSON.parse(json.stdout) as JsonBody).embeddings[0]).toHaveLength(16);
+  });
+});
+
+describe('errors', () => {
+  it.each([
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['list', '--bogus'], /unknown option '--bogus'/],
+    [['detect', 'yolov8n-squares'], /missing required argument 'images'/],
+    [['detect', 'yolov8n-squares', 'no-such-file.png'], /cannot read no-such-file.png: no such file/],
+    [['detect', 'yolov8n-squares', 'x.png', '--confidence', '2'], /expected a number from 0 to 1/],
+    [['classify', 'colour-classifier', 'x.png', '-k', '0'], /expected a whole number from 1 to 1000/],
+    [['run', 'tiny-llama', '--format', 'yaml'], /argument 'yaml' is invalid/],
+  ])('refuses %j with one line and exit code 2', async (args, message) => {
+    const run = await vmm(args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^vmm: /);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it.each([
+    ['list'],
+    ['ps'],
+    ['show', 'tiny-llama'],
+    ['run', 'tiny-llama', 'hi'],
+    ['embed', 'mini-embed', 'x'],
+  ])('vmm %s says in one line, exit code 2, that no server answers', async (...args) => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const run = await vmm(args, { env: { VMM_HOST: `127.0.0.1:${port}` } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `vmm: cannot reach http://127.0.0.1:${port}: connection refused (is \`vmm serve\` running?)\n`,
+    );
+  });
+
+  it.each([
+    [['show', 'no-such-model']],
+    [['run', 'no-such-model', 'hi']],
+    [['stop', 'no-such-model']],
+    [['detect', 'no-such-model', squaresPng]],
+    [['embed', 'no-such-model', 'x']],
+  ])('%j passes on the server’s "not found" in one line, exit code 1', async (args) => {
+    const run = await vmm(args);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^vmm: model ['"]no-such-model['"] not found\n$/);
+  });
+
+  it('uses VMM_API_KEY against a key-protected gateway, and says so without it', async () => {
+    const without = await vmm(['list'], { env: { VMM_HOST: keyed.url } });
+    expect(without.code).toBe(1);
+    expect(without.stderr).toMatch(/^vmm: .*(API key|unauthori[sz]ed)/i);
+    const wrong = await vmm(['list'], { env: { VMM_HOST: keyed.url, VMM_API_KEY: 'wrong' } });
+    expect(wrong.code).toBe(1);
+    const right = await vmm(['list'], { env: { VMM_HOST: keyed.url, VMM_API_KEY: 'cli-test-key' } });
+    ok(right);
+    expect(right.stdout).toMatch(/^tiny-llama\s/m);
+  });
+
+  it('prints help for the program and each command', async () => {
+    const help = await vmm(['--help']);
+    ok(help);
+    for (const command of [
+      'serve',
+      'run',
+      'list',
+      'ps',
+      'show',
+      'stop',
+      'pull',
+      'detect',
+      'classify',
+      'embed',
+      'bench',
+    ])
+      expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    expect(help.stdout).toMatch(/Exit codes: 0 done, 1 the server said no, 2 bad usage/);
+    const detect = await vmm(['detect', '--help']);
+    ok(detect);
+    expect(detect.stdout).toMatch(/Usage: vmm detect \[options\] <model> <images\.\.\.>/);
+    expect(detect.stdout).toMatch(/-o, --out <file>/);
+  });
+});
