@@ -78,6 +78,16 @@ export default defineConfig(
     ),
   },
   {
+    // `vmm detect --out` draws the boxes onto the user's image: image files, not models.
+    files: ['apps/cli/src/commands/annotate.ts'],
+    rules: restrictImports(
+      ['@vmm/runtime', '@vmm/llm', '@vmm/vision'].map((name) => ({
+        name,
+        message: 'The CLI speaks HTTP to the gateway; it never runs models itself.',
+      })),
+    ),
+  },
+  {
     // The one adapter over each inference runtime, and the tools that compare against the
     // runtime directly (fixtures' own checks, benchmarks).
     files: ['packages/runtime/src/backends/**', 'packages/model-fixtures/**', 'bench/**'],

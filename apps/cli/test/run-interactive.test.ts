@@ -89,7 +89,7 @@ it('chats: parameters, history, multi-line input, /show, /bye', async () => {
     tty.type('/show info\r');
     seen = await tty.expect(/family\s+llama[\s\S]*capabilities\s+completion, tools\n>>> $/, seen);
     tty.type('/nonsense\r');
-    seen = await tty.expect(/Unknown command '\/nonsense'/, seen);
+    await tty.expect(/Unknown command '\/nonsense'/, seen);
     tty.type('/bye\r');
     expect(await tty.exited).toBe(0);
   } finally {
@@ -114,7 +114,7 @@ it('Ctrl-C stops the answer in progress, not the session; Ctrl-D leaves', async 
     tty.type('/set parameter num_predict 2\r');
     seen = await tty.expect(/Set parameter[^\n]*\n>>> $/, seen);
     tty.type('And now?\r');
-    seen = await tty.expect(/And now\?\n([\s\S]*\n)?>>> $/, seen);
+    await tty.expect(/And now\?\n([\s\S]*\n)?>>> $/, seen);
     tty.type('\u0004');
     expect(await tty.exited).toBe(0);
   } finally {
