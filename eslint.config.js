@@ -108,5 +108,10 @@ export default defineConfig(
     ],
     rules: { 'no-restricted-properties': 'off' },
   },
+  {
+    // The dashboard's pages run in the browser.
+    files: ['apps/dashboard/src/**'],
+    languageOptions: { globals: globals.browser },
+  },
   prettier,
 );

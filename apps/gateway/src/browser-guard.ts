@@ -25,6 +25,16 @@ function originPattern(pattern: string): (origin: string) => boolean {
   return (origin) => regex.test(origin);
 }
 
+/** Whether `origin` is http(s)://`host` — the page was served by this gateway. */
+function sameOrigin(origin: string, host: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
 export interface BrowserGuardOptions {
   /** Extra allowed origins (VMM_ORIGINS). */
   origins: readonly string[];
@@ -51,6 +61,9 @@ export function browserGuard({ origins, bindHost, fail }: BrowserGuardOptions): 
     }
     const origin = req.headers.origin;
     if (origin === undefined) return next();
+    // The dashboard calls its own origin: whatever name the gateway was reached by (the Host
+    // check above has vetted it on loopback), a page from that origin may use the API.
+    if (host !== undefined && sameOrigin(origin, host)) return next();
     if (!allowed.some((test) => test(origin))) {
       return fail(
         new VmmError(

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { parseDuration } from '@vmm/duration';
 import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
 import { loadEnv } from '@vmm/app-config';
@@ -32,6 +33,8 @@ const schema = z.object({
   VMM_HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100).default(5_000),
   VMM_WORKER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   VMM_WORKER_TLS_CA: z.string().min(1).optional(),
+  // The dashboard's built files (apps/dashboard/dist beside this app by default); `off` serves none.
+  VMM_DASHBOARD_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -68,6 +71,8 @@ export interface GatewayConfig {
   /** Sent to the workers (VMM_WORKER_TOKEN); a PEM CA file for gRPC over TLS. */
   workerToken: string | undefined;
   workerTlsCa: string | undefined;
+  /** The dashboard's static files, served at `/`; undefined serves none. */
+  dashboardDir: string | undefined;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -102,6 +107,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     keepAliveTimeoutMs: e.VMM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
     workerToken: e.VMM_WORKER_TOKEN,
     workerTlsCa: e.VMM_WORKER_TLS_CA,
+    dashboardDir:
+      e.VMM_DASHBOARD_DIR === 'off'
+        ? undefined
+        : (e.VMM_DASHBOARD_DIR ?? fileURLToPath(new URL('../../dashboard/dist/', import.meta.url))),
     logLevel: e.LOG_LEVEL,
   }));
 }

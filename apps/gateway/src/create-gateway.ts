@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { redactUrl } from '@vmm/app-config';
 import type { Logger } from 'pino';
 import { requireApiKey } from './auth.js';
+import { dashboardFiles } from './dashboard-files.js';
 import { browserGuard } from './browser-guard.js';
 import { jsonContentType } from './content-type.js';
 import { inFlightLimit } from './in-flight-limit.js';
@@ -94,6 +95,9 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     next();
   });
   app.use(browserGuard({ origins: config.origins, bindHost: config.host, fail }));
+  // Before the in-flight limit and the key check: the page's files hold no secret, and the page
+  // asks for the key itself.
+  app.use(dashboardFiles(config.dashboardDir, fail));
   app.use(inFlightLimit(config.maxInFlight, new Set(['/healthz', '/readyz', '/metrics']), fail));
   app.use(requireApiKey(config.apiKeys, fail));
   // Batches are JSONL text and vision takes multipart uploads: their routes read those bodies.
@@ -105,7 +109,8 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.use(contentType.check);
   app.use(express.json({ limit: config.maxBodyBytes, strict: false, type: contentType.readsJson }));
 
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  // `auth` lets the dashboard ask for a key before its first call rather than after a 401.
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok', auth: config.apiKeys.length > 0 }));
   app.get('/readyz', (req, res) => {
     if (workers.ready()) res.json({ status: 'ready', workers: workers.states().filter((s) => s.up).length });
     else

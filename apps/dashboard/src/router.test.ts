@@ -1,0 +1,17 @@
+import { describe, expect, it } from '@jest/globals';
+import { href, pageForTask, parseRoute } from './router.js';
+
+describe('hash routes', () => {
+  it('reads the page and the model, defaulting to the models page', () => {
+    expect(parseRoute('')).toEqual({ page: 'models' });
+    expect(parseRoute('#/workers')).toEqual({ page: 'workers' });
+    expect(parseRoute('#/chat/tiny-llama%3Aq4')).toEqual({ page: 'chat', model: 'tiny-llama:q4' });
+    expect(parseRoute(href('detect', 'org/yolo v8'))).toEqual({ page: 'detect', model: 'org/yolo v8' });
+  });
+
+  it('opens each task on its own page', () => {
+    expect(
+      ['text-generation', 'embedding', 'object-detection', 'image-classification', 'other'].map(pageForTask),
+    ).toEqual(['chat', 'embed', 'detect', 'classify', 'models']);
+  });
+});

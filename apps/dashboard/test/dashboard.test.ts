@@ -1,0 +1,403 @@
+// The dashboard in a real browser: Debian's Chromium driven by playwright-core, against the
+// gateway (serving the built pages), a worker and the batch runner as processes on loopback.
+// Each page is opened, used as a person would, and photographed into test-output/ (ignored by
+// git); the console must stay free of errors in every normal flow.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  drawSquares,
+  writeBertFolder,
+  writeClassifierFolder,
+  writeDetectorFolder,
+  writeLlamaFolder,
+} from '@vmm/model-fixtures';
+import {
+  appMain,
+  removeRedisPrefix,
+  startProcess,
+  type StartedProcess,
+  startWorkerProcess,
+  waitFor,
+} from '@vmm/test-support';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+
+const here = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(here, 'dist');
+const shots = join(here, 'test-output');
+const root = mkdtempSync(join(tmpdir(), 'vmm-dashboard-'));
+const models = join(root, 'models');
+const squaresPng = join(root, 'squares.png');
+const notAnImage = join(root, 'notes.txt');
+const prefix = `vmm-dashboard-${process.pid}`;
+const KEY = 'dashboard-test-key';
+
+let worker: StartedProcess & { port: number };
+let gateway: StartedProcess;
+let keyedGateway: StartedProcess;
+let runner: StartedProcess;
+let browser: Browser;
+let url: string;
+let keyedUrl: string;
+
+const gatewayEnv = (workerPort: number, extra: Record<string, string> = {}) => ({
+  VMM_WORKERS: `cpu=127.0.0.1:${workerPort}`,
+  VMM_HTTP_PORT: '0',
+  VMM_BATCH_PREFIX: prefix,
+  VMM_DASHBOARD_DIR: dist,
+  VMM_POLL_INTERVAL_MS: '300',
+  LOG_LEVEL: 'fatal',
+  ...extra,
+});
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  writeLlamaFolder(join(models, 'tiny-llama'));
+  writeDetectorFolder(join(models, 'yolov8n-squares'));
+  writeClassifierFolder(join(models, 'colour-classifier'));
+  writeBertFolder(join(models, 'mini-embed'));
+  const image = drawSquares(480, 320, [
+    { x: 40, y: 40, size: 100, rgb: [230, 20, 20] },
+    { x: 250, y: 120, size: 150, rgb: [20, 20, 230] },
+  ]);
+  await sharp(Buffer.from(image.data), { raw: { width: 480, height: 320, channels: 3 } })
+    .png()
+    .toFile(squaresPng);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(notAnImage, 'these are notes, not pixels');
+  worker = await startWorkerProcess(models);
+  gateway = await startProcess(appMain.gateway, gatewayEnv(worker.port), /listening on http:\/\/[^:]+:(\d+)/);
+  keyedGateway = await startProcess(
+    appMain.gateway,
+    gatewayEnv(worker.port, { VMM_API_KEYS: KEY }),
+    /listening on http:\/\/[^:]+:(\d+)/,
+  );
+  runner = await startProcess(
+    appMain.batchRunner,
+    { VMM_WORKERS: `cpu=127.0.0.1:${worker.port}`, VMM_BATCH_PREFIX: prefix, LOG_LEVEL: 'warn' },
+    /vmm-batch-runner running/,
+  );
+  url = `http://127.0.0.1:${gateway.match[1]}`;
+  keyedUrl = `http://127.0.0.1:${keyedGateway.match[1]}`;
+  await waitFor('the gateway to see its worker', async () => (await fetch(`${url}/readyz`)).ok, {
+    timeoutMs: 30_000,
+  });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await runner?.stop();
+  await keyedGateway?.stop();
+  await gateway?.stop();
+  await worker?.stop();
+  await removeRedisPrefix(prefix).catch(() => undefined);
+  rmSync(root, { recursive: true, force: true });
+});
+
+interface Opened {
+  page: Page;
+  /** Console errors and uncaught exceptions so far. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+async function open(path: string, options: { base?: string; width?: number } = {}): Promise<Opened> {
+  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('response', (response) => {
+    if (response.status() === 401) errors.push(`401 from ${response.url()}`);
+  });
+  await page.goto(`${options.base ?? url}/${path}`);
+  return { page, errors, close: () => context.close() };
+}
+
+const shoot = (page: Page, name: string) =>
+  page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+describe('the dashboard', () => {
+  it('opens at / on the models page: every model with its task, backend, size and state', async () => {
+    const { page, errors, close } = await open('');
+    try {
+      await expect(page.title()).resolves.toBe('VMM');
+      const row = (name: string) => page.locator(`tr[data-model="${name}"]`);
+      await row('tiny-llama').waitFor();
+      await expect(row('tiny-llama').locator('td').nth(1).textContent()).resolves.toBe('text-generation');
+      await expect(row('yolov8n-squares').locator('td').nth(1).textContent()).resolves.toBe(
+        'object-detection',
+      );
+      await expect(row('mini-embed').locator('td').nth(2).textContent()).resolves.toBe('cpu');
+      // Load a model, see it loaded, unload it.
+      await row('colour-classifier').getByRole('button', { name: 'Load colour-classifier' }).click();
+      await row('colour-classifier').locator('.badge.up').waitFor();
+      await shoot(page, 'models');
+      await row('colour-classifier').getByRole('button', { name: 'Unload colour-classifier' }).click();
+      await row('colour-classifier').getByText('not loaded').waitFor();
+      // The model's page is chosen by its task.
+      await row('yolov8n-squares').getByRole('link', { name: 'yolov8n-squares' }).click();
+      await page.getByRole('heading', { name: 'Detection' }).waitFor();
+      expect(new URL(page.url()).hash).toBe('#/detect/yolov8n-squares');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
+  it('chats with the demo LLM: the answer streams in, with TTFT and tokens/s', async () => {
+    const { page, errors, close } = await open('#/chat/tiny-llama');
+    try {
+      await page.locator('#max-tokens').fill('200');
+      // Count the answer's distinct texts as they are drawn: streamed text grows step by step.
+      await page.evaluate(() => {
+        const seen = new Set<string>();
+        (window as unknown as { answerSteps: Set<string> }).answerSteps = seen;
+        new MutationObserver(() => {
+          const answer = document.querySelector('[data-testid="answer"]');
+          if (answer?.textContent) seen.add(answer.textContent);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+      await page.locator('#prompt').fill('Why is the sky blue?');
+      // The keyboard sends: Ctrl+Enter in the message box.
+      await page.locator('#prompt').press('Control+Enter');
+      await page.locator('.messages li.assistant:not(.streaming)').waitFor();
+      const steps = await page.evaluate(
+        () => (window as unknown as { answerSteps: Set<string> }).answerSteps.size,
+      );
+      expect(steps).toBeGreaterThan(2);
+      await expect(page.locator('.messages li.user pre').textContent()).resolves.toBe('Why is the sky blue?');
+      expect((await page.locator('.messages li.assistant pre').textContent())?.length).toBeGreaterThan(0);
+      await expect(page.getByTestId('stats').textContent()).resolves.toMatch(
+        /^TTFT \d+ ms · \d+ tokens · [\d.]+ tok\/s$/,
+      );
+      await shoot(page, 'chat');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
+  it('detects: an uploaded image comes back with its boxes drawn on the canvas', async () => {
+    const { page, errors, close } = await open('#/detect/yolov8n-squares');
+    try {
+      await page.locator('#image').setInputFiles(squaresPng);
+      const rows = page.getByTestId('detections').locator('tbody tr');
+      await waitFor('two detections', async () => (await rows.count()) === 2);
+      const labels = (await rows.locator('td:first-child').allTextContents()).map((t) => t.trim()).sort();
+      expect(labels).toEqual(['blue', 'red']);
+      await expect(page.getByTestId('timings').textContent()).resolves.toMatch(
+        /^2 objects · model [\d.]+ ms/,
+      );
+      // The red box's label tag is painted above the square, where the image was background.
+      const tag = await waitFor('the boxes on the canvas', () =>
+        page.evaluate(() => {
+          const canvas = document.querySelector('canvas');
+          const pixel = canvas?.getContext('2d')?.getImageData(42, 30, 1, 1).data;
+          return pixel && pixel[0]! > 200 && pixel[1]! < 100 ? [...pixel] : undefined;
+        }),
+      );
+      expect(tag.slice(0, 3)).toEqual([255, 59, 48]);
+      await shoot(page, 'detect');
+      // A threshold above every score: the request goes again and nothing is found.
+      await page.locator('#confidence').fill('1');
+      await waitFor('no detections at confidence 1', async () => (await rows.count()) === 0);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
+  it('shows an error as the API sends it', async () => {
+    const { page, errors, close } = await open('#/detect/yolov8n-squares');
+    try {
+      await page.locator('#image').setInputFiles(notAnImage);
+      const form = new FormData();
+      form.set('model', 'yolov8n-squares');
+      form.set('image', new Blob(['these are notes, not pixels']), 'notes.txt');
+      const expected = (await (
+        await fetch(`${url}/v1/vision/detect`, { method: 'POST', body: form })
+      ).json()) as {
+        error: { message: string };
+      };
+      await expect(page.getByRole('alert').textContent()).resolves.toBe(expected.error.message);
+      // The browser logs the failed request itself; nothing else may be logged.
+      expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('classifies and embeds', async () => {
+    const { page, errors, close } = await open('#/classify/colour-classifier');
+    try {
+      await page.locator('#image').setInputFiles(squaresPng);
+      await page.getByTestId('classes').locator('li').first().waitFor();
+      await expect(page.getByTestId('classes').locator('.bar-label').first().textContent()).resolves.toBe(
+        'black',
+      );
+      await shoot(page, 'classify');
+      await page.goto(`${url}/#/embed/mini-embed`);
+      await page.getByRole('button', { name: 'Embed' }).click();
+      const cells = page.getByTestId('similarity').locator('tbody td');
+      await cells.first().waitFor();
+      expect(await cells.count()).toBe(9);
+      await expect(cells.first().textContent()).resolves.toBe('1.000');
+      await shoot(page, 'embed');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
+  it('shows a worker go down and come back, live', async () => {
+    const { page, errors, close } = await open('#/workers');
+    try {
+      const state = page.getByTestId('worker-state');
+      await waitFor('the worker shown up', async () => (await state.textContent()) === 'up');
+      await expect(page.locator('.workers dd').nth(1).textContent()).resolves.toMatch(/^cpu \(/);
+      const port = worker.port;
+      await worker.stop();
+      await waitFor('the worker shown down', async () => (await state.textContent()) === 'down', {
+        timeoutMs: 20_000,
+      });
+      await shoot(page, 'workers-down');
+      worker = await startWorkerProcess(models, { VMM_GRPC_PORT: String(port) });
+      await waitFor('the worker shown up again', async () => (await state.textContent()) === 'up', {
+        timeoutMs: 30_000,
+      });
+      // Traffic shows on the live charts (a point every 2 s): tokens/s above zero, a TTFT.
+      const generated = await fetch(`${url}/api/generate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'tiny-llama',
+          prompt: 'Hello',
+          stream: false,
+          options: { num_predict: 64 },
+        }),
+      });
+      expect(generated.status).toBe(200);
+      const legend = page.locator('.chart figcaption').first();
+      await waitFor('tokens/s above zero on the chart', async () => {
+        const rate = /generated: ([\d.]+) tok\/s/.exec((await legend.textContent()) ?? '');
+        return rate !== null && Number(rate[1]) > 0;
+      });
+      const points = await page.locator('.chart polyline').first().getAttribute('points');
+      expect(points?.split(' ').length).toBeGreaterThanOrEqual(2);
+      await page.locator('.chart figcaption', { hasText: /mean TTFT: [\d.]+ ms/ }).waitFor();
+      await shoot(page, 'workers');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 120_000);
+
+  it('submits a batch and sees it finish, with its results to download', async () => {
+    const { page, errors, close } = await open('#/batches');
+    try {
+      await page.getByRole('button', { name: 'Submit batch' }).click();
+      const row = page.getByTestId('batches').locator('tbody tr').first();
+      await waitFor(
+        'the batch to complete',
+        async () => (await row.getByTestId('batch-status').textContent()) === 'completed',
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      await expect(row.locator('td').nth(2).textContent()).resolves.toMatch(/3\/3/);
+      const download = page.waitForEvent('download');
+      await row.getByRole('button', { name: 'Download results' }).click();
+      const file = await (await download).path();
+      const { readFileSync } = await import('node:fs');
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      expect(lines.map((line) => (JSON.parse(line) as { custom_id: string }).custom_id)).toEqual([
+        'request-1',
+        'request-2',
+        'request-3',
+      ]);
+      await shoot(page, 'batches');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 120_000);
+
+  it('runs a benchmark sweep from the page and shows the stored results', async () => {
+    const { page, errors, close } = await open('#/bench/tiny-llama');
+    try {
+      await page.locator('#levels').fill('1,2');
+      await page.locator('#requests').fill('4');
+      await page.locator('#bench-tokens').fill('8');
+      await page.getByRole('button', { name: 'Run sweep' }).click();
+      const rows = page.getByTestId('sweep').locator('tbody tr');
+      await waitFor('both levels measured', async () => (await rows.count()) === 2, { timeoutMs: 60_000 });
+      await expect(rows.nth(1).locator('td').first().textContent()).resolves.toBe('2');
+      expect(Number(await rows.nth(0).locator('td').nth(1).textContent())).toBeGreaterThan(0);
+      await page.getByRole('heading', { name: 'VMM against llama.cpp on identical weights' }).waitFor();
+      await shoot(page, 'bench');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 120_000);
+
+  it('asks once for the key of a key-protected gateway, and keeps it for the tab', async () => {
+    const { page, errors, close } = await open('', { base: keyedUrl });
+    try {
+      await page.getByLabel('This gateway needs an API key').fill(KEY);
+      await shoot(page, 'api-key');
+      await page.getByRole('button', { name: 'Use key' }).click();
+      await page.locator('tr[data-model="tiny-llama"]').waitFor();
+      // Another page of the same tab: no second question.
+      await page.getByRole('link', { name: 'Workers' }).click();
+      await page.getByTestId('worker-state').waitFor();
+      await page.reload();
+      await page.getByTestId('worker-state').waitFor();
+      expect(await page.getByLabel('This gateway needs an API key').count()).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('says so when the key is wrong, as the API says it', async () => {
+    const { page, errors, close } = await open('', { base: keyedUrl });
+    try {
+      await page.getByLabel('This gateway needs an API key').fill('not-the-key');
+      await page.getByRole('button', { name: 'Use key' }).click();
+      await expect(page.getByRole('alert').first().textContent()).resolves.toBe('invalid API key');
+      expect(errors.filter((e) => !/401/.test(e))).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('fits a 390 px wide screen on every page', async () => {
+    const { page, errors, close } = await open('', { width: 390 });
+    try {
+      for (const path of ['models', 'chat', 'embed', 'detect', 'classify', 'workers', 'batches', 'bench']) {
+        await page.goto(`${url}/#/${path}`);
+        await page.locator('main section').first().waitFor();
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        expect({ path, width }).toEqual({ path, width: 390 });
+      }
+      await page.goto(`${url}/#/models`);
+      await page.locator('tr[data-model="tiny-llama"]').waitFor();
+      await shoot(page, 'models-390px');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+});
