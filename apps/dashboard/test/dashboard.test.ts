@@ -3,7 +3,7 @@
 // Each page is opened, used as a person would, and photographed into test-output/ (ignored by
 // git); the console must stay free of errors in every normal flow.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,8 @@ const gatewayEnv = (workerPort: number, extra: Record<string, string> = {}) => (
 });
 
 beforeAll(async () => {
+  if (!existsSync('/usr/bin/chromium'))
+    throw new Error("Debian's Chromium is missing: apt-get install -y chromium (.ci/run installs it)");
   mkdirSync(shots, { recursive: true });
   writeLlamaFolder(join(models, 'tiny-llama'));
   writeDetectorFolder(join(models, 'yolov8n-squares'));
@@ -66,7 +68,6 @@ beforeAll(async () => {
   await sharp(Buffer.from(image.data), { raw: { width: 480, height: 320, channels: 3 } })
     .png()
     .toFile(squaresPng);
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(notAnImage, 'these are notes, not pixels');
   worker = await startWorkerProcess(models);
   gateway = await startProcess(appMain.gateway, gatewayEnv(worker.port), /listening on http:\/\/[^:]+:(\d+)/);
@@ -319,7 +320,6 @@ describe('the dashboard', () => {
       const download = page.waitForEvent('download');
       await row.getByRole('button', { name: 'Download results' }).click();
       const file = await (await download).path();
-      const { readFileSync } = await import('node:fs');
       const lines = readFileSync(file, 'utf8').trim().split('\n');
       expect(lines.map((line) => (JSON.parse(line) as { custom_id: string }).custom_id)).toEqual([
         'request-1',
