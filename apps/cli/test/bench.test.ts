@@ -2,13 +2,19 @@
 // and worker (processes, loopback), through both APIs, and its error paths with exit codes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drawSquares, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
 import { removeRedisPrefix } from '@vmm/test-support';
 import sharp from 'sharp';
-import { type Server, startServer, vmm as runVmm, words } from './cli-harness.js';
+import {
+  closedPort,
+  expectUsageError,
+  type Server,
+  startServer,
+  vmm as runVmm,
+  words,
+} from './cli-harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-cli-bench-'));
 const prefix = `vmm-cli-bench-${process.pid}`;
@@ -161,22 +167,11 @@ describe('vmm bench', () => {
     ],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
-    const run = await vmm(args);
-    expect(run.code).toBe(2);
-    expect(run.stdout).toBe('');
-    expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^vmm: /);
-    expect(run.stderr).toMatch(message);
+    expectUsageError(await vmm(args), message);
   });
 
   it('says in one line, exit code 2, that no server answers', async () => {
-    // A port that was free a moment ago: nothing listens there.
-    const port = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port: free } = server.address() as AddressInfo;
-        server.close(() => resolve(free));
-      });
-    });
+    const port = await closedPort();
     const run = await vmm(['bench', '--model', 'tiny-llama', '-n', '1', '-c', '1'], {
       VMM_HOST: `127.0.0.1:${port}`,
     });

@@ -1,6 +1,8 @@
 // What the CLI's tests share: a real worker and gateway (processes on loopback) and `vmm` run as
 // a user runs it, in its own process, with its output and exit code.
+import { expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { appMain, startProcess, type StartedProcess, startWorkerProcess, waitFor } from '@vmm/test-support';
 
@@ -89,6 +91,25 @@ export function vmm(
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The run failed as a usage error: exit 2, nothing on stdout, one `vmm:` line matching `message`. */
+export function expectUsageError(run: Run, message: RegExp): void {
+  expect(run.code).toBe(2);
+  expect(run.stdout).toBe('');
+  expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  expect(run.stderr).toMatch(/^vmm: /);
+  expect(run.stderr).toMatch(message);
+}
+
+/** A port that was free a moment ago: nothing listens there. */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
     });
   });
 }

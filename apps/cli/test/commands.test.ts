@@ -2,8 +2,9 @@
 // gateway and worker (processes on loopback, fixture models), its output, files and exit codes,
 // and its error paths: no server, unknown model, bad flags, a key-protected gateway.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,7 +16,16 @@ import {
 } from '@vmm/model-fixtures';
 import { removeRedisPrefix, waitFor } from '@vmm/test-support';
 import sharp from 'sharp';
-import { type Server, startGateway, startServer, vmm as runVmm, words } from './cli-harness.js';
+import {
+  bin,
+  closedPort,
+  expectUsageError,
+  type Server,
+  startGateway,
+  startServer,
+  vmm as runVmm,
+  words,
+} from './cli-harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-cli-commands-'));
 const prefix = `vmm-cli-commands-${process.pid}`;
@@ -215,12 +225,7 @@ describe('errors', () => {
     [['classify', 'colour-classifier', 'x.png', '-k', '0'], /expected a whole number from 1 to 1000/],
     [['run', 'tiny-llama', '--format', 'yaml'], /argument 'yaml' is invalid/],
   ])('refuses %j with one line and exit code 2', async (args, message) => {
-    const run = await vmm(args);
-    expect(run.code).toBe(2);
-    expect(run.stdout).toBe('');
-    expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^vmm: /);
-    expect(run.stderr).toMatch(message);
+    expectUsageError(await vmm(args), message);
   });
 
   it.each([
@@ -230,12 +235,7 @@ describe('errors', () => {
     ['run', 'tiny-llama', 'hi'],
     ['embed', 'mini-embed', 'x'],
   ])('vmm %s says in one line, exit code 2, that no server answers', async (...args) => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port: free } = probe.address() as AddressInfo;
-        probe.close(() => resolve(free));
-      });
-    });
+    const port = await closedPort();
     const run = await vmm(args, { env: { VMM_HOST: `127.0.0.1:${port}` } });
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(
@@ -289,5 +289,79 @@ describe('errors', () => {
     ok(detect);
     expect(detect.stdout).toMatch(/Usage: vmm detect \[options\] <model> <images\.\.\.>/);
     expect(detect.stdout).toMatch(/-o, --out <file>/);
+  });
+});
+
+describe('vmm pull against a server that pulls', () => {
+  // VMM's gateway pulls nothing yet (models arrive as folders); Ollama's /api/pull stream, as
+  // Ollama documents it, comes from a small server here: a manifest, two files in parts, success.
+  const events = [
+    { status: 'pulling manifest' },
+    ...[0, 40, 100].map((completed) => ({
+      status: 'pulling 3f2a9c',
+      digest: 'sha256:3f2a9c',
+      total: 100,
+      completed,
+    })),
+    ...[0, 5000, 10000].map((completed) => ({
+      status: 'pulling 77b1d0',
+      digest: 'sha256:77b1d0',
+      total: 10000,
+      completed,
+    })),
+    { status: 'verifying sha256 digest' },
+    { status: 'writing manifest' },
+    { status: 'success' },
+  ];
+  let pullServer: ReturnType<typeof createHttpServer>;
+  let pullUrl: string;
+  beforeAll(async () => {
+    pullServer = createHttpServer((req, res) => {
+      if (req.url !== '/api/pull') return void res.writeHead(404).end('{"error":"not found"}');
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end(events.map((event) => JSON.stringify(event)).join('\n') + '\n');
+    });
+    await new Promise<void>((resolve) => pullServer.listen(0, '127.0.0.1', resolve));
+    pullUrl = `http://127.0.0.1:${(pullServer.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => pullServer.close(() => resolve())));
+
+  it('prints each step once when not on a terminal', async () => {
+    const run = await vmm(['pull', 'some-model'], { env: { VMM_HOST: pullUrl } });
+    ok(run);
+    expect(run.stdout.trim().split('\n')).toEqual([
+      'pulling manifest',
+      'pulling 3f2a9c',
+      'pulling 77b1d0',
+      'verifying sha256 digest',
+      'writing manifest',
+      'success',
+    ]);
+  });
+
+  it('draws a progress bar per file on a terminal', async () => {
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        'script',
+        ['-qfec', `"${process.execPath}" "${bin}" pull some-model`, '/dev/null'],
+        {
+          env: { PATH: process.env.PATH, VMM_HOST: pullUrl, TERM: 'xterm', COLUMNS: '120' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
+      let text = '';
+      child.stdout.on('data', (data: Buffer) => (text += data.toString()));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`vmm pull ran past 30 s: ${text}`));
+      }, 30_000);
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+    });
+    expect(output).toMatch(/pulling 3f2a9c\s+\S+ 100% 100 B\/100 B/);
+    expect(output).toMatch(/pulling 77b1d0\s+\S+ 100% 10 kB\/10 kB/);
+    expect(output).toContain('success');
   });
 });

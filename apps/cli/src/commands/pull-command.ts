@@ -20,7 +20,9 @@ export function pullCommand(context: CliContext): Command {
         ? new cliProgress.MultiBar(
             {
               stream: context.stderr as NodeJS.WriteStream,
+              // Fits an 80-column terminal: 24 + 25 + the numbers.
               format: '{file} {bar} {percentage}% {done}/{size}',
+              barsize: 25,
               hideCursor: true,
               clearOnComplete: false,
             },
@@ -28,6 +30,9 @@ export function pullCommand(context: CliContext): Command {
           )
         : undefined;
       const files = new Map<string, cliProgress.SingleBar>();
+      // Ollama's stream sends the files' progress, then the closing steps: the bars stop (and
+      // stay on screen) when the first closing step comes.
+      let drawing = bars !== undefined;
       let lastStatus = '';
       try {
         for await (const event of client.stream('/api/pull', { model, stream: true })) {
@@ -39,7 +44,7 @@ export function pullCommand(context: CliContext): Command {
           const digest = typeof event.digest === 'string' ? event.digest : undefined;
           const total = typeof event.total === 'number' ? event.total : undefined;
           const completed = typeof event.completed === 'number' ? event.completed : 0;
-          if (digest && total !== undefined && bars) {
+          if (digest && total !== undefined && bars && drawing) {
             const payload = {
               file: status.padEnd(24).slice(0, 24),
               done: formatBytes(completed),
@@ -49,12 +54,16 @@ export function pullCommand(context: CliContext): Command {
             files.set(digest, bar);
             bar.update(completed, payload);
           } else if (status !== lastStatus) {
+            if (bars && drawing && files.size > 0) {
+              bars.stop();
+              drawing = false;
+            }
             (bars ? context.stderr : context.stdout).write(`${status}\n`);
           }
           lastStatus = status;
         }
       } finally {
-        bars?.stop();
+        if (drawing) bars?.stop();
       }
     });
 }
