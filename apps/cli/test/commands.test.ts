@@ -20,6 +20,7 @@ import {
   bin,
   closedPort,
   expectUsageError,
+  type Run,
   type Server,
   startGateway,
   startServer,
@@ -216,7 +217,7 @@ describe('vision and embeddings', () => {
 });
 
 describe('errors', () => {
-  it.each([
+  const usage: [string[], RegExp][] = [
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['list', '--bogus'], /unknown option '--bogus'/],
     [['detect', 'yolov8n-squares'], /missing required argument 'images'/],
@@ -224,37 +225,59 @@ describe('errors', () => {
     [['detect', 'yolov8n-squares', 'x.png', '--confidence', '2'], /expected a number from 0 to 1/],
     [['classify', 'colour-classifier', 'x.png', '-k', '0'], /expected a whole number from 1 to 1000/],
     [['run', 'tiny-llama', '--format', 'yaml'], /argument 'yaml' is invalid/],
-  ])('refuses %j with one line and exit code 2', async (args, message) => {
-    expectUsageError(await vmm(args), message);
-  });
-
-  it.each([
+  ];
+  const unreachable = [
     ['list'],
     ['ps'],
     ['show', 'tiny-llama'],
     ['run', 'tiny-llama', 'hi'],
     ['embed', 'mini-embed', 'x'],
-  ])('vmm %s says in one line, exit code 2, that no server answers', async (...args) => {
-    const port = await closedPort();
-    const run = await vmm(args, { env: { VMM_HOST: `127.0.0.1:${port}` } });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe(
-      `vmm: cannot reach http://127.0.0.1:${port}: connection refused (is \`vmm serve\` running?)\n`,
-    );
+  ];
+  const unknown = [
+    ['show', 'no-such-model'],
+    ['run', 'no-such-model', 'hi'],
+    ['stop', 'no-such-model'],
+    ['detect', 'no-such-model', squaresPng],
+    ['embed', 'no-such-model', 'x'],
+  ];
+  // The cases are independent commands: all start at once, each test awaits its own.
+  const started = new Map<string, Promise<Run>>();
+  const runOf = (args: string[]) => started.get(JSON.stringify(args)) as Promise<Run>;
+  let port = 0;
+  beforeAll(async () => {
+    port = await closedPort();
+    for (const [args] of usage) started.set(JSON.stringify(args), vmm(args));
+    for (const args of unreachable)
+      started.set(JSON.stringify(args), vmm(args, { env: { VMM_HOST: `127.0.0.1:${port}` } }));
+    for (const args of unknown) started.set(JSON.stringify(args), vmm(args));
+    // A failed start shows in its own test; none may stay unhandled meanwhile.
+    for (const run of started.values()) run.catch(() => undefined);
   });
 
-  it.each([
-    [['show', 'no-such-model']],
-    [['run', 'no-such-model', 'hi']],
-    [['stop', 'no-such-model']],
-    [['detect', 'no-such-model', squaresPng]],
-    [['embed', 'no-such-model', 'x']],
-  ])('%j passes on the server’s "not found" in one line, exit code 1', async (args) => {
-    const run = await vmm(args);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^vmm: model ['"]no-such-model['"] not found\n$/);
+  it.each(usage)('refuses %j with one line and exit code 2', async (args, message) => {
+    expectUsageError(await runOf(args), message);
   });
+
+  it.each(unreachable.map((args) => [args.join(' '), args] as const))(
+    'vmm %s says in one line, exit code 2, that no server answers',
+    async (_name, args) => {
+      const run = await runOf(args);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(
+        `vmm: cannot reach http://127.0.0.1:${port}: connection refused (is \`vmm serve\` running?)\n`,
+      );
+    },
+  );
+
+  it.each(unknown.map((args) => [args] as const))(
+    '%j passes on the server’s "not found" in one line, exit code 1',
+    async (args) => {
+      const run = await runOf(args);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^vmm: model ['"]no-such-model['"] not found\n$/);
+    },
+  );
 
   it('uses VMM_API_KEY against a key-protected gateway, and says so without it', async () => {
     const without = await vmm(['list'], { env: { VMM_HOST: keyed.url } });

@@ -74,36 +74,58 @@ export function addDetector(graph: GraphBuilder, batch: number | 'batch'): void 
   const sigmoidOf = (slope: number, x: string) =>
     graph.node('Sigmoid', [graph.node('Mul', [x, scalar(slope)])]);
 
+  // Each head pools from chunks of blocks half its stride wide (1, 2, 4 blocks): its cell
+  // centres fall on odd chunk positions (2i + 1) and its windows on chunk edges, so a window of k
+  // blocks costs k / chunk comparisons per output instead of k. Max of maxes and mean of equal
+  // means are the same numbers.
+  const chunked = new Map<number, { edges: string; mass: string }>();
+  const chunksOf = (chunk: number) => {
+    let pooled = chunked.get(chunk);
+    if (!pooled) {
+      const kernel = { kernel_shape: { ints: [chunk, chunk] }, strides: { ints: [chunk, chunk] } };
+      pooled =
+        chunk === 1
+          ? { edges: edgeBlocks, mass: massBlocks }
+          : {
+              edges: graph.node('MaxPool', [edgeBlocks], kernel),
+              mass: graph.node('AveragePool', [massBlocks], kernel),
+            };
+      chunked.set(chunk, pooled);
+    }
+    return pooled;
+  };
+
   /** One window size over one head's cells: [score, cx, cy, w, h], each [batch, colours, cells]. */
   const lookThrough = (stride: number, window: number): string[] => {
-    const k = window / BLOCK;
-    const step = stride / BLOCK;
-    // Pads centre window i on the cell centre stride·i + stride/2.
-    const pad = k / 2 - stride / (2 * BLOCK);
+    const chunk = stride / (2 * BLOCK);
+    const k = window / (BLOCK * chunk);
+    // Window i covers chunks [2i + 1 - k/2, 2i + 1 + k/2): centred on the cell centre stride·i + stride/2.
+    const pad = k / 2 - 1;
     const pool = (op: string, x: string, extra: Record<string, { int: number }> = {}) =>
       graph.node(
         op,
         [
           graph.node(op, [x], {
             kernel_shape: { ints: [1, k] },
-            strides: { ints: [1, step] },
+            strides: { ints: [1, 2] },
             pads: { ints: [0, pad, 0, pad] },
             ...extra,
           }),
         ],
         {
           kernel_shape: { ints: [k, 1] },
-          strides: { ints: [step, 1] },
+          strides: { ints: [2, 1] },
           pads: { ints: [pad, 0, pad, 0] },
           ...extra,
         },
       );
+    const { edges: edgeChunks, mass: massChunks } = chunksOf(chunk);
     const edges = graph.node('Reshape', [
-      pool('MaxPool', edgeBlocks),
+      pool('MaxPool', edgeChunks),
       graph.constant('int64', [0, 4, colours, -1]),
     ]);
     const massMean = graph.node('Reshape', [
-      pool('AveragePool', massBlocks, { count_include_pad: { int: 1 } }),
+      pool('AveragePool', massChunks, { count_include_pad: { int: 1 } }),
       graph.constant('int64', [0, colours, -1]),
     ]);
     const [x2, x1FromEnd, y2, y1FromEnd] = graph
