@@ -1,16 +1,5 @@
 /** Formats shared by the commands' human-readable output. */
-
-/** Bytes as Ollama's CLI shows them: 1.2 GB, 640 MB, 12 kB. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
+export { formatBytes } from '@vmm/display';
 
 /** How long ago a time was, in words ("3 minutes ago"). */
 export function formatAgo(date: Date, now: Date): string {

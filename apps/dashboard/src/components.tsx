@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+export { formatBytes } from '@vmm/display';
 import { type ModelTag, listModels } from './api.js';
 import { href } from './router.js';
 import { useAsync } from './use-async.js';
@@ -72,16 +73,5 @@ export function useModelOf(task: string, model: string | undefined): string | un
   const models = useAsync(listModels, []);
   return model ?? (models.data ?? []).find((m) => m.details.task === task)?.name;
 }
-
-export const formatBytes = (bytes: number) => {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-};
 
 export const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;

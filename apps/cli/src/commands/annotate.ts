@@ -1,26 +1,10 @@
+import { labelColour } from '@vmm/display';
 import sharp from 'sharp';
 
 export interface DrawnBox {
   box: { x1: number; y1: number; x2: number; y2: number };
   label: string;
   score: number;
-}
-
-/** A colour per label, stable across runs: the detector's colour names draw in their own colour. */
-function strokeOf(label: string): string {
-  const named: Record<string, string> = {
-    red: '#ff3b30',
-    green: '#34c759',
-    blue: '#0a84ff',
-    yellow: '#ffd60a',
-    magenta: '#ff2dff',
-    cyan: '#32d4ff',
-    white: '#ffffff',
-  };
-  if (named[label]) return named[label];
-  let hash = 0;
-  for (const char of label) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return `hsl(${hash % 360} 90% 55%)`;
 }
 
 const escapeXml = (text: string) =>
@@ -42,7 +26,7 @@ export async function annotate(image: Buffer, boxes: readonly DrawnBox[], outPat
   const font = Math.max(12, Math.round(Math.min(width, height) / 40));
   const shapes = boxes
     .map(({ box, label, score }) => {
-      const colour = strokeOf(label);
+      const colour = labelColour(label);
       const text = escapeXml(`${label} ${score.toFixed(2)}`);
       const textWidth = Math.round(text.length * font * 0.6) + 8;
       const above = box.y1 - font - 6 >= 0;

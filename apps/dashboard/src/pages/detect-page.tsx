@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import { labelColour as colourOf } from '@vmm/display';
 import { request } from '../api.js';
 import { ErrorNote, ModelPicker, ms, Section, useModelOf } from '../components.js';
 import { ImageDrop, visionForm } from '../image-drop.js';
@@ -14,23 +15,6 @@ interface DetectAnswer {
   detections: Detection[];
   image: { width: number; height: number };
   timings: { total_ns: number; inference_ns: number; preprocess_ns: number; postprocess_ns: number };
-}
-
-const named: Record<string, string> = {
-  red: '#ff3b30',
-  green: '#34c759',
-  blue: '#0a84ff',
-  yellow: '#ffd60a',
-  magenta: '#ff2dff',
-  cyan: '#32d4ff',
-  white: '#ffffff',
-};
-
-export function colourOf(label: string): string {
-  if (named[label]) return named[label];
-  let hash = 0;
-  for (const char of label) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return `hsl(${hash % 360} 90% 55%)`;
 }
 
 /** Detection playground: an image in, boxes drawn on a canvas with labels and scores. */

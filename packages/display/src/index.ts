@@ -1,0 +1,2 @@
+export { formatBytes } from './format-bytes.js';
+export { labelColour } from './label-colour.js';
