@@ -1,6 +1,6 @@
-// `npm start` (scripts/start.mjs): demo models on first start, worker + gateway as processes,
-// a streamed /api/generate answered; every way it is stopped (Ctrl-C, SIGTERM, SIGHUP, its
-// parent dying) stops the apps too, none left listening.
+// `npm start` (scripts/start.mjs: build, then `vmm serve`): demo models on first start, worker +
+// gateway as processes, a streamed /api/generate answered; every way it is stopped (Ctrl-C,
+// SIGTERM, SIGHUP, its parent dying) stops the apps too, none left listening.
 import { afterAll, expect, it } from '@jest/globals';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -94,7 +94,7 @@ async function expectAllStopped(started: Started): Promise<void> {
   );
 }
 
-it('starts worker and gateway with demo models, streams /api/generate, and stops on SIGINT', async () => {
+it('starts worker and gateway with demo models, streams /api/generate, serves the dashboard, and stops on SIGINT', async () => {
   const startedAt = Date.now();
   const started = await start(false);
   expect(existsSync(join(modelsDir, 'tiny-llama', 'onnx', 'model.onnx'))).toBe(true);
@@ -119,6 +119,19 @@ it('starts worker and gateway with demo models, streams /api/generate, and stops
     done: false,
   });
   while (!(await reader.read()).done);
+
+  // Opening the address shows the dashboard (built with everything else), the demo models behind it.
+  const page = await fetch(`${started.url}/`);
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  expect(html).toContain('<title>VMM</title>');
+  const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  expect(script).toBeDefined();
+  expect((await fetch(`${started.url}${script}`)).status).toBe(200);
+  const tags = (await (await fetch(`${started.url}/api/tags`)).json()) as { models: { name: string }[] };
+  expect(tags.models.map((model) => model.name)).toEqual(
+    expect.arrayContaining(['tiny-llama', 'yolov8n-squares', 'colour-classifier', 'mini-embed']),
+  );
 
   started.child.kill('SIGINT');
   expect(await started.exited).toBe(0);
