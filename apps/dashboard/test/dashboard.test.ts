@@ -189,6 +189,54 @@ describe('the dashboard', () => {
     }
   }, 90_000);
 
+  it('completes a prompt in completion mode, cut at a stop sequence as the API cuts it', async () => {
+    const generate = async (stop?: string) =>
+      (
+        (await (
+          await fetch(`${url}/api/generate`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              model: 'tiny-llama',
+              prompt: 'Once upon a time',
+              stream: false,
+              options: { temperature: 0, top_p: 0.9, num_predict: 64, ...(stop ? { stop: [stop] } : {}) },
+            }),
+          })
+        ).json()) as { response: string }
+      ).response;
+    // Greedy decoding: the same text every time. A stop sequence from its middle cuts it there.
+    const full = await generate();
+    // Three characters from past the start, without the page's separator (|) or edge spaces.
+    const at = [...Array(Math.max(0, full.length - 3)).keys()].find(
+      (i) => i >= 12 && /^[^|\s][^|]?[^|\s]$/u.test(full.slice(i, i + 3)),
+    );
+    expect(at).toBeDefined();
+    const stop = full.slice(at, (at ?? 0) + 3);
+    const cut = await generate(stop);
+    expect(cut.length).toBeLessThan(full.length);
+    const { page, errors, close } = await open('#/chat/tiny-llama');
+    try {
+      await page.getByLabel('Completion').check();
+      await page.getByRole('heading', { name: 'Completion' }).waitFor();
+      await page.locator('#max-tokens').fill('64');
+      await page.locator('#temperature').fill('0');
+      await page.locator('#stop').fill(stop);
+      await page.locator('#prompt').fill('Once upon a time');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page
+        .getByTestId('stats')
+        .getByText(/tok\/s$/)
+        .waitFor();
+      expect(await page.getByTestId('answer').textContent()).toBe(
+        stop.includes('|') ? expect.any(String) : cut,
+      );
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
   it('detects: an uploaded image comes back with its boxes drawn on the canvas', async () => {
     const { page, errors, close } = await open('#/detect/yolov8n-squares');
     try {
