@@ -34,44 +34,72 @@ export function Section({
   );
 }
 
-/** The models of one task, to pick one for a playground; the choice goes into the URL. */
-export function ModelPicker({
-  task,
-  page,
-  model,
-}: {
+/** The models of one task a playground may use, and the one it uses. */
+export interface TaskModels {
   task: string;
-  page: string;
+  choices: ModelTag[];
+  /** The model in the URL, else the first of the task. */
   model: string | undefined;
-}) {
+  error: string | undefined;
+}
+
+/** One read of the model list per page: the playground and its picker share it. */
+export function useTaskModels(task: string, chosen: string | undefined): TaskModels {
   const models = useAsync(listModels, []);
-  const ofTask = (models.data ?? []).filter((m: ModelTag) => m.details.task === task);
-  const chosen = model ?? ofTask[0]?.name;
+  const choices = (models.data ?? []).filter((m) => m.details.task === task);
+  return { task, choices, model: chosen ?? choices[0]?.name, error: models.error };
+}
+
+/** Picks one of the task's models; the choice goes into the URL. */
+export function ModelPicker({ page, models }: { page: string; models: TaskModels }) {
+  const { task, choices, model, error } = models;
   return (
     <div className="picker">
       <label htmlFor="model">Model</label>
       <select
         id="model"
-        value={chosen ?? ''}
+        value={model ?? ''}
         onChange={(e) => (window.location.hash = href(page, e.target.value))}
-        disabled={ofTask.length === 0}
+        disabled={choices.length === 0}
       >
-        {ofTask.length === 0 && <option value="">no {task} model</option>}
-        {ofTask.map((m) => (
+        {choices.length === 0 && <option value="">no {task} model</option>}
+        {choices.map((m) => (
           <option key={m.name} value={m.name}>
             {m.name}
           </option>
         ))}
       </select>
-      <ErrorNote error={models.error} />
+      <ErrorNote error={error} />
     </div>
   );
 }
 
-/** The model a playground uses: the one in the URL, else the first of its task. */
-export function useModelOf(task: string, model: string | undefined): string | undefined {
-  const models = useAsync(listModels, []);
-  return model ?? (models.data ?? []).find((m) => m.details.task === task)?.name;
+/** A labelled range input that shows its value. */
+export function Slider(props: {
+  id: string;
+  label: string;
+  value: number;
+  min: number;
+  max: number;
+  step: number;
+  onChange: (value: number) => void;
+}) {
+  return (
+    <div className="slider">
+      <label htmlFor={props.id}>
+        {props.label} <output htmlFor={props.id}>{props.value}</output>
+      </label>
+      <input
+        id={props.id}
+        type="range"
+        min={props.min}
+        max={props.max}
+        step={props.step}
+        value={props.value}
+        onChange={(e) => props.onChange(Number(e.target.value))}
+      />
+    </div>
+  );
 }
 
 export const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;

@@ -1,13 +1,14 @@
 import { type FormEvent, useRef, useState } from 'react';
 import benchmarks from '../../../../docs/benchmarks.md?raw';
 import { type LevelResult, runSweep } from '../bench-sweep.js';
-import { ErrorNote, ModelPicker, Section, useModelOf } from '../components.js';
+import { ErrorNote, ModelPicker, Section, useTaskModels } from '../components.js';
 import { LineChart } from '../line-chart.js';
 import { Markdown } from '../markdown.js';
 
 /** Benchmarks: a concurrency sweep against this server, charted, and the stored results. */
 export function BenchPage({ model: chosen }: { model: string | undefined }) {
-  const model = useModelOf('text-generation', chosen);
+  const models = useTaskModels('text-generation', chosen);
+  const { model } = models;
   const [levels, setLevels] = useState('1,2,4');
   const [requests, setRequests] = useState(8);
   const [maxTokens, setMaxTokens] = useState(32);
@@ -49,10 +50,7 @@ export function BenchPage({ model: chosen }: { model: string | undefined }) {
     value === undefined ? '–' : value.toFixed(digits);
   return (
     <>
-      <Section
-        title="Benchmark this server"
-        aside={<ModelPicker task="text-generation" page="bench" model={model} />}
-      >
+      <Section title="Benchmark this server" aside={<ModelPicker page="bench" models={models} />}>
         <form className="controls inline" onSubmit={(e) => void start(e)}>
           <label htmlFor="levels">Concurrency levels</label>
           <input id="levels" value={levels} onChange={(e) => setLevels(e.target.value)} />

@@ -1,6 +1,6 @@
 import { type FormEvent, useRef, useState } from 'react';
 import { streamJson } from '../api.js';
-import { ErrorNote, ModelPicker, Section, useModelOf } from '../components.js';
+import { ErrorNote, ModelPicker, Slider, Section, useTaskModels } from '../components.js';
 
 interface Message {
   role: 'system' | 'user' | 'assistant';
@@ -15,7 +15,8 @@ interface Stats {
 
 /** Chat (or plain completion) with a text model: streamed tokens, parameters, TTFT and tok/s. */
 export function ChatPage({ model: chosen }: { model: string | undefined }) {
-  const model = useModelOf('text-generation', chosen);
+  const models = useTaskModels('text-generation', chosen);
+  const { model } = models;
   const [mode, setMode] = useState<'chat' | 'completion'>('chat');
   const [system, setSystem] = useState('');
   const [input, setInput] = useState('');
@@ -98,7 +99,7 @@ export function ChatPage({ model: chosen }: { model: string | undefined }) {
   return (
     <Section
       title={mode === 'chat' ? 'Chat' : 'Completion'}
-      aside={<ModelPicker task="text-generation" page="chat" model={model} />}
+      aside={<ModelPicker page="chat" models={models} />}
     >
       <div className="playground">
         <form className="controls" onSubmit={(e) => e.preventDefault()} aria-label="Parameters">
@@ -195,32 +196,5 @@ export function ChatPage({ model: chosen }: { model: string | undefined }) {
         </div>
       </div>
     </Section>
-  );
-}
-
-export function Slider(props: {
-  id: string;
-  label: string;
-  value: number;
-  min: number;
-  max: number;
-  step: number;
-  onChange: (value: number) => void;
-}) {
-  return (
-    <div className="slider">
-      <label htmlFor={props.id}>
-        {props.label} <output htmlFor={props.id}>{props.value}</output>
-      </label>
-      <input
-        id={props.id}
-        type="range"
-        min={props.min}
-        max={props.max}
-        step={props.step}
-        value={props.value}
-        onChange={(e) => props.onChange(Number(e.target.value))}
-      />
-    </div>
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { request } from '../api.js';
-import { ErrorNote, ModelPicker, ms, Section, useModelOf } from '../components.js';
+import { ErrorNote, ModelPicker, ms, Section, useTaskModels } from '../components.js';
 import { ImageDrop, visionForm } from '../image-drop.js';
 
 interface ClassifyAnswer {
@@ -10,7 +10,8 @@ interface ClassifyAnswer {
 
 /** Classification playground: the top-k labels as bars. */
 export function ClassifyPage({ model: chosen }: { model: string | undefined }) {
-  const model = useModelOf('image-classification', chosen);
+  const models = useTaskModels('image-classification', chosen);
+  const { model } = models;
   const [file, setFile] = useState<File>();
   const [preview, setPreview] = useState<string>();
   const [answer, setAnswer] = useState<ClassifyAnswer>();
@@ -41,10 +42,7 @@ export function ClassifyPage({ model: chosen }: { model: string | undefined }) {
   }, [file, model]);
 
   return (
-    <Section
-      title="Classification"
-      aside={<ModelPicker task="image-classification" page="classify" model={model} />}
-    >
+    <Section title="Classification" aside={<ModelPicker page="classify" models={models} />}>
       <div className="playground">
         <div className="controls">
           <ImageDrop onImage={setFile} />

@@ -1,9 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { labelColour as colourOf } from '@vmm/display';
 import { request } from '../api.js';
-import { ErrorNote, ModelPicker, ms, Section, useModelOf } from '../components.js';
+import { ErrorNote, ModelPicker, Slider, ms, Section, useTaskModels } from '../components.js';
 import { ImageDrop, visionForm } from '../image-drop.js';
-import { Slider } from './chat-page.js';
 
 interface Detection {
   box: { x1: number; y1: number; x2: number; y2: number };
@@ -19,7 +18,8 @@ interface DetectAnswer {
 
 /** Detection playground: an image in, boxes drawn on a canvas with labels and scores. */
 export function DetectPage({ model: chosen }: { model: string | undefined }) {
-  const model = useModelOf('object-detection', chosen);
+  const models = useTaskModels('object-detection', chosen);
+  const { model } = models;
   const [file, setFile] = useState<File>();
   const [confidence, setConfidence] = useState(0.25);
   const [iou, setIou] = useState(0.7);
@@ -58,48 +58,50 @@ export function DetectPage({ model: chosen }: { model: string | undefined }) {
     };
   }, [file, model, confidence, iou]);
 
+  // The image is decoded once per file; the boxes are redrawn over it for each answer.
+  const [bitmap, setBitmap] = useState<ImageBitmap>();
   useEffect(() => {
-    const target = canvas.current;
-    if (!file || !target) return;
+    setBitmap(undefined);
+    if (!file) return;
     let live = true;
     createImageBitmap(file, { imageOrientation: 'from-image' }).then(
-      (bitmap) => {
-        if (!live) return;
-        target.width = bitmap.width;
-        target.height = bitmap.height;
-        const context = target.getContext('2d');
-        if (!context) return;
-        context.drawImage(bitmap, 0, 0);
-        const line = Math.max(2, Math.round(Math.min(bitmap.width, bitmap.height) / 200));
-        const font = Math.max(12, Math.round(Math.min(bitmap.width, bitmap.height) / 40));
-        context.font = `${font}px sans-serif`;
-        for (const { box, label, score } of answer?.detections ?? []) {
-          const colour = colourOf(label);
-          context.strokeStyle = colour;
-          context.lineWidth = line;
-          context.strokeRect(box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1);
-          const text = `${label} ${score.toFixed(2)}`;
-          const width = context.measureText(text).width + 8;
-          const top = box.y1 - font - 6 >= 0 ? box.y1 - font - 6 : box.y1;
-          context.fillStyle = colour;
-          context.fillRect(box.x1, top, width, font + 6);
-          context.fillStyle = '#000';
-          context.fillText(text, box.x1 + 4, top + font);
-        }
-      },
-      () => {
-        // Not an image the browser can draw: the server's answer (an error) says what is wrong.
-        target.width = 0;
-        target.height = 0;
-      },
+      (decoded) => (live ? setBitmap(decoded) : decoded.close()),
+      // Not an image the browser can draw: the server's answer (an error) says what is wrong.
+      () => undefined,
     );
     return () => {
       live = false;
     };
-  }, [file, answer]);
+  }, [file]);
+
+  useEffect(() => {
+    const target = canvas.current;
+    if (!target) return;
+    target.width = bitmap?.width ?? 0;
+    target.height = bitmap?.height ?? 0;
+    const context = target.getContext('2d');
+    if (!bitmap || !context) return;
+    context.drawImage(bitmap, 0, 0);
+    const line = Math.max(2, Math.round(Math.min(bitmap.width, bitmap.height) / 200));
+    const font = Math.max(12, Math.round(Math.min(bitmap.width, bitmap.height) / 40));
+    context.font = `${font}px sans-serif`;
+    for (const { box, label, score } of answer?.detections ?? []) {
+      const colour = colourOf(label);
+      context.strokeStyle = colour;
+      context.lineWidth = line;
+      context.strokeRect(box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1);
+      const text = `${label} ${score.toFixed(2)}`;
+      const width = context.measureText(text).width + 8;
+      const top = box.y1 - font - 6 >= 0 ? box.y1 - font - 6 : box.y1;
+      context.fillStyle = colour;
+      context.fillRect(box.x1, top, width, font + 6);
+      context.fillStyle = '#000';
+      context.fillText(text, box.x1 + 4, top + font);
+    }
+  }, [bitmap, answer]);
 
   return (
-    <Section title="Detection" aside={<ModelPicker task="object-detection" page="detect" model={model} />}>
+    <Section title="Detection" aside={<ModelPicker page="detect" models={models} />}>
       <div className="playground">
         <div className="controls">
           <ImageDrop onImage={setFile} />

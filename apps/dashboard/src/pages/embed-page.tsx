@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { postJson } from '../api.js';
-import { ErrorNote, ModelPicker, Section, useModelOf } from '../components.js';
+import { ErrorNote, ModelPicker, Section, useTaskModels } from '../components.js';
 
 export function cosine(a: readonly number[], b: readonly number[]): number {
   let dot = 0;
@@ -18,7 +18,8 @@ export function cosine(a: readonly number[], b: readonly number[]): number {
 
 /** Embeddings playground: a few texts, their vectors' size, and how similar each pair is. */
 export function EmbedPage({ model: chosen }: { model: string | undefined }) {
-  const model = useModelOf('embedding', chosen);
+  const models = useTaskModels('embedding', chosen);
+  const { model } = models;
   const [text, setText] = useState(
     'A cat sits on the mat.\nA kitten rests on a rug.\nStocks fell sharply today.',
   );
@@ -48,7 +49,7 @@ export function EmbedPage({ model: chosen }: { model: string | undefined }) {
   };
 
   return (
-    <Section title="Embeddings" aside={<ModelPicker task="embedding" page="embed" model={model} />}>
+    <Section title="Embeddings" aside={<ModelPicker page="embed" models={models} />}>
       <form className="controls" onSubmit={(e) => void run(e)}>
         <label htmlFor="texts">Texts, one per line</label>
         <textarea id="texts" rows={5} value={text} onChange={(e) => setText(e.target.value)} />
