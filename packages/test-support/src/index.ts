@@ -118,3 +118,10 @@ export {
   type LlamaCppPeer,
   type LlamaCppStream,
 } from './llama-cpp-peer.js';
+export {
+  startFakeHub,
+  repoFromFolder,
+  type FakeHub,
+  type FakeHubRepo,
+  type FakeHubRequest,
+} from './fake-hub.js';

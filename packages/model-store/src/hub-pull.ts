@@ -1,0 +1,384 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import type { HubReference } from './model-name.js';
+import type { ModelManifest, ModelStore, StoredFile } from './model-store.js';
+import { cpuVariantOrder, onnxVariantOf, variantTags } from './onnx-variant.js';
+
+/** One line of a pull's progress, in Ollama's `/api/pull` shape. */
+export interface PullProgress {
+  status: string;
+  digest?: string;
+  total?: number;
+  completed?: number;
+}
+
+export interface HubOptions {
+  /** `HF_ENDPOINT`: https://huggingface.co unless set. */
+  endpoint: string;
+  /** `HF_TOKEN`: sent to the Hub (never to another host a redirect leads to), never logged. */
+  token?: string | undefined;
+  /** The most bytes one pull may bring. */
+  maxBytes: number;
+  /** Tries per file after a dropped connection; each resumes where the last stopped. */
+  attempts?: number;
+  fetch?: typeof fetch;
+}
+
+interface HubEntry {
+  type: string;
+  path: string;
+  size: number;
+  oid?: string;
+  lfs?: { oid: string; size: number };
+}
+
+/** Files a model folder needs besides its ONNX graph: configuration and tokenizer. */
+const SIDE_FILE = /\.(json|txt|model|jinja|tiktoken)$/;
+/** Small files are not stored in LFS; any larger one is refused rather than held in memory. */
+const SMALL_FILE_BYTES = 32 * 1024 * 1024;
+const MAX_PAGES = 100;
+const MAX_REDIRECTS = 5;
+
+function hubError(status: number, what: string, repo: string): VmmError {
+  if (status === 401 || status === 403)
+    return new VmmError(
+      ErrorCode.PermissionDenied,
+      `the Hub refused ${what} of ${repo} (HTTP ${status}): the repository is private or gated; set HF_TOKEN to a token that may read it`,
+      { field: 'model' },
+    );
+  if (status === 404)
+    return new VmmError(ErrorCode.NotFound, `${repo} was not found on the Hub (or has no such file)`, {
+      field: 'model',
+    });
+  return new VmmError(ErrorCode.Unavailable, `the Hub answered HTTP ${status} to ${what} of ${repo}`);
+}
+
+/**
+ * Pulls a model from a Hugging Face Hub repository into the store: lists the repository's
+ * files at one commit, picks what the task needs (configuration and tokenizer files, the asked-for
+ * ONNX variant and its external data), downloads each once (resuming with HTTP ranges after a
+ * dropped connection, also in a later pull), checks LFS files against the Hub's sha256 and small
+ * files against their git blob id, and only then writes the manifest: a partial pull is never a
+ * model.
+ */
+export class HubPuller {
+  private readonly fetch: typeof fetch;
+  private readonly endpoint: URL;
+
+  constructor(
+    private readonly store: ModelStore,
+    private readonly options: HubOptions,
+  ) {
+    this.fetch = options.fetch ?? fetch;
+    this.endpoint = new URL(options.endpoint.endsWith('/') ? options.endpoint : `${options.endpoint}/`);
+  }
+
+  async pull(
+    reference: HubReference,
+    progress: (line: PullProgress) => void,
+    signal: AbortSignal,
+    check: (dir: string) => void | Promise<void>,
+  ): Promise<ModelManifest> {
+    const { repo } = reference;
+    progress({ status: 'pulling manifest' });
+    const revision = await this.json<{ sha?: string }>(
+      `api/models/${repo}/revision/main`,
+      'the revision',
+      repo,
+      signal,
+    );
+    const commit = typeof revision.sha === 'string' ? revision.sha : 'main';
+    const entries = await this.listFiles(repo, commit, signal);
+    const chosen = this.choose(entries, reference);
+    const total = chosen.reduce((sum, entry) => sum + entry.size, 0);
+    if (total > this.options.maxBytes)
+      throw new VmmError(
+        ErrorCode.ResourceExhausted,
+        `${repo} needs ${total} bytes, more than the pull limit of ${this.options.maxBytes} (VMM_PULL_MAX_BYTES)`,
+      );
+    const files: StoredFile[] = [];
+    // Small files first: the progress lines of the large ones stay last, as in Ollama's pulls.
+    for (const entry of [...chosen].sort((a, b) => a.size - b.size)) {
+      signal.throwIfAborted();
+      const url = new URL(
+        `${repo}/resolve/${commit}/${entry.path.split('/').map(encodeURIComponent).join('/')}`,
+        this.endpoint,
+      );
+      const file = entry.lfs
+        ? await this.downloadLarge(url, entry, repo, progress, signal)
+        : await this.downloadSmall(url, entry, repo, progress, signal);
+      files.push(file);
+    }
+    progress({ status: 'verifying sha256 digest' });
+    progress({ status: 'writing manifest' });
+    const manifest: ModelManifest = {
+      schemaVersion: 1,
+      name: reference.name.canonical,
+      files: files.sort((a, b) => (a.path < b.path ? -1 : 1)),
+      source: { hub: this.endpoint.origin, repo, revision: commit },
+      createdAt: new Date().toISOString(),
+    };
+    await this.store.saveManifest(manifest, check);
+    progress({ status: 'success' });
+    return manifest;
+  }
+
+  /** The configuration and tokenizer files, and one ONNX variant with its external data. */
+  private choose(entries: HubEntry[], reference: HubReference): HubEntry[] {
+    const files = entries.filter((entry) => entry.type === 'file');
+    const graphs = files.filter(
+      (entry) =>
+        entry.path.endsWith('.onnx') && (!entry.path.includes('/') || entry.path.startsWith('onnx/')),
+    );
+    if (graphs.length === 0)
+      throw new VmmError(
+        ErrorCode.FailedPrecondition,
+        `${reference.repo} has no ONNX export (VMM serves ONNX: try an onnx-community/ or Xenova/ repository)`,
+        { field: 'model' },
+      );
+    const variantOf = (entry: HubEntry) => onnxVariantOf(posix.basename(entry.path));
+    let order: readonly string[] = cpuVariantOrder;
+    if (reference.variant !== undefined) {
+      const wanted = variantTags[reference.variant.toLowerCase()];
+      const named = graphs.find((entry) => posix.basename(entry.path, '.onnx') === reference.variant);
+      if (named) order = [variantOf(named)];
+      else if (wanted) order = wanted;
+      else
+        throw new VmmError(
+          ErrorCode.NotFound,
+          `${reference.repo} has no "${reference.variant}" variant (has ${graphs.map((entry) => entry.path).join(', ')})`,
+          { field: 'model' },
+        );
+    }
+    const graph = order.map((variant) => graphs.find((entry) => variantOf(entry) === variant)).find(Boolean);
+    if (!graph)
+      throw new VmmError(
+        ErrorCode.NotFound,
+        `${reference.repo} has no ${reference.variant ?? 'usable'} ONNX file (has ${graphs.map((entry) => entry.path).join(', ')})`,
+        { field: 'model' },
+      );
+    const external = files.filter(
+      (entry) => entry.path.startsWith(`${graph.path}_data`) || entry.path.startsWith(`${graph.path}.data`),
+    );
+    const side = files.filter(
+      (entry) =>
+        SIDE_FILE.test(entry.path) && entry.path.split('/').length <= 2 && !entry.path.startsWith('onnx/'),
+    );
+    return [graph, ...external, ...side];
+  }
+
+  private async listFiles(repo: string, commit: string, signal: AbortSignal): Promise<HubEntry[]> {
+    const entries: HubEntry[] = [];
+    let next: string | undefined = `api/models/${repo}/tree/${commit}?recursive=true`;
+    for (let page = 0; next !== undefined; page += 1) {
+      if (page >= MAX_PAGES) throw new VmmError(ErrorCode.ResourceExhausted, `${repo} lists too many files`);
+      const response = await this.request(new URL(next, this.endpoint), {}, signal);
+      if (!response.ok) throw hubError(response.status, 'the file list', repo);
+      const body = (await response.json()) as unknown;
+      if (!Array.isArray(body))
+        throw new VmmError(ErrorCode.Unavailable, `the Hub's file list of ${repo} is not a list`);
+      for (const item of body as HubEntry[]) {
+        if (typeof item?.path !== 'string' || typeof item.type !== 'string') continue;
+        entries.push(item);
+      }
+      // The Hub pages long listings with a Link header, as GitHub's API does.
+      next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+    }
+    return entries;
+  }
+
+  private async json<T>(path: string, what: string, repo: string, signal: AbortSignal): Promise<T> {
+    const response = await this.request(new URL(path, this.endpoint), {}, signal);
+    if (!response.ok) throw hubError(response.status, what, repo);
+    return (await response.json()) as T;
+  }
+
+  /** A GET that follows redirects itself: the token goes only to the Hub's own origin. */
+  private async request(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+    let current = url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
+      const sameOrigin = current.origin === this.endpoint.origin;
+      let response: Response;
+      try {
+        response = await this.fetch(current, {
+          headers: {
+            ...headers,
+            'user-agent': 'vmm',
+            ...(sameOrigin && this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+          },
+          redirect: 'manual',
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) throw new VmmError(ErrorCode.Cancelled, 'the pull was cancelled');
+        throw new VmmError(
+          ErrorCode.Unavailable,
+          `cannot reach the Hub at ${current.origin}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location) {
+        await response.body?.cancel();
+        current = new URL(location, current);
+        continue;
+      }
+      return response;
+    }
+    throw new VmmError(ErrorCode.Unavailable, `the Hub redirected more than ${MAX_REDIRECTS} times`);
+  }
+
+  /** A configuration file: read whole, checked against its git blob id, stored. */
+  private async downloadSmall(
+    url: URL,
+    entry: HubEntry,
+    repo: string,
+    progress: (line: PullProgress) => void,
+    signal: AbortSignal,
+  ): Promise<StoredFile> {
+    if (entry.size > SMALL_FILE_BYTES)
+      throw new VmmError(ErrorCode.Unavailable, `${repo}: ${entry.path} is large but not in LFS`);
+    const attempts = this.options.attempts ?? 3;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const response = await this.request(url, {}, signal);
+        if (!response.ok) throw hubError(response.status, entry.path, repo);
+        const bytes = Buffer.from(await response.arrayBuffer());
+        if (bytes.byteLength !== entry.size || (entry.oid !== undefined && gitBlobId(bytes) !== entry.oid))
+          throw new VmmError(
+            ErrorCode.DataLoss,
+            `${repo}: ${entry.path} does not match the Hub's git blob id`,
+          );
+        const stored = await this.store.writeBlob([bytes], { maxBytes: SMALL_FILE_BYTES });
+        progress({
+          status: `pulling ${stored.digest.slice(7, 19)}`,
+          digest: stored.digest,
+          total: entry.size,
+          completed: entry.size,
+        });
+        return { path: entry.path, digest: stored.digest, size: entry.size };
+      } catch (caught) {
+        const error = asPullError(caught, signal, `${repo}: the connection dropped during ${entry.path}`);
+        if (!retryable(error, signal) || attempt >= attempts) throw error;
+      }
+    }
+  }
+
+  /**
+   * An LFS file: downloaded into a partial file named by its digest, resumed with a Range
+   * request after a dropped connection (here, or in a later pull), sha256-checked when whole.
+   */
+  private async downloadLarge(
+    url: URL,
+    entry: HubEntry & { lfs?: { oid: string; size: number } },
+    repo: string,
+    progress: (line: PullProgress) => void,
+    signal: AbortSignal,
+  ): Promise<StoredFile> {
+    const digest = `sha256:${entry.lfs?.oid ?? ''}`;
+    const size = entry.lfs?.size ?? entry.size;
+    const status = `pulling ${digest.slice(7, 19)}`;
+    const file: StoredFile = { path: entry.path, digest, size };
+    if (this.store.hasBlob(digest)) {
+      progress({ status, digest, total: size, completed: size });
+      return file;
+    }
+    const partial = this.store.partialPath(`${digest.replace(':', '-')}.part`);
+    await mkdir(dirname(partial), { recursive: true });
+    const attempts = this.options.attempts ?? 3;
+    let lastReport = 0;
+    const report = (completed: number, force = false) => {
+      const now = performance.now();
+      if (!force && now - lastReport < 100) return;
+      lastReport = now;
+      progress({ status, digest, total: size, completed });
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        let have = existsSync(partial) ? (await stat(partial)).size : 0;
+        if (have > size) {
+          await rm(partial, { force: true });
+          have = 0;
+        }
+        report(have, true);
+        if (have < size) {
+          const response = await this.request(url, have > 0 ? { range: `bytes=${have}-` } : {}, signal);
+          if (response.status === 416) {
+            await response.body?.cancel();
+            await rm(partial, { force: true });
+            throw new VmmError(ErrorCode.Unavailable, `${repo}: the Hub refused to resume ${entry.path}`);
+          }
+          if (!response.ok || !response.body) throw hubError(response.status, entry.path, repo);
+          // 200 to a Range request: the server sends it all again, from the start.
+          const resumed = response.status === 206 && have > 0;
+          if (!resumed) have = 0;
+          let written = have;
+          await pipeline(
+            Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
+            async function* (chunks: AsyncIterable<Uint8Array>) {
+              for await (const chunk of chunks) {
+                written += chunk.byteLength;
+                if (written > size)
+                  throw new VmmError(
+                    ErrorCode.DataLoss,
+                    `${repo}: ${entry.path} is longer than the Hub said`,
+                  );
+                report(written);
+                yield chunk;
+              }
+            },
+            createWriteStream(partial, { flags: resumed ? 'a' : 'w' }),
+            { signal },
+          );
+          if (written < size)
+            throw new VmmError(ErrorCode.Unavailable, `${repo}: the connection dropped during ${entry.path}`);
+        }
+        report(size, true);
+        const actual = await sha256Of(partial);
+        if (`sha256:${actual}` !== digest) {
+          await rm(partial, { force: true });
+          throw new VmmError(
+            ErrorCode.DataLoss,
+            `${repo}: ${entry.path} hashes to sha256:${actual}, not the Hub's ${digest}; the download was deleted`,
+          );
+        }
+        await this.store.adoptBlob(partial, digest);
+        return file;
+      } catch (caught) {
+        const error = asPullError(caught, signal, `${repo}: the connection dropped during ${entry.path}`);
+        if (!retryable(error, signal) || attempt >= attempts) throw error;
+      }
+    }
+  }
+}
+
+/** A socket that closed mid-body (undici's "terminated") is Unavailable; an abort is Cancelled. */
+function asPullError(error: unknown, signal: AbortSignal, dropped: string): VmmError {
+  if (signal.aborted) return new VmmError(ErrorCode.Cancelled, 'the pull was cancelled');
+  if (error instanceof VmmError) return error;
+  return new VmmError(ErrorCode.Unavailable, dropped, { cause: error });
+}
+
+function retryable(error: VmmError, signal: AbortSignal): boolean {
+  return !signal.aborted && error.code === ErrorCode.Unavailable;
+}
+
+/** Git's blob id: sha1 of "blob <size>\0" and the bytes. */
+function gitBlobId(bytes: Buffer): string {
+  return createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) hash.update(chunk);
+  });
+  return hash.digest('hex');
+}

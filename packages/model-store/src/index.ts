@@ -1,0 +1,28 @@
+export {
+  parseModelName,
+  canonicalModelName,
+  tryCanonicalModelName,
+  hubReference,
+  DEFAULT_TAG,
+  type ModelName,
+  type HubReference,
+} from './model-name.js';
+export {
+  addParameter,
+  parametersFromJson,
+  parametersText,
+  type ModelParameters,
+} from './model-parameters.js';
+export { parseModelfile, formatModelfile, type ModelRecipe } from './modelfile.js';
+export {
+  ModelStore,
+  checkDigest,
+  checkStoredPath,
+  DIGEST,
+  type ModelManifest,
+  type ResolvedModel,
+  type StoredFile,
+} from './model-store.js';
+export { onnxVariantOf, variantTags, cpuVariantOrder, type OnnxVariant } from './onnx-variant.js';
+export { HubPuller, type HubOptions, type PullProgress } from './hub-pull.js';
+export { PullCoordinator } from './pull-coordinator.js';

@@ -1,0 +1,207 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeHub, type FakeHub } from '@vmm/test-support';
+import { ErrorCode } from '@vmm/errors';
+import { HubPuller, hubReference, ModelStore, PullCoordinator, type PullProgress } from '../src/index.js';
+
+const sha = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+// A repository laid out as an Optimum export: configuration, tokenizer, two ONNX variants (one
+// with external data), and weights VMM must not fetch.
+const graph = randomBytes(300_000);
+const q4 = randomBytes(40_000);
+const q4Data = randomBytes(200_000);
+const files = new Map<string, Buffer>([
+  ['config.json', Buffer.from('{"model_type":"llama"}')],
+  ['tokenizer.json', Buffer.from('{"model":{}}')],
+  ['tokenizer_config.json', Buffer.from('{}')],
+  ['README.md', Buffer.from('# a model')],
+  ['model.safetensors', randomBytes(5000)],
+  ['onnx/model.onnx', graph],
+  ['onnx/model_q4.onnx', q4],
+  ['onnx/model_q4.onnx_data', q4Data],
+]);
+
+let hub: FakeHub;
+let dir: string;
+let store: ModelStore;
+const token = 'hf_test_token_0123456789';
+
+beforeAll(async () => {
+  hub = await startFakeHub(
+    {
+      'org/tiny': { files },
+      'org/gated': { files, private: true },
+      'org/no-onnx': { files: new Map([['config.json', Buffer.from('{}')]]) },
+    },
+    { token, pageSize: 3 },
+  );
+});
+afterAll(() => hub.close());
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vmm-pull-'));
+  store = new ModelStore(dir);
+  hub.requests.length = 0;
+  hub.throttle(undefined);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function puller(options: { token?: string; maxBytes?: number } = {}) {
+  return new HubPuller(store, { endpoint: hub.url, maxBytes: options.maxBytes ?? 1e9, token: options.token });
+}
+
+async function pull(name: string, p = puller(), signal = new AbortController().signal) {
+  const lines: PullProgress[] = [];
+  const reference = hubReference(name);
+  if (!reference) throw new Error(`not a hub name: ${name}`);
+  const manifest = await p.pull(
+    reference,
+    (line) => lines.push(line),
+    signal,
+    () => undefined,
+  );
+  return { manifest, lines };
+}
+
+describe('pulling from a Hugging Face Hub repository', () => {
+  it('fetches the configuration, tokenizer and default variant, in Ollama progress lines', async () => {
+    const { manifest, lines } = await pull('hf.co/org/tiny');
+    expect(manifest.files.map((file) => file.path)).toEqual([
+      'config.json',
+      'onnx/model.onnx',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+    expect(manifest.name).toBe('hf.co/org/tiny:latest');
+    expect(manifest.source).toMatchObject({
+      repo: 'org/tiny',
+      revision: expect.stringMatching(/^[0-9a-f]{40}$/),
+    });
+    const resolved = store.resolve('hf.co/org/tiny');
+    expect(readFileSync(join(resolved?.dir ?? '', 'onnx/model.onnx')).equals(graph)).toBe(true);
+    // Ollama's shape: status lines, then per file digest/total/completed, then the closing steps.
+    expect(lines[0]).toEqual({ status: 'pulling manifest' });
+    expect(lines.slice(-3).map((line) => line.status)).toEqual([
+      'verifying sha256 digest',
+      'writing manifest',
+      'success',
+    ]);
+    const graphLines = lines.filter((line) => line.digest === sha(graph));
+    expect(graphLines[0]).toMatchObject({
+      status: `pulling ${sha(graph).slice(7, 19)}`,
+      total: graph.byteLength,
+    });
+    expect(graphLines.at(-1)).toMatchObject({ completed: graph.byteLength });
+    // Paged file list (3 per page), and LFS files through the "CDN" on another origin.
+    expect(hub.requests.filter((request) => request.path.includes('/tree/')).length).toBe(3);
+    expect(hub.requests.some((request) => request.server === 'cdn')).toBe(true);
+  });
+
+  it('picks a variant by tag, with its external data', async () => {
+    const { manifest } = await pull('hf.co/org/tiny:q4');
+    expect(manifest.files.map((file) => file.path)).toContain('onnx/model_q4.onnx_data');
+    expect(manifest.files.map((file) => file.path)).not.toContain('onnx/model.onnx');
+    await expect(pull('hf.co/org/tiny:fp16')).rejects.toThrow(/has no fp16 ONNX file/);
+  });
+
+  it('resumes a dropped download with a Range request and checks the digest', async () => {
+    hub.dropAfter('onnx/model.onnx', 100_000);
+    const { manifest } = await pull('hf.co/org/tiny');
+    // What reached the disk before the drop (at most the 100 000 bytes sent) is not fetched again.
+    const ranged = hub.requests.filter((request) => request.server === 'cdn' && request.range !== undefined);
+    expect(ranged).toHaveLength(1);
+    const start = Number(/^bytes=(\d+)-$/.exec(ranged[0]?.range ?? '')?.[1]);
+    expect(start).toBeGreaterThan(0);
+    expect(start).toBeLessThanOrEqual(100_000);
+    expect(readFileSync(store.blobPath(manifest.files[1]?.digest ?? '')).equals(graph)).toBe(true);
+  });
+
+  it('resumes in a later pull what an earlier one left, and never shows a partial model', async () => {
+    hub.dropAfter('onnx/model.onnx', 120_000);
+    const once = new HubPuller(store, { endpoint: hub.url, maxBytes: 1e9, attempts: 1 });
+    await expect(pull('hf.co/org/tiny', once)).rejects.toMatchObject({ code: ErrorCode.Unavailable });
+    expect(store.resolve('hf.co/org/tiny')).toBeUndefined();
+    const kept = statSync(store.partialPath(`${sha(graph).replace(':', '-')}.part`)).size;
+    expect(kept).toBeGreaterThan(0);
+    await pull('hf.co/org/tiny');
+    expect(hub.requests.filter((r) => r.server === 'cdn' && r.range === `bytes=${kept}-`).length).toBe(1);
+    expect(readdirSync(join(store.home, 'partial'))).toEqual([]);
+  });
+
+  it('refuses a file that does not match its sha256, and deletes it', async () => {
+    hub.corrupt('onnx/model_q4.onnx_data');
+    await expect(pull('hf.co/org/tiny:q4')).rejects.toThrow(/hashes to sha256:[0-9a-f]+, not the Hub's/);
+    expect(store.resolve('hf.co/org/tiny:q4')).toBeUndefined();
+    expect(store.hasBlob(sha(q4Data))).toBe(false);
+  });
+
+  it('sends HF_TOKEN to the Hub only, never to the CDN it redirects to', async () => {
+    await expect(pull('hf.co/org/gated')).rejects.toMatchObject({ code: ErrorCode.PermissionDenied });
+    hub.requests.length = 0;
+    await pull('hf.co/org/gated', puller({ token }));
+    expect(hub.requests.filter((r) => r.server === 'hub').every((r) => r.authorized)).toBe(true);
+    expect(hub.requests.filter((r) => r.server === 'cdn').some((r) => r.authorized)).toBe(false);
+  });
+
+  it('says what is wrong: no repository, no ONNX export, over the size limit', async () => {
+    await expect(pull('hf.co/org/missing')).rejects.toMatchObject({ code: ErrorCode.NotFound });
+    await expect(pull('hf.co/org/no-onnx')).rejects.toThrow(/has no ONNX export/);
+    await expect(pull('hf.co/org/tiny', puller({ maxBytes: 1000 }))).rejects.toThrow(
+      /more than the pull limit/,
+    );
+  });
+
+  it('coalesces concurrent pulls, replays progress to a late joiner, and stops when all leave', async () => {
+    const runs: string[] = [];
+    const p = puller();
+    const coordinator = new PullCoordinator(async (name, progress, signal) => {
+      runs.push(name);
+      const reference = hubReference(name);
+      if (!reference) throw new Error(name);
+      await p.pull(reference, progress, signal, () => undefined);
+    }, 2);
+    hub.throttle(1_000_000);
+    const first: PullProgress[] = [];
+    const second: PullProgress[] = [];
+    const one = coordinator.pull(
+      'hf.co/org/tiny:latest',
+      (line) => first.push(line),
+      new AbortController().signal,
+    );
+    await waitUntil(() =>
+      first.some((line) => line.completed !== undefined && line.completed > 0 && line.digest === sha(graph)),
+    );
+    const two = coordinator.pull(
+      'hf.co/org/tiny:latest',
+      (line) => second.push(line),
+      new AbortController().signal,
+    );
+    await Promise.all([one, two]);
+    expect(runs).toEqual(['hf.co/org/tiny:latest']);
+    expect(second[0]).toEqual({ status: 'pulling manifest' });
+    expect(second.at(-1)).toEqual({ status: 'success' });
+    expect(hub.requests.filter((request) => request.server === 'cdn').length).toBe(1);
+
+    // Cancellation: the only caller leaves; the download stops and leaves no model.
+    const leaving = new AbortController();
+    const lines: PullProgress[] = [];
+    const cancelled = coordinator.pull('hf.co/org/tiny:q4', (line) => lines.push(line), leaving.signal);
+    await waitUntil(() => lines.some((line) => (line.completed ?? 0) > 0 && line.digest === sha(q4Data)));
+    leaving.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: ErrorCode.Cancelled });
+    await waitUntil(() => coordinator.active().length === 0);
+    expect(store.resolve('hf.co/org/tiny:q4')).toBeUndefined();
+    expect(existsSync(store.partialPath(`${sha(q4Data).replace(':', '-')}.part`))).toBe(true);
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition of the pull');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
