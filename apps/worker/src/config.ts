@@ -34,6 +34,12 @@ const schema = z.object({
   VMM_WORKER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   VMM_GRPC_TLS_CERT: z.string().min(1).optional(),
   VMM_GRPC_TLS_KEY: z.string().min(1).optional(),
+  // Pulls from the Hugging Face Hub: its address (a mirror, or a local fake in tests) and token.
+  HF_ENDPOINT: z.string().url().default('https://huggingface.co'),
+  HF_TOKEN: z.string().min(1).optional(),
+  VMM_PULL_MAX_BYTES: int(1).default(64 * 2 ** 30),
+  VMM_MAX_PULLS: int(1, 64).default(2),
+  VMM_MAX_BLOB_BYTES: int(1).default(64 * 2 ** 30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -79,6 +85,10 @@ export interface WorkerConfig {
   workerToken: string | undefined;
   /** PEM files of the server's certificate and key: gRPC over TLS when both are set. */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** Hugging Face Hub pulls: address, token (never logged), bytes per pull, pulls at once. */
+  hub: { endpoint: string; token: string | undefined; maxBytes: number; maxPulls: number };
+  /** The largest file `/api/blobs` may store. */
+  maxBlobBytes: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -109,6 +119,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     maxConnectionAgeMs: parseDuration(e.VMM_GRPC_MAX_CONNECTION_AGE, 'VMM_GRPC_MAX_CONNECTION_AGE'),
     workerToken: e.VMM_WORKER_TOKEN,
     tls: tlsFiles(e.VMM_GRPC_TLS_CERT, e.VMM_GRPC_TLS_KEY),
+    hub: {
+      endpoint: e.HF_ENDPOINT,
+      token: e.HF_TOKEN,
+      maxBytes: e.VMM_PULL_MAX_BYTES,
+      maxPulls: e.VMM_MAX_PULLS,
+    },
+    maxBlobBytes: e.VMM_MAX_BLOB_BYTES,
     logLevel: e.LOG_LEVEL,
   }));
 }

@@ -10,6 +10,7 @@ import { createInferenceService } from './inference-service.js';
 import { ModelManager } from './model-manager.js';
 import { openRunner } from './model-runner.js';
 import { createModelsService, describeDevice } from './models-service.js';
+import { createStoreService } from './store-service.js';
 import { backendToProto } from './proto-mapping.js';
 import { guardDecoding } from './decode-guard.js';
 import { requireWorkerToken } from './worker-token.js';
@@ -85,9 +86,8 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     ),
   );
   server.addService(
-    ...guardDecoding(
-      ModelsService,
-      createModelsService({
+    ...guardDecoding(ModelsService, {
+      ...createModelsService({
         manager,
         modelsDir: config.modelsDir,
         backend: backend.backend,
@@ -102,7 +102,15 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
         version: WORKER_VERSION,
         logger,
       }),
-    ),
+      ...createStoreService({
+        manager,
+        modelsDir: config.modelsDir,
+        backend: backend.backend,
+        hub: config.hub,
+        maxBlobBytes: config.maxBlobBytes,
+        logger,
+      }),
+    }),
   );
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((name) => [name, 'NOT_SERVING'])));
   health.addToServer(server);

@@ -20,6 +20,7 @@ import type { VisionRunner } from '@vmm/vision';
 import type { Logger } from 'pino';
 import { requestIdOf, signalOf, toStatus, writeWithBackpressure } from './grpc-edge.js';
 import type { Lease, ModelManager } from './model-manager.js';
+import { withDefaultOptions, withDefaultSystem } from './model-defaults.js';
 import {
   chunkToProto,
   formatFromProto,
@@ -180,12 +181,14 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
   return {
     generate(call) {
       void stream(call, (runner, lease, signal, startedAt) => {
-        const { prompt, system, raw, options, format, contextTokens } = call.request;
+        const { prompt, raw, options, format, contextTokens } = call.request;
+        const stored = lease.folder.stored;
+        const system = call.request.system ?? stored?.system;
         const outputFormat = formatFromProto(format);
         const request: LlmGenerateRequest = {
           prompt,
           raw,
-          options: samplingFromProto(options),
+          options: samplingFromProto(withDefaultOptions(options, stored?.parameters)),
           ...(system ? { system } : {}),
           ...(outputFormat ? { format: outputFormat } : {}),
           ...(contextTokens && contextTokens.ids.length > 0 ? { context: [...contextTokens.ids] } : {}),
@@ -197,9 +200,10 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
     chat(call) {
       void stream(call, (runner, lease, signal, startedAt) => {
         const outputFormat = formatFromProto(call.request.format);
+        const stored = lease.folder.stored;
         const request: LlmChatRequest = {
-          messages: messagesFromProto(call.request.messages),
-          options: samplingFromProto(call.request.options),
+          messages: messagesFromProto(withDefaultSystem(call.request.messages, stored?.system)),
+          options: samplingFromProto(withDefaultOptions(call.request.options, stored?.parameters)),
           ...(outputFormat ? { format: outputFormat } : {}),
           tools: toolsFromProto(call.request.toolUse?.tools),
           toolChoice: toolChoiceFromProto(call.request.toolUse?.choice),
@@ -213,7 +217,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
         if (runner.spec.task !== 'object-detection') {
           throw new VmmError(
             ErrorCode.FailedPrecondition,
-            `model "${call.request.model}" is a classifier; use Classify`,
+            `model "${call.request.model}" is an image classifier, not a detector: send it to /v1/vision/classify`,
             {
               field: 'model',
             },
@@ -247,7 +251,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
         if (runner.spec.task !== 'image-classification') {
           throw new VmmError(
             ErrorCode.FailedPrecondition,
-            `model "${call.request.model}" is a detector; use Detect`,
+            `model "${call.request.model}" is an object detector, not a classifier: send it to /v1/vision/detect`,
             {
               field: 'model',
             },

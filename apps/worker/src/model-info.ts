@@ -50,7 +50,7 @@ export class ModelInfoCache {
   constructor(private readonly limit = 256) {}
 
   get(folder: ModelFolder, file: string): Promise<ModelInfo> {
-    const key = `${folder.dir}|${file}|${folder.sizeBytes}|${folder.modifiedAtMs}`;
+    const key = `${folder.name}|${folder.dir}|${file}|${folder.sizeBytes}|${folder.modifiedAtMs}`;
     let info = this.entries.get(key);
     if (!info) {
       info = modelInfo(folder, file);
@@ -107,7 +107,9 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
     name: folder.name,
     task: taskToProto[folder.task],
     sizeBytes: folder.sizeBytes,
-    digest: main ? await sha256(join(folder.dir, main.path)) : '',
+    digest:
+      folder.stored?.files.find((stored) => stored.path === main?.path)?.digest ??
+      (main ? await sha256(join(folder.dir, main.path)) : ''),
     modifiedAtMs: folder.modifiedAtMs,
     details: {
       format: 'onnx',
@@ -124,5 +126,11 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
     labels,
     inputHeight: input[0],
     inputWidth: input[1],
+    system: folder.stored?.system,
+    parameters: Object.entries(folder.stored?.parameters ?? {}).flatMap(([name, value]: [string, unknown]) =>
+      (Array.isArray(value) ? value : [value]).map((item) => ({ name, value: String(item) })),
+    ),
+    license: folder.stored?.license ?? [],
+    parent: folder.stored?.from,
   };
 }

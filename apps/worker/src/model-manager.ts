@@ -1,4 +1,5 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { canonicalModelName } from '@vmm/model-store';
 import {
   type Backend,
   inspectModelFolder,
@@ -88,7 +89,7 @@ export class ModelManager {
     request: { tasks: readonly ModelTask[]; keepAliveMs?: number | undefined; signal?: AbortSignal },
   ): Promise<Lease> {
     if (this.closed) throw new VmmError(ErrorCode.Unavailable, 'the worker is shutting down');
-    const entry = this.entry(name);
+    const entry = this.entry(canonicalModelName(name));
     if (!request.tasks.includes(entry.folder.task)) {
       throw new VmmError(
         ErrorCode.FailedPrecondition,
@@ -128,14 +129,15 @@ export class ModelManager {
       keepAliveMs,
     });
     lease.release();
-    const state = this.loaded().find((model) => model.name === name);
+    const canonical = canonicalModelName(name);
+    const state = this.loaded().find((model) => model.name === canonical);
     if (!state) throw new VmmError(ErrorCode.Internal, `model "${name}" unloaded while loading`);
     return { state, loadNs: lease.loadNs };
   }
 
   /** Unloads a model once its running requests end; false when it was not loaded. */
   async unload(name: string): Promise<boolean> {
-    const entry = this.entries.get(name);
+    const entry = this.entries.get(canonicalModelName(name));
     if (!entry || (!entry.model && !entry.loading)) return false;
     if (entry.running > 0 || entry.waiters.length > 0) {
       entry.unloadWhenIdle = true;
@@ -143,6 +145,12 @@ export class ModelManager {
     }
     await this.evict(entry);
     return true;
+  }
+
+  /** Requests running on or waiting for `name` here. */
+  busy(name: string): number {
+    const entry = this.entries.get(canonicalModelName(name));
+    return entry ? entry.running + entry.waiters.length : 0;
   }
 
   loaded(): LoadedModelState[] {

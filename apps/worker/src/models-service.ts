@@ -38,7 +38,9 @@ export function describeDevice(backend: RuntimeBackend, deviceId: number, openvi
 }
 
 /** Implements vmm.v1.Models: the catalogue, explicit load/unload, and the router's view. */
-export function createModelsService(deps: ModelsDeps): ModelsServer {
+export function createModelsService(
+  deps: ModelsDeps,
+): Pick<ModelsServer, 'list' | 'load' | 'unload' | 'workerInfo'> {
   const modelInfos = new ModelInfoCache();
   const loadedToProto = async (state: LoadedModelState): Promise<LoadedModel> => ({
     model: await modelInfos.get(state.folder, state.file),
@@ -146,14 +148,16 @@ function withVariantTags(
 ): { folder: ModelFolder; file: string }[] {
   const chosen = selectModelFile(folder, backend).path;
   const listed = [{ folder, file: chosen }];
-  if (folder.task !== 'text-generation') return listed;
+  // Variant tags are listed for plain folders served as `name:latest` (a stored model is one variant).
+  if (folder.task !== 'text-generation' || folder.stored || !folder.name.endsWith(':latest')) return listed;
+  const path = folder.name.slice(0, -':latest'.length);
   const seen = new Set([chosen]);
   for (const tag of LISTED_TAGS) {
     const variants = variantTags[tag] ?? [];
     const file = folder.files.find((candidate) => variants.includes(candidate.variant));
     if (!file || seen.has(file.path)) continue;
     seen.add(file.path);
-    listed.push({ folder: { ...folder, name: `${folder.name}:${tag}`, variants }, file: file.path });
+    listed.push({ folder: { ...folder, name: `${path}:${tag}`, variants }, file: file.path });
   }
   return listed;
 }

@@ -63,7 +63,7 @@ describe('ModelManager', () => {
       m.acquire('tiny-llama', text),
       m.acquire('tiny-llama', text),
     ]);
-    expect(opened).toEqual(['tiny-llama']);
+    expect(opened).toEqual(['tiny-llama:latest']);
     expect(new Set(leases.map((lease) => lease.model)).size).toBe(1);
     leases.forEach((lease) => lease.release());
     expect(m.totals()).toEqual({ running: 0, queued: 0 });
@@ -73,7 +73,7 @@ describe('ModelManager', () => {
     const { manager: m } = manager();
     for (const name of ['tiny-llama', 'detector', 'tiny-llama', 'classifier'])
       (await m.acquire(name, any)).release();
-    expect(loadedNames(m)).toEqual(['classifier', 'tiny-llama']);
+    expect(loadedNames(m)).toEqual(['classifier:latest', 'tiny-llama:latest']);
   });
 
   it('refuses a new model with RESOURCE_EXHAUSTED when every loaded model is busy', async () => {
@@ -82,7 +82,7 @@ describe('ModelManager', () => {
     await expect(m.acquire('detector', any)).rejects.toMatchObject({ code: ErrorCode.ResourceExhausted });
     lease.release();
     (await m.acquire('detector', any)).release();
-    expect(loadedNames(m)).toEqual(['detector']);
+    expect(loadedNames(m)).toEqual(['detector:latest']);
   });
 
   it('queues within the bound, refuses beyond it, and drops a queued request whose caller gives up', async () => {
@@ -105,10 +105,12 @@ describe('ModelManager', () => {
     const { manager: m } = manager();
     (await m.acquire('detector', { ...any, keepAliveMs: -1 })).release();
     (await m.acquire('tiny-llama', { ...text, keepAliveMs: 150 })).release();
-    expect(m.loaded().find((state) => state.name === 'tiny-llama')?.expiresAtMs).toBeGreaterThan(Date.now());
-    expect(m.loaded().find((state) => state.name === 'detector')?.expiresAtMs).toBeUndefined();
-    await waitFor('tiny-llama to unload', () => !loadedNames(m).includes('tiny-llama'));
-    expect(loadedNames(m)).toEqual(['detector']);
+    expect(m.loaded().find((state) => state.name === 'tiny-llama:latest')?.expiresAtMs).toBeGreaterThan(
+      Date.now(),
+    );
+    expect(m.loaded().find((state) => state.name === 'detector:latest')?.expiresAtMs).toBeUndefined();
+    await waitFor('tiny-llama to unload', () => !loadedNames(m).includes('tiny-llama:latest'));
+    expect(loadedNames(m)).toEqual(['detector:latest']);
   });
 
   it('keeps a model for a keep-alive longer than a timer can wait (Node fires those at once)', async () => {
@@ -117,8 +119,8 @@ describe('ModelManager', () => {
     (await m.acquire('detector', { ...any, keepAliveMs: thirtyDays })).release();
     (await m.acquire('tiny-llama', { ...text, keepAliveMs: 100 })).release();
     // A timer that fired early would have fired before the 100 ms one.
-    await waitFor('tiny-llama to unload', () => !loadedNames(m).includes('tiny-llama'));
-    expect(loadedNames(m)).toEqual(['detector']);
+    await waitFor('tiny-llama to unload', () => !loadedNames(m).includes('tiny-llama:latest'));
+    expect(loadedNames(m)).toEqual(['detector:latest']);
     expect(m.loaded()[0]?.expiresAtMs).toBeGreaterThan(Date.now() + thirtyDays - 60_000);
   });
 
@@ -130,7 +132,7 @@ describe('ModelManager', () => {
     await expect(m.acquire('broken-llama', text)).rejects.toMatchObject({
       code: ErrorCode.FailedPrecondition,
     });
-    expect(opened).toEqual(['broken-llama', 'broken-llama']);
+    expect(opened).toEqual(['broken-llama:latest', 'broken-llama:latest']);
     expect(m.totals()).toEqual({ running: 0, queued: 0 });
   });
 

@@ -43,7 +43,7 @@ describe('variant tags', () => {
       ),
     );
     expect(listed.models.map((model) => [model.name, model.details?.quantizationLevel])).toEqual([
-      ['tiny-llama', 'F32'],
+      ['tiny-llama:latest', 'F32'],
       ['tiny-llama:fp16', 'F16'],
       ['tiny-llama:q8', 'Q8'],
       ['tiny-llama:q4', 'Q4'],
@@ -55,7 +55,7 @@ describe('variant tags', () => {
     expect(plain.at(-1)?.done?.usage?.completionTokens).toBeGreaterThan(0);
     expect(q4.at(-1)?.done?.usage?.completionTokens).toBeGreaterThan(0);
     const loaded = (await w.workerInfo()).loadedModels;
-    expect(loaded.map((model) => model.model?.name).sort()).toEqual(['tiny-llama', 'tiny-llama:q4']);
+    expect(loaded.map((model) => model.model?.name).sort()).toEqual(['tiny-llama:latest', 'tiny-llama:q4']);
     const q4State = loaded.find((model) => model.model?.name === 'tiny-llama:q4');
     expect(q4State?.model?.details?.quantizationLevel).toBe('Q4');
     expect(q4State?.batching).toMatchObject({ runningSequences: 0, kvCacheBudgetBytes: 256 * 2 ** 20 });

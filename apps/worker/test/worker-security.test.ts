@@ -99,7 +99,7 @@ describe('the worker token', () => {
     await pool.start();
     try {
       expect(pool.states()[0]).toMatchObject({ up: true, lastError: undefined });
-      expect(pool.catalogue().map((model) => model.name)).toContain('tiny-llama');
+      expect(pool.catalogue().map((model) => model.name)).toContain('tiny-llama:latest');
     } finally {
       pool.stop();
     }
@@ -214,7 +214,7 @@ describe('requests that do not decode', () => {
 
   it('still serves well-formed calls afterwards', async () => {
     const client = new ModelsClient(`127.0.0.1:${plain.port}`, credentials.createInsecure());
-    expect(await list(client)).toContain('tiny-llama');
+    expect(await list(client)).toContain('tiny-llama:latest');
     client.close();
   });
 });

@@ -389,14 +389,17 @@ describe('Models', () => {
       task: Task.TASK_UNSPECIFIED,
     });
     expect(all.models.map((m) => [m.name, m.task])).toEqual([
-      ['classifier', Task.TASK_IMAGE_CLASSIFICATION],
-      ['detector', Task.TASK_OBJECT_DETECTION],
-      ['heavy-llama', Task.TASK_TEXT_GENERATION],
-      ['tiny-llama', Task.TASK_TEXT_GENERATION],
+      ['classifier:latest', Task.TASK_IMAGE_CLASSIFICATION],
+      ['detector:latest', Task.TASK_OBJECT_DETECTION],
+      ['heavy-llama:latest', Task.TASK_TEXT_GENERATION],
+      ['tiny-llama:latest', Task.TASK_TEXT_GENERATION],
     ]);
-    expect(all.models.find((m) => m.name === 'detector')?.labels.slice(0, 2)).toEqual(['red', 'green']);
+    expect(all.models.find((m) => m.name === 'detector:latest')?.labels.slice(0, 2)).toEqual([
+      'red',
+      'green',
+    ]);
     const text = await call<{ models: { name: string }[] }>('list', { task: Task.TASK_TEXT_GENERATION });
-    expect(text.models.map((m) => m.name)).toEqual(['heavy-llama', 'tiny-llama']);
+    expect(text.models.map((m) => m.name)).toEqual(['heavy-llama:latest', 'tiny-llama:latest']);
   });
 
   it('loads, reports and unloads a model; keep_alive 0 unloads after the request', async () => {
@@ -410,7 +413,7 @@ describe('Models', () => {
     const again = await call<{ loadNs: number }>('load', { model: 'classifier' });
     expect(again.loadNs).toBe(0);
     const info = await w.workerInfo();
-    expect(info.loadedModels.map((m) => m.model?.name)).toContain('classifier');
+    expect(info.loadedModels.map((m) => m.model?.name)).toContain('classifier:latest');
     expect(await call('unload', { model: 'classifier' })).toEqual({ unloaded: true });
     expect(await call('unload', { model: 'classifier' })).toEqual({ unloaded: false });
 

@@ -30,13 +30,13 @@ export { readOnnxGraph, withGraphOutputs, type OnnxGraph, type OnnxNode } from '
 export { validateModelName, modelDir } from './model-name.js';
 export {
   inspectModelFolder,
+  inspectModelDir,
   listModelFolders,
   selectModelFile,
-  variantTags,
   type ModelFolder,
   type ModelFile,
-  type OnnxVariant,
 } from './model-folder.js';
+export { variantTags, type OnnxVariant } from '@vmm/model-store';
 export { vmmManifestSchema, type VmmManifest, type ModelTask } from './vmm-manifest.js';
 export { ThreadHost, threadEntry, type ThreadCallOptions } from './thread/thread-host.js';
 export {

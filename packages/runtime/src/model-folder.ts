@@ -2,22 +2,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import type { Backend } from './backend.js';
-import { modelDir, validateModelName } from './model-name.js';
+import {
+  type ModelManifest,
+  ModelStore,
+  onnxVariantOf,
+  type OnnxVariant,
+  parseModelName,
+  variantTags,
+} from '@vmm/model-store';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { type ModelTask, type VmmManifest, vmmManifestSchema } from './vmm-manifest.js';
-
-/** How an ONNX file of a text model was exported, from its Optimum file name. */
-export type OnnxVariant =
-  | 'fp32'
-  | 'fp16'
-  | 'quantized'
-  | 'int8'
-  | 'q4'
-  | 'q4f16'
-  | 'merged'
-  | 'merged-fp16'
-  | 'merged-quantized'
-  | 'other';
 
 export interface ModelFile {
   /** Relative to the model folder, e.g. "onnx/model.onnx". */
@@ -28,6 +22,7 @@ export interface ModelFile {
 }
 
 export interface ModelFolder {
+  /** Canonical `name:tag` (`tiny-llama:latest`). */
   name: string;
   dir: string;
   task: ModelTask;
@@ -42,33 +37,9 @@ export interface ModelFolder {
   metadata: Record<string, string>;
   /** The variants a `name:tag` asked for (`tiny-llama:q4`), best first; none: the backend's choice. */
   variants?: readonly OnnxVariant[];
+  /** The store's manifest of a pulled, created or copied model (SYSTEM, PARAMETERs, source). */
+  stored?: ModelManifest;
 }
-
-/**
- * Tags that pick an ONNX variant of a folder, as Ollama's tags pick a quantization
- * (`llama3:8b-q4_0`): `tiny-llama:q4` runs onnx/model_q4.onnx of folder `tiny-llama`.
- */
-export const variantTags: Readonly<Record<string, readonly OnnxVariant[]>> = {
-  fp32: ['fp32', 'merged'],
-  fp16: ['fp16', 'merged-fp16'],
-  int8: ['quantized', 'int8', 'merged-quantized'],
-  q8: ['quantized', 'int8', 'merged-quantized'],
-  quantized: ['quantized', 'int8', 'merged-quantized'],
-  q4: ['q4', 'q4f16'],
-  q4f16: ['q4f16'],
-};
-
-const variantByFile: Readonly<Record<string, OnnxVariant>> = {
-  'model.onnx': 'fp32',
-  'model_fp16.onnx': 'fp16',
-  'model_quantized.onnx': 'quantized',
-  'model_int8.onnx': 'int8',
-  'model_q4.onnx': 'q4',
-  'model_q4f16.onnx': 'q4f16',
-  'decoder_model_merged.onnx': 'merged',
-  'decoder_model_merged_fp16.onnx': 'merged-fp16',
-  'decoder_model_merged_quantized.onnx': 'merged-quantized',
-};
 
 /** Encoders whose Optimum `feature-extraction` exports serve embeddings. */
 const encoderModelTypes = new Set([
@@ -119,7 +90,7 @@ function onnxFiles(dir: string): ModelFile[] {
       const external = `${path}_data`;
       found.push({
         path: relative(dir, path),
-        variant: variantByFile[name] ?? 'other',
+        variant: onnxVariantOf(name),
         bytes: statSync(path).size + (existsSync(external) ? statSync(external).size : 0),
       });
     }
@@ -145,30 +116,33 @@ const ultralyticsTasks: Readonly<Record<string, ModelTask>> = {
 };
 
 /**
- * Looks at a model folder and says what it is; throws NotFound or FailedPrecondition. A tag
- * names a folder of its own (`llama:fp16` → `llama-fp16/`) or, when there is none, a variant
- * of the untagged folder (`variantTags`).
+ * Looks at a model and says what it is; throws NotFound or FailedPrecondition. A name is served
+ * from its manifest in the store, else its plain folder; a tag with neither picks a variant of
+ * the untagged model (`tiny-llama:q4` → onnx/model_q4.onnx of `tiny-llama`, `variantTags`).
  */
 export function inspectModelFolder(modelsDir: string, name: string): ModelFolder {
-  const [untagged, tag] = validateModelName(name).split(':') as [string, string | undefined];
-  const variants = tag === undefined ? undefined : variantTags[tag.toLowerCase()];
-  let dir: string;
-  try {
-    dir = modelDir(modelsDir, name);
-  } catch (error) {
-    if (!variants || !(error instanceof VmmError) || error.code !== ErrorCode.NotFound) throw error;
-    const folder = inspectModelFolder(modelsDir, untagged);
+  const parsed = parseModelName(name);
+  const resolved = new ModelStore(modelsDir).resolve(parsed);
+  if (!resolved) {
+    const variants = variantTags[parsed.tag.toLowerCase()];
+    if (!variants)
+      throw new VmmError(ErrorCode.NotFound, `model "${parsed.canonical}" not found`, { field: 'model' });
+    const folder = inspectModelFolder(modelsDir, parsed.path);
     if (!folder.files.some((file) => variants.includes(file.variant))) {
       throw new VmmError(
         ErrorCode.NotFound,
-        `model "${name}" not found: "${untagged}" has no ${tag} variant (has ${folder.files.map((file) => file.path).join(', ')})`,
+        `model "${parsed.canonical}" not found: "${parsed.path}" has no ${parsed.tag} variant (has ${folder.files.map((file) => file.path).join(', ')})`,
         { field: 'model' },
       );
     }
-    return { ...folder, name, variants };
+    return { ...folder, name: parsed.canonical, variants };
   }
-  if (!statSync(dir).isDirectory())
-    throw new VmmError(ErrorCode.NotFound, `model "${name}" not found`, { field: 'model' });
+  const folder = inspectModelDir(parsed.canonical, resolved.dir);
+  return resolved.manifest ? { ...folder, stored: resolved.manifest } : folder;
+}
+
+/** Inspects a folder as the model `name` (a store tree before its manifest is written, say). */
+export function inspectModelDir(name: string, dir: string): ModelFolder {
   const files = onnxFiles(dir);
   const stats = folderStats(dir);
   const manifestPath = join(dir, 'vmm.json');
@@ -252,25 +226,31 @@ export function inspectModelFolder(modelsDir: string, name: string): ModelFolder
   return { ...base, task, format: 'ultralytics', metadata };
 }
 
-/** Every servable model under `modelsDir`, by name; folders that fail inspection are skipped. */
+/**
+ * Every servable model under `modelsDir` by canonical name: plain folders and the store's
+ * manifests (a manifest wins over a folder of the same name); those that fail inspection are
+ * skipped and reported.
+ */
 export function listModelFolders(modelsDir: string): {
   models: ModelFolder[];
   problems: { name: string; error: VmmError }[];
 } {
-  const models: ModelFolder[] = [];
+  const byName = new Map<string, ModelFolder>();
   const problems: { name: string; error: VmmError }[] = [];
-  if (!existsSync(modelsDir)) return { models, problems };
-  for (const entry of readdirSync(modelsDir, { withFileTypes: true }).sort((a, b) =>
-    a.name < b.name ? -1 : 1,
-  )) {
-    if (!entry.isDirectory() && !entry.isSymbolicLink()) continue;
+  if (!existsSync(modelsDir)) return { models: [], problems };
+  const names = readdirSync(modelsDir, { withFileTypes: true })
+    // Dot-folders are the store's own (.vmm) and the like: never models.
+    .filter((entry) => (entry.isDirectory() || entry.isSymbolicLink()) && !entry.name.startsWith('.'))
+    .map((entry) => entry.name);
+  for (const name of [...names, ...new ModelStore(modelsDir).manifestNames()]) {
     try {
-      validateModelName(entry.name);
-      models.push(inspectModelFolder(modelsDir, entry.name));
+      const folder = inspectModelFolder(modelsDir, name);
+      byName.set(folder.name, folder);
     } catch (error) {
-      problems.push({ name: entry.name, error: VmmError.from(error) });
+      problems.push({ name, error: VmmError.from(error) });
     }
   }
+  const models = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   return { models, problems };
 }
 

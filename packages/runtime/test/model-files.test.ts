@@ -40,7 +40,7 @@ describe('validateModelName', () => {
     '',
     '../etc',
     '..',
-    'a/b',
+    'a/b/c/d',
     'a\\b',
     '/abs',
     '.hidden',
@@ -114,13 +114,13 @@ describe('inspectModelFolder', () => {
   it('lists the servable models and the problems of the rest', () => {
     const { models: found, problems } = listModelFolders(models);
     expect(found.map((model) => model.name)).toEqual([
-      'colour-classifier',
-      'llama-fp16',
-      'mini-embed',
-      'tiny-llama',
-      'yolov8n-squares',
+      'colour-classifier:latest',
+      'llama-fp16:latest',
+      'mini-embed:latest',
+      'tiny-llama:latest',
+      'yolov8n-squares:latest',
     ]);
-    expect(found.find((model) => model.name === 'mini-embed')?.task).toBe('embedding');
+    expect(found.find((model) => model.name === 'mini-embed:latest')?.task).toBe('embedding');
     expect(problems.map((problem) => problem.name)).toEqual(['bad-manifest', 'empty', 'escape']);
   });
 });

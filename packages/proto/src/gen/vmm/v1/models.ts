@@ -11,7 +11,11 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -33,7 +37,7 @@ export interface ModelDetails {
 }
 
 export interface ModelInfo {
-  /** The folder name under the models directory; the name clients use. */
+  /** Canonical `name:tag` (`tiny-llama:latest`), the name clients use. */
   name: string;
   task: Task;
   /** Bytes on disk of every file the model loads. */
@@ -56,6 +60,14 @@ export interface ModelInfo {
   /** Vision: the model's input size in pixels. */
   inputWidth: number;
   inputHeight: number;
+  /**
+   * A created or copied model's additions (its Modelfile's SYSTEM, PARAMETER and LICENSE lines)
+   * and the model it was made from.
+   */
+  system?: string | undefined;
+  parameters: ModelParameter[];
+  license: string[];
+  parent?: string | undefined;
 }
 
 export interface ListModelsRequest {
@@ -155,6 +167,81 @@ export interface WorkerInfoResponse {
   version: string;
   /** Tasks this worker's runners serve. */
   tasks: Task[];
+}
+
+export interface PullModelRequest {
+  model: string;
+  requestId: string;
+}
+
+/** One line of a pull's or a create's progress, as Ollama's /api/pull streams them. */
+export interface ModelProgress {
+  status: string;
+  digest?: string | undefined;
+  total?: number | undefined;
+  completed?: number | undefined;
+}
+
+export interface ModelParameter {
+  /** Ollama's parameter name (temperature, top_k, stop, num_ctx, ...). */
+  name: string;
+  /** As a Modelfile writes it: "0.2", "<|end|>". */
+  value: string;
+}
+
+export interface CreateModelRequest {
+  model: string;
+  /** The model it is made from (shares its files); empty when `files` gives them all. */
+  from: string;
+  /** File name in the model folder -> "sha256:<hex>" of an uploaded blob. */
+  files: { [key: string]: string };
+  system?:
+    | string
+    | undefined;
+  /** A Jinja chat template (as tokenizer_config.json's chat_template). */
+  template?: string | undefined;
+  license: string[];
+  parameters: ModelParameter[];
+  requestId: string;
+}
+
+export interface CreateModelRequest_FilesEntry {
+  key: string;
+  value: string;
+}
+
+export interface CopyModelRequest {
+  source: string;
+  destination: string;
+}
+
+export interface CopyModelResponse {
+}
+
+export interface DeleteModelRequest {
+  model: string;
+}
+
+export interface DeleteModelResponse {
+}
+
+export interface BlobChunk {
+  /** "sha256:<hex>"; on the first chunk. */
+  digest: string;
+  data: Buffer;
+}
+
+export interface PutBlobResponse {
+  /** False when the store had the blob already. */
+  created: boolean;
+}
+
+export interface HasBlobRequest {
+  digest: string;
+}
+
+export interface HasBlobResponse {
+  exists: boolean;
 }
 
 function createBaseModelDetails(): ModelDetails {
@@ -315,6 +402,10 @@ function createBaseModelInfo(): ModelInfo {
     labels: [],
     inputWidth: 0,
     inputHeight: 0,
+    system: undefined,
+    parameters: [],
+    license: [],
+    parent: undefined,
   };
 }
 
@@ -352,6 +443,18 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     }
     if (message.inputHeight !== 0) {
       writer.uint32(88).uint32(message.inputHeight);
+    }
+    if (message.system !== undefined) {
+      writer.uint32(98).string(message.system);
+    }
+    for (const v of message.parameters) {
+      ModelParameter.encode(v!, writer.uint32(106).fork()).join();
+    }
+    for (const v of message.license) {
+      writer.uint32(114).string(v!);
+    }
+    if (message.parent !== undefined) {
+      writer.uint32(122).string(message.parent);
     }
     return writer;
   },
@@ -457,6 +560,38 @@ export const ModelInfo: MessageFns<ModelInfo> = {
             message.inputHeight = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.system = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.parameters.push(ModelParameter.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.license.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.parent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -508,6 +643,14 @@ export const ModelInfo: MessageFns<ModelInfo> = {
         : isSet(object.input_height)
         ? globalThis.Number(object.input_height)
         : 0,
+      system: isSet(object.system) ? globalThis.String(object.system) : undefined,
+      parameters: globalThis.Array.isArray(object?.parameters)
+        ? object.parameters.map((e: any) => ModelParameter.fromJSON(e))
+        : [],
+      license: globalThis.Array.isArray(object?.license)
+        ? object.license.map((e: any) => globalThis.String(e))
+        : [],
+      parent: isSet(object.parent) ? globalThis.String(object.parent) : undefined,
     };
   },
 
@@ -546,6 +689,18 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     if (message.inputHeight !== 0) {
       obj.inputHeight = Math.round(message.inputHeight);
     }
+    if (message.system !== undefined) {
+      obj.system = message.system;
+    }
+    if (message.parameters?.length) {
+      obj.parameters = message.parameters.map((e) => ModelParameter.toJSON(e));
+    }
+    if (message.license?.length) {
+      obj.license = message.license;
+    }
+    if (message.parent !== undefined) {
+      obj.parent = message.parent;
+    }
     return obj;
   },
 
@@ -567,6 +722,10 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     message.labels = object.labels?.map((e) => e) || [];
     message.inputWidth = object.inputWidth ?? 0;
     message.inputHeight = object.inputHeight ?? 0;
+    message.system = object.system ?? undefined;
+    message.parameters = object.parameters?.map((e) => ModelParameter.fromPartial(e)) || [];
+    message.license = object.license?.map((e) => e) || [];
+    message.parent = object.parent ?? undefined;
     return message;
   },
 };
@@ -1791,6 +1950,1150 @@ export const WorkerInfoResponse: MessageFns<WorkerInfoResponse> = {
   },
 };
 
+function createBasePullModelRequest(): PullModelRequest {
+  return { model: "", requestId: "" };
+}
+
+export const PullModelRequest: MessageFns<PullModelRequest> = {
+  encode(message: PullModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullModelRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PullModelRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullModelRequest>): PullModelRequest {
+    return PullModelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullModelRequest>): PullModelRequest {
+    const message = createBasePullModelRequest();
+    message.model = object.model ?? "";
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseModelProgress(): ModelProgress {
+  return { status: "", digest: undefined, total: undefined, completed: undefined };
+}
+
+export const ModelProgress: MessageFns<ModelProgress> = {
+  encode(message: ModelProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== "") {
+      writer.uint32(10).string(message.status);
+    }
+    if (message.digest !== undefined) {
+      writer.uint32(18).string(message.digest);
+    }
+    if (message.total !== undefined) {
+      writer.uint32(24).uint64(message.total);
+    }
+    if (message.completed !== undefined) {
+      writer.uint32(32).uint64(message.completed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.total = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.completed = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelProgress {
+    return {
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : undefined,
+      total: isSet(object.total) ? globalThis.Number(object.total) : undefined,
+      completed: isSet(object.completed) ? globalThis.Number(object.completed) : undefined,
+    };
+  },
+
+  toJSON(message: ModelProgress): unknown {
+    const obj: any = {};
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.digest !== undefined) {
+      obj.digest = message.digest;
+    }
+    if (message.total !== undefined) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.completed !== undefined) {
+      obj.completed = Math.round(message.completed);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ModelProgress>): ModelProgress {
+    return ModelProgress.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModelProgress>): ModelProgress {
+    const message = createBaseModelProgress();
+    message.status = object.status ?? "";
+    message.digest = object.digest ?? undefined;
+    message.total = object.total ?? undefined;
+    message.completed = object.completed ?? undefined;
+    return message;
+  },
+};
+
+function createBaseModelParameter(): ModelParameter {
+  return { name: "", value: "" };
+}
+
+export const ModelParameter: MessageFns<ModelParameter> = {
+  encode(message: ModelParameter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelParameter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelParameter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelParameter {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ModelParameter): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ModelParameter>): ModelParameter {
+    return ModelParameter.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModelParameter>): ModelParameter {
+    const message = createBaseModelParameter();
+    message.name = object.name ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateModelRequest(): CreateModelRequest {
+  return {
+    model: "",
+    from: "",
+    files: {},
+    system: undefined,
+    template: undefined,
+    license: [],
+    parameters: [],
+    requestId: "",
+  };
+}
+
+export const CreateModelRequest: MessageFns<CreateModelRequest> = {
+  encode(message: CreateModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    if (message.from !== "") {
+      writer.uint32(18).string(message.from);
+    }
+    globalThis.Object.entries(message.files).forEach(([key, value]: [string, string]) => {
+      CreateModelRequest_FilesEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.system !== undefined) {
+      writer.uint32(34).string(message.system);
+    }
+    if (message.template !== undefined) {
+      writer.uint32(42).string(message.template);
+    }
+    for (const v of message.license) {
+      writer.uint32(50).string(v!);
+    }
+    for (const v of message.parameters) {
+      ModelParameter.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(66).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = CreateModelRequest_FilesEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.files[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.system = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.template = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.license.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.parameters.push(ModelParameter.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateModelRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      files: isObject(object.files)
+        ? (globalThis.Object.entries(object.files) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      system: isSet(object.system) ? globalThis.String(object.system) : undefined,
+      template: isSet(object.template) ? globalThis.String(object.template) : undefined,
+      license: globalThis.Array.isArray(object?.license) ? object.license.map((e: any) => globalThis.String(e)) : [],
+      parameters: globalThis.Array.isArray(object?.parameters)
+        ? object.parameters.map((e: any) => ModelParameter.fromJSON(e))
+        : [],
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateModelRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.files) {
+      const entries = globalThis.Object.entries(message.files) as [string, string][];
+      if (entries.length > 0) {
+        obj.files = {};
+        entries.forEach(([k, v]) => {
+          obj.files[k] = v;
+        });
+      }
+    }
+    if (message.system !== undefined) {
+      obj.system = message.system;
+    }
+    if (message.template !== undefined) {
+      obj.template = message.template;
+    }
+    if (message.license?.length) {
+      obj.license = message.license;
+    }
+    if (message.parameters?.length) {
+      obj.parameters = message.parameters.map((e) => ModelParameter.toJSON(e));
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateModelRequest>): CreateModelRequest {
+    return CreateModelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateModelRequest>): CreateModelRequest {
+    const message = createBaseCreateModelRequest();
+    message.model = object.model ?? "";
+    message.from = object.from ?? "";
+    message.files = (globalThis.Object.entries(object.files ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.system = object.system ?? undefined;
+    message.template = object.template ?? undefined;
+    message.license = object.license?.map((e) => e) || [];
+    message.parameters = object.parameters?.map((e) => ModelParameter.fromPartial(e)) || [];
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateModelRequest_FilesEntry(): CreateModelRequest_FilesEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateModelRequest_FilesEntry: MessageFns<CreateModelRequest_FilesEntry> = {
+  encode(message: CreateModelRequest_FilesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateModelRequest_FilesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateModelRequest_FilesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateModelRequest_FilesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateModelRequest_FilesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateModelRequest_FilesEntry>): CreateModelRequest_FilesEntry {
+    return CreateModelRequest_FilesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateModelRequest_FilesEntry>): CreateModelRequest_FilesEntry {
+    const message = createBaseCreateModelRequest_FilesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyModelRequest(): CopyModelRequest {
+  return { source: "", destination: "" };
+}
+
+export const CopyModelRequest: MessageFns<CopyModelRequest> = {
+  encode(message: CopyModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.destination !== "") {
+      writer.uint32(18).string(message.destination);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.destination = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyModelRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      destination: isSet(object.destination) ? globalThis.String(object.destination) : "",
+    };
+  },
+
+  toJSON(message: CopyModelRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.destination !== "") {
+      obj.destination = message.destination;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyModelRequest>): CopyModelRequest {
+    return CopyModelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CopyModelRequest>): CopyModelRequest {
+    const message = createBaseCopyModelRequest();
+    message.source = object.source ?? "";
+    message.destination = object.destination ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyModelResponse(): CopyModelResponse {
+  return {};
+}
+
+export const CopyModelResponse: MessageFns<CopyModelResponse> = {
+  encode(_: CopyModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CopyModelResponse {
+    return {};
+  },
+
+  toJSON(_: CopyModelResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<CopyModelResponse>): CopyModelResponse {
+    return CopyModelResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CopyModelResponse>): CopyModelResponse {
+    const message = createBaseCopyModelResponse();
+    return message;
+  },
+};
+
+function createBaseDeleteModelRequest(): DeleteModelRequest {
+  return { model: "" };
+}
+
+export const DeleteModelRequest: MessageFns<DeleteModelRequest> = {
+  encode(message: DeleteModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteModelRequest {
+    return { model: isSet(object.model) ? globalThis.String(object.model) : "" };
+  },
+
+  toJSON(message: DeleteModelRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteModelRequest>): DeleteModelRequest {
+    return DeleteModelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteModelRequest>): DeleteModelRequest {
+    const message = createBaseDeleteModelRequest();
+    message.model = object.model ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteModelResponse(): DeleteModelResponse {
+  return {};
+}
+
+export const DeleteModelResponse: MessageFns<DeleteModelResponse> = {
+  encode(_: DeleteModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteModelResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteModelResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteModelResponse>): DeleteModelResponse {
+    return DeleteModelResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteModelResponse>): DeleteModelResponse {
+    const message = createBaseDeleteModelResponse();
+    return message;
+  },
+};
+
+function createBaseBlobChunk(): BlobChunk {
+  return { digest: "", data: Buffer.alloc(0) };
+}
+
+export const BlobChunk: MessageFns<BlobChunk> = {
+  encode(message: BlobChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.digest !== "") {
+      writer.uint32(10).string(message.digest);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlobChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlobChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BlobChunk {
+    return {
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: BlobChunk): unknown {
+    const obj: any = {};
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BlobChunk>): BlobChunk {
+    return BlobChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BlobChunk>): BlobChunk {
+    const message = createBaseBlobChunk();
+    message.digest = object.digest ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBasePutBlobResponse(): PutBlobResponse {
+  return { created: false };
+}
+
+export const PutBlobResponse: MessageFns<PutBlobResponse> = {
+  encode(message: PutBlobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.created !== false) {
+      writer.uint32(8).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutBlobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutBlobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutBlobResponse {
+    return { created: isSet(object.created) ? globalThis.Boolean(object.created) : false };
+  },
+
+  toJSON(message: PutBlobResponse): unknown {
+    const obj: any = {};
+    if (message.created !== false) {
+      obj.created = message.created;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PutBlobResponse>): PutBlobResponse {
+    return PutBlobResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PutBlobResponse>): PutBlobResponse {
+    const message = createBasePutBlobResponse();
+    message.created = object.created ?? false;
+    return message;
+  },
+};
+
+function createBaseHasBlobRequest(): HasBlobRequest {
+  return { digest: "" };
+}
+
+export const HasBlobRequest: MessageFns<HasBlobRequest> = {
+  encode(message: HasBlobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.digest !== "") {
+      writer.uint32(10).string(message.digest);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HasBlobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHasBlobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HasBlobRequest {
+    return { digest: isSet(object.digest) ? globalThis.String(object.digest) : "" };
+  },
+
+  toJSON(message: HasBlobRequest): unknown {
+    const obj: any = {};
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HasBlobRequest>): HasBlobRequest {
+    return HasBlobRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HasBlobRequest>): HasBlobRequest {
+    const message = createBaseHasBlobRequest();
+    message.digest = object.digest ?? "";
+    return message;
+  },
+};
+
+function createBaseHasBlobResponse(): HasBlobResponse {
+  return { exists: false };
+}
+
+export const HasBlobResponse: MessageFns<HasBlobResponse> = {
+  encode(message: HasBlobResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exists !== false) {
+      writer.uint32(8).bool(message.exists);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HasBlobResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHasBlobResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exists = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HasBlobResponse {
+    return { exists: isSet(object.exists) ? globalThis.Boolean(object.exists) : false };
+  },
+
+  toJSON(message: HasBlobResponse): unknown {
+    const obj: any = {};
+    if (message.exists !== false) {
+      obj.exists = message.exists;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HasBlobResponse>): HasBlobResponse {
+    return HasBlobResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HasBlobResponse>): HasBlobResponse {
+    const message = createBaseHasBlobResponse();
+    message.exists = object.exists ?? false;
+    return message;
+  },
+};
+
 /** Manages the models a worker can serve and reports the worker's state to the router. */
 export type ModelsService = typeof ModelsService;
 export const ModelsService = {
@@ -1834,6 +3137,71 @@ export const ModelsService = {
     responseSerialize: (value: WorkerInfoResponse): Buffer => Buffer.from(WorkerInfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WorkerInfoResponse => WorkerInfoResponse.decode(value),
   },
+  /**
+   * Pulls a model from a Hugging Face Hub repository (`hf.co/ORG/REPO[:variant]`) into the
+   * models directory; concurrent pulls of one model are coalesced. Progress as Ollama's /api/pull.
+   */
+  pull: {
+    path: "/vmm.v1.Models/Pull" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: PullModelRequest): Buffer => Buffer.from(PullModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PullModelRequest => PullModelRequest.decode(value),
+    responseSerialize: (value: ModelProgress): Buffer => Buffer.from(ModelProgress.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ModelProgress => ModelProgress.decode(value),
+  },
+  /**
+   * Makes a model from another (sharing its weights) or from uploaded blobs, with a system
+   * prompt, default parameters, a chat template or a license added.
+   */
+  create: {
+    path: "/vmm.v1.Models/Create" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CreateModelRequest): Buffer => Buffer.from(CreateModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateModelRequest => CreateModelRequest.decode(value),
+    responseSerialize: (value: ModelProgress): Buffer => Buffer.from(ModelProgress.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ModelProgress => ModelProgress.decode(value),
+  },
+  /** Gives a model a second name (no file is copied). */
+  copy: {
+    path: "/vmm.v1.Models/Copy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CopyModelRequest): Buffer => Buffer.from(CopyModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyModelRequest => CopyModelRequest.decode(value),
+    responseSerialize: (value: CopyModelResponse): Buffer => Buffer.from(CopyModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyModelResponse => CopyModelResponse.decode(value),
+  },
+  /** Removes a model from the models directory; refused while any request runs on it here. */
+  delete: {
+    path: "/vmm.v1.Models/Delete" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteModelRequest): Buffer => Buffer.from(DeleteModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteModelRequest => DeleteModelRequest.decode(value),
+    responseSerialize: (value: DeleteModelResponse): Buffer => Buffer.from(DeleteModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteModelResponse => DeleteModelResponse.decode(value),
+  },
+  /** Stores a file by its sha256 digest (the first chunk names it), for Create's `files`. */
+  putBlob: {
+    path: "/vmm.v1.Models/PutBlob" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: BlobChunk): Buffer => Buffer.from(BlobChunk.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BlobChunk => BlobChunk.decode(value),
+    responseSerialize: (value: PutBlobResponse): Buffer => Buffer.from(PutBlobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutBlobResponse => PutBlobResponse.decode(value),
+  },
+  hasBlob: {
+    path: "/vmm.v1.Models/HasBlob" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HasBlobRequest): Buffer => Buffer.from(HasBlobRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HasBlobRequest => HasBlobRequest.decode(value),
+    responseSerialize: (value: HasBlobResponse): Buffer => Buffer.from(HasBlobResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HasBlobResponse => HasBlobResponse.decode(value),
+  },
 } as const;
 
 export interface ModelsServer extends UntypedServiceImplementation {
@@ -1845,6 +3213,23 @@ export interface ModelsServer extends UntypedServiceImplementation {
   unload: handleUnaryCall<UnloadModelRequest, UnloadModelResponse>;
   /** The worker's backend, device, loaded models and load, polled by the gateway's router. */
   workerInfo: handleUnaryCall<WorkerInfoRequest, WorkerInfoResponse>;
+  /**
+   * Pulls a model from a Hugging Face Hub repository (`hf.co/ORG/REPO[:variant]`) into the
+   * models directory; concurrent pulls of one model are coalesced. Progress as Ollama's /api/pull.
+   */
+  pull: handleServerStreamingCall<PullModelRequest, ModelProgress>;
+  /**
+   * Makes a model from another (sharing its weights) or from uploaded blobs, with a system
+   * prompt, default parameters, a chat template or a license added.
+   */
+  create: handleServerStreamingCall<CreateModelRequest, ModelProgress>;
+  /** Gives a model a second name (no file is copied). */
+  copy: handleUnaryCall<CopyModelRequest, CopyModelResponse>;
+  /** Removes a model from the models directory; refused while any request runs on it here. */
+  delete: handleUnaryCall<DeleteModelRequest, DeleteModelResponse>;
+  /** Stores a file by its sha256 digest (the first chunk names it), for Create's `files`. */
+  putBlob: handleClientStreamingCall<BlobChunk, PutBlobResponse>;
+  hasBlob: handleUnaryCall<HasBlobRequest, HasBlobResponse>;
 }
 
 export interface ModelsClient extends Client {
@@ -1912,6 +3297,88 @@ export interface ModelsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WorkerInfoResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Pulls a model from a Hugging Face Hub repository (`hf.co/ORG/REPO[:variant]`) into the
+   * models directory; concurrent pulls of one model are coalesced. Progress as Ollama's /api/pull.
+   */
+  pull(request: PullModelRequest, options?: Partial<CallOptions>): ClientReadableStream<ModelProgress>;
+  pull(
+    request: PullModelRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ModelProgress>;
+  /**
+   * Makes a model from another (sharing its weights) or from uploaded blobs, with a system
+   * prompt, default parameters, a chat template or a license added.
+   */
+  create(request: CreateModelRequest, options?: Partial<CallOptions>): ClientReadableStream<ModelProgress>;
+  create(
+    request: CreateModelRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ModelProgress>;
+  /** Gives a model a second name (no file is copied). */
+  copy(
+    request: CopyModelRequest,
+    callback: (error: ServiceError | null, response: CopyModelResponse) => void,
+  ): ClientUnaryCall;
+  copy(
+    request: CopyModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CopyModelResponse) => void,
+  ): ClientUnaryCall;
+  copy(
+    request: CopyModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyModelResponse) => void,
+  ): ClientUnaryCall;
+  /** Removes a model from the models directory; refused while any request runs on it here. */
+  delete(
+    request: DeleteModelRequest,
+    callback: (error: ServiceError | null, response: DeleteModelResponse) => void,
+  ): ClientUnaryCall;
+  delete(
+    request: DeleteModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteModelResponse) => void,
+  ): ClientUnaryCall;
+  delete(
+    request: DeleteModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteModelResponse) => void,
+  ): ClientUnaryCall;
+  /** Stores a file by its sha256 digest (the first chunk names it), for Create's `files`. */
+  putBlob(callback: (error: ServiceError | null, response: PutBlobResponse) => void): ClientWritableStream<BlobChunk>;
+  putBlob(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutBlobResponse) => void,
+  ): ClientWritableStream<BlobChunk>;
+  putBlob(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutBlobResponse) => void,
+  ): ClientWritableStream<BlobChunk>;
+  putBlob(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutBlobResponse) => void,
+  ): ClientWritableStream<BlobChunk>;
+  hasBlob(
+    request: HasBlobRequest,
+    callback: (error: ServiceError | null, response: HasBlobResponse) => void,
+  ): ClientUnaryCall;
+  hasBlob(
+    request: HasBlobRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HasBlobResponse) => void,
+  ): ClientUnaryCall;
+  hasBlob(
+    request: HasBlobRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HasBlobResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ModelsClient = makeGenericClientConstructor(ModelsService, "vmm.v1.Models") as unknown as {
@@ -1919,6 +3386,14 @@ export const ModelsClient = makeGenericClientConstructor(ModelsService, "vmm.v1.
   service: typeof ModelsService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
@@ -1937,6 +3412,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
