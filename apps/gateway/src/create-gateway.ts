@@ -18,6 +18,7 @@ import { sendError, shapeForPath } from './error-shapes.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { ollamaRouter } from './routes/ollama.js';
+import { modelsRouter } from './routes/models.js';
 import { batchRouter } from './routes/batches.js';
 import { openaiRouter } from './routes/openai.js';
 import { visionRouter } from './routes/vision.js';
@@ -98,12 +99,16 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   // Before the in-flight limit and the key check: the page's files hold no secret, and the page
   // asks for the key itself.
   app.use(dashboardFiles(config.dashboardDir, fail));
+  // Ollama's root answer, for scripts that check the server is up (a browser got the dashboard).
+  app.get('/', (_req, res) => void res.type('text/plain').send('VMM is running'));
   app.use(inFlightLimit(config.maxInFlight, new Set(['/healthz', '/readyz', '/metrics']), fail));
   app.use(requireApiKey(config.apiKeys, fail));
   // Batches are JSONL text and vision takes multipart uploads: their routes read those bodies.
   const contentType = jsonContentType({
     passThrough: (path, type) =>
-      path.startsWith('/v1/batches') || (path.startsWith('/v1/vision/') && type === 'multipart/form-data'),
+      path.startsWith('/v1/batches') ||
+      path.startsWith('/api/blobs/') ||
+      (path.startsWith('/v1/vision/') && type === 'multipart/form-data'),
     fail,
   });
   app.use(contentType.check);
@@ -146,6 +151,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     });
   });
   app.use(ollamaRouter(deps));
+  app.use(modelsRouter(deps));
   app.use(openaiRouter(deps));
   app.use(visionRouter({ ...deps, maxBodyBytes: config.maxBodyBytes }));
   app.use(batchRouter({ ...deps, batches, maxItems: config.batchMaxItems, maxBytes: config.batchMaxBytes }));
@@ -153,7 +159,8 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.use((req, res) => {
     sendError(
       res,
-      new VmmError(ErrorCode.NotFound, `no route ${req.method} ${req.path}`),
+      // OpenAI's wording for a wrong route; not a missing model.
+      new VmmError(ErrorCode.NotFound, `Invalid URL (${req.method} ${req.path})`, { reason: 'unknown_url' }),
       shapeForPath(req.path),
       logger,
       String(res.locals.requestId),

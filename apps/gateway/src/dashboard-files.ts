@@ -23,6 +23,12 @@ export function dashboardFiles(
   fail: (error: VmmError, req: Request, res: Response) => void,
 ): Router {
   const router = Router();
+  // `/` is the dashboard for a browser (Accept: text/html); anything else gets Ollama's
+  // "is running" text from the gateway's own route.
+  router.get('/', (req, _res, next) => {
+    if (req.accepts(['text/plain', 'text/html']) === 'text/html') next();
+    else next('router');
+  });
   const index = dir === undefined ? undefined : join(dir, 'index.html');
   if (index === undefined || !existsSync(index)) {
     router.get('/', (req, res) =>

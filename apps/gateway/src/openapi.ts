@@ -68,7 +68,7 @@ const visionBody = (extra: Record<string, Schema>) => ({
 });
 
 interface Operation {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete' | 'head';
   path: string;
   summary: string;
   tag: string;
@@ -258,11 +258,77 @@ const operations: Operation[] = [
   {
     method: 'post',
     path: '/api/pull',
-    summary: 'Check that a model is present (no registry is reachable)',
+    summary: 'Pull a model from a Hugging Face Hub repository (hf.co/ORG/REPO[:variant]); NDJSON progress',
     tag: 'ollama',
-    body: json(object({ model: str })),
+    body: json(object({ model: str, stream: { type: 'boolean' } })),
+    ok: json(
+      object({ status: str, digest: str, total: { type: 'integer' }, completed: { type: 'integer' } }),
+    ),
+    error: json(ollamaError),
+  },
+  {
+    method: 'post',
+    path: '/api/create',
+    summary:
+      'Create a model from another (shares its weights) or from blobs, with SYSTEM, PARAMETERs, TEMPLATE, LICENSE',
+    tag: 'ollama',
+    body: json(
+      object({
+        model: str,
+        from: str,
+        files: { type: 'object', additionalProperties: str },
+        system: str,
+        template: str,
+        license: str,
+        parameters: { type: 'object' },
+        modelfile: str,
+        stream: { type: 'boolean' },
+      }),
+    ),
     ok: json(object({ status: str })),
     error: json(ollamaError),
+  },
+  {
+    method: 'post',
+    path: '/api/copy',
+    summary: 'Give a model a second name',
+    tag: 'ollama',
+    body: json(object({ source: str, destination: str })),
+    ok: { description: 'copied' },
+    error: json(ollamaError),
+  },
+  {
+    method: 'delete',
+    path: '/api/delete',
+    summary: 'Delete a model (refused with 409 while requests run on it)',
+    tag: 'ollama',
+    body: json(object({ model: str })),
+    ok: { description: 'deleted' },
+    error: json(ollamaError),
+  },
+  {
+    method: 'head',
+    path: '/api/blobs/{digest}',
+    summary: 'Whether the server has a blob',
+    tag: 'ollama',
+    ok: { description: 'the blob exists (404 when not)' },
+    error: { description: 'no such blob' },
+  },
+  {
+    method: 'post',
+    path: '/api/blobs/{digest}',
+    summary: 'Upload a blob for /api/create files (checked against its sha256 digest)',
+    tag: 'ollama',
+    ok: { description: 'stored (201), or already there (200)' },
+    error: json(ollamaError),
+  },
+  {
+    method: 'get',
+    path: '/',
+    summary: 'Ollama\'s "is running" text; the dashboard for a browser (Accept: text/html)',
+    tag: 'operations',
+    ok: { description: 'VMM is running', content: { 'text/plain': { schema: str } } },
+    error: { description: 'never' },
   },
   {
     method: 'post',
@@ -361,7 +427,7 @@ const operations: Operation[] = [
         },
       }),
     ),
-    error: json(vmmError),
+    error: json(openaiError),
   },
   {
     method: 'post',
@@ -372,7 +438,7 @@ const operations: Operation[] = [
     ok: json(
       object({ classes: { type: 'array', items: object({ class_id: int, label: str, score: num }) } }),
     ),
-    error: json(vmmError),
+    error: json(openaiError),
   },
   {
     method: 'get',
@@ -380,7 +446,7 @@ const operations: Operation[] = [
     summary: 'The worker pool as the router sees it',
     tag: 'operations',
     ok: json(object({ workers: { type: 'array' } })),
-    error: json(vmmError),
+    error: json(openaiError),
   },
   {
     method: 'get',

@@ -1,5 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { TextJob } from '@vmm/http-api';
+import { tryCanonicalModelName } from '@vmm/model-store';
 import type { GenerateChunk } from '@vmm/proto';
 import type { BackendName, WorkerPool } from '@vmm/worker-pool';
 import type { Metrics } from './metrics.js';
@@ -18,11 +19,12 @@ export async function* streamText(
 ): AsyncGenerator<GenerateChunk> {
   const metadata = new Metadata();
   metadata.set('x-request-id', requestId);
-  const model = job.request.model;
+  // Labelled by canonical name: `tiny-llama` and `tiny-llama:latest` are one series.
+  const model = tryCanonicalModelName(job.request.model) ?? job.request.model;
   const started = performance.now();
   let last = 0;
   const stream = pool.stream<GenerateChunk>(
-    model,
+    job.request.model,
     pin,
     (handle) =>
       job.kind === 'generate'

@@ -63,8 +63,8 @@ describe('batching state', () => {
     expect(model.batching?.kv_cache_bytes).toBeLessThanOrEqual(64 * 2 ** 20);
 
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-    expect(metrics).toMatch(/vmm_prefix_cache_hits\{[^}]*model="tiny-llama"[^}]*\} 1/);
-    expect(metrics).toMatch(/vmm_kv_cache_budget_bytes\{[^}]*model="tiny-llama"[^}]*\} 67108864/);
-    expect(metrics).toMatch(/vmm_llm_running_sequences\{[^}]*model="tiny-llama"[^}]*\} 0/);
+    expect(metrics).toMatch(/vmm_prefix_cache_hits\{[^}]*model="tiny-llama:latest"[^}]*\} 1/);
+    expect(metrics).toMatch(/vmm_kv_cache_budget_bytes\{[^}]*model="tiny-llama:latest"[^}]*\} 67108864/);
+    expect(metrics).toMatch(/vmm_llm_running_sequences\{[^}]*model="tiny-llama:latest"[^}]*\} 0/);
   });
 });

@@ -63,9 +63,9 @@ describe('ollama (npm)', () => {
     const byName = Object.fromEntries(
       models.map((model) => [model.name, model.details as unknown as { task: string; format: string }]),
     );
-    expect(byName['tiny-llama']).toMatchObject({ task: 'text-generation', format: 'onnx' });
-    expect(byName.detector).toMatchObject({ task: 'object-detection' });
-    expect(byName.classifier).toMatchObject({ task: 'image-classification' });
+    expect(byName['tiny-llama:latest']).toMatchObject({ task: 'text-generation', format: 'onnx' });
+    expect(byName['detector:latest']).toMatchObject({ task: 'object-detection' });
+    expect(byName['classifier:latest']).toMatchObject({ task: 'image-classification' });
   });
 
   it('shows a model and reports an unknown one as an error', async () => {
@@ -119,7 +119,13 @@ describe('openai (npm)', () => {
   it('lists models', async () => {
     const ids = [];
     for await (const model of openai.models.list()) ids.push(model.id);
-    expect(ids).toEqual(['classifier', 'detector', 'heavy-llama', 'mini-embed', 'tiny-llama']);
+    expect(ids).toEqual([
+      'classifier:latest',
+      'detector:latest',
+      'heavy-llama:latest',
+      'mini-embed:latest',
+      'tiny-llama:latest',
+    ]);
   });
 
   it('raises the SDK’s NotFoundError for an unknown model', async () => {

@@ -41,7 +41,9 @@ function get(url: string, headers: Record<string, string>): Promise<{ status: nu
 
 describe('the dashboard files', () => {
   it('serves index.html at / without the API key, with a strict content security policy', async () => {
-    const response = await fetch(`${keyed.url}/`);
+    const response = await fetch(`${keyed.url}/`, { headers: { accept: 'text/html' } });
+    // Anything else asking for / gets Ollama's answer.
+    expect(await (await fetch(`${keyed.url}/`)).text()).toBe('VMM is running');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expect(response.headers.get('cache-control')).toBe('no-cache');
@@ -64,15 +66,15 @@ describe('the dashboard files', () => {
     });
     expect(gone.status).toBe(404);
     expect(((await gone.json()) as { error: { message: string } }).error.message).toBe(
-      'no route GET /assets/other.js',
+      'Invalid URL (GET /assets/other.js)',
     );
   });
 
   it('says why there is no dashboard when it is off or not built', async () => {
-    const offAnswer = await fetch(`${off.url}/`);
+    const offAnswer = await fetch(`${off.url}/`, { headers: { accept: 'text/html' } });
     expect(offAnswer.status).toBe(404);
     expect(await offAnswer.text()).toContain('the dashboard is off (VMM_DASHBOARD_DIR=off)');
-    const notBuilt = await fetch(`${missing.url}/`);
+    const notBuilt = await fetch(`${missing.url}/`, { headers: { accept: 'text/html' } });
     expect(notBuilt.status).toBe(404);
     expect(await notBuilt.text()).toMatch(
       /the dashboard is not built \(no .*nope\/index\.html\): run `npm run build`/,

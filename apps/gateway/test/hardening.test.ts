@@ -127,7 +127,7 @@ describe("Ollama's load and unload calls", () => {
       const loaded = await post(path, JSON.stringify(body), { 'content-type': 'application/json' });
       expect(await loaded.json()).toMatchObject({ done: true, done_reason: 'load' });
       await gateway.gateway.pool.pollAll();
-      expect(await ps()).toContain('tiny-llama');
+      expect(await ps()).toContain('tiny-llama:latest');
 
       const unloaded = await post(path, JSON.stringify({ ...body, keep_alive: 0 }), {
         'content-type': 'application/json',
@@ -135,7 +135,7 @@ describe("Ollama's load and unload calls", () => {
       expect(unloaded.status).toBe(200);
       expect(await unloaded.json()).toMatchObject({ model: 'tiny-llama', done: true, done_reason: 'unload' });
       await gateway.gateway.pool.pollAll();
-      expect(await ps()).not.toContain('tiny-llama');
+      expect(await ps()).not.toContain('tiny-llama:latest');
     },
   );
 

@@ -43,7 +43,7 @@ describe('one address, several workers', () => {
       expect(response.status).toBe(200);
     }
     // Each worker loaded the model, so each ran at least one of the calls.
-    expect(await loadedModels('127.0.0.1', port())).toContain('tiny-llama');
-    expect(await loadedModels('127.0.0.2', port())).toContain('tiny-llama');
+    expect(await loadedModels('127.0.0.1', port())).toContain('tiny-llama:latest');
+    expect(await loadedModels('127.0.0.2', port())).toContain('tiny-llama:latest');
   });
 });

@@ -31,7 +31,10 @@ export function errorResponse(
           message: error.message,
           type: openAiTypes[error.code] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'),
           param: error.field ?? null,
-          code: error.reason ?? (error.code === ErrorCode.NotFound ? 'model_not_found' : error.code),
+          // OpenAI's clients look for model_not_found on a missing model, only there.
+          code:
+            error.reason ??
+            (error.code === ErrorCode.NotFound && error.field === 'model' ? 'model_not_found' : error.code),
         },
       },
     };
@@ -39,14 +42,9 @@ export function errorResponse(
   return { status, headers, body: errorBody(error) };
 }
 
+/** Ollama's shape under /api/, OpenAI's on every /v1/ route (VMM's own ones too), else VMM's. */
 export function shapeForPath(path: string): ErrorShape {
   if (path.startsWith('/api/')) return 'ollama';
-  if (
-    path.startsWith('/v1/chat/') ||
-    path.startsWith('/v1/completions') ||
-    path.startsWith('/v1/models') ||
-    path.startsWith('/v1/embeddings')
-  )
-    return 'openai';
+  if (path === '/v1' || path.startsWith('/v1/')) return 'openai';
   return 'vmm';
 }

@@ -74,7 +74,9 @@ export class PullCoordinator {
       history.set(line.digest ?? line.status, line);
       for (const listener of listeners) listener(line);
     };
-    const done = this.run(name, emit, controller.signal)
+    // Started on the next tick: the caller's listener is attached by then and sees every line.
+    const done = Promise.resolve()
+      .then(() => this.run(name, emit, controller.signal))
       .then(() => undefined)
       .catch((error: unknown) => {
         throw controller.signal.aborted ? cancelled() : error;

@@ -9,6 +9,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { ErrorCode, fromGrpcError, isGrpcStatusLike, VmmError } from '@vmm/errors';
+import { tryCanonicalModelName } from '@vmm/model-store';
 import {
   Backend,
   type ClassifyRequest,
@@ -104,7 +105,8 @@ export function rankWorkers(
   const pinned = pin ? up.filter((state) => servedBackend(state) === pin) : up;
   if (pinned.length === 0)
     throw new VmmError(ErrorCode.Unavailable, `no healthy ${pin} worker`, { retryAfterMs });
-  const serving = pinned.filter((state) => state.models.some((info) => info.name === model));
+  const canonical = tryCanonicalModelName(model);
+  const serving = pinned.filter((state) => state.models.some((info) => info.name === canonical));
   const rank = (state: WorkerState) => {
     const index = preference.indexOf(servedBackend(state));
     return index < 0 ? preference.length : index;
@@ -191,6 +193,34 @@ export class WorkerPool {
       }
     }
     return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** The catalogue's entry for a model in any spelling (`tiny-llama` is `tiny-llama:latest`). */
+  find(model: string, task: Task = Task.TASK_UNSPECIFIED): ModelInfo | undefined {
+    const canonical = tryCanonicalModelName(model);
+    return canonical === undefined ? undefined : this.catalogue(task).find((info) => info.name === canonical);
+  }
+
+  /** Polls every worker now: a model added, pulled or deleted since the last poll shows at once. */
+  refresh(): Promise<void> {
+    return this.pollAll();
+  }
+
+  /**
+   * The worker for calls on the models directory (pull, create, copy, delete, blobs): every
+   * worker shares it, so the first up one in backend-preference order.
+   */
+  storeWorker(): WorkerHandle {
+    const [first] = rankWorkers(
+      this.handles.map((handle) => handle.state),
+      '',
+      this.options.preference,
+      undefined,
+      1000,
+    );
+    const handle = this.handles.find((candidate) => candidate.state === first);
+    if (!handle) throw new VmmError(ErrorCode.Unavailable, 'no worker is serving', { retryAfterMs: 1000 });
+    return handle;
   }
 
   /** Up workers, best first, that can take a request for `model` (optionally pinned). */

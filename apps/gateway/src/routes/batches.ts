@@ -35,7 +35,7 @@ export function batchRouter(deps: BatchDeps): Router {
     return deps.batches.service;
   };
   const handle = (run: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) => {
-    void run(req, res).catch((error: unknown) => sendError(res, error, 'vmm', logger, requestIdOf(res)));
+    void run(req, res).catch((error: unknown) => sendError(res, error, 'openai', logger, requestIdOf(res)));
   };
 
   router.post(

@@ -23,6 +23,7 @@ import {
   parseBody,
   taskName,
 } from '@vmm/http-api';
+import { addParameter, formatModelfile, type ModelParameters, parametersText } from '@vmm/model-store';
 import { Task, type TokenLogprob } from '@vmm/proto';
 import type { BackendName } from '@vmm/worker-pool';
 import { z } from 'zod';
@@ -31,11 +32,6 @@ import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '
 import { streamText } from '../text-generation.js';
 
 const showSchema = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional() });
-const pullSchema = z.object({
-  model: z.string().min(1).optional(),
-  name: z.string().min(1).optional(),
-  stream: z.boolean().optional(),
-});
 
 /** Ollama's routes: NDJSON streams by default, Ollama's shapes and error bodies. */
 export function ollamaRouter(deps: RouteDeps): Router {
@@ -56,8 +52,9 @@ export function ollamaRouter(deps: RouteDeps): Router {
 
   /** Unloads the model from every worker that has it loaded (it may be on several). */
   async function unloadEverywhere(model: string, pin: BackendName | undefined): Promise<void> {
-    if (!pool.catalogue().some((info) => info.name === model))
-      throw new VmmError(ErrorCode.NotFound, `model '${model}' not found`, { field: 'model' });
+    if (!pool.find(model)) await pool.refresh();
+    if (!pool.find(model))
+      throw new VmmError(ErrorCode.NotFound, `model "${model}" not found`, { field: 'model' });
     await pool.unloadEverywhere(model, pin);
   }
 
@@ -179,23 +176,39 @@ export function ollamaRouter(deps: RouteDeps): Router {
   router.post('/api/embed', (req, res) => void embed(req, res, false));
   router.post('/api/embeddings', (req, res) => void embed(req, res, true));
 
+  // Listings poll the workers first: a folder copied in, or a model pulled, shows at once.
   router.get('/api/tags', (_req, res) => {
-    res.json({ models: pool.catalogue().map(ollamaTag) });
+    void pool
+      .refresh()
+      .catch(() => undefined)
+      .then(() => res.json({ models: pool.catalogue().map(ollamaTag) }));
   });
 
-  router.post('/api/show', (req, res) => {
+  router.post('/api/show', (req, res) => void show(req, res));
+  async function show(req: Request, res: Response): Promise<void> {
     try {
       const body = parseBody(showSchema, req.body);
       const name = body.model ?? body.name;
       if (!name) throw new VmmError(ErrorCode.InvalidArgument, 'model is required', { field: 'model' });
-      const model = pool.catalogue().find((info) => info.name === name);
-      if (!model) throw new VmmError(ErrorCode.NotFound, `model '${name}' not found`, { field: 'model' });
+      if (!pool.find(name)) await pool.refresh().catch(() => undefined);
+      const model = pool.find(name);
+      if (!model) throw new VmmError(ErrorCode.NotFound, `model "${name}" not found`, { field: 'model' });
       const text = model.task === Task.TASK_TEXT_GENERATION;
       const embedding = model.task === Task.TASK_EMBEDDING;
+      const parameters: ModelParameters = {};
+      for (const { name: key, value } of model.parameters) addParameter(parameters, key, value);
+      const recipe = {
+        from: model.parent ?? model.name,
+        ...(model.system === undefined ? {} : { system: model.system }),
+        ...(model.parameters.length > 0 ? { parameters } : {}),
+        ...(model.license.length > 0 ? { license: model.license } : {}),
+      };
       res.json({
-        modelfile: `# VMM serves ${name} from its model folder\nFROM ${name}\n`,
-        parameters: '',
+        modelfile: formatModelfile(recipe, `Modelfile of ${model.name}`),
+        parameters: parametersText(parameters),
         template: model.chatTemplate ?? '',
+        ...(model.system === undefined ? {} : { system: model.system }),
+        ...(model.license.length > 0 ? { license: model.license.join('\n') } : {}),
         details: ollamaDetails(model),
         model_info: {
           'general.architecture': model.details?.family ?? '',
@@ -213,9 +226,18 @@ export function ollamaRouter(deps: RouteDeps): Router {
     } catch (error) {
       sendError(res, error, 'ollama', logger, requestIdOf(res));
     }
-  });
+  }
 
-  router.get('/api/ps', (_req, res) => {
+  // Live, as Ollama's: the workers are polled first.
+  router.get(
+    '/api/ps',
+    (_req, res) =>
+      void pool
+        .refresh()
+        .catch(() => undefined)
+        .then(() => ps(res)),
+  );
+  function ps(res: Response): void {
     const models = pool.states().flatMap((state) =>
       (state.up ? (state.info?.loadedModels ?? []) : []).flatMap((loaded) =>
         loaded.model
@@ -249,29 +271,10 @@ export function ollamaRouter(deps: RouteDeps): Router {
       ),
     );
     res.json({ models });
-  });
+  }
 
   router.get('/api/version', (_req, res) => {
     res.json({ version: deps.version });
-  });
-
-  router.post('/api/pull', (req, res) => {
-    try {
-      const body = parseBody(pullSchema, req.body);
-      const name = body.model ?? body.name ?? '';
-      if (!pool.catalogue().some((info) => info.name === name)) {
-        // No model registry is reachable from VMM's machines: models arrive as folders.
-        throw new VmmError(
-          ErrorCode.NotFound,
-          `model '${name}' is not in the models directory; copy its folder into VMM_MODELS_DIR (pulling from a registry is not supported)`,
-          { field: 'model' },
-        );
-      }
-      if (body.stream === false) res.json({ status: 'success' });
-      else res.type('application/x-ndjson').end(`${JSON.stringify({ status: 'success' })}\n`);
-    } catch (error) {
-      sendError(res, error, 'ollama', logger, requestIdOf(res));
-    }
   });
 
   return router;

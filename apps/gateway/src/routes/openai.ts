@@ -176,17 +176,25 @@ export function openaiRouter(deps: RouteDeps): Router {
     owned_by: 'vmm',
   });
   router.get('/v1/models', (_req, res) => {
-    res.json({ object: 'list', data: pool.catalogue().map(describe) });
+    void pool
+      .refresh()
+      .catch(() => undefined)
+      .then(() => res.json({ object: 'list', data: pool.catalogue().map(describe) }));
   });
-  router.get('/v1/models/:model', (req, res) => {
-    const model = pool.catalogue().find((info) => info.name === req.params.model);
-    if (model) res.json(describe(model));
-    else {
-      const error = new VmmError(ErrorCode.NotFound, `The model '${req.params.model}' does not exist`, {
-        field: 'model',
-      });
-      sendError(res, error, 'openai', logger, requestIdOf(res));
-    }
+  // Names may hold slashes (hf.co/org/repo:tag): the rest of the path is the name.
+  router.get('/v1/models/*model', (req, res) => {
+    const name = (req.params as { model: string[] }).model.join('/');
+    void (async () => {
+      if (!pool.find(name)) await pool.refresh().catch(() => undefined);
+      const model = pool.find(name);
+      if (model) res.json(describe(model));
+      else {
+        const error = new VmmError(ErrorCode.NotFound, `The model "${name}" does not exist`, {
+          field: 'model',
+        });
+        sendError(res, error, 'openai', logger, requestIdOf(res));
+      }
+    })();
   });
 
   return router;

@@ -69,7 +69,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
         res.json(classifyResponse(body.model, response));
       }
     } catch (error) {
-      sendError(res, error, 'vmm', logger, requestId);
+      sendError(res, error, 'openai', logger, requestId);
     }
   };
 
