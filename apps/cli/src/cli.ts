@@ -9,6 +9,8 @@ import { pullCommand } from './commands/pull-command.js';
 import { runCommand } from './commands/run-command.js';
 import { showCommand } from './commands/show-command.js';
 import { stopCommand } from './commands/stop-command.js';
+import { rmCommand } from './commands/rm-command.js';
+import { cpCommand } from './commands/cp-command.js';
 import { serveCommand } from './serve/serve-command.js';
 import type { CliContext } from './cli-context.js';
 import { CliError, ExitCode, type ExitCodeValue } from './cli-error.js';
@@ -36,6 +38,8 @@ export function createCli(context: CliContext): Command {
     showCommand,
     stopCommand,
     pullCommand,
+    cpCommand,
+    rmCommand,
     detectCommand,
     classifyCommand,
     embedCommand,

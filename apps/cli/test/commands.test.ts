@@ -80,15 +80,22 @@ describe('models', () => {
     ok(run);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+TASK\s+ID\s+SIZE\s+QUANTIZATION\s+MODIFIED$/);
-    expect(run.stdout).toMatch(/^tiny-llama\s+text-generation\s+[0-9a-f]{12}\s+[\d.]+ [kM]B\s+F32\s+/m);
-    expect(run.stdout).toMatch(/^yolov8n-squares\s+object-detection\s/m);
-    expect(run.stdout).toMatch(/^colour-classifier\s+image-classification\s/m);
-    expect(run.stdout).toMatch(/^mini-embed\s+embedding\s/m);
+    expect(run.stdout).toMatch(
+      /^tiny-llama:latest\s+text-generation\s+[0-9a-f]{12}\s+[\d.]+ [kM]B\s+F32\s+/m,
+    );
+    expect(run.stdout).toMatch(/^yolov8n-squares:latest\s+object-detection\s/m);
+    expect(run.stdout).toMatch(/^colour-classifier:latest\s+image-classification\s/m);
+    expect(run.stdout).toMatch(/^mini-embed:latest\s+embedding\s/m);
     const json = await vmm(['ls', '--json']);
     ok(json);
     const names = (JSON.parse(json.stdout) as JsonBody).models.map((m: { name: string }) => m.name);
     expect(names).toEqual(
-      expect.arrayContaining(['tiny-llama', 'yolov8n-squares', 'colour-classifier', 'mini-embed']),
+      expect.arrayContaining([
+        'tiny-llama:latest',
+        'yolov8n-squares:latest',
+        'colour-classifier:latest',
+        'mini-embed:latest',
+      ]),
     );
   });
 
@@ -111,7 +118,7 @@ describe('models', () => {
     const loaded = async () => {
       const run = await vmm(['ps', '--json']);
       return (JSON.parse(run.stdout) as JsonBody).models.some(
-        (m: { name: string }) => m.name === 'tiny-llama',
+        (m: { name: string }) => m.name === 'tiny-llama:latest',
       );
     };
     // ps reports the workers' state at the gateway's last poll: wait for one that saw the load.
@@ -120,7 +127,7 @@ describe('models', () => {
     ok(table);
     expect(table.stdout).toMatch(/^NAME\s+TASK\s+WORKER\s+SIZE\s+SEQUENCES\s+UNTIL$/m);
     expect(table.stdout).toMatch(
-      /^tiny-llama\s+text-generation\s+cpu@127\.0\.0\.1:\d+\s.*(Forever|\d+ minutes from now)$/m,
+      /^tiny-llama:latest\s+text-generation\s+cpu@127\.0\.0\.1:\d+\s.*(Forever|\d+ minutes from now)$/m,
     );
     ok(await vmm(['stop', 'tiny-llama']));
     await waitFor('ps to drop tiny-llama', async () => !(await loaded()), {
@@ -137,7 +144,21 @@ describe('models', () => {
     expect(JSON.parse(json.stdout.trim())).toEqual({ status: 'success' });
     const missing = await vmm(['pull', 'no-such-model']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^vmm: model 'no-such-model' is not in the models directory.*\n$/);
+    expect(missing.stderr).toMatch(/^vmm: model "no-such-model:latest" is not in the models directory.*\n$/);
+  });
+
+  it('vmm cp names a model twice; vmm rm deletes it, and says so when it is gone', async () => {
+    const copied = await vmm(['cp', 'tiny-llama', 'my-llama']);
+    ok(copied);
+    expect(copied.stdout).toBe("copied 'tiny-llama' to 'my-llama'\n");
+    expect((await vmm(['ls'])).stdout).toMatch(/^my-llama:latest\s+text-generation\s/m);
+    const removed = await vmm(['rm', 'my-llama']);
+    ok(removed);
+    expect(removed.stdout).toBe("deleted 'my-llama'\n");
+    expect((await vmm(['ls'])).stdout).not.toMatch(/^my-llama/m);
+    const again = await vmm(['rm', 'my-llama']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe('vmm: model "my-llama:latest" not found\n');
   });
 });
 

@@ -121,7 +121,7 @@ it('starts worker and gateway with demo models, streams /api/generate, serves th
   while (!(await reader.read()).done);
 
   // Opening the address shows the dashboard (built with everything else), the demo models behind it.
-  const page = await fetch(`${started.url}/`);
+  const page = await fetch(`${started.url}/`, { headers: { accept: 'text/html' } });
   expect(page.status).toBe(200);
   const html = await page.text();
   expect(html).toContain('<title>VMM</title>');
@@ -130,7 +130,12 @@ it('starts worker and gateway with demo models, streams /api/generate, serves th
   expect((await fetch(`${started.url}${script}`)).status).toBe(200);
   const tags = (await (await fetch(`${started.url}/api/tags`)).json()) as { models: { name: string }[] };
   expect(tags.models.map((model) => model.name)).toEqual(
-    expect.arrayContaining(['tiny-llama', 'yolov8n-squares', 'colour-classifier', 'mini-embed']),
+    expect.arrayContaining([
+      'tiny-llama:latest',
+      'yolov8n-squares:latest',
+      'colour-classifier:latest',
+      'mini-embed:latest',
+    ]),
   );
 
   started.child.kill('SIGINT');

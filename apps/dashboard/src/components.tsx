@@ -47,7 +47,9 @@ export interface TaskModels {
 export function useTaskModels(task: string, chosen: string | undefined): TaskModels {
   const models = useAsync(listModels, []);
   const choices = (models.data ?? []).filter((m) => m.details.task === task);
-  return { task, choices, model: chosen ?? choices[0]?.name, error: models.error };
+  // The server lists names with their tag: a link to `mini-embed` means `mini-embed:latest`.
+  const named = chosen !== undefined && !/:[^/]*$/.test(chosen) ? `${chosen}:latest` : chosen;
+  return { task, choices, model: named ?? choices[0]?.name, error: models.error };
 }
 
 /** Picks one of the task's models; the choice goes into the URL. */

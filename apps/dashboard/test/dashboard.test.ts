@@ -134,12 +134,14 @@ describe('the dashboard', () => {
     try {
       await expect(page.title()).resolves.toBe('VMM');
       const row = (name: string) => page.locator(`tr[data-model="${name}"]`);
-      await row('tiny-llama').waitFor();
-      await expect(row('tiny-llama').locator('td').nth(1).textContent()).resolves.toBe('text-generation');
+      await row('tiny-llama:latest').waitFor();
+      await expect(row('tiny-llama:latest').locator('td').nth(1).textContent()).resolves.toBe(
+        'text-generation',
+      );
       await expect(row('yolov8n-squares').locator('td').nth(1).textContent()).resolves.toBe(
         'object-detection',
       );
-      await expect(row('mini-embed').locator('td').nth(2).textContent()).resolves.toBe('cpu');
+      await expect(row('mini-embed:latest').locator('td').nth(2).textContent()).resolves.toBe('cpu');
       // Load a model, see it loaded, unload it.
       await row('colour-classifier').getByRole('button', { name: 'Load colour-classifier' }).click();
       await row('colour-classifier').locator('.badge.up').waitFor();
@@ -406,7 +408,7 @@ describe('the dashboard', () => {
       await page.getByLabel('This gateway needs an API key').fill(KEY);
       await shoot(page, 'api-key');
       await page.getByRole('button', { name: 'Use key' }).click();
-      await page.locator('tr[data-model="tiny-llama"]').waitFor();
+      await page.locator('tr[data-model="tiny-llama:latest"]').waitFor();
       // Another page of the same tab: no second question.
       await page.getByRole('link', { name: 'Workers' }).click();
       await page.getByTestId('worker-state').waitFor();
@@ -441,7 +443,7 @@ describe('the dashboard', () => {
         expect({ path, width }).toEqual({ path, width: 390 });
       }
       await page.goto(`${url}/#/models`);
-      await page.locator('tr[data-model="tiny-llama"]').waitFor();
+      await page.locator('tr[data-model="tiny-llama:latest"]').waitFor();
       await shoot(page, 'models-390px');
       expect(errors).toEqual([]);
     } finally {

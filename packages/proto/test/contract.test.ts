@@ -168,6 +168,8 @@ const models: ModelsServer = {
           labels: [],
           inputWidth: 0,
           inputHeight: 0,
+          parameters: [],
+          license: [],
         })),
     });
   },
@@ -211,6 +213,25 @@ const models: ModelsServer = {
       version: '0.1.0',
       tasks: [Task.TASK_TEXT_GENERATION, Task.TASK_OBJECT_DETECTION],
     });
+  },
+  // The store's calls are the worker's (apps/worker tests them); here they say so.
+  pull(call) {
+    call.emit('error', toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
+  },
+  create(call) {
+    call.emit('error', toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
+  },
+  copy(_call, callback) {
+    callback(toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
+  },
+  delete(_call, callback) {
+    callback(toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
+  },
+  putBlob(_call, callback) {
+    callback(toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
+  },
+  hasBlob(_call, callback) {
+    callback(toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
   },
 };
 
