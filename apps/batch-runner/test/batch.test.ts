@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { detectorColours, drawSquares } from '@vmm/model-fixtures';
 import type { Gateway } from '@vmm/gateway';
+import OpenAI, { toFile } from 'openai';
 import sharp from 'sharp';
 import type { BatchRunner } from '../src/index.js';
 import {
@@ -271,5 +272,84 @@ describe('the batch API', () => {
       expect(text).toContain(`vmm_batch_jobs{queue="batch-items",state="${state}"}`);
     }
     expect(text).toMatch(/vmm_batch_jobs\{queue="batch-items",state="completed"\} [1-9]/);
+  });
+});
+
+describe('the official openai client’s files and batches flow', () => {
+  it('uploads a file, makes a batch of it, and reads the output and error files', async () => {
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const lines = [
+      {
+        custom_id: 'good',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'tiny-llama', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 },
+      },
+      {
+        custom_id: 'bad',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'no-such-model', messages: [{ role: 'user', content: 'Hi' }] },
+      },
+    ];
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(jsonl(lines)), 'requests.jsonl'),
+      purpose: 'batch',
+    });
+    expect(file).toMatchObject({
+      object: 'file',
+      purpose: 'batch',
+      filename: 'requests.jsonl',
+      status: 'processed',
+    });
+    expect((await openai.files.retrieve(file.id)).bytes).toBe(Buffer.byteLength(jsonl(lines)));
+    expect((await openai.files.list({ purpose: 'batch' })).data.map((listed) => listed.id)).toContain(
+      file.id,
+    );
+
+    const created = await openai.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+      metadata: { run: 'test' },
+    });
+    expect(created).toMatchObject({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      metadata: { run: 'test' },
+    });
+    const done = await waitFor(
+      'the batch to complete',
+      async () => {
+        const batch = await openai.batches.retrieve(created.id);
+        return batch.status === 'completed' ? batch : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    expect(done.request_counts).toEqual({ total: 2, completed: 1, failed: 1 });
+    const output = (await (await openai.files.content(done.output_file_id ?? '')).text()).trim().split('\n');
+    expect(output.map((line) => JSON.parse(line) as { custom_id: string })).toEqual([
+      expect.objectContaining({ custom_id: 'good', response: expect.objectContaining({ status_code: 200 }) }),
+    ]);
+    const errors = (await (await openai.files.content(done.error_file_id ?? '')).text()).trim().split('\n');
+    expect(JSON.parse(errors[0] ?? '{}')).toMatchObject({ custom_id: 'bad' });
+    expect((await openai.files.retrieve(done.output_file_id ?? '')).purpose).toBe('batch_output');
+
+    // A file for another endpoint than the batch's, and a missing file, are refused.
+    await expect(
+      openai.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' }),
+    ).rejects.toMatchObject({ status: 400 });
+    await expect(
+      openai.batches.create({
+        input_file_id: 'file-missing',
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      }),
+    ).rejects.toMatchObject({ status: 404 });
+    expect(await openai.files.delete(file.id)).toMatchObject({ id: file.id, deleted: true });
+    await expect(openai.files.retrieve(file.id)).rejects.toMatchObject({ status: 404 });
+    await expect(
+      openai.files.create({ file: await toFile(Buffer.from('x'), 'x.jsonl'), purpose: 'fine-tune' }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 });

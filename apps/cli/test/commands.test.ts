@@ -296,7 +296,7 @@ describe('errors', () => {
       const run = await runOf(args);
       expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
-      expect(run.stderr).toMatch(/^vmm: model ['"]no-such-model['"] not found\n$/);
+      expect(run.stderr).toMatch(/^vmm: model "no-such-model:latest" not found\n$/);
     },
   );
 
@@ -308,7 +308,7 @@ describe('errors', () => {
     expect(wrong.code).toBe(1);
     const right = await vmm(['list'], { env: { VMM_HOST: keyed.url, VMM_API_KEY: 'cli-test-key' } });
     ok(right);
-    expect(right.stdout).toMatch(/^tiny-llama\s/m);
+    expect(right.stdout).toMatch(/^tiny-llama:latest\s/m);
   });
 
   it('prints help for the program and each command', async () => {

@@ -138,18 +138,18 @@ describe('the dashboard', () => {
       await expect(row('tiny-llama:latest').locator('td').nth(1).textContent()).resolves.toBe(
         'text-generation',
       );
-      await expect(row('yolov8n-squares').locator('td').nth(1).textContent()).resolves.toBe(
+      await expect(row('yolov8n-squares:latest').locator('td').nth(1).textContent()).resolves.toBe(
         'object-detection',
       );
       await expect(row('mini-embed:latest').locator('td').nth(2).textContent()).resolves.toBe('cpu');
       // Load a model, see it loaded, unload it.
-      await row('colour-classifier').getByRole('button', { name: 'Load colour-classifier' }).click();
-      await row('colour-classifier').locator('.badge.up').waitFor();
+      await row('colour-classifier:latest').getByRole('button', { name: 'Load colour-classifier' }).click();
+      await row('colour-classifier:latest').locator('.badge.up').waitFor();
       await shoot(page, 'models');
-      await row('colour-classifier').getByRole('button', { name: 'Unload colour-classifier' }).click();
-      await row('colour-classifier').getByText('not loaded').waitFor();
+      await row('colour-classifier:latest').getByRole('button', { name: 'Unload colour-classifier' }).click();
+      await row('colour-classifier:latest').getByText('not loaded').waitFor();
       // The model's page is chosen by its task.
-      await row('yolov8n-squares').getByRole('link', { name: 'yolov8n-squares' }).click();
+      await row('yolov8n-squares:latest').getByRole('link', { name: 'yolov8n-squares' }).click();
       await page.getByRole('heading', { name: 'Detection' }).waitFor();
       expect(new URL(page.url()).hash).toBe('#/detect/yolov8n-squares');
       expect(errors).toEqual([]);

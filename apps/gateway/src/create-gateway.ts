@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import express, { type ErrorRequestHandler } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { BatchService } from '@vmm/batch';
+import { BatchService, FileStore } from '@vmm/batch';
 import { WorkerPool } from '@vmm/worker-pool';
 import { Redis } from 'ioredis';
 import { redactUrl } from '@vmm/app-config';
@@ -20,7 +20,9 @@ import { openApiDocument } from './openapi.js';
 import { ollamaRouter } from './routes/ollama.js';
 import { modelsRouter } from './routes/models.js';
 import { batchRouter } from './routes/batches.js';
+import { filesRouter } from './routes/files.js';
 import { openaiRouter } from './routes/openai.js';
+import { responsesRouter } from './routes/responses.js';
 import { visionRouter } from './routes/vision.js';
 
 export const GATEWAY_VERSION = '0.1.0';
@@ -64,7 +66,14 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     ttlMs: config.batchTtlMs,
     onError: (error) => logger.debug({ err: error.message }, 'batch queue connection error'),
   });
-  const batches = { service: batchService, redis, url: redactUrl(config.redisUrl) };
+  const fileStore = new FileStore({
+    redis,
+    prefix: config.batchPrefix,
+    ttlMs: config.batchTtlMs,
+    maxBytes: config.batchMaxBytes,
+    maxFiles: config.maxFiles,
+  });
+  const batches = { service: batchService, files: fileStore, redis, url: redactUrl(config.redisUrl) };
   const metrics = createMetrics(workers, () =>
     redis.status === 'ready' ? batchService.queueCounts() : Promise.resolve({}),
   );
@@ -108,6 +117,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     passThrough: (path, type) =>
       path.startsWith('/v1/batches') ||
       path.startsWith('/api/blobs/') ||
+      (path === '/v1/files' && type === 'multipart/form-data') ||
       (path.startsWith('/v1/vision/') && type === 'multipart/form-data'),
     fail,
   });
@@ -153,8 +163,25 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.use(ollamaRouter(deps));
   app.use(modelsRouter(deps));
   app.use(openaiRouter(deps));
+  app.use(responsesRouter(deps));
   app.use(visionRouter({ ...deps, maxBodyBytes: config.maxBodyBytes }));
   app.use(batchRouter({ ...deps, batches, maxItems: config.batchMaxItems, maxBytes: config.batchMaxBytes }));
+  const redisReady = () => {
+    if (redis.status !== 'ready')
+      throw new VmmError(
+        ErrorCode.Unavailable,
+        `files and batches need Redis at ${batches.url}, which does not answer; the rest of the API works without it`,
+        { retryAfterMs: 5000 },
+      );
+  };
+  app.use(
+    filesRouter({
+      ...deps,
+      files: () => (redisReady(), fileStore),
+      batches: () => (redisReady(), batchService),
+      maxBytes: config.batchMaxBytes,
+    }),
+  );
 
   app.use((req, res) => {
     sendError(

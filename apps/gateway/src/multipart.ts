@@ -5,6 +5,8 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 export interface MultipartForm {
   fields: Record<string, string>;
   files: Record<string, Buffer>;
+  /** The file name the client gave each file part. */
+  filenames: Record<string, string>;
 }
 
 const malformed = (error: Error) =>
@@ -38,10 +40,11 @@ export function readMultipart(req: Request, maxBytes: number): Promise<Multipart
       settle(malformed(error as Error));
       return;
     }
-    const form: MultipartForm = { fields: {}, files: {} };
+    const form: MultipartForm = { fields: {}, files: {}, filenames: {} };
     let failure: VmmError | undefined;
     parser.on('field', (name, value) => (form.fields[name] = value));
-    parser.on('file', (name, stream) => {
+    parser.on('file', (name, stream, info) => {
+      form.filenames[name] = info.filename ?? 'upload';
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', (error: Error) => settle(malformed(error)));
@@ -55,7 +58,7 @@ export function readMultipart(req: Request, maxBytes: number): Promise<Multipart
       stream.on('end', () => (form.files[name] = Buffer.concat(chunks)));
     });
     parser.on('filesLimit', () => {
-      failure = new VmmError(ErrorCode.InvalidArgument, 'send one image per request', { field: 'image' });
+      failure = new VmmError(ErrorCode.InvalidArgument, 'send one file per request', { field: 'body' });
     });
     parser.on('partsLimit', () => {
       failure = new VmmError(ErrorCode.InvalidArgument, 'the form has too many parts', { field: 'body' });

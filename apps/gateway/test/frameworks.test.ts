@@ -9,7 +9,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { tool as langchainTool } from '@langchain/core/tools';
 import { ChatOllama, OllamaEmbeddings } from '@langchain/ollama';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
-import { embed, embedMany, generateObject, generateText, Output, tool } from 'ai';
+import { embed, embedMany, generateObject, generateText, Output, streamText, tool } from 'ai';
 import { createOllama } from 'ollama-ai-provider-v2';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
@@ -136,6 +136,84 @@ describe('Vercel AI SDK', () => {
     expect(result.toolCalls).toHaveLength(1);
     expect(result.toolCalls[0]?.toolName).toBe('get_weather');
     expect(WeatherArgs.safeParse(result.toolCalls[0]?.input).success).toBe(true);
+  });
+});
+
+describe('OpenAI’s Responses API', () => {
+  it('answers the AI SDK’s default OpenAI provider (which calls /v1/responses), whole and streamed', async () => {
+    const provider = createOpenAI({ baseURL: openaiBase, apiKey: 'unused' });
+    const whole = await generateText({
+      model: provider('tiny-llama'),
+      system: 'Be brief.',
+      prompt: 'Say hello.',
+      maxOutputTokens: 5,
+      temperature: 0,
+    });
+    expect(whole.text.length).toBeGreaterThan(0);
+    expect(whole.usage.outputTokens).toBe(5);
+    expect(whole.finishReason).toBe('length');
+    const streamed = streamText({
+      model: provider('tiny-llama'),
+      system: 'Be brief.',
+      prompt: 'Say hello.',
+      maxOutputTokens: 5,
+      temperature: 0,
+    });
+    let text = '';
+    for await (const delta of streamed.textStream) text += delta;
+    // Greedy: the stream's deltas add up to the whole answer.
+    expect(text).toBe(whole.text);
+    expect((await streamed.usage).outputTokens).toBe(5);
+    const structured = await generateText({
+      model: provider('tiny-llama'),
+      output: Output.object({ schema: Person }),
+      prompt: 'Describe a person.',
+      maxOutputTokens: 64,
+    });
+    expect(Person.safeParse(structured.output).success).toBe(true);
+  });
+
+  it('answers the official openai client’s responses.create, and its stream events', async () => {
+    const openai = new OpenAI({ baseURL: openaiBase, apiKey: 'unused', maxRetries: 0 });
+    const response = await openai.responses.create({
+      model: 'tiny-llama',
+      instructions: 'Be brief.',
+      input: [{ role: 'user', content: 'Hello' }],
+      max_output_tokens: 4,
+      temperature: 0,
+    });
+    expect(response).toMatchObject({
+      object: 'response',
+      status: 'incomplete',
+      incomplete_details: { reason: 'max_output_tokens' },
+    });
+    expect(response.usage?.output_tokens).toBe(4);
+    expect(response.output_text.length).toBeGreaterThan(0);
+    const types: string[] = [];
+    let streamed = '';
+    for await (const event of await openai.responses.create({
+      model: 'tiny-llama',
+      instructions: 'Be brief.',
+      input: [{ role: 'user', content: 'Hello' }],
+      max_output_tokens: 4,
+      temperature: 0,
+      stream: true,
+    })) {
+      types.push(event.type);
+      if (event.type === 'response.output_text.delta') streamed += event.delta;
+    }
+    expect(streamed).toBe(response.output_text);
+    expect(types[0]).toBe('response.created');
+    expect(types).toEqual(
+      expect.arrayContaining(['response.output_item.added', 'response.output_text.done']),
+    );
+    expect(types.at(-1)).toBe('response.incomplete');
+    await expect(
+      openai.responses.create({ model: 'tiny-llama', input: 'x', previous_response_id: 'resp_1' }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/previous_response_id is not supported/),
+    });
   });
 });
 

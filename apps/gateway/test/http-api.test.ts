@@ -216,7 +216,7 @@ describe('vision over HTTP', () => {
     form.append('picture', new Blob([await png()]), 'x.png');
     const response = await fetch(`${gateway.url}/v1/vision/detect`, { method: 'POST', body: form });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: { field: 'image' } });
+    expect(await response.json()).toMatchObject({ error: { param: 'image' } });
   });
 });
 

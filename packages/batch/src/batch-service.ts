@@ -32,6 +32,14 @@ export function batchKeys(prefix: string, batchId: string) {
 
 export const itemJobId = (batchId: string, index: number) => `${batchId}-${index}`;
 
+/** The id of a batch's output (`out`) or error (`err`) file; `parseBatchFileId` reads it back. */
+export const batchFileId = (kind: 'out' | 'err', batchId: string) => `file-${kind}-${batchId}`;
+
+export function parseBatchFileId(id: string): { kind: 'out' | 'err'; batchId: string } | undefined {
+  const match = /^file-(out|err)-(batch_[0-9a-f]+)$/.exec(id);
+  return match ? { kind: match[1] as 'out' | 'err', batchId: match[2] as string } : undefined;
+}
+
 /**
  * Batches on BullMQ: one flow per batch — a parent job in `batches` with a child job per item
  * in `batch-items` (job id `<batch>-<index>`, so an item can never be queued twice). Items
@@ -70,7 +78,13 @@ export class BatchService {
 
   async create(
     items: BatchItem[],
-    options: { idempotencyKey?: string; metadata?: Record<string, string> } = {},
+    options: {
+      idempotencyKey?: string;
+      metadata?: Record<string, string>;
+      /** OpenAI's flow: the uploaded file the items came from, and the window asked for. */
+      inputFileId?: string;
+      completionWindow?: string;
+    } = {},
   ): Promise<BatchView> {
     const batchId = `batch_${randomUUID().replaceAll('-', '')}`;
     if (options.idempotencyKey) {
@@ -93,6 +107,8 @@ export class BatchService {
         total: items.length,
         created_at: now,
         metadata: JSON.stringify(options.metadata ?? null),
+        input_file_id: options.inputFileId ?? '',
+        completion_window: options.completionWindow ?? '24h',
       })
       .expire(keys.batch, this.ttlSeconds)
       .zadd(this.indexKey, now, batchId)
@@ -139,6 +155,11 @@ export class BatchService {
     if (!hash.id)
       throw new VmmError(ErrorCode.NotFound, `batch "${batchId}" not found`, { field: 'batch_id' });
     const seconds = (value: string | undefined) => (value ? Math.floor(Number(value) / 1000) : null);
+    const status = hash.status as BatchStatus;
+    const total = Number(hash.total ?? 0);
+    const ended = terminal.has(status);
+    // Output and error files are the batch's results, named by the batch (BatchFiles).
+    const skipped = status === 'cancelled' && total > done + failed;
     return {
       id: hash.id,
       object: 'batch',
@@ -150,8 +171,16 @@ export class BatchService {
       cancelling_at: seconds(hash.cancelling_at),
       cancelled_at: seconds(hash.cancelled_at),
       expires_at: (seconds(hash.created_at) ?? 0) + this.ttlSeconds,
-      request_counts: { total: Number(hash.total ?? 0), completed: done, failed },
+      request_counts: { total, completed: done, failed },
       metadata: JSON.parse(hash.metadata ?? 'null') as Record<string, string> | null,
+      input_file_id: hash.input_file_id || null,
+      completion_window: hash.completion_window ?? '24h',
+      output_file_id: ended && done > 0 ? batchFileId('out', hash.id) : null,
+      error_file_id: ended && (failed > 0 || skipped) ? batchFileId('err', hash.id) : null,
+      errors: null,
+      failed_at: null,
+      finalizing_at: null,
+      expired_at: null,
     };
   }
 
@@ -238,8 +267,8 @@ export class BatchService {
       await this.redis.hset(keys.batch, { status: 'completed', completed_at: now });
   }
 
-  /** The results as JSONL in input order, once the batch has ended. */
-  async results(batchId: string): Promise<string> {
+  /** The results as JSONL in input order, once the batch has ended: all, the successes, or the errors. */
+  async results(batchId: string, which: 'all' | 'out' | 'err' = 'all'): Promise<string> {
     const view = await this.get(batchId);
     if (!terminal.has(view.status)) {
       throw new VmmError(
@@ -257,6 +286,9 @@ export class BatchService {
       const id = `batch_req_${batchId.slice(6)}_${index}`;
       const result = job.returnvalue as ItemResult | null | undefined;
       if (result && !result.skipped) {
+        // OpenAI's output file holds the answered requests; its error file those answered
+        // with an error status, and those that never ran.
+        if (which === (result.status_code < 400 ? 'err' : 'out')) continue;
         lines.push(
           JSON.stringify({
             id,
@@ -266,6 +298,7 @@ export class BatchService {
           }),
         );
       } else {
+        if (which === 'out') continue;
         const error = result?.skipped
           ? { code: 'batch_cancelled', message: 'the batch was cancelled before this request ran' }
           : { code: 'request_failed', message: job.failedReason || 'the request did not complete' };

@@ -15,6 +15,16 @@ export interface BatchView {
   expires_at: number;
   request_counts: { total: number; completed: number; failed: number };
   metadata: Record<string, string> | null;
+  /** The uploaded file the batch was made from; null for an inline JSONL batch. */
+  input_file_id: string | null;
+  completion_window: string;
+  /** Once the batch has ended: the file of its successful answers, and of its errors. */
+  output_file_id: string | null;
+  error_file_id: string | null;
+  errors: null;
+  failed_at: null;
+  finalizing_at: null;
+  expired_at: null;
 }
 
 /** What an item job returns: the HTTP answer the item would have had. */

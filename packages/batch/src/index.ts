@@ -9,8 +9,11 @@ export {
   BatchService,
   batchKeys,
   itemJobId,
+  batchFileId,
+  parseBatchFileId,
   ITEMS_QUEUE,
   BATCHES_QUEUE,
   type BatchServiceOptions,
 } from './batch-service.js';
 export type { BatchStatus, BatchView, ItemJobData, ItemResult, ParentJobData } from './batch-types.js';
+export { FileStore, FILE_PURPOSES, type FileView, type FileStoreOptions } from './file-store.js';

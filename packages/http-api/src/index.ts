@@ -72,3 +72,10 @@ export {
   MAX_STOP_LENGTH,
   MAX_STOP_SEQUENCES,
 } from './text-limits.js';
+export {
+  responsesSchema,
+  responsesToChat,
+  responseObject,
+  messageOutput,
+  type ResponsesBody,
+} from './responses.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -320,23 +320,23 @@ export class HubPuller {
           const resumed = response.status === 206 && have > 0;
           if (!resumed) have = 0;
           let written = have;
-          await pipeline(
-            Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
-            async function* (chunks: AsyncIterable<Uint8Array>) {
-              for await (const chunk of chunks) {
-                written += chunk.byteLength;
-                if (written > size)
-                  throw new VmmError(
-                    ErrorCode.DataLoss,
-                    `${repo}: ${entry.path} is longer than the Hub said`,
-                  );
-                report(written);
-                yield chunk;
-              }
-            },
-            createWriteStream(partial, { flags: resumed ? 'a' : 'w' }),
-            { signal },
-          );
+          // Each chunk is on disk before the next is read: a dropped connection loses nothing
+          // that arrived, and the next try asks for the rest.
+          const file = await open(partial, resumed ? 'a' : 'w');
+          try {
+            for await (const chunk of Readable.fromWeb(
+              response.body as import('node:stream/web').ReadableStream<Uint8Array>,
+            )) {
+              const bytes = chunk as Uint8Array;
+              written += bytes.byteLength;
+              if (written > size)
+                throw new VmmError(ErrorCode.DataLoss, `${repo}: ${entry.path} is longer than the Hub said`);
+              await file.write(bytes);
+              report(written);
+            }
+          } finally {
+            await file.close();
+          }
           if (written < size)
             throw new VmmError(ErrorCode.Unavailable, `${repo}: the connection dropped during ${entry.path}`);
         }

@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { canonicalModelName, hubReference, parseModelName } from './model-name.js';
 
 describe('model names', () => {

@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { formatModelfile, parseModelfile } from './modelfile.js';
 import { parametersFromJson } from './model-parameters.js';
 

@@ -125,6 +125,11 @@ export async function startFakeHub(
       }
       const piece = body.subarray(offset, Math.min(limit, offset + chunk));
       offset += piece.byteLength;
+      if (drop !== undefined && offset >= limit) {
+        // Dropped once these bytes have reached the socket: the client gets exactly `drop` bytes.
+        res.write(piece, () => res.destroy());
+        return;
+      }
       const more = res.write(piece);
       const delay = bytesPerSecond ? (piece.byteLength / bytesPerSecond) * 1000 : 0;
       if (delay > 0) setTimeout(pump, delay);

@@ -26,7 +26,8 @@ function worker(
       queued: 0,
       capacity: 4,
     } as WorkerInfoResponse,
-    models: (options.models ?? ['m']).map((name) => ({ name }) as ModelInfo),
+    // Workers list canonical names (name:tag).
+    models: (options.models ?? ['m']).map((name) => ({ name: `${name}:latest` }) as ModelInfo),
     lastSeenMs: 0,
     lastError: undefined,
   };

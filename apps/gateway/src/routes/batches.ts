@@ -1,5 +1,6 @@
 import express, { type Request, type Response, Router } from 'express';
-import { type BatchService, parseBatchInput } from '@vmm/batch';
+import { BATCH_URLS, type BatchService, type BatchUrl, type FileStore, parseBatchInput } from '@vmm/batch';
+import { parseBody } from '@vmm/http-api';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -8,15 +9,38 @@ import { requestIdOf, type RouteDeps } from '../request-context.js';
 
 export interface BatchDeps extends RouteDeps {
   /** Undefined when the gateway runs without batch support. */
-  batches: { service: BatchService; redis: Redis; url: string } | undefined;
+  batches: { service: BatchService; files: FileStore; redis: Redis; url: string } | undefined;
   maxItems: number;
   maxBytes: number;
 }
+
+/** OpenAI's batch from an uploaded file. */
+const fromFileSchema = z.object({
+  input_file_id: z.string().min(1).max(200),
+  endpoint: z.enum(Object.keys(BATCH_URLS) as [BatchUrl, ...BatchUrl[]]),
+  // OpenAI offers 24h; VMM runs a batch as soon as workers are free, whatever the window.
+  completion_window: z.string().regex(/^\d{1,4}h$/, 'a number of hours, such as "24h"'),
+  metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
+  output_expires_after: z.unknown().optional(),
+});
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z.string().min(1).optional(),
 });
+
+/** A JSON object naming an input file (OpenAI's flow), else undefined (inline JSONL). */
+function fileRequest(text: string): Record<string, unknown> | undefined {
+  if (!text.includes('input_file_id')) return undefined;
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && 'input_file_id' in value
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** OpenAI-Batch-style routes over BullMQ; without Redis they answer 503 and nothing else changes. */
 export function batchRouter(deps: BatchDeps): Router {
@@ -45,9 +69,42 @@ export function batchRouter(deps: BatchDeps): Router {
     handle(async (req, res) => {
       const batches = service();
       const text = typeof req.body === 'string' ? req.body : '';
-      const items = parseBatchInput(text, { maxItems: deps.maxItems, maxPromptBytes: deps.maxPromptBytes });
       const key = req.get('idempotency-key');
-      const batch = await batches.create(items, key ? { idempotencyKey: key.slice(0, 200) } : {});
+      const idempotency = key ? { idempotencyKey: key.slice(0, 200) } : {};
+      const limits = { maxItems: deps.maxItems, maxPromptBytes: deps.maxPromptBytes };
+      const fromFile = fileRequest(text);
+      if (fromFile) {
+        // OpenAI's flow: the items are an uploaded file's lines, all for the batch's endpoint.
+        const body = parseBody(fromFileSchema, fromFile);
+        const file = await deps.batches?.files.get(body.input_file_id);
+        if (file?.purpose !== 'batch')
+          throw new VmmError(
+            ErrorCode.InvalidArgument,
+            `file "${body.input_file_id}" was not uploaded for a batch`,
+            {
+              field: 'input_file_id',
+            },
+          );
+        const content = (await deps.batches?.files.content(body.input_file_id))?.toString('utf8') ?? '';
+        const items = parseBatchInput(content, limits);
+        const other = items.findIndex((item) => item.url !== body.endpoint);
+        if (other >= 0)
+          throw new VmmError(
+            ErrorCode.InvalidArgument,
+            `line ${other + 1} of the file is for ${items[other]?.url}, not the batch's endpoint ${body.endpoint}`,
+            { field: 'input_file_id' },
+          );
+        const batch = await batches.create(items, {
+          ...idempotency,
+          inputFileId: body.input_file_id,
+          completionWindow: body.completion_window,
+          ...(body.metadata ? { metadata: body.metadata } : {}),
+        });
+        res.status(200).json(batch);
+        return;
+      }
+      const items = parseBatchInput(text, limits);
+      const batch = await batches.create(items, idempotency);
       res.status(200).json(batch);
     }),
   );

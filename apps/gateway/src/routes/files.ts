@@ -1,0 +1,126 @@
+import { type Request, type Response, Router } from 'express';
+import { type BatchService, type FileStore, parseBatchFileId } from '@vmm/batch';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import { z } from 'zod';
+import { sendError } from '../error-shapes.js';
+import { readMultipart } from '../multipart.js';
+import { requestIdOf, type RouteDeps } from '../request-context.js';
+
+export interface FileDeps extends RouteDeps {
+  /** Both throw UNAVAILABLE while Redis does not answer. */
+  files: () => FileStore;
+  batches: () => BatchService;
+  maxBytes: number;
+}
+
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  after: z.string().min(1).optional(),
+  purpose: z.string().min(1).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+});
+
+/**
+ * OpenAI's `/v1/files` for the batch flow: upload (`purpose: "batch"`), list, get, content,
+ * delete. A batch's output and error files are its results, served under the ids its Batch
+ * object gives.
+ */
+export function filesRouter(deps: FileDeps): Router {
+  const router = Router();
+  const handle = (run: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) => {
+    void run(req, res).catch((error: unknown) =>
+      sendError(res, error, 'openai', deps.logger, requestIdOf(res)),
+    );
+  };
+
+  /** A batch's output or error file: its object, and its content. */
+  async function batchFile(
+    id: string,
+  ): Promise<{ view: ReturnType<FileStore['view']>; content: string } | undefined> {
+    const named = parseBatchFileId(id);
+    if (!named) return undefined;
+    const batch = await deps.batches().get(named.batchId);
+    if ((named.kind === 'out' ? batch.output_file_id : batch.error_file_id) !== id)
+      throw new VmmError(ErrorCode.NotFound, `file "${id}" not found`, { field: 'file_id' });
+    const content = await deps.batches().results(named.batchId, named.kind);
+    const ended = batch.completed_at ?? batch.cancelled_at ?? batch.created_at;
+    return {
+      view: deps
+        .files()
+        .view(
+          id,
+          ended * 1000,
+          Buffer.byteLength(content),
+          `${named.batchId}_${named.kind === 'out' ? 'output' : 'error'}.jsonl`,
+          'batch_output',
+        ),
+      content,
+    };
+  }
+
+  router.post(
+    '/v1/files',
+    handle(async (req, res) => {
+      if (!req.is('multipart/form-data'))
+        throw new VmmError(
+          ErrorCode.UnsupportedMediaType,
+          'upload the file as multipart/form-data (fields file and purpose)',
+          {
+            field: 'file',
+          },
+        );
+      const form = await readMultipart(req, deps.maxBytes);
+      const file = form.files.file;
+      if (!file) throw new VmmError(ErrorCode.InvalidArgument, 'file is required', { field: 'file' });
+      const purpose = form.fields.purpose;
+      if (!purpose)
+        throw new VmmError(ErrorCode.InvalidArgument, 'purpose is required', { field: 'purpose' });
+      res.json(await deps.files().create(file, form.filenames.file ?? 'upload.jsonl', purpose));
+    }),
+  );
+  router.get(
+    '/v1/files',
+    handle(async (req, res) => {
+      const parsed = listQuery.safeParse(req.query);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new VmmError(ErrorCode.InvalidArgument, `${String(issue?.path[0])}: ${issue?.message}`, {
+          field: String(issue?.path[0]),
+        });
+      }
+      res.json(await deps.files().list(parsed.data.limit, parsed.data.after, parsed.data.purpose));
+    }),
+  );
+  router.get(
+    '/v1/files/:id',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      const virtual = await batchFile(id);
+      res.json(virtual ? virtual.view : await deps.files().get(id));
+    }),
+  );
+  router.get(
+    '/v1/files/:id/content',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      const virtual = await batchFile(id);
+      res.type('application/jsonl').send(virtual ? virtual.content : await deps.files().content(id));
+    }),
+  );
+  router.delete(
+    '/v1/files/:id',
+    handle(async (req, res) => {
+      const id = String(req.params.id);
+      if (parseBatchFileId(id))
+        throw new VmmError(
+          ErrorCode.FailedPrecondition,
+          `file "${id}" is a batch's results: it expires with the batch`,
+          {
+            field: 'file_id',
+          },
+        );
+      res.json(await deps.files().remove(id));
+    }),
+  );
+  return router;
+}
