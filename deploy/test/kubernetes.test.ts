@@ -196,13 +196,32 @@ describe.each(all)('k8s rendering: %s', (_name, objects) => {
         expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
       }
       if (app === 'worker') {
-        const port = workerConfig(environment(objects, container)).port;
-        expect(container.ports?.map((p) => p.containerPort)).toEqual([port]);
+        const config = workerConfig(environment(objects, container));
+        const port = config.port;
+        expect(container.ports?.map((p) => p.containerPort)).toEqual([port, config.metrics?.port]);
+        expect(config.metrics?.host).toBe('0.0.0.0');
         for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe])
           expect(probe?.grpc?.port).toBe(port);
         // Readiness asks for the Inference service by its proto name, which the worker reports.
         expect(container.readinessProbe?.grpc?.service).toBe(InferenceClient.serviceName);
       }
+    }
+  });
+
+  it('asks Prometheus to scrape the gateway’s and every worker’s /metrics port', () => {
+    const scraped = appContainers(objects).filter(({ app }) => app === 'gateway' || app === 'worker');
+    expect(scraped.filter(({ app }) => app === 'worker').length).toBeGreaterThan(0);
+    for (const { object, template, container, app } of scraped) {
+      const env = environment(objects, container);
+      const port = app === 'gateway' ? gatewayConfig(env).port : workerConfig(env).metrics?.port;
+      expect([object.metadata.name, template.metadata?.annotations]).toEqual([
+        object.metadata.name,
+        {
+          'prometheus.io/scrape': 'true',
+          'prometheus.io/port': String(port),
+          'prometheus.io/path': '/metrics',
+        },
+      ]);
     }
   });
 

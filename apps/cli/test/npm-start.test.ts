@@ -38,6 +38,7 @@ async function start(underShell: boolean): Promise<Started> {
     VMM_MODELS_DIR: modelsDir,
     VMM_HTTP_PORT: '0',
     VMM_GRPC_PORT: '0',
+    VMM_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     // Redis answers on the development machines and in CI: the batch runner joins, on keys of its own.
     VMM_BATCH_PREFIX: batchPrefix,

@@ -1,22 +1,76 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { tryCanonicalModelName } from '@vmm/model-store';
 import type { Batching } from '@vmm/proto';
-import type { WorkerPool } from '@vmm/worker-pool';
+import { servedBackend, type WorkerPool } from '@vmm/worker-pool';
 
 /** The gateway's Prometheus series, in a registry of its own (no module-level state). */
+type ModelLabels = 'model' | 'backend';
+
+/**
+ * Text generation's series follow vLLM's (docs/design/metrics.md): token counters, latency
+ * histograms by phase, per-request token histograms, requests by finish reason — each labelled
+ * by canonical model name and the backend that served it.
+ */
 export interface Metrics {
   registry: Registry;
   requests: Counter<'route' | 'method' | 'status'>;
   latency: Histogram<'route' | 'method'>;
-  timeToFirstToken: Histogram<'model'>;
-  interTokenLatency: Histogram<'model'>;
-  tokensGenerated: Counter<'model'>;
+  timeToFirstToken: Histogram<ModelLabels>;
+  interTokenLatency: Histogram<ModelLabels>;
+  tokensGenerated: Counter<ModelLabels>;
+  promptTokens: Counter<ModelLabels>;
+  e2eLatency: Histogram<ModelLabels>;
+  queueTime: Histogram<ModelLabels>;
+  prefillTime: Histogram<ModelLabels>;
+  decodeTime: Histogram<ModelLabels>;
+  requestPromptTokens: Histogram<ModelLabels>;
+  requestGenerationTokens: Histogram<ModelLabels>;
+  requestsFinished: Counter<ModelLabels | 'finished_reason'>;
+  visionRequests: Counter<ModelLabels | 'task'>;
+  visionStage: Histogram<ModelLabels | 'stage'>;
+  embeddingInputs: Counter<ModelLabels>;
 }
 
 /** Job counts by queue and state, or {} when the queues cannot be read. */
 export type QueueCounts = () => Promise<Record<string, Record<string, number>>>;
 
+const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80];
+const TOKEN_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
+
 export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metrics {
   const registry = new Registry();
+  // process_* and nodejs_* (CPU, memory, event-loop lag, handles, GC), as Node services export.
+  collectDefaultMetrics({ register: registry });
+  const modelGauge = (name: string, help: string, read: (running: number, queued: number) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['model', 'backend', 'worker'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const state of pool.states()) {
+          if (!state.up) continue;
+          for (const loaded of state.info?.loadedModels ?? []) {
+            if (!loaded.model) continue;
+            this.set(
+              { model: loaded.model.name, backend: servedBackend(state), worker: state.id },
+              read(loaded.running, loaded.queued),
+            );
+          }
+        }
+      },
+    });
+  modelGauge(
+    'vmm_num_requests_running',
+    'Requests running on a loaded model, as of the last poll.',
+    (r) => r,
+  );
+  modelGauge(
+    'vmm_num_requests_waiting',
+    'Requests waiting for a loaded model, as of the last poll.',
+    (_r, q) => q,
+  );
   const workerGauge = (
     name: string,
     help: string,
@@ -99,6 +153,18 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
   for (const [name, help, field] of batchingSeries) {
     batchingGauge(name, `${help} As of the worker's last poll.`, (b) => Number(b[field]));
   }
+  batchingGauge(
+    'vmm_kv_cache_usage_ratio',
+    "The KV cache's use of its budget (0 to 1), as of the worker's last poll.",
+    (b) => (Number(b.kvCacheBudgetBytes) > 0 ? Number(b.kvCacheBytes) / Number(b.kvCacheBudgetBytes) : 0),
+  );
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ) => new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
+  const modelLabels = ['model', 'backend'] as const;
   new Gauge({
     name: 'vmm_batch_jobs',
     help: 'Batch queue jobs by queue and state (waiting, active, completed, failed, delayed).',
@@ -127,25 +193,126 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
-    timeToFirstToken: new Histogram({
-      name: 'vmm_time_to_first_token_seconds',
-      help: 'From the request to the first generated token.',
-      labelNames: ['model'] as const,
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
-      registers: [registry],
-    }),
-    interTokenLatency: new Histogram({
-      name: 'vmm_inter_token_latency_seconds',
-      help: 'Time between consecutive generated tokens.',
-      labelNames: ['model'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
-      registers: [registry],
-    }),
+    timeToFirstToken: histogram(
+      'vmm_time_to_first_token_seconds',
+      'From the request to the first generated token.',
+      modelLabels,
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    ),
+    interTokenLatency: histogram(
+      'vmm_inter_token_latency_seconds',
+      'Time between consecutive generated tokens.',
+      modelLabels,
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+    ),
     tokensGenerated: new Counter({
       name: 'vmm_tokens_generated_total',
-      help: 'Tokens generated, by model.',
-      labelNames: ['model'] as const,
+      help: 'Tokens generated (vLLM: generation_tokens), by model and backend.',
+      labelNames: modelLabels,
+      registers: [registry],
+    }),
+    promptTokens: new Counter({
+      name: 'vmm_prompt_tokens_total',
+      help: 'Prompt tokens of finished text and embedding requests, by model and backend.',
+      labelNames: modelLabels,
+      registers: [registry],
+    }),
+    e2eLatency: histogram(
+      'vmm_e2e_request_latency_seconds',
+      'A text request from its arrival at the gateway to its last token.',
+      modelLabels,
+      LATENCY_BUCKETS,
+    ),
+    queueTime: histogram(
+      'vmm_request_queue_time_seconds',
+      "A text request's wait in the worker before its first prefill step (the model's load aside).",
+      modelLabels,
+      LATENCY_BUCKETS,
+    ),
+    prefillTime: histogram(
+      'vmm_request_prefill_time_seconds',
+      "A text request's prompt processing (tokenizing and prefill).",
+      modelLabels,
+      LATENCY_BUCKETS,
+    ),
+    decodeTime: histogram(
+      'vmm_request_decode_time_seconds',
+      "A text request's decoding, from its first generated token to its last.",
+      modelLabels,
+      LATENCY_BUCKETS,
+    ),
+    requestPromptTokens: histogram(
+      'vmm_request_prompt_tokens',
+      'Prompt tokens per finished text request.',
+      modelLabels,
+      TOKEN_BUCKETS,
+    ),
+    requestGenerationTokens: histogram(
+      'vmm_request_generation_tokens',
+      'Generated tokens per finished text request.',
+      modelLabels,
+      TOKEN_BUCKETS,
+    ),
+    requestsFinished: new Counter({
+      name: 'vmm_request_success_total',
+      help: 'Text requests by how they ended: stop, length, tool_calls, cancelled (by the worker), abort (the client left), error.',
+      labelNames: ['model', 'backend', 'finished_reason'] as const,
+      registers: [registry],
+    }),
+    visionRequests: new Counter({
+      name: 'vmm_vision_requests_total',
+      help: 'Images detected or classified, by model, backend and task.',
+      labelNames: ['model', 'backend', 'task'] as const,
+      registers: [registry],
+    }),
+    visionStage: histogram(
+      'vmm_vision_stage_seconds',
+      "A vision request's time by stage: load, decode, preprocess, inference, postprocess.",
+      ['model', 'backend', 'stage'] as const,
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
+    embeddingInputs: new Counter({
+      name: 'vmm_embedding_inputs_total',
+      help: 'Texts embedded, by model and backend.',
+      labelNames: modelLabels,
       registers: [registry],
     }),
   };
+}
+
+/** A served vision request: one image, its time by stage. */
+export function recordVision(
+  metrics: Metrics,
+  model: string,
+  backend: string,
+  task: 'detect' | 'classify',
+  timings:
+    | { loadNs: number; decodeNs: number; preprocessNs: number; inferenceNs: number; postprocessNs: number }
+    | undefined,
+): void {
+  const name = tryCanonicalModelName(model) ?? model;
+  metrics.visionRequests.inc({ model: name, backend, task });
+  if (!timings) return;
+  const stages = {
+    load: timings.loadNs,
+    decode: timings.decodeNs,
+    preprocess: timings.preprocessNs,
+    inference: timings.inferenceNs,
+    postprocess: timings.postprocessNs,
+  };
+  for (const [stage, ns] of Object.entries(stages))
+    if (stage !== 'load' || ns > 0) metrics.visionStage.observe({ model: name, backend, stage }, ns / 1e9);
+}
+
+/** A served embedding request: its inputs and prompt tokens. */
+export function recordEmbedding(
+  metrics: Metrics,
+  model: string,
+  backend: string,
+  inputs: number,
+  promptTokens: number,
+): void {
+  const name = tryCanonicalModelName(model) ?? model;
+  metrics.embeddingInputs.inc({ model: name, backend }, inputs);
+  metrics.promptTokens.inc({ model: name, backend }, promptTokens);
 }

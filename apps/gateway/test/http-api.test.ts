@@ -262,7 +262,7 @@ describe('operations', () => {
       'vmm_http_request_duration_seconds_bucket',
       'vmm_time_to_first_token_seconds_bucket',
       'vmm_inter_token_latency_seconds_bucket',
-      'vmm_tokens_generated_total{model="tiny-llama:latest"}',
+      'vmm_tokens_generated_total{model="tiny-llama:latest",backend="cpu"}',
       'vmm_worker_queue_depth{worker=',
       'vmm_worker_up{worker=',
     ]) {

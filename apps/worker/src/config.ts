@@ -34,6 +34,9 @@ const schema = z.object({
   VMM_WORKER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   VMM_GRPC_TLS_CERT: z.string().min(1).optional(),
   VMM_GRPC_TLS_KEY: z.string().min(1).optional(),
+  // Prometheus metrics on a port of their own (GET /metrics); `off` serves none, 0 picks one.
+  VMM_METRICS_PORT: z.union([z.literal('off'), int(0, 65535)]).default(9464),
+  VMM_METRICS_HOST: z.string().min(1).optional(),
   // Pulls from the Hugging Face Hub: its address (a mirror, or a local fake in tests) and token.
   HF_ENDPOINT: z.string().url().default('https://huggingface.co'),
   HF_TOKEN: z.string().min(1).optional(),
@@ -87,6 +90,8 @@ export interface WorkerConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Hugging Face Hub pulls: address, token (never logged), bytes per pull, pulls at once. */
   hub: { endpoint: string; token: string | undefined; maxBytes: number; maxPulls: number };
+  /** Where GET /metrics is served; undefined: nowhere. The host defaults to the gRPC host. */
+  metrics: { host: string; port: number } | undefined;
   /** The largest file `/api/blobs` may store. */
   maxBlobBytes: number;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -126,6 +131,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
       maxPulls: e.VMM_MAX_PULLS,
     },
     maxBlobBytes: e.VMM_MAX_BLOB_BYTES,
+    metrics:
+      e.VMM_METRICS_PORT === 'off'
+        ? undefined
+        : { host: e.VMM_METRICS_HOST ?? e.VMM_GRPC_HOST, port: e.VMM_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
   }));
 }

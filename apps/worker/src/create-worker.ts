@@ -11,6 +11,7 @@ import { ModelManager } from './model-manager.js';
 import { openRunner } from './model-runner.js';
 import { createModelsService, describeDevice } from './models-service.js';
 import { createStoreService } from './store-service.js';
+import { createWorkerMetrics, serveMetrics, type WorkerMetrics } from './worker-metrics.js';
 import { backendToProto } from './proto-mapping.js';
 import { guardDecoding } from './decode-guard.js';
 import { requireWorkerToken } from './worker-token.js';
@@ -23,8 +24,12 @@ export interface Worker {
   readonly server: Server;
   readonly manager: ModelManager;
   readonly backend: ResolvedBackend;
+  /** The worker's Prometheus series (served by listenMetrics). */
+  readonly metrics: WorkerMetrics;
   /** Binds and starts serving; returns the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number>;
+  /** Serves GET /metrics on a port of its own; returns the bound port. */
+  listenMetrics(host: string, port: number): Promise<number>;
   /**
    * Health goes NOT_SERVING, new calls are refused, in-flight calls get `graceMs` to finish and
    * are then cancelled; sessions are released.
@@ -41,7 +46,10 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     openvinoDevice: config.openvinoDevice,
     intraOpThreads: config.threads,
   };
+  // The manager reports loads to the metrics, which read the manager: tied after both exist.
+  let metrics: WorkerMetrics | undefined;
   const manager = new ModelManager({
+    onLoaded: (name, seconds) => metrics?.loaded(name, seconds),
     modelsDir: config.modelsDir,
     backend: backend.backend,
     keepAliveMs: config.keepAliveMs,
@@ -65,6 +73,9 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
         },
       }),
   });
+  const workerMetrics = createWorkerMetrics(manager, backend.backend);
+  metrics = workerMetrics;
+  let metricsServer: { close(): Promise<void> } | undefined;
   const server = new Server({
     'grpc.max_receive_message_length': config.maxMessageBytes,
     'grpc.max_send_message_length': config.maxMessageBytes,
@@ -82,7 +93,12 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
   server.addService(
     ...guardDecoding(
       InferenceService,
-      createInferenceService({ manager, backend: backendToProto[backend.backend], logger }),
+      createInferenceService({
+        manager,
+        backend: backendToProto[backend.backend],
+        logger,
+        metrics: workerMetrics,
+      }),
     ),
   );
   server.addService(
@@ -122,6 +138,12 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     server,
     manager,
     backend,
+    metrics: workerMetrics,
+    async listenMetrics(host, port) {
+      const served = await serveMetrics(workerMetrics.registry, host, port);
+      metricsServer = served;
+      return served.port;
+    },
     async listen(host, port) {
       const bound = await new Promise<number>((resolve, reject) =>
         server.bindAsync(`${host}:${port}`, serverCredentials, (error, value) =>
@@ -149,6 +171,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
         });
       });
       await manager.close();
+      await metricsServer?.close();
       logger.info('worker stopped');
     },
   };

@@ -1,5 +1,5 @@
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import { ErrorCode, VmmError } from '@vmm/errors';
+import { type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, status } from '@grpc/grpc-js';
+import { ErrorCode, toGrpcStatus, VmmError } from '@vmm/errors';
 import type {
   ChatRequest as LlmChatRequest,
   GenerateRequest as LlmGenerateRequest,
@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { requestIdOf, signalOf, toStatus, writeWithBackpressure } from './grpc-edge.js';
 import type { Lease, ModelManager } from './model-manager.js';
 import { withDefaultOptions, withDefaultSystem } from './model-defaults.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 import {
   chunkToProto,
   formatFromProto,
@@ -33,6 +34,7 @@ import {
 
 export interface InferenceDeps {
   manager: ModelManager;
+  metrics?: WorkerMetrics;
   /** The backend this worker serves (after any fallback). */
   backend: Backend;
   logger: Logger;
@@ -54,8 +56,16 @@ function checkPin(context: RequestContext | undefined, backend: Backend): void {
 const visionTasks: readonly ModelTask[] = ['object-detection', 'image-classification'];
 
 /** Implements vmm.v1.Inference over the model manager's runners. */
-export function createInferenceService({ manager, backend, logger }: InferenceDeps): InferenceServer {
+export function createInferenceService({
+  manager,
+  backend,
+  logger,
+  metrics,
+}: InferenceDeps): InferenceServer {
+  const codeName = (error: unknown) =>
+    status[toGrpcStatus(VmmError.from(error)).code ?? status.UNKNOWN] ?? 'UNKNOWN';
   async function stream(
+    method: string,
     call: ServerWritableStream<GenerateRequest | ChatRequest, GenerateChunk>,
     run: (
       runner: LlmRunner,
@@ -78,11 +88,15 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
       if (lease.model.kind !== 'llm')
         throw new VmmError(ErrorCode.Internal, 'text model without a text runner');
       for await (const chunk of run(lease.model.runner, lease, signal, startedAt)) {
+        if (chunk.done)
+          metrics?.tokens(lease.folder.name, chunk.done.promptTokens, chunk.done.completionTokens);
         if (call.cancelled) continue; // the runner ends within a step; nobody is listening
         await writeWithBackpressure(call, chunkToProto(chunk));
       }
+      metrics?.call(method, call.cancelled ? 'CANCELLED' : 'OK');
       if (!call.cancelled) call.end();
     } catch (error) {
+      metrics?.call(method, codeName(error));
       if (!call.cancelled) call.emit('error', toStatus(error, logger, requestId));
     } finally {
       lease?.release();
@@ -94,6 +108,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
    * before any model is loaded, then runs on the lease, which is always released.
    */
   async function unary<Result>(
+    method: string,
     call: ServerUnaryCall<{ model: string; context?: RequestContext | undefined }, Result>,
     callback: sendUnaryData<Result>,
     tasks: readonly ModelTask[],
@@ -112,7 +127,9 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
         signal,
       });
       callback(null, await run(lease, signal));
+      metrics?.call(method, 'OK');
     } catch (error) {
+      metrics?.call(method, codeName(error));
       callback(toStatus(error, logger, requestId));
     } finally {
       lease?.release();
@@ -120,6 +137,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
   }
 
   function vision<Result>(
+    method: 'Detect' | 'Classify',
     call: ServerUnaryCall<{ model: string; image: Uint8Array; context?: RequestContext | undefined }, Result>,
     callback: sendUnaryData<Result>,
     run: (runner: VisionRunner, signal: AbortSignal, loadNs: number) => Promise<Result>,
@@ -129,7 +147,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
         throw new VmmError(ErrorCode.InvalidArgument, 'image is required', { field: 'image' });
       }
     };
-    return unary(call, callback, visionTasks, check, (lease, signal) => {
+    return unary(method, call, callback, visionTasks, check, (lease, signal) => {
       if (lease.model.kind !== 'vision')
         throw new VmmError(ErrorCode.Internal, 'vision model without a vision runner');
       return run(lease.model.runner, signal, lease.loadNs);
@@ -157,7 +175,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
         });
       });
     };
-    return unary(call, callback, ['embedding'], check, async (lease, signal) => {
+    return unary('Embed', call, callback, ['embedding'], check, async (lease, signal) => {
       if (lease.model.kind !== 'embedding')
         throw new VmmError(ErrorCode.Internal, 'embedding model without an embedding runner');
       const result = await lease.model.runner.embed(
@@ -180,7 +198,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
 
   return {
     generate(call) {
-      void stream(call, (runner, lease, signal, startedAt) => {
+      void stream('Generate', call, (runner, lease, signal, startedAt) => {
         const { prompt, raw, options, format, contextTokens } = call.request;
         const stored = lease.folder.stored;
         const system = call.request.system ?? stored?.system;
@@ -198,7 +216,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
     },
 
     chat(call) {
-      void stream(call, (runner, lease, signal, startedAt) => {
+      void stream('Chat', call, (runner, lease, signal, startedAt) => {
         const outputFormat = formatFromProto(call.request.format);
         const stored = lease.folder.stored;
         const request: LlmChatRequest = {
@@ -213,7 +231,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
     },
 
     detect(call, callback) {
-      void vision(call, callback, async (runner, signal, loadNs) => {
+      void vision('Detect', call, callback, async (runner, signal, loadNs) => {
         if (runner.spec.task !== 'object-detection') {
           throw new VmmError(
             ErrorCode.FailedPrecondition,
@@ -247,7 +265,7 @@ export function createInferenceService({ manager, backend, logger }: InferenceDe
     },
 
     classify(call, callback) {
-      void vision(call, callback, async (runner, signal, loadNs) => {
+      void vision('Classify', call, callback, async (runner, signal, loadNs) => {
         if (runner.spec.task !== 'image-classification') {
           throw new VmmError(
             ErrorCode.FailedPrecondition,

@@ -29,14 +29,24 @@ try {
   process.exit(1);
 }
 let port;
+let metricsUrl = '';
 try {
   port = await worker.listen(config.host, config.port);
 } catch (error) {
   console.error(`vmm-worker: ${listenFailure(`${config.host}:${config.port}`, error)}`);
   process.exit(1);
 }
-// Launchers (npm start, tests) read the bound port from this line when VMM_GRPC_PORT=0.
-console.log(`vmm-worker listening on ${config.host}:${port} backend=${worker.backend.backend}`);
+if (config.metrics) {
+  const { host, port: wanted } = config.metrics;
+  try {
+    metricsUrl = ` metrics=http://${host}:${await worker.listenMetrics(host, wanted)}/metrics`;
+  } catch (error) {
+    console.error(`vmm-worker: ${listenFailure(`${host}:${wanted} (VMM_METRICS_PORT)`, error)}`);
+    process.exit(1);
+  }
+}
+// Launchers (npm start, tests) read the bound ports from this line when the ports are 0.
+console.log(`vmm-worker listening on ${config.host}:${port} backend=${worker.backend.backend}${metricsUrl}`);
 
 let stopping = false;
 const stop = (signal: string) => {

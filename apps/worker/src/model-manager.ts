@@ -22,6 +22,8 @@ export interface ModelManagerOptions {
   /** Opens a model's runner; injected so the manager's policy is testable on its own. */
   open: (folder: ModelFolder, file: string) => Promise<ModelRunner>;
   now?: () => number;
+  /** Told of each load and how long it took (metrics). */
+  onLoaded?: (name: string, seconds: number) => void;
 }
 
 export interface Lease {
@@ -104,6 +106,7 @@ export class ModelManager {
         const started = performance.now();
         entry.model = await this.loadRunner(entry);
         loadNs = Math.round((performance.now() - started) * 1e6);
+        this.options.onLoaded?.(entry.name, loadNs / 1e9);
       }
     } catch (error) {
       this.giveBackSlot(entry, this.options.keepAliveMs);

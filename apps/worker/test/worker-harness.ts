@@ -48,6 +48,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     // Nothing is pulled in these tests: a closed port, should anything try.
     hub: { endpoint: 'http://127.0.0.1:9', token: undefined, maxBytes: 2 ** 30, maxPulls: 2 },
     maxBlobBytes: 2 ** 30,
+    metrics: undefined,
     logLevel: 'silent',
     ...overrides,
   };

@@ -70,6 +70,8 @@ export interface GenerationTimings {
   promptEvalNs: number;
   evalNs: number;
   totalNs: number;
+  /** Before the first prefill step (a slot, the batch's queue), the load aside. */
+  queueNs: number;
 }
 
 export interface GenerationDone {

@@ -54,20 +54,26 @@ export function startProcess(
 export async function startWorkerProcess(
   modelsDir: string,
   env: Record<string, string> = {},
-): Promise<StartedProcess & { port: number }> {
+): Promise<StartedProcess & { port: number; metricsPort: number | undefined }> {
   const started = await startProcess(
     appMain.worker,
     {
       VMM_MODELS_DIR: modelsDir,
       VMM_GRPC_HOST: '127.0.0.1',
       VMM_GRPC_PORT: '0',
+      VMM_METRICS_PORT: '0',
       VMM_THREADS: '1',
       VMM_SHUTDOWN_GRACE_MS: '200',
       ...env,
     },
-    /vmm-worker listening on [\d.]+:(\d+)/,
+    /vmm-worker listening on [\d.]+:(\d+)[^\n]*\n/,
   );
-  return { ...started, port: Number(started.match[1]) };
+  const metrics = /metrics=http:\/\/[^:]+:(\d+)\/metrics/.exec(started.match[0]);
+  return {
+    ...started,
+    port: Number(started.match[1]),
+    metricsPort: metrics ? Number(metrics[1]) : undefined,
+  };
 }
 
 /** Deletes every Redis key under `prefix:` (tests use a prefix of their own and clean up). */
@@ -125,3 +131,4 @@ export {
   type FakeHubRepo,
   type FakeHubRequest,
 } from './fake-hub.js';
+export { parsePrometheusText, type PrometheusText, type PrometheusSample } from './prometheus-text.js';

@@ -1,6 +1,7 @@
 export {
   WorkerPool,
   rankWorkers,
+  servedBackend,
   type WorkerPoolOptions,
   type WorkerState,
   type WorkerHandle,

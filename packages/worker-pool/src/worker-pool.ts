@@ -78,7 +78,8 @@ const backendByProto: Readonly<Partial<Record<Backend, BackendName>>> = {
 /** Errors after which the next worker is tried, when nothing was answered yet. */
 const retryable = new Set<number>([status.UNAVAILABLE, status.RESOURCE_EXHAUSTED, status.NOT_FOUND]);
 
-function servedBackend(state: WorkerState): BackendName {
+/** The backend a worker serves with (a CUDA worker that fell back to the CPU serves `cpu`). */
+export function servedBackend(state: WorkerState): BackendName {
   return (state.info && backendByProto[state.info.backend]) ?? state.backend;
 }
 
@@ -297,11 +298,15 @@ export class WorkerPool {
     model: string,
     pin: BackendName | undefined,
     call: (handle: WorkerHandle) => Promise<T>,
+    /** Told which backend answered (for metrics). */
+    served?: (backend: BackendName) => void,
   ): Promise<T> {
     let lastError: unknown;
     for (const handle of this.route(model, pin)) {
       try {
-        return await call(handle);
+        const result = await call(handle);
+        served?.(servedBackend(handle.state));
+        return result;
       } catch (error) {
         lastError = error;
         this.noteFailure(handle, error);
@@ -337,7 +342,12 @@ export class WorkerPool {
   }
 
   /** Inference.Detect on the first worker that answers. */
-  detect(request: DetectRequest, pin: BackendName | undefined, metadata: Metadata): Promise<DetectResponse> {
+  detect(
+    request: DetectRequest,
+    pin: BackendName | undefined,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<DetectResponse> {
     return this.unary(
       request.model,
       pin,
@@ -347,6 +357,7 @@ export class WorkerPool {
             error ? reject(error) : resolve(value),
           ),
         ),
+      served,
     );
   }
 
@@ -355,6 +366,7 @@ export class WorkerPool {
     request: ClassifyRequest,
     pin: BackendName | undefined,
     metadata: Metadata,
+    served?: (backend: BackendName) => void,
   ): Promise<ClassifyResponse> {
     return this.unary(
       request.model,
@@ -365,11 +377,17 @@ export class WorkerPool {
             error ? reject(error) : resolve(value),
           ),
         ),
+      served,
     );
   }
 
   /** Inference.Embed on the first worker that answers. */
-  embed(request: EmbedRequest, pin: BackendName | undefined, metadata: Metadata): Promise<EmbedResponse> {
+  embed(
+    request: EmbedRequest,
+    pin: BackendName | undefined,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<EmbedResponse> {
     return this.unary(
       request.model,
       pin,
@@ -379,6 +397,7 @@ export class WorkerPool {
             error ? reject(error) : resolve(value),
           ),
         ),
+      served,
     );
   }
 

@@ -28,6 +28,7 @@ import { Task, type TokenLogprob } from '@vmm/proto';
 import type { BackendName } from '@vmm/worker-pool';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
+import { recordEmbedding } from '../metrics.js';
 import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 import { streamText } from '../text-generation.js';
 
@@ -160,14 +161,20 @@ export function ollamaRouter(deps: RouteDeps): Router {
           requestContext(res, pin, keepAliveMs(body.keep_alive)),
         );
         checkEmbedSize(request, deps.maxPromptBytes);
-        res.json(ollamaLegacyEmbedResponse(await pool.embed(request, pin, metadata)));
+        let backend = 'unknown';
+        const response = await pool.embed(request, pin, metadata, (served) => (backend = served));
+        recordEmbedding(metrics, body.model, backend, request.inputs.length, response.promptTokens);
+        res.json(ollamaLegacyEmbedResponse(response));
         return;
       }
       const body = parseBody(ollamaEmbedSchema, req.body);
       const pin = pinOf(req, body.backend);
       const request = ollamaEmbedRequest(body, requestContext(res, pin, keepAliveMs(body.keep_alive)));
       checkEmbedSize(request, deps.maxPromptBytes);
-      res.json(ollamaEmbedResponse(body.model, await pool.embed(request, pin, metadata)));
+      let backend = 'unknown';
+      const response = await pool.embed(request, pin, metadata, (served) => (backend = served));
+      recordEmbedding(metrics, body.model, backend, request.inputs.length, response.promptTokens);
+      res.json(ollamaEmbedResponse(body.model, response));
     } catch (error) {
       sendError(res, error, 'ollama', logger, requestId);
     }

@@ -22,6 +22,7 @@ import {
 } from '@vmm/http-api';
 import type { TokenLogprob } from '@vmm/proto';
 import { sendError } from '../error-shapes.js';
+import { recordEmbedding } from '../metrics.js';
 import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 import { streamText } from '../text-generation.js';
 
@@ -158,7 +159,9 @@ export function openaiRouter(deps: RouteDeps): Router {
         checkEmbedSize(request, deps.maxPromptBytes);
         const metadata = new Metadata();
         metadata.set('x-request-id', requestId);
-        const response = await pool.embed(request, pin, metadata);
+        let backend = 'unknown';
+        const response = await pool.embed(request, pin, metadata, (served) => (backend = served));
+        recordEmbedding(deps.metrics, body.model, backend, request.inputs.length, response.promptTokens);
         res.json(openaiEmbedResponse(body.model, response, body.encoding_format ?? 'float'));
       } catch (error) {
         sendError(res, error, 'openai', logger, requestId);

@@ -54,13 +54,11 @@ export function responsesRouter(deps: RouteDeps): Router {
           continue;
         }
         if (!started) {
-          res
-            .status(200)
-            .set({
-              'content-type': 'text/event-stream',
-              'cache-control': 'no-cache',
-              connection: 'keep-alive',
-            });
+          res.status(200).set({
+            'content-type': 'text/event-stream',
+            'cache-control': 'no-cache',
+            connection: 'keep-alive',
+          });
           const opening = responseObject(body, ids, '', undefined);
           event('response.created', { response: opening });
           event('response.in_progress', { response: opening });

@@ -13,6 +13,7 @@ import {
   parseBody,
 } from '@vmm/http-api';
 import { sendError } from '../error-shapes.js';
+import { recordVision } from '../metrics.js';
 import { readMultipart } from '../multipart.js';
 import { pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 
@@ -55,7 +56,9 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
           input.image ?? decodeBase64Image(body.image),
           requestContext(res, pin, keepAliveMs(body.keep_alive)),
         );
-        const response = await pool.detect(request, pin, metadata);
+        let backend = 'unknown';
+        const response = await pool.detect(request, pin, metadata, (served) => (backend = served));
+        recordVision(deps.metrics, body.model, backend, 'detect', response.timings);
         res.json(detectResponse(body.model, response));
       } else {
         const body = parseBody(classifySchema, input.body);
@@ -65,7 +68,9 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
           input.image ?? decodeBase64Image(body.image),
           requestContext(res, pin, keepAliveMs(body.keep_alive)),
         );
-        const response = await pool.classify(request, pin, metadata);
+        let backend = 'unknown';
+        const response = await pool.classify(request, pin, metadata, (served) => (backend = served));
+        recordVision(deps.metrics, body.model, backend, 'classify', response.timings);
         res.json(classifyResponse(body.model, response));
       }
     } catch (error) {

@@ -408,6 +408,12 @@ export class Scheduler {
         promptEvalNs: sequence.promptEvalNs,
         evalNs: sequence.evalStartedAt === 0 ? 0 : elapsedNs(sequence.evalStartedAt),
         totalNs: elapsedNs(context.startedAt),
+        queueNs: Math.max(
+          0,
+          (sequence.prefillStartedAt === 0
+            ? elapsedNs(context.startedAt)
+            : Math.round((sequence.prefillStartedAt - context.startedAt) * 1e6)) - context.loadNs,
+        ),
       }),
     );
     sequence.channel.end();

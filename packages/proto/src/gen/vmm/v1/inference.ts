@@ -376,6 +376,11 @@ export interface GenerateTimings {
   evalNs: number;
   /** From the request's arrival to the last chunk. */
   totalNs: number;
+  /**
+   * Waiting before the prompt's first prefill step (for a slot, then in the batch's queue),
+   * the model's load aside.
+   */
+  queueNs: number;
 }
 
 /** Present on the last chunk of a stream only. */
@@ -2355,7 +2360,7 @@ export const Usage: MessageFns<Usage> = {
 };
 
 function createBaseGenerateTimings(): GenerateTimings {
-  return { loadNs: 0, promptEvalNs: 0, evalNs: 0, totalNs: 0 };
+  return { loadNs: 0, promptEvalNs: 0, evalNs: 0, totalNs: 0, queueNs: 0 };
 }
 
 export const GenerateTimings: MessageFns<GenerateTimings> = {
@@ -2371,6 +2376,9 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
     }
     if (message.totalNs !== 0) {
       writer.uint32(32).uint64(message.totalNs);
+    }
+    if (message.queueNs !== 0) {
+      writer.uint32(40).uint64(message.queueNs);
     }
     return writer;
   },
@@ -2420,6 +2428,14 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
             message.totalNs = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.queueNs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2454,6 +2470,11 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
         : isSet(object.total_ns)
         ? globalThis.Number(object.total_ns)
         : 0,
+      queueNs: isSet(object.queueNs)
+        ? globalThis.Number(object.queueNs)
+        : isSet(object.queue_ns)
+        ? globalThis.Number(object.queue_ns)
+        : 0,
     };
   },
 
@@ -2471,6 +2492,9 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
     if (message.totalNs !== 0) {
       obj.totalNs = Math.round(message.totalNs);
     }
+    if (message.queueNs !== 0) {
+      obj.queueNs = Math.round(message.queueNs);
+    }
     return obj;
   },
 
@@ -2483,6 +2507,7 @@ export const GenerateTimings: MessageFns<GenerateTimings> = {
     message.promptEvalNs = object.promptEvalNs ?? 0;
     message.evalNs = object.evalNs ?? 0;
     message.totalNs = object.totalNs ?? 0;
+    message.queueNs = object.queueNs ?? 0;
     return message;
   },
 };
