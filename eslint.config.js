@@ -36,6 +36,7 @@ export default defineConfig(
       '**/coverage/**',
       '**/.turbo/**',
       'packages/proto/src/gen/**',
+      'packages/api-client/src/gen/**',
       'models/**',
     ],
   },

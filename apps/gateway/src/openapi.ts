@@ -1,525 +1,622 @@
-// The OpenAPI 3.1 description of every route the gateway serves (GET /openapi.json).
+// The OpenAPI 3.1 document of every route the gateway serves (GET /openapi.json), generated from
+// the zod schemas the routes validate requests with: one source, so it cannot drift.
+import {
+  classifySchema,
+  detectSchema,
+  ollamaChatSchema,
+  ollamaEmbedSchema,
+  ollamaGenerateSchema,
+  ollamaLegacyEmbedSchema,
+  ollamaOptionsSchema,
+  openaiChatSchema,
+  openaiCompletionSchema,
+  openaiEmbedSchema,
+  responseFormatSchema,
+  responsesSchema,
+  toolSchema,
+} from '@vmm/http-api';
+import { z } from 'zod';
+import * as out from './openapi/response-schemas.js';
+import { batchListQuery, fromFileSchema } from './routes/batches.js';
+import { fileListQuery } from './routes/files.js';
+import { copySchema, createSchema, deleteSchema, pullSchema } from './routes/models.js';
+import { showSchema } from './routes/ollama.js';
 
-type Schema = Record<string, unknown>;
-
-const object = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
-  type: 'object',
-  properties,
-  ...(required.length > 0 ? { required } : {}),
-});
-const str = { type: 'string' };
-const num = { type: 'number' };
-const int = { type: 'integer' };
-const bool = { type: 'boolean' };
-const json = (schema: Schema) => ({ content: { 'application/json': { schema } } });
-
-const ollamaOptions = object({
-  temperature: num,
-  top_k: int,
-  top_p: num,
-  min_p: num,
-  repeat_penalty: num,
-  repeat_last_n: int,
-  presence_penalty: num,
-  frequency_penalty: num,
-  seed: int,
-  stop: { type: 'array', items: str },
-  num_predict: int,
-  num_ctx: int,
-  backend: { enum: ['cpu', 'cuda', 'openvino'] },
-});
-const keepAlive = { oneOf: [num, str] };
-const anyObject = { type: 'object' };
-const tools = {
-  type: 'array',
-  items: object({
-    type: { const: 'function' },
-    function: object({ name: str, description: str, parameters: anyObject }, ['name']),
-  }),
-};
-const embeddingRows = { type: 'array', items: { type: 'array', items: num } };
-const message = object(
-  { role: { enum: ['system', 'user', 'assistant', 'tool', 'developer'] }, content: str },
-  ['role', 'content'],
-);
-const vmmError = object({ error: object({ code: str, message: str, field: str }, ['code', 'message']) }, [
-  'error',
-]);
-const ollamaError = object({ error: str }, ['error']);
-const openaiError = object(
-  { error: object({ message: str, type: str, param: { type: ['string', 'null'] }, code: str }) },
-  ['error'],
-);
-const visionBody = (extra: Record<string, Schema>) => ({
-  content: {
-    'application/json': {
-      schema: object({ model: str, image: { ...str, description: 'base64 or data: URL' }, ...extra }, [
-        'model',
-        'image',
-      ]),
-    },
-    'multipart/form-data': {
-      schema: object({ model: str, image: { type: 'string', format: 'binary' }, ...extra }, [
-        'model',
-        'image',
-      ]),
-    },
-  },
-});
+type Shape = 'ollama' | 'openai' | 'vmm';
+type Body = { schema: z.ZodType; id: string; type?: string; example?: unknown };
 
 interface Operation {
   method: 'get' | 'post' | 'delete' | 'head';
+  /** OpenAPI's path template; `{name}` for a path parameter. */
   path: string;
+  operationId: string;
   summary: string;
-  tag: string;
-  body?: Schema;
-  ok: Schema;
-  error: Schema;
+  tag: 'ollama' | 'openai' | 'vision' | 'batches' | 'operations';
+  request?: Body;
+  query?: z.ZodObject;
+  /** The 200 answer: a schema, or a media type and a description. */
+  response: { schema?: z.ZodType; id?: string; type?: string; description?: string; status?: string };
+  errors: Shape;
+  /** Streams: NDJSON (Ollama) or SSE (OpenAI) when `stream` is true. */
+  streams?: 'ndjson' | 'sse';
 }
+
+const json = 'application/json';
 
 const operations: Operation[] = [
   {
     method: 'post',
     path: '/api/generate',
-    summary: 'Generate a completion (NDJSON stream unless stream is false)',
+    operationId: 'ollamaGenerate',
+    summary: 'Generate a completion (an NDJSON stream unless stream is false)',
     tag: 'ollama',
-    body: json(
-      object(
-        {
-          model: str,
-          prompt: str,
-          system: str,
-          raw: bool,
-          stream: bool,
-          keep_alive: keepAlive,
-          options: ollamaOptions,
-          format: { oneOf: [{ const: 'json' }, anyObject] },
-          context: { type: 'array', items: int },
-          logprobs: bool,
-          top_logprobs: int,
-        },
-        ['model'],
-      ),
-    ),
-    ok: {
-      content: {
-        'application/x-ndjson': { schema: object({ model: str, response: str, done: bool }) },
-        'application/json': { schema: object({ model: str, response: str, done: bool }) },
-      },
+    request: {
+      schema: ollamaGenerateSchema,
+      id: 'OllamaGenerateRequest',
+      example: { model: 'tiny-llama', prompt: 'Why is the sky blue?', options: { num_predict: 32 } },
     },
-    error: json(ollamaError),
+    response: { schema: out.ollamaGenerateResponse, id: 'OllamaGenerateResponse' },
+    errors: 'ollama',
+    streams: 'ndjson',
   },
   {
     method: 'post',
     path: '/api/chat',
-    summary: 'Chat with a model (NDJSON stream unless stream is false)',
+    operationId: 'ollamaChat',
+    summary: 'Chat (an NDJSON stream unless stream is false); tools and JSON formats',
     tag: 'ollama',
-    body: json(
-      object(
-        {
-          model: str,
-          messages: { type: 'array', items: message },
-          stream: bool,
-          keep_alive: keepAlive,
-          options: ollamaOptions,
-          format: { oneOf: [{ const: 'json' }, anyObject] },
-          tools,
-          logprobs: bool,
-          top_logprobs: int,
-        },
-        ['model', 'messages'],
-      ),
-    ),
-    ok: {
-      content: {
-        'application/x-ndjson': { schema: object({ model: str, message, done: bool }) },
-        'application/json': { schema: object({ model: str, message, done: bool }) },
-      },
+    request: {
+      schema: ollamaChatSchema,
+      id: 'OllamaChatRequest',
+      example: { model: 'tiny-llama', messages: [{ role: 'user', content: 'Hello!' }], stream: false },
     },
-    error: json(ollamaError),
+    response: { schema: out.ollamaChatResponse, id: 'OllamaChatResponse' },
+    errors: 'ollama',
+    streams: 'ndjson',
   },
   {
     method: 'post',
     path: '/api/embed',
-    summary: 'Embed one text or many with an embedding model',
+    operationId: 'ollamaEmbed',
+    summary: 'Embed one or more texts',
     tag: 'ollama',
-    body: json(
-      object(
-        {
-          model: str,
-          input: { oneOf: [str, { type: 'array', items: str }] },
-          truncate: bool,
-          dimensions: int,
-          keep_alive: keepAlive,
-          options: object({ num_ctx: int }),
-        },
-        ['model', 'input'],
-      ),
-    ),
-    ok: json(
-      object({
-        model: str,
-        embeddings: embeddingRows,
-        total_duration: int,
-        load_duration: int,
-        prompt_eval_count: int,
-      }),
-    ),
-    error: json(ollamaError),
+    request: {
+      schema: ollamaEmbedSchema,
+      id: 'OllamaEmbedRequest',
+      example: { model: 'mini-embed', input: ['a cat'] },
+    },
+    response: { schema: out.ollamaEmbedResponse, id: 'OllamaEmbedResponse' },
+    errors: 'ollama',
   },
   {
     method: 'post',
     path: '/api/embeddings',
-    summary: 'Embed one prompt (the older endpoint)',
+    operationId: 'ollamaEmbeddings',
+    summary: 'Embed one text (Ollama’s older route)',
     tag: 'ollama',
-    body: json(
-      object({ model: str, prompt: str, keep_alive: keepAlive, options: object({ num_ctx: int }) }, [
-        'model',
-        'prompt',
-      ]),
-    ),
-    ok: json(object({ embedding: { type: 'array', items: num } })),
-    error: json(ollamaError),
-  },
-  {
-    method: 'post',
-    path: '/v1/embeddings',
-    summary: 'Embed texts or token ids (OpenAI)',
-    tag: 'openai',
-    body: json(
-      object(
-        {
-          model: str,
-          input: {
-            oneOf: [
-              str,
-              { type: 'array', items: str },
-              { type: 'array', items: int },
-              { type: 'array', items: { type: 'array', items: int } },
-            ],
-          },
-          encoding_format: { enum: ['float', 'base64'] },
-          dimensions: int,
-          user: str,
-        },
-        ['model', 'input'],
-      ),
-    ),
-    ok: json(
-      object({
-        object: { const: 'list' },
-        data: {
-          type: 'array',
-          items: object({
-            object: str,
-            index: int,
-            embedding: { oneOf: [{ type: 'array', items: num }, str] },
-          }),
-        },
-        model: str,
-        usage: object({ prompt_tokens: int, total_tokens: int }),
-      }),
-    ),
-    error: json(openaiError),
+    request: { schema: ollamaLegacyEmbedSchema, id: 'OllamaLegacyEmbedRequest' },
+    response: { schema: out.ollamaLegacyEmbedResponse, id: 'OllamaLegacyEmbedResponse' },
+    errors: 'ollama',
   },
   {
     method: 'get',
     path: '/api/tags',
-    summary: 'List models',
+    operationId: 'ollamaListModels',
+    summary: 'Every model the workers serve, by canonical name:tag',
     tag: 'ollama',
-    ok: json(object({ models: { type: 'array', items: object({ name: str }) } })),
-    error: json(ollamaError),
+    response: { schema: out.ollamaTagsResponse, id: 'OllamaTagsResponse' },
+    errors: 'ollama',
   },
   {
     method: 'post',
     path: '/api/show',
-    summary: 'Show a model',
+    operationId: 'ollamaShowModel',
+    summary: 'A model’s details, Modelfile, parameters, template and capabilities',
     tag: 'ollama',
-    body: json(object({ model: str })),
-    ok: json(object({ details: object({}) })),
-    error: json(ollamaError),
+    request: { schema: showSchema, id: 'OllamaShowRequest', example: { model: 'tiny-llama' } },
+    response: { schema: out.ollamaShowResponse, id: 'OllamaShowResponse' },
+    errors: 'ollama',
   },
   {
     method: 'get',
     path: '/api/ps',
-    summary: 'List loaded models',
+    operationId: 'ollamaListRunning',
+    summary: 'Loaded models, with their worker and expiry',
     tag: 'ollama',
-    ok: json(object({ models: { type: 'array', items: object({}) } })),
-    error: json(ollamaError),
+    response: { schema: out.ollamaPsResponse, id: 'OllamaPsResponse' },
+    errors: 'ollama',
   },
   {
     method: 'get',
     path: '/api/version',
+    operationId: 'ollamaVersion',
     summary: 'Server version',
     tag: 'ollama',
-    ok: json(object({ version: str })),
-    error: json(ollamaError),
+    response: { schema: out.ollamaVersionResponse, id: 'OllamaVersionResponse' },
+    errors: 'ollama',
   },
   {
     method: 'post',
     path: '/api/pull',
-    summary: 'Pull a model from a Hugging Face Hub repository (hf.co/ORG/REPO[:variant]); NDJSON progress',
+    operationId: 'ollamaPull',
+    summary:
+      'Pull hf.co/ORG/REPO[:variant] from the Hugging Face Hub (NDJSON progress unless stream is false)',
     tag: 'ollama',
-    body: json(object({ model: str, stream: { type: 'boolean' } })),
-    ok: json(
-      object({ status: str, digest: str, total: { type: 'integer' }, completed: { type: 'integer' } }),
-    ),
-    error: json(ollamaError),
+    request: {
+      schema: pullSchema,
+      id: 'OllamaPullRequest',
+      example: { model: 'hf.co/onnx-community/Qwen2.5-0.5B-Instruct:q4' },
+    },
+    response: { schema: out.ollamaProgress, id: 'OllamaProgress' },
+    errors: 'ollama',
+    streams: 'ndjson',
   },
   {
     method: 'post',
     path: '/api/create',
+    operationId: 'ollamaCreate',
     summary:
-      'Create a model from another (shares its weights) or from blobs, with SYSTEM, PARAMETERs, TEMPLATE, LICENSE',
+      'Make a model from another (sharing its weights) or from blobs: SYSTEM, PARAMETERs, TEMPLATE, LICENSE',
     tag: 'ollama',
-    body: json(
-      object({
-        model: str,
-        from: str,
-        files: { type: 'object', additionalProperties: str },
-        system: str,
-        template: str,
-        license: str,
-        parameters: { type: 'object' },
-        modelfile: str,
-        stream: { type: 'boolean' },
-      }),
-    ),
-    ok: json(object({ status: str })),
-    error: json(ollamaError),
+    request: {
+      schema: createSchema,
+      id: 'OllamaCreateRequest',
+      example: {
+        model: 'terse',
+        from: 'tiny-llama',
+        system: 'Answer in one line.',
+        parameters: { temperature: 0.2 },
+      },
+    },
+    response: { schema: out.ollamaProgress, id: 'OllamaProgress' },
+    errors: 'ollama',
+    streams: 'ndjson',
   },
   {
     method: 'post',
     path: '/api/copy',
-    summary: 'Give a model a second name',
+    operationId: 'ollamaCopy',
+    summary: 'Give a model a second name (no file is copied)',
     tag: 'ollama',
-    body: json(object({ source: str, destination: str })),
-    ok: { description: 'copied' },
-    error: json(ollamaError),
+    request: {
+      schema: copySchema,
+      id: 'OllamaCopyRequest',
+      example: { source: 'tiny-llama', destination: 'my-llama' },
+    },
+    response: { description: 'copied (empty body)' },
+    errors: 'ollama',
   },
   {
     method: 'delete',
     path: '/api/delete',
-    summary: 'Delete a model (refused with 409 while requests run on it)',
+    operationId: 'ollamaDelete',
+    summary: 'Delete a model; 409 while requests run on it',
     tag: 'ollama',
-    body: json(object({ model: str })),
-    ok: { description: 'deleted' },
-    error: json(ollamaError),
+    request: { schema: deleteSchema, id: 'OllamaDeleteRequest', example: { model: 'my-llama' } },
+    response: { description: 'deleted (empty body)' },
+    errors: 'ollama',
   },
   {
     method: 'head',
     path: '/api/blobs/{digest}',
-    summary: 'Whether the server has a blob',
+    operationId: 'ollamaBlobExists',
+    summary: 'Whether the server has a blob (200) or not (404)',
     tag: 'ollama',
-    ok: { description: 'the blob exists (404 when not)' },
-    error: { description: 'no such blob' },
+    response: { description: 'the blob exists (no body)' },
+    errors: 'ollama',
   },
   {
     method: 'post',
     path: '/api/blobs/{digest}',
-    summary: 'Upload a blob for /api/create files (checked against its sha256 digest)',
+    operationId: 'ollamaPushBlob',
+    summary: 'Upload a file for /api/create’s files, checked against its sha256 digest',
     tag: 'ollama',
-    ok: { description: 'stored (201), or already there (200)' },
-    error: json(ollamaError),
-  },
-  {
-    method: 'get',
-    path: '/',
-    summary: 'Ollama\'s "is running" text; the dashboard for a browser (Accept: text/html)',
-    tag: 'operations',
-    ok: { description: 'VMM is running', content: { 'text/plain': { schema: str } } },
-    error: { description: 'never' },
+    request: {
+      schema: z.string().describe('the file’s bytes'),
+      id: 'Blob',
+      type: 'application/octet-stream',
+    },
+    response: { description: 'stored (201), or already there (200)', status: '201' },
+    errors: 'ollama',
   },
   {
     method: 'post',
     path: '/v1/chat/completions',
-    summary: 'OpenAI chat completion (SSE when stream is true)',
+    operationId: 'createChatCompletion',
+    summary: 'OpenAI chat completion (SSE when stream is true); tools, JSON schemas, logprobs',
     tag: 'openai',
-    body: json(
-      object(
-        {
-          model: str,
-          messages: { type: 'array', items: message },
-          stream: bool,
-          max_tokens: int,
-          temperature: num,
-          top_p: num,
-          stop: { oneOf: [str, { type: 'array', items: str }] },
-          seed: int,
-          response_format: object(
-            { type: { enum: ['text', 'json_object', 'json_schema'] }, json_schema: anyObject },
-            ['type'],
-          ),
-          tools,
-          tool_choice: { oneOf: [{ enum: ['none', 'auto', 'required'] }, anyObject] },
-          parallel_tool_calls: bool,
-          logprobs: bool,
-          top_logprobs: int,
-          logit_bias: { type: 'object', additionalProperties: num },
-        },
-        ['model', 'messages'],
-      ),
-    ),
-    ok: {
-      content: {
-        'application/json': { schema: object({ id: str, choices: { type: 'array' } }) },
-        'text/event-stream': { schema: str },
-      },
+    request: {
+      schema: openaiChatSchema,
+      id: 'ChatCompletionRequest',
+      example: { model: 'tiny-llama', messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 32 },
     },
-    error: json(openaiError),
+    response: { schema: out.chatCompletion, id: 'ChatCompletion' },
+    errors: 'openai',
+    streams: 'sse',
   },
   {
     method: 'post',
     path: '/v1/completions',
-    summary: 'OpenAI text completion (SSE when stream is true)',
+    operationId: 'createCompletion',
+    summary: 'OpenAI legacy completion (SSE when stream is true)',
     tag: 'openai',
-    body: json(
-      object({ model: str, prompt: str, stream: bool, max_tokens: int, temperature: num }, [
-        'model',
-        'prompt',
-      ]),
-    ),
-    ok: {
-      content: {
-        'application/json': { schema: object({ id: str, choices: { type: 'array' } }) },
-        'text/event-stream': { schema: str },
-      },
+    request: { schema: openaiCompletionSchema, id: 'CompletionRequest' },
+    response: { schema: out.textCompletion, id: 'TextCompletion' },
+    errors: 'openai',
+    streams: 'sse',
+  },
+  {
+    method: 'post',
+    path: '/v1/embeddings',
+    operationId: 'createEmbedding',
+    summary: 'OpenAI embeddings (float or base64)',
+    tag: 'openai',
+    request: {
+      schema: openaiEmbedSchema,
+      id: 'EmbeddingRequest',
+      example: { model: 'mini-embed', input: 'a cat' },
     },
-    error: json(openaiError),
+    response: { schema: out.openaiEmbeddings, id: 'EmbeddingList' },
+    errors: 'openai',
+  },
+  {
+    method: 'post',
+    path: '/v1/responses',
+    operationId: 'createResponse',
+    summary: 'OpenAI Responses API, the subset a chat serves (typed SSE events when stream is true)',
+    tag: 'openai',
+    request: {
+      schema: responsesSchema,
+      id: 'ResponseRequest',
+      example: { model: 'tiny-llama', instructions: 'Be brief.', input: 'Hello!', max_output_tokens: 32 },
+    },
+    response: { schema: out.responseObject, id: 'Response' },
+    errors: 'openai',
+    streams: 'sse',
   },
   {
     method: 'get',
     path: '/v1/models',
-    summary: 'OpenAI model list',
+    operationId: 'listModels',
+    summary: 'Models, OpenAI’s shape',
     tag: 'openai',
-    ok: json(object({ object: str, data: { type: 'array' } })),
-    error: json(openaiError),
+    response: { schema: out.openaiModelList, id: 'ModelList' },
+    errors: 'openai',
   },
   {
     method: 'get',
     path: '/v1/models/{model}',
-    summary: 'OpenAI model',
+    operationId: 'retrieveModel',
+    summary: 'One model (its name may hold slashes: hf.co/org/repo:tag)',
     tag: 'openai',
-    ok: json(object({ id: str })),
-    error: json(openaiError),
+    response: { schema: out.openaiModel, id: 'Model' },
+    errors: 'openai',
+  },
+  {
+    method: 'post',
+    path: '/v1/files',
+    operationId: 'createFile',
+    summary: 'Upload a JSONL file for a batch (multipart: file, purpose "batch")',
+    tag: 'batches',
+    request: {
+      schema: z.object({ file: z.string().describe('the JSONL file'), purpose: z.literal('batch') }),
+      id: 'FileUpload',
+      type: 'multipart/form-data',
+    },
+    response: { schema: out.fileObject, id: 'File' },
+    errors: 'openai',
+  },
+  {
+    method: 'get',
+    path: '/v1/files',
+    operationId: 'listFiles',
+    summary: 'Uploaded files, newest first',
+    tag: 'batches',
+    query: fileListQuery,
+    response: { schema: out.fileList, id: 'FileList' },
+    errors: 'openai',
+  },
+  {
+    method: 'get',
+    path: '/v1/files/{id}',
+    operationId: 'retrieveFile',
+    summary: 'A file (uploaded, or a batch’s output or error file)',
+    tag: 'batches',
+    response: { schema: out.fileObject, id: 'File' },
+    errors: 'openai',
+  },
+  {
+    method: 'get',
+    path: '/v1/files/{id}/content',
+    operationId: 'downloadFile',
+    summary: 'A file’s content (JSONL)',
+    tag: 'batches',
+    response: { type: 'application/jsonl', description: 'the file' },
+    errors: 'openai',
+  },
+  {
+    method: 'delete',
+    path: '/v1/files/{id}',
+    operationId: 'deleteFile',
+    summary: 'Delete an uploaded file',
+    tag: 'batches',
+    response: { schema: out.fileDeleted, id: 'FileDeleted' },
+    errors: 'openai',
+  },
+  {
+    method: 'post',
+    path: '/v1/batches',
+    operationId: 'createBatch',
+    summary: 'A batch from an uploaded file (OpenAI’s flow), or from JSONL in the body',
+    tag: 'batches',
+    request: {
+      schema: fromFileSchema,
+      id: 'CreateBatchRequest',
+      example: { input_file_id: 'file-abc', endpoint: '/v1/chat/completions', completion_window: '24h' },
+    },
+    response: { schema: out.batchObject, id: 'Batch' },
+    errors: 'openai',
+  },
+  {
+    method: 'get',
+    path: '/v1/batches',
+    operationId: 'listBatches',
+    summary: 'Batches, newest first',
+    tag: 'batches',
+    query: batchListQuery,
+    response: { schema: out.batchList, id: 'BatchList' },
+    errors: 'openai',
+  },
+  {
+    method: 'get',
+    path: '/v1/batches/{id}',
+    operationId: 'retrieveBatch',
+    summary: 'A batch: status, counts, output and error files',
+    tag: 'batches',
+    response: { schema: out.batchObject, id: 'Batch' },
+    errors: 'openai',
+  },
+  {
+    method: 'post',
+    path: '/v1/batches/{id}/cancel',
+    operationId: 'cancelBatch',
+    summary: 'Cancel a batch: running items finish, queued ones are skipped',
+    tag: 'batches',
+    response: { schema: out.batchObject, id: 'Batch' },
+    errors: 'openai',
+  },
+  {
+    method: 'get',
+    path: '/v1/batches/{id}/results',
+    operationId: 'batchResults',
+    summary: 'Every result of an ended batch, in input order (JSONL)',
+    tag: 'batches',
+    response: { type: 'application/jsonl', description: 'one result per line' },
+    errors: 'openai',
   },
   {
     method: 'post',
     path: '/v1/vision/detect',
-    summary: 'Detect objects in an image; boxes in original pixels',
+    operationId: 'detect',
+    summary: 'Detect objects: boxes in the image’s pixels (JSON with base64, or multipart)',
     tag: 'vision',
-    body: visionBody({
-      confidence_threshold: num,
-      iou_threshold: num,
-      max_detections: int,
-      class_ids: { type: 'array', items: int },
-    }),
-    ok: json(
-      object({
-        detections: {
-          type: 'array',
-          items: object({
-            box: object({ x1: num, y1: num, x2: num, y2: num }),
-            class_id: int,
-            label: str,
-            score: num,
-          }),
-        },
-      }),
-    ),
-    error: json(openaiError),
+    request: {
+      schema: detectSchema,
+      id: 'DetectRequest',
+      example: { model: 'yolov8n-squares', image: '<base64>' },
+    },
+    response: { schema: out.detectResponse, id: 'DetectResponse' },
+    errors: 'openai',
   },
   {
     method: 'post',
     path: '/v1/vision/classify',
-    summary: 'Classify an image: top-k labels',
+    operationId: 'classify',
+    summary: 'Classify an image: top-k labels (JSON with base64, or multipart)',
     tag: 'vision',
-    body: visionBody({ top_k: int }),
-    ok: json(
-      object({ classes: { type: 'array', items: object({ class_id: int, label: str, score: num }) } }),
-    ),
-    error: json(openaiError),
+    request: { schema: classifySchema, id: 'ClassifyRequest' },
+    response: { schema: out.classifyResponse, id: 'ClassifyResponse' },
+    errors: 'openai',
   },
   {
     method: 'get',
     path: '/v1/workers',
+    operationId: 'listWorkers',
     summary: 'The worker pool as the router sees it',
     tag: 'operations',
-    ok: json(object({ workers: { type: 'array' } })),
-    error: json(openaiError),
+    response: { schema: out.workersResponse, id: 'Workers' },
+    errors: 'openai',
+  },
+  {
+    method: 'get',
+    path: '/',
+    operationId: 'root',
+    summary: 'Ollama’s "is running" text (a browser asking for text/html gets the dashboard)',
+    tag: 'operations',
+    response: { type: 'text/plain', description: 'VMM is running' },
+    errors: 'vmm',
   },
   {
     method: 'get',
     path: '/healthz',
-    summary: 'The process is up (no authentication)',
+    operationId: 'health',
+    summary: 'The process is up (no authentication); says whether the API wants a key',
     tag: 'operations',
-    ok: json(object({ status: str })),
-    error: json(vmmError),
+    response: { schema: out.healthResponse, id: 'Health' },
+    errors: 'vmm',
   },
   {
     method: 'get',
     path: '/readyz',
+    operationId: 'ready',
     summary: 'A worker serves (no authentication)',
     tag: 'operations',
-    ok: json(object({ status: str })),
-    error: json(vmmError),
+    response: { schema: out.healthResponse, id: 'Health' },
+    errors: 'vmm',
   },
   {
     method: 'get',
     path: '/metrics',
+    operationId: 'metrics',
     summary: 'Prometheus metrics',
     tag: 'operations',
-    ok: { content: { 'text/plain': { schema: str } } },
-    error: json(vmmError),
+    response: { type: 'text/plain', description: 'the exposition format' },
+    errors: 'vmm',
   },
   {
     method: 'get',
     path: '/openapi.json',
+    operationId: 'openapi',
     summary: 'This document',
     tag: 'operations',
-    ok: json(object({})),
-    error: json(vmmError),
+    response: { type: json, description: 'OpenAPI 3.1' },
+    errors: 'vmm',
   },
 ];
 
+/** Every documented operation: method, path and operationId (for the completeness test). */
+export const documentedOperations = operations.map(({ method, path, operationId }) => ({
+  method,
+  path,
+  operationId,
+}));
+
+const errorSchemas: Record<Shape, { schema: z.ZodType; id: string }> = {
+  ollama: { schema: out.ollamaError, id: 'OllamaError' },
+  openai: { schema: out.openaiError, id: 'OpenAIError' },
+  vmm: { schema: out.vmmError, id: 'VmmError' },
+};
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+
+/** zod → JSON Schema for a registry; the $schema and $id of each are dropped (OpenAPI has its own). */
+function componentSchemas(registry: z.core.$ZodRegistry<{ id: string }>, io: 'input' | 'output') {
+  const { schemas } = z.toJSONSchema(registry, {
+    io,
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Record<string, unknown>> };
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, schema]) => {
+      const { $schema: _schema, $id: _id, ...rest } = schema;
+      return [id, rest];
+    }),
+  );
+}
+
+let cached: { version: string; document: Record<string, unknown> } | undefined;
+
 export function openApiDocument(version: string): Record<string, unknown> {
+  if (cached?.version === version) return cached.document;
+  // Requests are described as clients send them (defaults optional), answers as sent.
+  const requests = z.registry<{ id: string }>();
+  const responses = z.registry<{ id: string }>();
+  const register = (registry: typeof requests, schema: z.ZodType, id: string) => {
+    if (!registry.has(schema)) registry.add(schema, { id });
+  };
+  // Shared parts get names of their own.
+  register(requests, ollamaOptionsSchema, 'OllamaOptions');
+  register(requests, toolSchema, 'Tool');
+  register(requests, responseFormatSchema, 'ResponseFormat');
+  for (const op of operations) {
+    if (op.request) register(requests, op.request.schema, op.request.id);
+    if (op.response.schema && op.response.id) register(responses, op.response.schema, op.response.id);
+  }
+  for (const { schema, id } of Object.values(errorSchemas)) register(responses, schema, id);
+
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
-    const parameters = op.path.includes('{model}')
-      ? [{ name: 'model', in: 'path', required: true, schema: str }]
-      : undefined;
+    const pathParameters = [...op.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    const queryParameters = op.query
+      ? Object.entries(
+          (
+            z.toJSONSchema(op.query, { io: 'input', unrepresentable: 'any' }) as {
+              properties?: Record<string, object>;
+            }
+          ).properties ?? {},
+        ).map(([name, schema]) => ({ name, in: 'query', required: false, schema }))
+      : [];
+    const error = errorSchemas[op.errors];
+    const errorResponse = (description: string) => ({
+      description,
+      content: { [json]: { schema: ref(error.id) } },
+    });
+    const ok = op.response;
+    const okContent =
+      ok.schema && ok.id
+        ? { [ok.type ?? json]: { schema: ref(ok.id) } }
+        : ok.type
+          ? { [ok.type]: { schema: { type: 'string' } } }
+          : undefined;
+    // Streams are said in words: one media type per answer keeps generated clients' types plain.
+    const streamed =
+      op.streams === 'ndjson'
+        ? ' With stream true (the default) the answer is NDJSON (application/x-ndjson): one such object per line, the last with done true.'
+        : op.streams === 'sse'
+          ? ' With stream true the answer is server-sent events (text/event-stream).'
+          : '';
     paths[op.path] = {
       ...paths[op.path],
       [op.method]: {
+        operationId: op.operationId,
         summary: op.summary,
         tags: [op.tag],
-        ...(parameters ? { parameters } : {}),
-        ...(op.body ? { requestBody: { required: true, ...op.body } } : {}),
+        ...(pathParameters.length + queryParameters.length > 0
+          ? { parameters: [...pathParameters, ...queryParameters] }
+          : {}),
+        ...(op.request
+          ? {
+              requestBody: {
+                required: true,
+                content: {
+                  [op.request.type ?? json]: {
+                    schema: ref(op.request.id),
+                    ...(op.request.example === undefined ? {} : { example: op.request.example }),
+                  },
+                },
+              },
+            }
+          : {}),
         responses: {
-          '200': { description: 'OK', ...op.ok },
-          '400': { description: 'Invalid request', ...op.error },
-          '401': { description: 'Missing or wrong API key', ...op.error },
-          ...(op.method === 'post'
-            ? {
-                '404': { description: 'Unknown model', ...op.error },
-                '429': { description: 'Worker full', ...op.error },
-              }
-            : {}),
-          '503': { description: 'No worker can serve', ...op.error },
+          [ok.status ?? '200']: {
+            description: `${ok.description ?? 'OK'}.${streamed}`,
+            ...(okContent ? { content: okContent } : {}),
+          },
+          ...(op.method === 'head'
+            ? { '404': { description: 'no such blob' } }
+            : {
+                '400': errorResponse('Invalid request'),
+                '401': errorResponse('Missing or wrong API key'),
+                '404': errorResponse('Unknown model, route or object'),
+                '429': errorResponse('A limit was reached (Retry-After says when to try again)'),
+                '503': errorResponse('No worker (or no Redis) can serve'),
+              }),
         },
       },
     };
   }
-  return {
+  const document = {
     openapi: '3.1.0',
     info: {
       title: 'VMM',
       version,
-      description: 'One HTTP API for text generation and vision on CPU, CUDA and OpenVINO workers.',
+      description:
+        'One HTTP API for text generation, embeddings and vision on CPU, CUDA and OpenVINO workers: Ollama’s routes, OpenAI’s, and VMM’s own.',
     },
     servers: [{ url: '/' }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    tags: ['ollama', 'openai', 'vision', 'batches', 'operations'].map((name) => ({ name })),
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: { ...componentSchemas(requests, 'input'), ...componentSchemas(responses, 'output') },
+    },
     security: [{ bearer: [] }],
     paths,
   };
+  cached = { version, document };
+  return document;
 }

@@ -46,10 +46,9 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     openvinoDevice: config.openvinoDevice,
     intraOpThreads: config.threads,
   };
-  // The manager reports loads to the metrics, which read the manager: tied after both exist.
-  let metrics: WorkerMetrics | undefined;
-  const manager = new ModelManager({
-    onLoaded: (name, seconds) => metrics?.loaded(name, seconds),
+  // The manager reports loads to the metrics, which read the manager (called only after both exist).
+  const manager: ModelManager = new ModelManager({
+    onLoaded: (name, seconds) => workerMetrics.loaded(name, seconds),
     modelsDir: config.modelsDir,
     backend: backend.backend,
     keepAliveMs: config.keepAliveMs,
@@ -73,8 +72,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
         },
       }),
   });
-  const workerMetrics = createWorkerMetrics(manager, backend.backend);
-  metrics = workerMetrics;
+  const workerMetrics: WorkerMetrics = createWorkerMetrics(manager, backend.backend);
   let metricsServer: { close(): Promise<void> } | undefined;
   const server = new Server({
     'grpc.max_receive_message_length': config.maxMessageBytes,

@@ -79,3 +79,4 @@ export {
   messageOutput,
   type ResponsesBody,
 } from './responses.js';
+export { toolSchema, responseFormatSchema } from './text-fields.js';

@@ -3,6 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import type { HubReference } from './model-name.js';
@@ -324,9 +325,7 @@ export class HubPuller {
           // that arrived, and the next try asks for the rest.
           const file = await open(partial, resumed ? 'a' : 'w');
           try {
-            for await (const chunk of Readable.fromWeb(
-              response.body as import('node:stream/web').ReadableStream<Uint8Array>,
-            )) {
+            for await (const chunk of Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)) {
               const bytes = chunk as Uint8Array;
               written += bytes.byteLength;
               if (written > size)

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { join, relative, sep } from 'node:path';
 
 /** A repository the fake Hub serves: files by path (read from a folder, or given). */
@@ -78,7 +79,7 @@ export async function startFakeHub(
     for (const [path, bytes] of files)
       if (isLfs(path, bytes)) byDigest.set(sha256(bytes), { repo, path, bytes });
   const commit = (repo: string) => createHash('sha1').update(repo).digest('hex');
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
 
   const note = (req: IncomingMessage, server: 'hub' | 'cdn') =>
     requests.push({

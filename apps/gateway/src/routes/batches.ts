@@ -15,7 +15,7 @@ export interface BatchDeps extends RouteDeps {
 }
 
 /** OpenAI's batch from an uploaded file. */
-const fromFileSchema = z.object({
+export const fromFileSchema = z.object({
   input_file_id: z.string().min(1).max(200),
   endpoint: z.enum(Object.keys(BATCH_URLS) as [BatchUrl, ...BatchUrl[]]),
   // OpenAI offers 24h; VMM runs a batch as soon as workers are free, whatever the window.
@@ -24,7 +24,7 @@ const fromFileSchema = z.object({
   output_expires_after: z.unknown().optional(),
 });
 
-const listQuery = z.object({
+export const batchListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z.string().min(1).optional(),
 });
@@ -111,7 +111,7 @@ export function batchRouter(deps: BatchDeps): Router {
   router.get(
     '/v1/batches',
     handle(async (req, res) => {
-      const parsed = listQuery.safeParse(req.query);
+      const parsed = batchListQuery.safeParse(req.query);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new VmmError(ErrorCode.InvalidArgument, `${String(issue?.path[0])}: ${issue?.message}`, {

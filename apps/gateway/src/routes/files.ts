@@ -13,7 +13,7 @@ export interface FileDeps extends RouteDeps {
   maxBytes: number;
 }
 
-const listQuery = z.object({
+export const fileListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   after: z.string().min(1).optional(),
   purpose: z.string().min(1).optional(),
@@ -81,7 +81,7 @@ export function filesRouter(deps: FileDeps): Router {
   router.get(
     '/v1/files',
     handle(async (req, res) => {
-      const parsed = listQuery.safeParse(req.query);
+      const parsed = fileListQuery.safeParse(req.query);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new VmmError(ErrorCode.InvalidArgument, `${String(issue?.path[0])}: ${issue?.message}`, {

@@ -14,15 +14,15 @@ import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
 import { requestIdOf, type RouteDeps } from '../request-context.js';
 
-const nameFields = { model: z.string().min(1).optional(), name: z.string().min(1).optional() };
+export const nameFields = { model: z.string().min(1).optional(), name: z.string().min(1).optional() };
 
-const pullSchema = z.object({
+export const pullSchema = z.object({
   ...nameFields,
   stream: z.boolean().optional(),
   insecure: z.boolean().optional(),
 });
 
-const createSchema = z.object({
+export const createSchema = z.object({
   ...nameFields,
   from: z.string().min(1).optional(),
   files: z.record(z.string(), z.string()).optional(),
@@ -40,7 +40,9 @@ const createSchema = z.object({
   stream: z.boolean().optional(),
 });
 
-const copySchema = z.object({ source: z.string().min(1), destination: z.string().min(1) });
+export const copySchema = z.object({ source: z.string().min(1), destination: z.string().min(1) });
+
+export const deleteSchema = z.object(nameFields);
 
 const nameOf = (body: { model?: string | undefined; name?: string | undefined }): string => {
   const name = body.model ?? body.name;
@@ -188,7 +190,7 @@ export function modelsRouter(deps: RouteDeps): Router {
 
   router.delete('/api/delete', (req, res) => {
     void (async () => {
-      const model = nameOf(parseBody(z.object(nameFields), req.body));
+      const model = nameOf(parseBody(deleteSchema, req.body));
       // Refused while any worker runs it (at its latest report); idle copies are unloaded first.
       await pool.refresh().catch(() => undefined);
       for (const state of pool.states()) {

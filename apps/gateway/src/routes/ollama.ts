@@ -32,7 +32,10 @@ import { recordEmbedding } from '../metrics.js';
 import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 import { streamText } from '../text-generation.js';
 
-const showSchema = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional() });
+export const showSchema = z.object({
+  model: z.string().min(1).optional(),
+  name: z.string().min(1).optional(),
+});
 
 /** Ollama's routes: NDJSON streams by default, Ollama's shapes and error bodies. */
 export function ollamaRouter(deps: RouteDeps): Router {
