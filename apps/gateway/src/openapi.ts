@@ -174,6 +174,16 @@ const operations: Operation[] = [
   },
   {
     method: 'post',
+    path: '/api/push',
+    operationId: 'ollamaPush',
+    summary: 'Not supported (501): VMM pushes to no registry',
+    tag: 'ollama',
+    request: { schema: pullSchema, id: 'OllamaPullRequest' },
+    response: { description: 'never: the answer is 501', status: '501' },
+    errors: 'ollama',
+  },
+  {
+    method: 'post',
     path: '/api/copy',
     operationId: 'ollamaCopy',
     summary: 'Give a model a second name (no file is copied)',

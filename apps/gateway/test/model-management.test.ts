@@ -50,8 +50,13 @@ describe('names and tags', () => {
     expect(((await byId.json()) as { id: string }).id).toBe('tiny-llama:latest');
   });
 
-  it('answers GET / as Ollama does', async () => {
+  it('answers GET / as Ollama does, and says plainly that it pushes nowhere', async () => {
     expect(await (await fetch(`${gateway.url}/`)).text()).toBe('VMM is running');
+    const push = await post('/api/push', { model: 'tiny-llama' });
+    expect(push.status).toBe(501);
+    expect(((await push.json()) as { error: string }).error).toMatch(
+      /pushing models to a registry is not supported/,
+    );
   });
 });
 

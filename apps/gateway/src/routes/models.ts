@@ -171,6 +171,17 @@ export function modelsRouter(deps: RouteDeps): Router {
     }
   });
 
+  // No registry is VMM's to push to: said plainly rather than with a 404.
+  router.post('/api/push', (_req, res) =>
+    fail(
+      res,
+      new VmmError(
+        ErrorCode.Unimplemented,
+        'pushing models to a registry is not supported: copy the models directory, or pull from the Hugging Face Hub',
+      ),
+    ),
+  );
+
   router.post('/api/copy', (req, res) => {
     void (async () => {
       const body = parseBody(copySchema, req.body);
