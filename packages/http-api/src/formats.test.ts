@@ -104,7 +104,7 @@ describe('responses', () => {
   const done = {
     finishReason: FinishReason.FINISH_REASON_LENGTH,
     usage: { promptTokens: 3, completionTokens: 4 },
-    timings: { loadNs: 1, promptEvalNs: 2, evalNs: 3, totalNs: 9 },
+    timings: { loadNs: 1, promptEvalNs: 2, evalNs: 3, totalNs: 9, queueNs: 0 },
     stopSequence: undefined,
   };
 
