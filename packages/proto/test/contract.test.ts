@@ -69,7 +69,13 @@ function streamTokens(
           done: {
             finishReason: FinishReason.FINISH_REASON_LENGTH,
             usage: { promptTokens: 7, completionTokens: record.written },
-            timings: { loadNs: 1, promptEvalNs: 2_000_000, evalNs: 3_000_000_000, totalNs: 4_000_000_001, queueNs: 0 },
+            timings: {
+              loadNs: 1,
+              promptEvalNs: 2_000_000,
+              evalNs: 3_000_000_000,
+              totalNs: 4_000_000_001,
+              queueNs: 0,
+            },
             stopSequence: undefined,
           },
         });
@@ -294,7 +300,13 @@ describe('Inference.Generate', () => {
     expect(chunks.at(-1)?.done).toEqual({
       finishReason: FinishReason.FINISH_REASON_LENGTH,
       usage: { promptTokens: 7, completionTokens: 4 },
-      timings: { loadNs: 1, promptEvalNs: 2_000_000, evalNs: 3_000_000_000, totalNs: 4_000_000_001, queueNs: 0 },
+      timings: {
+        loadNs: 1,
+        promptEvalNs: 2_000_000,
+        evalNs: 3_000_000_000,
+        totalNs: 4_000_000_001,
+        queueNs: 0,
+      },
       stopSequence: undefined,
     });
   });
