@@ -7,6 +7,12 @@ describe('hash routes', () => {
     expect(parseRoute('#/workers')).toEqual({ page: 'workers' });
     expect(parseRoute('#/chat/tiny-llama%3Aq4')).toEqual({ page: 'chat', model: 'tiny-llama:q4' });
     expect(parseRoute(href('detect', 'org/yolo v8'))).toEqual({ page: 'detect', model: 'org/yolo v8' });
+    // Names keep their tag and slashes readable in the address.
+    expect(href('chat', 'hf.co/org/repo:q4')).toBe('#/chat/hf.co/org/repo:q4');
+    expect(parseRoute(href('chat', 'hf.co/org/repo:q4'))).toEqual({
+      page: 'chat',
+      model: 'hf.co/org/repo:q4',
+    });
   });
 
   it('opens each task on its own page', () => {

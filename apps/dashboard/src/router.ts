@@ -13,7 +13,7 @@ export function parseRoute(hash: string): Route {
 }
 
 export const href = (page: string, model?: string) =>
-  `#/${page}${model ? `/${encodeURIComponent(model)}` : ''}`;
+  `#/${page}${model ? `/${encodeURIComponent(model).replaceAll('%3A', ':').replaceAll('%2F', '/')}` : ''}`;
 
 /** The page a model opens, chosen by its task (type-aware routing). */
 export function pageForTask(task: string): string {

@@ -151,7 +151,7 @@ describe('the dashboard', () => {
       // The model's page is chosen by its task.
       await row('yolov8n-squares:latest').getByRole('link', { name: 'yolov8n-squares' }).click();
       await page.getByRole('heading', { name: 'Detection' }).waitFor();
-      expect(new URL(page.url()).hash).toBe('#/detect/yolov8n-squares');
+      expect(new URL(page.url()).hash).toBe('#/detect/yolov8n-squares:latest');
       expect(errors).toEqual([]);
     } finally {
       await close();
