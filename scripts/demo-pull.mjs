@@ -28,6 +28,8 @@ const gateway = await startProcess(
     VMM_HTTP_PORT: '0',
     VMM_WORKERS: `cpu=127.0.0.1:${worker.port}`,
     VMM_DASHBOARD_DIR: 'off',
+    // No batches in this demo: the gateway leaves the local Redis alone.
+    REDIS_URL: 'redis://127.0.0.1:1',
   },
   /listening on (http:\/\/[\d.]+:\d+)/,
 );

@@ -12,7 +12,9 @@ export function validateModelName(name: unknown): string {
  * (`name` for `name:latest`, `name-tag` for another tag). Symlinks are followed and must stay inside.
  */
 export function modelDir(modelsDir: string, name: string): string {
-  const resolved = new ModelStore(modelsDir).resolve(name);
-  if (!resolved) throw new VmmError(ErrorCode.NotFound, `model "${name}" not found`, { field: 'model' });
+  const parsed = parseModelName(name);
+  const resolved = new ModelStore(modelsDir).resolve(parsed);
+  if (!resolved)
+    throw new VmmError(ErrorCode.NotFound, `model "${parsed.canonical}" not found`, { field: 'model' });
   return resolved.dir;
 }

@@ -23,7 +23,13 @@ import {
   parseBody,
   taskName,
 } from '@vmm/http-api';
-import { addParameter, formatModelfile, type ModelParameters, parametersText } from '@vmm/model-store';
+import {
+  addParameter,
+  formatModelfile,
+  type ModelParameters,
+  parametersText,
+  tryCanonicalModelName,
+} from '@vmm/model-store';
 import { Task, type TokenLogprob } from '@vmm/proto';
 import type { BackendName } from '@vmm/worker-pool';
 import { z } from 'zod';
@@ -58,7 +64,9 @@ export function ollamaRouter(deps: RouteDeps): Router {
   async function unloadEverywhere(model: string, pin: BackendName | undefined): Promise<void> {
     if (!pool.find(model)) await pool.refresh();
     if (!pool.find(model))
-      throw new VmmError(ErrorCode.NotFound, `model "${model}" not found`, { field: 'model' });
+      throw new VmmError(ErrorCode.NotFound, `model "${tryCanonicalModelName(model) ?? model}" not found`, {
+        field: 'model',
+      });
     await pool.unloadEverywhere(model, pin);
   }
 
@@ -202,7 +210,10 @@ export function ollamaRouter(deps: RouteDeps): Router {
       if (!name) throw new VmmError(ErrorCode.InvalidArgument, 'model is required', { field: 'model' });
       if (!pool.find(name)) await pool.refresh().catch(() => undefined);
       const model = pool.find(name);
-      if (!model) throw new VmmError(ErrorCode.NotFound, `model "${name}" not found`, { field: 'model' });
+      if (!model)
+        throw new VmmError(ErrorCode.NotFound, `model "${tryCanonicalModelName(name) ?? name}" not found`, {
+          field: 'model',
+        });
       const text = model.task === Task.TASK_TEXT_GENERATION;
       const embedding = model.task === Task.TASK_EMBEDDING;
       const parameters: ModelParameters = {};
