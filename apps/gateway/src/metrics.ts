@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { tryCanonicalModelName } from '@vmm/model-store';
-import type { Batching } from '@vmm/proto';
+import type { Batching, LoadedModel } from '@vmm/proto';
 import { servedBackend, type WorkerPool } from '@vmm/worker-pool';
 
 /** The gateway's Prometheus series, in a registry of its own (no module-level state). */
@@ -41,35 +41,34 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
   const registry = new Registry();
   // process_* and nodejs_* (CPU, memory, event-loop lag, handles, GC), as Node services export.
   collectDefaultMetrics({ register: registry });
-  const modelGauge = (name: string, help: string, read: (running: number, queued: number) => number) =>
+  // Per loaded model, from the workers' last poll; `read` undefined leaves the model out.
+  const loadedGauge = (name: string, help: string, read: (loaded: LoadedModel) => number | undefined) =>
     new Gauge({
       name,
       help,
-      labelNames: ['model', 'backend', 'worker'] as const,
+      labelNames: ['worker', 'backend', 'model'] as const,
       registers: [registry],
       collect() {
         this.reset();
         for (const state of pool.states()) {
           if (!state.up) continue;
           for (const loaded of state.info?.loadedModels ?? []) {
-            if (!loaded.model) continue;
-            this.set(
-              { model: loaded.model.name, backend: servedBackend(state), worker: state.id },
-              read(loaded.running, loaded.queued),
-            );
+            const value = loaded.model ? read(loaded) : undefined;
+            if (value !== undefined && loaded.model)
+              this.set({ worker: state.id, backend: servedBackend(state), model: loaded.model.name }, value);
           }
         }
       },
     });
-  modelGauge(
+  loadedGauge(
     'vmm_num_requests_running',
     'Requests running on a loaded model, as of the last poll.',
-    (r) => r,
+    (l) => l.running,
   );
-  modelGauge(
+  loadedGauge(
     'vmm_num_requests_waiting',
     'Requests waiting for a loaded model, as of the last poll.',
-    (_r, q) => q,
+    (l) => l.queued,
   );
   const workerGauge = (
     name: string,
@@ -101,25 +100,7 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
     (s) => s.info?.running ?? 0,
   );
   const batchingGauge = (name: string, help: string, read: (batching: Batching) => number) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['worker', 'backend', 'model'] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const state of pool.states()) {
-          if (!state.up) continue;
-          for (const loaded of state.info?.loadedModels ?? []) {
-            if (!loaded.batching || !loaded.model) continue;
-            this.set(
-              { worker: state.id, backend: state.backend, model: loaded.model.name },
-              read(loaded.batching),
-            );
-          }
-        }
-      },
-    });
+    loadedGauge(name, help, (loaded) => (loaded.batching ? read(loaded.batching) : undefined));
   const batchingSeries: [string, string, keyof Batching][] = [
     [
       'vmm_llm_running_sequences',

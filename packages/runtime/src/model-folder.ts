@@ -3,6 +3,7 @@ import { basename, join, relative } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import type { Backend } from './backend.js';
 import {
+  cpuVariantOrder,
   type ModelManifest,
   ModelStore,
   onnxVariantOf,
@@ -256,18 +257,7 @@ export function listModelFolders(modelsDir: string): {
 
 const preference: Readonly<Record<Backend, OnnxVariant[]>> = {
   // fp32 runs fastest on CPUs without native fp16; quantized is smaller but slower to dequantize.
-  cpu: [
-    'fp32',
-    'merged',
-    'quantized',
-    'int8',
-    'merged-quantized',
-    'q4',
-    'fp16',
-    'merged-fp16',
-    'q4f16',
-    'other',
-  ],
+  cpu: [...cpuVariantOrder],
   cuda: [
     'fp16',
     'merged-fp16',

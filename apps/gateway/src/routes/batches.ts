@@ -111,14 +111,8 @@ export function batchRouter(deps: BatchDeps): Router {
   router.get(
     '/v1/batches',
     handle(async (req, res) => {
-      const parsed = batchListQuery.safeParse(req.query);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new VmmError(ErrorCode.InvalidArgument, `${String(issue?.path[0])}: ${issue?.message}`, {
-          field: String(issue?.path[0]),
-        });
-      }
-      res.json(await service().list(parsed.data.limit, parsed.data.after));
+      const query = parseBody(batchListQuery, req.query);
+      res.json(await service().list(query.limit, query.after));
     }),
   );
   router.get(

@@ -1,6 +1,7 @@
 import { type Request, type Response, Router } from 'express';
 import { type BatchService, type FileStore, parseBatchFileId } from '@vmm/batch';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { parseBody } from '@vmm/http-api';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
 import { readMultipart } from '../multipart.js';
@@ -81,14 +82,8 @@ export function filesRouter(deps: FileDeps): Router {
   router.get(
     '/v1/files',
     handle(async (req, res) => {
-      const parsed = fileListQuery.safeParse(req.query);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new VmmError(ErrorCode.InvalidArgument, `${String(issue?.path[0])}: ${issue?.message}`, {
-          field: String(issue?.path[0]),
-        });
-      }
-      res.json(await deps.files().list(parsed.data.limit, parsed.data.after, parsed.data.purpose));
+      const query = parseBody(fileListQuery, req.query);
+      res.json(await deps.files().list(query.limit, query.after, query.purpose));
     }),
   );
   router.get(
