@@ -187,13 +187,17 @@ export const fileObject = z.looseObject({
   status: z.literal('processed'),
 });
 
-export const fileList = z.looseObject({
-  object: z.literal('list'),
-  data: z.array(fileObject),
-  first_id: z.string().nullable(),
-  last_id: z.string().nullable(),
-  has_more: z.boolean(),
-});
+/** OpenAI's paged list envelope. */
+const pageOf = <T extends z.ZodType>(item: T) =>
+  z.looseObject({
+    object: z.literal('list'),
+    data: z.array(item),
+    first_id: z.string().nullable(),
+    last_id: z.string().nullable(),
+    has_more: z.boolean(),
+  });
+
+export const fileList = pageOf(fileObject);
 
 export const fileDeleted = z.looseObject({
   id: z.string(),
@@ -215,13 +219,7 @@ export const batchObject = z.looseObject({
   metadata: z.record(z.string(), z.string()).nullable(),
 });
 
-export const batchList = z.looseObject({
-  object: z.literal('list'),
-  data: z.array(batchObject),
-  first_id: z.string().nullable(),
-  last_id: z.string().nullable(),
-  has_more: z.boolean(),
-});
+export const batchList = pageOf(batchObject);
 
 const box = z.looseObject({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() });
 
