@@ -202,10 +202,17 @@ export class WorkerPool {
     return canonical === undefined ? undefined : this.catalogue(task).find((info) => info.name === canonical);
   }
 
-  /** Polls every worker now: a model added, pulled or deleted since the last poll shows at once. */
+  /**
+   * Polls every worker now: a model added, pulled or deleted since the last poll shows at once.
+   * Concurrent callers (a burst of /api/tags) share one poll.
+   */
   refresh(): Promise<void> {
-    return this.pollAll();
+    this.refreshing ??= this.pollAll().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
+  private refreshing: Promise<void> | undefined;
 
   /**
    * The worker for calls on the models directory (pull, create, copy, delete, blobs): every
