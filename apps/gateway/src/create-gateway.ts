@@ -140,7 +140,9 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.get('/metrics', (_req, res) => {
     void metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text));
   });
-  app.get('/openapi.json', (_req, res) => void res.json(openApiDocument(GATEWAY_VERSION)));
+  // Built on first request (zod → JSON Schema for every route), then served as it is.
+  let document: Record<string, unknown> | undefined;
+  app.get('/openapi.json', (_req, res) => void res.json((document ??= openApiDocument(GATEWAY_VERSION))));
   app.get('/v1/workers', (_req, res) => {
     res.json({
       workers: workers.states().map((state) => ({

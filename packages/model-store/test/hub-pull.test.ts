@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeHub, type FakeHub } from '@vmm/test-support';
+import { startFakeHub, waitFor, type FakeHub } from '@vmm/test-support';
 import { ErrorCode } from '@vmm/errors';
 import { HubPuller, hubReference, ModelStore, PullCoordinator, type PullProgress } from '../src/index.js';
 
@@ -169,8 +169,8 @@ describe('pulling from a Hugging Face Hub repository', () => {
       (line) => first.push(line),
       new AbortController().signal,
     );
-    await waitUntil(() =>
-      first.some((line) => line.completed !== undefined && line.completed > 0 && line.digest === sha(graph)),
+    await waitFor('the first pull to be downloading', () =>
+      first.some((line) => (line.completed ?? 0) > 0 && line.digest === sha(graph)),
     );
     const two = coordinator.pull(
       'hf.co/org/tiny:latest',
@@ -187,19 +187,13 @@ describe('pulling from a Hugging Face Hub repository', () => {
     const leaving = new AbortController();
     const lines: PullProgress[] = [];
     const cancelled = coordinator.pull('hf.co/org/tiny:q4', (line) => lines.push(line), leaving.signal);
-    await waitUntil(() => lines.some((line) => (line.completed ?? 0) > 0 && line.digest === sha(q4Data)));
+    await waitFor('the q4 pull to be downloading', () =>
+      lines.some((line) => (line.completed ?? 0) > 0 && line.digest === sha(q4Data)),
+    );
     leaving.abort();
     await expect(cancelled).rejects.toMatchObject({ code: ErrorCode.Cancelled });
-    await waitUntil(() => coordinator.active().length === 0);
+    await waitFor('the cancelled pull to stop', () => coordinator.active().length === 0);
     expect(store.resolve('hf.co/org/tiny:q4')).toBeUndefined();
     expect(existsSync(store.partialPath(`${sha(q4Data).replace(':', '-')}.part`))).toBe(true);
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for a condition of the pull');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

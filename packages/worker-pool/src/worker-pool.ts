@@ -131,6 +131,8 @@ const channelOptions = {
 export class WorkerPool {
   private readonly handles: WorkerHandle[];
   private timer: NodeJS.Timeout | undefined;
+  /** The poll `refresh` callers share while it runs. */
+  private refreshing: Promise<void> | undefined;
   private readonly pollIntervalMs: number;
   private readonly pollTimeoutMs: number;
 
@@ -212,7 +214,6 @@ export class WorkerPool {
     });
     return this.refreshing;
   }
-  private refreshing: Promise<void> | undefined;
 
   /**
    * The worker for calls on the models directory (pull, create, copy, delete, blobs): every

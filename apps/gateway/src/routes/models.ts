@@ -1,6 +1,6 @@
 import { type ClientReadableStream, Metadata } from '@grpc/grpc-js';
 import { type Response, Router } from 'express';
-import { ErrorCode, fromGrpcError, isGrpcStatusLike, VmmError } from '@vmm/errors';
+import { ErrorCode, fromGrpcError, httpStatusFor, isGrpcStatusLike, VmmError } from '@vmm/errors';
 import { parseBody } from '@vmm/http-api';
 import {
   canonicalModelName,
@@ -241,7 +241,8 @@ export function modelsRouter(deps: RouteDeps): Router {
       );
       res.status(exists ? 200 : 404).end();
     })().catch((error: unknown) => {
-      res.status(toVmmError(error).code === ErrorCode.InvalidArgument ? 400 : 500).end();
+      // HEAD answers carry no body: the status alone, from the one mapping.
+      res.status(httpStatusFor(toVmmError(error).code)).end();
     });
   });
 
