@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The CUDA worker: an NVIDIA CUDA 12 runtime (with cuDNN 9) and Node 20; onnxruntime-node is
-# installed with its CUDA execution provider (ONNXRUNTIME_NODE_INSTALL=cuda12, downloaded at
-# build time). Run with a GPU: docker compose --profile cuda up
+# installed with its CUDA execution provider (its install script run with
+# ONNXRUNTIME_NODE_INSTALL=cuda12, downloading the provider at build time). Run with a GPU: docker compose --profile cuda up
 #   docker build -f docker/worker-cuda.Dockerfile -t vmm/worker-cuda .
 ARG CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
 
@@ -13,15 +13,16 @@ COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
  && ln -s /usr/local/lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
 WORKDIR /app
-ENV ONNXRUNTIME_NODE_INSTALL=cuda12
 COPY package.json package-lock.json .npmrc turbo.json tsconfig.base.json buf.yaml buf.gen.yaml ./
 COPY proto ./proto
 COPY scripts ./scripts
 COPY packages ./packages
 COPY apps ./apps
 COPY bench ./bench
-# .npmrc skips the CUDA download for CPU machines; here the environment asks for it.
-RUN npm ci --onnxruntime-node-install=cuda12 \
+# The root package.json's allowScripts keeps onnxruntime-node's install script from running (CPU
+# binaries ship in the package; the CUDA ones are a download): here it is run on purpose.
+RUN npm ci \
+ && ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js \
  && npx turbo run build --filter=@vmm/worker \
  && npm prune --omit=dev
 

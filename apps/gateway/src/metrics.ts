@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '@vmm/process-metrics';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { tryCanonicalModelName } from '@vmm/model-store';
 import type { Batching, LoadedModel } from '@vmm/proto';
 import { servedBackend, type WorkerPool } from '@vmm/worker-pool';
@@ -40,7 +41,7 @@ const TOKEN_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_
 export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metrics {
   const registry = new Registry();
   // process_* and nodejs_* (CPU, memory, event-loop lag, handles, GC), as Node services export.
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   // Per loaded model, from the workers' last poll; `read` undefined leaves the model out.
   const loadedGauge = (name: string, help: string, read: (loaded: LoadedModel) => number | undefined) =>
     new Gauge({

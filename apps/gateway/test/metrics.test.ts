@@ -2,7 +2,13 @@
 // backend, vision and embedding series, process metrics — checked as promtool checks them.
 import { describe, expect, it } from '@jest/globals';
 import { drawSquares } from '@vmm/model-fixtures';
-import { parsePrometheusText, type PrometheusText, waitFor } from '@vmm/test-support';
+import {
+  parsePrometheusText,
+  type PrometheusText,
+  promtoolCheck,
+  promtoolPath,
+  waitFor,
+} from '@vmm/test-support';
 import sharp from 'sharp';
 import { cpuWorkers, gatewayConfig, useGateway, useWorkers } from './harness.js';
 
@@ -129,6 +135,17 @@ describe('metrics', () => {
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
 
+  // The real promtool where Debian's prometheus package is installed (.ci/run installs it).
+  (promtoolPath() ? it : it.skip)('both /metrics pass promtool check metrics', async () => {
+    await (
+      await post('/api/generate', { model: 'tiny-llama', prompt: 'Hi', options: { num_predict: 2 } })
+    ).text();
+    const gatewayText = await (await fetch(`${gateway.url}/metrics`)).text();
+    const workerText = await (await fetch(`http://127.0.0.1:${workers[0]?.metricsPort}/metrics`)).text();
+    expect(await promtoolCheck(gatewayText)).toEqual({ ok: true, output: '' });
+    expect(await promtoolCheck(workerText)).toEqual({ ok: true, output: '' });
+  });
+
   it('the checker refuses what promtool refuses', () => {
     const bad = parsePrometheusText(
       [
@@ -142,6 +159,9 @@ describe('metrics', () => {
         'latency_ms_bucket{le="2"} 1',
         'latency_ms_sum 3',
         'latency_ms_count 2',
+        '# HELP handles_total Handles.',
+        '# TYPE handles_total gauge',
+        'handles_total 3',
         'orphan{__x="1"} one',
         '',
       ].join('\n'),
@@ -149,6 +169,7 @@ describe('metrics', () => {
     expect(bad.problems).toEqual(
       expect.arrayContaining([
         'requests: counter metrics should have "_total" suffix',
+        'handles_total: non-counter metrics should not have "_total" suffix',
         expect.stringMatching(/repeated series requests/),
         'latency_ms: use base units (seconds), not a fraction of them',
         expect.stringMatching(/latency_ms.*no \+Inf bucket/),

@@ -3,7 +3,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { InferenceService, ModelsService, protoFiles, protoRoot } from '@vmm/proto';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProto } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './config.js';
 import { createInferenceService } from './inference-service.js';
@@ -128,8 +128,9 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
   );
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((name) => [name, 'NOT_SERVING'])));
   health.addToServer(server);
-  // Reflection needs descriptors, not generated code: load the same .proto files.
-  const definition = loadSync([...protoFiles], { includeDirs: [protoRoot], keepCase: true });
+  // Reflection needs descriptors, not generated code: load the same .proto files, and health's
+  // own, so reflection-driven tools (grpcurl, grpcui) can call the probe the cluster uses.
+  const definition = loadSync([...protoFiles, healthProto], { includeDirs: [protoRoot], keepCase: true });
   new ReflectionService(definition).addToServer(server);
 
   return {

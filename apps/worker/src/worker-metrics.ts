@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '@vmm/process-metrics';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ModelManager } from './model-manager.js';
 
 /** What the inference and models services report as calls end. */
@@ -21,7 +22,7 @@ export interface WorkerMetrics {
 export function createWorkerMetrics(manager: ModelManager, backend: string): WorkerMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ backend });
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const perModel = (
     name: string,
     help: string,

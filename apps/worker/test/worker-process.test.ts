@@ -38,6 +38,8 @@ function spawnWorker(env: Record<string, string>): Promise<Spawned> {
       VMM_MODELS_DIR: modelsDir,
       VMM_GRPC_HOST: '127.0.0.1',
       VMM_GRPC_PORT: '0',
+      // Never a default port: the suite passes beside a running VMM.
+      VMM_METRICS_PORT: '0',
       VMM_THREADS: '1',
       LOG_LEVEL: 'warn',
       ...env,
@@ -187,17 +189,33 @@ describe('server reflection', () => {
       `127.0.0.1:${port}`,
       credentials.createInsecure(),
     );
-    const services = await new Promise<string[]>((resolve, reject) => {
-      const call = client.ServerReflectionInfo();
-      call.on('data', (response: { list_services_response?: { service: { name: string }[] } }) => {
-        resolve(response.list_services_response?.service.map((s) => s.name) ?? []);
-        call.end();
+    type Reply = {
+      list_services_response?: { service: { name: string }[] };
+      file_descriptor_response?: { file_descriptor_proto: Buffer[] };
+      error_response?: { error_message: string };
+    };
+    const ask = (request: object) =>
+      new Promise<Reply>((resolve, reject) => {
+        const call = client.ServerReflectionInfo();
+        call.on('data', (response: Reply) => {
+          resolve(response);
+          call.end();
+        });
+        call.on('error', reject);
+        call.write(request);
       });
-      call.on('error', reject);
-      call.write({ list_services: '' });
-    });
+    const services = (await ask({ list_services: '' })).list_services_response?.service.map((s) => s.name);
+    // What grpcurl does before `grpcurl ... grpc.health.v1.Health/Check`: find the symbol's file.
+    const health = await ask({ file_containing_symbol: 'grpc.health.v1.Health' });
     client.close();
-    expect(services).toEqual(expect.arrayContaining(['vmm.v1.Inference', 'vmm.v1.Models']));
+    expect(services).toEqual(
+      expect.arrayContaining(['vmm.v1.Inference', 'vmm.v1.Models', 'grpc.health.v1.Health']),
+    );
+    expect(health.error_response).toBeUndefined();
+    expect(health.file_descriptor_response?.file_descriptor_proto.length).toBeGreaterThan(0);
+    expect(Buffer.concat(health.file_descriptor_response?.file_descriptor_proto ?? []).toString()).toContain(
+      'HealthCheckRequest',
+    );
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
   });

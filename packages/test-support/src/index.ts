@@ -132,3 +132,4 @@ export {
   type FakeHubRequest,
 } from './fake-hub.js';
 export { parsePrometheusText, type PrometheusText, type PrometheusSample } from './prometheus-text.js';
+export { promtoolCheck, promtoolPath } from './promtool.js';

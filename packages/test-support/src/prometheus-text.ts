@@ -17,10 +17,11 @@ const METRIC = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
+/** As Prometheus's parser (Go's ParseFloat): Inf and NaN in any case (prom-client writes `Nan`). */
 function parseValue(text: string): number | undefined {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return Number.NaN;
+  if (/^\+?inf(inity)?$/i.test(text)) return Infinity;
+  if (/^-inf(inity)?$/i.test(text)) return -Infinity;
+  if (/^nan$/i.test(text)) return Number.NaN;
   const value = Number(text);
   return text.trim() === '' || Number.isNaN(value) ? undefined : value;
 }
@@ -54,7 +55,7 @@ function familyOf(name: string, types: Map<string, string>): string {
 /**
  * Parses Prometheus's text format (0.0.4) and checks what `promtool check metrics` checks:
  * well-formed names, labels and values; HELP and TYPE once per family, before its samples; no
- * repeated series; counters named `_total`; histograms with `le` buckets that grow, a `+Inf`
+ * repeated series; counters named `_total`, and nothing else; histograms with `le` buckets that grow, a `+Inf`
  * bucket equal to `_count`, and a `_sum`; base units (seconds, bytes), not milliseconds.
  */
 export function parsePrometheusText(text: string): PrometheusText {
@@ -85,6 +86,8 @@ export function parsePrometheusText(text: string): PrometheusText {
         types.set(name, rest);
         if (rest === 'counter' && !name.endsWith('_total'))
           problems.push(`${name}: counter metrics should have "_total" suffix`);
+        if (rest !== 'counter' && rest !== 'untyped' && name.endsWith('_total'))
+          problems.push(`${name}: non-counter metrics should not have "_total" suffix`);
         if (/_(ms|milliseconds|microseconds|us|ns)(_|$)/.test(name))
           problems.push(`${name}: use base units (seconds), not a fraction of them`);
       }
