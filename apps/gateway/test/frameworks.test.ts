@@ -9,6 +9,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { tool as langchainTool } from '@langchain/core/tools';
 import { ChatOllama, OllamaEmbeddings } from '@langchain/ollama';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
+import { OllamaEmbedding } from '@llamaindex/ollama';
 import { embed, embedMany, generateObject, generateText, Output, streamText, tool } from 'ai';
 import { createOllama } from 'ollama-ai-provider-v2';
 import { Ollama } from 'ollama';
@@ -136,6 +137,81 @@ describe('Vercel AI SDK', () => {
     expect(result.toolCalls).toHaveLength(1);
     expect(result.toolCalls[0]?.toolName).toBe('get_weather');
     expect(WeatherArgs.safeParse(result.toolCalls[0]?.input).success).toBe(true);
+  });
+});
+
+describe('the AI SDK’s Ollama provider (ollama-ai-provider-v2)', () => {
+  const ollama = () => createOllama({ baseURL: `${gateway.url}/api` });
+  const tools = { get_weather: tool({ description: 'The weather in a city', inputSchema: WeatherArgs }) };
+
+  // It always sends tool_choice (also "auto") and, for a named tool, Responses' shape.
+  it.each([
+    ['required', 'required' as const],
+    ['named', { type: 'tool' as const, toolName: 'get_weather' as const }],
+  ])('makes the tool call a %s toolChoice asks for', async (_, toolChoice) => {
+    const result = await generateText({
+      model: ollama()('tiny-llama'),
+      tools,
+      toolChoice,
+      prompt: 'Weather in Paris?',
+      maxOutputTokens: 64,
+    });
+    expect(result.toolCalls.length).toBeGreaterThanOrEqual(1);
+    for (const call of result.toolCalls) {
+      expect(call.toolName).toBe('get_weather');
+      expect(WeatherArgs.safeParse(call.input).success).toBe(true);
+    }
+  });
+
+  it('takes tools with the automatic choice', async () => {
+    const result = await generateText({
+      model: ollama()('tiny-llama'),
+      tools,
+      prompt: 'Weather in Paris?',
+      maxOutputTokens: 8,
+    });
+    expect(['stop', 'length', 'tool-calls']).toContain(result.finishReason);
+  });
+
+  // /api/generate with top-level max_tokens, stop, temperature and top_p.
+  it('runs its completion model, honouring maxOutputTokens and stop sequences', async () => {
+    const whole = await generateText({
+      model: ollama().completion('tiny-llama'),
+      prompt: 'Say hello.',
+      maxOutputTokens: 6,
+      temperature: 0,
+    });
+    expect(whole.usage.outputTokens).toBe(6);
+    expect(whole.text.length).toBeGreaterThan(0);
+    const stop = whole.text.slice(2, 4);
+    const cut = await generateText({
+      model: ollama().completion('tiny-llama'),
+      prompt: 'Say hello.',
+      maxOutputTokens: 6,
+      temperature: 0,
+      stopSequences: [stop],
+    });
+    expect(cut.text).not.toContain(stop);
+    expect(whole.text.startsWith(cut.text)).toBe(true);
+  });
+});
+
+describe('LlamaIndex', () => {
+  // OllamaEmbedding sends its LLM's options (num_ctx, top_p, temperature) to /api/embeddings.
+  it('embeds with @llamaindex/ollama’s OllamaEmbedding, the vectors /api/embed gives', async () => {
+    const embedder = new OllamaEmbedding({ model: 'mini-embed', config: { host: gateway.url } });
+    const vector = await embedder.getTextEmbedding('the town');
+    const [batch] = await embedder.getTextEmbeddings(['the town']);
+    expect(vector).toHaveLength(64);
+    expect(batch).toEqual(vector);
+    const direct = (await (
+      await fetch(`${gateway.url}/api/embed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mini-embed', input: 'the town' }),
+      })
+    ).json()) as { embeddings: number[][] };
+    vector.forEach((value, i) => expect(value).toBeCloseTo(direct.embeddings[0]?.[i] as number, 6));
   });
 });
 

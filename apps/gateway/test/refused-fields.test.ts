@@ -1,5 +1,6 @@
-// No silent ignoring: every request field is honoured or refused with a 400 that names it.
-// One row per decision in docs/api.md's "Fields VMM refuses" table.
+// No silent ignoring. OpenAI and vision routes refuse what they do not honour with a 400 that
+// names the field; Ollama routes ignore what Ollama ignores and say so in X-VMM-Ignored, and
+// refuse what Ollama honours and VMM cannot. One row per decision in docs/api.md.
 import { describe, expect, it } from '@jest/globals';
 import { cpuWorkers, gatewayConfig, useGateway, useWorkers } from './harness.js';
 
@@ -20,25 +21,11 @@ const refused: [string, Record<string, unknown>, string][] = [
   ['/api/generate', { ...generate, top_logprobs: 2 }, 'top_logprobs'],
   ['/api/generate', { ...generate, context: [-1] }, 'context'],
   ['/api/generate', { ...generate, options: { typical_p: 0.5 } }, 'options.typical_p'],
-  ['/api/generate', { ...generate, options: { tfs_z: 0.9 } }, 'options.tfs_z'],
-  ['/api/generate', { ...generate, options: { mirostat: 2 } }, 'options.mirostat'],
-  ['/api/generate', { ...generate, options: { penalize_newline: false } }, 'options.penalize_newline'],
-  ['/api/generate', { ...generate, options: { num_thread: 4 } }, 'options.num_thread'],
-  ['/api/generate', { ...generate, options: { num_gpu: 1 } }, 'options.num_gpu'],
-  ['/api/generate', { ...generate, options: { num_keep: 5 } }, 'options.num_keep'],
-  ['/api/generate', { ...generate, unknown_field: 1 }, 'unknown_field'],
   // Ollama /api/chat
   ['/api/chat', { ...chat, think: 'high' }, 'think'],
-  [
-    '/api/chat',
-    { ...chat, messages: [{ role: 'user', content: 'x', thinking: 'hmm' }] },
-    'messages.0.thinking',
-  ],
-  ['/api/chat', { ...chat, messages: [{ role: 'user', content: 'x', extra: 1 }] }, 'messages.0.extra'],
   ['/api/chat', { ...chat, tools: [{ type: 'retrieval' }] }, 'tools.0.type'],
-  // Ollama embeddings
-  ['/api/embed', { model: 'mini-embed', input: 'x', options: { temperature: 1 } }, 'options.temperature'],
-  ['/api/embeddings', { model: 'mini-embed', prompt: 'x', truncate: false }, 'truncate'],
+  ['/api/chat', { ...chat, tool_choice: 'required' }, 'tool_choice'],
+  ['/api/chat', { ...chat, tool_choice: { type: 'web_search_preview' } }, 'tool_choice'],
   // OpenAI chat
   ['/v1/chat/completions', { ...chat, n: 2 }, 'n'],
   ['/v1/chat/completions', { ...chat, top_logprobs: 3 }, 'top_logprobs'],
@@ -103,13 +90,7 @@ describe('refused fields', () => {
   it.each([
     [
       '/api/generate',
-      {
-        ...generate,
-        think: false,
-        suffix: '',
-        template: '',
-        options: { typical_p: 1, tfs_z: 1, mirostat: 0, num_predict: 1 },
-      },
+      { ...generate, think: false, suffix: '', template: '', options: { typical_p: 1, num_predict: 1 } },
     ],
     [
       '/v1/chat/completions',
@@ -119,5 +100,115 @@ describe('refused fields', () => {
   ])('%s accepts the values that change nothing', async (path, body) => {
     const { status } = await post(path, { ...body, stream: false });
     expect(status).toBe(200);
+  });
+});
+
+/** [route, body, what X-VMM-Ignored must say] */
+const ignored: [string, Record<string, unknown>, string][] = [
+  // Samplers Ollama dropped and runner options: Ollama logs "invalid option" and goes on.
+  ['/api/generate', { ...generate, options: { tfs_z: 0.9, mirostat: 2 } }, 'options.tfs_z, options.mirostat'],
+  ['/api/generate', { ...generate, options: { penalize_newline: false } }, 'options.penalize_newline'],
+  [
+    '/api/generate',
+    { ...generate, options: { num_thread: 4, num_gpu: 1, num_keep: 5 } },
+    'options.num_thread, options.num_gpu, options.num_keep',
+  ],
+  ['/api/generate', { ...generate, unknown_field: 1 }, 'unknown_field'],
+  // Genkit's Ollama plugin sends an empty tool list to /api/generate, which has no tools.
+  ['/api/generate', { ...generate, tools: [] }, 'tools'],
+  // ollama-ai-provider-v2's completion model.
+  ['/api/generate', { ...generate, user: 'u1', echo: false }, 'user, echo'],
+  ['/api/chat', { ...chat, messages: [{ role: 'user', content: 'x', extra: 1 }] }, 'messages.0.extra'],
+  [
+    '/api/chat',
+    { ...chat, messages: [{ role: 'user', content: 'x', thinking: 'hmm' }] },
+    'messages.0.thinking',
+  ],
+  // @llamaindex/ollama's OllamaEmbedding sends its LLM's sampling options.
+  [
+    '/api/embeddings',
+    { model: 'mini-embed', prompt: 'x', options: { num_ctx: 4096, top_p: 0.9, temperature: 0.7 } },
+    'options.top_p, options.temperature',
+  ],
+  ['/api/embeddings', { model: 'mini-embed', prompt: 'x', truncate: false }, 'truncate'],
+  ['/api/embed', { model: 'mini-embed', input: 'x', options: { temperature: 1 } }, 'options.temperature'],
+  ['/api/show', { model: 'tiny-llama', verbose: true, extra: 1 }, 'extra'],
+];
+
+describe('fields Ollama ignores', () => {
+  it.each(ignored)('%s ignores %j and says %s', async (path, body, said) => {
+    // Text routes generate one token, whole.
+    const text = path === '/api/generate' || path === '/api/chat';
+    const sent = text
+      ? { ...body, stream: false, options: { num_predict: 1, ...(body.options as object | undefined) } }
+      : body;
+    const response = await fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(sent),
+    });
+    expect([response.status, await response.text()]).toEqual([200, expect.any(String)]);
+    expect(response.headers.get('x-vmm-ignored')).toBe(said);
+  });
+
+  it('sets no X-VMM-Ignored header when nothing was ignored', async () => {
+    const response = await fetch(`${gateway.url}/api/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...generate, stream: false, options: { num_predict: 1 } }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-vmm-ignored')).toBeNull();
+  });
+});
+
+describe('fields Ollama ignores and VMM honours', () => {
+  it('maps top-level max_tokens and stop (ollama-ai-provider-v2) onto num_predict and stop', async () => {
+    const { status, body } = await post('/api/generate', {
+      ...generate,
+      max_tokens: 3,
+      stop: [],
+      stream: false,
+    });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ eval_count: 3, done_reason: 'length' });
+    // options.num_predict wins over the top-level field.
+    const both = await post('/api/generate', {
+      ...generate,
+      max_tokens: 3,
+      options: { num_predict: 2 },
+      stream: false,
+    });
+    expect(both.body).toMatchObject({ eval_count: 2 });
+  });
+});
+
+describe('vision routes refuse what they do not know', () => {
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC',
+    'base64',
+  );
+  it.each(['detect', 'classify'])('%s: a JSON body with an unknown field', async (task) => {
+    const model = task === 'detect' ? 'detector' : 'classifier';
+    const { status, body } = await post(`/v1/vision/${task}`, {
+      model,
+      image: png.toString('base64'),
+      bogus: 1,
+    });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: { param: 'bogus', code: 'unsupported_parameter' } });
+  });
+
+  it.each(['detect', 'classify'])('%s: a form with an unknown field', async (task) => {
+    const form = new FormData();
+    form.set('model', task === 'detect' ? 'detector' : 'classifier');
+    form.set('bogus', '1');
+    form.set('image', new Blob([png], { type: 'image/png' }), 'dot.png');
+    const response = await fetch(`${gateway.url}/v1/vision/${task}`, { method: 'POST', body: form });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { param: 'bogus', code: 'unsupported_parameter' } });
+    form.delete('bogus');
+    const ok = await fetch(`${gateway.url}/v1/vision/${task}`, { method: 'POST', body: form });
+    expect(ok.status).toBe(200);
   });
 });

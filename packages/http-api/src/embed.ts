@@ -11,6 +11,8 @@ import { safeInt, uint32, UINT32_MAX } from './proto-range.js';
 export const MAX_EMBED_INPUTS = 2048;
 const MAX_INPUT_IDS = 65_536;
 
+// Ollama takes its whole options object here; only num_ctx means anything for an encoder, so
+// the gateway's lenient parse ignores (and reports) the sampling options clients send along.
 const embedOptions = z.strictObject({
   // The most tokens per input: inputs are cut to it (or refused, with truncate false).
   num_ctx: uint32({ min: 1 }).optional(),

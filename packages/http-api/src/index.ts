@@ -1,5 +1,5 @@
 export type { TextJob } from './text-job.js';
-export { parseBody, unsupportedField, UNSUPPORTED_PARAMETER } from './validation.js';
+export { parseBody, parseLenientBody, unsupportedField, UNSUPPORTED_PARAMETER } from './validation.js';
 export {
   logprobEntries,
   openaiToolCalls,

@@ -31,8 +31,10 @@ import { unsupportedField } from './validation.js';
 
 // Ollama's API (docs/api.md in ollama/ollama): request and response shapes as its clients use them.
 
-// Every field is honoured or refused (see docs/api.md, "Fields VMM refuses"): the schemas are
-// strict, and fields VMM cannot honour are accepted only at the value that changes nothing.
+// Tolerance follows Ollama's (docs/api.md, "Unknown fields"): the schemas list what VMM honours,
+// and the gateway parses them with parseLenientBody, so a field they do not know is ignored and
+// named in X-VMM-Ignored, as Ollama ignores it. Fields that Ollama honours and VMM cannot are
+// accepted only at the value that changes nothing.
 
 export const ollamaOptionsSchema = z.strictObject({
   temperature: float32({ min: 0 }).optional(),
@@ -49,11 +51,10 @@ export const ollamaOptionsSchema = z.strictObject({
   num_predict: safeInt({ min: -2, max: UINT32_MAX }).optional(),
   num_ctx: uint32({ min: 1 }).optional(),
   backend: backendField,
-  // Samplers VMM does not have, at the values that turn them off.
+  // A sampler Ollama has and VMM does not, at the value that turns it off. (Ollama dropped
+  // mirostat, tfs_z and penalize_newline: like its runner options, num_gpu, num_thread, …, they
+  // are unknown here and ignored.)
   typical_p: z.number().optional(),
-  tfs_z: z.number().optional(),
-  mirostat: z.number().optional(),
-  penalize_newline: z.boolean().optional(),
 });
 
 /** Options that only take their neutral value. */
@@ -63,14 +64,6 @@ function checkNeutralOptions(o: z.infer<typeof ollamaOptionsSchema> | undefined)
     o?.typical_p,
     [1],
     'locally typical sampling is not implemented; leave it at 1',
-  );
-  neutralOnly('options.tfs_z', o?.tfs_z, [1], 'tail-free sampling is not implemented; leave it at 1');
-  neutralOnly('options.mirostat', o?.mirostat, [0], 'Mirostat sampling is not implemented; leave it at 0');
-  neutralOnly(
-    'options.penalize_newline',
-    o?.penalize_newline,
-    [true],
-    'the repeat penalty applies to every token, newlines included',
   );
 }
 
@@ -88,9 +81,15 @@ const common = {
   // Thinking models only: VMM's models do not think, so only `false` is honoured.
   think: z.union([z.boolean(), z.enum(['low', 'medium', 'high'])]).optional(),
   ...logprobFields,
-  // Not Ollama's, but sent by ollama-ai-provider-v2 (the AI SDK's Ollama provider) for
-  // maxOutputTokens: honoured as options.num_predict.
+  // Not Ollama's (Ollama ignores them), but sent at the top level by ollama-ai-provider-v2, the AI
+  // SDK's Ollama provider: VMM can honour them, so it does, under the same names in `options`.
   max_output_tokens: uint32({ min: 1 }).optional(),
+  max_tokens: uint32({ min: 1 }).optional(),
+  temperature: ollamaOptionsSchema.shape.temperature,
+  top_p: ollamaOptionsSchema.shape.top_p,
+  presence_penalty: ollamaOptionsSchema.shape.presence_penalty,
+  frequency_penalty: ollamaOptionsSchema.shape.frequency_penalty,
+  stop: ollamaOptionsSchema.shape.stop,
 };
 const noImages = z.array(z.string()).max(0, 'images are not supported by text models here').optional();
 
@@ -128,7 +127,8 @@ export const ollamaChatSchema = z.strictObject({
           images: noImages,
           tool_calls: z.array(ollamaToolCall).max(MAX_TOOLS).optional(),
           tool_name: z.string().optional(),
-          thinking: z.string().max(0, 'thinking is not supported by the models VMM serves').optional(),
+          // `thinking` (a thinking model's earlier reasoning) is unknown here: the models VMM
+          // serves have no template slot for it, so it is ignored, as Ollama's templates do.
         })
         // Only an assistant turn that made calls may leave its content out.
         .refine((message) => message.content !== undefined || (message.tool_calls?.length ?? 0) > 0, {
@@ -139,6 +139,15 @@ export const ollamaChatSchema = z.strictObject({
     // No messages: Ollama's call to load (or, with keep_alive 0, unload) the model.
     .max(MAX_MESSAGES),
   tools: z.array(toolSchema).max(MAX_TOOLS).optional(),
+  // Not Ollama's (it ignores it); sent by ollama-ai-provider-v2 in OpenAI Responses' shape or
+  // Chat Completions' shape. Honoured by the constrained decoder (required, named, none).
+  tool_choice: z
+    .union([
+      z.enum(['auto', 'none', 'required']),
+      z.strictObject({ type: z.literal('function'), name: z.string().min(1) }),
+      z.strictObject({ type: z.literal('function'), function: z.strictObject({ name: z.string().min(1) }) }),
+    ])
+    .optional(),
 });
 
 export type OllamaGenerateBody = z.infer<typeof ollamaGenerateSchema>;
@@ -180,15 +189,40 @@ function checkThink(think: OllamaChatBody['think']): void {
   }
 }
 
+/** `options` with the top-level sampling fields some clients send filled in under it (options win). */
+function mergedOptions(body: OllamaGenerateBody | OllamaChatBody): z.infer<typeof ollamaOptionsSchema> {
+  const topLevel = {
+    num_predict: body.max_tokens ?? body.max_output_tokens,
+    temperature: body.temperature,
+    top_p: body.top_p,
+    presence_penalty: body.presence_penalty,
+    frequency_penalty: body.frequency_penalty,
+    stop: body.stop,
+  };
+  const defined = Object.fromEntries(Object.entries(topLevel).filter(([, value]) => value !== undefined));
+  return { ...defined, ...body.options };
+}
+
+/** tool_choice in the shape the contract's mapping takes; a call asked for needs tools to call. */
+function ollamaToolChoice(body: OllamaChatBody, toolCount: number) {
+  const choice = body.tool_choice;
+  if (toolCount === 0 && (choice === 'required' || typeof choice === 'object')) {
+    throw new VmmError(ErrorCode.InvalidArgument, 'tool_choice asks for a call but no tools were given', {
+      field: 'tool_choice',
+    });
+  }
+  if (typeof choice !== 'object') return toolChoiceToProto(choice);
+  const name = 'name' in choice ? choice.name : choice.function.name;
+  return toolChoiceToProto({ type: 'function', function: { name } });
+}
+
 export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context: RequestContext): TextJob {
   checkThink(body.think);
   const format = ollamaFormat(body.format);
-  const options = ollamaSampling(body.options, body);
-  if (body.max_output_tokens !== undefined && body.options?.num_predict === undefined) {
-    options.maxTokens = body.max_output_tokens;
-  }
+  const options = ollamaSampling(mergedOptions(body), body);
   if ('messages' in body) {
     const tools = toolsToProto(body.tools);
+    const choice = ollamaToolChoice(body, tools.length);
     return {
       kind: 'chat',
       request: {
@@ -208,7 +242,7 @@ export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context
         options,
         context,
         ...(format ? { format } : {}),
-        ...(tools.length > 0 ? { toolUse: { tools, choice: toolChoiceToProto('auto') } } : {}),
+        ...(tools.length > 0 ? { toolUse: { tools, choice } } : {}),
       },
     };
   }

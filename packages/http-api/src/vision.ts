@@ -17,7 +17,7 @@ const base64 = z
   .min(1)
   .regex(/^(data:[\w/+.-]+;base64,)?[A-Za-z0-9+/\s]+={0,2}$/, 'must be base64 (optionally a data: URL)');
 // Multipart forms carry numbers as text: fromText reads those, and only those.
-export const detectSchema = z.object({
+export const detectSchema = z.strictObject({
   model: z.string().min(1),
   image: base64,
   confidence_threshold: fromText(float32({ min: 0, max: 1 })).optional(),
@@ -28,7 +28,7 @@ export const detectSchema = z.object({
   backend: backendField,
 });
 
-export const classifySchema = z.object({
+export const classifySchema = z.strictObject({
   model: z.string().min(1),
   image: base64,
   top_k: fromText(uint32({ min: 1, max: 1000 })).optional(),

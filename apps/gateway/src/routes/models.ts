@@ -1,7 +1,6 @@
 import { type ClientReadableStream, Metadata } from '@grpc/grpc-js';
 import { type Response, Router } from 'express';
 import { ErrorCode, fromGrpcError, httpStatusFor, isGrpcStatusLike, VmmError } from '@vmm/errors';
-import { parseBody } from '@vmm/http-api';
 import {
   canonicalModelName,
   checkDigest,
@@ -12,17 +11,18 @@ import {
 import type { ModelParameter, ModelProgress } from '@vmm/proto';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
+import { ollamaBody } from '../ollama-body.js';
 import { requestIdOf, type RouteDeps } from '../request-context.js';
 
 export const nameFields = { model: z.string().min(1).optional(), name: z.string().min(1).optional() };
 
-export const pullSchema = z.object({
+export const pullSchema = z.strictObject({
   ...nameFields,
   stream: z.boolean().optional(),
   insecure: z.boolean().optional(),
 });
 
-export const createSchema = z.object({
+export const createSchema = z.strictObject({
   ...nameFields,
   from: z.string().min(1).optional(),
   files: z.record(z.string(), z.string()).optional(),
@@ -40,9 +40,9 @@ export const createSchema = z.object({
   stream: z.boolean().optional(),
 });
 
-export const copySchema = z.object({ source: z.string().min(1), destination: z.string().min(1) });
+export const copySchema = z.strictObject({ source: z.string().min(1), destination: z.string().min(1) });
 
-export const deleteSchema = z.object(nameFields);
+export const deleteSchema = z.strictObject(nameFields);
 
 const nameOf = (body: { model?: string | undefined; name?: string | undefined }): string => {
   const name = body.model ?? body.name;
@@ -112,7 +112,7 @@ export function modelsRouter(deps: RouteDeps): Router {
 
   router.post('/api/pull', (req, res) => {
     try {
-      const body = parseBody(pullSchema, req.body);
+      const body = ollamaBody(pullSchema, req.body, res, logger);
       const model = nameOf(body);
       const call = pool.storeWorker().models.pull({ model, requestId: requestIdOf(res) }, metadataOf(res));
       void relay(res, call, body.stream ?? true);
@@ -123,7 +123,7 @@ export function modelsRouter(deps: RouteDeps): Router {
 
   router.post('/api/create', (req, res) => {
     try {
-      const body = parseBody(createSchema, req.body);
+      const body = ollamaBody(createSchema, req.body, res, logger);
       const model = nameOf(body);
       if (body.quantize !== undefined)
         throw new VmmError(
@@ -184,7 +184,7 @@ export function modelsRouter(deps: RouteDeps): Router {
 
   router.post('/api/copy', (req, res) => {
     void (async () => {
-      const body = parseBody(copySchema, req.body);
+      const body = ollamaBody(copySchema, req.body, res, logger);
       await new Promise((resolve, reject) =>
         pool
           .storeWorker()
@@ -201,7 +201,7 @@ export function modelsRouter(deps: RouteDeps): Router {
 
   router.delete('/api/delete', (req, res) => {
     void (async () => {
-      const model = nameOf(parseBody(deleteSchema, req.body));
+      const model = nameOf(ollamaBody(deleteSchema, req.body, res, logger));
       // Refused while any worker runs it (at its latest report); idle copies are unloaded first.
       await pool.refresh().catch(() => undefined);
       for (const state of pool.states()) {

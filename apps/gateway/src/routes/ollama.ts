@@ -20,7 +20,6 @@ import {
   ollamaResponse,
   ollamaTag,
   ollamaTextJob,
-  parseBody,
   taskName,
 } from '@vmm/http-api';
 import {
@@ -34,13 +33,16 @@ import { Task, type TokenLogprob } from '@vmm/proto';
 import type { BackendName } from '@vmm/worker-pool';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
+import { ollamaBody } from '../ollama-body.js';
 import { recordEmbedding } from '../metrics.js';
 import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 import { streamText } from '../text-generation.js';
 
-export const showSchema = z.object({
+export const showSchema = z.strictObject({
   model: z.string().min(1).optional(),
   name: z.string().min(1).optional(),
+  // Ollama's: also list the tokenizer's vocabulary; VMM's answer has none to list.
+  verbose: z.boolean().optional(),
 });
 
 /** Ollama's routes: NDJSON streams by default, Ollama's shapes and error bodies. */
@@ -73,7 +75,9 @@ export function ollamaRouter(deps: RouteDeps): Router {
   async function generateText(req: Request, res: Response, chat: boolean): Promise<void> {
     const requestId = requestIdOf(res);
     try {
-      const body = chat ? parseBody(ollamaChatSchema, req.body) : parseBody(ollamaGenerateSchema, req.body);
+      const body = chat
+        ? ollamaBody(ollamaChatSchema, req.body, res, logger)
+        : ollamaBody(ollamaGenerateSchema, req.body, res, logger);
       const pin = pinOf(req, body.options?.backend);
       const context = requestContext(res, pin, keepAliveMs(body.keep_alive));
       // Ollama's load and unload calls: no prompt (or no messages); keep_alive 0 unloads.
@@ -165,7 +169,7 @@ export function ollamaRouter(deps: RouteDeps): Router {
       const metadata = new Metadata();
       metadata.set('x-request-id', requestId);
       if (legacy) {
-        const body = parseBody(ollamaLegacyEmbedSchema, req.body);
+        const body = ollamaBody(ollamaLegacyEmbedSchema, req.body, res, logger);
         const pin = pinOf(req, body.backend);
         const request = ollamaLegacyEmbedRequest(
           body,
@@ -178,7 +182,7 @@ export function ollamaRouter(deps: RouteDeps): Router {
         res.json(ollamaLegacyEmbedResponse(response));
         return;
       }
-      const body = parseBody(ollamaEmbedSchema, req.body);
+      const body = ollamaBody(ollamaEmbedSchema, req.body, res, logger);
       const pin = pinOf(req, body.backend);
       const request = ollamaEmbedRequest(body, requestContext(res, pin, keepAliveMs(body.keep_alive)));
       checkEmbedSize(request, deps.maxPromptBytes);
@@ -205,7 +209,7 @@ export function ollamaRouter(deps: RouteDeps): Router {
   router.post('/api/show', (req, res) => void show(req, res));
   async function show(req: Request, res: Response): Promise<void> {
     try {
-      const body = parseBody(showSchema, req.body);
+      const body = ollamaBody(showSchema, req.body, res, logger);
       const name = body.model ?? body.name;
       if (!name) throw new VmmError(ErrorCode.InvalidArgument, 'model is required', { field: 'model' });
       if (!pool.find(name)) await pool.refresh().catch(() => undefined);
