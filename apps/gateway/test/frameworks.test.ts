@@ -249,6 +249,155 @@ describe('OpenAI’s Responses API', () => {
     expect(Person.safeParse(structured.output).success).toBe(true);
   });
 
+  // createOpenAI()(model) — the AI SDK's default — and Mastra's api: 'responses' call tools here.
+  it.each([
+    ['required', 'required' as const],
+    ['named', { type: 'tool' as const, toolName: 'get_weather' as const }],
+  ])(
+    'the AI SDK’s default OpenAI provider makes the call a %s toolChoice asks for',
+    async (_, toolChoice) => {
+      const provider = createOpenAI({ baseURL: openaiBase, apiKey: 'unused' });
+      const tools = { get_weather: tool({ description: 'The weather in a city', inputSchema: WeatherArgs }) };
+      const whole = await generateText({
+        model: provider('tiny-llama'),
+        tools,
+        toolChoice,
+        prompt: 'Weather in Paris?',
+        maxOutputTokens: 64,
+      });
+      expect(whole.finishReason).toBe('tool-calls');
+      expect(whole.toolCalls.length).toBeGreaterThanOrEqual(1);
+      for (const call of whole.toolCalls) {
+        expect(call.toolName).toBe('get_weather');
+        expect(WeatherArgs.safeParse(call.input).success).toBe(true);
+      }
+      const streamed = streamText({
+        model: provider('tiny-llama'),
+        tools,
+        toolChoice,
+        prompt: 'Weather in Paris?',
+        maxOutputTokens: 64,
+      });
+      const calls = await streamed.toolCalls;
+      expect(calls.length).toBeGreaterThanOrEqual(1);
+      expect(calls.every((call) => WeatherArgs.safeParse(call.input).success)).toBe(true);
+      expect(await streamed.finishReason).toBe('tool-calls');
+    },
+  );
+
+  it('runs the AI SDK’s tool loop: the call is executed and its result goes back as function_call_output', async () => {
+    const provider = createOpenAI({ baseURL: openaiBase, apiKey: 'unused' });
+    const seen: unknown[] = [];
+    const result = await generateText({
+      model: provider('tiny-llama'),
+      // VMM stores no responses: the items travel in each request, not as item_reference.
+      providerOptions: { openai: { store: false } },
+      tools: {
+        get_weather: tool({
+          description: 'The weather in a city',
+          inputSchema: WeatherArgs,
+          execute: async (input) => {
+            seen.push(input);
+            return { sky: 'sunny' };
+          },
+        }),
+      },
+      // The first step must call; the second may only answer.
+      prepareStep: ({ stepNumber }) => ({ toolChoice: stepNumber === 0 ? 'required' : 'none' }),
+      stopWhen: ({ steps }) => steps.length >= 2,
+      prompt: 'Weather in Paris?',
+      maxOutputTokens: 64,
+    });
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    expect(result.steps).toHaveLength(2);
+    expect(result.steps[0]?.finishReason).toBe('tool-calls');
+    expect(result.steps[1]?.toolCalls).toHaveLength(0);
+    expect(result.steps[1]?.usage.inputTokens).toBeGreaterThan(result.steps[0]?.usage.inputTokens ?? 0);
+  });
+
+  it('answers openai.responses.create with function tools, then takes the function output back', async () => {
+    const openai = new OpenAI({ baseURL: openaiBase, apiKey: 'unused', maxRetries: 0 });
+    const tools = [
+      {
+        type: 'function' as const,
+        name: 'get_weather',
+        description: 'The weather in a city',
+        parameters: z.toJSONSchema(WeatherArgs) as Record<string, unknown>,
+        strict: true,
+      },
+    ];
+    const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'Weather in Paris?' }];
+    const first = await openai.responses.create({
+      model: 'tiny-llama',
+      input,
+      tools,
+      tool_choice: { type: 'function', name: 'get_weather' },
+      parallel_tool_calls: false,
+      max_output_tokens: 64,
+    });
+    const calls = first.output.filter((item) => item.type === 'function_call');
+    expect(calls).toHaveLength(1);
+    const call = calls[0];
+    if (call?.type !== 'function_call') throw new Error('no call');
+    expect(call).toMatchObject({
+      name: 'get_weather',
+      status: 'completed',
+      call_id: expect.stringMatching(/./),
+    });
+    expect(WeatherArgs.safeParse(JSON.parse(call.arguments)).success).toBe(true);
+    expect(first.tools).toEqual([expect.objectContaining({ type: 'function', name: 'get_weather' })]);
+
+    const second = await openai.responses.create({
+      model: 'tiny-llama',
+      input: [
+        ...input,
+        call,
+        { type: 'function_call_output', call_id: call.call_id, output: '{"sky":"sunny"}' },
+      ],
+      tools,
+      tool_choice: 'none',
+      max_output_tokens: 4,
+    });
+    expect(second.output.map((item) => item.type)).toEqual(['message']);
+    expect(second.usage?.input_tokens).toBeGreaterThan(first.usage?.input_tokens ?? 0);
+
+    // The same first turn streamed: the call's events, and the same item in the final response.
+    const types: string[] = [];
+    let argumentsText = '';
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const event of await openai.responses.create({
+      model: 'tiny-llama',
+      input,
+      tools,
+      tool_choice: 'required',
+      max_output_tokens: 64,
+      stream: true,
+    })) {
+      types.push(event.type);
+      if (event.type === 'response.function_call_arguments.delta') argumentsText += event.delta;
+      if (event.type === 'response.completed') completed = event.response;
+    }
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'response.output_item.added',
+        'response.function_call_arguments.delta',
+        'response.function_call_arguments.done',
+        'response.output_item.done',
+      ]),
+    );
+    expect(types.at(-1)).toBe('response.completed');
+    const streamedCall = completed?.output.find((item) => item.type === 'function_call');
+    expect(streamedCall?.type === 'function_call' && streamedCall.arguments).toBe(argumentsText);
+
+    // Stored items cannot be pointed at.
+    await expect(
+      openai.responses.create({ model: 'tiny-llama', input: [{ type: 'item_reference', id: 'fc_1' }] }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/item_reference needs stored responses/),
+    });
+  });
+
   it('answers the official openai client’s responses.create, and its stream events', async () => {
     const openai = new OpenAI({ baseURL: openaiBase, apiKey: 'unused', maxRetries: 0 });
     const response = await openai.responses.create({

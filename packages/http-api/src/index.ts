@@ -77,6 +77,8 @@ export {
   responsesToChat,
   responseObject,
   messageOutput,
+  functionCallOutput,
+  responseCalls,
   type ResponsesBody,
 } from './responses.js';
 export { toolSchema, responseFormatSchema } from './text-fields.js';

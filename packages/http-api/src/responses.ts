@@ -1,13 +1,15 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { FinishReason, type GenerateDone } from '@vmm/proto';
+import { FinishReason, type GenerateDone, type ToolCall } from '@vmm/proto';
 import { z } from 'zod';
 import { backendField, keepAliveField } from './common.js';
 import { uint32 } from './proto-range.js';
 import { MAX_MESSAGES } from './text-limits.js';
+import { jsonSchemaObject, MAX_TOOLS } from './text-fields.js';
 
-// OpenAI's Responses API, the subset that maps onto a chat: text input or messages,
-// instructions, max_output_tokens, sampling, text formats (JSON, JSON schema), streaming events.
-// What does not map (tools, previous_response_id, background runs) is refused by name.
+// OpenAI's Responses API, the part that maps onto a chat: text input or messages, instructions,
+// max_output_tokens, sampling, text formats (JSON, JSON schema), function tools (calls out,
+// their outputs back in the next request), streaming events. What needs stored responses
+// (previous_response_id, item_reference) or other tools (web search, files) is refused by name.
 
 const textPart = z.object({
   type: z.enum(['input_text', 'output_text', 'text']),
@@ -21,6 +23,56 @@ const messageItem = z.object({
   id: z.string().optional(),
   status: z.string().optional(),
 });
+
+/** A call the model made in an earlier turn, sent back as part of the conversation. */
+const functionCallItem = z.strictObject({
+  type: z.literal('function_call'),
+  call_id: z.string().min(1).max(256),
+  name: z.string().min(1).max(256),
+  arguments: z.string(),
+  id: z.string().optional(),
+  status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
+});
+
+/** What the caller's function returned for a call. */
+const functionCallOutputItem = z.strictObject({
+  type: z.literal('function_call_output'),
+  call_id: z.string().min(1).max(256),
+  output: z.union([z.string(), z.array(textPart).max(1000)]),
+  id: z.string().nullish(),
+  status: z.enum(['in_progress', 'completed', 'incomplete']).nullish(),
+});
+
+/** A pointer to an item of a stored response: refused by name (VMM stores no responses). */
+const itemReference = z.strictObject({ type: z.literal('item_reference'), id: z.string() });
+
+const inputItem = z.union([functionCallItem, functionCallOutputItem, itemReference, messageItem]);
+
+/** Responses' function tool: the chat tool's fields, one level up. */
+const functionTool = z.strictObject({
+  type: z.literal(
+    'function',
+    'only function tools are supported (no web search, file search or computer use)',
+  ),
+  name: z.string().min(1).max(256),
+  description: z.string().max(16_384).nullish(),
+  parameters: jsonSchemaObject.nullish(),
+  strict: z.boolean().nullish(),
+});
+
+const toolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.strictObject({ type: z.literal('function'), name: z.string().min(1) }),
+  // Restricts the call to some of the tools; mode as above.
+  z.strictObject({
+    type: z.literal('allowed_tools'),
+    mode: z.enum(['auto', 'required']),
+    tools: z
+      .array(z.strictObject({ type: z.literal('function'), name: z.string().min(1) }))
+      .min(1)
+      .max(MAX_TOOLS),
+  }),
+]);
 
 const textFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
@@ -47,7 +99,7 @@ const refused = (field: string, why: string) =>
 
 export const responsesSchema = z.strictObject({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(messageItem).min(1).max(MAX_MESSAGES)]),
+  input: z.union([z.string(), z.array(inputItem).min(1).max(MAX_MESSAGES)]),
   instructions: z.string().nullish(),
   max_output_tokens: uint32({ min: 1 }).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
@@ -61,8 +113,8 @@ export const responsesSchema = z.strictObject({
   parallel_tool_calls: z.boolean().nullish(),
   truncation: z.literal('disabled').nullish(),
   include: z.array(z.string()).max(0, 'include is not supported on /v1/responses').nullish(),
-  tools: refused('tools', 'use /v1/chat/completions for tool calls'),
-  tool_choice: z.union([z.literal('auto'), z.literal('none')]).nullish(),
+  tools: z.array(functionTool).max(MAX_TOOLS).nullish(),
+  tool_choice: toolChoice.nullish(),
   previous_response_id: refused(
     'previous_response_id',
     'responses are not stored; send the whole conversation',
@@ -75,18 +127,94 @@ export const responsesSchema = z.strictObject({
 
 export type ResponsesBody = z.infer<typeof responsesSchema>;
 
+const text = (content: string | { text: string }[]) =>
+  typeof content === 'string' ? content : content.map((part) => part.text).join('');
+
+type ChatMessage = {
+  role: string;
+  content: string | null;
+  tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[];
+  tool_call_id?: string;
+};
+
+/** Input items as chat messages: consecutive calls join the assistant turn that made them. */
+function chatMessages(items: Exclude<ResponsesBody['input'], string>): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  for (const item of items) {
+    if (item.type === 'function_call') {
+      const call = {
+        id: item.call_id,
+        type: 'function' as const,
+        function: { name: item.name, arguments: item.arguments },
+      };
+      const last = messages.at(-1);
+      if (last?.role === 'assistant' && (last.tool_calls !== undefined || last.content !== null))
+        last.tool_calls = [...(last.tool_calls ?? []), call];
+      else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+    } else if (item.type === 'function_call_output') {
+      messages.push({ role: 'tool', tool_call_id: item.call_id, content: text(item.output) });
+    } else if (item.type === 'item_reference') {
+      throw new VmmError(
+        ErrorCode.InvalidArgument,
+        'item_reference needs stored responses and VMM stores none: send the items themselves ' +
+          '(the AI SDK does with providerOptions: { openai: { store: false } })',
+        { field: `input.${items.indexOf(item)}` },
+      );
+    } else {
+      messages.push({ role: item.role === 'developer' ? 'system' : item.role, content: text(item.content) });
+    }
+  }
+  return messages;
+}
+
+/** tools and tool_choice in Chat Completions' shape; allowed_tools narrows the tools. */
+function chatTools(body: ResponsesBody): Record<string, unknown> {
+  const choice = body.tool_choice;
+  let tools = body.tools ?? [];
+  if (choice && typeof choice === 'object' && choice.type === 'allowed_tools') {
+    const allowed = new Set(choice.tools.map((tool) => tool.name));
+    const unknown = [...allowed].filter((name) => !tools.some((tool) => tool.name === name));
+    if (unknown.length > 0)
+      throw new VmmError(
+        ErrorCode.InvalidArgument,
+        `tool_choice names tools not in tools: ${unknown.join(', ')}`,
+        {
+          field: 'tool_choice',
+        },
+      );
+    tools = tools.filter((tool) => allowed.has(tool.name));
+  }
+  if (tools.length === 0 && (choice === undefined || choice === null || typeof choice === 'string'))
+    return choice === 'required' ? { tool_choice: 'required' } : {};
+  return {
+    tools: tools.map((tool) => ({
+      type: 'function',
+      function: {
+        name: tool.name,
+        ...(tool.description ? { description: tool.description } : {}),
+        ...(tool.parameters ? { parameters: tool.parameters } : {}),
+        ...(tool.strict == null ? {} : { strict: tool.strict }),
+      },
+    })),
+    ...(choice == null
+      ? {}
+      : {
+          tool_choice:
+            typeof choice === 'string'
+              ? choice
+              : choice.type === 'function'
+                ? { type: 'function', function: { name: choice.name } }
+                : choice.mode,
+        }),
+    ...(body.parallel_tool_calls == null ? {} : { parallel_tool_calls: body.parallel_tool_calls }),
+  };
+}
+
 /** The chat request (OpenAI Chat Completions shape) a Responses request means. */
 export function responsesToChat(body: ResponsesBody): Record<string, unknown> {
-  const text = (content: string | { text: string }[]) =>
-    typeof content === 'string' ? content : content.map((part) => part.text).join('');
   const messages = [
     ...(body.instructions ? [{ role: 'system', content: body.instructions }] : []),
-    ...(typeof body.input === 'string'
-      ? [{ role: 'user', content: body.input }]
-      : body.input.map((item) => ({
-          role: item.role === 'developer' ? 'system' : item.role,
-          content: text(item.content),
-        }))),
+    ...(typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : chatMessages(body.input)),
   ];
   const format = body.text?.format;
   if (messages.length > MAX_MESSAGES)
@@ -110,9 +238,43 @@ export function responsesToChat(body: ResponsesBody): Record<string, unknown> {
           },
         }
       : {}),
+    ...chatTools(body),
     ...(body.keep_alive === undefined ? {} : { keep_alive: body.keep_alive }),
     ...(body.backend === undefined ? {} : { backend: body.backend }),
   };
+}
+
+/** The calls a finished generation made, as many as parallel_tool_calls allows. */
+export function responseCalls(body: ResponsesBody, done: GenerateDone | undefined): ToolCall[] {
+  const calls = done?.toolCalls?.calls ?? [];
+  return body.parallel_tool_calls === false ? calls.slice(0, 1) : calls;
+}
+
+/** A `function_call` output item; its id is derived from the call's, so stream and object agree. */
+export function functionCallOutput(call: ToolCall, status: 'in_progress' | 'completed') {
+  return {
+    type: 'function_call',
+    id: `fc_${call.id.replace(/^call_/, '')}`,
+    call_id: call.id,
+    name: call.name,
+    arguments: status === 'completed' ? call.argumentsJson : '',
+    status,
+  };
+}
+
+/**
+ * A finished response's output items: the assistant's message (left out when the turn is only
+ * calls), then one function_call per call.
+ */
+function outputItems(body: ResponsesBody, messageId: string, text: string, done: GenerateDone) {
+  const calls = responseCalls(body, done);
+  const cut = done.finishReason === FinishReason.FINISH_REASON_LENGTH;
+  return [
+    ...(calls.length > 0 && text === ''
+      ? []
+      : [messageOutput(messageId, text, cut ? 'incomplete' : 'completed')]),
+    ...calls.map((call) => functionCallOutput(call, 'completed')),
+  ];
 }
 
 /** OpenAI's Response object around the text generated so far (`done` once it has ended). */
@@ -136,12 +298,18 @@ export function responseObject(
     instructions: body.instructions ?? null,
     max_output_tokens: body.max_output_tokens ?? null,
     model: body.model,
-    output: finished ? [messageOutput(ids.messageId, text, cut ? 'incomplete' : 'completed')] : [],
-    parallel_tool_calls: true,
+    output: done ? outputItems(body, ids.messageId, text, done) : [],
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
     temperature: body.temperature ?? 1,
     top_p: body.top_p ?? 1,
     tool_choice: body.tool_choice ?? 'auto',
-    tools: [],
+    tools: (body.tools ?? []).map((tool) => ({
+      type: 'function',
+      name: tool.name,
+      description: tool.description ?? null,
+      parameters: tool.parameters ?? null,
+      strict: tool.strict ?? null,
+    })),
     text: { format: body.text?.format ?? { type: 'text' } },
     truncation: 'disabled',
     store: false,

@@ -3,11 +3,13 @@ import { type Request, type Response, Router } from 'express';
 import { VmmError } from '@vmm/errors';
 import {
   checkPromptSize,
+  functionCallOutput,
   keepAliveMs,
   messageOutput,
   openaiChatSchema,
   openaiTextJob,
   parseBody,
+  responseCalls,
   responseObject,
   responsesSchema,
   responsesToChat,
@@ -43,7 +45,23 @@ export function responsesRouter(deps: RouteDeps): Router {
         res.write(
           `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...payload })}\n\n`,
         );
-      const part = { item_id: ids.messageId, output_index: 0, content_index: 0 };
+      // Output items open as they appear: the message at the first text, each call at the end
+      // (the worker holds a turn's text back while it may still become a call).
+      let outputIndex = 0;
+      let messageIndex: number | undefined;
+      const part = () => ({ item_id: ids.messageId, output_index: messageIndex, content_index: 0 });
+      const openMessage = () => {
+        if (messageIndex !== undefined) return;
+        messageIndex = outputIndex++;
+        event('response.output_item.added', {
+          output_index: messageIndex,
+          item: messageOutput(ids.messageId, '', 'in_progress'),
+        });
+        event('response.content_part.added', {
+          ...part(),
+          part: { type: 'output_text', text: '', annotations: [] },
+        });
+      };
       let text = '';
       let started = false;
       for await (const chunk of streamText(pool, job, pin, requestId, metrics)) {
@@ -62,26 +80,46 @@ export function responsesRouter(deps: RouteDeps): Router {
           const opening = responseObject(body, ids, '', undefined);
           event('response.created', { response: opening });
           event('response.in_progress', { response: opening });
-          event('response.output_item.added', {
-            output_index: 0,
-            item: messageOutput(ids.messageId, '', 'in_progress'),
-          });
-          event('response.content_part.added', {
-            ...part,
-            part: { type: 'output_text', text: '', annotations: [] },
-          });
           started = true;
         }
-        if (chunk.text) event('response.output_text.delta', { ...part, delta: chunk.text, logprobs: [] });
+        if (chunk.text) {
+          openMessage();
+          event('response.output_text.delta', { ...part(), delta: chunk.text, logprobs: [] });
+        }
         if (chunk.done) {
           const final = responseObject(body, ids, text, chunk.done);
-          const item = (final.output as unknown[])[0];
-          event('response.output_text.done', { ...part, text, logprobs: [] });
-          event('response.content_part.done', {
-            ...part,
-            part: { type: 'output_text', text, annotations: [] },
-          });
-          event('response.output_item.done', { output_index: 0, item });
+          const items = final.output as { type: string }[];
+          const calls = responseCalls(body, chunk.done);
+          // A turn with no calls always has its message, even an empty one.
+          if (items[0]?.type === 'message') {
+            openMessage();
+            event('response.output_text.done', { ...part(), text, logprobs: [] });
+            event('response.content_part.done', {
+              ...part(),
+              part: { type: 'output_text', text, annotations: [] },
+            });
+            event('response.output_item.done', { output_index: messageIndex, item: items[0] });
+          }
+          for (const call of calls) {
+            const index = outputIndex++;
+            const item = functionCallOutput(call, 'completed');
+            event('response.output_item.added', {
+              output_index: index,
+              item: functionCallOutput(call, 'in_progress'),
+            });
+            event('response.function_call_arguments.delta', {
+              item_id: item.id,
+              output_index: index,
+              delta: call.argumentsJson,
+            });
+            event('response.function_call_arguments.done', {
+              item_id: item.id,
+              output_index: index,
+              name: call.name,
+              arguments: call.argumentsJson,
+            });
+            event('response.output_item.done', { output_index: index, item });
+          }
           event(final.status === 'incomplete' ? 'response.incomplete' : 'response.completed', {
             response: final,
           });
