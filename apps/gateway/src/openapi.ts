@@ -33,6 +33,8 @@ interface Operation {
   summary: string;
   tag: 'ollama' | 'openai' | 'vision' | 'batches' | 'operations';
   request?: Body;
+  /** The same request as multipart/form-data (file fields as binary strings). */
+  form?: { schema: z.ZodType; id: string };
   query?: z.ZodObject;
   /** The 200 answer: a schema, or a media type and a description. */
   response: { schema?: z.ZodType; id?: string; type?: string; description?: string; status?: string };
@@ -42,6 +44,25 @@ interface Operation {
 }
 
 const json = 'application/json';
+
+// Vision's forms: the image is a file part; numbers and lists are text, as forms carry them.
+const imageFile = z.string().meta({ format: 'binary', description: 'the image file (JPEG, PNG, WebP, …)' });
+const detectForm = detectSchema.extend({
+  image: imageFile,
+  class_ids: z.string().optional().describe('comma-separated class ids to keep'),
+});
+const classifyForm = classifySchema.extend({ image: imageFile });
+/** A 1×1 PNG: an example that passes the base64 pattern it documents. */
+const PNG_EXAMPLE =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
+
+const tagDescriptions = {
+  ollama: 'Ollama’s API: text generation, chat, embeddings and model management, NDJSON streams.',
+  openai: 'OpenAI’s API: chat and legacy completions, responses, embeddings and models, SSE streams.',
+  vision: 'VMM’s vision API: detection and classification, JSON with base64 or multipart uploads.',
+  batches: 'OpenAI’s files and batches: JSONL requests run later through a queue.',
+  operations: 'Health, readiness, metrics, the worker pool and this document.',
+} as const;
 
 const operations: Operation[] = [
   {
@@ -171,16 +192,6 @@ const operations: Operation[] = [
     response: { schema: out.ollamaProgress, id: 'OllamaProgress' },
     errors: 'ollama',
     streams: 'ndjson',
-  },
-  {
-    method: 'post',
-    path: '/api/push',
-    operationId: 'ollamaPush',
-    summary: 'Not supported (501): VMM pushes to no registry',
-    tag: 'ollama',
-    request: { schema: pullSchema, id: 'OllamaPullRequest' },
-    response: { description: 'never: the answer is 501', status: '501' },
-    errors: 'ollama',
   },
   {
     method: 'post',
@@ -413,8 +424,9 @@ const operations: Operation[] = [
     request: {
       schema: detectSchema,
       id: 'DetectRequest',
-      example: { model: 'yolov8n-squares', image: '<base64>' },
+      example: { model: 'yolov8n-squares', image: PNG_EXAMPLE, confidence_threshold: 0.25 },
     },
+    form: { schema: detectForm, id: 'DetectForm' },
     response: { schema: out.detectResponse, id: 'DetectResponse' },
     errors: 'openai',
   },
@@ -424,7 +436,12 @@ const operations: Operation[] = [
     operationId: 'classify',
     summary: 'Classify an image: top-k labels (JSON with base64, or multipart)',
     tag: 'vision',
-    request: { schema: classifySchema, id: 'ClassifyRequest' },
+    request: {
+      schema: classifySchema,
+      id: 'ClassifyRequest',
+      example: { model: 'colour-classifier', image: PNG_EXAMPLE },
+    },
+    form: { schema: classifyForm, id: 'ClassifyForm' },
     response: { schema: out.classifyResponse, id: 'ClassifyResponse' },
     errors: 'openai',
   },
@@ -527,6 +544,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   register(requests, responseFormatSchema, 'ResponseFormat');
   for (const op of operations) {
     if (op.request) register(requests, op.request.schema, op.request.id);
+    if (op.form) register(requests, op.form.schema, op.form.id);
     if (op.response.schema && op.response.id) register(responses, op.response.schema, op.response.id);
   }
   for (const { schema, id } of Object.values(errorSchemas)) register(responses, schema, id);
@@ -585,6 +603,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
                     schema: ref(op.request.id),
                     ...(op.request.example === undefined ? {} : { example: op.request.example }),
                   },
+                  ...(op.form ? { 'multipart/form-data': { schema: ref(op.form.id) } } : {}),
                 },
               },
             }
@@ -614,9 +633,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       version,
       description:
         'One HTTP API for text generation, embeddings and vision on CPU, CUDA and OpenVINO workers: Ollama’s routes, OpenAI’s, and VMM’s own.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],
-    tags: ['ollama', 'openai', 'vision', 'batches', 'operations'].map((name) => ({ name })),
+    tags: Object.entries(tagDescriptions).map(([name, description]) => ({ name, description })),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: { ...componentSchemas(requests, 'input'), ...componentSchemas(responses, 'output') },

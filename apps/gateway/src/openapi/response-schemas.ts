@@ -223,14 +223,31 @@ export const batchList = pageOf(batchObject);
 
 const box = z.looseObject({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() });
 
+/** The decoded image's size, in the pixels the boxes are given in. */
+const imageSize = z.looseObject({ width: int, height: int });
+
+/** Where a vision request's time went, in nanoseconds. */
+const visionTimings = z.looseObject({
+  load_ns: int,
+  decode_ns: int,
+  preprocess_ns: int,
+  inference_ns: int,
+  postprocess_ns: int,
+  total_ns: int,
+});
+
 export const detectResponse = z.looseObject({
   model: z.string(),
   detections: z.array(z.looseObject({ class_id: int, label: z.string(), score: z.number(), box })),
+  image: imageSize,
+  timings: visionTimings,
 });
 
 export const classifyResponse = z.looseObject({
   model: z.string(),
   classes: z.array(z.looseObject({ class_id: int, label: z.string(), score: z.number() })),
+  image: imageSize,
+  timings: visionTimings,
 });
 
 export const workersResponse = z.looseObject({

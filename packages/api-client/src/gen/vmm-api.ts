@@ -172,23 +172,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/push": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Not supported (501): VMM pushes to no registry */
-        post: operations["ollamaPush"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/copy": {
         parameters: {
             query?: never;
@@ -621,9 +604,6 @@ export interface components {
             /** @enum {string} */
             backend?: "cpu" | "cuda" | "openvino";
             typical_p?: number;
-            tfs_z?: number;
-            mirostat?: number;
-            penalize_newline?: boolean;
         };
         Tool: {
             /** @constant */
@@ -665,6 +645,12 @@ export interface components {
             logprobs?: boolean;
             top_logprobs?: number;
             max_output_tokens?: number;
+            max_tokens?: number;
+            temperature?: number;
+            top_p?: number;
+            presence_penalty?: number;
+            frequency_penalty?: number;
+            stop?: string[];
             prompt?: string;
             system?: string;
             raw?: boolean;
@@ -683,6 +669,12 @@ export interface components {
             logprobs?: boolean;
             top_logprobs?: number;
             max_output_tokens?: number;
+            max_tokens?: number;
+            temperature?: number;
+            top_p?: number;
+            presence_penalty?: number;
+            frequency_penalty?: number;
+            stop?: string[];
             messages: {
                 /** @enum {string} */
                 role: "system" | "user" | "assistant" | "tool";
@@ -699,9 +691,19 @@ export interface components {
                     };
                 }[];
                 tool_name?: string;
-                thinking?: string;
             }[];
             tools?: components["schemas"]["Tool"][];
+            tool_choice?: ("auto" | "none" | "required") | {
+                /** @constant */
+                type: "function";
+                name: string;
+            } | {
+                /** @constant */
+                type: "function";
+                function: {
+                    name: string;
+                };
+            };
         };
         OllamaEmbedRequest: {
             model: string;
@@ -728,6 +730,7 @@ export interface components {
         OllamaShowRequest: {
             model?: string;
             name?: string;
+            verbose?: boolean;
         };
         OllamaPullRequest: {
             model?: string;
@@ -866,7 +869,31 @@ export interface components {
         };
         ResponseRequest: {
             model: string;
-            input: string | {
+            input: string | ({
+                /** @constant */
+                type: "function_call";
+                call_id: string;
+                name: string;
+                arguments: string;
+                id?: string;
+                /** @enum {string} */
+                status?: "in_progress" | "completed" | "incomplete";
+            } | {
+                /** @constant */
+                type: "function_call_output";
+                call_id: string;
+                output: string | {
+                    /** @enum {string} */
+                    type: "input_text" | "output_text" | "text";
+                    text: string;
+                }[];
+                id?: string | null;
+                status?: ("in_progress" | "completed" | "incomplete") | null;
+            } | {
+                /** @constant */
+                type: "item_reference";
+                id: string;
+            } | {
                 /** @constant */
                 type?: "message";
                 /** @enum {string} */
@@ -878,7 +905,7 @@ export interface components {
                 }[];
                 id?: string;
                 status?: string;
-            }[];
+            })[];
             instructions?: string | null;
             max_output_tokens?: number | null;
             temperature?: number | null;
@@ -910,8 +937,31 @@ export interface components {
             parallel_tool_calls?: boolean | null;
             truncation?: "disabled" | null;
             include?: string[] | null;
-            tools?: unknown;
-            tool_choice?: ("auto" | "none") | null;
+            tools?: {
+                /** @constant */
+                type: "function";
+                name: string;
+                description?: string | null;
+                parameters?: {
+                    [key: string]: unknown;
+                } | null;
+                strict?: boolean | null;
+            }[] | null;
+            tool_choice?: (("none" | "auto" | "required") | {
+                /** @constant */
+                type: "function";
+                name: string;
+            } | {
+                /** @constant */
+                type: "allowed_tools";
+                /** @enum {string} */
+                mode: "auto" | "required";
+                tools: {
+                    /** @constant */
+                    type: "function";
+                    name: string;
+                }[];
+            }) | null;
             previous_response_id?: unknown;
             reasoning?: unknown;
             background?: false | null;
@@ -946,8 +996,36 @@ export interface components {
             /** @enum {string} */
             backend?: "cpu" | "cuda" | "openvino";
         };
+        DetectForm: {
+            model: string;
+            /**
+             * Format: binary
+             * @description the image file (JPEG, PNG, WebP, …)
+             */
+            image: string;
+            confidence_threshold?: number;
+            iou_threshold?: number;
+            max_detections?: number;
+            /** @description comma-separated class ids to keep */
+            class_ids?: string;
+            keep_alive?: number | string;
+            /** @enum {string} */
+            backend?: "cpu" | "cuda" | "openvino";
+        };
         ClassifyRequest: {
             model: string;
+            image: string;
+            top_k?: number;
+            keep_alive?: number | string;
+            /** @enum {string} */
+            backend?: "cpu" | "cuda" | "openvino";
+        };
+        ClassifyForm: {
+            model: string;
+            /**
+             * Format: binary
+             * @description the image file (JPEG, PNG, WebP, …)
+             */
             image: string;
             top_k?: number;
             keep_alive?: number | string;
@@ -1339,6 +1417,22 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+            image: {
+                width: number;
+                height: number;
+            } & {
+                [key: string]: unknown;
+            };
+            timings: {
+                load_ns: number;
+                decode_ns: number;
+                preprocess_ns: number;
+                inference_ns: number;
+                postprocess_ns: number;
+                total_ns: number;
+            } & {
+                [key: string]: unknown;
+            };
         } & {
             [key: string]: unknown;
         };
@@ -1351,6 +1445,22 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+            image: {
+                width: number;
+                height: number;
+            } & {
+                [key: string]: unknown;
+            };
+            timings: {
+                load_ns: number;
+                decode_ns: number;
+                preprocess_ns: number;
+                inference_ns: number;
+                postprocess_ns: number;
+                total_ns: number;
+            } & {
+                [key: string]: unknown;
+            };
         } & {
             [key: string]: unknown;
         };
@@ -2119,73 +2229,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OllamaError"];
                 };
-            };
-            /** @description No worker (or no Redis) can serve */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OllamaError"];
-                };
-            };
-        };
-    };
-    ollamaPush: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["OllamaPullRequest"];
-            };
-        };
-        responses: {
-            /** @description Invalid request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OllamaError"];
-                };
-            };
-            /** @description Missing or wrong API key */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OllamaError"];
-                };
-            };
-            /** @description Unknown model, route or object */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OllamaError"];
-                };
-            };
-            /** @description A limit was reached (Retry-After says when to try again) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OllamaError"];
-                };
-            };
-            /** @description never: the answer is 501. */
-            501: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description No worker (or no Redis) can serve */
             503: {
@@ -3570,10 +3613,12 @@ export interface operations {
                 /**
                  * @example {
                  *       "model": "yolov8n-squares",
-                 *       "image": "<base64>"
+                 *       "image": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC",
+                 *       "confidence_threshold": 0.25
                  *     }
                  */
                 "application/json": components["schemas"]["DetectRequest"];
+                "multipart/form-data": components["schemas"]["DetectForm"];
             };
         };
         responses: {
@@ -3642,7 +3687,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "model": "colour-classifier",
+                 *       "image": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ClassifyRequest"];
+                "multipart/form-data": components["schemas"]["ClassifyForm"];
             };
         };
         responses: {
