@@ -11,6 +11,7 @@ import { writeLlamaFolder } from '@vmm/model-fixtures';
 import { Redis } from 'ioredis';
 import { startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
+import { checked, getJson, postJson } from './checked-fetch.js';
 import { ratio } from './stats.js';
 
 const { values } = parseArgs({
@@ -80,7 +81,7 @@ const body = (i: number) => ({
   stream: false,
   options: { num_predict: Number(values.tokens), temperature: 0 },
 });
-await fetch(`${url}/api/generate`, { method: 'POST', body: JSON.stringify(body(-1)) }).then((r) => r.json());
+await postJson(`${url}/api/generate`, body(-1));
 
 // Direct: the same requests, `concurrency` at a time.
 let started = performance.now();
@@ -89,9 +90,7 @@ await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (next < count) {
       const i = next++;
-      await fetch(`${url}/api/generate`, { method: 'POST', body: JSON.stringify(body(i)) }).then((r) =>
-        r.json(),
-      );
+      await postJson(`${url}/api/generate`, body(i));
     }
   }),
 );
@@ -102,15 +101,28 @@ started = performance.now();
 const jsonl = Array.from({ length: count }, (_, i) =>
   JSON.stringify({ custom_id: `i${i}`, method: 'POST', url: '/api/generate', body: body(i) }),
 ).join('\n');
-const batch = (await (await fetch(`${url}/v1/batches`, { method: 'POST', body: jsonl })).json()) as {
-  id: string;
-};
+const batch = await checked<{ id: string }>(
+  await fetch(`${url}/v1/batches`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/jsonl' },
+    body: jsonl,
+  }),
+  'POST /v1/batches',
+);
 for (;;) {
-  const state = (await (await fetch(`${url}/v1/batches/${batch.id}`)).json()) as {
-    status: string;
-    request_counts: { completed: number };
-  };
-  if (state.status === 'completed') break;
+  const state = await getJson<{ status: string; request_counts: { completed: number; failed: number } }>(
+    `${url}/v1/batches/${batch.id}`,
+  );
+  if (['failed', 'cancelled', 'expired'].includes(state.status))
+    throw new Error(`the batch ended ${state.status}`);
+  if (state.status === 'completed') {
+    // Items that failed are no throughput.
+    if (state.request_counts.failed > 0 || state.request_counts.completed !== count)
+      throw new Error(
+        `the batch completed ${state.request_counts.completed} of ${count} items (${state.request_counts.failed} failed)`,
+      );
+    break;
+  }
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
 const batchRate = count / ((performance.now() - started) / 1000);

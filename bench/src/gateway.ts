@@ -20,6 +20,7 @@ import { startWorkerProcess } from '@vmm/test-support';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { decodeTokensPerSecond, type RunResult, summarise } from './llm/run-result.js';
+import { postJson } from './checked-fetch.js';
 import { ratio } from './stats.js';
 
 const { values } = parseArgs({
@@ -115,6 +116,8 @@ async function viaHttp(): Promise<RunResult> {
     }),
   });
   if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+  if (!response.headers.get('content-type')?.includes('application/x-ndjson'))
+    throw new Error(`expected an NDJSON stream, got ${response.headers.get('content-type')}`);
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let first = 0;
@@ -169,7 +172,12 @@ for (let i = 0; i < detects; i += 1) await vision.detect(Uint8Array.from(image))
 const localRate = detects / ((performance.now() - started) / 1000);
 await vision.close();
 const body = JSON.stringify({ model: 'bench-detector', image: image.toString('base64') });
-const post = () => fetch(`${url}/v1/vision/detect`, { method: 'POST', body }).then((r) => r.json());
+// Each answer must be a detection of the square drawn: a refused request is no result.
+const post = async () => {
+  const answer = await postJson<{ detections: unknown[] }>(`${url}/v1/vision/detect`, body);
+  if (answer.detections.length !== 1)
+    throw new Error(`expected 1 detection, got ${answer.detections.length}`);
+};
 await post();
 started = performance.now();
 for (let i = 0; i < detects; i += 1) await post();

@@ -90,6 +90,7 @@ export async function createRunner(config: Readonly<RunnerConfig>, logger: Logge
       pool.stop();
       // BullMQ leaves connections it was given open.
       for (const connection of [itemsConnection, batchesConnection, redis]) connection.disconnect();
+      logger.info('batch runner stopped');
     },
   };
 }

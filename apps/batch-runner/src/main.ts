@@ -25,10 +25,17 @@ try {
 console.log(`vmm-batch-runner running concurrency=${config.concurrency} prefix=${config.prefix}`);
 
 let stopping = false;
-const stop = () => {
+const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  void runner.close().then(() => process.exit(0));
+  logger.info({ signal }, 'shutting down');
+  runner.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
 };
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));

@@ -100,6 +100,8 @@ it('starts worker and gateway with demo models, streams /api/generate, serves th
   const started = await start(false);
   expect(existsSync(join(modelsDir, 'tiny-llama', 'onnx', 'model.onnx'))).toBe(true);
   expect(started.output()).toContain('[batch-runner] vmm-batch-runner running');
+  // On a port other than 8080 the chat command it prints names the server.
+  expect(started.output()).toContain(`chat       VMM_HOST=${started.url} npx vmm run tiny-llama`);
 
   const response = await fetch(`${started.url}/api/generate`, {
     method: 'POST',

@@ -269,6 +269,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       workers.stop();
       await batchService.close().catch(() => undefined);
       redis.disconnect();
+      logger.info('gateway stopped');
     },
   };
 }

@@ -35,10 +35,17 @@ console.log(
 );
 
 let stopping = false;
-const stop = () => {
+const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  void gateway.close(config.shutdownGraceMs).then(() => process.exit(0));
+  logger.info({ signal }, 'shutting down');
+  gateway.close(config.shutdownGraceMs).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
 };
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));

@@ -116,6 +116,16 @@ describe('create, copy, delete', () => {
     expect(
       (await ollama.generate({ model: 'terse', prompt: 'Hello', options: { num_predict: 4 } })).eval_count,
     ).toBe(4);
+    // A model of its own: its own digest, dated when it was made, the base's weights.
+    const models = (await ollama.list()).models;
+    const [terse, base] = ['terse:latest', 'tiny-llama:latest'].map((name) =>
+      models.find((model) => model.name === name),
+    );
+    expect(terse?.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(terse?.digest).not.toBe(base?.digest);
+    expect(new Date(terse?.modified_at ?? 0).getTime()).toBeGreaterThan(
+      new Date(base?.modified_at ?? 0).getTime(),
+    );
   });
 
   it('reads a Modelfile', async () => {
@@ -140,6 +150,11 @@ describe('create, copy, delete', () => {
       expect.arrayContaining(['terse:latest', 'terse-copy:latest']),
     );
     expect((await ollama.show({ model: 'terse-copy' })).system).toBe('Answer in one word.');
+    // A copy is the same model under a second name, as in Ollama: the same digest.
+    const listed = (await ollama.list()).models;
+    expect(listed.find((model) => model.name === 'terse-copy:latest')?.digest).toBe(
+      listed.find((model) => model.name === 'terse:latest')?.digest,
+    );
 
     // A long generation holds the model: delete answers 409 until it ends.
     const controller = new AbortController();

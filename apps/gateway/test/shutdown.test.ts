@@ -58,6 +58,17 @@ describe('gateway shutdown', () => {
     await closing;
   });
 
+  it('says that it stopped', async () => {
+    const config = gatewayConfig(cpuWorkers(workers));
+    prefixes.push(config.batchPrefix);
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const gateway = createGateway(config, logger);
+    await gateway.listen('127.0.0.1', 0);
+    await gateway.close(0);
+    expect(lines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toContain('gateway stopped');
+  });
+
   it('cuts a stream that outlasts the grace period', async () => {
     const { gateway, rest } = await startedStream(100_000);
     await gateway.close(300);

@@ -72,9 +72,26 @@ function readJson(path: string): Record<string, unknown> {
   }
 }
 
+/**
+ * A stored model's digest, as Ollama's is its manifest's: what makes the model (its files by
+ * digest, SYSTEM, LICENSE, PARAMETERs), not its name or date, so a copy shares its source's and a
+ * model derived with a SYSTEM line has its own.
+ */
+function manifestDigest(stored: NonNullable<ModelFolder['stored']>): string {
+  const content = {
+    files: [...stored.files].sort((a, b) => a.path.localeCompare(b.path)).map((f) => [f.path, f.digest]),
+    system: stored.system ?? null,
+    license: stored.license ?? null,
+    parameters: stored.parameters ?? null,
+  };
+  return `sha256:${createHash('sha256').update(JSON.stringify(content)).digest('hex')}`;
+}
+
 /** What Models.List says of a model folder, for Ollama's /api/tags and /api/show. */
 export async function modelInfo(folder: ModelFolder, file: string): Promise<ModelInfo> {
   const main = folder.files.find((candidate) => candidate.path === file) ?? folder.files[0];
+  // A variant (`tiny-llama:q4`) is its own weights and the folder's other files, not its siblings'.
+  const otherVariants = folder.files.reduce((sum, f) => (f === main ? sum : sum + f.bytes), 0);
   const storage = variantStorage[main?.variant ?? 'other'];
   const bytesEach = storage.bytes;
   const config = readJson(join(folder.dir, 'config.json'));
@@ -106,11 +123,14 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
   return {
     name: folder.name,
     task: taskToProto[folder.task],
-    sizeBytes: folder.sizeBytes,
-    digest:
-      folder.stored?.files.find((stored) => stored.path === main?.path)?.digest ??
-      (main ? await sha256(join(folder.dir, main.path)) : ''),
-    modifiedAtMs: folder.modifiedAtMs,
+    sizeBytes: folder.sizeBytes - otherVariants,
+    digest: folder.stored
+      ? manifestDigest(folder.stored)
+      : main
+        ? await sha256(join(folder.dir, main.path))
+        : '',
+    // A stored model dates from its manifest; its files are the blobs it shares with others.
+    modifiedAtMs: folder.stored ? Date.parse(folder.stored.createdAt) : folder.modifiedAtMs,
     details: {
       format: 'onnx',
       family,

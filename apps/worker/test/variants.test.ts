@@ -2,7 +2,7 @@
 // onnx/model_q4.onnx), Models.List lists one tag per variant with its quantization level, and
 // WorkerInfo reports each loaded text model's batching and KV cache.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeLlamaFolder } from '@vmm/model-fixtures';
@@ -48,6 +48,16 @@ describe('variant tags', () => {
       ['tiny-llama:q8', 'Q8'],
       ['tiny-llama:q4', 'Q4'],
     ]);
+    // Each variant's size is its own weights and the shared files, not the whole folder.
+    const onnx = (file: string) => statSync(join(modelsDir, 'tiny-llama', 'onnx', file)).size;
+    const size = (name: string) => listed.models.find((model) => model.name === name)?.sizeBytes ?? 0;
+    expect(size('tiny-llama:latest') - size('tiny-llama:q4')).toBe(
+      onnx('model.onnx') - onnx('model_q4.onnx'),
+    );
+    expect(size('tiny-llama:fp16') - size('tiny-llama:q8')).toBe(
+      onnx('model_fp16.onnx') - onnx('model_quantized.onnx'),
+    );
+    expect(size('tiny-llama:q4')).toBeLessThan(onnx('model_q4.onnx') * 1.5);
   });
 
   it('runs the file a tag names, as a model of its own', async () => {

@@ -136,10 +136,12 @@ async function serve(context: CliContext): Promise<void> {
       say(`Redis does not answer at ${shown.href}: running without batch jobs`);
     }
     const url = `http://localhost:${gateway[1]}`;
+    // The CLI looks for the server on port 8080 unless VMM_HOST says otherwise.
+    const host = gateway[1] === '8080' ? '' : `VMM_HOST=${url} `;
     context.stdout.write(
       `\nVMM is ready on ${url} (models in ${modelsDir})\n` +
         `  dashboard  ${url}/\n` +
-        `  chat       npx vmm run tiny-llama\n` +
+        `  chat       ${host}npx vmm run tiny-llama\n` +
         `  curl       curl ${url}/api/generate -d '{"model":"tiny-llama","prompt":"Why is the sky blue?"}'\n` +
         `  Ctrl-C stops everything\n\n`,
     );
