@@ -38,7 +38,7 @@ export function Section({
 export interface TaskModels {
   task: string;
   choices: ModelTag[];
-  /** The model in the URL, else the first of the task. */
+  /** The model in the URL, else the task's first `:latest` (a model as its author meant it), else its first. */
   model: string | undefined;
   error: string | undefined;
 }
@@ -49,7 +49,9 @@ export function useTaskModels(task: string, chosen: string | undefined): TaskMod
   const choices = (models.data ?? []).filter((m) => m.details.task === task);
   // The server lists names with their tag: a link to `mini-embed` means `mini-embed:latest`.
   const named = chosen !== undefined && !/:[^/]*$/.test(chosen) ? `${chosen}:latest` : chosen;
-  return { task, choices, model: named ?? choices[0]?.name, error: models.error };
+  // `tiny-llama:fp16` sorts before `tiny-llama:latest`: a variant is no default.
+  const fallback = choices.find((m) => m.name.endsWith(':latest')) ?? choices[0];
+  return { task, choices, model: named ?? fallback?.name, error: models.error };
 }
 
 /** Picks one of the task's models; the choice goes into the URL. */

@@ -57,7 +57,8 @@ beforeAll(async () => {
   if (!existsSync('/usr/bin/chromium'))
     throw new Error("Debian's Chromium is missing: apt-get install -y chromium (.ci/run installs it)");
   mkdirSync(shots, { recursive: true });
-  writeLlamaFolder(join(models, 'tiny-llama'));
+  // With a variant that sorts before `:latest`, as the demo set has.
+  writeLlamaFolder(join(models, 'tiny-llama'), { variants: ['fp32', 'fp16'] });
   writeDetectorFolder(join(models, 'yolov8n-squares'));
   writeClassifierFolder(join(models, 'colour-classifier'));
   writeBertFolder(join(models, 'mini-embed'));
@@ -433,6 +434,38 @@ describe('the dashboard', () => {
     }
   }, 60_000);
 
+  it('says it is loading until the model list arrives, never "0 models"', async () => {
+    const { page, errors, close } = await open('#/workers');
+    try {
+      let release = () => undefined as void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      await page.route('**/api/tags', async (route) => {
+        await held;
+        await route.continue();
+      });
+      await page.goto(`${url}/#/models`);
+      const status = page.locator('main section [role="status"]');
+      await expect(status.textContent()).resolves.toBe('loading…');
+      release();
+      await page.locator('tr[data-model="tiny-llama:latest"]').waitFor();
+      await expect(status.textContent()).resolves.toMatch(/^[1-9]\d* models$/);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('benchmarks the text model as its author meant it by default, not a variant that sorts first', async () => {
+    const { page, errors, close } = await open('#/bench');
+    try {
+      await page.locator('#model option[value="tiny-llama:fp16"]').waitFor({ state: 'attached' });
+      await expect(page.locator('#model').inputValue()).resolves.toBe('tiny-llama:latest');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
   it('fits a 390 px wide screen on every page', async () => {
     const { page, errors, close } = await open('', { width: 390 });
     try {
@@ -444,6 +477,14 @@ describe('the dashboard', () => {
       }
       await page.goto(`${url}/#/models`);
       await page.locator('tr[data-model="tiny-llama:latest"]').waitFor();
+      // Nothing cut off: every page's link and every model's action button lie within the screen.
+      const outside = await page.evaluate(() =>
+        [...document.querySelectorAll('nav a, table.models button')]
+          .map((element) => ({ text: element.textContent, box: element.getBoundingClientRect() }))
+          .filter(({ box }) => box.left < 0 || box.right > 390 || box.width === 0)
+          .map(({ text }) => text),
+      );
+      expect(outside).toEqual([]);
       await shoot(page, 'models-390px');
       expect(errors).toEqual([]);
     } finally {

@@ -32,8 +32,17 @@ export function ModelsPage() {
   };
 
   const { models = [], loaded = [], workers = [] } = state.data ?? {};
+  // Until the first answer there is no count to give: "0 models" would be wrong.
+  const waiting = state.data === undefined && state.error === undefined;
   return (
-    <Section title="Models" aside={<span className="muted">{models.length} models</span>}>
+    <Section
+      title="Models"
+      aside={
+        <span className="muted" role="status">
+          {waiting ? 'loading…' : `${models.length} models`}
+        </span>
+      }
+    >
       <ErrorNote error={state.error} />
       <ErrorNote error={actionError} />
       <div className="table-wrap">
@@ -52,6 +61,13 @@ export function ModelsPage() {
             </tr>
           </thead>
           <tbody>
+            {waiting && (
+              <tr>
+                <td colSpan={7} className="muted">
+                  Loading the models…
+                </td>
+              </tr>
+            )}
             {models.map((model) => {
               const where = loaded.filter((l) => l.name === model.name);
               const backends = [

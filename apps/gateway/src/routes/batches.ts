@@ -15,7 +15,7 @@ export interface BatchDeps extends RouteDeps {
 }
 
 /** OpenAI's batch from an uploaded file. */
-export const fromFileSchema = z.object({
+export const fromFileSchema = z.strictObject({
   input_file_id: z.string().min(1).max(200),
   endpoint: z.enum(Object.keys(BATCH_URLS) as [BatchUrl, ...BatchUrl[]]),
   // OpenAI offers 24h; VMM runs a batch as soon as workers are free, whatever the window.
