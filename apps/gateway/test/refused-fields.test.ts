@@ -58,6 +58,12 @@ const refused: [string, Record<string, unknown>, string][] = [
   // OpenAI embeddings
   ['/v1/embeddings', { model: 'mini-embed', input: 'x', extra: true }, 'extra'],
   ['/v1/embeddings', { model: 'mini-embed', input: 'x', encoding_format: 'int8' }, 'encoding_format'],
+  // OpenAI batches
+  [
+    '/v1/batches',
+    { input_file_id: 'file-x', endpoint: '/v1/chat/completions', completion_window: '24h', bogus: 1 },
+    'bogus',
+  ],
 ];
 
 async function post(path: string, body: unknown) {
