@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The batch runner process: takes batch items from Redis and runs them on the workers.
-import { keepServingOnUncaughtErrors } from '@vmm/app-config';
+import { exitOnSignals, keepServingOnUncaughtErrors } from '@vmm/app-config';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createRunner } from './create-runner.js';
@@ -24,18 +24,4 @@ try {
 }
 console.log(`vmm-batch-runner running concurrency=${config.concurrency} prefix=${config.prefix}`);
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  runner.close().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+exitOnSignals(() => runner.close(), logger);

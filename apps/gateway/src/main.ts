@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The gateway process: reads its configuration, polls its workers, serves HTTP until SIGTERM.
-import { keepServingOnUncaughtErrors, listenFailure } from '@vmm/app-config';
+import { exitOnSignals, keepServingOnUncaughtErrors, listenFailure } from '@vmm/app-config';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createGateway } from './create-gateway.js';
@@ -34,18 +34,4 @@ console.log(
   `vmm-gateway listening on http://${config.host}:${port} workers=${config.workers.map((w) => `${w.backend}=${w.address}`).join(',')}`,
 );
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  gateway.close(config.shutdownGraceMs).then(
-    () => process.exit(0),
-    (error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+exitOnSignals(() => gateway.close(config.shutdownGraceMs), logger);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The worker process: reads its configuration, proves its backend, serves until SIGTERM.
 import { setLogger } from '@grpc/grpc-js';
-import { keepServingOnUncaughtErrors, listenFailure } from '@vmm/app-config';
+import { exitOnSignals, keepServingOnUncaughtErrors, listenFailure } from '@vmm/app-config';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createWorker } from './create-worker.js';
@@ -48,18 +48,4 @@ if (config.metrics) {
 // Launchers (npm start, tests) read the bound ports from this line when the ports are 0.
 console.log(`vmm-worker listening on ${config.host}:${port} backend=${worker.backend.backend}${metricsUrl}`);
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  worker.shutdown(config.shutdownGraceMs).then(
-    () => process.exit(0),
-    (error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+exitOnSignals(() => worker.shutdown(config.shutdownGraceMs), logger);

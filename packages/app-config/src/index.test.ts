@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { loadEnv, redactUrl } from './index.js';
+import { exitOnSignals, loadEnv, redactUrl } from './index.js';
 
 const schema = z.object({ PORT: z.coerce.number().int().min(1).default(80), NAME: z.string().default('x') });
 
@@ -39,5 +39,55 @@ describe('redactUrl', () => {
   ])('%s → %s', (text, expected) => {
     expect(redactUrl(text)).toBe(expected);
     expect(redactUrl(text)).not.toContain('s3cret');
+  });
+});
+
+describe('exitOnSignals', () => {
+  const log = () => {
+    const lines: string[] = [];
+    return {
+      lines,
+      info: (_: object, m: string) => lines.push(m),
+      error: (_: object, m: string) => lines.push(m),
+    };
+  };
+
+  it('stops once on SIGTERM, says so, then exits 0', async () => {
+    const said = log();
+    let stops = 0;
+    const exited = new Promise<number>((resolve) => {
+      const remove = exitOnSignals(
+        async () => {
+          stops += 1;
+        },
+        said,
+        (code) => {
+          remove();
+          resolve(code);
+        },
+      );
+      process.emit('SIGTERM', 'SIGTERM');
+      process.emit('SIGINT', 'SIGINT');
+    });
+    expect(await exited).toBe(0);
+    expect(stops).toBe(1);
+    expect(said.lines).toEqual(['shutting down']);
+  });
+
+  it('exits 1 and says why when stopping fails', async () => {
+    const said = log();
+    const exited = new Promise<number>((resolve) => {
+      const remove = exitOnSignals(
+        () => Promise.reject(new Error('stuck')),
+        said,
+        (code) => {
+          remove();
+          resolve(code);
+        },
+      );
+      process.emit('SIGINT', 'SIGINT');
+    });
+    expect(await exited).toBe(1);
+    expect(said.lines).toEqual(['shutting down', 'shutdown failed']);
   });
 });

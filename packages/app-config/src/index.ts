@@ -50,6 +50,43 @@ export function keepServingOnUncaughtErrors(log: (error: unknown, kind: string) 
   process.on('unhandledRejection', (reason) => log(reason, 'unhandled rejection'));
 }
 
+/** Where a stopping service says so: pino's `info` and `error`. */
+export interface ShutdownLog {
+  info(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/**
+ * SIGTERM and SIGINT stop the service once (a second signal while stopping is ignored): it logs
+ * `shutting down` with the signal, runs `stop`, then exits 0, or 1 after logging why stopping
+ * failed. Returns a function that removes the handlers.
+ */
+export function exitOnSignals(
+  stop: () => Promise<void>,
+  log: ShutdownLog,
+  exit: (code: number) => void = (code) => process.exit(code),
+): () => void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    stop().then(
+      () => exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
+
 /** One line for a failed listen: "127.0.0.1:8080 is in use", not a stack trace. */
 export function listenFailure(address: string, error: unknown): string {
   const code = (error as { code?: unknown }).code;

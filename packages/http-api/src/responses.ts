@@ -148,8 +148,7 @@ function chatMessages(items: Exclude<ResponsesBody['input'], string>): ChatMessa
         function: { name: item.name, arguments: item.arguments },
       };
       const last = messages.at(-1);
-      if (last?.role === 'assistant' && (last.tool_calls !== undefined || last.content !== null))
-        last.tool_calls = [...(last.tool_calls ?? []), call];
+      if (last?.role === 'assistant') last.tool_calls = [...(last.tool_calls ?? []), call];
       else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
     } else if (item.type === 'function_call_output') {
       messages.push({ role: 'tool', tool_call_id: item.call_id, content: text(item.output) });
