@@ -1,7 +1,7 @@
 // Ollama's model management through the official ollama client: pull (from a fake Hugging Face
 // Hub), create, copy, delete, blobs; one loaded copy per model whatever its spelling; error shapes.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -182,6 +182,35 @@ describe('create, copy, delete', () => {
     await expect(ollama.delete({ model: 'terse-copy' })).rejects.toMatchObject({ status_code: 404 });
     // The original keeps the shared weights.
     expect((await ollama.generate({ model: 'terse', prompt: 'Hi' })).eval_count).toBe(2);
+  });
+
+  it('refuses a model whose vmm.json names a file outside its folder (no file read leaks)', async () => {
+    const secret = join(source, 'secret.txt');
+    writeFileSync(secret, 'root:x:0:0\n');
+    for (const labels of [
+      '../../../../../../../../../../etc/passwd',
+      secret,
+      '../../../../../../../../../..' + secret,
+    ]) {
+      const bytes = Buffer.from(
+        JSON.stringify({ task: 'image-classification', model: 'model.onnx', labels }),
+      );
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      expect((await fetch(`${gateway.url}/api/blobs/${digest}`, { method: 'POST', body: bytes })).ok).toBe(
+        true,
+      );
+      const created = await post('/api/create', {
+        model: 'leaky',
+        from: 'classifier',
+        files: { 'vmm.json': digest },
+        stream: false,
+      });
+      expect(created.status).toBe(400);
+      expect(((await created.json()) as { error: string }).error).toMatch(
+        /vmm\.json labels .* (leads out of|is not a relative path)/,
+      );
+      expect((await post('/api/show', { model: 'leaky' })).status).toBe(404);
+    }
   });
 
   it('stores blobs by digest and creates a model from them', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelInfo } from '@vmm/proto';
-import type { ModelFolder, OnnxVariant } from '@vmm/runtime';
+import { folderPath, type ModelFolder, type OnnxVariant } from '@vmm/runtime';
 import { parseImageSize, parseNames } from '@vmm/vision';
 import { taskToProto } from './proto-mapping.js';
 
@@ -104,8 +104,9 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
   if (!isText && !isEncoder) {
     const manifestLabels = folder.manifest?.labels;
     if (Array.isArray(manifestLabels)) labels = manifestLabels;
-    else if (typeof manifestLabels === 'string' && existsSync(join(folder.dir, manifestLabels))) {
-      labels = readFileSync(join(folder.dir, manifestLabels), 'utf8').split(/\r?\n/).filter(Boolean);
+    else if (typeof manifestLabels === 'string') {
+      const path = folderPath(folder.dir, manifestLabels, `${folder.name}: vmm.json labels`);
+      if (existsSync(path)) labels = readFileSync(path, 'utf8').split(/\r?\n/).filter(Boolean);
     } else if (folder.metadata.names) labels = parseNames(folder.metadata.names);
     const preprocess = folder.manifest?.preprocess;
     if (folder.metadata.imgsz) input = parseImageSize(folder.metadata.imgsz);

@@ -47,3 +47,4 @@ export {
 } from './thread/serve-thread.js';
 export { STREAM_WINDOW } from './thread/protocol.js';
 export { readFolderJson } from './folder-json.js';
+export { folderPath } from './folder-path.js';

@@ -11,6 +11,7 @@ import {
   parseModelName,
   variantTags,
 } from '@vmm/model-store';
+import { folderPath } from './folder-path.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { type ModelTask, type VmmManifest, vmmManifestSchema } from './vmm-manifest.js';
 
@@ -88,6 +89,8 @@ function onnxFiles(dir: string): ModelFile[] {
     for (const name of readdirSync(folder).sort()) {
       if (!name.endsWith('.onnx')) continue;
       const path = join(folder, name);
+      // A link to weights elsewhere on the machine is refused like a path that climbs out.
+      folderPath(dir, relative(dir, path), 'the model file');
       const external = `${path}_data`;
       found.push({
         path: relative(dir, path),
@@ -160,6 +163,10 @@ export function inspectModelDir(name: string, dir: string): ModelFolder {
       );
     }
     manifest = parsed.data;
+    // What vmm.json names is read later (the labels by /api/show and every classification):
+    // it must stay inside the folder.
+    if (manifest.model !== undefined) folderPath(dir, manifest.model, `${name}/vmm.json model`);
+    if (typeof manifest.labels === 'string') folderPath(dir, manifest.labels, `${name}/vmm.json labels`);
     if (manifest.model !== undefined && !files.some((file) => file.path === manifest?.model)) {
       throw new VmmError(
         ErrorCode.FailedPrecondition,

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import type { ModelFolder, ModelSession } from '@vmm/runtime';
+import { folderPath, type ModelFolder, type ModelSession } from '@vmm/runtime';
 import type { ClassifierPreprocess } from './image-input.js';
 import { parseImageSize, parseNames } from './python-literal.js';
 
@@ -29,7 +29,7 @@ function labelsFrom(folder: ModelFolder): string[] | undefined {
   const labels = folder.manifest?.labels;
   if (Array.isArray(labels)) return labels;
   if (typeof labels === 'string') {
-    const path = join(folder.dir, labels);
+    const path = folderPath(folder.dir, labels, `${folder.name}: vmm.json labels`);
     if (!existsSync(path))
       throw new VmmError(ErrorCode.FailedPrecondition, `${folder.name}: labels file ${labels} is missing`);
     return readFileSync(path, 'utf8')
