@@ -13,6 +13,7 @@ import {
   errorResponse,
   keepAliveMs,
   ollamaGenerateSchema,
+  parseLenientBody,
   ollamaResponse,
   ollamaTextJob,
   openaiChatSchema,
@@ -79,7 +80,8 @@ export async function runItem(pool: WorkerPool, item: ItemJobData, version: stri
   try {
     switch (item.url) {
       case '/api/generate': {
-        const body = ollamaGenerateSchema.parse(item.body);
+        // As the live route reads it: fields Ollama ignores are left out.
+        const body = parseLenientBody(ollamaGenerateSchema, item.body).data;
         const {
           text: all,
           last,

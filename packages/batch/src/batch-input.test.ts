@@ -52,4 +52,19 @@ describe('parseBatchInput', () => {
     );
     expect(parseBatchInput(`${line('a')}\n${big}`, { maxItems: 10, maxPromptBytes: 101 })).toHaveLength(2);
   });
+
+  it('reads an Ollama item as the live route does: unknown fields ignored, known ones still checked', () => {
+    const generate = (body: object) =>
+      line('o', { url: '/api/generate', body: { model: 'm', prompt: 'hi', ...body } });
+    expect(
+      parseBatchInput(generate({ tools: [], options: { num_gpu: 1, num_predict: 2 } }), { maxItems: 10 }),
+    ).toHaveLength(1);
+    expect(() => parseBatchInput(generate({ options: { num_predict: 'many' } }), { maxItems: 10 })).toThrow(
+      /line 1: body\.options\.num_predict/,
+    );
+    // OpenAI's routes still refuse what they do not know.
+    expect(() => parseBatchInput(line('x', { body: { ...ok.body, bogus: 1 } }), { maxItems: 10 })).toThrow(
+      /bogus/,
+    );
+  });
 });

@@ -17,6 +17,7 @@ import {
   openaiChatSchema,
   openaiCompletionSchema,
   openaiEmbedSchema,
+  parseLenientBody,
 } from '@vmm/http-api';
 import { z } from 'zod';
 
@@ -66,6 +67,26 @@ function lineError(line: number, message: string, field = `line ${line}`): VmmEr
 }
 
 /**
+ * An item's body, checked as its route checks it live: Ollama's route ignores fields it does not
+ * know (they are left out here too), the others refuse them.
+ */
+function checkBody(url: string, schema: z.ZodType, body: unknown, line: number): { data: unknown } {
+  if (url.startsWith('/api/')) {
+    try {
+      return { data: parseLenientBody(schema, body).data };
+    } catch (error) {
+      throw lineError(line, `body.${VmmError.from(error).message}`);
+    }
+  }
+  const checked = schema.safeParse(body);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw lineError(line, `body.${issue?.path.map(String).join('.')}: ${issue?.message ?? 'invalid'}`);
+  }
+  return checked;
+}
+
+/**
  * Reads a batch: JSONL (one `{custom_id, method, url, body}` per line, as OpenAI's Batch API
  * takes it) or JSON `{requests: [...]}`. Every item is validated with its route's schema before
  * anything is queued; an error names the line (1-based) and the field.
@@ -111,11 +132,7 @@ export function parseBatchInput(text: string, limits: BatchLimits): BatchItem[] 
     seen.set(customId, line);
     const schema = (BATCH_URLS as Record<string, z.ZodType>)[url];
     if (!schema) throw lineError(line, `url "${url}" is not one of ${Object.keys(BATCH_URLS).join(', ')}`);
-    const checked = schema.safeParse(body);
-    if (!checked.success) {
-      const issue = checked.error.issues[0];
-      throw lineError(line, `body.${issue?.path.map(String).join('.')}: ${issue?.message ?? 'invalid'}`);
-    }
+    const checked = checkBody(url, schema, body, line);
     if ((body as { stream?: unknown }).stream === true)
       throw lineError(line, 'body.stream: batch items cannot stream');
     let job: TextJob | undefined;
