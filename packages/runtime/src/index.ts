@@ -48,3 +48,4 @@ export {
 export { STREAM_WINDOW } from './thread/protocol.js';
 export { readFolderJson } from './folder-json.js';
 export { folderPath } from './folder-path.js';
+export { onnxExternalLocations } from './onnx-external-data.js';

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import type { Backend } from './backend.js';
 import {
@@ -12,6 +12,7 @@ import {
   variantTags,
 } from '@vmm/model-store';
 import { folderPath } from './folder-path.js';
+import { onnxExternalLocations } from './onnx-external-data.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { type ModelTask, type VmmManifest, vmmManifestSchema } from './vmm-manifest.js';
 
@@ -89,8 +90,12 @@ function onnxFiles(dir: string): ModelFile[] {
     for (const name of readdirSync(folder).sort()) {
       if (!name.endsWith('.onnx')) continue;
       const path = join(folder, name);
-      // A link to weights elsewhere on the machine is refused like a path that climbs out.
+      // A link to weights elsewhere on the machine is refused like a path that climbs out; so is
+      // external data that the graph places outside the file's own folder (ONNX Runtime refuses
+      // it too, but late and naming server paths; OpenVINO's reader is not known to check).
       folderPath(dir, relative(dir, path), 'the model file');
+      for (const location of onnxExternalLocations(path))
+        folderPath(dirname(path), location, `${relative(dir, path)}: external data`);
       const external = `${path}_data`;
       found.push({
         path: relative(dir, path),
@@ -106,7 +111,14 @@ function folderStats(dir: string): { sizeBytes: number; modifiedAtMs: number } {
   let sizeBytes = 0;
   let modifiedAtMs = 0;
   for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const stats = statSync(join(dir, entry));
+    let stats = lstatSync(join(dir, entry));
+    if (stats.isSymbolicLink()) {
+      // Every file of the folder is read by a fixed name somewhere (tokenizer.json,
+      // genai_config.json, …): a link may point within the folder, never out of it.
+      folderPath(dir, entry, 'a link in the model folder');
+      if (!existsSync(join(dir, entry))) continue;
+      stats = statSync(join(dir, entry));
+    }
     if (!stats.isFile()) continue;
     sizeBytes += stats.size;
     modifiedAtMs = Math.max(modifiedAtMs, Math.floor(stats.mtimeMs));

@@ -8,7 +8,7 @@ export class FileCursor {
   private bufferStart = 0;
   private bufferLength = 0;
   private position = 0;
-  private readonly size: number;
+  readonly size: number;
 
   constructor(private readonly path: string) {
     try {
