@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ErrorCode, VmmError } from '@vmm/errors';
+import { checkLabels, checkLabelsFileSize, modelTextLimits } from '@vmm/model-store';
 import type { ModelInfo } from '@vmm/proto';
 import { folderPath, type ModelFolder, type OnnxVariant } from '@vmm/runtime';
 import { parseImageSize, parseNames } from '@vmm/vision';
@@ -64,7 +66,7 @@ export class ModelInfoCache {
 }
 
 function readJson(path: string): Record<string, unknown> {
-  if (!existsSync(path)) return {};
+  if (!existsSync(path) || statSync(path).size > modelTextLimits.configFileBytes) return {};
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch {
@@ -87,7 +89,34 @@ function manifestDigest(stored: NonNullable<ModelFolder['stored']>): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(content)).digest('hex')}`;
 }
 
-/** What Models.List says of a model folder, for Ollama's /api/tags and /api/show. */
+/**
+ * A model's own text that answers carry whole (its class labels, its chat template), read
+ * from the folder and refused (FAILED_PRECONDITION) past the bounds every message can hold.
+ */
+export function modelText(folder: ModelFolder): { labels: string[]; template: string | undefined } {
+  let labels: string[] = [];
+  if (folder.task !== 'text-generation' && folder.task !== 'embedding') {
+    const manifestLabels = folder.manifest?.labels;
+    if (Array.isArray(manifestLabels)) labels = manifestLabels;
+    else if (typeof manifestLabels === 'string') {
+      const path = folderPath(folder.dir, manifestLabels, `${folder.name}: vmm.json labels`);
+      if (existsSync(path)) {
+        checkLabelsFileSize(statSync(path).size, folder.name);
+        labels = readFileSync(path, 'utf8').split(/\r?\n/).filter(Boolean);
+      }
+    } else if (folder.metadata.names) labels = parseNames(folder.metadata.names);
+  }
+  checkLabels(labels, folder.name);
+  const template = readJson(join(folder.dir, 'tokenizer_config.json')).chat_template;
+  if (typeof template === 'string' && Buffer.byteLength(template) > modelTextLimits.templateBytes)
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `${folder.name}: the chat template is larger than ${modelTextLimits.templateBytes / (1024 * 1024)} MiB`,
+    );
+  return { labels, template: typeof template === 'string' ? template : undefined };
+}
+
+/** What Models.Show says of a model folder (List: `listingOf` it), for /api/tags and /api/show. */
 export async function modelInfo(folder: ModelFolder, file: string): Promise<ModelInfo> {
   const main = folder.files.find((candidate) => candidate.path === file) ?? folder.files[0];
   // A variant (`tiny-llama:q4`) is its own weights and the folder's other files, not its siblings'.
@@ -95,19 +124,11 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
   const storage = variantStorage[main?.variant ?? 'other'];
   const bytesEach = storage.bytes;
   const config = readJson(join(folder.dir, 'config.json'));
-  const tokenizerConfig = readJson(join(folder.dir, 'tokenizer_config.json'));
   const parameters = Math.round((main?.bytes ?? 0) / bytesEach);
   const isText = folder.task === 'text-generation';
   const isEncoder = folder.task === 'embedding';
-  let labels: string[] = [];
   let input: [number, number] = [0, 0];
   if (!isText && !isEncoder) {
-    const manifestLabels = folder.manifest?.labels;
-    if (Array.isArray(manifestLabels)) labels = manifestLabels;
-    else if (typeof manifestLabels === 'string') {
-      const path = folderPath(folder.dir, manifestLabels, `${folder.name}: vmm.json labels`);
-      if (existsSync(path)) labels = readFileSync(path, 'utf8').split(/\r?\n/).filter(Boolean);
-    } else if (folder.metadata.names) labels = parseNames(folder.metadata.names);
     const preprocess = folder.manifest?.preprocess;
     if (folder.metadata.imgsz) input = parseImageSize(folder.metadata.imgsz);
     else if (preprocess?.crop) input = [preprocess.crop, preprocess.crop];
@@ -120,7 +141,7 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
         : folder.task === 'object-detection'
           ? 'detector'
           : 'classifier';
-  const template = tokenizerConfig.chat_template;
+  const { labels, template } = modelText(folder);
   return {
     name: folder.name,
     task: taskToProto[folder.task],
@@ -143,7 +164,7 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
       (isText || isEncoder) && typeof config.max_position_embeddings === 'number'
         ? config.max_position_embeddings
         : 0,
-    chatTemplate: typeof template === 'string' ? template : undefined,
+    chatTemplate: template,
     labels,
     inputHeight: input[0],
     inputWidth: input[1],
@@ -154,4 +175,13 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
     license: folder.stored?.license ?? [],
     parent: folder.stored?.from,
   };
+}
+
+/**
+ * What List and WorkerInfo carry of a model: everything but its per-model text (chat template,
+ * labels, SYSTEM, LICENSE, PARAMETERs), so a listing grows with the number of models only and
+ * never past a gRPC message's limit. Show carries the rest.
+ */
+export function listingOf(info: ModelInfo): ModelInfo {
+  return { ...info, chatTemplate: undefined, labels: [], system: undefined, parameters: [], license: [] };
 }

@@ -1,7 +1,10 @@
 import { availableParallelism, cpus } from 'node:os';
 import { type Backend, type Batching, type LoadedModel, type ModelsServer, Task } from '@vmm/proto';
+import { ErrorCode, VmmError } from '@vmm/errors';
 import type { LlmRunner } from '@vmm/llm';
+import { checkModelText } from '@vmm/model-store';
 import {
+  inspectModelFolder,
   listModelFolders,
   type ModelFolder,
   selectModelFile,
@@ -11,7 +14,7 @@ import {
 import type { Logger } from 'pino';
 import { requestIdOf, toStatus } from './grpc-edge.js';
 import type { LoadedModelState, ModelManager } from './model-manager.js';
-import { ModelInfoCache } from './model-info.js';
+import { listingOf, ModelInfoCache } from './model-info.js';
 import { providersOf } from './model-runner.js';
 import { taskFromProto, taskToProto } from './proto-mapping.js';
 
@@ -40,10 +43,10 @@ export function describeDevice(backend: RuntimeBackend, deviceId: number, openvi
 /** Implements vmm.v1.Models: the catalogue, explicit load/unload, and the router's view. */
 export function createModelsService(
   deps: ModelsDeps,
-): Pick<ModelsServer, 'list' | 'load' | 'unload' | 'workerInfo'> {
+): Pick<ModelsServer, 'list' | 'show' | 'load' | 'unload' | 'workerInfo'> {
   const modelInfos = new ModelInfoCache();
   const loadedToProto = async (state: LoadedModelState): Promise<LoadedModel> => ({
-    model: await modelInfos.get(state.folder, state.file),
+    model: listingOf(await modelInfos.get(state.folder, state.file)),
     memoryBytes: state.folder.files.find((file) => file.path === state.file)?.bytes ?? 0,
     deviceMemoryBytes: 0,
     expiresAtMs: state.expiresAtMs,
@@ -65,9 +68,39 @@ export function createModelsService(
           models
             .filter((folder) => call.request.task === Task.TASK_UNSPECIFIED || folder.task === wanted)
             .flatMap((folder) => withVariantTags(folder, deps.backend))
-            .map(({ folder, file }) => modelInfos.get(folder, file)),
+            .map(async ({ folder, file }) => {
+              try {
+                return listingOf(await modelInfos.get(folder, file));
+              } catch (error) {
+                // One model that cannot be described (labels over the bounds, say) is left out
+                // of the listing, not the listing itself.
+                deps.logger.warn({ model: folder.name, reason: (error as Error).message }, 'model skipped');
+                return undefined;
+              }
+            }),
         );
-        return { models: infos };
+        return { models: infos.filter((info) => info !== undefined) };
+      })().then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(fail(error, requestIdOf(undefined, call.metadata))),
+      );
+    },
+
+    show(call, callback) {
+      void (async () => {
+        const folder = inspectModelFolder(deps.modelsDir, call.request.model);
+        if (folder.stored) {
+          try {
+            checkModelText(folder.stored);
+          } catch (error) {
+            // A model stored before the bounds: listed, served, deletable; only not shown whole.
+            throw new VmmError(
+              ErrorCode.FailedPrecondition,
+              `${folder.name}: ${(error as Error).message}; delete the model and create it again`,
+            );
+          }
+        }
+        return modelInfos.get(folder, selectModelFile(folder, deps.backend).path);
       })().then(
         (response) => callback(null, response),
         (error: unknown) => callback(fail(error, requestIdOf(undefined, call.metadata))),

@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import {
   addParameter,
+  checkModelText,
   hubReference,
   HubPuller,
   type ModelManifest,
@@ -35,6 +36,7 @@ import type {
 import { type Backend, inspectModelDir, inspectModelFolder, selectModelFile } from '@vmm/runtime';
 import type { Logger } from 'pino';
 import { requestIdOf, signalOf, toStatus, writeWithBackpressure } from './grpc-edge.js';
+import { modelText } from './model-info.js';
 import type { ModelManager } from './model-manager.js';
 
 export interface StoreDeps {
@@ -59,8 +61,10 @@ export function createStoreService(deps: StoreDeps): StoreMethods {
     token: deps.hub.token,
     maxBytes: deps.hub.maxBytes,
   });
+  // What a new model must pass before its manifest is written: a folder the worker can serve,
+  // whose text (labels, chat template) fits every answer that carries it.
   const servable = (name: string) => (dir: string) => {
-    inspectModelDir(name, dir);
+    modelText(inspectModelDir(name, dir));
   };
   const pulls = new PullCoordinator(async (name, progress, signal) => {
     const reference = hubReference(name);
@@ -151,6 +155,8 @@ export function createStoreService(deps: StoreDeps): StoreMethods {
       void streamProgress(call, async (progress) => {
         const request = call.request;
         const name = checkDestination(request.model);
+        // A gRPC client may call the worker directly: the gateway's check is repeated here.
+        checkModelText(request);
         progress({ status: 'reading model metadata' });
         const base = request.from ? await sourceOf(request.from) : { files: [] as StoredFile[] };
         const files = new Map(base.files.map((file) => [file.path, file]));

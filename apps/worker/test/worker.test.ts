@@ -394,10 +394,11 @@ describe('Models', () => {
       ['heavy-llama:latest', Task.TASK_TEXT_GENERATION],
       ['tiny-llama:latest', Task.TASK_TEXT_GENERATION],
     ]);
-    expect(all.models.find((m) => m.name === 'detector:latest')?.labels.slice(0, 2)).toEqual([
-      'red',
-      'green',
-    ]);
+    // A listing leaves out each model's text; Show gives it whole.
+    expect(all.models.find((m) => m.name === 'detector:latest')?.labels).toEqual([]);
+    const shown = await call<{ name: string; labels: string[] }>('show', { model: 'detector' });
+    expect([shown.name, shown.labels.slice(0, 2)]).toEqual(['detector:latest', ['red', 'green']]);
+    await expect(call('show', { model: 'no-such-model' })).rejects.toMatchObject({ code: 5 });
     const text = await call<{ models: { name: string }[] }>('list', { task: Task.TASK_TEXT_GENERATION });
     expect(text.models.map((m) => m.name)).toEqual(['heavy-llama:latest', 'tiny-llama:latest']);
   });

@@ -26,3 +26,10 @@ export {
 export { onnxVariantOf, variantTags, cpuVariantOrder, type OnnxVariant } from './onnx-variant.js';
 export { HubPuller, type HubOptions, type PullProgress } from './hub-pull.js';
 export { PullCoordinator } from './pull-coordinator.js';
+export {
+  checkLabelCount,
+  checkLabels,
+  checkLabelsFileSize,
+  checkModelText,
+  modelTextLimits,
+} from './model-limits.js';

@@ -55,6 +55,9 @@ const unsupported = new Set([
   'main_gpu',
 ]);
 
+const MAX_STOPS = 16;
+const MAX_STOP_LENGTH = 1024;
+
 const isKey = (name: string): name is keyof ModelParameters => Object.hasOwn(kinds, name);
 
 function bad(message: string): VmmError {
@@ -86,12 +89,16 @@ export function addParameter(into: ModelParameters, name: string, value: unknown
   const kind = kinds[name];
   if (kind === 'strings') {
     const values = Array.isArray(value) ? value : [value];
+    const stop = (into.stop ??= []);
     for (const item of values) {
       if (typeof item !== 'string' || item.length === 0)
         throw bad(`parameter stop must be a non-empty string`);
-      into.stop = [...(into.stop ?? []), item];
+      if (item.length > MAX_STOP_LENGTH)
+        throw bad(`parameter stop: a stop sequence may be at most ${MAX_STOP_LENGTH} characters`);
+      // Checked per item: an array of a million stops is refused at the 17th.
+      if (stop.length >= MAX_STOPS) throw bad(`at most ${MAX_STOPS} stop sequences`);
+      stop.push(item);
     }
-    if ((into.stop?.length ?? 0) > 16) throw bad('at most 16 stop sequences');
     return;
   }
   (into as Record<string, number>)[name] = number(name, kind, value);

@@ -36,7 +36,13 @@ export {
   type ModelFolder,
   type ModelFile,
 } from './model-folder.js';
-export { variantTags, type OnnxVariant } from '@vmm/model-store';
+export {
+  variantTags,
+  checkLabelCount,
+  checkLabels,
+  checkLabelsFileSize,
+  type OnnxVariant,
+} from '@vmm/model-store';
 export { vmmManifestSchema, type VmmManifest, type ModelTask } from './vmm-manifest.js';
 export { ThreadHost, threadEntry, type ThreadCallOptions } from './thread/thread-host.js';
 export {

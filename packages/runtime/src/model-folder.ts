@@ -90,12 +90,8 @@ function onnxFiles(dir: string): ModelFile[] {
     for (const name of readdirSync(folder).sort()) {
       if (!name.endsWith('.onnx')) continue;
       const path = join(folder, name);
-      // A link to weights elsewhere on the machine is refused like a path that climbs out; so is
-      // external data that the graph places outside the file's own folder (ONNX Runtime refuses
-      // it too, but late and naming server paths; OpenVINO's reader is not known to check).
+      // A link to weights elsewhere on the machine is refused like a path that climbs out.
       folderPath(dir, relative(dir, path), 'the model file');
-      for (const location of onnxExternalLocations(path))
-        folderPath(dirname(path), location, `${relative(dir, path)}: external data`);
       const external = `${path}_data`;
       found.push({
         path: relative(dir, path),
@@ -185,6 +181,14 @@ export function inspectModelDir(name: string, dir: string): ModelFolder {
         `${name}/vmm.json names ${manifest.model}, which is not in the folder`,
       );
     }
+  }
+  // External data that a graph places outside its file's own folder is refused like a path
+  // that climbs out (ONNX Runtime refuses it too, but late and naming server paths; OpenVINO's
+  // reader is not known to check).
+  for (const file of files) {
+    const path = join(dir, file.path);
+    for (const location of onnxExternalLocations(path))
+      folderPath(dirname(path), location, `${file.path}: external data`);
   }
   if (files.length === 0) {
     throw new VmmError(

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { basename } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
 
 /** Sequential reads with a small buffer, and seeks past what is not needed. */
@@ -14,7 +15,7 @@ export class FileCursor {
     try {
       this.fd = openSync(path, 'r');
     } catch (error) {
-      throw new VmmError(ErrorCode.NotFound, `cannot open ONNX file ${path}`, { cause: error });
+      throw new VmmError(ErrorCode.NotFound, `cannot open ONNX file ${basename(path)}`, { cause: error });
     }
     this.size = fstatSync(this.fd).size;
   }
@@ -24,7 +25,11 @@ export class FileCursor {
   }
 
   invalid(reason: string): VmmError {
-    return new VmmError(ErrorCode.FailedPrecondition, `${this.path} is not a valid ONNX file: ${reason}`);
+    // The file's name only: a server path is nobody's business (messages reach clients).
+    return new VmmError(
+      ErrorCode.FailedPrecondition,
+      `${basename(this.path)} is not a valid ONNX file: ${reason}`,
+    );
   }
 
   private byte(): number {

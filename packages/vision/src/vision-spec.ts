@@ -1,7 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { folderPath, type ModelFolder, type ModelSession } from '@vmm/runtime';
+import {
+  checkLabelCount,
+  checkLabels,
+  checkLabelsFileSize,
+  folderPath,
+  type ModelFolder,
+  type ModelSession,
+  readFolderJson,
+} from '@vmm/runtime';
 import type { ClassifierPreprocess } from './image-input.js';
 import { parseImageSize, parseNames } from './python-literal.js';
 
@@ -32,16 +39,14 @@ function labelsFrom(folder: ModelFolder): string[] | undefined {
     const path = folderPath(folder.dir, labels, `${folder.name}: vmm.json labels`);
     if (!existsSync(path))
       throw new VmmError(ErrorCode.FailedPrecondition, `${folder.name}: labels file ${labels} is missing`);
+    checkLabelsFileSize(statSync(path).size, folder.name);
     return readFileSync(path, 'utf8')
       .split(/\r?\n/)
       .filter((line) => line.length > 0);
   }
   if (folder.metadata.names !== undefined) return parseNames(folder.metadata.names);
-  const configPath = join(folder.dir, 'config.json');
-  if (existsSync(configPath)) {
-    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { id2label?: Record<string, string> };
-    if (config.id2label) return parseNames(JSON.stringify(config.id2label));
-  }
+  const id2label = readFolderJson(folder.dir, 'config.json')?.id2label;
+  if (typeof id2label === 'object' && id2label !== null) return parseNames(JSON.stringify(id2label));
   return undefined;
 }
 
@@ -72,12 +77,11 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
       ? widthDim
       : (preprocess?.width ?? preprocess?.crop ?? metadataSize?.[1] ?? 640);
   const outputClasses = typeof output.shape[1] === 'number' ? output.shape[1] : undefined;
-  const labels =
-    labelsFrom(folder) ??
-    Array.from(
-      { length: folder.task === 'object-detection' ? (outputClasses ?? 84) - 4 : (outputClasses ?? 0) },
-      (_, i) => `class_${i}`,
-    );
+  const classes = folder.task === 'object-detection' ? (outputClasses ?? 84) - 4 : (outputClasses ?? 0);
+  // A graph may declare any output size: checked before an array of that many names is made.
+  checkLabelCount(classes, folder.name);
+  const labels = labelsFrom(folder) ?? Array.from({ length: Math.max(0, classes) }, (_, i) => `class_${i}`);
+  checkLabels(labels, folder.name);
   const spec: VisionSpec = {
     task: folder.task,
     inputName: input.name,

@@ -120,6 +120,9 @@ export function rankWorkers(
 // process to the first address only.
 const channelOptions = {
   'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  // Models.Show carries a model's bounded text whole (up to ~6 MiB: model-store's
+  // modelTextLimits); gRPC's default 4 MiB is too little for that, and listings stay small.
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
 };
 
 /**
@@ -323,6 +326,20 @@ export class WorkerPool {
       }
     }
     throw isGrpcStatusLike(lastError) ? fromGrpcError(lastError) : VmmError.from(lastError);
+  }
+
+  /** Models.Show from the first worker that serves `model`: the model whole, for /api/show. */
+  show(model: string, metadata: Metadata): Promise<ModelInfo> {
+    return this.unary(
+      model,
+      undefined,
+      (handle) =>
+        new Promise<ModelInfo>((resolve, reject) =>
+          handle.models.show({ model }, metadata, { deadline: Date.now() + 30_000 }, (error, value) =>
+            error ? reject(error) : resolve(value),
+          ),
+        ),
+    );
   }
 
   /**

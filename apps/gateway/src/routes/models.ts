@@ -4,6 +4,7 @@ import { ErrorCode, fromGrpcError, httpStatusFor, isGrpcStatusLike, VmmError } f
 import {
   canonicalModelName,
   checkDigest,
+  checkModelText,
   type ModelRecipe,
   parametersFromJson,
   parseModelfile,
@@ -147,14 +148,19 @@ export function modelsRouter(deps: RouteDeps): Router {
       if (from === undefined && Object.keys(files).length === 0)
         throw new VmmError(ErrorCode.InvalidArgument, 'from or files is required', { field: 'from' });
       const license = body.license ?? recipe.license;
+      const text = {
+        system: body.system ?? recipe.system,
+        template: body.template ?? recipe.template,
+        license: license === undefined ? [] : Array.isArray(license) ? license : [license],
+      };
+      // Before any work: each of these travels whole in every later Show and /api/show.
+      checkModelText(text);
       const call = pool.storeWorker().models.create(
         {
           model,
           from: from === undefined ? '' : from,
           files,
-          system: body.system ?? recipe.system,
-          template: body.template ?? recipe.template,
-          license: license === undefined ? [] : Array.isArray(license) ? license : [license],
+          ...text,
           parameters: Object.entries(parameters).flatMap(([name, value]: [string, unknown]) =>
             (Array.isArray(value) ? value : [value]).map((item): ModelParameter => ({
               name,

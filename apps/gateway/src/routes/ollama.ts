@@ -213,11 +213,15 @@ export function ollamaRouter(deps: RouteDeps): Router {
       const name = body.model ?? body.name;
       if (!name) throw new VmmError(ErrorCode.InvalidArgument, 'model is required', { field: 'model' });
       if (!pool.find(name)) await pool.refresh().catch(() => undefined);
-      const model = pool.find(name);
-      if (!model)
+      const listed = pool.find(name);
+      if (!listed)
         throw new VmmError(ErrorCode.NotFound, `model "${tryCanonicalModelName(name) ?? name}" not found`, {
           field: 'model',
         });
+      // Listings leave out a model's text (template, labels, SYSTEM, LICENSE): asked for whole.
+      const metadata = new Metadata();
+      metadata.set('x-request-id', requestIdOf(res));
+      const model = await pool.show(listed.name, metadata);
       const text = model.task === Task.TASK_TEXT_GENERATION;
       const embedding = model.task === Task.TASK_EMBEDDING;
       const parameters: ModelParameters = {};

@@ -1,6 +1,7 @@
 // The one module that talks to openvino-node (STYLE.md habit 6). openvino-node needs Node >= 21
 // and downloads the OpenVINO runtime at install, so it lives only in the OpenVINO image and is
 // loaded by dynamic import; everywhere else this module explains what is missing.
+import { withoutPaths } from './without-paths.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,7 +110,7 @@ export async function createOpenVinoSession(
   } catch (error) {
     throw new VmmError(
       ErrorCode.FailedPrecondition,
-      `OpenVINO cannot load the model on ${device}: ${(error as Error).message}`,
+      `OpenVINO cannot load the model on ${device}: ${withoutPaths((error as Error).message)}`,
       {
         cause: error,
       },

@@ -1,4 +1,5 @@
 // The one module that talks to onnxruntime-node (STYLE.md habit 6).
+import { withoutPaths } from './without-paths.js';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -102,7 +103,7 @@ export async function createOrtSession(
         ? await ort.InferenceSession.create(model, sessionOptions)
         : await ort.InferenceSession.create(model, sessionOptions);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = withoutPaths(error instanceof Error ? error.message : String(error));
     if (options.backend === 'cuda' && /cuda|shared library|providers/i.test(message)) {
       throw new VmmError(
         ErrorCode.FailedPrecondition,

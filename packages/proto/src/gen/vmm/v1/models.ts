@@ -51,18 +51,18 @@ export interface ModelInfo {
     | undefined;
   /** Text generation: the context window in tokens. */
   contextLength: number;
-  /** Text generation: the Jinja chat template, when the model has one. */
+  /** Text generation: the Jinja chat template, when the model has one (Show only). */
   chatTemplate?:
     | string
     | undefined;
-  /** Vision: class labels by class id. */
+  /** Vision: class labels by class id (Show only). */
   labels: string[];
   /** Vision: the model's input size in pixels. */
   inputWidth: number;
   inputHeight: number;
   /**
    * A created or copied model's additions (its Modelfile's SYSTEM, PARAMETER and LICENSE lines)
-   * and the model it was made from.
+   * and the model it was made from (all but `parent`: Show only).
    */
   system?: string | undefined;
   parameters: ModelParameter[];
@@ -75,11 +75,16 @@ export interface ListModelsRequest {
   task: Task;
 }
 
+export interface ShowModelRequest {
+  model: string;
+}
+
 export interface ListModelsResponse {
   models: ModelInfo[];
 }
 
 export interface LoadedModel {
+  /** As List gives it (no per-model text). */
   model:
     | ModelInfo
     | undefined;
@@ -793,6 +798,73 @@ export const ListModelsRequest: MessageFns<ListModelsRequest> = {
   fromPartial(object: DeepPartial<ListModelsRequest>): ListModelsRequest {
     const message = createBaseListModelsRequest();
     message.task = object.task ?? 0;
+    return message;
+  },
+};
+
+function createBaseShowModelRequest(): ShowModelRequest {
+  return { model: "" };
+}
+
+export const ShowModelRequest: MessageFns<ShowModelRequest> = {
+  encode(message: ShowModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShowModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShowModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShowModelRequest {
+    return { model: isSet(object.model) ? globalThis.String(object.model) : "" };
+  },
+
+  toJSON(message: ShowModelRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ShowModelRequest>): ShowModelRequest {
+    return ShowModelRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ShowModelRequest>): ShowModelRequest {
+    const message = createBaseShowModelRequest();
+    message.model = object.model ?? "";
     return message;
   },
 };
@@ -3097,7 +3169,11 @@ export const HasBlobResponse: MessageFns<HasBlobResponse> = {
 /** Manages the models a worker can serve and reports the worker's state to the router. */
 export type ModelsService = typeof ModelsService;
 export const ModelsService = {
-  /** Every model folder the worker can serve, loaded or not. */
+  /**
+   * Every model folder the worker can serve, loaded or not, as a listing needs it: the per-model
+   * text (chat template, labels, SYSTEM, LICENSE, PARAMETERs) is left out, so the answer grows
+   * with the number of models only. Show gives one model whole.
+   */
   list: {
     path: "/vmm.v1.Models/List" as const,
     requestStream: false as const,
@@ -3106,6 +3182,19 @@ export const ModelsService = {
     requestDeserialize: (value: Buffer): ListModelsRequest => ListModelsRequest.decode(value),
     responseSerialize: (value: ListModelsResponse): Buffer => Buffer.from(ListModelsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListModelsResponse => ListModelsResponse.decode(value),
+  },
+  /**
+   * One model whole, with its chat template, labels, SYSTEM, LICENSE and PARAMETERs (each bounded
+   * at create time: see VMM's docs/api.md); NOT_FOUND when the worker cannot serve it.
+   */
+  show: {
+    path: "/vmm.v1.Models/Show" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ShowModelRequest): Buffer => Buffer.from(ShowModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ShowModelRequest => ShowModelRequest.decode(value),
+    responseSerialize: (value: ModelInfo): Buffer => Buffer.from(ModelInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ModelInfo => ModelInfo.decode(value),
   },
   /** Loads a model now instead of on first use; concurrent loads of one model are coalesced. */
   load: {
@@ -3205,8 +3294,17 @@ export const ModelsService = {
 } as const;
 
 export interface ModelsServer extends UntypedServiceImplementation {
-  /** Every model folder the worker can serve, loaded or not. */
+  /**
+   * Every model folder the worker can serve, loaded or not, as a listing needs it: the per-model
+   * text (chat template, labels, SYSTEM, LICENSE, PARAMETERs) is left out, so the answer grows
+   * with the number of models only. Show gives one model whole.
+   */
   list: handleUnaryCall<ListModelsRequest, ListModelsResponse>;
+  /**
+   * One model whole, with its chat template, labels, SYSTEM, LICENSE and PARAMETERs (each bounded
+   * at create time: see VMM's docs/api.md); NOT_FOUND when the worker cannot serve it.
+   */
+  show: handleUnaryCall<ShowModelRequest, ModelInfo>;
   /** Loads a model now instead of on first use; concurrent loads of one model are coalesced. */
   load: handleUnaryCall<LoadModelRequest, LoadModelResponse>;
   /** Releases a loaded model's sessions once its running requests end. */
@@ -3233,7 +3331,11 @@ export interface ModelsServer extends UntypedServiceImplementation {
 }
 
 export interface ModelsClient extends Client {
-  /** Every model folder the worker can serve, loaded or not. */
+  /**
+   * Every model folder the worker can serve, loaded or not, as a listing needs it: the per-model
+   * text (chat template, labels, SYSTEM, LICENSE, PARAMETERs) is left out, so the answer grows
+   * with the number of models only. Show gives one model whole.
+   */
   list(
     request: ListModelsRequest,
     callback: (error: ServiceError | null, response: ListModelsResponse) => void,
@@ -3248,6 +3350,22 @@ export interface ModelsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListModelsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * One model whole, with its chat template, labels, SYSTEM, LICENSE and PARAMETERs (each bounded
+   * at create time: see VMM's docs/api.md); NOT_FOUND when the worker cannot serve it.
+   */
+  show(request: ShowModelRequest, callback: (error: ServiceError | null, response: ModelInfo) => void): ClientUnaryCall;
+  show(
+    request: ShowModelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ModelInfo) => void,
+  ): ClientUnaryCall;
+  show(
+    request: ShowModelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ModelInfo) => void,
   ): ClientUnaryCall;
   /** Loads a model now instead of on first use; concurrent loads of one model are coalesced. */
   load(
