@@ -34,7 +34,11 @@ import type {
   PutBlobResponse,
 } from '@vmm/proto';
 import { type Backend, inspectModelDir, inspectModelFolder, selectModelFile } from '@vmm/runtime';
+import { checkChatTemplate } from '@vmm/llm';
 import type { Logger } from 'pino';
+
+const templateWhat =
+  'the chat template (TEMPLATE, or tokenizer_config.json chat_template; Jinja, not Go template syntax)';
 import { requestIdOf, signalOf, toStatus, writeWithBackpressure } from './grpc-edge.js';
 import { modelText } from './model-info.js';
 import type { ModelManager } from './model-manager.js';
@@ -64,7 +68,10 @@ export function createStoreService(deps: StoreDeps): StoreMethods {
   // What a new model must pass before its manifest is written: a folder the worker can serve,
   // whose text (labels, chat template) fits every answer that carries it.
   const servable = (name: string) => (dir: string) => {
-    modelText(inspectModelDir(name, dir));
+    const { template } = modelText(inspectModelDir(name, dir));
+    // The chat template too (a TEMPLATE line, or an uploaded tokenizer_config.json): it must
+    // parse and render within its budget, or the model is not made.
+    if (template !== undefined) checkChatTemplate(template, templateWhat);
   };
   const pulls = new PullCoordinator(async (name, progress, signal) => {
     const reference = hubReference(name);

@@ -25,6 +25,12 @@ export {
   MAX_STOP_SEQUENCES,
 } from './sampling/sampling-options.js';
 export { LlmTokenizer } from './llm-tokenizer.js';
+export {
+  ChatTemplate,
+  checkChatTemplate,
+  DEFAULT_TEMPLATE_BUDGET,
+  type TemplateBudget,
+} from './chat-template.js';
 export { readModelConfig, type ModelConfig } from './model-config.js';
 // Constrained decoding's parts, for benchmarks and tools that check schemas ahead of time.
 export { compileSchema, type SchemaNode } from './constrain/json-schema.js';

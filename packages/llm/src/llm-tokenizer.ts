@@ -1,7 +1,7 @@
-import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { readFolderJson } from '@vmm/runtime';
+import { ChatTemplate } from './chat-template.js';
 import { tokenBytesTable } from './constrain/token-bytes.js';
 import type { TokenDecoder } from './detokenizer.js';
 import type { ChatMessage } from './types.js';
@@ -25,7 +25,8 @@ function tokenText(value: unknown): string | undefined {
  */
 export class LlmTokenizer implements TokenDecoder {
   private readonly tokenizer: Tokenizer;
-  private readonly template: Template | undefined;
+  /** The parsed chat template, or why it does not parse (only chats fail then, not prompts). */
+  private readonly template: ChatTemplate | VmmError | undefined;
   private readonly specialTokens: Record<string, string>;
   private longestToken: number | undefined;
   private bytesTable: readonly (Uint8Array | undefined)[] | undefined;
@@ -36,7 +37,14 @@ export class LlmTokenizer implements TokenDecoder {
   ) {
     this.tokenizer = new Tokenizer(tokenizerJson, config);
     const chatTemplate = LlmTokenizer.chatTemplateSource(config);
-    this.template = chatTemplate === undefined ? undefined : new Template(chatTemplate);
+    this.template = undefined;
+    if (chatTemplate !== undefined) {
+      try {
+        this.template = ChatTemplate.parse(chatTemplate, "the model's chat template");
+      } catch (error) {
+        this.template = error as VmmError;
+      }
+    }
     this.specialTokens = {};
     for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
       const text = tokenText(config[key]);
@@ -111,14 +119,20 @@ export class LlmTokenizer implements TokenDecoder {
         'this model has no chat template (tokenizer_config.json chat_template); send a raw prompt instead',
       );
     }
+    if (this.template instanceof VmmError)
+      throw new VmmError(ErrorCode.FailedPrecondition, this.template.message, { cause: this.template });
     try {
-      return this.template.render({
-        messages,
-        ...(tools && tools.length > 0 ? { tools } : {}),
-        add_generation_prompt: true,
-        ...this.specialTokens,
-      });
+      return this.template.render(
+        {
+          messages,
+          ...(tools && tools.length > 0 ? { tools } : {}),
+          add_generation_prompt: true,
+          ...this.specialTokens,
+        },
+        "the model's chat template",
+      );
     } catch (error) {
+      if (error instanceof VmmError) throw error;
       // Templates raise on conversations they do not support (e.g. roles out of order).
       throw new VmmError(
         ErrorCode.InvalidArgument,

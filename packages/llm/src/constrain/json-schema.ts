@@ -109,15 +109,22 @@ function refuse(message: string, path: string): never {
  */
 export function compileSchema(schema: unknown): SchemaNode {
   if (!isObject(schema) && typeof schema !== 'boolean') refuse('the schema must be an object', '');
-  const root = schema;
-  const refs = new Map<string, SchemaNode>();
+  // `#…` refs resolve against the nearest enclosing schema resource: the root, or a subschema
+  // with its own `$id` (a tool's parameters embedded in the tool-call schema, say).
+  const refs = new Map<object | boolean, Map<string, SchemaNode>>();
+  let resource: object | boolean = schema;
   let nodes = 0;
+  // Where each array and string node came from, to name the keyword that makes a value too long.
+  const sized = new Map<SchemaNode, { keyword: string; path: string }>();
 
   const resolveRef = (ref: string, path: string): SchemaNode => {
-    const existing = refs.get(ref);
+    const scope = resource;
+    let known = refs.get(scope);
+    if (!known) refs.set(scope, (known = new Map()));
+    const existing = known.get(ref);
     if (existing) return existing;
     if (!ref.startsWith('#')) refuse(`only local $ref are supported, not "${ref}"`, path);
-    let target: unknown = root;
+    let target: unknown = scope;
     for (const part of ref.slice(1).split('/').filter(Boolean)) {
       const key = decodeURIComponent(part).replaceAll('~1', '/').replaceAll('~0', '~');
       target = isObject(target) ? target[key] : undefined;
@@ -125,8 +132,12 @@ export function compileSchema(schema: unknown): SchemaNode {
     if (target === undefined) refuse(`$ref "${ref}" points nowhere`, path);
     // A placeholder first, so a recursive definition refers to itself instead of looping.
     const placeholder = { kind: 'union', options: [] } as { kind: 'union'; options: SchemaNode[] };
-    refs.set(ref, placeholder);
+    known.set(ref, placeholder);
     placeholder.options = [compile(target, ref)];
+    // A definition that is one of its own alternatives before any byte is written (`a: anyOf
+    // [$ref a, null]`) would send the matcher round in circles: refused.
+    if (reachesByUnions(placeholder.options, placeholder))
+      refuse(`$ref "${ref}" refers to itself before any value is written (left recursion)`, path);
     return placeholder;
   };
 
@@ -134,10 +145,13 @@ export function compileSchema(schema: unknown): SchemaNode {
   let depth = 0;
   const compile = (value: unknown, path: string): SchemaNode => {
     depth += 1;
+    const outer = resource;
     try {
       if (depth > MAX_SCHEMA_DEPTH) refuse(`the schema nests deeper than ${MAX_SCHEMA_DEPTH} levels`, path);
+      if (isObject(value) && typeof value.$id === 'string') resource = value;
       return compileNode(value, path);
     } finally {
+      resource = outer;
       depth -= 1;
     }
   };
@@ -205,13 +219,17 @@ export function compileSchema(schema: unknown): SchemaNode {
         const maxItems = count(value.maxItems, items ? UNBOUNDED : prefixNodes.length, 'maxItems', path);
         if (minItems > maxItems) refuse('minItems is above maxItems', path);
         if (!items && minItems > prefixNodes.length) refuse('minItems needs more items than allowed', path);
-        return { kind: 'array', prefix: prefixNodes, items, minItems, maxItems };
+        const node: SchemaNode = { kind: 'array', prefix: prefixNodes, items, minItems, maxItems };
+        sized.set(node, { keyword: 'minItems', path });
+        return node;
       }
       case 'string': {
         const minLength = count(value.minLength, 0, 'minLength', path);
         const maxLength = count(value.maxLength, UNBOUNDED, 'maxLength', path);
         if (minLength > maxLength) refuse('minLength is above maxLength', path);
-        return { kind: 'string', minLength, maxLength };
+        const node: SchemaNode = { kind: 'string', minLength, maxLength };
+        sized.set(node, { keyword: 'minLength', path });
+        return node;
       }
       case 'integer':
       case 'number':
@@ -294,7 +312,123 @@ export function compileSchema(schema: unknown): SchemaNode {
     return { kind: 'number', integer: true, min, max };
   };
 
-  return compile(schema, '');
+  const compiled = compile(schema, '');
+  // Checked once every definition is complete (a `$ref` may be used before its definition is).
+  const sizes = minimalSizes(compiled);
+  let culprit: { keyword: string; path: string } | undefined;
+  for (const [node, where] of sized)
+    if ((sizes.get(node) ?? 0) > MAX_MINIMAL_BYTES && (!culprit || where.path.length > culprit.path.length))
+      culprit = where;
+  if (culprit)
+    refuse(
+      `${culprit.keyword} makes the shortest allowed value longer than ${MAX_MINIMAL_BYTES} bytes`,
+      culprit.path,
+    );
+  return compiled;
+}
+
+/**
+ * The shortest value a schema allows must fit in an answer: no model writes a megabyte of JSON
+ * in one reply, and the matcher builds that value whole when it completes an output. Checked
+ * before any work, so `minItems: 1e9` (nested or not) is a 400, not gigabytes of "[0,0,…]".
+ */
+const MAX_MINIMAL_BYTES = 1024 * 1024;
+
+/**
+ * The bytes of the shortest value each node reachable from `root` allows (Infinity when none):
+ * the least fixpoint of the size equations, since `$ref`s make the graph cyclic. Sizes only
+ * fall from Infinity, children are visited before parents, and a few passes settle it.
+ */
+export function minimalSizes(root: SchemaNode): Map<SchemaNode, number> {
+  const order: SchemaNode[] = [];
+  const seen = new Set<SchemaNode>([root]);
+  const stack: { node: SchemaNode; expanded: boolean }[] = [{ node: root, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack.pop() as { node: SchemaNode; expanded: boolean };
+    if (top.expanded) {
+      order.push(top.node);
+      continue;
+    }
+    stack.push({ node: top.node, expanded: true });
+    for (const child of childrenOf(top.node))
+      if (!seen.has(child)) {
+        seen.add(child);
+        stack.push({ node: child, expanded: false });
+      }
+  }
+  const sizes = new Map<SchemaNode, number>(order.map((node) => [node, Infinity]));
+  const size = (node: SchemaNode) => sizes.get(node) ?? Infinity;
+  for (let pass = 0, changed = true; changed && pass <= order.length; pass += 1) {
+    changed = false;
+    for (const node of order) {
+      const bytes = sizeFrom(node, size);
+      if (bytes < size(node)) {
+        sizes.set(node, bytes);
+        changed = true;
+      }
+    }
+  }
+  return sizes;
+}
+
+function childrenOf(node: SchemaNode): SchemaNode[] {
+  switch (node.kind) {
+    case 'object':
+      return [...node.properties.map((prop) => prop.node), ...(node.additional ? [node.additional] : [])];
+    case 'array':
+      return [...node.prefix, ...(node.items ? [node.items] : [])];
+    case 'union':
+      return node.options;
+    default:
+      return [];
+  }
+}
+
+function sizeFrom(node: SchemaNode, size: (node: SchemaNode) => number): number {
+  switch (node.kind) {
+    case 'any':
+    case 'number':
+      return 1;
+    case 'string':
+      return 2 + node.minLength;
+    case 'literal': {
+      let shortest = Infinity;
+      for (const value of node.values) shortest = Math.min(shortest, value.length);
+      return shortest;
+    }
+    case 'object': {
+      let bytes = 2;
+      for (const prop of node.properties) if (prop.required) bytes += prop.key.length + 2 + size(prop.node);
+      return bytes;
+    }
+    case 'array': {
+      let bytes = 2 + Math.max(0, node.minItems - 1);
+      for (let i = 0; i < Math.min(node.minItems, node.prefix.length); i += 1)
+        bytes += size(node.prefix[i] as SchemaNode);
+      const rest = node.minItems - node.prefix.length;
+      if (rest > 0) bytes += node.items ? rest * size(node.items) : Infinity;
+      return bytes;
+    }
+    case 'union': {
+      let shortest = Infinity;
+      for (const option of node.options) shortest = Math.min(shortest, size(option));
+      return shortest;
+    }
+  }
+}
+
+/** Whether `target` is among `options` or their union alternatives, before any byte is written. */
+function reachesByUnions(options: readonly SchemaNode[], target: SchemaNode): boolean {
+  const seen = new Set<SchemaNode>();
+  const stack = [...options];
+  while (stack.length > 0) {
+    const node = stack.pop() as SchemaNode;
+    if (node === target) return true;
+    if (node.kind !== 'union' || seen.has(node)) continue;
+    seen.add(node);
+    stack.push(...node.options);
+  }
+  return false;
 }
 
 function union(options: SchemaNode[]): SchemaNode {

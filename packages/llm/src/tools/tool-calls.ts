@@ -29,13 +29,20 @@ export function toolParameters(tool: ToolSpec, index: number): Json {
 }
 
 /**
+ * A tool's parameters as a schema resource of their own (a `$id`), so that the `#/$defs/…` refs
+ * inside them resolve against the parameters, not the tool-call schema they are embedded in.
+ */
+const asResource = (parameters: Json, index: number): Json =>
+  typeof parameters.$id === 'string' ? parameters : { ...parameters, $id: `vmm:tools/${index}/parameters` };
+
+/**
  * The schema that `tool_choice: "required"` or a named function constrains the output to: one
  * call written as `{"name": ..., "arguments": {...}}`, which parseToolCalls reads back.
  */
 export function toolCallSchema(tools: readonly ToolSpec[], choice: ToolChoice): Json {
   const call = (tool: ToolSpec, index: number): Json => ({
     type: 'object',
-    properties: { name: { const: tool.name }, arguments: toolParameters(tool, index) },
+    properties: { name: { const: tool.name }, arguments: asResource(toolParameters(tool, index), index) },
     required: ['name', 'arguments'],
     additionalProperties: false,
   });
