@@ -4,6 +4,7 @@
 import { afterAll, expect, it } from '@jest/globals';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect as connectHttp2 } from 'node:http2';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ interface Started {
 }
 
 /** Runs start.mjs, directly or under a shell that waits for it (as npm's does). */
-async function start(underShell: boolean): Promise<Started> {
+async function start(underShell: boolean, extraEnv: Record<string, string> = {}): Promise<Started> {
   const script = join(root, 'scripts/start.mjs');
   const env = {
     PATH: process.env.PATH,
@@ -42,6 +43,7 @@ async function start(underShell: boolean): Promise<Started> {
     LOG_LEVEL: 'warn',
     // Redis answers on the development machines and in CI: the batch runner joins, on keys of its own.
     VMM_BATCH_PREFIX: batchPrefix,
+    ...extraEnv,
   };
   const child = underShell
     ? spawn('sh', ['-c', `"${process.execPath}" "${script}"; echo "start.mjs exited $?"`], {
@@ -151,6 +153,59 @@ it.each(['SIGTERM', 'SIGHUP'] as const)('stops everything on %s to itself', asyn
   started.child.kill(signal);
   expect(await started.exited).toBe(0);
   await expectAllStopped(started);
+});
+
+/** The grpc-status a bare (token-less) Models.List on the worker gets, over plain HTTP/2. */
+function bareGrpcStatus(port: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/vmm.v1.Models/List',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    let status: string | undefined;
+    const take = (headers: Record<string, unknown>) => {
+      if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
+    };
+    stream.on('response', take);
+    stream.on('trailers', take);
+    stream.on('data', () => undefined);
+    stream.on('end', () => {
+      session.close();
+      resolve(status);
+    });
+    stream.on('error', reject);
+    // One empty, uncompressed message: ListModelsRequest with no fields.
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+}
+
+it('with API keys on, gives the worker a token of this start: its port refuses bare calls', async () => {
+  const key = 'vmm-test-key-0123456789abcdef';
+  const started = await start(false, { VMM_API_KEYS: key });
+  try {
+    expect(await bareGrpcStatus(started.workerPort)).toBe('16'); // UNAUTHENTICATED
+    const tags = await fetch(`${started.url}/api/tags`, { headers: { authorization: `Bearer ${key}` } });
+    expect(tags.status).toBe(200);
+    expect(((await tags.json()) as { models: unknown[] }).models.length).toBeGreaterThan(0);
+    expect(started.output()).not.toMatch(/VMM_WORKER_TOKEN=|Bearer /);
+  } finally {
+    started.child.kill('SIGTERM');
+    await started.exited;
+    await expectAllStopped(started);
+  }
+  // Without keys the worker answers on loopback as before (the gateway is open too).
+  const open = await start(false);
+  try {
+    expect(await bareGrpcStatus(open.workerPort)).toBe('0');
+  } finally {
+    open.child.kill('SIGTERM');
+    await open.exited;
+    await expectAllStopped(open);
+  }
 });
 
 it('stops everything when its parent dies without passing a signal on', async () => {

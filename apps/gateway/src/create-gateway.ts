@@ -95,6 +95,9 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.set('x-request-id', requestId);
+    // Every answer, errors and uploads' echoes included: a browser must take the declared type
+    // (JSON, text, NDJSON) at its word, never sniff one out of a model's output.
+    res.set('x-content-type-options', 'nosniff');
     const started = performance.now();
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';

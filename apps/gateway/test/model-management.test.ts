@@ -169,6 +169,17 @@ describe('create, copy, delete', () => {
     const busy = await post('/api/delete', { model: 'terse-copy' }, 'DELETE');
     expect(busy.status).toBe(409);
     expect(((await busy.json()) as { error: string }).error).toMatch(/in use/);
+    // Replacing it is refused alike, by copy and by create.
+    for (const replace of [
+      post('/api/copy', { source: 'mini-embed', destination: 'terse-copy' }),
+      post('/api/create', { model: 'terse-copy', from: 'tiny-llama', system: 'x', stream: false }),
+    ]) {
+      const answer = await replace;
+      expect([answer.status, ((await answer.json()) as { error: string }).error]).toEqual([
+        409,
+        expect.stringMatching(/"terse-copy:latest" is in use .*; replace it when they have ended/),
+      ]);
+    }
     controller.abort();
     await waitFor(
       'the generation to end',

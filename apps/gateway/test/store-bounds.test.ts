@@ -3,6 +3,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeLlamaFolder } from '@vmm/model-fixtures';
 import { waitFor } from '@vmm/test-support';
 import {
   gatewayConfig,
@@ -152,6 +153,32 @@ describe('per-model text never takes listings down', () => {
     expect(await names()).not.toContain('many-labels:latest');
     const show = await post('/api/show', { model: 'many-labels' });
     expect(show.status).toBe(404);
+  });
+});
+
+describe('names a create or copy may not take', () => {
+  it('never lets a copy or a create shadow a variant tag of a folder', async () => {
+    writeLlamaFolder(join(modelsDir, 'multi'), { variants: ['fp32', 'int8', 'q4'] });
+    await gateway.gateway.pool.refresh();
+    for (const answer of [
+      await post('/api/copy', { source: 'mini-embed', destination: 'multi:q8' }),
+      await post('/api/create', { model: 'multi:q4', from: 'mini-embed', stream: false }),
+    ]) {
+      expect([answer.status, await errorOf(answer)]).toEqual([
+        409,
+        expect.stringMatching(/"multi:q[48]" is the q[48] variant of "multi"; pick another tag/),
+      ]);
+    }
+    // The variant still serves text; a variant tag the folder does not have is free to take.
+    const generated = await post('/api/generate', {
+      model: 'multi:q8',
+      prompt: 'hi',
+      stream: false,
+      options: { num_predict: 1 },
+    });
+    expect(generated.status).toBe(200);
+    expect((await post('/api/copy', { source: 'tiny-llama', destination: 'multi:fp16' })).status).toBe(200);
+    expect((await post('/api/delete', { model: 'multi:fp16' }, 'DELETE')).status).toBe(200);
   });
 });
 

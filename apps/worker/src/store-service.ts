@@ -18,6 +18,7 @@ import {
   PullCoordinator,
   type PullProgress,
   type StoredFile,
+  variantTags,
 } from '@vmm/model-store';
 import type {
   BlobChunk,
@@ -128,12 +129,31 @@ export function createStoreService(deps: StoreDeps): StoreMethods {
     return { files, from: parsed.canonical };
   }
 
+  /**
+   * Where create and copy may write: not a plain folder's name, not a variant tag that a plain
+   * folder serves (`tiny-llama:q8` is tiny-llama's onnx/model_quantized.onnx, and a manifest
+   * there would shadow it), and not a model that is running here (delete refuses it too).
+   */
   function checkDestination(name: string): string {
     const parsed = parseModelName(name);
-    if (!store.readManifest(parsed) && store.plainFolder(parsed) !== undefined)
+    const stored = store.readManifest(parsed) !== undefined;
+    if (!stored && store.plainFolder(parsed) !== undefined)
       throw new VmmError(
         ErrorCode.AlreadyExists,
         `model "${parsed.canonical}" is a folder in the models directory; delete it or pick another name`,
+        { field: 'model' },
+      );
+    if (!stored && variantTags[parsed.tag.toLowerCase()] && existsAsVariant(deps.modelsDir, parsed.canonical))
+      throw new VmmError(
+        ErrorCode.AlreadyExists,
+        `model "${parsed.canonical}" is the ${parsed.tag} variant of "${parsed.path}"; pick another tag`,
+        { field: 'model' },
+      );
+    const busy = deps.manager.busy(parsed.canonical);
+    if (busy > 0)
+      throw new VmmError(
+        ErrorCode.Aborted,
+        `model "${parsed.canonical}" is in use by ${busy} request(s); replace it when they have ended`,
         { field: 'model' },
       );
     return parsed.canonical;

@@ -48,7 +48,17 @@ const common = {
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   logit_bias: z
-    .record(z.string().regex(/^\d+$/, 'logit_bias keys must be token ids'), z.number().min(-100).max(100))
+    .record(
+      z
+        .string()
+        .regex(/^\d+$/, 'logit_bias keys must be token ids')
+        // Token ids travel as uint32 (and no vocabulary comes near 2^31): larger is refused here.
+        .refine(
+          (id) => id.length <= 10 && Number(id) <= 0x7fffffff,
+          'logit_bias keys must be token ids below 2^31',
+        ),
+      z.number().min(-100).max(100),
+    )
     .nullish(),
   // The end user's id, for the caller's own abuse tracking: metadata, never part of the output.
   user: z.string().max(256).nullish(),

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -46,6 +47,12 @@ async function serve(context: CliContext): Promise<void> {
     if (written.status !== 0) throw new CliError(ExitCode.ServerRefused, 'writing the demo models failed');
   }
 
+  // With API keys on, the worker's gRPC port must not answer what the gateway would refuse:
+  // a token for this start only, shared by the apps and never printed.
+  const workerToken =
+    env.VMM_WORKER_TOKEN ?? (env.VMM_API_KEYS ? randomBytes(32).toString('base64url') : undefined);
+  const tokenEnv: Record<string, string> = workerToken ? { VMM_WORKER_TOKEN: workerToken } : {};
+
   const apps: App[] = [];
   let stopping = false;
   let finished: (code: number) => void = () => undefined;
@@ -80,7 +87,7 @@ async function serve(context: CliContext): Promise<void> {
   const start = (name: string, extraEnv: Record<string, string>, ready: RegExp) =>
     new Promise<RegExpExecArray>((resolveReady, reject) => {
       const child = spawn(process.execPath, [join(root, `apps/${name}/dist/main.js`)], {
-        env: { ...env, ...extraEnv },
+        env: { ...env, ...tokenEnv, ...extraEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       apps.push({ child, name });

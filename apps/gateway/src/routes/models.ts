@@ -77,6 +77,26 @@ export function modelsRouter(deps: RouteDeps): Router {
   const fail = (res: Response, error: unknown) =>
     sendError(res, toVmmError(error), 'ollama', logger, requestIdOf(res));
 
+  /** Refuses (409) while any worker runs `model`, at its latest report: delete, create and copy alike. */
+  async function refuseWhileRunning(model: string, action: string): Promise<void> {
+    await pool.refresh().catch(() => undefined);
+    for (const state of pool.states()) {
+      const loaded = state.info?.loadedModels.find((entry) => entry.model?.name === model);
+      if (loaded && loaded.running + loaded.queued > 0)
+        throw new VmmError(
+          ErrorCode.Aborted,
+          `model "${model}" is in use by ${loaded.running + loaded.queued} request(s) on worker ${state.id}; ${action} it when they have ended`,
+          { field: 'model' },
+        );
+    }
+  }
+
+  /** Unloads `model` wherever it is loaded: the next request loads what the store holds now. */
+  async function unloadWherever(model: string): Promise<void> {
+    if (pool.states().some((state) => state.info?.loadedModels.some((entry) => entry.model?.name === model)))
+      await pool.unloadEverywhere(model);
+  }
+
   /**
    * Relays a worker's progress stream: NDJSON lines as they come (Ollama's default), or only
    * the last line with `stream: false`. A failure after the first line is a last `{"error"}`
@@ -86,6 +106,8 @@ export function modelsRouter(deps: RouteDeps): Router {
     res: Response,
     call: ClientReadableStream<ModelProgress>,
     stream: boolean,
+    /** Run once the worker has succeeded, before the answer ends. */
+    after?: () => Promise<void>,
   ): Promise<void> {
     res.on('close', () => {
       if (!res.writableFinished) call.cancel();
@@ -98,6 +120,7 @@ export function modelsRouter(deps: RouteDeps): Router {
         if (!res.headersSent) res.status(200).type('application/x-ndjson');
         res.write(`${JSON.stringify(progressLine(line))}\n`);
       }
+      await after?.();
       if (stream) res.end();
       else res.json(progressLine(last ?? { status: 'success' }));
       await pool.refresh().catch(() => undefined);
@@ -123,7 +146,7 @@ export function modelsRouter(deps: RouteDeps): Router {
   });
 
   router.post('/api/create', (req, res) => {
-    try {
+    void (async () => {
       const body = ollamaBody(createSchema, req.body, res, logger);
       const model = nameOf(body);
       if (body.quantize !== undefined)
@@ -155,6 +178,7 @@ export function modelsRouter(deps: RouteDeps): Router {
       };
       // Before any work: each of these travels whole in every later Show and /api/show.
       checkModelText(text);
+      await refuseWhileRunning(model, 'replace');
       const call = pool.storeWorker().models.create(
         {
           model,
@@ -171,10 +195,8 @@ export function modelsRouter(deps: RouteDeps): Router {
         },
         metadataOf(res),
       );
-      void relay(res, call, body.stream ?? true);
-    } catch (error) {
-      fail(res, error);
-    }
+      await relay(res, call, body.stream ?? true, () => unloadWherever(model));
+    })().catch((error: unknown) => fail(res, error));
   });
 
   // No registry is VMM's to push to: said plainly rather than with a 404.
@@ -191,15 +213,18 @@ export function modelsRouter(deps: RouteDeps): Router {
   router.post('/api/copy', (req, res) => {
     void (async () => {
       const body = ollamaBody(copySchema, req.body, res, logger);
+      const destination = canonicalModelName(body.destination);
+      await refuseWhileRunning(destination, 'replace');
       await new Promise((resolve, reject) =>
         pool
           .storeWorker()
           .models.copy(
-            { source: canonicalModelName(body.source), destination: canonicalModelName(body.destination) },
+            { source: canonicalModelName(body.source), destination },
             metadataOf(res),
             (error, value) => (error ? reject(error) : resolve(value)),
           ),
       );
+      await unloadWherever(destination);
       await pool.refresh().catch(() => undefined);
       res.status(200).end();
     })().catch((error: unknown) => fail(res, error));
@@ -209,20 +234,8 @@ export function modelsRouter(deps: RouteDeps): Router {
     void (async () => {
       const model = nameOf(ollamaBody(deleteSchema, req.body, res, logger));
       // Refused while any worker runs it (at its latest report); idle copies are unloaded first.
-      await pool.refresh().catch(() => undefined);
-      for (const state of pool.states()) {
-        const loaded = state.info?.loadedModels.find((entry) => entry.model?.name === model);
-        if (loaded && loaded.running + loaded.queued > 0)
-          throw new VmmError(
-            ErrorCode.Aborted,
-            `model "${model}" is in use by ${loaded.running + loaded.queued} request(s) on worker ${state.id}; delete it when they have ended`,
-            { field: 'model' },
-          );
-      }
-      if (
-        pool.states().some((state) => state.info?.loadedModels.some((entry) => entry.model?.name === model))
-      )
-        await pool.unloadEverywhere(model);
+      await refuseWhileRunning(model, 'delete');
+      await unloadWherever(model);
       await new Promise((resolve, reject) =>
         pool
           .storeWorker()
