@@ -15,6 +15,7 @@ const schema = z.object({
   VMM_DEVICE_ID: int(0).default(0),
   VMM_OPENVINO_DEVICE: z.enum(['CPU', 'GPU', 'AUTO']).default('AUTO'),
   VMM_THREADS: int(1, 1024).optional(),
+  VMM_THREAD_HEAP_MB: int(64, 65536).optional(),
   VMM_MODELS_DIR: z.string().min(1).default('./models'),
   VMM_KEEP_ALIVE: z.string().default('5m'),
   VMM_MAX_LOADED_MODELS: int(1, 1000).default(3),
@@ -57,6 +58,8 @@ export interface WorkerConfig {
   openvinoDevice: 'CPU' | 'GPU' | 'AUTO';
   /** Intra-op threads per session. */
   threads: number;
+  /** The most V8 heap (MiB) one model's thread may hold; past it the thread is replaced. */
+  threadHeapMb: number | undefined;
   modelsDir: string;
   /** Default keep-alive in ms: 0 unloads after each request, negative keeps forever. */
   keepAliveMs: number;
@@ -106,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     deviceId: e.VMM_DEVICE_ID,
     openvinoDevice: e.VMM_OPENVINO_DEVICE,
     threads: e.VMM_THREADS ?? availableParallelism(),
+    threadHeapMb: e.VMM_THREAD_HEAP_MB,
     modelsDir: resolve(e.VMM_MODELS_DIR),
     keepAliveMs: parseDuration(e.VMM_KEEP_ALIVE, 'VMM_KEEP_ALIVE'),
     maxLoadedModels: e.VMM_MAX_LOADED_MODELS,

@@ -45,10 +45,16 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     deviceId: config.deviceId,
     openvinoDevice: config.openvinoDevice,
     intraOpThreads: config.threads,
+    threadHeapMb: config.threadHeapMb,
   };
   // The manager reports loads to the metrics, which read the manager (called only after both exist).
   const manager: ModelManager = new ModelManager({
     onLoaded: (name, seconds) => workerMetrics.loaded(name, seconds),
+    onLost: (name, error) =>
+      logger.warn(
+        { model: name, reason: error.message },
+        'model thread died; loaded again on its next request',
+      ),
     modelsDir: config.modelsDir,
     backend: backend.backend,
     keepAliveMs: config.keepAliveMs,

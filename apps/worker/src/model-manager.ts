@@ -24,6 +24,8 @@ export interface ModelManagerOptions {
   now?: () => number;
   /** Told of each load and how long it took (metrics). */
   onLoaded?: (name: string, seconds: number) => void;
+  /** Told when a loaded model's thread died on its own (it is loaded again on its next use). */
+  onLost?: (name: string, error: VmmError) => void;
 }
 
 export interface Lease {
@@ -104,7 +106,7 @@ export class ModelManager {
     try {
       if (!entry.model) {
         const started = performance.now();
-        entry.model = await this.loadRunner(entry);
+        await this.loadRunner(entry);
         loadNs = Math.round((performance.now() - started) * 1e6);
         this.options.onLoaded?.(entry.name, loadNs / 1e9);
       }
@@ -112,9 +114,17 @@ export class ModelManager {
       this.giveBackSlot(entry, this.options.keepAliveMs);
       throw error;
     }
+    const model = entry.model;
+    if (!model) {
+      // Its thread died between the load and this request.
+      this.giveBackSlot(entry, this.options.keepAliveMs);
+      throw new VmmError(ErrorCode.Unavailable, `the thread of "${entry.name}" died as it loaded; retry`, {
+        retryAfterMs: 1000,
+      });
+    }
     let released = false;
     return {
-      model: entry.model,
+      model,
       folder: entry.folder,
       loadNs,
       release: (keepAliveMs) => {
@@ -306,10 +316,33 @@ export class ModelManager {
       }
       for (const victim of idle.slice(0, excess)) void this.evict(victim);
     }
-    entry.loading = this.options.open(entry.folder, entry.file).finally(() => {
-      entry.loading = undefined;
-    });
+    entry.loading = this.options
+      .open(entry.folder, entry.file)
+      .then((model) => {
+        entry.model = model;
+        this.watch(entry, model);
+        return model;
+      })
+      .finally(() => {
+        entry.loading = undefined;
+      });
     return entry.loading;
+  }
+
+  /**
+   * A model whose thread dies (out of memory, a crash, a kill) is dropped at once: its running
+   * requests have failed already, the other models keep serving, and the next request for it
+   * loads it afresh.
+   */
+  private watch(entry: Entry, model: ModelRunner): void {
+    model.runner.onExit((error) => {
+      if (entry.model !== model) return; // evicted or replaced already
+      entry.model = undefined;
+      this.cancelExpiry(entry);
+      if (entry.running === 0 && entry.waiters.length === 0 && this.entries.get(entry.name) === entry)
+        this.entries.delete(entry.name);
+      this.options.onLost?.(entry.name, error);
+    });
   }
 
   private async evict(entry: Entry): Promise<void> {

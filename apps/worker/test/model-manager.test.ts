@@ -11,7 +11,8 @@ import { removeModels, writeModels } from './worker-harness.js';
 
 const modelsDir = writeModels();
 cpSync(join(modelsDir, 'tiny-llama'), join(modelsDir, 'broken-llama'), { recursive: true });
-writeFileSync(join(modelsDir, 'broken-llama', 'onnx', 'model.onnx'), 'not a model');
+// A well-formed ONNX file (ir_version 8) with no graph: the folder passes inspection, the load fails.
+writeFileSync(join(modelsDir, 'broken-llama', 'onnx', 'model.onnx'), Buffer.from([0x08, 0x08]));
 const managers: ModelManager[] = [];
 afterEach(async () => {
   await Promise.all(managers.splice(0).map((manager) => manager.close()));

@@ -27,6 +27,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     deviceId: 0,
     openvinoDevice: 'AUTO',
     threads: 1,
+    threadHeapMb: undefined,
     modelsDir,
     keepAliveMs: 300_000,
     maxLoadedModels: 4,

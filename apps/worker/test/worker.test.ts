@@ -376,7 +376,7 @@ describe('errors', () => {
 });
 
 describe('Models', () => {
-  const call = <T>(method: 'list' | 'load' | 'unload', body: object) =>
+  const call = <T>(method: 'list' | 'show' | 'load' | 'unload', body: object) =>
     new Promise<T>((resolve, reject) =>
       (w.models[method] as unknown as (b: object, cb: (e: ServiceError | null, r: T) => void) => void)(
         body,

@@ -46,7 +46,9 @@ export class EmbeddingRunner {
       session: options.session,
       maxBatch,
     };
-    const host = await ThreadHost.start(threadEntry(import.meta.url, './embedding-thread.js'), data);
+    const host = await ThreadHost.start(threadEntry(import.meta.url, './embedding-thread.js'), data, {
+      heapMb: options.session.threadHeapMb,
+    });
     try {
       const info = await host.request<EmbeddingThreadInfo>('info', null);
       return new EmbeddingRunner(host, info, Math.round((performance.now() - started) * 1e6));
@@ -98,5 +100,15 @@ export class EmbeddingRunner {
     this.closed = true;
     await this.host.request('release', null).catch(() => undefined);
     await this.host.close();
+  }
+
+  /** Calls `listener` if the model's thread dies on its own (see ThreadHost.onExit). */
+  onExit(listener: (error: VmmError) => void): void {
+    this.host.onExit(listener);
+  }
+
+  /** Ends the model's thread as a crash would: its calls fail, its owner replaces it. */
+  kill(): Promise<void> {
+    return this.host.kill();
   }
 }

@@ -59,7 +59,9 @@ export class LlmRunner {
       session: options.session,
       batching: { ...DEFAULT_BATCHING, ...options.batching },
     };
-    const host = await ThreadHost.start(threadEntry(import.meta.url, './llm-thread.js'), data);
+    const host = await ThreadHost.start(threadEntry(import.meta.url, './llm-thread.js'), data, {
+      heapMb: options.session.threadHeapMb,
+    });
     try {
       const info = await host.request<LlmThreadInfo>('info', null);
       return new LlmRunner(host, info, Math.round((performance.now() - started) * 1e6));
@@ -87,6 +89,16 @@ export class LlmRunner {
     this.closed = true;
     await this.host.request('release', null).catch(() => undefined);
     await this.host.close();
+  }
+
+  /** Calls `listener` if the model's thread dies on its own (see ThreadHost.onExit). */
+  onExit(listener: (error: VmmError) => void): void {
+    this.host.onExit(listener);
+  }
+
+  /** Ends the model's thread as a crash would: its calls fail, its owner replaces it. */
+  kill(): Promise<void> {
+    return this.host.kill();
   }
 
   private async *run(

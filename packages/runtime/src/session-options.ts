@@ -18,6 +18,11 @@ export interface SessionOptions {
    * the bytes came from); unused for a model given as a path.
    */
   externalDataDir?: string;
+  /**
+   * The most V8 heap (MiB) the model's thread may hold: past it the thread is stopped (its
+   * requests fail with UNAVAILABLE) rather than the process; undefined: V8's default.
+   */
+  threadHeapMb?: number;
 }
 
 /** What a model input or output looks like, as the session reports it. */

@@ -52,7 +52,9 @@ export class VisionRunner {
       maxBatch,
       maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
     };
-    const host = await ThreadHost.start(threadEntry(import.meta.url, './vision-thread.js'), data);
+    const host = await ThreadHost.start(threadEntry(import.meta.url, './vision-thread.js'), data, {
+      heapMb: options.session.threadHeapMb,
+    });
     try {
       const info = await host.request<VisionThreadInfo>('info', null);
       return new VisionRunner(
@@ -108,6 +110,16 @@ export class VisionRunner {
     this.closed = true;
     await this.host.request('release', null).catch(() => undefined);
     await this.host.close();
+  }
+
+  /** Calls `listener` if the model's thread dies on its own (see ThreadHost.onExit). */
+  onExit(listener: (error: VmmError) => void): void {
+    this.host.onExit(listener);
+  }
+
+  /** Ends the model's thread as a crash would: its calls fail, its owner replaces it. */
+  kill(): Promise<void> {
+    return this.host.kill();
   }
 
   private call<T>(

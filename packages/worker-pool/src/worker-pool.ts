@@ -8,7 +8,7 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
-import { ErrorCode, fromGrpcError, isGrpcStatusLike, VmmError } from '@vmm/errors';
+import { ERROR_CODE_TRAILER, ErrorCode, fromGrpcError, isGrpcStatusLike, VmmError } from '@vmm/errors';
 import { tryCanonicalModelName } from '@vmm/model-store';
 import {
   Backend,
@@ -432,7 +432,11 @@ export class WorkerPool {
   }
 
   private noteFailure(handle: WorkerHandle, error: unknown): void {
-    if (isGrpcStatusLike(error) && error.code === status.UNAVAILABLE) {
+    // The transport's UNAVAILABLE (no connection) takes the worker out until the next poll; a
+    // worker's own (a model thread replaced, it is shutting down) carries VMM's error code and
+    // says nothing of the worker's other models.
+    const fromWorker = isGrpcStatusLike(error) && (error.metadata?.get(ERROR_CODE_TRAILER).length ?? 0) > 0;
+    if (isGrpcStatusLike(error) && error.code === status.UNAVAILABLE && !fromWorker) {
       handle.state.up = false;
       handle.state.lastError = error.details ?? 'unavailable';
     }

@@ -1,6 +1,7 @@
 // The one module that talks to openvino-node (STYLE.md habit 6). openvino-node needs Node >= 21
 // and downloads the OpenVINO runtime at install, so it lives only in the OpenVINO image and is
 // loaded by dynamic import; everywhere else this module explains what is missing.
+import { nativeRun } from '../thread/native-runs.js';
 import { withoutPaths } from './without-paths.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,7 +129,7 @@ export async function createOpenVinoSession(
       for (const [name, tensor] of Object.entries(feeds)) {
         inputs[name] = new ov.Tensor(ov.element[elementNames[tensor.type]], tensor.dims, tensor.data);
       }
-      const results = await request.inferAsync(inputs);
+      const results = await nativeRun(() => request.inferAsync(inputs));
       const out: Record<string, TensorData> = {};
       for (const [name, tensor] of Object.entries(results)) {
         if (outputNames && !outputNames.includes(name)) continue;

@@ -1,4 +1,5 @@
 // The one module that talks to onnxruntime-node (STYLE.md habit 6).
+import { nativeRun } from '../thread/native-runs.js';
 import { withoutPaths } from './without-paths.js';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -98,10 +99,11 @@ export async function createOrtSession(
         ? {}
         : { extra: { session: { model_external_initializers_file_folder_path: options.externalDataDir } } }),
     };
-    session =
+    session = await nativeRun(() =>
       typeof model === 'string'
-        ? await ort.InferenceSession.create(model, sessionOptions)
-        : await ort.InferenceSession.create(model, sessionOptions);
+        ? ort.InferenceSession.create(model, sessionOptions)
+        : ort.InferenceSession.create(model, sessionOptions),
+    );
   } catch (error) {
     const message = withoutPaths(error instanceof Error ? error.message : String(error));
     if (options.backend === 'cuda' && /cuda|shared library|providers/i.test(message)) {
@@ -122,9 +124,9 @@ export async function createOrtSession(
     async run(feeds, outputNames) {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrt(tensor);
-      const results = outputNames
-        ? await session.run(ortFeeds, [...outputNames])
-        : await session.run(ortFeeds);
+      const results = await nativeRun(() =>
+        outputNames ? session.run(ortFeeds, [...outputNames]) : session.run(ortFeeds),
+      );
       const out: Record<string, TensorData> = {};
       for (const [name, value] of Object.entries(results)) out[name] = fromOrt(value);
       return out;

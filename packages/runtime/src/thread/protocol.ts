@@ -5,7 +5,9 @@ export type HostMessage =
   | { kind: 'call'; id: number; method: string; payload: unknown }
   | { kind: 'cancel'; id: number }
   /** The consumer took `count` more stream items: the producer may send that many more. */
-  | { kind: 'ack'; id: number; count: number };
+  | { kind: 'ack'; id: number; count: number }
+  /** End the thread as a crash would, once no native run is pending (ThreadHost.kill). */
+  | { kind: 'exit' };
 
 /** Messages from a session thread to its owner. */
 export type ThreadMessage =

@@ -1,5 +1,6 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { exitBetweenRuns } from './native-runs.js';
 import { type HostMessage, serializeError, STREAM_WINDOW, type ThreadMessage } from './protocol.js';
 
 export interface CallContext {
@@ -68,6 +69,10 @@ export function serveThread(
   port.on('message', (message: HostMessage) => {
     if (message.kind === 'call') {
       void run(message.id, message.method, message.payload);
+      return;
+    }
+    if (message.kind === 'exit') {
+      exitBetweenRuns(1);
       return;
     }
     const call = calls.get(message.id);

@@ -24,20 +24,41 @@ export class ThreadHost {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private exited: VmmError | undefined;
+  private readonly exitListeners: ((error: VmmError) => void)[] = [];
+  private closing = false;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (message: ThreadMessage) => this.dispatch(message));
-    worker.on('error', (error) =>
-      this.fail(new VmmError(ErrorCode.Internal, 'model thread crashed', { cause: error })),
+    // A thread that dies (out of memory, a native crash) fails its calls with UNAVAILABLE and a
+    // retry hint: the owner replaces it, and the same request succeeds on the new one.
+    worker.on('error', (error: Error & { code?: string }) =>
+      this.fail(
+        new VmmError(
+          ErrorCode.Unavailable,
+          error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? 'the model thread ran out of memory and is being replaced; retry'
+            : `the model thread crashed (${error.message}) and is being replaced; retry`,
+          { cause: error, retryAfterMs: 1000 },
+        ),
+      ),
     );
     worker.on('exit', (code) =>
-      this.fail(new VmmError(ErrorCode.Unavailable, `model thread exited (code ${code})`)),
+      this.fail(
+        new VmmError(ErrorCode.Unavailable, `the model thread exited (code ${code})`, { retryAfterMs: 1000 }),
+      ),
     );
   }
 
   /** Starts `entry` (a module calling serveThread) and waits until it serves. */
-  static async start(entry: URL, workerData?: unknown): Promise<ThreadHost> {
-    const worker = new Worker(fileURLToPath(entry), { workerData });
+  static async start(
+    entry: URL,
+    workerData?: unknown,
+    options: { heapMb?: number } = {},
+  ): Promise<ThreadHost> {
+    const worker = new Worker(fileURLToPath(entry), {
+      workerData,
+      ...(options.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.heapMb } }),
+    });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: ThreadMessage) => {
         if (message.kind !== 'ready') return;
@@ -130,7 +151,35 @@ export class ThreadHost {
 
   /** Stops the thread; pending calls fail with UNAVAILABLE. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
+  }
+
+  /**
+   * Calls `listener` once if the thread dies on its own (not by close): its owner replaces it.
+   * A thread that has died already calls it at once.
+   */
+  onExit(listener: (error: VmmError) => void): void {
+    if (this.exited) {
+      if (!this.closing) listener(this.exited);
+      return;
+    }
+    this.exitListeners.push(listener);
+  }
+
+  /**
+   * Ends the thread as a crash would: its calls fail with UNAVAILABLE and onExit listeners run.
+   * The thread is asked to exit between native runs (see nativeRun); one that does not within
+   * `graceMs` (stuck in JavaScript, where no run is pending) is terminated.
+   */
+  async kill(graceMs = 5000): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ kind: 'exit' } satisfies HostMessage);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+    if ((await Promise.race([gone, late])) === 'late') await this.worker.terminate();
+    clearTimeout(timer);
   }
 
   private call(
@@ -178,6 +227,7 @@ export class ThreadHost {
     this.exited = error;
     for (const pending of this.pending.values()) pending.onError(error);
     this.pending.clear();
+    if (!this.closing) for (const listener of this.exitListeners.splice(0)) listener(error);
   }
 }
 
