@@ -11,8 +11,10 @@ export interface TemplateBudget {
   steps: number;
   /** Nesting of evaluations (expressions, blocks, macro calls). */
   depth: number;
-  /** Characters of any one string or items of any one list the render makes. */
+  /** Characters of any one string the render makes. */
   chars: number;
+  /** Items of any one list the render makes (`range()` included). */
+  items: number;
   /** Wall-clock milliseconds. */
   ms: number;
 }
@@ -25,7 +27,10 @@ export interface TemplateBudget {
 export const DEFAULT_TEMPLATE_BUDGET: TemplateBudget = {
   steps: 300_000,
   depth: 256,
-  chars: 16 * 1024 * 1024,
+  // A rendered prompt longer than this fits no context window VMM serves with room to spare
+  // (4 Mi characters is about a million tokens); lists in real templates are the messages.
+  chars: 4 * 1024 * 1024,
+  items: 100_000,
   ms: 2_000,
 };
 
@@ -96,16 +101,10 @@ class MeteredInterpreter extends Interpreter {
 
   /** A string or list past the size bound stops the render (checked as each is made). */
   private measure(result: Value): void {
-    const size =
-      typeof result.value === 'string'
-        ? result.value.length
-        : Array.isArray(result.value)
-          ? result.value.length
-          : 0;
-    if (size > this.budget.chars)
-      throw new BudgetExceeded(
-        `a value of more than ${this.budget.chars} ${typeof result.value === 'string' ? 'characters' : 'items'}`,
-      );
+    if (typeof result.value === 'string' && result.value.length > this.budget.chars)
+      throw new BudgetExceeded(`a value of more than ${this.budget.chars} characters`);
+    if (Array.isArray(result.value) && result.value.length > this.budget.items)
+      throw new BudgetExceeded(`a value of more than ${this.budget.items} items`);
   }
 
   /**
@@ -128,8 +127,8 @@ class MeteredInterpreter extends Interpreter {
       const [first = 0, second, step = 1] = numbers as number[];
       const [start, stop] = second === undefined ? [0, first] : [first, second];
       const length = step === 0 ? 0 : Math.ceil((stop - start) / step);
-      if (length > this.budget.chars)
-        throw new BudgetExceeded(`range() of more than ${this.budget.chars} items`);
+      if (length > this.budget.items)
+        throw new BudgetExceeded(`range() of more than ${this.budget.items} items`);
     }
     return { ...node, args: values };
   }
@@ -232,6 +231,13 @@ function range(start: number, stop?: number, step = 1): number[] {
   return result;
 }
 
+/**
+ * The trial runs where the model is being made (the worker's event loop), so it gets far less
+ * than a chat: real templates render four messages in a few hundred steps, and a template that
+ * needs more than this for them would be no use on a long chat either.
+ */
+const TRIAL_BUDGET: TemplateBudget = { steps: 20_000, depth: 256, chars: 256 * 1024, items: 10_000, ms: 250 };
+
 /** A conversation of the usual shape, for trying a template out before a model is made. */
 const SAMPLE_CONVERSATION = [
   { role: 'system', content: 'You are a helpful assistant.' },
@@ -252,6 +258,7 @@ export function checkChatTemplate(source: string, what: string): void {
     template.render(
       { messages: SAMPLE_CONVERSATION, add_generation_prompt: true, bos_token: '<s>', eos_token: '</s>' },
       what,
+      TRIAL_BUDGET,
     );
   } catch (error) {
     if (error instanceof VmmError)

@@ -174,6 +174,17 @@ export function prepareRequest(
   const sampling = resolveSampling(request.options ?? {}, model.config.defaults, randomSeed);
   const contextSize = Math.min(sampling.contextSize ?? model.config.maxPositions, model.config.maxPositions);
   const { ids: prompt, field } = promptIds(model, request, contextSize);
+  // Generation continues from the prompt's last token: with none there is nothing to run (a
+  // chat template can render a conversation to nothing; a raw prompt can be empty).
+  if (prompt.length === 0) {
+    throw new VmmError(
+      ErrorCode.InvalidArgument,
+      'messages' in request
+        ? "the model's chat template rendered this conversation to no tokens"
+        : 'the prompt encodes to no tokens',
+      { field },
+    );
+  }
   if (prompt.length >= contextSize) {
     throw new VmmError(
       ErrorCode.InvalidArgument,

@@ -28,6 +28,9 @@ describe('folderPath', () => {
     ['..\\secret.txt', /not a relative path/],
     ['labels.txt\0', /not a relative path/],
     ['link.txt', /link out of the folder/],
+    ['.', /is a folder, not a file/],
+    ['sub', /is a folder, not a file/],
+    ['sub/..', /is a folder, not a file/],
   ])('refuses %j', (path, why) => {
     expect(() => folderPath(dir, path, 'vmm.json labels')).toThrow(why);
   });

@@ -111,7 +111,7 @@ function folderStats(dir: string): { sizeBytes: number; modifiedAtMs: number } {
     if (stats.isSymbolicLink()) {
       // Every file of the folder is read by a fixed name somewhere (tokenizer.json,
       // genai_config.json, …): a link may point within the folder, never out of it.
-      folderPath(dir, entry, 'a link in the model folder');
+      folderPath(dir, entry, 'a link in the model folder', 'any');
       if (!existsSync(join(dir, entry))) continue;
       stats = statSync(join(dir, entry));
     }
