@@ -179,6 +179,9 @@ const models: ModelsServer = {
         })),
     });
   },
+  show(_call, callback) {
+    callback(toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
+  },
   load(_call, callback) {
     callback(toGrpcStatus(new VmmError(ErrorCode.Unimplemented, 'not in this test')));
   },
