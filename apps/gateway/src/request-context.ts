@@ -1,3 +1,4 @@
+import { Metadata } from '@grpc/grpc-js';
 import type { Request, Response } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { Backend, type RequestContext } from '@vmm/proto';
@@ -22,6 +23,13 @@ const protoBackend: Readonly<Record<BackendName, Backend>> = {
 
 export function requestIdOf(res: Response): string {
   return String(res.locals.requestId);
+}
+
+/** gRPC metadata carrying the request's id to the worker (its logs and errors name it). */
+export function metadataOf(res: Response): Metadata {
+  const metadata = new Metadata();
+  metadata.set('x-request-id', requestIdOf(res));
+  return metadata;
 }
 
 /** A request may pin a backend with `backend` in its body or the X-VMM-Backend header. */

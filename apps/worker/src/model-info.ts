@@ -42,26 +42,45 @@ function sha256(path: string): Promise<string> {
 }
 
 /**
- * ModelInfo per model folder version: the gateway polls List and WorkerInfo every few seconds,
- * and hashing a large model file or re-reading its JSON on every poll would be wasted work. A
- * folder's size and newest mtime name its version; at most `limit` versions are kept.
+ * A model's listing per model folder version: the gateway polls List and WorkerInfo every few
+ * seconds, and hashing a large model file or re-reading its JSON on every poll would be wasted
+ * work. A folder's size and newest mtime name its version; at most `limit` versions are kept.
+ * Listings hold no per-model text, so the cache stays small; Show reads the text afresh.
  */
 export class ModelInfoCache {
   private readonly entries = new Map<string, Promise<ModelInfo>>();
 
   constructor(private readonly limit = 256) {}
 
-  get(folder: ModelFolder, file: string): Promise<ModelInfo> {
+  /** What List and WorkerInfo carry of a model. */
+  listing(folder: ModelFolder, file: string): Promise<ModelInfo> {
     const key = `${folder.name}|${folder.dir}|${file}|${folder.sizeBytes}|${folder.modifiedAtMs}`;
     let info = this.entries.get(key);
     if (!info) {
-      info = modelInfo(folder, file);
+      info = modelListing(folder, file);
       // A failed read (a file removed meanwhile) is not cached.
       info.catch(() => this.entries.delete(key));
       this.entries.set(key, info);
       if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
     }
     return info;
+  }
+
+  /** What Show carries of a model: its listing and its text (chat template, labels, SYSTEM, …). */
+  async show(folder: ModelFolder, file: string): Promise<ModelInfo> {
+    const listed = await this.listing(folder, file);
+    const { labels, template } = modelText(folder);
+    return {
+      ...listed,
+      chatTemplate: template,
+      labels,
+      system: folder.stored?.system,
+      parameters: Object.entries(folder.stored?.parameters ?? {}).flatMap(
+        ([name, value]: [string, unknown]) =>
+          (Array.isArray(value) ? value : [value]).map((item) => ({ name, value: String(item) })),
+      ),
+      license: folder.stored?.license ?? [],
+    };
   }
 }
 
@@ -116,8 +135,12 @@ export function modelText(folder: ModelFolder): { labels: string[]; template: st
   return { labels, template: typeof template === 'string' ? template : undefined };
 }
 
-/** What Models.Show says of a model folder (List: `listingOf` it), for /api/tags and /api/show. */
-export async function modelInfo(folder: ModelFolder, file: string): Promise<ModelInfo> {
+/**
+ * What Models.List says of a model folder, for /api/tags: everything but its per-model text, so
+ * a listing grows with the number of models only and never past a gRPC message's limit. A model
+ * whose text is over the bounds is refused here too, and so left out of listings.
+ */
+async function modelListing(folder: ModelFolder, file: string): Promise<ModelInfo> {
   const main = folder.files.find((candidate) => candidate.path === file) ?? folder.files[0];
   // A variant (`tiny-llama:q4`) is its own weights and the folder's other files, not its siblings'.
   const otherVariants = folder.files.reduce((sum, f) => (f === main ? sum : sum + f.bytes), 0);
@@ -141,7 +164,7 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
         : folder.task === 'object-detection'
           ? 'detector'
           : 'classifier';
-  const { labels, template } = modelText(folder);
+  modelText(folder);
   return {
     name: folder.name,
     task: taskToProto[folder.task],
@@ -164,24 +187,13 @@ export async function modelInfo(folder: ModelFolder, file: string): Promise<Mode
       (isText || isEncoder) && typeof config.max_position_embeddings === 'number'
         ? config.max_position_embeddings
         : 0,
-    chatTemplate: template,
-    labels,
+    chatTemplate: undefined,
+    labels: [],
     inputHeight: input[0],
     inputWidth: input[1],
-    system: folder.stored?.system,
-    parameters: Object.entries(folder.stored?.parameters ?? {}).flatMap(([name, value]: [string, unknown]) =>
-      (Array.isArray(value) ? value : [value]).map((item) => ({ name, value: String(item) })),
-    ),
-    license: folder.stored?.license ?? [],
+    system: undefined,
+    parameters: [],
+    license: [],
     parent: folder.stored?.from,
   };
-}
-
-/**
- * What List and WorkerInfo carry of a model: everything but its per-model text (chat template,
- * labels, SYSTEM, LICENSE, PARAMETERs), so a listing grows with the number of models only and
- * never past a gRPC message's limit. Show carries the rest.
- */
-export function listingOf(info: ModelInfo): ModelInfo {
-  return { ...info, chatTemplate: undefined, labels: [], system: undefined, parameters: [], license: [] };
 }

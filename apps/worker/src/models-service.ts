@@ -14,7 +14,7 @@ import {
 import type { Logger } from 'pino';
 import { requestIdOf, toStatus } from './grpc-edge.js';
 import type { LoadedModelState, ModelManager } from './model-manager.js';
-import { listingOf, ModelInfoCache } from './model-info.js';
+import { ModelInfoCache } from './model-info.js';
 import { providersOf } from './model-runner.js';
 import { taskFromProto, taskToProto } from './proto-mapping.js';
 
@@ -46,7 +46,7 @@ export function createModelsService(
 ): Pick<ModelsServer, 'list' | 'show' | 'load' | 'unload' | 'workerInfo'> {
   const modelInfos = new ModelInfoCache();
   const loadedToProto = async (state: LoadedModelState): Promise<LoadedModel> => ({
-    model: listingOf(await modelInfos.get(state.folder, state.file)),
+    model: await modelInfos.listing(state.folder, state.file),
     memoryBytes: state.folder.files.find((file) => file.path === state.file)?.bytes ?? 0,
     deviceMemoryBytes: 0,
     expiresAtMs: state.expiresAtMs,
@@ -70,7 +70,7 @@ export function createModelsService(
             .flatMap((folder) => withVariantTags(folder, deps.backend))
             .map(async ({ folder, file }) => {
               try {
-                return listingOf(await modelInfos.get(folder, file));
+                return await modelInfos.listing(folder, file);
               } catch (error) {
                 // One model that cannot be described (labels over the bounds, say) is left out
                 // of the listing, not the listing itself.
@@ -100,7 +100,7 @@ export function createModelsService(
             );
           }
         }
-        return modelInfos.get(folder, selectModelFile(folder, deps.backend).path);
+        return modelInfos.show(folder, selectModelFile(folder, deps.backend).path);
       })().then(
         (response) => callback(null, response),
         (error: unknown) => callback(fail(error, requestIdOf(undefined, call.metadata))),

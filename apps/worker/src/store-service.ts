@@ -37,12 +37,12 @@ import type {
 import { type Backend, inspectModelDir, inspectModelFolder, selectModelFile } from '@vmm/runtime';
 import { checkChatTemplate } from '@vmm/llm';
 import type { Logger } from 'pino';
-
-const templateWhat =
-  'the chat template (TEMPLATE, or tokenizer_config.json chat_template; Jinja, not Go template syntax)';
 import { requestIdOf, signalOf, toStatus, writeWithBackpressure } from './grpc-edge.js';
 import { modelText } from './model-info.js';
 import type { ModelManager } from './model-manager.js';
+
+const templateWhat =
+  'the chat template (TEMPLATE, or tokenizer_config.json chat_template; Jinja, not Go template syntax)';
 
 export interface StoreDeps {
   manager: ModelManager;

@@ -1,6 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { readFolderJson } from '@vmm/runtime';
+import { modelTextLimits, readFolderJson } from '@vmm/runtime';
 
 type Json = Record<string, unknown>;
 
@@ -28,7 +28,7 @@ export class EmbeddingTokenizer {
   }
 
   static load(dir: string): EmbeddingTokenizer {
-    const json = readFolderJson(dir, 'tokenizer.json');
+    const json = readFolderJson(dir, 'tokenizer.json', modelTextLimits.tokenizerFileBytes);
     if (!json) throw new VmmError(ErrorCode.FailedPrecondition, 'the model has no tokenizer.json');
     return new EmbeddingTokenizer(json, readFolderJson(dir, 'tokenizer_config.json') ?? {});
   }

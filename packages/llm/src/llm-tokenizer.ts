@@ -1,6 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { readFolderJson } from '@vmm/runtime';
+import { modelTextLimits, readFolderJson } from '@vmm/runtime';
 import { ChatTemplate } from './chat-template.js';
 import { tokenBytesTable } from './constrain/token-bytes.js';
 import type { TokenDecoder } from './detokenizer.js';
@@ -53,7 +53,7 @@ export class LlmTokenizer implements TokenDecoder {
   }
 
   static load(dir: string): LlmTokenizer {
-    const json = readFolderJson(dir, 'tokenizer.json');
+    const json = readFolderJson(dir, 'tokenizer.json', modelTextLimits.tokenizerFileBytes);
     if (!json) throw new VmmError(ErrorCode.FailedPrecondition, 'the model has no tokenizer.json');
     return new LlmTokenizer(json, readFolderJson(dir, 'tokenizer_config.json') ?? {});
   }

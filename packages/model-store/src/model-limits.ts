@@ -20,6 +20,8 @@ export const modelTextLimits = {
   labelsBytes: 2 * 1024 * 1024,
   /** A JSON file of a model folder (config.json, tokenizer_config.json, vmm.json, …). */
   configFileBytes: 16 * 1024 * 1024,
+  /** tokenizer.json, which real vocabularies make large (Gemma 3's is 33 MB). */
+  tokenizerFileBytes: 256 * 1024 * 1024,
 } as const;
 
 const MiB = (bytes: number) => `${bytes / (1024 * 1024)} MiB`;

@@ -1,21 +1,27 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { modelTextLimits } from '@vmm/model-store';
+import { folderPath } from './folder-path.js';
 
 /**
- * A JSON object from a model folder (`config.json`, `tokenizer_config.json`, ...): undefined when
- * the file is absent or holds no object, FAILED_PRECONDITION naming the file when it is not JSON.
+ * A JSON object from a model folder (`config.json`, `tokenizer_config.json`, a module's
+ * `1_Pooling/config.json`, ...): undefined when the file is absent or holds no object,
+ * FAILED_PRECONDITION naming the file when it is not JSON, larger than `maxBytes`, or outside
+ * the folder (`file` may come from the folder's own JSON, such as modules.json's `path`).
  */
-export function readFolderJson(dir: string, file: string): Record<string, unknown> | undefined {
-  const path = join(dir, file);
+export function readFolderJson(
+  dir: string,
+  file: string,
+  maxBytes: number = modelTextLimits.configFileBytes,
+): Record<string, unknown> | undefined {
+  const path = folderPath(dir, file, 'a JSON file of the model');
   if (!existsSync(path)) return undefined;
-  // Read whole and parsed on a model's thread or the worker's loop: a model folder's JSON is
-  // kilobytes; one of gigabytes is refused rather than read.
-  if (statSync(path).size > modelTextLimits.configFileBytes)
+  // Read whole and parsed on a model's thread or the worker's loop: one of gigabytes is refused
+  // rather than read.
+  if (statSync(path).size > maxBytes)
     throw new VmmError(
       ErrorCode.FailedPrecondition,
-      `${file} is larger than ${modelTextLimits.configFileBytes / (1024 * 1024)} MiB`,
+      `${file} is larger than ${maxBytes / (1024 * 1024)} MiB`,
     );
   let value: unknown;
   try {

@@ -41,6 +41,7 @@ export {
   checkLabelCount,
   checkLabels,
   checkLabelsFileSize,
+  modelTextLimits,
   type OnnxVariant,
 } from '@vmm/model-store';
 export { vmmManifestSchema, type VmmManifest, type ModelTask } from './vmm-manifest.js';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ErrorCode } from '@vmm/errors';
 import { DEMO_CLASSIFIER, DEMO_DETECTOR, DETECTOR_FILE, writeDemoModels } from '@vmm/model-fixtures';
 import { onnx } from '@vmm/proto';
-import { inspectModelDir, onnxExternalLocations } from '../src/index.js';
+import { inspectModelDir, onnxExternalLocations, readFolderJson } from '../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-folder-trust-'));
 const models = join(root, 'models');
@@ -159,5 +159,20 @@ describe('inspectModelDir refuses a folder that reaches outside itself', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain(root);
     }
+  });
+});
+
+describe('readFolderJson', () => {
+  it('reads only inside the folder, whatever names the file (modules.json paths, say)', () => {
+    const dir = join(root, 'json');
+    mkdirSync(join(dir, '1_Pooling'), { recursive: true });
+    writeFileSync(join(dir, '1_Pooling', 'config.json'), '{"pooling_mode_cls_token": true}');
+    writeFileSync(join(root, 'outside.json'), '{"secret": true}');
+    expect(readFolderJson(dir, '1_Pooling/config.json')).toEqual({ pooling_mode_cls_token: true });
+    expect(readFolderJson(dir, 'absent.json')).toBeUndefined();
+    for (const file of ['../outside.json', join(root, 'outside.json'), '1_Pooling/../../outside.json'])
+      expect(() => readFolderJson(dir, file)).toThrow(
+        expect.objectContaining({ code: ErrorCode.FailedPrecondition }),
+      );
   });
 });

@@ -1,4 +1,4 @@
-import { type ClientReadableStream, Metadata } from '@grpc/grpc-js';
+import type { ClientReadableStream } from '@grpc/grpc-js';
 import { type Response, Router } from 'express';
 import { ErrorCode, fromGrpcError, httpStatusFor, isGrpcStatusLike, VmmError } from '@vmm/errors';
 import {
@@ -13,7 +13,7 @@ import type { ModelParameter, ModelProgress } from '@vmm/proto';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
 import { ollamaBody } from '../ollama-body.js';
-import { requestIdOf, type RouteDeps } from '../request-context.js';
+import { metadataOf, requestIdOf, type RouteDeps } from '../request-context.js';
 
 export const nameFields = { model: z.string().min(1).optional(), name: z.string().min(1).optional() };
 
@@ -69,11 +69,6 @@ const progressLine = (line: ModelProgress) => ({
 export function modelsRouter(deps: RouteDeps): Router {
   const router = Router();
   const { pool, logger } = deps;
-  const metadataOf = (res: Response) => {
-    const metadata = new Metadata();
-    metadata.set('x-request-id', requestIdOf(res));
-    return metadata;
-  };
   const fail = (res: Response, error: unknown) =>
     sendError(res, toVmmError(error), 'ollama', logger, requestIdOf(res));
 

@@ -35,7 +35,14 @@ import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
 import { ollamaBody } from '../ollama-body.js';
 import { recordEmbedding } from '../metrics.js';
-import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
+import {
+  clientGone,
+  pinOf,
+  metadataOf,
+  requestContext,
+  requestIdOf,
+  type RouteDeps,
+} from '../request-context.js';
 import { streamText } from '../text-generation.js';
 
 export const showSchema = z.strictObject({
@@ -219,9 +226,7 @@ export function ollamaRouter(deps: RouteDeps): Router {
           field: 'model',
         });
       // Listings leave out a model's text (template, labels, SYSTEM, LICENSE): asked for whole.
-      const metadata = new Metadata();
-      metadata.set('x-request-id', requestIdOf(res));
-      const model = await pool.show(listed.name, metadata);
+      const model = await pool.show(listed.name, metadataOf(res));
       const text = model.task === Task.TASK_TEXT_GENERATION;
       const embedding = model.task === Task.TASK_EMBEDDING;
       const parameters: ModelParameters = {};
