@@ -241,40 +241,17 @@ const schemaBombs: unknown[] = [
   { type: 'object', properties: { __proto__: { type: 'string' }, constructor: { type: 'string' } } },
 ];
 
-it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a worker that lives on', async () => {
-  // Warm up what the corpus exercises.
-  await exercise('warm-up', 'classifier', false);
-  for (const model of ['classifier', 'detector', 'tiny-llama'])
-    await send('warm-up', '/api/generate', {
-      json: { model, prompt: 'hi', stream: false, options: { num_predict: 2 } },
-    });
-  await send('warm-up', '/api/chat', {
-    json: {
-      model: 'tiny-llama',
-      messages: [{ role: 'user', content: 'hi' }],
-      stream: false,
-      format: { type: 'object' },
-    },
-  });
-  // Models are made, loaded and dropped throughout: a few rounds of that first.
-  for (let round = 0; round < 3; round += 1) {
-    await createWith('warm-up vision', 'classifier', {
-      'labels.txt': await blob(Buffer.from(`a\nb\n${round}\n`)),
-    });
-    await createWith('warm-up detector', 'detector', {}, { system: `round ${round}` });
-    await createWith(
-      'warm-up text',
-      'tiny-llama',
-      {},
-      { template: `{% for m in messages %}{{ m.content }}{% endfor %}${round}` },
-    );
-    await createWith('warm-up bomb', 'tiny-llama', {}, { template: `{{ range(100000)|join }}${round}` });
-  }
+/** Every item of a list, or a sample of it (the pass that warms the worker up). */
+type Pick = <T>(items: readonly T[]) => T[];
+const everything: Pick = (items) => [...items];
+const everySecond: Pick = (items) => items.filter((_, index) => index % 2 === 0);
 
+/** The corpus: eight kinds of attack on the store, each drawn from its list by `pick`. */
+async function corpus(pick: Pick): Promise<void> {
   // 1. Path tricks in every path-naming field of vmm.json, from the classifier and the detector.
   for (const from of ['classifier', 'detector'])
     for (const field of ['labels', 'model'])
-      for (const trick of tricks) {
+      for (const trick of pick(tricks)) {
         const manifest = {
           task: from === 'classifier' ? 'image-classification' : 'object-detection',
           model: 'model.onnx',
@@ -298,7 +275,7 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
     ],
   ];
   for (const [file, content] of textConfigs)
-    for (const trick of tricks.slice(0, 12))
+    for (const trick of pick(tricks.slice(0, 12)))
       await createWith(
         `${file} with ${JSON.stringify(trick)}`,
         file === 'modules.json' ? 'mini-embed' : 'tiny-llama',
@@ -308,7 +285,7 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
       );
   // 3. File names that climb out, in the files map of a create.
   const labels = await blob(Buffer.from('a\nb\n'));
-  for (const trick of [
+  for (const trick of pick([
     ...tricks,
     'onnx/../../x.txt',
     '.vmm/blobs/x',
@@ -317,15 +294,15 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
     'con',
     'labels.txt/',
     '/labels.txt',
-  ])
+  ]))
     await createWith(`file named ${JSON.stringify(trick)}`, 'classifier', { [trick]: labels });
   // 4. External data outside the folder, named inside an uploaded graph.
-  for (const trick of [...tricks.slice(0, 14), 'weights.bin'])
+  for (const trick of pick([...tricks.slice(0, 14), 'weights.bin']))
     await createWith(`external data at ${JSON.stringify(trick)}`, 'classifier', {
       'model.onnx': await blob(externalGraph(trick)),
     });
   // 5. Template bombs, as a TEMPLATE field, a Modelfile line and an uploaded tokenizer_config.json.
-  for (const template of templateBombs) {
+  for (const template of pick(templateBombs)) {
     await createWith(`template ${template.slice(0, 40)}`, 'tiny-llama', {}, { template });
     await createWith(
       `Modelfile template ${template.slice(0, 40)}`,
@@ -340,7 +317,7 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
     });
   }
   // 6. Schema bombs as Ollama's format, OpenAI's response_format, and a required tool's parameters.
-  for (const schema of schemaBombs) {
+  for (const schema of pick(schemaBombs)) {
     const label = `schema ${JSON.stringify(schema).slice(0, 60)}`;
     await send(`${label}: format`, '/api/chat', {
       json: {
@@ -405,7 +382,7 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
     { quantize: 'q4_K_M' },
     { messages: [{ role: 'user', content: 'hi' }] },
   ];
-  for (const fields of oversized)
+  for (const fields of pick(oversized))
     await createWith(`oversized ${JSON.stringify(fields).slice(0, 60)}`, 'tiny-llama', {}, fields);
   // 8. Name tricks on copy, delete, pull and show; variant tags; blobs.
   const names = [
@@ -426,7 +403,7 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
     ' ',
     'ünï',
   ];
-  for (const name of names) {
+  for (const name of pick(names)) {
     await send(`copy to ${name}`, '/api/copy', { json: { source: 'classifier', destination: name } });
     await send(`copy from ${name}`, '/api/copy', { json: { source: name, destination: 'fuzz-copy' } });
     await send(`show ${name}`, '/api/show', { json: { model: name } });
@@ -434,14 +411,14 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
     await send(`delete ${name}`, '/api/delete', { json: { model: name }, method: 'DELETE' });
   }
   await send('delete fuzz-copy', '/api/delete', { json: { model: 'fuzz-copy' }, method: 'DELETE' });
-  for (const digest of [
+  for (const digest of pick([
     'sha256:../../secret.txt',
     `sha256:${'0'.repeat(64)}/../x`,
     'sha256:',
     'md5:abc',
     `sha256:${'z'.repeat(64)}`,
     '..%2f..%2fsecret.txt',
-  ])
+  ]))
     for (const method of ['HEAD', 'POST'])
       await send(`${method} blob ${digest}`, `/api/blobs/${encodeURIComponent(digest)}`, {
         method,
@@ -452,8 +429,63 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
     body: 'x',
   });
 
-  // The corpus and its verdicts.
-  expect(answers.length).toBeGreaterThanOrEqual(500);
+}
+
+/** Unloads every model on the worker, then reads its resident memory (MiB) from its metrics. */
+async function idleRss(): Promise<number> {
+  const ps = (await (await fetch(`${gateway.url}/api/ps`)).json()) as { models: { name: string }[] };
+  for (const model of ps.models) await gateway.gateway.pool.unloadEverywhere(model.name);
+  await waitFor('every model to be unloaded', async () => {
+    const now = (await (await fetch(`${gateway.url}/api/ps`)).json()) as { models: unknown[] };
+    return now.models.length === 0;
+  });
+  const metrics = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
+  const rss = /^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(metrics);
+  if (!rss) throw new Error('the worker’s metrics carry no process_resident_memory_bytes');
+  return Number(rss[1]) / 2 ** 20;
+}
+
+it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a worker that lives on', async () => {
+  // Warm up what the corpus exercises.
+  await exercise('warm-up', 'classifier', false);
+  for (const model of ['classifier', 'detector', 'tiny-llama'])
+    await send('warm-up', '/api/generate', {
+      json: { model, prompt: 'hi', stream: false, options: { num_predict: 2 } },
+    });
+  await send('warm-up', '/api/chat', {
+    json: {
+      model: 'tiny-llama',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: false,
+      format: { type: 'object' },
+    },
+  });
+  // Models are made, loaded and dropped throughout: a few rounds of that first.
+  for (let round = 0; round < 3; round += 1) {
+    await createWith('warm-up vision', 'classifier', {
+      'labels.txt': await blob(Buffer.from(`a\nb\n${round}\n`)),
+    });
+    await createWith('warm-up detector', 'detector', {}, { system: `round ${round}` });
+    await createWith(
+      'warm-up text',
+      'tiny-llama',
+      {},
+      { template: `{% for m in messages %}{{ m.content }}{% endfor %}${round}` },
+    );
+    await createWith('warm-up bomb', 'tiny-llama', {}, { template: `{{ range(100000)|join }}${round}` });
+  }
+  // The worker's memory grows on first use of each code path (compiled code, ONNX Runtime's arenas,
+  // the allocator's free lists) and then stays: measured with every model unloaded, 209 MiB before
+  // a first full pass, 285 after it, 271 and 275 after a second and a third. A pass over every
+  // second case brings it to that working level; the full pass must then leave it there (measured
+  // under load: 0.7 % to 6 % above), which a leak of a few KiB per request would not.
+  await corpus(everySecond);
+  const rssBefore = await idleRss();
+  const firstOfFullPass = answers.length;
+  await corpus(everything);
+
+  // The corpus and its verdicts (over both passes).
+  expect(answers.length - firstOfFullPass).toBeGreaterThanOrEqual(500);
   const failures = answers.filter(
     (answer) =>
       answer.status >= 500 ||
@@ -472,8 +504,18 @@ it('answers a store fuzz corpus of over 500 cases with no 5xx, no leak, and a wo
     400,
   );
 
-  // The worker lives, is ready, serves, and holds no more memory than before (within 10 %).
+  // The worker lives, holds no more memory than before (within 10 %), is ready and serves.
   expect(worker.child.exitCode).toBeNull();
+  await waitFor(
+    'the worker’s resident memory to be back within 10 % of its level before the run',
+    async () => {
+      const rss = await idleRss();
+      if (rss > rssBefore * 1.1)
+        throw new Error(`${rss.toFixed(0)} MiB resident against ${rssBefore.toFixed(0)} MiB before`);
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
   expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
   const after = await send('after', '/api/generate', {
     json: { model: 'tiny-llama', prompt: 'hi', stream: false, options: { num_predict: 2 } },
