@@ -428,7 +428,6 @@ async function corpus(pick: Pick): Promise<void> {
     method: 'POST',
     body: 'x',
   });
-
 }
 
 /** Unloads every model on the worker, then reads its resident memory (MiB) from its metrics. */
