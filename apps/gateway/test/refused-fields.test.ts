@@ -39,6 +39,13 @@ const refused: [string, Record<string, unknown>, string][] = [
   ['/v1/chat/completions', { ...chat, service_tier: 'flex' }, 'service_tier'],
   ['/v1/chat/completions', { ...chat, logit_bias: { abc: 1 } }, 'logit_bias.abc'],
   ['/v1/chat/completions', { ...chat, logit_bias: { '999999': 1 } }, 'logit_bias'],
+  // Past uint32, where token ids travel: refused here, never a 500 from the encoder.
+  ['/v1/chat/completions', { ...chat, logit_bias: { '4294967301': 1 } }, 'logit_bias.4294967301'],
+  [
+    '/v1/chat/completions',
+    { ...chat, logit_bias: { '99999999999999999999': 1 } },
+    'logit_bias.99999999999999999999',
+  ],
   [
     '/v1/chat/completions',
     { ...chat, response_format: { type: 'json_schema' } },
@@ -72,6 +79,8 @@ async function post(path: string, body: unknown) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
+  // Every answer, refusals included, tells a browser to take its declared type at its word.
+  expect(response.headers.get('x-content-type-options')).toBe('nosniff');
   return { status: response.status, body: (await response.json()) as unknown };
 }
 
