@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       workerToken: undefined,
       tls: undefined,
       logLevel: 'info',
+      hub: { timeouts: { connectMs: 10_000, headersMs: 30_000, idleMs: 60_000 } },
     });
     expect(config.threads).toBeGreaterThan(0);
     expect(Object.isFrozen(config)).toBe(true);
@@ -37,6 +38,9 @@ describe('loadConfig', () => {
         VMM_WORKER_TOKEN: 'a-shared-token-of-32-characters!',
         VMM_GRPC_TLS_CERT: '/etc/vmm/tls.crt',
         VMM_GRPC_TLS_KEY: '/etc/vmm/tls.key',
+        VMM_PULL_CONNECT_TIMEOUT: '2s',
+        VMM_PULL_HEADERS_TIMEOUT: '1m',
+        VMM_PULL_IDLE_TIMEOUT: '500ms',
       }),
     ).toMatchObject({
       port: 6000,
@@ -49,6 +53,7 @@ describe('loadConfig', () => {
       maxConnectionAgeMs: 0,
       workerToken: 'a-shared-token-of-32-characters!',
       tls: { certFile: '/etc/vmm/tls.crt', keyFile: '/etc/vmm/tls.key' },
+      hub: { timeouts: { connectMs: 2000, headersMs: 60_000, idleMs: 500 } },
     });
   });
 
@@ -63,6 +68,9 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['VMM_WORKER_TOKEN', 'short'],
     ['VMM_GRPC_TLS_CERT', '/etc/vmm/tls.crt'],
+    ['VMM_PULL_HEADERS_TIMEOUT', '-1'],
+    ['VMM_PULL_IDLE_TIMEOUT', '0'],
+    ['VMM_PULL_CONNECT_TIMEOUT', 'later'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });

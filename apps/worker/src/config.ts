@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { loadEnv } from '@vmm/app-config';
 import { z } from 'zod';
 import { parseDuration } from '@vmm/duration';
+import type { HubTimeouts } from '@vmm/model-store';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -43,6 +44,10 @@ const schema = z.object({
   HF_TOKEN: z.string().min(1).optional(),
   VMM_PULL_MAX_BYTES: int(1).default(64 * 2 ** 30),
   VMM_MAX_PULLS: int(1, 64).default(2),
+  // How long a pull waits on the Hub: to connect, for an answer's headers, for a body's next bytes.
+  VMM_PULL_CONNECT_TIMEOUT: z.string().default('10s'),
+  VMM_PULL_HEADERS_TIMEOUT: z.string().default('30s'),
+  VMM_PULL_IDLE_TIMEOUT: z.string().default('60s'),
   VMM_MAX_BLOB_BYTES: int(1).default(64 * 2 ** 30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -92,7 +97,13 @@ export interface WorkerConfig {
   /** PEM files of the server's certificate and key: gRPC over TLS when both are set. */
   tls: { certFile: string; keyFile: string } | undefined;
   /** Hugging Face Hub pulls: address, token (never logged), bytes per pull, pulls at once. */
-  hub: { endpoint: string; token: string | undefined; maxBytes: number; maxPulls: number };
+  hub: {
+    endpoint: string;
+    token: string | undefined;
+    maxBytes: number;
+    maxPulls: number;
+    timeouts: HubTimeouts;
+  };
   /** Where GET /metrics is served; undefined: nowhere. The host defaults to the gRPC host. */
   metrics: { host: string; port: number } | undefined;
   /** The largest file `/api/blobs` may store. */
@@ -133,6 +144,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
       token: e.HF_TOKEN,
       maxBytes: e.VMM_PULL_MAX_BYTES,
       maxPulls: e.VMM_MAX_PULLS,
+      timeouts: {
+        connectMs: positiveDuration(e.VMM_PULL_CONNECT_TIMEOUT, 'VMM_PULL_CONNECT_TIMEOUT'),
+        headersMs: positiveDuration(e.VMM_PULL_HEADERS_TIMEOUT, 'VMM_PULL_HEADERS_TIMEOUT'),
+        idleMs: positiveDuration(e.VMM_PULL_IDLE_TIMEOUT, 'VMM_PULL_IDLE_TIMEOUT'),
+      },
     },
     maxBlobBytes: e.VMM_MAX_BLOB_BYTES,
     metrics:
@@ -141,6 +157,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
         : { host: e.VMM_METRICS_HOST ?? e.VMM_GRPC_HOST, port: e.VMM_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
   }));
+}
+
+/** A wait that must end: a duration above zero ("never" is no bound). */
+function positiveDuration(text: string, field: string): number {
+  const ms = parseDuration(text, field);
+  if (ms <= 0) throw new Error(`${field} must be a duration above zero, like "30s"; got "${text}"`);
+  return ms;
 }
 
 function tlsFiles(certFile: string | undefined, keyFile: string | undefined): WorkerConfig['tls'] {

@@ -17,6 +17,7 @@ import {
   parseModelName,
   PullCoordinator,
   type PullProgress,
+  type HubTimeouts,
   type StoredFile,
   variantTags,
 } from '@vmm/model-store';
@@ -48,7 +49,13 @@ export interface StoreDeps {
   manager: ModelManager;
   modelsDir: string;
   backend: Backend;
-  hub: { endpoint: string; token: string | undefined; maxBytes: number; maxPulls: number };
+  hub: {
+    endpoint: string;
+    token: string | undefined;
+    maxBytes: number;
+    maxPulls: number;
+    timeouts?: Partial<HubTimeouts>;
+  };
   maxBlobBytes: number;
   logger: Logger;
 }
@@ -65,6 +72,7 @@ export function createStoreService(deps: StoreDeps): StoreMethods {
     endpoint: deps.hub.endpoint,
     token: deps.hub.token,
     maxBytes: deps.hub.maxBytes,
+    timeouts: deps.hub.timeouts,
   });
   // What a new model must pass before its manifest is written: a folder the worker can serve,
   // whose text (labels, chat template) fits every answer that carries it.

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeClassifierFolder, writeDetectorFolder, writeLlamaFolder } from '@vmm/model-fixtures';
+import { defaultHubTimeouts } from '@vmm/model-store';
 import { InferenceClient, ModelsClient, type WorkerInfoResponse } from '@vmm/proto';
 import { service as healthService } from 'grpc-health-check';
 import { pino } from 'pino';
@@ -47,7 +48,13 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     workerToken: undefined,
     tls: undefined,
     // Nothing is pulled in these tests: a closed port, should anything try.
-    hub: { endpoint: 'http://127.0.0.1:9', token: undefined, maxBytes: 2 ** 30, maxPulls: 2 },
+    hub: {
+      endpoint: 'http://127.0.0.1:9',
+      token: undefined,
+      maxBytes: 2 ** 30,
+      maxPulls: 2,
+      timeouts: { ...defaultHubTimeouts },
+    },
     maxBlobBytes: 2 ** 30,
     metrics: undefined,
     logLevel: 'silent',

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { Agent, fetch as undiciFetch, type Response } from 'undici';
 import type { HubReference } from './model-name.js';
 import type { ModelManifest, ModelStore, StoredFile } from './model-store.js';
 import { cpuVariantOrder, onnxVariantOf, variantTags } from './onnx-variant.js';
@@ -27,8 +28,26 @@ export interface HubOptions {
   maxBytes: number;
   /** Tries per file after a dropped connection; each resumes where the last stopped. */
   attempts?: number;
-  fetch?: typeof fetch;
+  /**
+   * How long a pull waits on the Hub (or the CDN it redirects to), in ms: for a connection, for
+   * an answer's headers once asked, and for the next bytes of a body. A Hub that accepts and never
+   * answers, or stops sending, fails the pull with a 504 instead of holding it (and its sockets)
+   * until the caller leaves.
+   */
+  timeouts?: Partial<HubTimeouts>;
 }
+
+export interface HubTimeouts {
+  connectMs: number;
+  headersMs: number;
+  idleMs: number;
+}
+
+export const defaultHubTimeouts: Readonly<HubTimeouts> = {
+  connectMs: 10_000,
+  headersMs: 30_000,
+  idleMs: 60_000,
+};
 
 interface HubEntry {
   type: string;
@@ -68,14 +87,14 @@ function hubError(status: number, what: string, repo: string): VmmError {
  * model.
  */
 export class HubPuller {
-  private readonly fetch: typeof fetch;
   private readonly endpoint: URL;
+  private readonly timeouts: HubTimeouts;
 
   constructor(
     private readonly store: ModelStore,
     private readonly options: HubOptions,
   ) {
-    this.fetch = options.fetch ?? fetch;
+    this.timeouts = { ...defaultHubTimeouts, ...options.timeouts };
     this.endpoint = new URL(options.endpoint.endsWith('/') ? options.endpoint : `${options.endpoint}/`);
   }
 
@@ -85,16 +104,38 @@ export class HubPuller {
     signal: AbortSignal,
     check: (dir: string) => void | Promise<void>,
   ): Promise<ModelManifest> {
+    // A connection pool of this pull's own, destroyed when it ends however it ends: no socket to
+    // the Hub outlives a pull (a failed or cancelled one included).
+    const agent = new Agent({
+      connect: { timeout: this.timeouts.connectMs },
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.idleMs,
+    });
+    try {
+      return await this.pullWith(agent, reference, progress, signal, check);
+    } finally {
+      await agent.destroy();
+    }
+  }
+
+  private async pullWith(
+    agent: Agent,
+    reference: HubReference,
+    progress: (line: PullProgress) => void,
+    signal: AbortSignal,
+    check: (dir: string) => void | Promise<void>,
+  ): Promise<ModelManifest> {
+    const hub: Hub = { agent, signal };
     const { repo } = reference;
     progress({ status: 'pulling manifest' });
     const revision = await this.json<{ sha?: string }>(
       `api/models/${repo}/revision/main`,
       'the revision',
       repo,
-      signal,
+      hub,
     );
     const commit = typeof revision.sha === 'string' ? revision.sha : 'main';
-    const entries = await this.listFiles(repo, commit, signal);
+    const entries = await this.listFiles(repo, commit, hub);
     const chosen = this.choose(entries, reference);
     const total = chosen.reduce((sum, entry) => sum + entry.size, 0);
     if (total > this.options.maxBytes)
@@ -111,8 +152,8 @@ export class HubPuller {
         this.endpoint,
       );
       const file = entry.lfs
-        ? await this.downloadLarge(url, entry, repo, progress, signal)
-        : await this.downloadSmall(url, entry, repo, progress, signal);
+        ? await this.downloadLarge(url, entry, repo, progress, hub)
+        : await this.downloadSmall(url, entry, repo, progress, hub);
       files.push(file);
     }
     progress({ status: 'verifying sha256 digest' });
@@ -173,14 +214,14 @@ export class HubPuller {
     return [graph, ...external, ...side];
   }
 
-  private async listFiles(repo: string, commit: string, signal: AbortSignal): Promise<HubEntry[]> {
+  private async listFiles(repo: string, commit: string, hub: Hub): Promise<HubEntry[]> {
     const entries: HubEntry[] = [];
     let next: string | undefined = `api/models/${repo}/tree/${commit}?recursive=true`;
     for (let page = 0; next !== undefined; page += 1) {
       if (page >= MAX_PAGES) throw new VmmError(ErrorCode.ResourceExhausted, `${repo} lists too many files`);
-      const response = await this.request(new URL(next, this.endpoint), {}, signal);
+      const response = await this.request(new URL(next, this.endpoint), {}, hub);
       if (!response.ok) throw hubError(response.status, 'the file list', repo);
-      const body = (await response.json()) as unknown;
+      const body = await this.read(response, () => response.json() as Promise<unknown>, 'the file list', hub);
       if (!Array.isArray(body))
         throw new VmmError(ErrorCode.Unavailable, `the Hub's file list of ${repo} is not a list`);
       for (const item of body as HubEntry[]) {
@@ -193,20 +234,32 @@ export class HubPuller {
     return entries;
   }
 
-  private async json<T>(path: string, what: string, repo: string, signal: AbortSignal): Promise<T> {
-    const response = await this.request(new URL(path, this.endpoint), {}, signal);
+  private async json<T>(path: string, what: string, repo: string, hub: Hub): Promise<T> {
+    const response = await this.request(new URL(path, this.endpoint), {}, hub);
     if (!response.ok) throw hubError(response.status, what, repo);
-    return (await response.json()) as T;
+    return this.read(response, () => response.json() as Promise<T>, what, hub);
+  }
+
+  /** Reads a body, naming a Hub that stopped sending it. */
+  private async read<T>(response: Response, body: () => Promise<T>, what: string, hub: Hub): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      await response.body?.cancel().catch(() => undefined);
+      throw this.asPullError(error, hub.signal, `the connection to the Hub dropped during ${what}`, what);
+    }
   }
 
   /** A GET that follows redirects itself: the token goes only to the Hub's own origin. */
-  private async request(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+  private async request(url: URL, headers: Record<string, string>, hub: Hub): Promise<Response> {
+    const { agent, signal } = hub;
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
       const sameOrigin = current.origin === this.endpoint.origin;
       let response: Response;
       try {
-        response = await this.fetch(current, {
+        response = await undiciFetch(current, {
+          dispatcher: agent,
           headers: {
             ...headers,
             'user-agent': 'vmm',
@@ -217,9 +270,11 @@ export class HubPuller {
         });
       } catch (error) {
         if (signal.aborted) throw new VmmError(ErrorCode.Cancelled, 'the pull was cancelled');
+        const timedOut = this.timeoutOf(error, `${current.origin}${current.pathname}`);
+        if (timedOut) throw timedOut;
         throw new VmmError(
           ErrorCode.Unavailable,
-          `cannot reach the Hub at ${current.origin}: ${(error as Error).message}`,
+          `cannot reach the Hub at ${current.origin}: ${causeMessage(error)}`,
           {
             cause: error,
           },
@@ -242,19 +297,20 @@ export class HubPuller {
     entry: HubEntry,
     repo: string,
     progress: (line: PullProgress) => void,
-    signal: AbortSignal,
+    hub: Hub,
   ): Promise<StoredFile> {
+    const { signal } = hub;
     if (entry.size > SMALL_FILE_BYTES)
       throw new VmmError(ErrorCode.Unavailable, `${repo}: ${entry.path} is large but not in LFS`);
     const attempts = this.options.attempts ?? 3;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const response = await this.request(url, {}, signal);
+        const response = await this.request(url, {}, hub);
         if (!response.ok) throw hubError(response.status, entry.path, repo);
-        const bytes = Buffer.from(await response.arrayBuffer());
+        const bytes = Buffer.from(await this.read(response, () => response.arrayBuffer(), entry.path, hub));
         if (bytes.byteLength !== entry.size || (entry.oid !== undefined && gitBlobId(bytes) !== entry.oid))
           throw new VmmError(
-            ErrorCode.DataLoss,
+            ErrorCode.Unavailable,
             `${repo}: ${entry.path} does not match the Hub's git blob id`,
           );
         const stored = await this.store.writeBlob([bytes], { maxBytes: SMALL_FILE_BYTES });
@@ -266,7 +322,12 @@ export class HubPuller {
         });
         return { path: entry.path, digest: stored.digest, size: entry.size };
       } catch (caught) {
-        const error = asPullError(caught, signal, `${repo}: the connection dropped during ${entry.path}`);
+        const error = this.asPullError(
+          caught,
+          signal,
+          `${repo}: the connection dropped during ${entry.path}`,
+          entry.path,
+        );
         if (!retryable(error, signal) || attempt >= attempts) throw error;
       }
     }
@@ -281,8 +342,9 @@ export class HubPuller {
     entry: HubEntry & { lfs?: { oid: string; size: number } },
     repo: string,
     progress: (line: PullProgress) => void,
-    signal: AbortSignal,
+    hub: Hub,
   ): Promise<StoredFile> {
+    const { signal } = hub;
     const digest = `sha256:${entry.lfs?.oid ?? ''}`;
     const size = entry.lfs?.size ?? entry.size;
     const status = `pulling ${digest.slice(7, 19)}`;
@@ -310,7 +372,7 @@ export class HubPuller {
         }
         report(have, true);
         if (have < size) {
-          const response = await this.request(url, have > 0 ? { range: `bytes=${have}-` } : {}, signal);
+          const response = await this.request(url, have > 0 ? { range: `bytes=${have}-` } : {}, hub);
           if (response.status === 416) {
             await response.body?.cancel();
             await rm(partial, { force: true });
@@ -328,8 +390,13 @@ export class HubPuller {
             for await (const chunk of Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)) {
               const bytes = chunk as Uint8Array;
               written += bytes.byteLength;
-              if (written > size)
-                throw new VmmError(ErrorCode.DataLoss, `${repo}: ${entry.path} is longer than the Hub said`);
+              if (written > size) {
+                await rm(partial, { force: true });
+                throw new VmmError(
+                  ErrorCode.Unavailable,
+                  `${repo}: the Hub sent more of ${entry.path} than the ${size} bytes it listed; the download was deleted`,
+                );
+              }
               await file.write(bytes);
               report(written);
             }
@@ -344,25 +411,64 @@ export class HubPuller {
         if (`sha256:${actual}` !== digest) {
           await rm(partial, { force: true });
           throw new VmmError(
-            ErrorCode.DataLoss,
+            ErrorCode.Unavailable,
             `${repo}: ${entry.path} hashes to sha256:${actual}, not the Hub's ${digest}; the download was deleted`,
           );
         }
         await this.store.adoptBlob(partial, digest);
         return file;
       } catch (caught) {
-        const error = asPullError(caught, signal, `${repo}: the connection dropped during ${entry.path}`);
+        const error = this.asPullError(
+          caught,
+          signal,
+          `${repo}: the connection dropped during ${entry.path}`,
+          entry.path,
+        );
         if (!retryable(error, signal) || attempt >= attempts) throw error;
       }
     }
   }
+
+  /**
+   * A socket that closed mid-body (undici's "terminated") is Unavailable, and worth another try;
+   * an abort is Cancelled; a Hub that went quiet past a timeout is DeadlineExceeded, and not tried
+   * again (the partial file stays: a later pull resumes it).
+   */
+  private asPullError(error: unknown, signal: AbortSignal, dropped: string, what: string): VmmError {
+    if (signal.aborted) return new VmmError(ErrorCode.Cancelled, 'the pull was cancelled');
+    if (error instanceof VmmError) return error;
+    return this.timeoutOf(error, what) ?? new VmmError(ErrorCode.Unavailable, dropped, { cause: error });
+  }
+
+  /** undici's timeouts (found anywhere in an error's causes), said with the setting that bounds each. */
+  private timeoutOf(error: unknown, what: string): VmmError | undefined {
+    const codes = new Set<string>();
+    for (let cause = error, depth = 0; cause instanceof Error && depth < 8; depth += 1) {
+      const code = (cause as { code?: unknown }).code;
+      if (typeof code === 'string') codes.add(code);
+      cause = cause.cause;
+    }
+    const { connectMs, headersMs, idleMs } = this.timeouts;
+    const said = codes.has('UND_ERR_CONNECT_TIMEOUT')
+      ? `could not connect to the Hub for ${what} within ${connectMs} ms (VMM_PULL_CONNECT_TIMEOUT)`
+      : codes.has('UND_ERR_HEADERS_TIMEOUT')
+        ? `the Hub did not answer for ${what} within ${headersMs} ms (VMM_PULL_HEADERS_TIMEOUT)`
+        : codes.has('UND_ERR_BODY_TIMEOUT')
+          ? `the Hub sent nothing of ${what} for ${idleMs} ms (VMM_PULL_IDLE_TIMEOUT)`
+          : undefined;
+    return said === undefined ? undefined : new VmmError(ErrorCode.DeadlineExceeded, said, { cause: error });
+  }
 }
 
-/** A socket that closed mid-body (undici's "terminated") is Unavailable; an abort is Cancelled. */
-function asPullError(error: unknown, signal: AbortSignal, dropped: string): VmmError {
-  if (signal.aborted) return new VmmError(ErrorCode.Cancelled, 'the pull was cancelled');
-  if (error instanceof VmmError) return error;
-  return new VmmError(ErrorCode.Unavailable, dropped, { cause: error });
+/** What a pull talks to the Hub with: its own connection pool, and the caller's signal. */
+interface Hub {
+  agent: Agent;
+  signal: AbortSignal;
+}
+
+function causeMessage(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 function retryable(error: VmmError, signal: AbortSignal): boolean {

@@ -47,6 +47,7 @@ beforeEach(() => {
   store = new ModelStore(dir);
   hub.requests.length = 0;
   hub.throttle(undefined);
+  hub.blackHole(false);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -197,3 +198,91 @@ describe('pulling from a Hugging Face Hub repository', () => {
     expect(existsSync(store.partialPath(`${sha(q4Data).replace(':', '-')}.part`))).toBe(true);
   });
 });
+
+describe('a Hub that misbehaves', () => {
+  // Short bounds, so that each fault shows in well under a second of waiting.
+  const timeouts = { connectMs: 2_000, headersMs: 600, idleMs: 600 };
+  const impatient = (attempts = 3) =>
+    new HubPuller(store, { endpoint: hub.url, maxBytes: 1e9, attempts, timeouts });
+  const noSocketLeft = () =>
+    waitFor('every connection to the Hub to be closed', () => hub.openConnections() === 0, {
+      timeoutMs: 5_000,
+    });
+
+  it('fails a pull from a Hub that accepts and never answers, within its header timeout', async () => {
+    hub.blackHole(true);
+    const started = performance.now();
+    await expect(pull('hf.co/org/tiny', impatient())).rejects.toMatchObject({
+      code: ErrorCode.DeadlineExceeded,
+      message: expect.stringMatching(/did not answer .* within 600 ms \(VMM_PULL_HEADERS_TIMEOUT\)/),
+    });
+    // Not tried again and again: one timeout, and a little.
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(hub.requests).toHaveLength(1);
+    await noSocketLeft();
+  });
+
+  it('fails a download that stops mid-body within its idle timeout, keeping what came', async () => {
+    hub.stallAfter('onnx/model.onnx', 100_000);
+    await expect(pull('hf.co/org/tiny', impatient())).rejects.toMatchObject({
+      code: ErrorCode.DeadlineExceeded,
+      message: expect.stringMatching(/sent nothing of onnx\/model.onnx for 600 ms \(VMM_PULL_IDLE_TIMEOUT\)/),
+    });
+    await noSocketLeft();
+    expect(store.resolve('hf.co/org/tiny')).toBeUndefined();
+    // A later pull resumes where the stalled one stopped.
+    expect(statSync(store.partialPath(`${sha(graph).replace(':', '-')}.part`)).size).toBe(100_000);
+    await pull('hf.co/org/tiny');
+    expect(hub.requests.filter((r) => r.server === 'cdn' && r.range === 'bytes=100000-')).toHaveLength(1);
+  });
+
+  it('fails a small file that stops mid-body', async () => {
+    hub.stallAfter('tokenizer.json', 5);
+    await expect(pull('hf.co/org/tiny', impatient())).rejects.toMatchObject({
+      code: ErrorCode.DeadlineExceeded,
+      message: expect.stringMatching(/sent nothing of tokenizer.json/),
+    });
+    await noSocketLeft();
+  });
+
+  it('refuses more bytes than the Hub listed, and deletes them', async () => {
+    hub.lengthen('onnx/model.onnx', 10);
+    await expect(pull('hf.co/org/tiny', impatient(1))).rejects.toMatchObject({
+      code: ErrorCode.Unavailable,
+      message: expect.stringMatching(/sent more of onnx\/model.onnx than the 300000 bytes it listed/),
+    });
+    expect(existsSync(store.partialPath(`${sha(graph).replace(':', '-')}.part`))).toBe(false);
+    hub.lengthen('tokenizer_config.json', 3);
+    hub.lengthen('onnx/model.onnx', 0);
+    await expect(pull('hf.co/org/tiny', impatient(1))).rejects.toMatchObject({
+      code: ErrorCode.Unavailable,
+      message: expect.stringMatching(/tokenizer_config.json does not match the Hub's git blob id/),
+    });
+    hub.lengthen('tokenizer_config.json', 0);
+    await noSocketLeft();
+  });
+
+  it('closes its sockets when the caller leaves a stalled download', async () => {
+    hub.stallAfter('onnx/model.onnx', 50_000);
+    const leaving = new AbortController();
+    const lines: PullProgress[] = [];
+    // Patient about idle bodies: the caller leaves first.
+    const patient = new HubPuller(store, { endpoint: hub.url, maxBytes: 1e9, timeouts: { idleMs: 60_000 } });
+    const pulling = patient
+      .pull(
+        hubReference('hf.co/org/tiny') ?? fail(),
+        (line) => lines.push(line),
+        leaving.signal,
+        () => undefined,
+      )
+      .catch((error: unknown) => error);
+    await waitFor('the download to stall', () => hub.requests.some((request) => request.server === 'cdn'));
+    leaving.abort();
+    expect(await pulling).toMatchObject({ code: ErrorCode.Cancelled });
+    await noSocketLeft();
+  });
+});
+
+function fail(): never {
+  throw new Error('not a hub name');
+}

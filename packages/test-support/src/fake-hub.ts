@@ -29,6 +29,14 @@ export interface FakeHub {
   corrupt(path: string): void;
   /** Throttles LFS downloads to about `bytesPerSecond` (progress bars, cancellation). */
   throttle(bytesPerSecond: number | undefined): void;
+  /** The next download of `path` sends `bytes` bytes, then nothing more, its connection kept open. */
+  stallAfter(path: string, bytes: number): void;
+  /** Downloads of `path` send `extra` bytes more than the file list says it has. */
+  lengthen(path: string, extra: number): void;
+  /** While on, both servers accept every connection and request and never answer. */
+  blackHole(on: boolean): void;
+  /** Connections open now, to either server. */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -73,6 +81,9 @@ export async function startFakeHub(
   const requests: FakeHubRequest[] = [];
   const drops = new Map<string, number>();
   const corrupted = new Set<string>();
+  const stalls = new Map<string, number>();
+  const lengthened = new Map<string, number>();
+  let blackHoled = false;
   let bytesPerSecond: number | undefined;
   const byDigest = new Map<string, { repo: string; path: string; bytes: Buffer }>();
   for (const [repo, { files }] of Object.entries(repos))
@@ -93,7 +104,9 @@ export async function startFakeHub(
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 
   /** Sends `bytes` honouring a Range header, throttled, dropped or corrupted as set. */
-  function sendFile(req: IncomingMessage, res: ServerResponse, path: string, source: Buffer): void {
+  function sendFile(req: IncomingMessage, res: ServerResponse, path: string, original: Buffer): void {
+    const extra = lengthened.get(path) ?? 0;
+    const source = extra > 0 ? Buffer.concat([original, Buffer.alloc(extra, 0x2a)]) : original;
     const bytes = corrupted.has(path) ? Buffer.from(source) : source;
     if (corrupted.has(path) && bytes.byteLength > 0) bytes[0] = (bytes[0] ?? 0) ^ 0xff;
     let start = 0;
@@ -114,14 +127,17 @@ export async function startFakeHub(
     });
     const drop = drops.get(path);
     if (drop !== undefined) drops.delete(path);
-    const limit = drop ?? body.byteLength;
+    const stall = stalls.get(path);
+    if (stall !== undefined) stalls.delete(path);
+    const limit = drop ?? stall ?? body.byteLength;
     const chunk = 64 * 1024;
     let offset = 0;
     const pump = () => {
       if (res.destroyed) return;
       if (offset >= limit) {
         if (drop !== undefined) res.destroy();
-        else res.end();
+        // A stall: the rest never comes, and the connection stays open until the client leaves.
+        else if (stall === undefined) res.end();
         return;
       }
       const piece = body.subarray(offset, Math.min(limit, offset + chunk));
@@ -142,6 +158,7 @@ export async function startFakeHub(
 
   const cdn = createServer((req, res) => {
     note(req, 'cdn');
+    if (blackHoled) return;
     const digest = /^\/lfs\/([0-9a-f]{64})$/.exec((req.url ?? '').split('?')[0] ?? '')?.[1];
     const found = digest ? byDigest.get(digest) : undefined;
     if (found) sendFile(req, res, found.path, found.bytes);
@@ -151,6 +168,7 @@ export async function startFakeHub(
 
   const hub = createServer((req, res) => {
     note(req, 'hub');
+    if (blackHoled) return;
     const url = new URL(req.url ?? '/', 'http://hub');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const api = parts[0] === 'api' && parts[1] === 'models';
@@ -205,6 +223,10 @@ export async function startFakeHub(
     dropAfter: (path, bytes) => drops.set(path, bytes),
     corrupt: (path) => corrupted.add(path),
     throttle: (rate) => (bytesPerSecond = rate),
+    stallAfter: (path, bytes) => stalls.set(path, bytes),
+    lengthen: (path, extra) => lengthened.set(path, extra),
+    blackHole: (on) => (blackHoled = on),
+    openConnections: () => sockets.size,
     async close() {
       for (const socket of sockets) socket.destroy();
       await Promise.all([hub, cdn].map((server) => new Promise((resolve) => server.close(resolve))));
