@@ -24,7 +24,13 @@ export {
   type StoredFile,
 } from './model-store.js';
 export { onnxVariantOf, variantTags, cpuVariantOrder, type OnnxVariant } from './onnx-variant.js';
-export { defaultHubTimeouts, HubPuller, type HubOptions, type HubTimeouts, type PullProgress } from './hub-pull.js';
+export {
+  defaultHubTimeouts,
+  HubPuller,
+  type HubOptions,
+  type HubTimeouts,
+  type PullProgress,
+} from './hub-pull.js';
 export { PullCoordinator } from './pull-coordinator.js';
 export {
   checkLabelCount,
