@@ -13,6 +13,8 @@ describe('loadConfig', () => {
       origins: [],
       maxPromptBytes: 1024 * 1024,
       maxInFlight: 256,
+      maxBatchInFlight: 32,
+      redisTimeoutMs: 2000,
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 5_000,

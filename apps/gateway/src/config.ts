@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { parseDuration } from '@vmm/duration';
+import { parseDuration, parsePositiveDuration } from '@vmm/duration';
 import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
 import { loadEnv } from '@vmm/app-config';
 import { DEFAULT_MAX_PROMPT_BYTES } from '@vmm/http-api';
@@ -17,6 +17,9 @@ const schema = z.object({
   VMM_POLL_INTERVAL_MS: int(50).default(2000),
   VMM_MAX_BODY_BYTES: int(1024).default(32 * 1024 * 1024),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  // The longest any Redis command may take: past it, files and batches answer 503 (a Redis that
+  // hangs, stopped or overloaded, costs a request this much at most, never a slot for ever).
+  VMM_REDIS_TIMEOUT: z.string().default('2s'),
   VMM_BATCH_PREFIX: z
     .string()
     .regex(/^[\w.-]+$/)
@@ -29,6 +32,7 @@ const schema = z.object({
   VMM_ORIGINS: z.string().default(''),
   VMM_MAX_PROMPT_BYTES: int(1).default(DEFAULT_MAX_PROMPT_BYTES),
   VMM_MAX_IN_FLIGHT: int(1, 100_000).default(256),
+  VMM_MAX_BATCH_IN_FLIGHT: int(1, 100_000).default(32),
   VMM_HTTP_HEADERS_TIMEOUT_MS: int(1000).default(10_000),
   VMM_HTTP_REQUEST_TIMEOUT_MS: int(1000).default(60_000),
   VMM_HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100).default(5_000),
@@ -53,6 +57,8 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** Batch jobs: Redis, key prefix, retention, limits. */
   redisUrl: string;
+  /** The longest a Redis command may take (ms). */
+  redisTimeoutMs: number;
   batchPrefix: string;
   batchTtlMs: number;
   batchMaxItems: number;
@@ -67,6 +73,11 @@ export interface GatewayConfig {
   maxPromptBytes: number;
   /** Requests handled at once (health, readiness and metrics aside); beyond it 503. */
   maxInFlight: number;
+  /**
+   * `/v1/files` and `/v1/batches` requests handled at once, a budget of their own: pollers of a
+   * slow Redis never take the slots that generation needs.
+   */
+  maxBatchInFlight: number;
   /** Node's server timeouts: headers, the whole request body, idle keep-alive. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -97,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     pollIntervalMs: e.VMM_POLL_INTERVAL_MS,
     maxBodyBytes: e.VMM_MAX_BODY_BYTES,
     redisUrl: e.REDIS_URL,
+    redisTimeoutMs: parsePositiveDuration(e.VMM_REDIS_TIMEOUT, 'VMM_REDIS_TIMEOUT'),
     batchPrefix: e.VMM_BATCH_PREFIX,
     batchTtlMs: parseDuration(e.VMM_BATCH_TTL, 'VMM_BATCH_TTL'),
     batchMaxItems: e.VMM_BATCH_MAX_ITEMS,
@@ -106,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     origins: commaList(e.VMM_ORIGINS),
     maxPromptBytes: e.VMM_MAX_PROMPT_BYTES,
     maxInFlight: e.VMM_MAX_IN_FLIGHT,
+    maxBatchInFlight: e.VMM_MAX_BATCH_IN_FLIGHT,
     headersTimeoutMs: e.VMM_HTTP_HEADERS_TIMEOUT_MS,
     requestTimeoutMs: e.VMM_HTTP_REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: e.VMM_HTTP_KEEP_ALIVE_TIMEOUT_MS,

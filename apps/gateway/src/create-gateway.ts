@@ -13,6 +13,7 @@ import { dashboardFiles } from './dashboard-files.js';
 import { browserGuard } from './browser-guard.js';
 import { jsonContentType } from './content-type.js';
 import { inFlightLimit } from './in-flight-limit.js';
+import { RedisHealth } from './redis-health.js';
 import type { GatewayConfig } from './config.js';
 import { sendError, shapeForPath } from './error-shapes.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -52,14 +53,17 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       tlsCa: config.workerTlsCa === undefined ? undefined : readFileSync(config.workerTlsCa),
     });
   // Batch support: a Redis connection that fails fast while Redis is away (routes answer 503)
-  // and reconnects in the background.
+  // and reconnects in the background, and whose every command is bounded in time: a Redis that
+  // is stopped, not down, keeps its connection open and answers nothing.
   const redis = new Redis(config.redisUrl, {
     lazyConnect: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    commandTimeout: config.redisTimeoutMs,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
   redis.on('error', (error) => logger.debug({ err: error.message }, 'redis unavailable'));
+  const redisHealth = new RedisHealth(redis, redactUrl(config.redisUrl), config.redisTimeoutMs);
   const batchService = new BatchService({
     redis,
     prefix: config.batchPrefix,
@@ -73,9 +77,9 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     maxBytes: config.batchMaxBytes,
     maxFiles: config.maxFiles,
   });
-  const batches = { service: batchService, files: fileStore, redis, url: redactUrl(config.redisUrl) };
+  const batches = { service: batchService, files: fileStore, health: redisHealth };
   const metrics = createMetrics(workers, () =>
-    redis.status === 'ready' ? batchService.queueCounts() : Promise.resolve({}),
+    redisHealth.state() === 'ready' ? batchService.queueCounts() : Promise.resolve({}),
   );
   const deps = {
     pool: workers,
@@ -113,7 +117,14 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.use(dashboardFiles(config.dashboardDir, fail));
   // Ollama's root answer, for scripts that check the server is up (a browser got the dashboard).
   app.get('/', (_req, res) => void res.type('text/plain').send('VMM is running'));
-  app.use(inFlightLimit(config.maxInFlight, new Set(['/healthz', '/readyz', '/metrics']), fail));
+  // Two budgets: files and batches (which wait on Redis) have their own, so that pollers of a
+  // slow Redis never take the slots that generation needs. Probes and metrics are never refused.
+  const fileOrBatch = (path: string) => path.startsWith('/v1/files') || path.startsWith('/v1/batches');
+  const unlimited = new Set(['/healthz', '/readyz', '/metrics']);
+  app.use(
+    inFlightLimit(config.maxInFlight, (path) => !unlimited.has(path) && !fileOrBatch(path), 'requests', fail),
+  );
+  app.use(inFlightLimit(config.maxBatchInFlight, fileOrBatch, 'file and batch requests', fail));
   app.use(requireApiKey(config.apiKeys, fail));
   // Batches are JSONL text and vision takes multipart uploads: their routes read those bodies.
   const contentType = jsonContentType({
@@ -130,7 +141,13 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   // `auth` lets the dashboard ask for a key before its first call rather than after a 401.
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok', auth: config.apiKeys.length > 0 }));
   app.get('/readyz', (req, res) => {
-    if (workers.ready()) res.json({ status: 'ready', workers: workers.states().filter((s) => s.up).length });
+    // Redis is said, not required: generation serves without it (files and batches answer 503).
+    if (workers.ready())
+      res.json({
+        status: 'ready',
+        workers: workers.states().filter((s) => s.up).length,
+        redis: redisHealth.state(),
+      });
     else
       sendError(
         res,
@@ -171,19 +188,12 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.use(responsesRouter(deps));
   app.use(visionRouter({ ...deps, maxBodyBytes: config.maxBodyBytes }));
   app.use(batchRouter({ ...deps, batches, maxItems: config.batchMaxItems, maxBytes: config.batchMaxBytes }));
-  const redisReady = () => {
-    if (redis.status !== 'ready')
-      throw new VmmError(
-        ErrorCode.Unavailable,
-        `files and batches need Redis at ${batches.url}, which does not answer; the rest of the API works without it`,
-        { retryAfterMs: 5000 },
-      );
-  };
   app.use(
     filesRouter({
       ...deps,
-      files: () => (redisReady(), fileStore),
-      batches: () => (redisReady(), batchService),
+      files: () => (redisHealth.check('files and batches'), fileStore),
+      batches: () => (redisHealth.check('files and batches'), batchService),
+      redisFailure: (error) => redisHealth.failure(error),
       maxBytes: config.batchMaxBytes,
     }),
   );
@@ -270,6 +280,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       }
       // Only now: the streams that were let finish needed the workers' channels.
       workers.stop();
+      redisHealth.close();
       await batchService.close().catch(() => undefined);
       redis.disconnect();
       logger.info('gateway stopped');

@@ -2,20 +2,21 @@ import type { Request, RequestHandler, Response } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
 
 /**
- * At most `limit` requests in the gateway at once; the next is answered 503 with Retry-After
- * before any of its body is read. Paths in `exempt` (probes, metrics) are never refused.
+ * At most `limit` of the requests `counts` picks in the gateway at once; the next is answered
+ * 503 with Retry-After before any of its body is read. `what` names them in that answer.
  */
 export function inFlightLimit(
   limit: number,
-  exempt: ReadonlySet<string>,
+  counts: (path: string) => boolean,
+  what: string,
   fail: (error: VmmError, req: Request, res: Response) => void,
 ): RequestHandler {
   let inFlight = 0;
   return (req, res, next) => {
-    if (exempt.has(req.path)) return next();
+    if (!counts(req.path)) return next();
     if (inFlight >= limit) {
       return fail(
-        new VmmError(ErrorCode.Unavailable, `the gateway is handling ${inFlight} requests, its limit`, {
+        new VmmError(ErrorCode.Unavailable, `the gateway is handling ${inFlight} ${what}, its limit`, {
           retryAfterMs: 1000,
         }),
         req,

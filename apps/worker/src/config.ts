@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { loadEnv } from '@vmm/app-config';
 import { z } from 'zod';
-import { parseDuration } from '@vmm/duration';
+import { parseDuration, parsePositiveDuration } from '@vmm/duration';
 import type { HubTimeouts } from '@vmm/model-store';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -145,9 +145,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
       maxBytes: e.VMM_PULL_MAX_BYTES,
       maxPulls: e.VMM_MAX_PULLS,
       timeouts: {
-        connectMs: positiveDuration(e.VMM_PULL_CONNECT_TIMEOUT, 'VMM_PULL_CONNECT_TIMEOUT'),
-        headersMs: positiveDuration(e.VMM_PULL_HEADERS_TIMEOUT, 'VMM_PULL_HEADERS_TIMEOUT'),
-        idleMs: positiveDuration(e.VMM_PULL_IDLE_TIMEOUT, 'VMM_PULL_IDLE_TIMEOUT'),
+        connectMs: parsePositiveDuration(e.VMM_PULL_CONNECT_TIMEOUT, 'VMM_PULL_CONNECT_TIMEOUT'),
+        headersMs: parsePositiveDuration(e.VMM_PULL_HEADERS_TIMEOUT, 'VMM_PULL_HEADERS_TIMEOUT'),
+        idleMs: parsePositiveDuration(e.VMM_PULL_IDLE_TIMEOUT, 'VMM_PULL_IDLE_TIMEOUT'),
       },
     },
     maxBlobBytes: e.VMM_MAX_BLOB_BYTES,
@@ -157,13 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
         : { host: e.VMM_METRICS_HOST ?? e.VMM_GRPC_HOST, port: e.VMM_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
   }));
-}
-
-/** A wait that must end: a duration above zero ("never" is no bound). */
-function positiveDuration(text: string, field: string): number {
-  const ms = parseDuration(text, field);
-  if (ms <= 0) throw new Error(`${field} must be a duration above zero, like "30s"; got "${text}"`);
-  return ms;
 }
 
 function tlsFiles(certFile: string | undefined, keyFile: string | undefined): WorkerConfig['tls'] {

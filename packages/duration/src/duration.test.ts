@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseDuration } from './duration.js';
+import { parseDuration, parsePositiveDuration } from './duration.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -21,5 +21,13 @@ describe('parseDuration', () => {
     expect(() => parseDuration(text, 'VMM_KEEP_ALIVE')).toThrow(
       expect.objectContaining({ field: 'VMM_KEEP_ALIVE' }),
     );
+  });
+});
+
+describe('parsePositiveDuration', () => {
+  it('reads a duration above zero, and refuses zero, negatives and nonsense, naming the field', () => {
+    expect(parsePositiveDuration('1.5s', 'X_TIMEOUT')).toBe(1500);
+    for (const text of ['0', '-1', '0s', 'soon'])
+      expect(() => parsePositiveDuration(text, 'X_TIMEOUT')).toThrow(/X_TIMEOUT/);
   });
 });

@@ -24,3 +24,17 @@ export function parseDuration(text: string, field = 'keep_alive'): number {
   const ms = parts.reduce((sum, part) => sum + Number(part[1]) * (UNITS[part[2] as string] ?? 0), 0);
   return negative ? -Math.round(ms) : Math.round(ms);
 }
+
+/** A wait that must end (a timeout): a duration above zero, in ms; "never" is no bound. */
+export function parsePositiveDuration(text: string, field: string): number {
+  const ms = parseDuration(text, field);
+  if (ms <= 0)
+    throw new VmmError(
+      ErrorCode.InvalidArgument,
+      `${field} must be a duration above zero, like "30s"; got "${text}"`,
+      {
+        field,
+      },
+    );
+  return ms;
+}

@@ -131,5 +131,6 @@ export {
   type FakeHubRepo,
   type FakeHubRequest,
 } from './fake-hub.js';
+export { startPrivateRedis, type PrivateRedis } from './private-redis.js';
 export { parsePrometheusText, type PrometheusText, type PrometheusSample } from './prometheus-text.js';
 export { promtoolCheck, promtoolPath } from './promtool.js';

@@ -2,14 +2,14 @@ import express, { type Request, type Response, Router } from 'express';
 import { BATCH_URLS, type BatchService, type BatchUrl, type FileStore, parseBatchInput } from '@vmm/batch';
 import { parseBody } from '@vmm/http-api';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
+import type { RedisHealth } from '../redis-health.js';
 import { requestIdOf, type RouteDeps } from '../request-context.js';
 
 export interface BatchDeps extends RouteDeps {
   /** Undefined when the gateway runs without batch support. */
-  batches: { service: BatchService; files: FileStore; redis: Redis; url: string } | undefined;
+  batches: { service: BatchService; files: FileStore; health: RedisHealth } | undefined;
   maxItems: number;
   maxBytes: number;
 }
@@ -48,18 +48,17 @@ export function batchRouter(deps: BatchDeps): Router {
   const { logger } = deps;
 
   const service = (): BatchService => {
-    if (!deps.batches || deps.batches.redis.status !== 'ready') {
-      throw new VmmError(
-        ErrorCode.Unavailable,
-        // The URL is shown without its credentials (redacted when the gateway is built).
-        `batch jobs need Redis at ${deps.batches?.url ?? 'REDIS_URL'}, which does not answer; the rest of the API works without it`,
-        { retryAfterMs: 5000 },
-      );
-    }
+    if (!deps.batches)
+      throw new VmmError(ErrorCode.Unavailable, 'this gateway runs without batch jobs (no Redis)', {
+        retryAfterMs: 5000,
+      });
+    deps.batches.health.check('batch jobs');
     return deps.batches.service;
   };
   const handle = (run: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) => {
-    void run(req, res).catch((error: unknown) => sendError(res, error, 'openai', logger, requestIdOf(res)));
+    void run(req, res).catch((error: unknown) =>
+      sendError(res, deps.batches?.health.failure(error) ?? error, 'openai', logger, requestIdOf(res)),
+    );
   };
 
   router.post(

@@ -11,6 +11,8 @@ export interface FileDeps extends RouteDeps {
   /** Both throw UNAVAILABLE while Redis does not answer. */
   files: () => FileStore;
   batches: () => BatchService;
+  /** A Redis failure met mid-request as its 503; anything else as it was. */
+  redisFailure: (error: unknown) => unknown;
   maxBytes: number;
 }
 
@@ -30,7 +32,7 @@ export function filesRouter(deps: FileDeps): Router {
   const router = Router();
   const handle = (run: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) => {
     void run(req, res).catch((error: unknown) =>
-      sendError(res, error, 'openai', deps.logger, requestIdOf(res)),
+      sendError(res, deps.redisFailure(error), 'openai', deps.logger, requestIdOf(res)),
     );
   };
 
