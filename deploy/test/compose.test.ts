@@ -26,6 +26,7 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
       healthcheck?: unknown;
       depends_on?: Record<string, { condition: string }>;
       stop_grace_period?: string;
+      restart?: string;
     }
   >;
 };
@@ -88,6 +89,11 @@ describe('docker-compose.yml', () => {
       'models-init': { condition: 'service_completed_successfully' },
     });
     expect(services.redis?.healthcheck).toBeDefined();
+  });
+
+  it('starts again every long-running service that dies, and only the one-shot models-init runs once', () => {
+    for (const [name, service] of Object.entries(services))
+      expect([name, service.restart]).toEqual([name, name === 'models-init' ? 'no' : 'unless-stopped']);
   });
 });
 

@@ -31,7 +31,8 @@ describe('docs/deployment.md', () => {
   });
 
   it('names only variables the apps read', () => {
-    const known = new Set([...gatewayKeys, ...workerKeys, ...runnerKeys]);
+    // VMM_RESTART_LIMIT is `vmm serve`'s own (the dev box's supervisor), not an app's.
+    const known = new Set([...gatewayKeys, ...workerKeys, ...runnerKeys, 'VMM_RESTART_LIMIT']);
     const named = new Set(
       [...text.matchAll(/\b(VMM_[A-Z_]+|REDIS_URL|LOG_LEVEL)\b/g)].map((m) => m[1] as string),
     );

@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeDemoModels, writeLlamaFolder } from '@vmm/model-fixtures';
 import { removeRedisPrefix, waitFor } from '@vmm/test-support';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -215,4 +216,75 @@ it('stops everything when its parent dies without passing a signal on', async ()
   await expectAllStopped(started);
   // The batch runner too (its queue keys are removed after the tests).
   await started.outputClosed;
+});
+
+/** A models folder of its own: the demo models and a larger text model, whose answers take seconds. */
+function supervisedModels(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'vmm-supervise-')), 'models');
+  writeDemoModels(dir);
+  writeLlamaFolder(join(dir, 'heavy-llama'), { preset: 'medium' });
+  return dir;
+}
+
+const workerPid = (output: string) =>
+  Number([...output.matchAll(/vmm: worker running \(pid (\d+)\)/g)].at(-1)?.[1]);
+
+const generate = (url: string, model: string, stream: boolean, tokens: number) =>
+  fetch(`${url}/api/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, prompt: 'Once upon a time', stream, options: { num_predict: tokens } }),
+  });
+
+it('restarts a worker killed mid-stream: the stream ends with a clear error, and requests succeed again within 10 s', async () => {
+  const dir = supervisedModels();
+  const started = await start(false, { VMM_MODELS_DIR: dir });
+  try {
+    const first = workerPid(started.output());
+    expect(first).toBeGreaterThan(0);
+    const response = await generate(started.url, 'heavy-llama', true, 2000);
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value);
+    process.kill(first, 'SIGKILL');
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      text += decoder.decode(chunk.value, { stream: true });
+    // The stream's last line says what happened, in Ollama's shape, and that a retry may work.
+    const last = JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as { error?: string };
+    expect(last.error).toMatch(/the worker serving "heavy-llama" went away mid-answer .*retry the request/);
+
+    // Nobody touches anything: vmm serve starts the worker again, and the gateway finds it.
+    await waitFor(
+      'a generation to succeed after the worker was killed',
+      async () => (await generate(started.url, 'tiny-llama', false, 2)).status === 200,
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
+    expect(started.output()).toMatch(/vmm: worker stopped \(SIGKILL\); restarting it in 1 s/);
+    expect(started.output()).toContain('vmm: worker is running again');
+    expect(workerPid(started.output())).not.toBe(first);
+  } finally {
+    started.child.kill('SIGTERM');
+    await started.exited;
+    await expectAllStopped(started);
+    rmSync(join(dir, '..'), { recursive: true, force: true });
+  }
+});
+
+it('gives up on a crash loop: past VMM_RESTART_LIMIT restarts in a minute it says so and stops everything', async () => {
+  const started = await start(false, { VMM_RESTART_LIMIT: '1' });
+  process.kill(workerPid(started.output()), 'SIGKILL');
+  await waitFor(
+    'the worker to be running again',
+    () => started.output().includes('vmm: worker is running again'),
+    {
+      timeoutMs: 20_000,
+    },
+  );
+  process.kill(workerPid(started.output()), 'SIGKILL');
+  expect(await started.exited).not.toBe(0);
+  expect(started.output()).toMatch(
+    /vmm: worker stopped \(SIGKILL\); 2 stops within 60 s are more than VMM_RESTART_LIMIT \(1\) allows: stopping everything/,
+  );
+  await expectAllStopped(started);
 });

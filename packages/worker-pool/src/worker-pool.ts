@@ -8,7 +8,14 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
-import { ERROR_CODE_TRAILER, ErrorCode, fromGrpcError, isGrpcStatusLike, VmmError } from '@vmm/errors';
+import {
+  ERROR_CODE_TRAILER,
+  ErrorCode,
+  fromGrpcError,
+  type GrpcStatusLike,
+  isGrpcStatusLike,
+  VmmError,
+} from '@vmm/errors';
 import { tryCanonicalModelName } from '@vmm/model-store';
 import {
   Backend,
@@ -295,7 +302,8 @@ export class WorkerPool {
         ended = true;
       } catch (error) {
         ended = true; // the call failed: there is nothing left to cancel
-        throw isGrpcStatusLike(error) ? fromGrpcError(error) : error;
+        this.noteFailure(handle, error);
+        throw isGrpcStatusLike(error) ? midStreamError(model, error) : error;
       } finally {
         if (!ended) call.cancel();
       }
@@ -470,4 +478,20 @@ export class WorkerPool {
       handle.state.lastError = error instanceof Error ? error.message : String(error);
     }
   }
+}
+
+/**
+ * A stream that failed after its first message. The worker's own errors carry VMM's code trailer
+ * and stand as they are; a connection that dropped (the worker died or was cut off) has none,
+ * and grpc-js says only "Connection dropped": say what happened, as a retryable 503.
+ */
+function midStreamError(model: string, error: GrpcStatusLike): VmmError {
+  const sent = error.metadata?.get(ERROR_CODE_TRAILER)[0];
+  if (sent !== undefined || (error.code !== status.UNAVAILABLE && error.code !== status.INTERNAL))
+    return fromGrpcError(error);
+  return new VmmError(
+    ErrorCode.Unavailable,
+    `the worker serving "${model}" went away mid-answer (${error.details || 'connection lost'}); retry the request`,
+    { cause: error, retryAfterMs: 1000 },
+  );
 }

@@ -33,6 +33,15 @@ async function serve(context: CliContext): Promise<void> {
   const say = (message: string) => context.stdout.write(`vmm: ${message}\n`);
   const modelsDir = resolve(env.VMM_MODELS_DIR ?? join(process.cwd(), 'models'));
   const backend = env.VMM_BACKEND ?? 'cpu';
+  // Apps that die are restarted; past this many restarts of one app within a minute, vmm serve
+  // gives up (0: never restart, as before supervision).
+  const restartLimit = Number(env.VMM_RESTART_LIMIT ?? '5');
+  if (!Number.isInteger(restartLimit) || restartLimit < 0 || restartLimit > 100)
+    throw new CliError(
+      ExitCode.Usage,
+      `VMM_RESTART_LIMIT must be a whole number from 0 to 100, got "${env.VMM_RESTART_LIMIT}"`,
+    );
+  const restartWindowMs = 60_000;
   for (const app of ['worker', 'gateway', 'batch-runner'])
     if (!existsSync(join(root, `apps/${app}/dist/main.js`)))
       throw new CliError(ExitCode.Usage, `apps/${app} is not built: run \`npm run build\` in ${root}`);
@@ -54,12 +63,14 @@ async function serve(context: CliContext): Promise<void> {
   const tokenEnv: Record<string, string> = workerToken ? { VMM_WORKER_TOKEN: workerToken } : {};
 
   const apps: App[] = [];
+  const restartTimers = new Set<NodeJS.Timeout>();
   let stopping = false;
   let finished: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolveDone) => (finished = resolveDone));
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    for (const timer of restartTimers) clearTimeout(timer);
     await Promise.all(
       apps
         .filter(({ child }) => child.exitCode === null && child.signalCode === null)
@@ -83,33 +94,93 @@ async function serve(context: CliContext): Promise<void> {
   }, 500);
   orphanCheck.unref();
 
-  /** Starts an app and resolves with the first match of `ready` in what it prints. */
-  const start = (name: string, extraEnv: Record<string, string>, ready: RegExp) =>
+  /**
+   * Starts an app and resolves with the first match of `ready` in what it prints; rejects if it
+   * exits first. `crashed` hears of an exit after that (one not asked for by `stop`).
+   */
+  const launch = (
+    name: string,
+    extraEnv: Record<string, string>,
+    ready: RegExp,
+    crashed: (why: string) => void,
+  ) =>
     new Promise<RegExpExecArray>((resolveReady, reject) => {
       const child = spawn(process.execPath, [join(root, `apps/${name}/dist/main.js`)], {
         env: { ...env, ...tokenEnv, ...extraEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      apps.push({ child, name });
+      const app = { child, name };
+      apps.push(app);
       let seen = '';
+      let isReady = false;
       const relay = (stream: NodeJS.ReadableStream, out: NodeJS.WritableStream) =>
         stream.on('data', (data: Buffer) => {
           const text = data.toString();
-          seen += text;
           for (const line of text.split('\n')) if (line) out.write(`[${name}] ${line}\n`);
+          if (isReady) return;
+          seen += text;
           const match = ready.exec(seen);
-          if (match) resolveReady(match);
+          if (match) {
+            isReady = true;
+            // The pid, for an operator (and a test) that must signal one app alone.
+            say(`${name} running (pid ${child.pid})`);
+            resolveReady(match);
+          }
         });
       relay(child.stdout!, context.stdout);
       relay(child.stderr!, context.stderr);
       child.on('exit', (code, signal) => {
-        reject(new Error(`${name} exited (${code ?? signal}) before it was ready`));
-        if (!stopping) {
-          context.stderr.write(`vmm: ${name} stopped (${code ?? signal}); stopping everything\n`);
-          void stop(1);
-        }
+        apps.splice(apps.indexOf(app), 1);
+        const why = String(code ?? signal);
+        if (!isReady) reject(new Error(`${name} exited (${why}) before it was ready`));
+        else if (!stopping) crashed(why);
       });
     });
+
+  /**
+   * Starts an app and keeps it running, as a process supervisor does: one that dies is started
+   * again (on the ports it had, so the others find it) after a backoff that doubles with each
+   * recent restart (1 s, 2 s, 4 s … 30 s at most). More than `restartLimit` restarts within
+   * `restartWindowMs` is a crash loop: said, and everything stops (exit 1), rather than spin.
+   */
+  const start = async (
+    name: string,
+    extraEnv: Record<string, string>,
+    ready: RegExp,
+    pin: (match: RegExpExecArray) => Record<string, string> = () => ({}),
+  ): Promise<RegExpExecArray> => {
+    const recent: number[] = [];
+    let restartEnv = extraEnv;
+    const crashed = (why: string) => {
+      if (stopping) return;
+      const now = Date.now();
+      recent.push(now);
+      while ((recent[0] ?? now) < now - restartWindowMs) recent.shift();
+      if (recent.length > restartLimit) {
+        context.stderr.write(
+          `vmm: ${name} stopped (${why}); ${recent.length} stops within ${restartWindowMs / 1000} s are more than VMM_RESTART_LIMIT (${restartLimit}) allows: stopping everything\n`,
+        );
+        void stop(1);
+        return;
+      }
+      const delayMs = Math.min(1000 * 2 ** (recent.length - 1), 30_000);
+      context.stderr.write(
+        `vmm: ${name} stopped (${why}); restarting it in ${delayMs / 1000} s (restart ${recent.length} of ${restartLimit} allowed within ${restartWindowMs / 1000} s)\n`,
+      );
+      const timer = setTimeout(() => {
+        restartTimers.delete(timer);
+        if (stopping) return;
+        launch(name, restartEnv, ready, crashed).then(
+          () => say(`${name} is running again`),
+          (error: unknown) => crashed(error instanceof Error ? error.message : String(error)),
+        );
+      }, delayMs);
+      restartTimers.add(timer);
+    };
+    const match = await launch(name, extraEnv, ready, crashed);
+    restartEnv = { ...extraEnv, ...pin(match) };
+    return match;
+  };
 
   try {
     const worker = await start(
@@ -121,12 +192,15 @@ async function serve(context: CliContext): Promise<void> {
         VMM_BACKEND: backend,
       },
       /vmm-worker listening on [\d.]+:(\d+)/,
+      // Restarted on the port it took (VMM_GRPC_PORT=0 picks one): the gateway knows that one.
+      (match) => ({ VMM_GRPC_PORT: match[1] as string }),
     );
     const workers = `${backend}=127.0.0.1:${worker[1]}`;
     const gateway = await start(
       'gateway',
       { VMM_WORKERS: workers, VMM_HTTP_PORT: env.VMM_HTTP_PORT ?? '8080' },
       /vmm-gateway listening on http:\/\/[^:]+:(\d+)/,
+      (match) => ({ VMM_HTTP_PORT: match[1] as string }),
     );
     const redisUrl = new URL(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     if (await answersPing(redisUrl.hostname, Number(redisUrl.port || 6379))) {

@@ -140,7 +140,9 @@ export function openaiRouter(deps: RouteDeps): Router {
         if (!res.writableEnded) {
           const vmmError = VmmError.from(error);
           res.end(
-            `data: ${JSON.stringify({ error: { message: vmmError.message, type: 'server_error', code: vmmError.code } })}\n\n`,
+            // The error event, then the stream's usual end: a client reading to [DONE] stops.
+            `data: ${JSON.stringify({ error: { message: vmmError.message, type: 'server_error', code: vmmError.code } })}\n\n` +
+              'data: [DONE]\n\n',
           );
         }
         return;
