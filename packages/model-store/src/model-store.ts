@@ -21,6 +21,7 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 import { z } from 'zod';
 import { type ModelParameters, parametersFromJson } from './model-parameters.js';
 import { type ModelName, parseModelName } from './model-name.js';
+import { StoreLock, type StoreLockOptions } from './store-lock.js';
 
 export const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
@@ -113,9 +114,15 @@ export function checkDigest(digest: string): string {
  */
 export class ModelStore {
   readonly home: string;
+  /** Manifests, trees and collection change under this lock, across processes (`store-lock.ts`). */
+  private readonly lock: StoreLock;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    lockOptions: Partial<StoreLockOptions> = {},
+  ) {
     this.home = join(resolve(root), '.vmm');
+    this.lock = new StoreLock(this.home, lockOptions);
   }
 
   blobPath(digest: string): string {
@@ -160,7 +167,7 @@ export class ModelStore {
     const base = join(this.home, 'manifests');
     if (!existsSync(base)) return [];
     const names: string[] = [];
-    for (const entry of readdirSync(base, { recursive: true, withFileTypes: true }) as Dirent[]) {
+    for (const entry of readdirRetrying(base)) {
       if (!entry.isFile() || !entry.name.endsWith('.json')) continue;
       const path = relative(base, join(entry.parentPath, entry.name)).split(sep).join('/');
       const slash = path.lastIndexOf('/');
@@ -345,7 +352,9 @@ export class ModelStore {
 
   /**
    * Stores a manifest: lays out its tree, lets `check` look at the folder (is it a model?), then
-   * writes the manifest in one rename. A failed check leaves no manifest behind.
+   * writes the manifest in one rename. A failed check leaves no manifest behind. All of it holds
+   * the store's lock: no collection runs between the tree's layout and the manifest that keeps
+   * it, and no two writers of one name interleave.
    */
   async saveManifest(
     manifest: ModelManifest,
@@ -361,38 +370,43 @@ export class ModelStore {
         });
       paths.add(file.path);
     }
-    const dir = await this.buildTree(manifest.files);
-    try {
-      await check?.(dir);
-    } catch (error) {
-      await this.collectGarbage();
-      throw error;
-    }
-    const path = this.manifestPath(name);
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.tmp-${randomUUID()}`;
-    await writeFile(temporary, `${JSON.stringify({ ...manifest, name: name.canonical }, null, 2)}\n`);
-    await rename(temporary, path);
-    return dir;
+    return this.lock.run(async () => {
+      const dir = await this.buildTree(manifest.files);
+      try {
+        await check?.(dir);
+      } catch (error) {
+        await this.collect();
+        throw error;
+      }
+      const path = this.manifestPath(name);
+      await mkdir(dirname(path), { recursive: true });
+      const temporary = `${path}.tmp-${randomUUID()}`;
+      await writeFile(temporary, `${JSON.stringify({ ...manifest, name: name.canonical }, null, 2)}\n`);
+      await rename(temporary, path);
+      return dir;
+    });
   }
 
   /** Removes a name: its manifest (then unreferenced blobs and trees), or its plain folder. */
   async remove(nameOrParsed: string | ModelName): Promise<boolean> {
     const name = typeof nameOrParsed === 'string' ? parseModelName(nameOrParsed) : nameOrParsed;
-    const manifest = this.readManifest(name);
-    if (manifest) {
-      await unlink(this.manifestPath(name));
-      await this.removeEmptyParents(dirname(this.manifestPath(name)));
-      await this.collectGarbage(manifest.files.map((file) => file.digest));
+    return this.lock.run(async () => {
+      // Read under the lock: a delete racing another delete of the name finds it gone.
+      const manifest = this.readManifest(name);
+      if (manifest) {
+        await unlink(this.manifestPath(name));
+        await this.removeEmptyParents(dirname(this.manifestPath(name)));
+        await this.collect(manifest.files.map((file) => file.digest));
+        return true;
+      }
+      const folder = this.plainFolder(name);
+      if (folder === undefined) return false;
+      const given = join(resolve(this.root), name.tag === 'latest' ? name.path : `${name.path}-${name.tag}`);
+      // A symlinked folder: the link goes, what it points at stays.
+      if ((await lstat(given)).isSymbolicLink()) await unlink(given);
+      else await rm(folder, { recursive: true, force: true });
       return true;
-    }
-    const folder = this.plainFolder(name);
-    if (folder === undefined) return false;
-    const given = join(resolve(this.root), name.tag === 'latest' ? name.path : `${name.path}-${name.tag}`);
-    // A symlinked folder: the link goes, what it points at stays.
-    if ((await lstat(given)).isSymbolicLink()) await unlink(given);
-    else await rm(folder, { recursive: true, force: true });
-    return true;
+    });
   }
 
   private async removeEmptyParents(dir: string): Promise<void> {
@@ -409,7 +423,12 @@ export class ModelStore {
    * Deletes trees no manifest refers to, and blobs none does that were `released` (a deleted
    * model's) or are over an hour old: a blob uploaded for a create still to come is kept.
    */
-  async collectGarbage(released: readonly string[] = []): Promise<void> {
+  collectGarbage(released: readonly string[] = []): Promise<void> {
+    return this.lock.run(() => this.collect(released));
+  }
+
+  /** collectGarbage, for callers that hold the lock. */
+  private async collect(released: readonly string[] = []): Promise<void> {
     const freed = new Set(released.map((digest) => digest.replace(':', '-')));
     const used = new Set<string>();
     const trees = new Set<string>();
@@ -431,7 +450,13 @@ export class ModelStore {
       for (const entry of await readdir(blobs)) {
         if (used.has(entry) || entry.startsWith('.tmp-')) continue;
         const path = join(blobs, entry);
-        if (freed.has(entry) || (await stat(path)).mtimeMs < keepSince) await rm(path, { force: true });
+        // A blob another process removed meanwhile (one that does not take this lock) is gone.
+        const modified = await stat(path).then(
+          (stats) => stats.mtimeMs,
+          () => undefined,
+        );
+        if (modified === undefined) continue;
+        if (freed.has(entry) || modified < keepSince) await rm(path, { force: true });
       }
     const treesDir = join(this.home, 'trees');
     if (existsSync(treesDir))
@@ -444,5 +469,19 @@ export class ModelStore {
   async readStoredFile(manifest: ModelManifest, path: string): Promise<Buffer | undefined> {
     const file = manifest.files.find((candidate) => candidate.path === path);
     return file ? readFile(this.blobPath(file.digest)) : undefined;
+  }
+}
+
+/**
+ * A recursive listing that a concurrent delete may cut (a folder gone between its listing and
+ * its reading, ENOENT): listed again, a few times, rather than failing a listing.
+ */
+function readdirRetrying(dir: string): Dirent[] {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[];
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
+    }
   }
 }
