@@ -7,12 +7,17 @@ import {
   ITEMS_QUEUE,
   type ParentJobData,
 } from '@vmm/batch';
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { VmmError } from '@vmm/errors';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { WorkerPool } from '@vmm/worker-pool';
+import { WORKER_LOST, WorkerPool } from '@vmm/worker-pool';
 import type { RunnerConfig } from './config.js';
+import { Isolation } from './isolation.js';
 import { runItem } from './run-item.js';
+
+/** Times a worker may go away with an item in flight before the item is quarantined. */
+const QUARANTINE_STRIKES = 2;
 
 export const RUNNER_VERSION = '0.1.0';
 
@@ -57,15 +62,40 @@ export async function createRunner(config: Readonly<RunnerConfig>, logger: Logge
     stalledInterval: Math.max(500, Math.floor(config.lockMs / 2)),
     maxStalledCount: 3,
   };
+  const isolation = new Isolation();
   const items = new Worker<ItemJobData, ItemResult>(
     ITEMS_QUEUE,
     async (job) => {
       const item = job.data;
       if (await service.isCancelling(item.batchId)) return { status_code: 499, body: null, skipped: true };
-      const result = await runItem(pool, item, RUNNER_VERSION);
-      await service.recordItem(item.batchId, item.index, result);
-      await job.updateProgress(100);
-      return result;
+      const strikes = item.strikes ?? 0;
+      try {
+        // An item that was in flight when a worker went away runs alone from then on: a second
+        // loss in its time is its own doing, and no innocent item shares the blame.
+        const run = () => runItem(pool, item, RUNNER_VERSION);
+        const result = strikes > 0 ? await isolation.alone(run) : await isolation.shared(run);
+        await service.recordItem(item.batchId, item.index, result);
+        await job.updateProgress(100);
+        return result;
+      } catch (error) {
+        const lost = error instanceof VmmError && error.reason === WORKER_LOST;
+        if (lost && strikes + 1 >= QUARANTINE_STRIKES) {
+          // Quarantined: never tried again (it would take the worker down a third time).
+          logger.error(
+            { batch: item.batchId, index: item.index, requestId: item.requestId },
+            'batch item quarantined: a worker went away each time it ran',
+          );
+          await service.recordFailure(item.batchId, item.index);
+          throw new UnrecoverableError(
+            `quarantined: a worker went away ${strikes + 1} times while this request was in flight (the last time it ran alone); it is not tried again`,
+          );
+        }
+        if (lost) await job.updateData({ ...item, strikes: strikes + 1 });
+        // Its last attempt: counted as failed now, with its reason in the error file.
+        if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+          await service.recordFailure(item.batchId, item.index);
+        throw error;
+      }
     },
     { ...options, concurrency: config.concurrency },
   );

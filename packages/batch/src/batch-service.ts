@@ -256,6 +256,15 @@ export class BatchService {
     await this.redis.multi().sadd(key, String(index)).expire(key, this.ttlSeconds).exec();
   }
 
+  /**
+   * Records an item that will not run again (its attempts are spent, or it was quarantined): it
+   * counts as failed, and the error file gives its reason (the job's failedReason).
+   */
+  async recordFailure(batchId: string, index: number): Promise<void> {
+    const key = batchKeys(this.prefix, batchId).failed;
+    await this.redis.multi().sadd(key, String(index)).expire(key, this.ttlSeconds).exec();
+  }
+
   /** Called when every item has finished: completed, or cancelled if a cancel was asked. */
   async finish(batchId: string): Promise<void> {
     const keys = batchKeys(this.prefix, batchId);

@@ -43,6 +43,8 @@ export interface ItemJobData {
   url: string;
   body: Record<string, unknown>;
   requestId: string;
+  /** Times a worker went away while this item was in flight (see the runner's quarantine). */
+  strikes?: number;
 }
 
 export interface ParentJobData {

@@ -1,5 +1,6 @@
 export {
   WorkerPool,
+  WORKER_LOST,
   rankWorkers,
   servedBackend,
   type WorkerPoolOptions,

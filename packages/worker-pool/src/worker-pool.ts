@@ -278,7 +278,7 @@ export class WorkerPool {
         lastError = error;
         this.noteFailure(handle, error);
         if (isGrpcStatusLike(error) && retryable.has(error.code)) continue;
-        throw fromGrpcError(error as ServiceError);
+        throw callError(model, error as ServiceError);
       }
       // Cancelling a call that has ended on the server still sends an RST_STREAM; one per
       // request is what HTTP/2 "rapid reset" protection (nghttp2's reset-rate limit in the
@@ -303,13 +303,13 @@ export class WorkerPool {
       } catch (error) {
         ended = true; // the call failed: there is nothing left to cancel
         this.noteFailure(handle, error);
-        throw isGrpcStatusLike(error) ? midStreamError(model, error) : error;
+        throw isGrpcStatusLike(error) ? callError(model, error) : error;
       } finally {
         if (!ended) call.cancel();
       }
       return;
     }
-    throw isGrpcStatusLike(lastError) ? fromGrpcError(lastError) : VmmError.from(lastError);
+    throw isGrpcStatusLike(lastError) ? callError(model, lastError) : VmmError.from(lastError);
   }
 
   /** A unary call on the first worker that answers, with the same failover as `stream`. */
@@ -330,10 +330,10 @@ export class WorkerPool {
         lastError = error;
         this.noteFailure(handle, error);
         if (isGrpcStatusLike(error) && retryable.has(error.code)) continue;
-        throw isGrpcStatusLike(error) ? fromGrpcError(error) : error;
+        throw isGrpcStatusLike(error) ? callError(model, error) : error;
       }
     }
-    throw isGrpcStatusLike(lastError) ? fromGrpcError(lastError) : VmmError.from(lastError);
+    throw isGrpcStatusLike(lastError) ? callError(model, lastError) : VmmError.from(lastError);
   }
 
   /** Models.Show from the first worker that serves `model`: the model whole, for /api/show. */
@@ -480,18 +480,31 @@ export class WorkerPool {
   }
 }
 
+/** VmmError.reason of a call whose worker went away while it was in flight (killed, crashed, cut off). */
+export const WORKER_LOST = 'worker_lost';
+
 /**
- * A stream that failed after its first message. The worker's own errors carry VMM's code trailer
- * and stand as they are; a connection that dropped (the worker died or was cut off) has none,
- * and grpc-js says only "Connection dropped": say what happened, as a retryable 503.
+ * Whether a failed call lost its worker while in flight: the transport's own error (no VMM code
+ * trailer) saying the connection or stream went away, not that none could be made.
  */
-function midStreamError(model: string, error: GrpcStatusLike): VmmError {
-  const sent = error.metadata?.get(ERROR_CODE_TRAILER)[0];
-  if (sent !== undefined || (error.code !== status.UNAVAILABLE && error.code !== status.INTERNAL))
-    return fromGrpcError(error);
+function lostInFlight(error: GrpcStatusLike): boolean {
+  if (error.metadata?.get(ERROR_CODE_TRAILER)[0] !== undefined) return false;
+  if (error.code !== status.UNAVAILABLE && error.code !== status.INTERNAL) return false;
+  return /Connection dropped|ECONNRESET|RST_STREAM|Stream removed|socket hang up|GOAWAY|EPIPE/i.test(
+    error.details ?? '',
+  );
+}
+
+/**
+ * A failed call as the error its caller sees. The worker's own errors carry VMM's code trailer
+ * and stand as they are; a call whose worker went away in flight says so, as a retryable 503
+ * with reason `worker_lost` (grpc-js says only "Connection dropped").
+ */
+function callError(model: string, error: GrpcStatusLike): VmmError {
+  if (!lostInFlight(error)) return fromGrpcError(error);
   return new VmmError(
     ErrorCode.Unavailable,
     `the worker serving "${model}" went away mid-answer (${error.details || 'connection lost'}); retry the request`,
-    { cause: error, retryAfterMs: 1000 },
+    { cause: error, retryAfterMs: 1000, reason: WORKER_LOST },
   );
 }
