@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import {
   BATCHES_QUEUE,
   BatchService,
@@ -6,6 +8,7 @@ import {
   type ItemResult,
   ITEMS_QUEUE,
   type ParentJobData,
+  RUNNER_TTL_MS,
 } from '@vmm/batch';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { VmmError } from '@vmm/errors';
@@ -111,10 +114,23 @@ export async function createRunner(config: Readonly<RunnerConfig>, logger: Logge
   });
   for (const worker of [items, batches])
     worker.on('error', (error) => logger.warn({ err: error.message }, 'queue connection error'));
+  // Said every few seconds: the gateway accepts batches only while some runner is alive.
+  const runnerId = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const heartbeat = () =>
+    service
+      .runnerAlive(runnerId)
+      .catch((error: unknown) =>
+        logger.warn({ err: (error as Error).message }, 'cannot report this runner alive'),
+      );
+  await heartbeat();
+  const beating = setInterval(() => void heartbeat(), RUNNER_TTL_MS / 3);
+  beating.unref();
   logger.info({ concurrency: config.concurrency, prefix: config.prefix }, 'batch runner started');
   return {
     pool,
     async close() {
+      clearInterval(beating);
+      await service.runnerGone(runnerId).catch(() => undefined);
       await Promise.all([items.close(), batches.close()]);
       await service.close();
       pool.stop();

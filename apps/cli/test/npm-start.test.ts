@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDemoModels, writeLlamaFolder } from '@vmm/model-fixtures';
-import { removeRedisPrefix, waitFor } from '@vmm/test-support';
+import { removeRedisPrefix, startPrivateRedis, waitFor } from '@vmm/test-support';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const modelsDir = join(mkdtempSync(join(tmpdir(), 'vmm-start-')), 'models');
@@ -287,4 +287,53 @@ it('gives up on a crash loop: past VMM_RESTART_LIMIT restarts in a minute it say
     /vmm: worker stopped \(SIGKILL\); 2 stops within 60 s are more than VMM_RESTART_LIMIT \(1\) allows: stopping everything/,
   );
   await expectAllStopped(started);
+});
+
+it('logs in to a password-protected Redis with REDIS_URL’s credentials, and runs batches there', async () => {
+  const redis = await startPrivateRedis({ password: 'a p@ss/word' });
+  try {
+    const started = await start(false, { REDIS_URL: redis.url });
+    try {
+      expect(started.output()).toContain('[batch-runner] vmm-batch-runner running');
+      const created = await fetch(`${started.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/jsonl' },
+        body: JSON.stringify({
+          custom_id: 'one',
+          method: 'POST',
+          url: '/api/generate',
+          body: { model: 'tiny-llama', prompt: 'hi', stream: false, options: { num_predict: 2 } },
+        }),
+      });
+      expect(created.status).toBe(200);
+      const { id } = (await created.json()) as { id: string };
+      await waitFor(
+        'the batch to complete',
+        async () =>
+          ((await (await fetch(`${started.url}/v1/batches/${id}`)).json()) as { status: string }).status ===
+          'completed',
+        { timeoutMs: 30_000 },
+      );
+      expect(started.output()).not.toContain('p@ss');
+    } finally {
+      started.child.kill('SIGTERM');
+      await started.exited;
+      await expectAllStopped(started);
+    }
+    // A wrong password: no batch runner, and the gateway refuses batches rather than keep them.
+    const wrong = await start(false, { REDIS_URL: `redis://:wrong@127.0.0.1:${redis.port}` });
+    try {
+      expect(wrong.output()).toMatch(
+        /Redis does not answer at redis:\/\/:\*\*\*@127.0.0.1:\d+ \(or refuses its credentials\): running without batch jobs/,
+      );
+      const refused = await fetch(`${wrong.url}/v1/batches`, { method: 'POST', body: '{}' });
+      expect(refused.status).toBe(503);
+    } finally {
+      wrong.child.kill('SIGTERM');
+      await wrong.exited;
+      await expectAllStopped(wrong);
+    }
+  } finally {
+    await redis.stop();
+  }
 });

@@ -43,6 +43,26 @@ const generate = () =>
     body: JSON.stringify({ model: 'tiny-llama', prompt: 'hi', stream: false, options: { num_predict: 2 } }),
   });
 
+it('refuses a batch that no runner would run, and says why', async () => {
+  const created = await timed('/v1/batches', {
+    method: 'POST',
+    headers: { 'content-type': 'application/jsonl' },
+    body: JSON.stringify({
+      custom_id: 'a',
+      method: 'POST',
+      url: '/api/generate',
+      body: { model: 'tiny-llama', prompt: 'hi' },
+    }),
+  });
+  expect([created.status, created.retryAfter, created.body]).toEqual([
+    503,
+    '5',
+    expect.stringContaining('no batch runner is running'),
+  ]);
+  // Nothing was kept: the list is empty.
+  expect(JSON.parse((await timed('/v1/batches')).body)).toMatchObject({ data: [] });
+});
+
 it('answers 503 within its bound while Redis hangs, and generation keeps serving', async () => {
   expect((await timed('/v1/batches')).status).toBe(200);
   expect((await readyz()).redis).toBe('ready');

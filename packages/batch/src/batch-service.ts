@@ -22,6 +22,9 @@ export interface BatchServiceOptions {
   onError?: (error: Error) => void;
 }
 
+/** A runner that has not said it is alive for this long is taken to be gone. */
+export const RUNNER_TTL_MS = 15_000;
+
 const terminal: ReadonlySet<BatchStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 /** Keys of one batch's state. */
@@ -254,6 +257,30 @@ export class BatchService {
     const keys = batchKeys(this.prefix, batchId);
     const key = result.status_code < 400 ? keys.done : keys.failed;
     await this.redis.multi().sadd(key, String(index)).expire(key, this.ttlSeconds).exec();
+  }
+
+  private get runnersKey(): string {
+    return `${this.prefix}:vmm-runners`;
+  }
+
+  /** A runner says it is alive (every few seconds while it runs; see RUNNER_TTL_MS). */
+  async runnerAlive(runnerId: string): Promise<void> {
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .zadd(this.runnersKey, now, runnerId)
+      .zremrangebyscore(this.runnersKey, '-inf', now - RUNNER_TTL_MS)
+      .exec();
+  }
+
+  /** A runner that stops says so at once. */
+  async runnerGone(runnerId: string): Promise<void> {
+    await this.redis.zrem(this.runnersKey, runnerId);
+  }
+
+  /** Runners that have said they are alive within RUNNER_TTL_MS. */
+  async runnersAlive(): Promise<number> {
+    return this.redis.zcount(this.runnersKey, Date.now() - RUNNER_TTL_MS, '+inf');
   }
 
   /**

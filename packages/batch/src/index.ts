@@ -13,6 +13,7 @@ export {
   parseBatchFileId,
   ITEMS_QUEUE,
   BATCHES_QUEUE,
+  RUNNER_TTL_MS,
   type BatchServiceOptions,
 } from './batch-service.js';
 export type { BatchStatus, BatchView, ItemJobData, ItemResult, ParentJobData } from './batch-types.js';

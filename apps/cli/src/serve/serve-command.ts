@@ -203,7 +203,7 @@ async function serve(context: CliContext): Promise<void> {
       (match) => ({ VMM_HTTP_PORT: match[1] as string }),
     );
     const redisUrl = new URL(env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    if (await answersPing(redisUrl.hostname, Number(redisUrl.port || 6379))) {
+    if (await answersPing(redisUrl)) {
       await start(
         'batch-runner',
         { VMM_WORKERS: workers, REDIS_URL: redisUrl.href },
@@ -214,7 +214,7 @@ async function serve(context: CliContext): Promise<void> {
       const shown = new URL(redisUrl.href);
       if (shown.username) shown.username = '***';
       if (shown.password) shown.password = '***';
-      say(`Redis does not answer at ${shown.href}: running without batch jobs`);
+      say(`Redis does not answer at ${shown.href} (or refuses its credentials): running without batch jobs`);
     }
     const url = `http://localhost:${gateway[1]}`;
     // The CLI looks for the server on port 8080 unless VMM_HOST says otherwise.
@@ -238,17 +238,33 @@ async function serve(context: CliContext): Promise<void> {
   if (code !== 0) throw new CliError(ExitCode.ServerRefused, 'VMM stopped');
 }
 
-/** Whether something answers a Redis PING at host:port, within a second. */
-function answersPing(host: string, port: number): Promise<boolean> {
+/**
+ * Whether Redis at `url` answers a PING within a second, logged in with the URL's credentials
+ * when it has some (a password-protected Redis answers NOAUTH to a bare PING).
+ */
+function answersPing(url: URL): Promise<boolean> {
   return new Promise((resolveAnswer) => {
-    const socket = connect({ host, port });
+    const socket = connect({ host: url.hostname, port: Number(url.port || 6379) });
+    let answer = '';
     const end = (ok: boolean) => {
       socket.destroy();
       resolveAnswer(ok);
     };
     socket.setTimeout(1000, () => end(false));
     socket.on('error', () => end(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (data) => end(data.toString().startsWith('+PONG')));
+    socket.on('connect', () => {
+      const password = decodeURIComponent(url.password);
+      const user = decodeURIComponent(url.username);
+      const auth = password ? (user ? ['AUTH', user, password] : ['AUTH', password]) : undefined;
+      // RESP arrays: any byte may be in a password.
+      const command = (parts: string[]) =>
+        `*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join('')}`;
+      socket.write((auth ? command(auth) : '') + command(['PING']));
+    });
+    socket.on('data', (data) => {
+      answer += data.toString();
+      if (answer.startsWith('-')) end(false);
+      else if (answer.includes('+PONG')) end(true);
+    });
   });
 }

@@ -1,5 +1,12 @@
 import express, { type Request, type Response, Router } from 'express';
-import { BATCH_URLS, type BatchService, type BatchUrl, type FileStore, parseBatchInput } from '@vmm/batch';
+import {
+  BATCH_URLS,
+  type BatchService,
+  type BatchUrl,
+  type FileStore,
+  parseBatchInput,
+  RUNNER_TTL_MS,
+} from '@vmm/batch';
 import { parseBody } from '@vmm/http-api';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { z } from 'zod';
@@ -40,6 +47,16 @@ function fileRequest(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Refuses a batch that nothing would run: no runner has said it is alive lately. */
+async function someRunner(batches: BatchService): Promise<void> {
+  if ((await batches.runnersAlive()) === 0)
+    throw new VmmError(
+      ErrorCode.Unavailable,
+      `no batch runner is running (none has reported in ${RUNNER_TTL_MS / 1000} s): the batch would never run; start one (vmm serve does when Redis answers)`,
+      { retryAfterMs: 5000 },
+    );
 }
 
 /** OpenAI-Batch-style routes over BullMQ; without Redis they answer 503 and nothing else changes. */
@@ -93,6 +110,7 @@ export function batchRouter(deps: BatchDeps): Router {
             `line ${other + 1} of the file is for ${items[other]?.url}, not the batch's endpoint ${body.endpoint}`,
             { field: 'input_file_id' },
           );
+        await someRunner(batches);
         const batch = await batches.create(items, {
           ...idempotency,
           inputFileId: body.input_file_id,
@@ -103,6 +121,7 @@ export function batchRouter(deps: BatchDeps): Router {
         return;
       }
       const items = parseBatchInput(text, limits);
+      await someRunner(batches);
       const batch = await batches.create(items, idempotency);
       res.status(200).json(batch);
     }),
