@@ -337,3 +337,15 @@ it('logs in to a password-protected Redis with REDIS_URL’s credentials, and ru
     await redis.stop();
   }
 });
+
+it('kills an app that does not stop within its grace, so none is left behind', async () => {
+  const started = await start(false, { VMM_SHUTDOWN_GRACE_MS: '500' });
+  // A stopped process takes no SIGTERM (as a worker stuck in a loop ignores it).
+  const worker = workerPid(started.output());
+  process.kill(worker, 'SIGSTOP');
+  started.child.kill('SIGTERM');
+  await started.exited;
+  expect(started.output()).toContain('vmm: worker did not stop within 5.5 s; killing it');
+  await expectAllStopped(started);
+  expect(() => process.kill(worker, 0)).toThrow();
+});

@@ -42,6 +42,10 @@ async function serve(context: CliContext): Promise<void> {
       `VMM_RESTART_LIMIT must be a whole number from 0 to 100, got "${env.VMM_RESTART_LIMIT}"`,
     );
   const restartWindowMs = 60_000;
+  // SIGTERM, then SIGKILL once an app has had its shutdown grace (the gateway's 30 s by default)
+  // and a little more.
+  const graceMs = Number(env.VMM_SHUTDOWN_GRACE_MS ?? '30000');
+  const killAfterMs = (Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : 30_000) + 5_000;
   for (const app of ['worker', 'gateway', 'batch-runner'])
     if (!existsSync(join(root, `apps/${app}/dist/main.js`)))
       throw new CliError(ExitCode.Usage, `apps/${app} is not built: run \`npm run build\` in ${root}`);
@@ -74,7 +78,24 @@ async function serve(context: CliContext): Promise<void> {
     await Promise.all(
       apps
         .filter(({ child }) => child.exitCode === null && child.signalCode === null)
-        .map(({ child }) => new Promise((exited) => (child.once('exit', exited), child.kill('SIGTERM')))),
+        .map(
+          ({ child, name }) =>
+            new Promise<void>((exited) => {
+              // An app that outlives its own shutdown grace (stuck, or stopped) is killed: none
+              // is left running, orphaned, after vmm serve has gone.
+              const kill = setTimeout(() => {
+                context.stderr.write(
+                  `vmm: ${name} did not stop within ${killAfterMs / 1000} s; killing it\n`,
+                );
+                child.kill('SIGKILL');
+              }, killAfterMs);
+              child.once('exit', () => {
+                clearTimeout(kill);
+                exited();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
     );
     finished(code);
   };
