@@ -18,6 +18,7 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, httpStatusFor, VmmError } from '@vmm/errors';
+import { Prng } from '@vmm/model-fixtures';
 import { ModelStore, parseModelName, type StoredFile } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmm-store-races-'));
@@ -30,21 +31,10 @@ const contents = Array.from({ length: 8 }, (_, index) =>
 const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const names = ['alpha', 'beta:v1', 'beta:v2', 'gamma', 'lib/delta', 'epsilon:q4'];
 
-/** A small deterministic generator (mulberry32): a failure replays with the same seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 it('keeps the store consistent through 2 400 concurrent random operations, with no 5xx', async () => {
-  const seed = 28;
-  const next = random(seed);
+  // Seeded (model-fixtures' mulberry32): a failure replays with the same operations.
+  const prng = new Prng(28);
+  const next = () => prng.next();
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const counts = new Map<string, number>();
   const failures: string[] = [];
