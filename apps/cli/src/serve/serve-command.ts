@@ -151,7 +151,8 @@ async function serve(context: CliContext): Promise<void> {
       relay(child.stdout!, context.stdout);
       relay(child.stderr!, context.stderr);
       child.on('exit', (code, signal) => {
-        apps.splice(apps.indexOf(app), 1);
+        const at = apps.indexOf(app);
+        if (at >= 0) apps.splice(at, 1);
         const why = String(code ?? signal);
         if (!isReady) reject(new Error(`${name} exited (${why}) before it was ready`));
         else if (!stopping) crashed(why);
