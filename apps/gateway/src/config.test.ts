@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       maxPromptBytes: 1024 * 1024,
       maxInFlight: 256,
       maxBatchInFlight: 32,
+      maxUploads: 4,
       redisTimeoutMs: 2000,
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 60_000,

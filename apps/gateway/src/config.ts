@@ -28,6 +28,7 @@ const schema = z.object({
   VMM_BATCH_MAX_ITEMS: int(1, 1_000_000).default(10_000),
   VMM_BATCH_MAX_BYTES: int(1024).default(100 * 1024 * 1024),
   VMM_FILES_MAX: int(1, 1_000_000).default(1000),
+  VMM_MAX_UPLOADS: int(1, 1000).default(4),
   VMM_SHUTDOWN_GRACE_MS: int(0).default(30_000),
   VMM_ORIGINS: z.string().default(''),
   VMM_MAX_PROMPT_BYTES: int(1).default(DEFAULT_MAX_PROMPT_BYTES),
@@ -65,6 +66,8 @@ export interface GatewayConfig {
   batchMaxBytes: number;
   /** Files (`/v1/files`) kept at once; each at most batchMaxBytes. */
   maxFiles: number;
+  /** `/v1/files` uploads received at once; beyond it 429 before the body is read. */
+  maxUploads: number;
   /** On SIGTERM, how long requests in flight (token streams) may run before they are cut. */
   shutdownGraceMs: number;
   /** Browser origins allowed besides loopback ones (`*` wildcards); `*` alone allows all. */
@@ -114,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     batchMaxItems: e.VMM_BATCH_MAX_ITEMS,
     batchMaxBytes: e.VMM_BATCH_MAX_BYTES,
     maxFiles: e.VMM_FILES_MAX,
+    maxUploads: e.VMM_MAX_UPLOADS,
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
     origins: commaList(e.VMM_ORIGINS),
     maxPromptBytes: e.VMM_MAX_PROMPT_BYTES,

@@ -194,6 +194,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       files: () => (redisHealth.check('files and batches'), fileStore),
       batches: () => (redisHealth.check('files and batches'), batchService),
       redisFailure: (error) => redisHealth.failure(error),
+      maxUploads: config.maxUploads,
       maxBytes: config.batchMaxBytes,
     }),
   );

@@ -14,6 +14,8 @@ export interface FileDeps extends RouteDeps {
   /** A Redis failure met mid-request as its 503; anything else as it was. */
   redisFailure: (error: unknown) => unknown;
   maxBytes: number;
+  /** Uploads received at once: each may hold up to maxBytes in memory while it arrives. */
+  maxUploads: number;
 }
 
 export const fileListQuery = z.object({
@@ -61,6 +63,7 @@ export function filesRouter(deps: FileDeps): Router {
     };
   }
 
+  let receiving = 0;
   router.post(
     '/v1/files',
     handle(async (req, res) => {
@@ -72,13 +75,27 @@ export function filesRouter(deps: FileDeps): Router {
             field: 'file',
           },
         );
-      const form = await readMultipart(req, deps.maxBytes);
-      const file = form.files.file;
-      if (!file) throw new VmmError(ErrorCode.InvalidArgument, 'file is required', { field: 'file' });
-      const purpose = form.fields.purpose;
-      if (!purpose)
-        throw new VmmError(ErrorCode.InvalidArgument, 'purpose is required', { field: 'purpose' });
-      res.json(await deps.files().create(file, form.filenames.file ?? 'upload.jsonl', purpose));
+      // Checked before any of the body is read: Redis must answer, and the uploads at once are
+      // bounded (each is held whole until it is stored).
+      const files = deps.files();
+      if (receiving >= deps.maxUploads)
+        throw new VmmError(
+          ErrorCode.ResourceExhausted,
+          `${receiving} uploads are being received, the most at once (VMM_MAX_UPLOADS); try again shortly`,
+          { retryAfterMs: 1000 },
+        );
+      receiving += 1;
+      try {
+        const form = await readMultipart(req, deps.maxBytes);
+        const file = form.files.file;
+        if (!file) throw new VmmError(ErrorCode.InvalidArgument, 'file is required', { field: 'file' });
+        const purpose = form.fields.purpose;
+        if (!purpose)
+          throw new VmmError(ErrorCode.InvalidArgument, 'purpose is required', { field: 'purpose' });
+        res.json(await files.create(file, form.filenames.file ?? 'upload.jsonl', purpose));
+      } finally {
+        receiving -= 1;
+      }
     }),
   );
   router.get(
