@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadEnv } from '@vmm/app-config';
 import { z } from 'zod';
 import { parseDuration, parsePositiveDuration } from '@vmm/duration';
-import type { HubTimeouts } from '@vmm/model-store';
+import { defaultHubTimeouts, type HubTimeouts } from '@vmm/model-store';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -45,9 +45,10 @@ const schema = z.object({
   VMM_PULL_MAX_BYTES: int(1).default(64 * 2 ** 30),
   VMM_MAX_PULLS: int(1, 64).default(2),
   // How long a pull waits on the Hub: to connect, for an answer's headers, for a body's next bytes.
-  VMM_PULL_CONNECT_TIMEOUT: z.string().default('10s'),
-  VMM_PULL_HEADERS_TIMEOUT: z.string().default('30s'),
-  VMM_PULL_IDLE_TIMEOUT: z.string().default('60s'),
+  // (The defaults are the model store's own.)
+  VMM_PULL_CONNECT_TIMEOUT: z.string().default(`${defaultHubTimeouts.connectMs}ms`),
+  VMM_PULL_HEADERS_TIMEOUT: z.string().default(`${defaultHubTimeouts.headersMs}ms`),
+  VMM_PULL_IDLE_TIMEOUT: z.string().default(`${defaultHubTimeouts.idleMs}ms`),
   VMM_MAX_BLOB_BYTES: int(1).default(64 * 2 ** 30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -54,7 +54,7 @@ export interface StoreDeps {
     token: string | undefined;
     maxBytes: number;
     maxPulls: number;
-    timeouts?: Partial<HubTimeouts>;
+    timeouts: HubTimeouts;
   };
   maxBlobBytes: number;
   logger: Logger;

@@ -255,7 +255,11 @@ export class BatchService {
   async recordItem(batchId: string, index: number, result: ItemResult): Promise<void> {
     if (result.skipped) return;
     const keys = batchKeys(this.prefix, batchId);
-    const key = result.status_code < 400 ? keys.done : keys.failed;
+    await this.count(result.status_code < 400 ? keys.done : keys.failed, index);
+  }
+
+  /** Adds an item to a batch's done or failed set (a set: counting one twice is harmless). */
+  private async count(key: string, index: number): Promise<void> {
     await this.redis.multi().sadd(key, String(index)).expire(key, this.ttlSeconds).exec();
   }
 
@@ -288,8 +292,7 @@ export class BatchService {
    * counts as failed, and the error file gives its reason (the job's failedReason).
    */
   async recordFailure(batchId: string, index: number): Promise<void> {
-    const key = batchKeys(this.prefix, batchId).failed;
-    await this.redis.multi().sadd(key, String(index)).expire(key, this.ttlSeconds).exec();
+    await this.count(batchKeys(this.prefix, batchId).failed, index);
   }
 
   /** Called when every item has finished: completed, or cancelled if a cancel was asked. */
