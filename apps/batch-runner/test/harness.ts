@@ -36,6 +36,13 @@ export function startWorker(modelsDir: string, env: Record<string, string> = {})
   return startWorkerProcess(modelsDir, env);
 }
 
+/** Uploaded files' bytes: a directory of this test file's own, removed when it ends. */
+function filesDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vmm-files-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export async function startGateway(
   workerPort: number,
   prefix: string,
@@ -57,6 +64,7 @@ export async function startGateway(
       batchTtlMs: 3_600_000,
       batchMaxItems: 100,
       batchMaxBytes: 8 * 1024 * 1024,
+      filesStore: { kind: 'disk', dir: filesDir() },
       shutdownGraceMs: 0,
       logLevel: 'silent',
     },

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDuration, parsePositiveDuration } from '@vmm/duration';
 import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddress } from '@vmm/worker-pool';
@@ -29,6 +30,15 @@ const schema = z.object({
   VMM_BATCH_MAX_BYTES: int(1024).default(100 * 1024 * 1024),
   VMM_FILES_MAX: int(1, 1_000_000).default(1000),
   VMM_MAX_UPLOADS: int(1, 1000).default(4),
+  // Where uploaded files' bytes live (Redis keeps their metadata): a directory, or
+  // s3://bucket/prefix for an S3-compatible object store shared by every gateway replica.
+  VMM_FILES_STORE: z.string().min(1).default('./files'),
+  VMM_S3_ENDPOINT: z.url().optional(),
+  VMM_S3_REGION: z.string().min(1).default('us-east-1'),
+  VMM_S3_TIMEOUT: z.string().default('30s'),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   VMM_SHUTDOWN_GRACE_MS: int(0).default(30_000),
   VMM_ORIGINS: z.string().default(''),
   VMM_MAX_PROMPT_BYTES: int(1).default(DEFAULT_MAX_PROMPT_BYTES),
@@ -68,6 +78,8 @@ export interface GatewayConfig {
   maxFiles: number;
   /** `/v1/files` uploads received at once; beyond it 429 before the body is read. */
   maxUploads: number;
+  /** Where files' bytes live. */
+  filesStore: FilesStoreConfig;
   /** On SIGTERM, how long requests in flight (token streams) may run before they are cut. */
   shutdownGraceMs: number;
   /** Browser origins allowed besides loopback ones (`*` wildcards); `*` alone allows all. */
@@ -91,6 +103,39 @@ export interface GatewayConfig {
   /** The dashboard's static files, served at `/`; undefined serves none. */
   dashboardDir: string | undefined;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+}
+
+export type FilesStoreConfig =
+  | { kind: 'disk'; dir: string }
+  | {
+      kind: 's3';
+      url: string;
+      endpoint: string | undefined;
+      region: string;
+      timeoutMs: number;
+      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string | undefined };
+    };
+
+function filesStore(e: z.infer<typeof schema>): FilesStoreConfig {
+  if (!e.VMM_FILES_STORE.startsWith('s3://')) return { kind: 'disk', dir: resolve(e.VMM_FILES_STORE) };
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\w./-]*)?$/.test(e.VMM_FILES_STORE))
+    throw new Error(
+      'VMM_FILES_STORE: an s3:// address is s3://bucket or s3://bucket/prefix (letters, digits, . _ - /)',
+    );
+  if (!e.AWS_ACCESS_KEY_ID || !e.AWS_SECRET_ACCESS_KEY)
+    throw new Error('VMM_FILES_STORE: an s3:// store needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+  return {
+    kind: 's3',
+    url: e.VMM_FILES_STORE,
+    endpoint: e.VMM_S3_ENDPOINT,
+    region: e.VMM_S3_REGION,
+    timeoutMs: parsePositiveDuration(e.VMM_S3_TIMEOUT, 'VMM_S3_TIMEOUT'),
+    credentials: {
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+      sessionToken: e.AWS_SESSION_TOKEN,
+    },
+  };
 }
 
 /** "a, b ," → ["a", "b"]. */
@@ -118,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     batchMaxBytes: e.VMM_BATCH_MAX_BYTES,
     maxFiles: e.VMM_FILES_MAX,
     maxUploads: e.VMM_MAX_UPLOADS,
+    filesStore: filesStore(e),
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
     origins: commaList(e.VMM_ORIGINS),
     maxPromptBytes: e.VMM_MAX_PROMPT_BYTES,

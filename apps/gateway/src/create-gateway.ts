@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import express, { type ErrorRequestHandler } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { BatchService, FileStore } from '@vmm/batch';
+import { BatchService, DiskFileContent, type FileContent, FileStore, S3FileContent } from '@vmm/batch';
 import { WorkerPool } from '@vmm/worker-pool';
 import { Redis } from 'ioredis';
 import { redactUrl } from '@vmm/app-config';
@@ -14,7 +14,7 @@ import { browserGuard } from './browser-guard.js';
 import { jsonContentType } from './content-type.js';
 import { inFlightLimit } from './in-flight-limit.js';
 import { RedisHealth } from './redis-health.js';
-import type { GatewayConfig } from './config.js';
+import type { FilesStoreConfig, GatewayConfig } from './config.js';
 import { sendError, shapeForPath } from './error-shapes.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
@@ -22,6 +22,7 @@ import { ollamaRouter } from './routes/ollama.js';
 import { modelsRouter } from './routes/models.js';
 import { batchRouter } from './routes/batches.js';
 import { filesRouter } from './routes/files.js';
+import { TransferSlots } from './transfer-slots.js';
 import { openaiRouter } from './routes/openai.js';
 import { responsesRouter } from './routes/responses.js';
 import { visionRouter } from './routes/vision.js';
@@ -73,10 +74,12 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   const fileStore = new FileStore({
     redis,
     prefix: config.batchPrefix,
+    content: fileContent(config.filesStore),
     ttlMs: config.batchTtlMs,
     maxBytes: config.batchMaxBytes,
     maxFiles: config.maxFiles,
   });
+  logger.info({ files: fileStore.where }, 'uploaded files are kept here (metadata in Redis)');
   const batches = { service: batchService, files: fileStore, health: redisHealth };
   const metrics = createMetrics(workers, () =>
     redisHealth.state() === 'ready' ? batchService.queueCounts() : Promise.resolve({}),
@@ -187,14 +190,23 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.use(openaiRouter(deps));
   app.use(responsesRouter(deps));
   app.use(visionRouter({ ...deps, maxBodyBytes: config.maxBodyBytes }));
-  app.use(batchRouter({ ...deps, batches, maxItems: config.batchMaxItems, maxBytes: config.batchMaxBytes }));
+  const transfers = new TransferSlots(config.maxUploads);
+  app.use(
+    batchRouter({
+      ...deps,
+      batches,
+      transfers,
+      maxItems: config.batchMaxItems,
+      maxBytes: config.batchMaxBytes,
+    }),
+  );
   app.use(
     filesRouter({
       ...deps,
       files: () => (redisHealth.check('files and batches'), fileStore),
       batches: () => (redisHealth.check('files and batches'), batchService),
       redisFailure: (error) => redisHealth.failure(error),
-      maxUploads: config.maxUploads,
+      transfers,
       maxBytes: config.batchMaxBytes,
     }),
   );
@@ -287,4 +299,16 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       logger.info('gateway stopped');
     },
   };
+}
+
+/** Where uploaded files' bytes go: a directory, or an S3-compatible object store. */
+function fileContent(config: FilesStoreConfig): FileContent {
+  if (config.kind === 'disk') return new DiskFileContent(config.dir);
+  return new S3FileContent({
+    url: config.url,
+    endpoint: config.endpoint,
+    region: config.region,
+    credentials: config.credentials,
+    timeoutMs: config.timeoutMs,
+  });
 }

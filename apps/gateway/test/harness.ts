@@ -47,6 +47,8 @@ export function gatewayConfig(
     batchTtlMs: 3_600_000,
     batchMaxItems: 100,
     batchMaxBytes: 8 * 1024 * 1024,
+    // Each gateway its own directory of uploaded files, removed when it closes.
+    filesStore: { kind: 'disk', dir: mkdtempSync(join(tmpdir(), 'vmm-files-')) },
     shutdownGraceMs: 0,
     logLevel: 'silent',
     ...overrides,
@@ -68,6 +70,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     async close() {
       await gateway.close();
       await removeRedisPrefix(config.batchPrefix, config.redisUrl).catch(() => undefined);
+      if (config.filesStore.kind === 'disk') rmSync(config.filesStore.dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,12 +1,21 @@
 // /v1/files bounds the uploads it receives at once (each is held whole until stored): past
 // VMM_MAX_UPLOADS the next is answered 429 with Retry-After before its body is read, and the
 // uploads under way finish (issue 28, point 6).
-import { expect, it } from '@jest/globals';
+import { afterAll, expect, it } from '@jest/globals';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { waitFor } from '@vmm/test-support';
 import { gatewayConfig, useGateway } from './harness.js';
 
-const gateway = useGateway(() => gatewayConfig([], { maxUploads: 2 }));
+const filesDir = mkdtempSync(join(tmpdir(), 'vmm-uploads-'));
+const gateway = useGateway(() =>
+  gatewayConfig([], { maxUploads: 2, batchMaxBytes: 64 * 1024, filesStore: { kind: 'disk', dir: filesDir } }),
+);
+afterAll(() => rmSync(filesDir, { recursive: true, force: true }));
+/** What the files directory holds: whole files and files being written. */
+const stored = () => (existsSync(filesDir) ? readdirSync(filesDir).sort() : []);
 
 const boundary = 'vmm-upload-test';
 const head = (name: string) =>
@@ -22,7 +31,7 @@ const line = JSON.stringify({
 });
 
 /** Starts an upload and sends its first part; `finish` sends the rest and reads the answer. */
-function startUpload(name: string) {
+function startUpload(name: string, firstPart = head(name)) {
   const url = new URL(`${gateway.url}/v1/files`);
   const req = request({
     host: url.hostname,
@@ -39,8 +48,9 @@ function startUpload(name: string) {
     });
     req.on('error', reject);
   });
-  req.write(head(name));
+  req.write(firstPart);
   return {
+    req,
     answered,
     finish: () => {
       req.end(`${line}${tail}`);
@@ -77,4 +87,42 @@ it('answers 429 past the uploads it may receive at once, and finishes those unde
   expect([one.status, two.status]).toEqual([200, 200]);
   // With the slots free again, an upload goes through.
   expect((await upload()).status).toBe(200);
+});
+
+it('streams the file to the files directory, keeps it whole, and removes it on delete', async () => {
+  const lines = Array.from({ length: 200 }, (_, i) => line.replace('"a"', `"a${i}"`)).join('\n');
+  const form = new FormData();
+  form.append('file', new Blob([lines]), 'many.jsonl');
+  form.append('purpose', 'batch'); // after the file, as some clients send it
+  const created = await fetch(`${gateway.url}/v1/files`, { method: 'POST', body: form });
+  expect(created.status).toBe(200);
+  const file = (await created.json()) as { id: string; bytes: number };
+  expect(file.bytes).toBe(Buffer.byteLength(lines));
+  expect(stored()).toContain(file.id);
+  const content = await fetch(`${gateway.url}/v1/files/${file.id}/content`);
+  expect(await content.text()).toBe(lines);
+  expect((await fetch(`${gateway.url}/v1/files/${file.id}`, { method: 'DELETE' })).status).toBe(200);
+  expect(stored()).not.toContain(file.id);
+});
+
+it('keeps nothing of an upload that is too large, has no purpose, or is cut off by the client', async () => {
+  const before = stored();
+  const big = new FormData();
+  big.append('purpose', 'batch');
+  big.append('file', new Blob([Buffer.alloc(65 * 1024, 0x61)]), 'big.jsonl');
+  const tooLarge = await fetch(`${gateway.url}/v1/files`, { method: 'POST', body: big });
+  expect(tooLarge.status).toBe(413);
+  const noPurpose = new FormData();
+  noPurpose.append('file', new Blob([`${line}\n`]), 'x.jsonl');
+  const refused = await fetch(`${gateway.url}/v1/files`, { method: 'POST', body: noPurpose });
+  expect(refused.status).toBe(400);
+  expect(await refused.text()).toContain('purpose is required');
+  // A client that sends half a file and goes away: the partial file is removed.
+  const cut = startUpload('cut.jsonl');
+  cut.req.write('{"custom_id": "half');
+  await waitFor('the cut-off upload to be written', () => stored().some((name) => name.endsWith('.part')));
+  cut.req.destroy();
+  await cut.answered.catch(() => undefined);
+  await waitFor('the partial file to be removed', () => stored().every((name) => !name.endsWith('.part')));
+  expect(stored()).toEqual(before);
 });

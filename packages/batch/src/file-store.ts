@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, VmmError } from '@vmm/errors';
+import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { notFound, type FileContent } from './file-content.js';
 
 /** OpenAI's File object, as `/v1/files` shows it (times in Unix seconds). */
 export interface FileView {
@@ -18,6 +20,8 @@ export interface FileView {
 export interface FileStoreOptions {
   redis: Redis;
   prefix: string;
+  /** Where the bytes live: Redis keeps each file's metadata only. */
+  content: FileContent;
   /** Files expire with the batches made from them. */
   ttlMs: number;
   /** Bytes per file, and files kept at once. */
@@ -25,20 +29,35 @@ export interface FileStoreOptions {
   maxFiles: number;
 }
 
+/** A file's bytes, stored but not yet a file: `commit` makes it one, `discard` removes them. */
+export interface ReceivedFile {
+  id: string;
+  bytes: number;
+}
+
+/** How often bytes without metadata are looked for (a directory listing). */
+const SWEEP_EVERY_MS = 10 * 60_000;
+
 /** The purposes VMM serves a use for; the others OpenAI knows are refused by name. */
 export const FILE_PURPOSES = ['batch', 'batch_output'] as const;
 
 /**
  * Files for the OpenAI batch flow (`files.create({ purpose: "batch" })`, then
- * `batches.create({ input_file_id })`), kept in Redis beside the batches with the same expiry,
- * bounded in size and count. A batch's output and error files are not stored twice: their ids
- * name the batch, and their content is its results.
+ * `batches.create({ input_file_id })`): metadata in Redis beside the batches with the same
+ * expiry, bytes streamed to a FileContent (a disk, an object store), bounded in size and count.
+ * A batch's output and error files are not stored twice: their ids name the batch, and their
+ * content is its results.
  */
 export class FileStore {
   private readonly ttlSeconds: number;
+  private sweptAt = 0;
 
   constructor(private readonly options: FileStoreOptions) {
     this.ttlSeconds = Math.max(1, Math.round(options.ttlMs / 1000));
+  }
+
+  get where(): string {
+    return this.options.content.where;
   }
 
   private key(id: string): string {
@@ -49,44 +68,59 @@ export class FileStore {
     return `${this.options.prefix}:vmm-files`;
   }
 
-  async create(content: Buffer, filename: string, purpose: string): Promise<FileView> {
-    if (!(FILE_PURPOSES as readonly string[]).includes(purpose) || purpose === 'batch_output')
-      throw new VmmError(
-        ErrorCode.InvalidArgument,
-        `purpose "${purpose.slice(0, 40)}" is not supported: VMM stores files for batches (purpose "batch")`,
-        { field: 'purpose' },
-      );
-    if (content.byteLength > this.options.maxBytes)
-      throw new VmmError(
-        ErrorCode.PayloadTooLarge,
-        `the file is larger than ${this.options.maxBytes} bytes`,
-        {
-          field: 'file',
-        },
-      );
+  /**
+   * Streams an upload's bytes to the content store, at most maxBytes (PayloadTooLarge past it,
+   * nothing kept). Refused before a byte is read when the store holds its most files.
+   */
+  async receive(source: Readable): Promise<ReceivedFile> {
     await this.dropExpired();
-    if ((await this.options.redis.zcard(this.indexKey)) >= this.options.maxFiles)
+    if ((await this.options.redis.zcard(this.indexKey)) >= this.options.maxFiles) {
+      source.resume();
       throw new VmmError(
         ErrorCode.ResourceExhausted,
         `${this.options.maxFiles} files are stored (the limit); delete some first`,
         { field: 'file' },
       );
+    }
     const id = `file-${randomUUID().replaceAll('-', '')}`;
-    const now = Date.now();
-    await this.options.redis
-      .multi()
-      .hset(this.key(id), {
-        id,
-        bytes: content.byteLength,
-        created_at: now,
-        filename: filename.slice(0, 256),
-        purpose,
-        content,
-      })
-      .expire(this.key(id), this.ttlSeconds)
-      .zadd(this.indexKey, now, id)
-      .exec();
-    return this.get(id);
+    const bytes = await this.options.content.put(id, source, this.options.maxBytes);
+    return { id, bytes };
+  }
+
+  /** Makes received bytes a file with its name and purpose; on any refusal they are removed. */
+  async commit(received: ReceivedFile, filename: string, purpose: string | undefined): Promise<FileView> {
+    try {
+      if (!purpose)
+        throw new VmmError(ErrorCode.InvalidArgument, 'purpose is required', { field: 'purpose' });
+      if (!(FILE_PURPOSES as readonly string[]).includes(purpose) || purpose === 'batch_output')
+        throw new VmmError(
+          ErrorCode.InvalidArgument,
+          `purpose "${purpose.slice(0, 40)}" is not supported: VMM stores files for batches (purpose "batch")`,
+          { field: 'purpose' },
+        );
+      const now = Date.now();
+      const { id, bytes } = received;
+      await this.options.redis
+        .multi()
+        .hset(this.key(id), { id, bytes, created_at: now, filename: filename.slice(0, 256), purpose })
+        .expire(this.key(id), this.ttlSeconds)
+        .zadd(this.indexKey, now, id)
+        .exec();
+      return this.view(id, now, bytes, filename.slice(0, 256), purpose);
+    } catch (error) {
+      await this.discard(received);
+      throw error;
+    }
+  }
+
+  /** Removes received bytes that will not become a file. */
+  async discard(received: ReceivedFile): Promise<void> {
+    await this.options.content.remove(received.id).catch(() => undefined);
+  }
+
+  /** A whole upload at once: `receive`, then `commit`. */
+  async create(source: Readable, filename: string, purpose: string): Promise<FileView> {
+    return this.commit(await this.receive(source), filename, purpose);
   }
 
   async get(id: string): Promise<FileView> {
@@ -116,16 +150,17 @@ export class FileStore {
     };
   }
 
-  async content(id: string): Promise<Buffer> {
-    const content = await this.options.redis.hgetBuffer(this.key(id), 'content');
-    if (!content) throw notFound(id);
-    return content;
+  /** The file's bytes, streamed from the content store. */
+  async content(id: string): Promise<Readable> {
+    await this.get(id);
+    return this.options.content.read(id);
   }
 
   async remove(id: string): Promise<{ id: string; object: 'file'; deleted: true }> {
     const removed = await this.options.redis.del(this.key(id));
     await this.options.redis.zrem(this.indexKey, id);
     if (removed === 0) throw notFound(id);
+    await this.options.content.remove(id);
     return { id, object: 'file', deleted: true };
   }
 
@@ -166,13 +201,17 @@ export class FileStore {
     };
   }
 
-  /** Index entries whose file has expired. */
+  /** Files that have expired: their index entries and their bytes (their metadata expires by itself). */
   private async dropExpired(): Promise<void> {
-    const cutoff = Date.now() - this.ttlSeconds * 1000;
-    await this.options.redis.zremrangebyscore(this.indexKey, '-inf', cutoff);
+    const now = Date.now();
+    const cutoff = now - this.ttlSeconds * 1000;
+    if (this.options.content.sweep && now - this.sweptAt > SWEEP_EVERY_MS) {
+      this.sweptAt = now;
+      await this.options.content.sweep(cutoff).catch(() => 0);
+    }
+    const expired = await this.options.redis.zrangebyscore(this.indexKey, '-inf', cutoff);
+    if (expired.length === 0) return;
+    for (const id of expired) await this.options.content.remove(id).catch(() => undefined);
+    await this.options.redis.zrem(this.indexKey, ...expired);
   }
-}
-
-function notFound(id: string): VmmError {
-  return new VmmError(ErrorCode.NotFound, `file "${id.slice(0, 80)}" not found`, { field: 'file_id' });
 }

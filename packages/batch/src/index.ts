@@ -17,4 +17,13 @@ export {
   type BatchServiceOptions,
 } from './batch-service.js';
 export type { BatchStatus, BatchView, ItemJobData, ItemResult, ParentJobData } from './batch-types.js';
-export { FileStore, FILE_PURPOSES, type FileView, type FileStoreOptions } from './file-store.js';
+export {
+  FileStore,
+  FILE_PURPOSES,
+  type FileView,
+  type FileStoreOptions,
+  type ReceivedFile,
+} from './file-store.js';
+export { DiskFileContent, type FileContent } from './file-content.js';
+export { S3FileContent, type S3FileContentOptions } from './s3-file-content.js';
+export type { S3Credentials } from './s3-signer.js';

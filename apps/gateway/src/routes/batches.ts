@@ -1,7 +1,9 @@
+import type { Readable } from 'node:stream';
 import express, { type Request, type Response, Router } from 'express';
 import {
   BATCH_URLS,
   type BatchService,
+  type BatchItem,
   type BatchUrl,
   type FileStore,
   parseBatchInput,
@@ -13,12 +15,21 @@ import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
 import type { RedisHealth } from '../redis-health.js';
 import { requestIdOf, type RouteDeps } from '../request-context.js';
+import type { TransferSlots } from '../transfer-slots.js';
 
 export interface BatchDeps extends RouteDeps {
   /** Undefined when the gateway runs without batch support. */
   batches: { service: BatchService; files: FileStore; health: RedisHealth } | undefined;
   maxItems: number;
   maxBytes: number;
+  /** File transfers at once (VMM_MAX_UPLOADS), shared with uploads. */
+  transfers: TransferSlots;
+}
+
+async function readText(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** OpenAI's batch from an uploaded file. */
@@ -92,8 +103,9 @@ export function batchRouter(deps: BatchDeps): Router {
       if (fromFile) {
         // OpenAI's flow: the items are an uploaded file's lines, all for the batch's endpoint.
         const body = parseBody(fromFileSchema, fromFile);
-        const file = await deps.batches?.files.get(body.input_file_id);
-        if (file?.purpose !== 'batch')
+        const files = deps.batches?.files;
+        const file = await files?.get(body.input_file_id);
+        if (!files || file?.purpose !== 'batch')
           throw new VmmError(
             ErrorCode.InvalidArgument,
             `file "${body.input_file_id}" was not uploaded for a batch`,
@@ -101,8 +113,15 @@ export function batchRouter(deps: BatchDeps): Router {
               field: 'input_file_id',
             },
           );
-        const content = (await deps.batches?.files.content(body.input_file_id))?.toString('utf8') ?? '';
-        const items = parseBatchInput(content, limits);
+        // The file is read whole to check every line before anything is queued; a transfer
+        // slot bounds how many are held at once.
+        const release = deps.transfers.take();
+        let items: BatchItem[];
+        try {
+          items = parseBatchInput(await readText(await files.content(body.input_file_id)), limits);
+        } finally {
+          release();
+        }
         const other = items.findIndex((item) => item.url !== body.endpoint);
         if (other >= 0)
           throw new VmmError(

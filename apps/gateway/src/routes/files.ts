@@ -1,10 +1,12 @@
+import { pipeline } from 'node:stream/promises';
 import { type Request, type Response, Router } from 'express';
 import { type BatchService, type FileStore, parseBatchFileId } from '@vmm/batch';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { parseBody } from '@vmm/http-api';
 import { z } from 'zod';
 import { sendError } from '../error-shapes.js';
-import { readMultipart } from '../multipart.js';
+import { streamMultipart } from '../multipart.js';
+import type { TransferSlots } from '../transfer-slots.js';
 import { requestIdOf, type RouteDeps } from '../request-context.js';
 
 export interface FileDeps extends RouteDeps {
@@ -14,8 +16,8 @@ export interface FileDeps extends RouteDeps {
   /** A Redis failure met mid-request as its 503; anything else as it was. */
   redisFailure: (error: unknown) => unknown;
   maxBytes: number;
-  /** Uploads received at once: each may hold up to maxBytes in memory while it arrives. */
-  maxUploads: number;
+  /** File transfers at once (VMM_MAX_UPLOADS), shared with batches made from files. */
+  transfers: TransferSlots;
 }
 
 export const fileListQuery = z.object({
@@ -63,7 +65,6 @@ export function filesRouter(deps: FileDeps): Router {
     };
   }
 
-  let receiving = 0;
   router.post(
     '/v1/files',
     handle(async (req, res) => {
@@ -75,26 +76,36 @@ export function filesRouter(deps: FileDeps): Router {
             field: 'file',
           },
         );
-      // Checked before any of the body is read: Redis must answer, and the uploads at once are
-      // bounded (each is held whole until it is stored).
+      // Checked before any of the body is read: Redis must answer, and the transfers at once
+      // are bounded (each holds a connection to the file store, and a part's worth of memory).
       const files = deps.files();
-      if (receiving >= deps.maxUploads)
-        throw new VmmError(
-          ErrorCode.ResourceExhausted,
-          `${receiving} uploads are being received, the most at once (VMM_MAX_UPLOADS); try again shortly`,
-          { retryAfterMs: 1000 },
-        );
-      receiving += 1;
+      const release = deps.transfers.take();
       try {
-        const form = await readMultipart(req, deps.maxBytes);
-        const file = form.files.file;
+        const form = await streamMultipart(
+          req,
+          deps.maxBytes,
+          (stream, name) => {
+            if (name !== 'file') {
+              stream.resume();
+              return Promise.reject(
+                new VmmError(
+                  ErrorCode.InvalidArgument,
+                  `the file goes in the field "file", not "${name.slice(0, 40)}"`,
+                  {
+                    field: 'file',
+                  },
+                ),
+              );
+            }
+            return files.receive(stream);
+          },
+          (received) => files.discard(received),
+        );
+        const file = form.file;
         if (!file) throw new VmmError(ErrorCode.InvalidArgument, 'file is required', { field: 'file' });
-        const purpose = form.fields.purpose;
-        if (!purpose)
-          throw new VmmError(ErrorCode.InvalidArgument, 'purpose is required', { field: 'purpose' });
-        res.json(await files.create(file, form.filenames.file ?? 'upload.jsonl', purpose));
+        res.json(await files.commit(file.received, file.filename || 'upload.jsonl', form.fields.purpose));
       } finally {
-        receiving -= 1;
+        release();
       }
     }),
   );
@@ -118,7 +129,17 @@ export function filesRouter(deps: FileDeps): Router {
     handle(async (req, res) => {
       const id = String(req.params.id);
       const virtual = await batchFile(id);
-      res.type('application/jsonl').send(virtual ? virtual.content : await deps.files().content(id));
+      if (virtual) {
+        res.type('application/jsonl').send(virtual.content);
+        return;
+      }
+      const content = await deps.files().content(id);
+      res.type('application/jsonl');
+      // Streamed from the file store with backpressure; a store that fails mid-way cuts the
+      // response (its length was never promised), and the failure is logged.
+      await pipeline(content, res).catch((error: unknown) =>
+        deps.logger.warn({ err: (error as Error).message, file: id }, 'file content cut off'),
+      );
     }),
   );
   router.delete(
