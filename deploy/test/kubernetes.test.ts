@@ -51,13 +51,16 @@ const renderings: Record<string, K8sObject[]> = {
 const all = Object.entries(renderings);
 
 /** Which app a container runs, from its image (the compose file builds the same names). */
-function appOf(container: IContainer): 'gateway' | 'worker' | 'batch-runner' | 'models-init' | 'redis' {
+function appOf(
+  container: IContainer,
+): 'gateway' | 'worker' | 'batch-runner' | 'models-init' | 'redis' | 'minio' {
   if (container.name === 'models-init') return 'models-init';
   const image = container.image ?? '';
   if (image.startsWith('vmm/gateway:')) return 'gateway';
   if (image.startsWith('vmm/batch-runner:')) return 'batch-runner';
   if (image.startsWith('vmm/worker-')) return 'worker';
   if (image.startsWith('redis:')) return 'redis';
+  if (image.startsWith('quay.io/minio/minio:')) return 'minio';
   throw new Error(`unknown image ${image}`);
 }
 
@@ -84,6 +87,9 @@ function cpus(container: IContainer): number {
   const limit = String(container.resources?.limits?.cpu ?? '');
   return limit.endsWith('m') ? Number(limit.slice(0, -1)) / 1000 : Number(limit);
 }
+
+/** Images VMM does not build (Redis, MinIO): their own users, variables and tags. */
+const thirdParty = (app: string) => app === 'redis' || app === 'minio';
 
 const keysOf = { gateway: gatewayKeys, worker: workerKeys, 'batch-runner': runnerKeys } as const;
 
@@ -165,7 +171,7 @@ describe.each(all)('k8s rendering: %s', (_name, objects) => {
       'vmm/worker-cuda': userOf('worker-cuda.Dockerfile'),
       'vmm/worker-openvino': userOf('worker-openvino.Dockerfile'),
     };
-    for (const { template, container } of appContainers(objects).filter(({ app }) => app !== 'redis')) {
+    for (const { template, container } of appContainers(objects).filter(({ app }) => !thirdParty(app))) {
       const image = (container.image ?? '').split(':')[0] ?? '';
       const user = container.securityContext?.runAsUser ?? template.spec?.securityContext?.runAsUser;
       expect({ image, user }).toEqual({ image, user: expected[image] });
@@ -174,7 +180,7 @@ describe.each(all)('k8s rendering: %s', (_name, objects) => {
 
   it('gives each app only variables it reads, with values its config schema accepts', () => {
     for (const { container, app } of appContainers(objects)) {
-      if (app === 'redis' || app === 'models-init') continue;
+      if (thirdParty(app) || app === 'models-init') continue;
       const env = environment(objects, container);
       for (const key of Object.keys(env))
         expect({ app, key, read: keysOf[app].includes(key) }).toEqual({ app, key, read: true });
@@ -306,6 +312,45 @@ describe.each(all)('k8s rendering: %s', (_name, objects) => {
         }
   });
 
+  it('gives the gateways one object store for files: MinIO, reachable by them only, same credentials', () => {
+    const gateway = appContainers(objects).find(({ app }) => app === 'gateway');
+    const minio = appContainers(objects).find(({ app }) => app === 'minio');
+    expect(gateway && minio).toBeTruthy();
+    const config = gatewayConfig(environment(objects, gateway?.container as IContainer));
+    expect(config.filesStore).toMatchObject({ kind: 's3', createBucket: true });
+    const endpoint = new URL(config.filesStore.kind === 's3' ? (config.filesStore.endpoint ?? '') : '');
+    const service = find<{ spec: IService['spec'] }>(objects, 'Service', endpoint.hostname);
+    expect(service.spec?.ports?.map((p) => p.port)).toContain(Number(endpoint.port));
+    expect(selects(service.spec?.selector ?? {}, minio?.template.metadata?.labels)).toBe(true);
+    // The gateway's keys are MinIO's root credentials, from one Secret (optional for the
+    // gateway: without it files answer 503 and the rest serves).
+    const secretOf = (container: IContainer | undefined, name: string) =>
+      container?.env?.find((variable) => variable.name === name)?.valueFrom?.secretKeyRef;
+    expect(secretOf(gateway?.container, 'AWS_ACCESS_KEY_ID')).toMatchObject({
+      name: 'vmm-files-s3',
+      optional: true,
+    });
+    expect(secretOf(minio?.container, 'MINIO_ROOT_USER')).toMatchObject({
+      name: 'vmm-files-s3',
+      key: secretOf(gateway?.container, 'AWS_ACCESS_KEY_ID')?.key,
+    });
+    expect(secretOf(minio?.container, 'MINIO_ROOT_PASSWORD')?.key).toBe(
+      secretOf(gateway?.container, 'AWS_SECRET_ACCESS_KEY')?.key,
+    );
+    const policy = find<{ spec: INetworkPolicy['spec'] }>(objects, 'NetworkPolicy', 'minio');
+    expect(selects(policy.spec?.podSelector ?? {}, minio?.template.metadata?.labels)).toBe(true);
+    const pods = workloads(objects).map(({ object, template }) => ({
+      name: object.metadata.name,
+      labels: template.metadata?.labels,
+    }));
+    const allowed = (policy.spec?.ingress ?? []).flatMap((rule) =>
+      (rule.from ?? []).flatMap((peer) =>
+        pods.filter((pod) => selects(peer.podSelector ?? {}, pod.labels)).map((pod) => pod.name),
+      ),
+    );
+    expect([...new Set(allowed)]).toEqual(['gateway']);
+  });
+
   it('lets only the gateway and the batch runner reach the workers’ gRPC port', () => {
     const policy = find<{ spec: INetworkPolicy['spec'] }>(objects, 'NetworkPolicy', 'workers-grpc');
     const pods = workloads(objects).map(({ object, template }) => ({
@@ -340,10 +385,10 @@ describe('k8s overlays', () => {
   it('tag the base images with the project version; dev uses the images built on the box', () => {
     for (const objects of [renderings.base, renderings.gpu, renderings.openvino] as K8sObject[][])
       for (const { container, app } of appContainers(objects))
-        if (app !== 'redis')
+        if (!thirdParty(app))
           expect(container.image).toMatch(new RegExp(`^vmm/[\\w-]+:${version.replace(/\./g, '\\.')}$`));
     for (const { container, app } of appContainers(renderings.dev as K8sObject[]))
-      if (app !== 'redis') expect(container.image).toMatch(/:latest$/);
+      if (!thirdParty(app)) expect(container.image).toMatch(/:latest$/);
   });
 
   it('gpu adds a CUDA worker with an NVIDIA GPU, on GPU nodes, tolerating their taint', () => {

@@ -39,6 +39,7 @@ const schema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  VMM_S3_CREATE_BUCKET: z.enum(['true', 'false']).default('false'),
   VMM_SHUTDOWN_GRACE_MS: int(0).default(30_000),
   VMM_ORIGINS: z.string().default(''),
   VMM_MAX_PROMPT_BYTES: int(1).default(DEFAULT_MAX_PROMPT_BYTES),
@@ -113,7 +114,9 @@ export type FilesStoreConfig =
       endpoint: string | undefined;
       region: string;
       timeoutMs: number;
-      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string | undefined };
+      createBucket: boolean;
+      credentials:
+        { accessKeyId: string; secretAccessKey: string; sessionToken: string | undefined } | undefined;
     };
 
 function filesStore(e: z.infer<typeof schema>): FilesStoreConfig {
@@ -122,19 +125,24 @@ function filesStore(e: z.infer<typeof schema>): FilesStoreConfig {
     throw new Error(
       'VMM_FILES_STORE: an s3:// address is s3://bucket or s3://bucket/prefix (letters, digits, . _ - /)',
     );
-  if (!e.AWS_ACCESS_KEY_ID || !e.AWS_SECRET_ACCESS_KEY)
-    throw new Error('VMM_FILES_STORE: an s3:// store needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+  if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY))
+    throw new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither');
   return {
     kind: 's3',
     url: e.VMM_FILES_STORE,
     endpoint: e.VMM_S3_ENDPOINT,
     region: e.VMM_S3_REGION,
     timeoutMs: parsePositiveDuration(e.VMM_S3_TIMEOUT, 'VMM_S3_TIMEOUT'),
-    credentials: {
-      accessKeyId: e.AWS_ACCESS_KEY_ID,
-      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
-      sessionToken: e.AWS_SESSION_TOKEN,
-    },
+    createBucket: e.VMM_S3_CREATE_BUCKET === 'true',
+    // Without keys the gateway still serves; files answer 503 saying what is missing.
+    credentials:
+      e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+        ? {
+            accessKeyId: e.AWS_ACCESS_KEY_ID,
+            secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+            sessionToken: e.AWS_SESSION_TOKEN,
+          }
+        : undefined,
   };
 }
 

@@ -310,5 +310,6 @@ function fileContent(config: FilesStoreConfig): FileContent {
     region: config.region,
     credentials: config.credentials,
     timeoutMs: config.timeoutMs,
+    createBucket: config.createBucket,
   });
 }

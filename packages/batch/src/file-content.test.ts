@@ -63,4 +63,13 @@ describe('DiskFileContent', () => {
     expect(await store.sweep(Date.now() - 60_000)).toBe(2);
     expect(readdirSync(join(dir, 'files')).sort()).toEqual(['README', id(5)]);
   });
+
+  it('answers Unavailable, without the server’s path, when the directory cannot be written', async () => {
+    writeFileSync(join(dir, 'blocked'), 'a file where the directory would be');
+    const blocked = new DiskFileContent(join(dir, 'blocked', 'files'));
+    const error = (await blocked.put(id(7), Readable.from(['x']), 10).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: ErrorCode.Unavailable });
+    expect(error.message).toMatch(/^the files directory cannot be written \(E[A-Z]+\)/);
+    expect(error.message).not.toContain(dir);
+  });
 });

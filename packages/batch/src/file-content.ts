@@ -67,6 +67,17 @@ export function holdErrors(source: Readable): void {
   source.on('error', () => undefined);
 }
 
+function diskFailure(error: unknown): never {
+  const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+  throw new VmmError(
+    ErrorCode.Unavailable,
+    `the files directory cannot be written (${code}); see VMM_FILES_STORE`,
+    {
+      retryAfterMs: 5000,
+    },
+  );
+}
+
 export function notFound(id: string): VmmError {
   return new VmmError(ErrorCode.NotFound, `file "${id.slice(0, 80)}" not found`, { field: 'file_id' });
 }
@@ -90,14 +101,23 @@ export class DiskFileContent implements FileContent {
     const path = join(this.dir, checkFileId(id));
     const partial = `${path}.part`;
     holdErrors(source);
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const limit = new ByteLimit(maxBytes);
     try {
-      await pipeline(source, limit, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
-      await rename(partial, path);
+      await mkdir(this.dir, { recursive: true, mode: 0o700 }).catch(diskFailure);
+      await pipeline(
+        source,
+        limit,
+        createWriteStream(partial, { flags: 'wx', mode: 0o600 }).on('error', () => undefined),
+      ).catch((error: unknown) => {
+        // The disk's own failures (full, read-only, no permission) are the store's, said
+        // without the server's path; the source's (too large, the client gone) pass as they are.
+        if ((error as NodeJS.ErrnoException).syscall !== undefined) diskFailure(error);
+        throw error;
+      });
+      await rename(partial, path).catch(diskFailure);
       return limit.bytes;
     } catch (error) {
-      await rm(partial, { force: true });
+      await rm(partial, { force: true }).catch(() => undefined);
       throw error;
     }
   }

@@ -14,7 +14,13 @@ export interface S3FileContentOptions {
    */
   endpoint?: string | undefined;
   region: string;
-  credentials: S3Credentials;
+  /**
+   * Undefined: every call answers 503 saying so (the gateway still serves everything else,
+   * e.g. while a Kubernetes Secret is yet to be created).
+   */
+  credentials: S3Credentials | undefined;
+  /** Creates the bucket the first time the store says it does not exist (a fresh MinIO). */
+  createBucket?: boolean;
   /** Uploads go as multipart in parts of this size, one part held in memory at a time. */
   partBytes?: number;
   /** Connect and answer-headers bound for each call; and the longest gap inside a body. */
@@ -56,6 +62,10 @@ export class S3FileContent implements FileContent {
     return `s3://${this.bucket}/${this.prefix} at ${this.base.origin}`;
   }
 
+  private bucketPath(): string {
+    return this.pathStyle ? `${this.base.pathname.replace(/\/$/, '')}/${this.bucket}` : '/';
+  }
+
   private path(id: string): string {
     const key = `${this.prefix}${checkFileId(id)}`;
     return this.pathStyle ? `${this.base.pathname.replace(/\/$/, '')}/${this.bucket}/${key}` : `/${key}`;
@@ -63,11 +73,18 @@ export class S3FileContent implements FileContent {
 
   private async call(
     method: string,
-    id: string,
+    id: string | undefined,
     query: Record<string, string> = {},
     body?: Buffer,
   ): Promise<Response> {
-    const path = this.path(id);
+    const path = id === undefined ? this.bucketPath() : this.path(id);
+    const credentials = this.options.credentials;
+    if (!credentials)
+      throw new VmmError(
+        ErrorCode.Unavailable,
+        `the file store (${this.where}) has no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+        { retryAfterMs: 30_000 },
+      );
     const headers = signS3({
       method,
       host: this.base.host,
@@ -76,7 +93,7 @@ export class S3FileContent implements FileContent {
       headers: body ? { 'content-length': String(body.byteLength) } : {},
       payloadHash: sha256Hex(body ?? ''),
       region: this.options.region,
-      credentials: this.options.credentials,
+      credentials,
       now: new Date(),
     });
     const url = new URL(this.base.origin);
@@ -102,6 +119,20 @@ export class S3FileContent implements FileContent {
     });
   }
 
+  private bucketMade = false;
+
+  /** The error S3 gives for a bucket that does not exist, answered by creating it (once). */
+  private async missingBucket(response: Response): Promise<boolean> {
+    if (!this.options.createBucket || this.bucketMade || response.status !== 404) return false;
+    const text = await response.text().catch(() => '');
+    if (!text.includes('NoSuchBucket')) return false;
+    this.bucketMade = true;
+    const made = await this.call('PUT', undefined);
+    if (!made.ok && made.status !== 409) await this.fail(made, 'create the bucket');
+    await made.body?.cancel();
+    return true;
+  }
+
   async put(id: string, source: Readable, maxBytes: number): Promise<number> {
     let uploadId: string | undefined;
     const etags: string[] = [];
@@ -113,7 +144,8 @@ export class S3FileContent implements FileContent {
       pending = [];
       pendingBytes = 0;
       if (uploadId === undefined) {
-        const created = await this.call('POST', id, { uploads: '' });
+        let created = await this.call('POST', id, { uploads: '' });
+        if (await this.missingBucket(created)) created = await this.call('POST', id, { uploads: '' });
         if (!created.ok) await this.fail(created, 'start an upload');
         uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(await created.text())?.[1];
         if (!uploadId)
@@ -137,7 +169,9 @@ export class S3FileContent implements FileContent {
       }
       if (uploadId === undefined) {
         // Small enough for one call.
-        const put = await this.call('PUT', id, {}, Buffer.concat(pending, pendingBytes));
+        const whole = Buffer.concat(pending, pendingBytes);
+        let put = await this.call('PUT', id, {}, whole);
+        if (await this.missingBucket(put)) put = await this.call('PUT', id, {}, whole);
         if (!put.ok) await this.fail(put, 'store the file');
         await put.body?.cancel();
         return total;

@@ -100,4 +100,30 @@ describe('S3FileContent', () => {
     });
     await expect(away.read(id(6))).rejects.toMatchObject({ code: ErrorCode.Unavailable });
   });
+
+  it('creates a missing bucket when told to, and says NoSuchBucket when not', async () => {
+    const options = {
+      url: 's3://fresh-bucket/x',
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    };
+    const plain = new S3FileContent(options);
+    await expect(plain.put(id(7), Readable.from([Buffer.from('x')]), 10)).rejects.toThrow('NoSuchBucket');
+    const creating = new S3FileContent({ ...options, createBucket: true });
+    expect(await creating.put(id(7), Readable.from([Buffer.from('made')]), 10)).toBe(4);
+    expect(await digest(await creating.read(id(7)))).toBe(createHash('sha256').update('made').digest('hex'));
+  });
+
+  it('answers Unavailable naming what is missing when it has no credentials', async () => {
+    const none = new S3FileContent({
+      url: `s3://${s3.bucket}`,
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      credentials: undefined,
+    });
+    await expect(none.read(id(1))).rejects.toThrow(
+      'has no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+    );
+  });
 });
