@@ -254,6 +254,19 @@ it('restarts a worker killed mid-stream: the stream ends with a clear error, and
     const last = JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as { error?: string };
     expect(last.error).toMatch(/the worker serving "heavy-llama" went away mid-answer .*retry the request/);
 
+    // While vmm serve waits out its backoff (1 s at least), the gateway says what is happening.
+    const restarting = await waitFor(
+      '/v1/workers to show the worker being restarted',
+      async () => {
+        const { workers } = (await (await fetch(`${started.url}/v1/workers`)).json()) as {
+          workers: { supervisor: { state: string; last_exit: string; restarts: number } | null }[];
+        };
+        return workers.find((worker) => worker.supervisor?.state === 'restarting')?.supervisor;
+      },
+      { timeoutMs: 5_000 },
+    );
+    expect(restarting).toMatchObject({ last_exit: 'SIGKILL', restarts: 1 });
+
     // Nobody touches anything: vmm serve starts the worker again, and the gateway finds it.
     await waitFor(
       'a generation to succeed after the worker was killed',
@@ -263,6 +276,10 @@ it('restarts a worker killed mid-stream: the stream ends with a clear error, and
     expect(started.output()).toMatch(/vmm: worker stopped \(SIGKILL\); restarting it in 1 s/);
     expect(started.output()).toContain('vmm: worker is running again');
     expect(workerPid(started.output())).not.toBe(first);
+    const ready = (await (await fetch(`${started.url}/readyz`)).json()) as {
+      supervised?: Record<string, string>;
+    };
+    expect(ready.supervised).toMatchObject({ worker: 'running', gateway: 'running' });
   } finally {
     started.child.kill('SIGTERM');
     await started.exited;

@@ -52,6 +52,8 @@ const schema = z.object({
   VMM_WORKER_TLS_CA: z.string().min(1).optional(),
   // The dashboard's built files (apps/dashboard/dist beside this app by default); `off` serves none.
   VMM_DASHBOARD_DIR: z.string().min(1).optional(),
+  // Written by `vmm serve`: what it is doing with each app (a worker being restarted, say).
+  VMM_SUPERVISOR_STATE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -103,6 +105,8 @@ export interface GatewayConfig {
   workerTlsCa: string | undefined;
   /** The dashboard's static files, served at `/`; undefined serves none. */
   dashboardDir: string | undefined;
+  /** The supervisor's state file (vmm serve), shown by /readyz and /v1/workers. */
+  supervisorState: string | undefined;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 }
 
@@ -186,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
       e.VMM_DASHBOARD_DIR === 'off'
         ? undefined
         : (e.VMM_DASHBOARD_DIR ?? fileURLToPath(new URL('../../dashboard/dist/', import.meta.url))),
+    supervisorState: e.VMM_SUPERVISOR_STATE,
     logLevel: e.LOG_LEVEL,
   }));
 }

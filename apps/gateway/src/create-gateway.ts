@@ -23,6 +23,7 @@ import { modelsRouter } from './routes/models.js';
 import { batchRouter } from './routes/batches.js';
 import { filesRouter } from './routes/files.js';
 import { TransferSlots } from './transfer-slots.js';
+import { describeSupervised, SupervisorView } from './supervisor-view.js';
 import { openaiRouter } from './routes/openai.js';
 import { responsesRouter } from './routes/responses.js';
 import { visionRouter } from './routes/vision.js';
@@ -143,22 +144,40 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
 
   // `auth` lets the dashboard ask for a key before its first call rather than after a 401.
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok', auth: config.apiKeys.length > 0 }));
+  const supervisor = new SupervisorView(config.supervisorState);
   app.get('/readyz', (req, res) => {
     // Redis is said, not required: generation serves without it (files and batches answer 503).
+    // Under vmm serve, what it is doing with each app (one being restarted, say) is said too.
+    const apps = Object.fromEntries(
+      Object.entries(supervisor.apps()).map(([name, entry]) => [name, entry.state]),
+    );
+    const supervised = Object.keys(apps).length > 0 ? { supervised: apps } : {};
     if (workers.ready())
       res.json({
         status: 'ready',
         workers: workers.states().filter((s) => s.up).length,
         redis: redisHealth.state(),
+        ...supervised,
       });
-    else
+    else {
+      const restarting = workers.states().flatMap((state) => {
+        const entry = supervisor.at(state.address);
+        return entry?.state === 'restarting'
+          ? [`the ${state.backend} worker at ${state.address} is ${describeSupervised(entry)}`]
+          : [];
+      });
       sendError(
         res,
-        new VmmError(ErrorCode.Unavailable, 'no worker is serving'),
+        new VmmError(
+          ErrorCode.Unavailable,
+          restarting.length > 0 ? `no worker is serving: ${restarting.join('; ')}` : 'no worker is serving',
+          { retryAfterMs: restarting.length > 0 ? 1000 : 5000 },
+        ),
         'vmm',
         logger,
         String(res.locals.requestId),
       );
+    }
   });
   app.get('/metrics', (_req, res) => {
     void metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text));
@@ -173,6 +192,8 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
         backend: state.backend,
         address: state.address,
         up: state.up,
+        // Under vmm serve: running, restarting (with its restarts and last exit) or stopping.
+        supervisor: supervisor.at(state.address) ?? null,
         last_seen: state.lastSeenMs === undefined ? null : new Date(state.lastSeenMs).toISOString(),
         last_error: state.lastError ?? null,
         device: state.info?.device ?? null,

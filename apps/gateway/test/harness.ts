@@ -106,10 +106,14 @@ export function useWorkers(...envs: WorkerEnv[]): WorkerProcess[] {
 }
 
 /** For the calling test file: a gateway started before the tests (config read then), closed after. */
-export function useGateway(config: () => GatewayConfig): RunningGateway {
+export function useGateway(
+  config: () => GatewayConfig,
+  { waitForWorkers = true }: { waitForWorkers?: boolean } = {},
+): RunningGateway {
   let running: RunningGateway | undefined;
   beforeAll(async () => {
     running = await startGateway(config());
+    if (!waitForWorkers) return;
     // The first poll may miss a worker still busy starting on a loaded machine: tests begin
     // once every worker answers, rather than on that first poll's luck.
     const pool = running.gateway.pool;

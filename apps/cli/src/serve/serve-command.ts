@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
+import { SupervisorState } from './supervisor-state.js';
 import { CliError, ExitCode } from '../cli-error.js';
 
 /** The clone this CLI was built in: `vmm serve` runs the apps built beside it (apps/<name>/dist). */
@@ -68,6 +69,9 @@ async function serve(context: CliContext): Promise<void> {
 
   const apps: App[] = [];
   const restartTimers = new Set<NodeJS.Timeout>();
+  // What each app is doing, for the gateway to show (/readyz, /v1/workers).
+  const supervised = new SupervisorState();
+  const stateEnv = { VMM_SUPERVISOR_STATE: supervised.path };
   let stopping = false;
   let finished: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolveDone) => (finished = resolveDone));
@@ -75,6 +79,7 @@ async function serve(context: CliContext): Promise<void> {
     if (stopping) return;
     stopping = true;
     for (const timer of restartTimers) clearTimeout(timer);
+    for (const { name } of apps) supervised.set(name, { state: 'stopping' });
     await Promise.all(
       apps
         .filter(({ child }) => child.exitCode === null && child.signalCode === null)
@@ -97,6 +102,7 @@ async function serve(context: CliContext): Promise<void> {
             }),
         ),
     );
+    supervised.remove();
     finished(code);
   };
   const onSignal = () => void stop(0);
@@ -145,6 +151,7 @@ async function serve(context: CliContext): Promise<void> {
             isReady = true;
             // The pid, for an operator (and a test) that must signal one app alone.
             say(`${name} running (pid ${child.pid})`);
+            supervised.set(name, { state: 'running', pid: child.pid ?? null, next_start: null });
             resolveReady(match);
           }
         });
@@ -170,6 +177,7 @@ async function serve(context: CliContext): Promise<void> {
     extraEnv: Record<string, string>,
     ready: RegExp,
     pin: (match: RegExpExecArray) => Record<string, string> = () => ({}),
+    address: (match: RegExpExecArray) => string | null = () => null,
   ): Promise<RegExpExecArray> => {
     const recent: number[] = [];
     let restartEnv = extraEnv;
@@ -186,6 +194,14 @@ async function serve(context: CliContext): Promise<void> {
         return;
       }
       const delayMs = Math.min(1000 * 2 ** (recent.length - 1), 30_000);
+      supervised.set(name, {
+        state: 'restarting',
+        pid: null,
+        restarts: recent.length,
+        restart_limit: restartLimit,
+        last_exit: why,
+        next_start: new Date(now + delayMs).toISOString(),
+      });
       context.stderr.write(
         `vmm: ${name} stopped (${why}); restarting it in ${delayMs / 1000} s (restart ${recent.length} of ${restartLimit} allowed within ${restartWindowMs / 1000} s)\n`,
       );
@@ -201,6 +217,7 @@ async function serve(context: CliContext): Promise<void> {
     };
     const match = await launch(name, extraEnv, ready, crashed);
     restartEnv = { ...extraEnv, ...pin(match) };
+    supervised.set(name, { restart_limit: restartLimit, address: address(match) });
     return match;
   };
 
@@ -216,11 +233,12 @@ async function serve(context: CliContext): Promise<void> {
       /vmm-worker listening on [\d.]+:(\d+)/,
       // Restarted on the port it took (VMM_GRPC_PORT=0 picks one): the gateway knows that one.
       (match) => ({ VMM_GRPC_PORT: match[1] as string }),
+      (match) => `127.0.0.1:${match[1]}`,
     );
     const workers = `${backend}=127.0.0.1:${worker[1]}`;
     const gateway = await start(
       'gateway',
-      { VMM_WORKERS: workers, VMM_HTTP_PORT: env.VMM_HTTP_PORT ?? '8080' },
+      { VMM_WORKERS: workers, VMM_HTTP_PORT: env.VMM_HTTP_PORT ?? '8080', ...stateEnv },
       /vmm-gateway listening on http:\/\/[^:]+:(\d+)/,
       (match) => ({ VMM_HTTP_PORT: match[1] as string }),
     );
