@@ -17,6 +17,11 @@ const schema = z.object({
   VMM_OPENVINO_DEVICE: z.enum(['CPU', 'GPU', 'AUTO']).default('AUTO'),
   VMM_THREADS: int(1, 1024).optional(),
   VMM_THREAD_HEAP_MB: int(64, 65536).optional(),
+  // A model thread silent this long outside a native run is stuck in JavaScript: it is ended
+  // and replaced. A native run (session.run, a load) pending VMM_RUN_TIMEOUT never returns:
+  // the worker kills itself (SIGKILL) for its supervisor to start it afresh.
+  VMM_THREAD_STALL_TIMEOUT: z.string().default('30s'),
+  VMM_RUN_TIMEOUT: z.string().default('10m'),
   VMM_MODELS_DIR: z.string().min(1).default('./models'),
   VMM_KEEP_ALIVE: z.string().default('5m'),
   VMM_MAX_LOADED_MODELS: int(1, 1000).default(3),
@@ -66,6 +71,9 @@ export interface WorkerConfig {
   threads: number;
   /** The most V8 heap (MiB) one model's thread may hold; past it the thread is replaced. */
   threadHeapMb: number | undefined;
+  /** The model threads' watchdog (ms): silence outside a native run, and a native run's bound. */
+  threadStallMs: number;
+  runTimeoutMs: number;
   modelsDir: string;
   /** Default keep-alive in ms: 0 unloads after each request, negative keeps forever. */
   keepAliveMs: number;
@@ -122,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     openvinoDevice: e.VMM_OPENVINO_DEVICE,
     threads: e.VMM_THREADS ?? availableParallelism(),
     threadHeapMb: e.VMM_THREAD_HEAP_MB,
+    threadStallMs: parsePositiveDuration(e.VMM_THREAD_STALL_TIMEOUT, 'VMM_THREAD_STALL_TIMEOUT'),
+    runTimeoutMs: parsePositiveDuration(e.VMM_RUN_TIMEOUT, 'VMM_RUN_TIMEOUT'),
     modelsDir: resolve(e.VMM_MODELS_DIR),
     keepAliveMs: parseDuration(e.VMM_KEEP_ALIVE, 'VMM_KEEP_ALIVE'),
     maxLoadedModels: e.VMM_MAX_LOADED_MODELS,

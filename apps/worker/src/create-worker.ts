@@ -35,6 +35,12 @@ export interface Worker {
    * are then cancelled; sessions are released.
    */
   shutdown(graceMs: number): Promise<void>;
+  /**
+   * Calls `listener` when the worker cannot go on (a model's native run stuck past
+   * VMM_RUN_TIMEOUT, which no thread can be freed from): main.ts exits for the supervisor to
+   * start the worker afresh.
+   */
+  onFatal(listener: (reason: string) => void): void;
 }
 
 /** Builds the worker: backend proven, services wired; main.ts alone decides where it listens. */
@@ -48,7 +54,17 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     threadHeapMb: config.threadHeapMb,
   };
   // The manager reports loads to the metrics, which read the manager (called only after both exist).
+  const fatalListeners: ((reason: string) => void)[] = [];
   const manager: ModelManager = new ModelManager({
+    watchdog: {
+      intervalMs: Math.min(5000, Math.max(50, Math.floor(config.threadStallMs / 4))),
+      unresponsiveMs: config.threadStallMs,
+      runTimeoutMs: config.runTimeoutMs,
+      onStuckRun: (name, runMs) => {
+        const reason = `a run of "${name}" has not returned in ${Math.round(runMs / 1000)} s (VMM_RUN_TIMEOUT ${config.runTimeoutMs / 1000} s); a thread cannot be freed from a native run, so the worker ends itself to be started afresh`;
+        for (const listener of fatalListeners) listener(reason);
+      },
+    },
     onLoaded: (name, seconds) => workerMetrics.loaded(name, seconds),
     onLost: (name, error) =>
       logger.warn(
@@ -144,6 +160,9 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     manager,
     backend,
     metrics: workerMetrics,
+    onFatal(listener) {
+      fatalListeners.push(listener);
+    },
     async listenMetrics(host, port) {
       const served = await serveMetrics(workerMetrics.registry, host, port);
       metricsServer = served;

@@ -48,4 +48,14 @@ if (config.metrics) {
 // Launchers (npm start, tests) read the bound ports from this line when the ports are 0.
 console.log(`vmm-worker listening on ${config.host}:${port} backend=${worker.backend.backend}${metricsUrl}`);
 
+// A model run stuck in native code holds its thread for good, and process.exit would wait for
+// that thread for ever (Node joins worker threads on exit): the worker says why, on stderr and
+// in the log, and kills itself (SIGKILL) for its supervisor (vmm serve, Docker, the kubelet) to
+// start a fresh one. Calls in flight end as the gateway's retryable "worker went away".
+worker.onFatal((reason) => {
+  logger.fatal({ reason }, 'worker exiting');
+  console.error(`vmm-worker: ${reason}`);
+  process.kill(process.pid, 'SIGKILL');
+});
+
 exitOnSignals(() => worker.shutdown(config.shutdownGraceMs), logger);

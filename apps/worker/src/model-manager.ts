@@ -26,6 +26,16 @@ export interface ModelManagerOptions {
   onLoaded?: (name: string, seconds: number) => void;
   /** Told when a loaded model's thread died on its own (it is loaded again on its next use). */
   onLost?: (name: string, error: VmmError) => void;
+  /**
+   * Each loaded model's thread is watched (ThreadHost.watch): one stuck in JavaScript is ended
+   * (then onLost), and a native run past `runTimeoutMs` is told to `onStuckRun`.
+   */
+  watchdog?: {
+    intervalMs: number;
+    unresponsiveMs: number;
+    runTimeoutMs: number;
+    onStuckRun: (name: string, runMs: number) => void;
+  };
 }
 
 export interface Lease {
@@ -335,6 +345,14 @@ export class ModelManager {
    * loads it afresh.
    */
   private watch(entry: Entry, model: ModelRunner): void {
+    const watchdog = this.options.watchdog;
+    if (watchdog)
+      model.runner.watch({
+        intervalMs: watchdog.intervalMs,
+        unresponsiveMs: watchdog.unresponsiveMs,
+        runTimeoutMs: watchdog.runTimeoutMs,
+        onStuckRun: (runMs) => watchdog.onStuckRun(entry.name, runMs),
+      });
     model.runner.onExit((error) => {
       if (entry.model !== model) return; // evicted or replaced already
       entry.model = undefined;

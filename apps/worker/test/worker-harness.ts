@@ -29,6 +29,8 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     openvinoDevice: 'AUTO',
     threads: 1,
     threadHeapMb: undefined,
+    threadStallMs: 30_000,
+    runTimeoutMs: 600_000,
     modelsDir,
     keepAliveMs: 300_000,
     maxLoadedModels: 4,

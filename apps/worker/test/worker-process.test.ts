@@ -1,7 +1,9 @@
 // The worker as a process (main.ts): start-up checks of its backend, SIGTERM, reflection.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, loadPackageDefinition, type ServiceError, status } from '@grpc/grpc-js';
@@ -14,6 +16,8 @@ import {
   type WorkerInfoResponse,
 } from '@vmm/proto';
 import { waitFor } from '@vmm/test-support';
+import { writeDetectorFolder } from '@vmm/model-fixtures';
+import sharp from 'sharp';
 import { removeModels, writeModels } from './worker-harness.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -158,6 +162,52 @@ describe('SIGTERM', () => {
     expect([status.CANCELLED, status.UNAVAILABLE, status.INTERNAL]).toContain(result.error?.code);
     expect(result.chunks.length).toBeLessThan(1900);
     expect(await exit).toBe(0);
+  });
+});
+
+describe('a model run that never returns', () => {
+  it('ends itself past VMM_RUN_TIMEOUT, saying which model, for its supervisor to start it afresh', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmm-stuck-'));
+    writeDetectorFolder(join(dir, 'endless'), { neverReturns: true });
+    try {
+      const { child, port, exit, output } = await spawnWorker({
+        VMM_MODELS_DIR: dir,
+        VMM_RUN_TIMEOUT: '1s',
+        VMM_THREAD_STALL_TIMEOUT: '500ms',
+      });
+      const image = await sharp({
+        create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 30, b: 30 } },
+      })
+        .png()
+        .toBuffer();
+      const client = new InferenceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+      const answer = new Promise<ServiceError | null>((resolve) =>
+        client.detect(
+          {
+            model: 'endless',
+            image,
+            classIds: [],
+            confidenceThreshold: undefined,
+            iouThreshold: undefined,
+            maxDetections: undefined,
+            context: undefined,
+          },
+          (error) => resolve(error),
+        ),
+      );
+      // The run spins in ONNX Runtime for ever; the watchdog, not the silence of the thread
+      // (a run holds it: VMM_THREAD_STALL_TIMEOUT does not apply), ends the process.
+      // process.exit would wait for the stuck thread for ever: it kills itself.
+      expect(await exit).toBeNull();
+      expect(child.signalCode).toBe('SIGKILL');
+      expect((await answer)?.code).toBe(status.UNAVAILABLE);
+      client.close();
+      expect(output()).toMatch(
+        /vmm-worker: a run of "endless(:latest)?" has not returned in \d+ s \(VMM_RUN_TIMEOUT 1 s\); a thread cannot be freed from a native run, so the worker ends itself to be started afresh/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

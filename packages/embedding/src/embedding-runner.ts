@@ -1,5 +1,5 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { type SessionOptions, ThreadHost, threadEntry } from '@vmm/runtime';
+import { type SessionOptions, ThreadHost, threadEntry, type ThreadWatch } from '@vmm/runtime';
 import type { EmbeddingSpec } from './embedding-spec.js';
 import type {
   EmbeddingThreadData,
@@ -105,6 +105,11 @@ export class EmbeddingRunner {
   /** Calls `listener` if the model's thread dies on its own (see ThreadHost.onExit). */
   onExit(listener: (error: VmmError) => void): void {
     this.host.onExit(listener);
+  }
+
+  /** Watches the model's thread: a stuck one is ended, a run that never returns reported (ThreadHost.watch). */
+  watch(options: ThreadWatch): void {
+    this.host.watch(options);
   }
 
   /** Ends the model's thread as a crash would: its calls fail, its owner replaces it. */

@@ -45,7 +45,8 @@ export {
   type OnnxVariant,
 } from '@vmm/model-store';
 export { vmmManifestSchema, type VmmManifest, type ModelTask } from './vmm-manifest.js';
-export { ThreadHost, threadEntry, type ThreadCallOptions } from './thread/thread-host.js';
+export { ThreadHost, threadEntry, type ThreadCallOptions, type ThreadWatch } from './thread/thread-host.js';
+export { nativeRun } from './thread/native-runs.js';
 export {
   serveThread,
   yieldToEventLoop,

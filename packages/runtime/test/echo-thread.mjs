@@ -1,7 +1,7 @@
 // A session thread for the ThreadHost tests: plain JS, because worker threads cannot load
 // TypeScript; it uses the built @vmm/runtime as a real thread entry would.
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { serveThread, yieldToEventLoop } from '@vmm/runtime';
+import { nativeRun, serveThread, yieldToEventLoop } from '@vmm/runtime';
 
 let produced = 0;
 
@@ -35,6 +35,20 @@ serveThread({
       throw new Error('boom');
     });
     return new Promise(() => undefined);
+  },
+  // Blocks this thread's event loop for `ms` (a runaway loop in JavaScript).
+  async spin(ms) {
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+    return 'spun';
+  },
+  // A native run that blocks this thread for `ms`, as onnxruntime-node's session.run does.
+  async slowRun(ms) {
+    return nativeRun(async () => {
+      const until = Date.now() + ms;
+      while (Date.now() < until);
+      return 'ran';
+    });
   },
   async sum(payload) {
     return payload.reduce((a, b) => a + b, 0);

@@ -1,5 +1,11 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { type ModelFolder, type SessionOptions, ThreadHost, threadEntry } from '@vmm/runtime';
+import {
+  type ModelFolder,
+  type SessionOptions,
+  ThreadHost,
+  threadEntry,
+  type ThreadWatch,
+} from '@vmm/runtime';
 import { DEFAULT_MAX_PIXELS } from './image-input.js';
 import type { ClassifyOptions, ClassifyResult, DetectOptions, DetectResult } from './types.js';
 import type { VisionSpec } from './vision-spec.js';
@@ -115,6 +121,11 @@ export class VisionRunner {
   /** Calls `listener` if the model's thread dies on its own (see ThreadHost.onExit). */
   onExit(listener: (error: VmmError) => void): void {
     this.host.onExit(listener);
+  }
+
+  /** Watches the model's thread: a stuck one is ended, a run that never returns reported (ThreadHost.watch). */
+  watch(options: ThreadWatch): void {
+    this.host.watch(options);
   }
 
   /** Ends the model's thread as a crash would: its calls fail, its owner replaces it. */

@@ -11,6 +11,12 @@ export interface DetectorFolderOptions {
   staticBatch?: boolean;
   /** The ONNX file name; Ultralytics names it after the weights (yolov8n.onnx). */
   fileName?: string;
+  /**
+   * A graph whose every run spins for ever inside ONNX Runtime (a Loop with an unreachable trip
+   * count) under the same layout and metadata: for the tests of what a worker does with a
+   * native run that never returns.
+   */
+  neverReturns?: boolean;
 }
 
 export const DETECTOR_FILE = 'yolov8n-squares.onnx';
@@ -34,7 +40,8 @@ export function pythonDictLiteral(labels: readonly string[]): string {
 export function writeDetectorFolder(dir: string, options: DetectorFolderOptions = {}): string[] {
   mkdirSync(dir, { recursive: true });
   const graph = GraphBuilder.create('main_graph');
-  addDetector(graph, options.staticBatch ? 1 : 'batch');
+  if (options.neverReturns) addEndlessDetector(graph);
+  else addDetector(graph, options.staticBatch ? 1 : 'batch');
   const dynamic = options.staticBatch ? 'False' : 'True';
   return writeOnnxModel(join(dir, options.fileName ?? DETECTOR_FILE), graph, {
     opset: 17,
@@ -85,4 +92,26 @@ export function writeClassifierFolder(dir: string): string[] {
   };
   writeFileSync(join(dir, 'vmm.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return [...files, join(dir, 'labels.txt'), join(dir, 'vmm.json')];
+}
+
+/** `images` [1, 3, 640, 640] → `output0` [1, 84, 8400], by way of a Loop that never ends. */
+function addEndlessDetector(graph: GraphBuilder): void {
+  const images = graph.input('images', 'float32', [1, 3, DETECTOR_SIZE, DETECTOR_SIZE]);
+  // The loop's start depends on the input, so that nothing folds it away at load.
+  const start = graph.node('ReduceSum', [images], { keepdims: { int: 0 } });
+  const body = graph.subgraph('spin', 'spin/');
+  body.input('spin/i', 'int64', []);
+  const condIn = body.input('spin/cond_in', 'bool', []);
+  const accIn = body.input('spin/acc_in', 'float32', []);
+  body.output(body.node('Identity', [condIn]), 'spin/cond_out', 'bool', []);
+  body.output(body.node('Add', [accIn, body.constant('float32', [1], [])]), 'spin/acc_out', 'float32', []);
+  const total = graph.node(
+    'Loop',
+    [graph.constant('int64', [1e15], []), graph.constant('bool', [1], []), start],
+    { body: { graph: body.graphProto() } },
+  );
+  const anchors = (DETECTOR_SIZE / 8) ** 2 + (DETECTOR_SIZE / 16) ** 2 + (DETECTOR_SIZE / 32) ** 2;
+  const shaped = graph.node('Reshape', [total, graph.constant('int64', [1, 1, 1])]);
+  const output = graph.node('Expand', [shaped, graph.constant('int64', [1, 4 + DETECTOR_CLASSES, anchors])]);
+  graph.output(output, 'output0', 'float32', [1, 4 + DETECTOR_CLASSES, anchors]);
 }

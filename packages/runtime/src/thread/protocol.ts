@@ -7,14 +7,19 @@ export type HostMessage =
   /** The consumer took `count` more stream items: the producer may send that many more. */
   | { kind: 'ack'; id: number; count: number }
   /** End the thread as a crash would, once no native run is pending (ThreadHost.kill). */
-  | { kind: 'exit' };
+  | { kind: 'exit' }
+  /** Are you there? (ThreadHost's watchdog; answered with a pong.) */
+  | { kind: 'ping'; id: number };
 
 /** Messages from a session thread to its owner. */
 export type ThreadMessage =
-  | { kind: 'ready' }
+  /** Serving; `runClock` is the shared memory where the thread marks a pending native run. */
+  | { kind: 'ready'; runClock?: SharedArrayBuffer }
   | { kind: 'next'; id: number; value: unknown }
   | { kind: 'done'; id: number; value: unknown }
-  | { kind: 'error'; id: number; error: SerializedError };
+  | { kind: 'error'; id: number; error: SerializedError }
+  /** The thread's event loop is alive. */
+  | { kind: 'pong'; id: number };
 
 export interface SerializedError {
   code: string;

@@ -1,6 +1,6 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { exitBetweenRuns } from './native-runs.js';
+import { exitBetweenRuns, nativeRunClock } from './native-runs.js';
 import { type HostMessage, serializeError, STREAM_WINDOW, type ThreadMessage } from './protocol.js';
 
 export interface CallContext {
@@ -75,6 +75,10 @@ export function serveThread(
       exitBetweenRuns(1);
       return;
     }
+    if (message.kind === 'ping') {
+      send({ kind: 'pong', id: message.id });
+      return;
+    }
     const call = calls.get(message.id);
     if (!call) return;
     if (message.kind === 'cancel') call.controller.abort();
@@ -82,5 +86,5 @@ export function serveThread(
     call.wake?.();
     call.wake = undefined;
   });
-  send({ kind: 'ready' });
+  send({ kind: 'ready', runClock: nativeRunClock() });
 }

@@ -13,6 +13,15 @@ afterEach(async () => {
   await host.close();
 });
 
+/** Waits (bounded, 10 s) until `condition` holds. */
+async function waitFor(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function collect<T>(stream: AsyncIterable<T>, stopAfter = Infinity): Promise<T[]> {
   const values: T[] = [];
   for await (const value of stream) {
@@ -105,6 +114,57 @@ describe('ThreadHost', () => {
     clearInterval(timer);
     // 500 ms of blocking work in the thread; the 5 ms timer here kept firing throughout.
     expect(ticks).toBeGreaterThan(30);
+  });
+});
+
+describe('ThreadHost.watch', () => {
+  it('ends a thread whose event loop stops answering: its calls fail, its owner is told', async () => {
+    const lost: VmmError[] = [];
+    host.onExit((error) => lost.push(error));
+    host.watch({ intervalMs: 50, unresponsiveMs: 300, runTimeoutMs: 60_000, onStuckRun: () => undefined });
+    const started = performance.now();
+    // Spins for a minute; the watchdog ends it within a second or so.
+    await expect(host.request('spin', 60_000)).rejects.toThrow(
+      /answered nothing for \d+ s \(stuck\) and was ended; retry/,
+    );
+    expect(performance.now() - started).toBeLessThan(20_000);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.code).toBe(ErrorCode.Unavailable);
+  });
+
+  it('waits out a native run longer than unresponsiveMs, and reports one past runTimeoutMs, once', async () => {
+    const stuck: number[] = [];
+    const lost: VmmError[] = [];
+    host.onExit((error) => lost.push(error));
+    host.watch({
+      intervalMs: 20,
+      unresponsiveMs: 200,
+      runTimeoutMs: 600,
+      onStuckRun: (ms) => stuck.push(ms),
+    });
+    // A run blocks the thread (no pong) for 1.5 s: far past unresponsiveMs, yet not ended.
+    const run = host.request('slowRun', 1_500);
+    await waitFor('the long run to be reported', () => stuck.length > 0);
+    expect(stuck[0]).toBeGreaterThanOrEqual(600);
+    expect(await run).toBe('ran');
+    expect(await host.request('echo', 'still here')).toBe('still here');
+    expect(stuck).toHaveLength(1);
+    expect(lost).toEqual([]);
+  });
+
+  it('leaves a busy but answering thread alone', async () => {
+    const stuck: number[] = [];
+    host.watch({
+      intervalMs: 20,
+      unresponsiveMs: 2_000,
+      runTimeoutMs: 2_000,
+      onStuckRun: (ms) => stuck.push(ms),
+    });
+    // 500 ms of blocking work in 25 ms steps, with the event loop free between them.
+    expect(await collect(host.stream('count', { to: 20, busyMs: 25 }))).toHaveLength(20);
+    expect(await host.request('slowRun', 300)).toBe('ran');
+    expect(await host.request('echo', 'fine')).toBe('fine');
+    expect(stuck).toEqual([]);
   });
 });
 

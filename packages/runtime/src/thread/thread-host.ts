@@ -9,6 +9,27 @@ interface Pending {
   onError(error: VmmError): void;
 }
 
+/** How ThreadHost.watch checks on its thread. */
+export interface ThreadWatch {
+  /** How often the thread is pinged. */
+  intervalMs: number;
+  /**
+   * A thread that answers no ping for this long while no native run is pending has its event
+   * loop stuck in JavaScript (a runaway loop): its calls fail with UNAVAILABLE, its owner is
+   * told (onExit) and it is terminated. (During a native run the thread cannot answer: runs are
+   * synchronous in onnxruntime-node; those are bounded by runTimeoutMs instead.)
+   */
+  unresponsiveMs: number;
+  /**
+   * A native run (session.run, a load) pending this long is stuck: `onStuckRun` is told, once.
+   * The thread cannot be ended mid-run (native code ignores termination, and a run that then
+   * returns into a terminated thread aborts the process, see native-runs.ts): the owner decides,
+   * e.g. the worker process exits so that its supervisor starts it afresh.
+   */
+  runTimeoutMs: number;
+  onStuckRun(runMs: number): void;
+}
+
 export interface ThreadCallOptions {
   signal?: AbortSignal;
   /** Buffers to move rather than copy into the thread (e.g. image bytes). */
@@ -26,8 +47,14 @@ export class ThreadHost {
   private exited: VmmError | undefined;
   private readonly exitListeners: ((error: VmmError) => void)[] = [];
   private closing = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private onPong: ((message: Extract<ThreadMessage, { kind: 'pong' }>) => void) | undefined;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    /** Where the thread marks a pending native run (ms since the epoch, 0: none). */
+    private readonly runClock: BigInt64Array | undefined,
+  ) {
     worker.on('message', (message: ThreadMessage) => this.dispatch(message));
     // A thread that dies (out of memory, a native crash) fails its calls with UNAVAILABLE and a
     // retry hint: the owner replaces it, and the same request succeeds on the new one.
@@ -59,9 +86,11 @@ export class ThreadHost {
       workerData,
       ...(options.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.heapMb } }),
     });
+    let runClock: BigInt64Array | undefined;
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: ThreadMessage) => {
         if (message.kind !== 'ready') return;
+        if (message.runClock) runClock = new BigInt64Array(message.runClock);
         cleanup();
         resolve();
       };
@@ -86,7 +115,7 @@ export class ThreadHost {
       worker.on('error', onError);
       worker.on('exit', onExit);
     });
-    return new ThreadHost(worker);
+    return new ThreadHost(worker, runClock);
   }
 
   /** Calls a method that answers once. */
@@ -149,9 +178,60 @@ export class ThreadHost {
     }
   }
 
+  /**
+   * Pings the thread every `intervalMs` from now on: one that stops answering is ended as a
+   * crash would be, and a native run that does not return is reported (see ThreadWatch).
+   */
+  watch(options: ThreadWatch): void {
+    clearInterval(this.watchdog);
+    let sent = 0;
+    let waiting: { id: number; at: number } | undefined;
+    let reportedRun = 0;
+    // Silence counts from the later of the ping and the last native run seen: a ping sent just
+    // before a long run is answered only after it.
+    let lastRunSeen = 0;
+    this.onPong = (message) => {
+      if (message.id === waiting?.id) waiting = undefined;
+    };
+    this.watchdog = setInterval(() => {
+      if (this.exited) return clearInterval(this.watchdog);
+      const now = Date.now();
+      const runStart = this.runClock ? Number(Atomics.load(this.runClock, 0)) : 0;
+      if (runStart > 0) {
+        lastRunSeen = now;
+        // In a native run: silence is expected; a run past its bound is reported, once per run.
+        if (now - runStart >= options.runTimeoutMs && reportedRun !== runStart) {
+          reportedRun = runStart;
+          options.onStuckRun(now - runStart);
+        }
+        return;
+      }
+      if (waiting) {
+        const silentMs = now - Math.max(waiting.at, lastRunSeen);
+        if (silentMs < options.unresponsiveMs) return;
+        clearInterval(this.watchdog);
+        this.fail(
+          new VmmError(
+            ErrorCode.Unavailable,
+            `the model thread answered nothing for ${Math.round(silentMs / 1000)} s (stuck) and was ended; retry`,
+            { retryAfterMs: 1000 },
+          ),
+        );
+        void this.worker.terminate();
+        return;
+      }
+      sent += 1;
+      waiting = { id: sent, at: now };
+      this.worker.postMessage({ kind: 'ping', id: sent } satisfies HostMessage);
+    }, options.intervalMs);
+    // The watchdog never keeps a process alive by itself.
+    this.watchdog.unref();
+  }
+
   /** Stops the thread; pending calls fail with UNAVAILABLE. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     await this.worker.terminate();
   }
 
@@ -212,6 +292,10 @@ export class ThreadHost {
 
   private dispatch(message: ThreadMessage): void {
     if (message.kind === 'ready') return;
+    if (message.kind === 'pong') {
+      this.onPong?.(message);
+      return;
+    }
     const pending = this.pending.get(message.id);
     if (!pending) return;
     if (message.kind === 'next') pending.onNext(message.value);
@@ -225,6 +309,7 @@ export class ThreadHost {
   private fail(error: VmmError): void {
     if (this.exited) return;
     this.exited = error;
+    clearInterval(this.watchdog);
     for (const pending of this.pending.values()) pending.onError(error);
     this.pending.clear();
     if (!this.closing) for (const listener of this.exitListeners.splice(0)) listener(error);
