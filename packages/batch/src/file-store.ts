@@ -118,11 +118,6 @@ export class FileStore {
     await this.options.content.remove(received.id).catch(() => undefined);
   }
 
-  /** A whole upload at once: `receive`, then `commit`. */
-  async create(source: Readable, filename: string, purpose: string): Promise<FileView> {
-    return this.commit(await this.receive(source), filename, purpose);
-  }
-
   async get(id: string): Promise<FileView> {
     const [created, bytes, filename, purpose] = await this.options.redis.hmget(
       this.key(id),

@@ -28,6 +28,7 @@ export class SupervisorState {
   readonly path: string;
   private readonly dir: string;
   private readonly apps: Record<string, SupervisedApp> = {};
+  private removed = false;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'vmm-serve-'));
@@ -36,6 +37,8 @@ export class SupervisorState {
   }
 
   set(name: string, change: Partial<SupervisedApp>): void {
+    // An app that becomes ready while vmm serve stops has nothing left to tell.
+    if (this.removed) return;
     const current: SupervisedApp = this.apps[name] ?? {
       state: 'running',
       pid: null,
@@ -59,6 +62,7 @@ export class SupervisorState {
   }
 
   remove(): void {
+    this.removed = true;
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
