@@ -18,6 +18,7 @@ import {
   toolCallSchema,
 } from './tools/tool-calls.js';
 import type {
+  ChatMessage,
   ChatRequest,
   FinishReason,
   GenerateRequest,
@@ -59,6 +60,21 @@ function checkTextFits(model: TextModel, bytes: number, contextSize: number, fie
   }
 }
 
+/**
+ * A conversation rendered through the model's chat template. Templates that read `tools` get
+ * them, with the calls and tool turns as they are; others get the tools in a system message and
+ * the history rewritten (messagesWithDefaultTools).
+ */
+export function chatPrompt(
+  tokenizer: LlmTokenizer,
+  messages: readonly ChatMessage[],
+  tools: readonly ToolSpec[] = [],
+): string {
+  return templateTakesTools(tokenizer.chatTemplate)
+    ? tokenizer.renderChat(templateMessages(messages), tools.length > 0 ? templateTools(tools) : undefined)
+    : tokenizer.renderChat(messagesWithDefaultTools(messages, tools));
+}
+
 /** The prompt's token ids for a completion or chat request; validates before any compute. */
 export function promptIds(
   model: TextModel,
@@ -66,15 +82,9 @@ export function promptIds(
   contextSize: number = model.config.maxPositions,
 ): { ids: number[]; field: string } {
   const { tokenizer } = model;
-  /**
-   * Renders a conversation through the chat template and encodes it, if it can fit. Templates
-   * that read `tools` get them with the calls and tool turns as they are; others get the tools
-   * in a system message and the history rewritten (messagesWithDefaultTools).
-   */
+  /** Renders a conversation through the chat template (chatPrompt) and encodes it, if it can fit. */
   const encodeChat = (messages: ChatRequest['messages'], field: string, tools: readonly ToolSpec[] = []) => {
-    const rendered = templateTakesTools(tokenizer.chatTemplate)
-      ? tokenizer.renderChat(templateMessages(messages), tools.length > 0 ? templateTools(tools) : undefined)
-      : tokenizer.renderChat(messagesWithDefaultTools(messages, tools));
+    const rendered = chatPrompt(tokenizer, messages, tools);
     checkTextFits(model, Buffer.byteLength(rendered), contextSize, field);
     return { ids: tokenizer.encode(rendered, false), field };
   };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import type { ChatMessage, ToolCall, ToolChoice, ToolSpec } from '../types.js';
+import { parsePythonCalls } from './python-call.js';
 
 type Json = Record<string, unknown>;
 
@@ -96,17 +97,28 @@ export function messagesWithDefaultTools(
   messages: readonly ChatMessage[],
   tools: readonly ToolSpec[],
 ): ChatMessage[] {
-  const out: ChatMessage[] = messages.map((message) => {
+  const out: ChatMessage[] = [];
+  // Turns made from tool results: they join the user turn beside them, so that a template that
+  // wants roles to alternate (Gemma's, Llama 2's) takes several results, or a result and the
+  // user's next words, as the one turn they are.
+  const fromTool = new Set<ChatMessage>();
+  for (const message of messages) {
+    let turn: ChatMessage;
     if (message.role === 'assistant' && message.toolCalls?.length) {
       const calls = message.toolCalls.map(callText).join('\n');
-      return { role: 'assistant', content: message.content ? `${message.content}\n${calls}` : calls };
-    }
-    if (message.role === 'tool') {
+      turn = { role: 'assistant', content: message.content ? `${message.content}\n${calls}` : calls };
+    } else if (message.role === 'tool') {
       const who = message.name ?? message.toolCallId ?? 'a tool';
-      return { role: 'user', content: `Result of ${who}: ${message.content}` };
-    }
-    return { role: message.role, content: message.content };
-  });
+      turn = { role: 'user', content: `Result of ${who}: ${message.content}` };
+      fromTool.add(turn);
+    } else turn = { role: message.role, content: message.content };
+    const previous = out.at(-1);
+    if (previous?.role === 'user' && turn.role === 'user' && (fromTool.has(previous) || fromTool.has(turn))) {
+      const merged = { role: 'user' as const, content: `${previous.content}\n\n${turn.content}` };
+      fromTool.add(merged);
+      out[out.length - 1] = merged;
+    } else out.push(turn);
+  }
   if (tools.length === 0) return out;
   const prompt = defaultToolPrompt(tools);
   const first = out[0];
@@ -167,10 +179,44 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * Calls in a model's output: `<tool_call>{...}</tool_call>` blocks (Hermes, Qwen), or an
- * output that is one call object or a list of them (`{"name": ..., "arguments"|"parameters":
- * ...}`, the Llama 3.1 and default formats). Only tools that were offered count; `content` is
- * the text outside the calls.
+ * Markers models write before their calls, when the tokenizer leaves them in the text (most
+ * tokenizers make them special tokens, which decoding drops): Llama 3.1's `<|python_tag|>`,
+ * Mistral's `[TOOL_CALLS]`.
+ */
+const CALL_MARKERS = ['<|python_tag|>', '[TOOL_CALLS]'];
+/** Gemma's function-calling format: Python calls in a ```tool_code fence. */
+const TOOL_CODE = /^```tool_code\s*\n([\s\S]*?)\n?```\s*$/;
+/** Mistral's newer format: `name[ARGS]{...}`, one after another. */
+const MISTRAL_ARGS = /([A-Za-z_][\w.-]*)\[ARGS\]/g;
+
+function withoutMarker(text: string): string {
+  let out = text.trim();
+  for (const marker of CALL_MARKERS) if (out.startsWith(marker)) out = out.slice(marker.length).trim();
+  return out;
+}
+
+/** `get_weather[ARGS]{"city": "Paris"}get_time[ARGS]{}` as calls, or undefined. */
+function mistralArgsCalls(text: string, names: ReadonlySet<string>): ToolCall[] | undefined {
+  const heads = [...text.matchAll(MISTRAL_ARGS)];
+  if (heads.length === 0 || heads[0]?.index !== 0) return undefined;
+  const calls: ToolCall[] = [];
+  for (const [i, head] of heads.entries()) {
+    const start = (head.index ?? 0) + head[0].length;
+    const end = heads[i + 1]?.index ?? text.length;
+    const call = asCall({ name: head[1], arguments: parseJson(text.slice(start, end).trim()) }, names);
+    if (!call) return undefined;
+    calls.push(call);
+  }
+  return calls;
+}
+
+/**
+ * Calls in a model's output, in each family's native format: `<tool_call>{...}</tool_call>`
+ * blocks (Hermes, Qwen), with text around them kept as content; an output that is one call
+ * object or a list of them (`{"name": ..., "arguments"|"parameters": ...}`: Llama 3.1, after
+ * `<|python_tag|>` or not; Mistral's `[TOOL_CALLS][...]`; the default format); Mistral's
+ * `[TOOL_CALLS]name[ARGS]{...}`; Gemma's ```tool_code fence of Python calls. Only tools that
+ * were offered count; `content` is the text outside the calls.
  */
 export function parseToolCalls(
   output: string,
@@ -184,22 +230,38 @@ export function parseToolCalls(
       return { calls: calls as ToolCall[], content: output.replace(TAGGED, '').trim() };
     }
   }
-  const whole = parseJson(output.trim());
+  const body = withoutMarker(output);
+  const whole = parseJson(body);
   const list = Array.isArray(whole) ? whole : [whole];
   const calls = list.map((value) => asCall(value, names));
   if (list.length > 0 && calls.every((call) => call !== undefined))
     return { calls: calls as ToolCall[], content: '' };
+  const mistral = mistralArgsCalls(body, names);
+  if (mistral) return { calls: mistral, content: '' };
+  const fenced = TOOL_CODE.exec(body)?.[1] ?? (body.startsWith('[') ? body : undefined);
+  const python = fenced === undefined ? undefined : parsePythonCalls(fenced);
+  if (python) {
+    const pythonCalls = python.map((call) => asCall({ name: call.name, arguments: call.args }, names));
+    if (pythonCalls.every((call) => call !== undefined))
+      return { calls: pythonCalls as ToolCall[], content: '' };
+  }
   return { calls: [], content: output };
 }
 
 /**
  * Whether text streamed so far could still turn out to be a call, so it must be held back:
- * it opens (after whitespace) with `{`, `[`, or a prefix of `<tool_call>`.
+ * it opens (after whitespace) with `{`, `[`, or a prefix of `<tool_call>`, a call marker or
+ * Gemma's ```tool_code fence.
  */
 export function mayBeToolCall(text: string): boolean {
   const start = text.trimStart();
   if (start === '') return true;
   if (start[0] === '{' || start[0] === '[') return true;
-  const tag = '<tool_call>';
-  return start.length < tag.length ? tag.startsWith(start) : start.startsWith(tag);
+  const opens = (tag: string, text: string) =>
+    text.length < tag.length ? tag.startsWith(text) : text.startsWith(tag);
+  if (['<tool_call>', ...CALL_MARKERS, '```tool_code'].some((tag) => opens(tag, start))) return true;
+  // Mistral's `name[ARGS]` once its marker token is dropped: a first word held until what
+  // follows it shows (one token's delay for ordinary text).
+  const word = /^[A-Za-z_][\w.-]*/.exec(start)?.[0];
+  return word !== undefined && (word === start || opens('[ARGS]', start.slice(word.length)));
 }
