@@ -37,3 +37,4 @@ export { compileSchema, type SchemaNode } from './constrain/json-schema.js';
 export { JsonConstraint } from './constrain/json-constraint.js';
 export { TokenTrie } from './constrain/token-trie.js';
 export { tokenBytesTable } from './constrain/token-bytes.js';
+export { ThinkingSplitter, thinkingSupport, type ThinkSetting, type ThinkingSupport } from './thinking.js';

@@ -4,6 +4,7 @@ import { modelTextLimits, readFolderJson } from '@vmm/runtime';
 import { ChatTemplate } from './chat-template.js';
 import { tokenBytesTable } from './constrain/token-bytes.js';
 import type { TokenDecoder } from './detokenizer.js';
+import { thinkingSupport, type ThinkingSupport } from './thinking.js';
 import type { ChatMessage } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -30,6 +31,7 @@ export class LlmTokenizer implements TokenDecoder {
   private readonly specialTokens: Record<string, string>;
   private longestToken: number | undefined;
   private bytesTable: readonly (Uint8Array | undefined)[] | undefined;
+  private thinkingSupport: ThinkingSupport | undefined;
 
   private constructor(
     private readonly tokenizerJson: Json,
@@ -112,7 +114,17 @@ export class LlmTokenizer implements TokenDecoder {
    * Renders a conversation through the model's chat template, ready for the assistant's turn.
    * `messages` and `tools` are in Hugging Face's shapes (templateMessages, templateTools).
    */
-  renderChat(messages: readonly ChatMessage[] | readonly Json[], tools?: readonly Json[]): string {
+  /** Whether the model thinks, and the template's switch for it (see thinking.ts). */
+  get thinking(): ThinkingSupport {
+    this.thinkingSupport ??= thinkingSupport(this.chatTemplate);
+    return this.thinkingSupport;
+  }
+
+  renderChat(
+    messages: readonly ChatMessage[] | readonly Json[],
+    tools?: readonly Json[],
+    variables: Record<string, unknown> = {},
+  ): string {
     if (!this.template) {
       throw new VmmError(
         ErrorCode.FailedPrecondition,
@@ -128,6 +140,7 @@ export class LlmTokenizer implements TokenDecoder {
           ...(tools && tools.length > 0 ? { tools } : {}),
           add_generation_prompt: true,
           ...this.specialTokens,
+          ...variables,
         },
         "the model's chat template",
       );

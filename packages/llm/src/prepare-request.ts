@@ -2,6 +2,7 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 import { compileFormat, tokenTrie } from './constrain/format-cache.js';
 import { JsonConstraint } from './constrain/json-constraint.js';
 import { IncrementalDetokenizer } from './detokenizer.js';
+import { ThinkingSplitter, thinkingVariables, type ThinkSetting } from './thinking.js';
 import type { LlmTokenizer } from './llm-tokenizer.js';
 import type { ModelConfig } from './model-config.js';
 import { tokenLogprobs } from './sampling/logprobs.js';
@@ -69,10 +70,16 @@ export function chatPrompt(
   tokenizer: LlmTokenizer,
   messages: readonly ChatMessage[],
   tools: readonly ToolSpec[] = [],
+  think?: ThinkSetting,
 ): string {
+  const variables = thinkingVariables(tokenizer.thinking, think);
   return templateTakesTools(tokenizer.chatTemplate)
-    ? tokenizer.renderChat(templateMessages(messages), tools.length > 0 ? templateTools(tools) : undefined)
-    : tokenizer.renderChat(messagesWithDefaultTools(messages, tools));
+    ? tokenizer.renderChat(
+        templateMessages(messages),
+        tools.length > 0 ? templateTools(tools) : undefined,
+        variables,
+      )
+    : tokenizer.renderChat(messagesWithDefaultTools(messages, tools), undefined, variables);
 }
 
 /** The prompt's token ids for a completion or chat request; validates before any compute. */
@@ -80,13 +87,22 @@ export function promptIds(
   model: TextModel,
   request: GenerateRequest | ChatRequest,
   contextSize: number = model.config.maxPositions,
-): { ids: number[]; field: string } {
+): { ids: number[]; field: string; opensThinking?: boolean } {
   const { tokenizer } = model;
   /** Renders a conversation through the chat template (chatPrompt) and encodes it, if it can fit. */
-  const encodeChat = (messages: ChatRequest['messages'], field: string, tools: readonly ToolSpec[] = []) => {
-    const rendered = chatPrompt(tokenizer, messages, tools);
+  const encodeChat = (
+    messages: ChatRequest['messages'],
+    field: string,
+    tools: readonly ToolSpec[] = [],
+    think?: ThinkSetting,
+  ) => {
+    const rendered = chatPrompt(tokenizer, messages, tools, think);
     checkTextFits(model, Buffer.byteLength(rendered), contextSize, field);
-    return { ids: tokenizer.encode(rendered, false), field };
+    return {
+      ids: tokenizer.encode(rendered, false),
+      field,
+      opensThinking: ThinkingSplitter.opensThinking(rendered),
+    };
   };
   if ('messages' in request) {
     if (!Array.isArray(request.messages) || request.messages.length === 0) {
@@ -130,7 +146,13 @@ export function promptIds(
       0,
     );
     checkTextFits(model, contentBytes + toolBytes, contextSize, 'messages');
-    return encodeChat(request.messages, 'messages', request.tools);
+    if (request.think !== undefined && request.think !== false && !tokenizer.thinking.canThink)
+      throw new VmmError(
+        ErrorCode.InvalidArgument,
+        'think: this model does not think (its chat template has no thinking); leave think out or false',
+        { field: 'think' },
+      );
+    return encodeChat(request.messages, 'messages', request.tools, request.think);
   }
   if (typeof request.prompt !== 'string' || request.prompt.length === 0) {
     throw new VmmError(ErrorCode.InvalidArgument, 'prompt must not be empty', { field: 'prompt' });
@@ -183,7 +205,7 @@ export function prepareRequest(
 ): PreparedRequest {
   const sampling = resolveSampling(request.options ?? {}, model.config.defaults, randomSeed);
   const contextSize = Math.min(sampling.contextSize ?? model.config.maxPositions, model.config.maxPositions);
-  const { ids: prompt, field } = promptIds(model, request, contextSize);
+  const { ids: prompt, field, opensThinking } = promptIds(model, request, contextSize);
   // Generation continues from the prompt's last token: with none there is nothing to run (a
   // chat template can render a conversation to nothing; a raw prompt can be empty).
   if (prompt.length === 0) {
@@ -256,6 +278,12 @@ export function prepareRequest(
       // Calls are looked for when tools may be called; with `none` the output stays text.
       tools: tools.length > 0 && choice !== 'none' ? { specs: tools, forced } : undefined,
       returnContext: !('messages' in request),
+      // A thinking model's chat output is split into thinking and answer; a constrained one
+      // (a format, a forced call) writes no thought.
+      thinking:
+        'messages' in request && model.tokenizer.thinking.canThink && !constraint
+          ? { opens: opensThinking === true }
+          : undefined,
     }),
   };
 }
@@ -267,6 +295,8 @@ export interface OutputOptions {
   tools?: { specs: readonly ToolSpec[]; forced: boolean } | undefined;
   /** Report prompt and output ids at the end (Ollama's generate `context`). */
   returnContext?: boolean;
+  /** Split `<think>…</think>` into chunks' `thinking`; `opens`: the prompt left a thought open. */
+  thinking?: { opens: boolean } | undefined;
 }
 
 /**
@@ -285,6 +315,7 @@ export class SequenceOutput {
   /** Text held back while it may be a tool call; undefined once it is known not to be. */
   private held: string | undefined;
   private readonly topLogprobs: number;
+  private readonly splitter: ThinkingSplitter | undefined;
 
   constructor(
     private readonly model: TextModel,
@@ -299,6 +330,7 @@ export class SequenceOutput {
     this.history = [...prompt];
     this.topLogprobs = options.topLogprobs ?? -1;
     if (options.tools) this.held = '';
+    this.splitter = options.thinking ? new ThinkingSplitter(options.thinking.opens) : undefined;
   }
 
   /**
@@ -318,11 +350,15 @@ export class SequenceOutput {
     }
     this.history.push(token);
     const released = this.stops.push(this.detokenizer.push(token));
-    const chunk = (text: string): GenerationChunk => ({
-      text: this.hold(text),
-      tokenIds: [token],
-      ...(logprobs ? { logprobs } : {}),
-    });
+    const chunk = (text: string): GenerationChunk => {
+      const split = this.splitter ? this.splitter.push(text) : { thinking: '', content: text };
+      return {
+        text: this.hold(split.content),
+        ...(split.thinking ? { thinking: split.thinking } : {}),
+        tokenIds: [token],
+        ...(logprobs ? { logprobs } : {}),
+      };
+    };
     if (released.stop !== undefined) {
       this.finishReason = 'stop';
       this.stopSequence = released.stop;
@@ -373,6 +409,13 @@ export class SequenceOutput {
         this.stopSequence = tail.stop;
       }
     }
+    let thinking = '';
+    if (this.splitter) {
+      const pushed = this.splitter.push(rest);
+      const flushed = this.splitter.flush();
+      thinking = pushed.thinking + flushed.thinking;
+      rest = pushed.content + flushed.content;
+    }
     let toolCalls: ToolCall[] | undefined;
     if (this.held !== undefined && this.options.tools) {
       const output = this.held + rest;
@@ -389,6 +432,7 @@ export class SequenceOutput {
     }
     return {
       text: rest,
+      ...(thinking ? { thinking } : {}),
       tokenIds: [],
       done: {
         finishReason,

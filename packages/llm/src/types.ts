@@ -1,3 +1,4 @@
+import type { ThinkSetting } from './thinking.js';
 import type { SamplingOptions } from './sampling/sampling-options.js';
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
@@ -49,6 +50,11 @@ export interface ChatRequest {
   format?: OutputFormat;
   tools?: ToolSpec[];
   toolChoice?: ToolChoice;
+  /**
+   * Thinking on or off (or a level) through the template's own switch; undefined: the model's
+   * default. Only for models that think (400 otherwise).
+   */
+  think?: ThinkSetting;
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'tool_calls';
@@ -93,6 +99,8 @@ export interface GenerationDone {
  */
 export interface GenerationChunk {
   text: string;
+  /** A thinking model's reasoning (between `<think>` and `</think>`), apart from its answer. */
+  thinking?: string;
   tokenIds: number[];
   done?: GenerationDone;
   /** One per token id, when the request asked for logprobs. */

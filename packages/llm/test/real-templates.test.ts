@@ -167,3 +167,38 @@ describe('a tokenizer without a chat template (Llama 2, the base model)', () => 
     expect(vmm.encode('Once upon a time', true)).toEqual(reference.encode('Once upon a time'));
   });
 });
+
+describe('thinking through the template’s own switch (Qwen 3)', () => {
+  it.each([false, true])('think %s renders as transformers.js with enable_thinking', async (think) => {
+    env.allowRemoteModels = false;
+    const vmm = LlmTokenizer.load(modelsDir('qwen3'));
+    const reference = await AutoTokenizer.from_pretrained(modelsDir('qwen3'), { local_files_only: true });
+    const messages: ChatMessage[] = [{ role: 'user', content: 'What is 2 + 2?' }];
+    expect(vmm.thinking).toEqual({ canThink: true, switches: ['enable_thinking'] });
+    const rendered = chatPrompt(vmm, messages, [], think);
+    const expected = reference.apply_chat_template(
+      templateMessages(messages) as never,
+      {
+        add_generation_prompt: true,
+        tokenize: false,
+        enable_thinking: think,
+      } as never,
+    ) as string;
+    expect(rendered).toBe(expected);
+    expect(rendered.endsWith('<think>\n\n</think>\n\n')).toBe(!think);
+    const model = { tokenizer: vmm, config: { maxPositions: 40_960 } as ModelConfig };
+    expect(promptIds(model, { messages, think }).opensThinking).toBe(false);
+  });
+
+  it('refuses think on a model whose template has no thinking, naming the field', () => {
+    const vmm = LlmTokenizer.load(modelsDir('llama3_1'));
+    expect(vmm.thinking.canThink).toBe(false);
+    const model = { tokenizer: vmm, config: { maxPositions: 131_072 } as ModelConfig };
+    expect(() => promptIds(model, { messages: [{ role: 'user', content: 'Hi' }], think: true })).toThrow(
+      'think: this model does not think',
+    );
+    expect(
+      promptIds(model, { messages: [{ role: 'user', content: 'Hi' }], think: false }).ids.length,
+    ).toBeGreaterThan(0);
+  });
+});
