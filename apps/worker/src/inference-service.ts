@@ -27,6 +27,7 @@ import {
   formatFromProto,
   messagesFromProto,
   samplingFromProto,
+  thinkFromProto,
   toolChoiceFromProto,
   toolsFromProto,
   visionTimingsToProto,
@@ -225,8 +226,14 @@ export function createInferenceService({
           ...(outputFormat ? { format: outputFormat } : {}),
           tools: toolsFromProto(call.request.toolUse?.tools),
           toolChoice: toolChoiceFromProto(call.request.toolUse?.choice),
+          ...(thinkFromProto(call.request.think) === undefined
+            ? {}
+            : { think: thinkFromProto(call.request.think) }),
         };
-        return runner.chat(request, { signal, startedAt, loadNs: lease.loadNs });
+        return namingModel(
+          runner.chat(request, { signal, startedAt, loadNs: lease.loadNs }),
+          lease.folder.name,
+        );
       });
     },
 
@@ -287,4 +294,19 @@ export function createInferenceService({
       });
     },
   };
+}
+
+/** The engine's refusal of `think` (it knows no model names) said with the model's name. */
+async function* namingModel<T>(chunks: AsyncIterable<T>, model: string): AsyncGenerator<T> {
+  try {
+    yield* chunks;
+  } catch (error) {
+    const refused = VmmError.from(error);
+    if (refused.field !== 'think') throw error;
+    throw new VmmError(
+      ErrorCode.InvalidArgument,
+      `think: model "${model}" does not think (its chat template has no thinking); leave think out or false`,
+      { field: 'think' },
+    );
+  }
 }

@@ -3,7 +3,8 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { checkLabels, checkLabelsFileSize, modelTextLimits } from '@vmm/model-store';
-import type { ModelInfo } from '@vmm/proto';
+import { thinkingSupport } from '@vmm/llm';
+import { type ModelInfo, Task } from '@vmm/proto';
 import { folderPath, type ModelFolder, type OnnxVariant } from '@vmm/runtime';
 import { parseImageSize, parseNames } from '@vmm/vision';
 import { taskToProto } from './proto-mapping.js';
@@ -70,8 +71,16 @@ export class ModelInfoCache {
   async show(folder: ModelFolder, file: string): Promise<ModelInfo> {
     const listed = await this.listing(folder, file);
     const { labels, template } = modelText(folder);
+    const capabilities =
+      listed.task === Task.TASK_TEXT_GENERATION
+        ? // Every text model takes tools (templates without tool support get VMM's default format).
+          ['completion', 'tools', ...(thinkingSupport(template).canThink ? ['thinking'] : [])]
+        : listed.task === Task.TASK_EMBEDDING
+          ? ['embedding']
+          : ['vision'];
     return {
       ...listed,
+      capabilities,
       chatTemplate: template,
       labels,
       system: folder.stored?.system,
@@ -195,5 +204,7 @@ async function modelListing(folder: ModelFolder, file: string): Promise<ModelInf
     parameters: [],
     license: [],
     parent: folder.stored?.from,
+    // Show fills them in, from the model's text.
+    capabilities: [],
   };
 }

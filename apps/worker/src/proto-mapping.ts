@@ -4,6 +4,7 @@ import type {
   OutputFormat,
   Role,
   SamplingOptions,
+  ThinkSetting,
   TokenLogprob,
   ToolChoice,
   ToolSpec,
@@ -17,6 +18,7 @@ import {
   Role as ProtoRole,
   type SamplingOptions as ProtoSamplingOptions,
   Task,
+  ThinkMode,
   type TokenLogprob as ProtoTokenLogprob,
   type Tool,
   type ToolChoice as ProtoToolChoice,
@@ -85,6 +87,24 @@ export function toolsFromProto(tools: readonly Tool[] | undefined): ToolSpec[] {
   }));
 }
 
+/** `think` as the engine takes it; UNSPECIFIED leaves the model's default. */
+export function thinkFromProto(mode: ThinkMode | undefined): ThinkSetting | undefined {
+  switch (mode) {
+    case ThinkMode.THINK_MODE_OFF:
+      return false;
+    case ThinkMode.THINK_MODE_ON:
+      return true;
+    case ThinkMode.THINK_MODE_LOW:
+      return 'low';
+    case ThinkMode.THINK_MODE_MEDIUM:
+      return 'medium';
+    case ThinkMode.THINK_MODE_HIGH:
+      return 'high';
+    default:
+      return undefined;
+  }
+}
+
 export function toolChoiceFromProto(choice: ProtoToolChoice | undefined): ToolChoice {
   switch (choice?.mode) {
     case ToolChoiceMode.TOOL_CHOICE_MODE_NONE:
@@ -146,6 +166,7 @@ export function chunkToProto(chunk: GenerationChunk): GenerateChunk {
   const done = chunk.done;
   return {
     text: chunk.text,
+    ...(chunk.thinking ? { thinking: chunk.thinking } : {}),
     tokenIds: chunk.tokenIds,
     ...(chunk.logprobs ? { logprobs: { tokens: chunk.logprobs.map(logprobToProto) } } : {}),
     done: done

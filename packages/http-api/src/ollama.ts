@@ -6,6 +6,7 @@ import {
   Role,
   type SamplingOptions,
   Task,
+  ThinkMode,
   type TokenLogprob,
   type ToolCall,
 } from '@vmm/proto';
@@ -78,7 +79,8 @@ const common = {
   format: z.unknown().optional(),
   keep_alive: keepAliveField,
   options: ollamaOptionsSchema.optional(),
-  // Thinking models only: VMM's models do not think, so only `false` is honoured.
+  // Thinking models (a chat template with a thinking switch, or <think> tags): on, off or a
+  // level, through the template's own switch; the thought comes back as `message.thinking`.
   think: z.union([z.boolean(), z.enum(['low', 'medium', 'high'])]).optional(),
   ...logprobFields,
   // Not Ollama's (Ollama ignores them), but sent at the top level by ollama-ai-provider-v2, the AI
@@ -183,10 +185,26 @@ export function ollamaSampling(
   return out;
 }
 
-function checkThink(think: OllamaChatBody['think']): void {
+/** Generate takes no `think` (a chat's template carries it): only `false`, which changes nothing. */
+function checkGenerateThink(think: OllamaChatBody['think']): void {
   if (think !== undefined && think !== false) {
-    throw unsupportedField('think', 'the models VMM serves do not think; leave think out or false');
+    throw unsupportedField(
+      'think',
+      "think is taken by /api/chat, where the model's template switches thinking",
+    );
   }
+}
+
+/** Ollama's `think` as the contract carries it. */
+export function thinkToProto(think: boolean | 'low' | 'medium' | 'high' | undefined): ThinkMode | undefined {
+  if (think === undefined) return undefined;
+  if (think === true) return ThinkMode.THINK_MODE_ON;
+  if (think === false) return ThinkMode.THINK_MODE_OFF;
+  return {
+    low: ThinkMode.THINK_MODE_LOW,
+    medium: ThinkMode.THINK_MODE_MEDIUM,
+    high: ThinkMode.THINK_MODE_HIGH,
+  }[think];
 }
 
 /** `options` with the top-level sampling fields some clients send filled in under it (options win). */
@@ -217,7 +235,7 @@ function ollamaToolChoice(body: OllamaChatBody, toolCount: number) {
 }
 
 export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context: RequestContext): TextJob {
-  checkThink(body.think);
+  if (!('messages' in body)) checkGenerateThink(body.think);
   const format = ollamaFormat(body.format);
   const options = ollamaSampling(mergedOptions(body), body);
   if ('messages' in body) {
@@ -243,6 +261,7 @@ export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context
         context,
         ...(format ? { format } : {}),
         ...(tools.length > 0 ? { toolUse: { tools, choice } } : {}),
+        ...(body.think === undefined ? {} : { think: thinkToProto(body.think) }),
       },
     };
   }
@@ -281,13 +300,17 @@ const doneReasons: Readonly<Partial<Record<FinishReason, string>>> = {
   [FinishReason.FINISH_REASON_TOOL_CALLS]: 'stop',
 };
 
-/** The text part of a chunk: `response` for generate, `message` for chat (with any tool calls). */
-export function ollamaPiece(chat: boolean, text: string, toolCalls: readonly ToolCall[] = []) {
+/**
+ * The text part of a chunk: `response` for generate, `message` for chat (with any tool calls,
+ * and a thinking model's thought as `thinking`).
+ */
+export function ollamaPiece(chat: boolean, text: string, toolCalls: readonly ToolCall[] = [], thinking = '') {
   if (!chat) return { response: text };
   return {
     message: {
       role: 'assistant',
       content: text,
+      ...(thinking ? { thinking } : {}),
       ...(toolCalls.length > 0 ? { tool_calls: ollamaToolCalls(toolCalls) } : {}),
     },
   };
@@ -317,11 +340,12 @@ export function ollamaResponse(
   last: GenerateChunk,
   logprobs: readonly TokenLogprob[] | undefined,
   createdAt = new Date(),
+  thinking = '',
 ) {
   return {
     model,
     created_at: createdAt.toISOString(),
-    ...ollamaPiece(chat, text, last.done?.toolCalls?.calls),
+    ...ollamaPiece(chat, text, last.done?.toolCalls?.calls, thinking),
     ...(logprobs ? { logprobs: logprobEntries(logprobs) } : {}),
     ...ollamaFinalStats(last),
   };

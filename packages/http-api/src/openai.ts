@@ -5,6 +5,7 @@ import {
   type RequestContext,
   Role,
   type SamplingOptions,
+  ThinkMode,
   type TokenLogprob,
 } from '@vmm/proto';
 import { z } from 'zod';
@@ -106,7 +107,22 @@ export const openaiChatSchema = z.strictObject({
   tools: z.array(toolSchema).max(MAX_TOOLS).nullish(),
   tool_choice: toolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
+  // Thinking models: how hard to think, through the template's own switch; `none` turns it off.
+  // The thought comes back as `reasoning_content` (DeepSeek's and vLLM's field).
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high']).nullish(),
 });
+
+/** OpenAI's reasoning_effort as a think setting: none is off, minimal the lowest level. */
+function reasoningToProto(effort: OpenAiChatBody['reasoning_effort']): ThinkMode | undefined {
+  if (effort === undefined || effort === null) return undefined;
+  return {
+    none: ThinkMode.THINK_MODE_OFF,
+    minimal: ThinkMode.THINK_MODE_LOW,
+    low: ThinkMode.THINK_MODE_LOW,
+    medium: ThinkMode.THINK_MODE_MEDIUM,
+    high: ThinkMode.THINK_MODE_HIGH,
+  }[effort];
+}
 
 export const openaiCompletionSchema = z.strictObject({
   ...common,
@@ -197,6 +213,9 @@ export function openaiTextJob(body: OpenAiChatBody | OpenAiCompletionBody, conte
         context,
         ...(format ? { format } : {}),
         ...(tools.length > 0 ? { toolUse: { tools, choice: toolChoiceToProto(body.tool_choice) } } : {}),
+        ...(reasoningToProto(body.reasoning_effort) === undefined
+          ? {}
+          : { think: reasoningToProto(body.reasoning_effort) }),
       },
     };
   }
@@ -282,6 +301,8 @@ export function openaiCompletionResponse(options: {
   textOffset?: number;
   /** False: at most one tool call is returned (OpenAI's parallel_tool_calls). */
   parallelToolCalls?: boolean;
+  /** A thinking model's thought, returned as `reasoning_content`. */
+  reasoning?: string;
 }) {
   const reason = openaiFinishReason(options.done?.finishReason);
   const calls = options.done?.toolCalls?.calls ?? [];
@@ -299,6 +320,7 @@ export function openaiCompletionResponse(options: {
               role: 'assistant',
               content: kept.length > 0 && options.text === '' ? null : options.text,
               refusal: null,
+              ...(options.reasoning ? { reasoning_content: options.reasoning } : {}),
               ...(kept.length > 0 ? { tool_calls: openaiToolCalls(kept) } : {}),
             },
             logprobs: options.logprobs ? openaiChatLogprobs(options.logprobs) : null,

@@ -160,6 +160,7 @@ const models: ModelsServer = {
         .map((model) => ({
           ...model,
           sizeBytes: 5_000_000_000,
+          capabilities: [],
           digest: 'sha256:00',
           modifiedAtMs: 1_790_000_000_000,
           details: {

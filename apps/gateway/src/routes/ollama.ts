@@ -107,6 +107,7 @@ export function ollamaRouter(deps: RouteDeps): Router {
       const stream = body.stream ?? true;
       const wantLogprobs = body.logprobs === true;
       let text = '';
+      let thinking = '';
       const logprobs: TokenLogprob[] = [];
       let started = false;
       const line = (payload: object) => res.write(`${JSON.stringify(payload)}\n`);
@@ -122,7 +123,15 @@ export function ollamaRouter(deps: RouteDeps): Router {
           if (!stream) {
             logprobs.push(...pieceLogprobs);
             res.json(
-              ollamaResponse(body.model, chat, text + chunk.text, chunk, wantLogprobs ? logprobs : undefined),
+              ollamaResponse(
+                body.model,
+                chat,
+                text + chunk.text,
+                chunk,
+                wantLogprobs ? logprobs : undefined,
+                new Date(),
+                thinking + (chunk.thinking ?? ''),
+              ),
             );
             break;
           }
@@ -138,7 +147,7 @@ export function ollamaRouter(deps: RouteDeps): Router {
           line({
             model: body.model,
             created_at: new Date().toISOString(),
-            ...ollamaPiece(chat, chunk.text),
+            ...ollamaPiece(chat, chunk.text, [], chunk.thinking),
             ...(wantLogprobs && pieceLogprobs.length > 0 ? { logprobs: logprobEntries(pieceLogprobs) } : {}),
             ...ollamaFinalStats(chunk),
           });
@@ -146,12 +155,13 @@ export function ollamaRouter(deps: RouteDeps): Router {
         }
         if (!stream) {
           text += chunk.text;
+          thinking += chunk.thinking ?? '';
           logprobs.push(...pieceLogprobs);
-        } else if (chunk.text || (wantLogprobs && pieceLogprobs.length > 0)) {
+        } else if (chunk.text || chunk.thinking || (wantLogprobs && pieceLogprobs.length > 0)) {
           line({
             model: body.model,
             created_at: new Date().toISOString(),
-            ...ollamaPiece(chat, chunk.text),
+            ...ollamaPiece(chat, chunk.text, [], chunk.thinking),
             ...(wantLogprobs && pieceLogprobs.length > 0 ? { logprobs: logprobEntries(pieceLogprobs) } : {}),
             done: false,
           });
@@ -253,8 +263,16 @@ export function ollamaRouter(deps: RouteDeps): Router {
             ? {}
             : { 'vision.labels': model.labels, 'vision.image_size': [model.inputHeight, model.inputWidth] }),
         },
-        // Every text model takes tools (templates without tool support get VMM's default format).
-        capabilities: text ? ['completion', 'tools'] : embedding ? ['embedding'] : ['vision'],
+        // The worker says (thinking where the template has it); an older worker says nothing:
+        // every text model takes tools (templates without tool support get VMM's default format).
+        capabilities:
+          model.capabilities.length > 0
+            ? model.capabilities
+            : text
+              ? ['completion', 'tools']
+              : embedding
+                ? ['embedding']
+                : ['vision'],
         modified_at: new Date(model.modifiedAtMs).toISOString(),
       });
     } catch (error) {

@@ -19,6 +19,7 @@ import {
   openaiTextJob,
   openaiUsage,
   parseBody,
+  unsupportedField,
 } from '@vmm/http-api';
 import type { TokenLogprob } from '@vmm/proto';
 import { sendError } from '../error-shapes.js';
@@ -74,6 +75,7 @@ export function openaiRouter(deps: RouteDeps): Router {
       const event = (choices: unknown[], extra: object = {}) =>
         sse({ id, object, created, model: body.model, choices, ...extra });
       let all = echo;
+      let reasoning = '';
       const logprobs: TokenLogprob[] = [];
       let started = false;
       for await (const chunk of streamText(pool, job, pin, requestId, metrics)) {
@@ -82,6 +84,7 @@ export function openaiRouter(deps: RouteDeps): Router {
         const pieces = chunk.logprobs?.tokens ?? [];
         if (body.stream !== true) {
           all += chunk.text;
+          reasoning += chunk.thinking ?? '';
           logprobs.push(...pieces);
           if (done)
             res.json(
@@ -95,6 +98,7 @@ export function openaiRouter(deps: RouteDeps): Router {
                 version: deps.version,
                 logprobs: wantLogprobs ? logprobs : undefined,
                 textOffset: echo.length,
+                reasoning,
                 ...(parallel === undefined || parallel === null ? {} : { parallelToolCalls: parallel }),
               }),
             );
@@ -111,6 +115,10 @@ export function openaiRouter(deps: RouteDeps): Router {
           if (echo) event([choice(echo, null)]);
           started = true;
         }
+        if (chat && chunk.thinking)
+          event([
+            { index: 0, delta: { reasoning_content: chunk.thinking }, logprobs: null, finish_reason: null },
+          ]);
         if (chunk.text || pieces.length > 0) {
           event([choice(chunk.text, null, pieces)]);
           offset += chunk.text.length;
@@ -147,7 +155,7 @@ export function openaiRouter(deps: RouteDeps): Router {
         }
         return;
       }
-      sendError(res, error, 'openai', logger, requestId);
+      sendError(res, asReasoningEffort(error), 'openai', logger, requestId);
     }
   }
 
@@ -203,4 +211,17 @@ export function openaiRouter(deps: RouteDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * The worker refuses `think` on a model that does not think; OpenAI's clients sent
+ * `reasoning_effort`, and OpenAI answers it on such a model as an unsupported parameter.
+ */
+function asReasoningEffort(error: unknown): unknown {
+  if (!(error instanceof VmmError) || error.field !== 'think') return error;
+  const model = /model "[^"]*"/.exec(error.message)?.[0] ?? 'this model';
+  return unsupportedField(
+    'reasoning_effort',
+    `${model} does not think (its chat template has no thinking); leave reasoning_effort out`,
+  );
 }

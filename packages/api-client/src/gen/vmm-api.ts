@@ -826,6 +826,7 @@ export interface components {
                 };
             }) | null;
             parallel_tool_calls?: boolean | null;
+            reasoning_effort?: ("none" | "minimal" | "low" | "medium" | "high") | null;
         };
         CompletionRequest: {
             model: string;

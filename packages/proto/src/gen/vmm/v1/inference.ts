@@ -129,6 +129,63 @@ export function roleToJSON(object: Role): string {
   }
 }
 
+export enum ThinkMode {
+  THINK_MODE_UNSPECIFIED = 0,
+  THINK_MODE_OFF = 1,
+  THINK_MODE_ON = 2,
+  THINK_MODE_LOW = 3,
+  THINK_MODE_MEDIUM = 4,
+  THINK_MODE_HIGH = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function thinkModeFromJSON(object: any): ThinkMode {
+  switch (object) {
+    case 0:
+    case "THINK_MODE_UNSPECIFIED":
+      return ThinkMode.THINK_MODE_UNSPECIFIED;
+    case 1:
+    case "THINK_MODE_OFF":
+      return ThinkMode.THINK_MODE_OFF;
+    case 2:
+    case "THINK_MODE_ON":
+      return ThinkMode.THINK_MODE_ON;
+    case 3:
+    case "THINK_MODE_LOW":
+      return ThinkMode.THINK_MODE_LOW;
+    case 4:
+    case "THINK_MODE_MEDIUM":
+      return ThinkMode.THINK_MODE_MEDIUM;
+    case 5:
+    case "THINK_MODE_HIGH":
+      return ThinkMode.THINK_MODE_HIGH;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ThinkMode.UNRECOGNIZED;
+  }
+}
+
+export function thinkModeToJSON(object: ThinkMode): string {
+  switch (object) {
+    case ThinkMode.THINK_MODE_UNSPECIFIED:
+      return "THINK_MODE_UNSPECIFIED";
+    case ThinkMode.THINK_MODE_OFF:
+      return "THINK_MODE_OFF";
+    case ThinkMode.THINK_MODE_ON:
+      return "THINK_MODE_ON";
+    case ThinkMode.THINK_MODE_LOW:
+      return "THINK_MODE_LOW";
+    case ThinkMode.THINK_MODE_MEDIUM:
+      return "THINK_MODE_MEDIUM";
+    case ThinkMode.THINK_MODE_HIGH:
+      return "THINK_MODE_HIGH";
+    case ThinkMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum FinishReason {
   FINISH_REASON_UNSPECIFIED = 0,
   /** FINISH_REASON_STOP - EOS or a stop sequence. */
@@ -358,7 +415,14 @@ export interface ChatRequest {
   options: SamplingOptions | undefined;
   context: RequestContext | undefined;
   format?: OutputFormat | undefined;
-  toolUse?: ToolUse | undefined;
+  toolUse?:
+    | ToolUse
+    | undefined;
+  /**
+   * Thinking models: on, off or a level, through the template's own switch; UNSPECIFIED leaves
+   * the model's default. A model that does not think refuses anything but UNSPECIFIED and OFF.
+   */
+  think?: ThinkMode | undefined;
 }
 
 export interface Usage {
@@ -435,7 +499,11 @@ export interface GenerateChunk {
     | GenerateDone
     | undefined;
   /** One per token in `token_ids`, when the request asked for logprobs. */
-  logprobs?: Logprobs | undefined;
+  logprobs?:
+    | Logprobs
+    | undefined;
+  /** A thinking model's reasoning (between <think> and </think>), apart from `text`. */
+  thinking?: string | undefined;
 }
 
 export interface Logprobs {
@@ -2104,7 +2172,15 @@ export const ChatMessage: MessageFns<ChatMessage> = {
 };
 
 function createBaseChatRequest(): ChatRequest {
-  return { model: "", messages: [], options: undefined, context: undefined, format: undefined, toolUse: undefined };
+  return {
+    model: "",
+    messages: [],
+    options: undefined,
+    context: undefined,
+    format: undefined,
+    toolUse: undefined,
+    think: undefined,
+  };
 }
 
 export const ChatRequest: MessageFns<ChatRequest> = {
@@ -2126,6 +2202,9 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     }
     if (message.toolUse !== undefined) {
       ToolUse.encode(message.toolUse, writer.uint32(50).fork()).join();
+    }
+    if (message.think !== undefined) {
+      writer.uint32(56).int32(message.think);
     }
     return writer;
   },
@@ -2191,6 +2270,14 @@ export const ChatRequest: MessageFns<ChatRequest> = {
             message.toolUse = ToolUse.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.think = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2217,6 +2304,7 @@ export const ChatRequest: MessageFns<ChatRequest> = {
         : isSet(object.tool_use)
         ? ToolUse.fromJSON(object.tool_use)
         : undefined,
+      think: isSet(object.think) ? thinkModeFromJSON(object.think) : undefined,
     };
   },
 
@@ -2240,6 +2328,9 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     if (message.toolUse !== undefined) {
       obj.toolUse = ToolUse.toJSON(message.toolUse);
     }
+    if (message.think !== undefined) {
+      obj.think = thinkModeToJSON(message.think);
+    }
     return obj;
   },
 
@@ -2262,6 +2353,7 @@ export const ChatRequest: MessageFns<ChatRequest> = {
     message.toolUse = (object.toolUse !== undefined && object.toolUse !== null)
       ? ToolUse.fromPartial(object.toolUse)
       : undefined;
+    message.think = object.think ?? undefined;
     return message;
   },
 };
@@ -2945,7 +3037,7 @@ export const TokenLogprob: MessageFns<TokenLogprob> = {
 };
 
 function createBaseGenerateChunk(): GenerateChunk {
-  return { text: "", tokenIds: [], done: undefined, logprobs: undefined };
+  return { text: "", tokenIds: [], done: undefined, logprobs: undefined, thinking: undefined };
 }
 
 export const GenerateChunk: MessageFns<GenerateChunk> = {
@@ -2965,6 +3057,9 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     }
     if (message.logprobs !== undefined) {
       Logprobs.encode(message.logprobs, writer.uint32(34).fork()).join();
+    }
+    if (message.thinking !== undefined) {
+      writer.uint32(42).string(message.thinking);
     }
     return writer;
   },
@@ -3024,6 +3119,14 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
             message.logprobs = Logprobs.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.thinking = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3046,6 +3149,7 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
         : [],
       done: isSet(object.done) ? GenerateDone.fromJSON(object.done) : undefined,
       logprobs: isSet(object.logprobs) ? Logprobs.fromJSON(object.logprobs) : undefined,
+      thinking: isSet(object.thinking) ? globalThis.String(object.thinking) : undefined,
     };
   },
 
@@ -3063,6 +3167,9 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     if (message.logprobs !== undefined) {
       obj.logprobs = Logprobs.toJSON(message.logprobs);
     }
+    if (message.thinking !== undefined) {
+      obj.thinking = message.thinking;
+    }
     return obj;
   },
 
@@ -3079,6 +3186,7 @@ export const GenerateChunk: MessageFns<GenerateChunk> = {
     message.logprobs = (object.logprobs !== undefined && object.logprobs !== null)
       ? Logprobs.fromPartial(object.logprobs)
       : undefined;
+    message.thinking = object.thinking ?? undefined;
     return message;
   },
 };

@@ -67,7 +67,14 @@ export interface ModelInfo {
   system?: string | undefined;
   parameters: ModelParameter[];
   license: string[];
-  parent?: string | undefined;
+  parent?:
+    | string
+    | undefined;
+  /**
+   * What the model does, as Ollama's /api/show names it: completion, tools, thinking,
+   * embedding, vision.
+   */
+  capabilities: string[];
 }
 
 export interface ListModelsRequest {
@@ -411,6 +418,7 @@ function createBaseModelInfo(): ModelInfo {
     parameters: [],
     license: [],
     parent: undefined,
+    capabilities: [],
   };
 }
 
@@ -460,6 +468,9 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     }
     if (message.parent !== undefined) {
       writer.uint32(122).string(message.parent);
+    }
+    for (const v of message.capabilities) {
+      writer.uint32(130).string(v!);
     }
     return writer;
   },
@@ -597,6 +608,14 @@ export const ModelInfo: MessageFns<ModelInfo> = {
             message.parent = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.capabilities.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -656,6 +675,9 @@ export const ModelInfo: MessageFns<ModelInfo> = {
         ? object.license.map((e: any) => globalThis.String(e))
         : [],
       parent: isSet(object.parent) ? globalThis.String(object.parent) : undefined,
+      capabilities: globalThis.Array.isArray(object?.capabilities)
+        ? object.capabilities.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -706,6 +728,9 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     if (message.parent !== undefined) {
       obj.parent = message.parent;
     }
+    if (message.capabilities?.length) {
+      obj.capabilities = message.capabilities;
+    }
     return obj;
   },
 
@@ -731,6 +756,7 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     message.parameters = object.parameters?.map((e) => ModelParameter.fromPartial(e)) || [];
     message.license = object.license?.map((e) => e) || [];
     message.parent = object.parent ?? undefined;
+    message.capabilities = object.capabilities?.map((e) => e) || [];
     return message;
   },
 };
