@@ -48,6 +48,9 @@ function sha256(path: string): Promise<string> {
  * work. A folder's size and newest mtime name its version; at most `limit` versions are kept.
  * Listings hold no per-model text, so the cache stays small; Show reads the text afresh.
  */
+/** How long a model's failed description is kept before it is tried again. */
+const FAILED_LISTING_MS = 30_000;
+
 export class ModelInfoCache {
   private readonly entries = new Map<string, Promise<ModelInfo>>();
 
@@ -59,8 +62,14 @@ export class ModelInfoCache {
     let info = this.entries.get(key);
     if (!info) {
       info = modelListing(folder, file);
-      // A failed read (a file removed meanwhile) is not cached.
-      info.catch(() => this.entries.delete(key));
+      // A model that cannot be described (labels over the bounds) stays so until its folder
+      // changes (the key): every poll would read its files again otherwise, which a busy
+      // machine may not finish within the poll's deadline. A failure that may pass (a file
+      // removed meanwhile) is tried again after a while.
+      info.catch(() => {
+        const timer = setTimeout(() => this.entries.delete(key), FAILED_LISTING_MS);
+        timer.unref();
+      });
       this.entries.set(key, info);
       if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
     }

@@ -13,7 +13,7 @@ import {
   unlink,
   writeFile,
 } from 'node:fs/promises';
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -112,6 +112,10 @@ export function checkDigest(digest: string): string {
  * A manifest wins over a plain folder of the same name. Writes go to a temporary name first and
  * are renamed into place, so no reader ever sees half a blob, tree or manifest.
  */
+/** Parsed manifests by path, with the file version they were read from (readManifest). */
+const parsedManifests = new Map<string, { version: string; manifest: ModelManifest }>();
+const PARSED_MANIFESTS = 512;
+
 export class ModelStore {
   readonly home: string;
   /** Manifests, trees and collection change under this lock, across processes (`store-lock.ts`). */
@@ -144,6 +148,28 @@ export class ModelStore {
   /** The name's manifest, or undefined; a manifest that does not parse is an error. */
   readManifest(name: ModelName): ModelManifest | undefined {
     const path = this.manifestPath(name);
+    let info: Stats;
+    try {
+      info = statSync(path);
+    } catch {
+      return undefined;
+    }
+    // Listings read every manifest at each poll: one unchanged since (the same file, size and
+    // time; writes rename a new file into place) is not read and parsed again.
+    const version = `${info.ino}:${info.size}:${info.mtimeMs}`;
+    const cached = parsedManifests.get(path);
+    if (cached?.version === version) return cached.manifest;
+    const manifest = this.parseManifest(name, path);
+    if (manifest) {
+      parsedManifests.delete(path);
+      parsedManifests.set(path, { version, manifest });
+      if (parsedManifests.size > PARSED_MANIFESTS)
+        parsedManifests.delete(parsedManifests.keys().next().value as string);
+    }
+    return manifest;
+  }
+
+  private parseManifest(name: ModelName, path: string): ModelManifest | undefined {
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
