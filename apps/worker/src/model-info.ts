@@ -5,7 +5,7 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 import { checkLabels, checkLabelsFileSize, modelTextLimits } from '@vmm/model-store';
 import { thinkingSupport } from '@vmm/llm';
 import { type ModelInfo, Task } from '@vmm/proto';
-import { folderPath, type ModelFolder, type OnnxVariant } from '@vmm/runtime';
+import { folderPath, type ModelFolder, type OnnxVariant, readChatTemplate } from '@vmm/runtime';
 import { parseImageSize, parseNames } from '@vmm/vision';
 import { taskToProto } from './proto-mapping.js';
 
@@ -144,13 +144,18 @@ export function modelText(folder: ModelFolder): { labels: string[]; template: st
     } else if (folder.metadata.names) labels = parseNames(folder.metadata.names);
   }
   checkLabels(labels, folder.name);
-  const template = readJson(join(folder.dir, 'tokenizer_config.json')).chat_template;
-  if (typeof template === 'string' && Buffer.byteLength(template) > modelTextLimits.templateBytes)
-    throw new VmmError(
-      ErrorCode.FailedPrecondition,
-      `${folder.name}: the chat template is larger than ${modelTextLimits.templateBytes / (1024 * 1024)} MiB`,
-    );
-  return { labels, template: typeof template === 'string' ? template : undefined };
+  let template: string | undefined;
+  try {
+    template =
+      folder.task === 'text-generation'
+        ? readChatTemplate(folder.dir, readJson(join(folder.dir, 'tokenizer_config.json')))
+        : undefined;
+  } catch (error) {
+    throw new VmmError(ErrorCode.FailedPrecondition, `${folder.name}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return { labels, template };
 }
 
 /**

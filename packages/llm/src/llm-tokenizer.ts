@@ -1,6 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { modelTextLimits, readFolderJson } from '@vmm/runtime';
+import { modelTextLimits, readChatTemplate, readFolderJson } from '@vmm/runtime';
 import { ChatTemplate } from './chat-template.js';
 import { tokenBytesTable } from './constrain/token-bytes.js';
 import type { TokenDecoder } from './detokenizer.js';
@@ -36,9 +36,11 @@ export class LlmTokenizer implements TokenDecoder {
   private constructor(
     private readonly tokenizerJson: Json,
     private readonly config: Json,
+    /** The chat template's source, wherever the folder keeps it (readChatTemplate). */
+    private readonly templateSource: string | undefined,
   ) {
     this.tokenizer = new Tokenizer(tokenizerJson, config);
-    const chatTemplate = LlmTokenizer.chatTemplateSource(config);
+    const chatTemplate = templateSource;
     this.template = undefined;
     if (chatTemplate !== undefined) {
       try {
@@ -57,19 +59,8 @@ export class LlmTokenizer implements TokenDecoder {
   static load(dir: string): LlmTokenizer {
     const json = readFolderJson(dir, 'tokenizer.json', modelTextLimits.tokenizerFileBytes);
     if (!json) throw new VmmError(ErrorCode.FailedPrecondition, 'the model has no tokenizer.json');
-    return new LlmTokenizer(json, readFolderJson(dir, 'tokenizer_config.json') ?? {});
-  }
-
-  /** A template may be a string or a list of named templates; "default" is the chat one. */
-  private static chatTemplateSource(config: Json): string | undefined {
-    const value = config.chat_template;
-    if (typeof value === 'string') return value;
-    if (Array.isArray(value)) {
-      const named = value as { name?: unknown; template?: unknown }[];
-      const chosen = named.find((entry) => entry.name === 'default') ?? named[0];
-      return typeof chosen?.template === 'string' ? chosen.template : undefined;
-    }
-    return undefined;
+    const config = readFolderJson(dir, 'tokenizer_config.json') ?? {};
+    return new LlmTokenizer(json, config, readChatTemplate(dir, config));
   }
 
   /**
@@ -95,7 +86,7 @@ export class LlmTokenizer implements TokenDecoder {
   }
 
   get chatTemplate(): string | undefined {
-    return LlmTokenizer.chatTemplateSource(this.config);
+    return this.templateSource;
   }
 
   encode(text: string, addSpecialTokens: boolean): number[] {

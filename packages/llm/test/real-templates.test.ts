@@ -4,7 +4,8 @@
 // transformers.js's apply_chat_template renders and encodes from the same files (issue 29,
 // point 3). Llama 3.1's and Gemma 3's files carry their model licences: test use only.
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
@@ -30,7 +31,7 @@ function modelsDir(name: string): string {
   return join(dir, 'models');
 }
 
-const families = ['llama3_1', 'qwen3', 'gemma3'] as const;
+const families = ['llama3_1', 'qwen3', 'gemma3', 'deepseek_v3'] as const;
 
 const weather: ToolSpec = {
   name: 'get_weather',
@@ -198,5 +199,49 @@ describe('thinking through the template’s own switch (Qwen 3)', () => {
     expect(
       promptIds(model, { messages: [{ role: 'user', content: 'Hi' }], think: false }).ids.length,
     ).toBeGreaterThan(0);
+  });
+});
+
+describe('a template kept in chat_template.jinja, as newer exports write it', () => {
+  // transformers.js's tokenizers do not look for the file (Python's do): the reference is given
+  // the file's text as its template.
+  it('is read and rendered as the reference renders it (gpt-oss’s tokenizer files, which hold none)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmm-jinja-'));
+    try {
+      for (const file of ['tokenizer.json', 'tokenizer_config.json'])
+        copyFileSync(join(modelsDir('gptoss'), file), join(dir, file));
+      const qwen = LlmTokenizer.load(modelsDir('qwen3'));
+      const template = qwen.chatTemplate ?? '';
+      writeFileSync(join(dir, 'chat_template.jinja'), template);
+      env.allowRemoteModels = false;
+      const vmm = LlmTokenizer.load(dir);
+      const reference = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+      const messages: ChatMessage[] = [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'What is the weather in Paris?' },
+      ];
+      const model = { tokenizer: vmm, config: { maxPositions: 131_072 } as ModelConfig };
+      const options = {
+        add_generation_prompt: true,
+        tools: templateTools([weather]),
+        chat_template: template,
+      };
+      expect(vmm.chatTemplate).toBe(template);
+      const text = reference.apply_chat_template(templateMessages(messages) as never, {
+        ...options,
+        tokenize: false,
+      }) as string;
+      expect(chatPrompt(vmm, messages, [weather])).toBe(text);
+      expect(promptIds(model, { messages, tools: [weather] }).ids).toEqual(
+        reference.apply_chat_template(templateMessages(messages) as never, {
+          ...options,
+          tokenize: true,
+          return_tensor: false,
+          return_dict: false,
+        }) as number[],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -55,5 +55,6 @@ export {
 } from './thread/serve-thread.js';
 export { STREAM_WINDOW } from './thread/protocol.js';
 export { readFolderJson } from './folder-json.js';
+export { readChatTemplate } from './chat-template-file.js';
 export { folderPath } from './folder-path.js';
 export { onnxExternalLocations } from './onnx-external-data.js';
