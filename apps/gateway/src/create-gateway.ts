@@ -148,8 +148,9 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   app.get('/readyz', (req, res) => {
     // Redis is said, not required: generation serves without it (files and batches answer 503).
     // Under vmm serve, what it is doing with each app (one being restarted, say) is said too.
+    const supervisedApps = supervisor.apps();
     const apps = Object.fromEntries(
-      Object.entries(supervisor.apps()).map(([name, entry]) => [name, entry.state]),
+      Object.entries(supervisedApps).map(([name, entry]) => [name, entry.state]),
     );
     const supervised = Object.keys(apps).length > 0 ? { supervised: apps } : {};
     if (workers.ready())
@@ -161,7 +162,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       });
     else {
       const restarting = workers.states().flatMap((state) => {
-        const entry = supervisor.at(state.address);
+        const entry = SupervisorView.at(supervisedApps, state.address);
         return entry?.state === 'restarting'
           ? [`the ${state.backend} worker at ${state.address} is ${describeSupervised(entry)}`]
           : [];
@@ -186,6 +187,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
   let document: Record<string, unknown> | undefined;
   app.get('/openapi.json', (_req, res) => void res.json((document ??= openApiDocument(GATEWAY_VERSION))));
   app.get('/v1/workers', (_req, res) => {
+    const supervisedApps = supervisor.apps();
     res.json({
       workers: workers.states().map((state) => ({
         id: state.id,
@@ -193,7 +195,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
         address: state.address,
         up: state.up,
         // Under vmm serve: running, restarting (with its restarts and last exit) or stopping.
-        supervisor: supervisor.at(state.address) ?? null,
+        supervisor: SupervisorView.at(supervisedApps, state.address) ?? null,
         last_seen: state.lastSeenMs === undefined ? null : new Date(state.lastSeenMs).toISOString(),
         last_error: state.lastError ?? null,
         device: state.info?.device ?? null,

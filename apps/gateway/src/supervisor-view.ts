@@ -36,9 +36,9 @@ export class SupervisorView {
     }
   }
 
-  /** The supervised app serving at `address` (a worker's host:port), if any. */
-  at(address: string): SupervisedApp | undefined {
-    return Object.values(this.apps()).find((entry) => entry.address === address);
+  /** The supervised app serving at `address` (a worker's host:port) in `apps` (one read of the file). */
+  static at(apps: Record<string, SupervisedApp>, address: string): SupervisedApp | undefined {
+    return Object.values(apps).find((entry) => entry.address === address);
   }
 }
 

@@ -220,15 +220,14 @@ export function createInferenceService({
       void stream('Chat', call, (runner, lease, signal, startedAt) => {
         const outputFormat = formatFromProto(call.request.format);
         const stored = lease.folder.stored;
+        const think = thinkFromProto(call.request.think);
         const request: LlmChatRequest = {
           messages: messagesFromProto(withDefaultSystem(call.request.messages, stored?.system)),
           options: samplingFromProto(withDefaultOptions(call.request.options, stored?.parameters)),
           ...(outputFormat ? { format: outputFormat } : {}),
           tools: toolsFromProto(call.request.toolUse?.tools),
           toolChoice: toolChoiceFromProto(call.request.toolUse?.choice),
-          ...(thinkFromProto(call.request.think) === undefined
-            ? {}
-            : { think: thinkFromProto(call.request.think) }),
+          ...(think === undefined ? {} : { think }),
         };
         return namingModel(
           runner.chat(request, { signal, startedAt, loadNs: lease.loadNs }),

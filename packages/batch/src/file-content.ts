@@ -104,16 +104,14 @@ export class DiskFileContent implements FileContent {
     const limit = new ByteLimit(maxBytes);
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 }).catch(diskFailure);
-      await pipeline(
-        source,
-        limit,
-        createWriteStream(partial, { flags: 'wx', mode: 0o600 }).on('error', () => undefined),
-      ).catch((error: unknown) => {
-        // The disk's own failures (full, read-only, no permission) are the store's, said
-        // without the server's path; the source's (too large, the client gone) pass as they are.
-        if ((error as NodeJS.ErrnoException).syscall !== undefined) diskFailure(error);
-        throw error;
-      });
+      await pipeline(source, limit, createWriteStream(partial, { flags: 'wx', mode: 0o600 })).catch(
+        (error: unknown) => {
+          // The disk's own failures (full, read-only, no permission) are the store's, said
+          // without the server's path; the source's (too large, the client gone) pass as they are.
+          if ((error as NodeJS.ErrnoException).syscall !== undefined) diskFailure(error);
+          throw error;
+        },
+      );
       await rename(partial, path).catch(diskFailure);
       return limit.bytes;
     } catch (error) {

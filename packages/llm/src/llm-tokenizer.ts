@@ -35,7 +35,7 @@ export class LlmTokenizer implements TokenDecoder {
 
   private constructor(
     private readonly tokenizerJson: Json,
-    private readonly config: Json,
+    config: Json,
     /** The chat template's source, wherever the folder keeps it (readChatTemplate). */
     private readonly templateSource: string | undefined,
   ) {

@@ -86,7 +86,6 @@ export function filesRouter(deps: FileDeps): Router {
           deps.maxBytes,
           (stream, name) => {
             if (name !== 'file') {
-              stream.resume();
               return Promise.reject(
                 new VmmError(
                   ErrorCode.InvalidArgument,

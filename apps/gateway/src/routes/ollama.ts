@@ -263,16 +263,8 @@ export function ollamaRouter(deps: RouteDeps): Router {
             ? {}
             : { 'vision.labels': model.labels, 'vision.image_size': [model.inputHeight, model.inputWidth] }),
         },
-        // The worker says (thinking where the template has it); an older worker says nothing:
-        // every text model takes tools (templates without tool support get VMM's default format).
-        capabilities:
-          model.capabilities.length > 0
-            ? model.capabilities
-            : text
-              ? ['completion', 'tools']
-              : embedding
-                ? ['embedding']
-                : ['vision'],
+        // The worker's (model-info.ts): thinking where the template has it.
+        capabilities: model.capabilities,
         modified_at: new Date(model.modifiedAtMs).toISOString(),
       });
     } catch (error) {
