@@ -112,9 +112,32 @@ export function checkDigest(digest: string): string {
  * A manifest wins over a plain folder of the same name. Writes go to a temporary name first and
  * are renamed into place, so no reader ever sees half a blob, tree or manifest.
  */
-/** Parsed manifests by path, with the file version they were read from (readManifest). */
-const parsedManifests = new Map<string, { version: string; manifest: ModelManifest }>();
-const PARSED_MANIFESTS = 512;
+/**
+ * Parsed manifests by path, with the file version they were read from (readManifest). Bounded by
+ * the bytes of the files they came from, not their count: a manifest may carry a megabyte of SYSTEM
+ * and 64 licenses of a megabyte each, and a few hundred of those kept would be gigabytes. Manifests
+ * over `PARSED_MANIFEST_BYTES` are read afresh each time (they are rare; typical ones are < 2 KiB).
+ */
+const parsedManifests = new Map<string, { version: string; bytes: number; manifest: ModelManifest }>();
+const PARSED_MANIFEST_BYTES = 64 * 1024;
+const PARSED_MANIFESTS_BYTES = 4 * 1024 * 1024;
+let parsedManifestsBytes = 0;
+
+function forgetManifest(path: string): void {
+  const entry = parsedManifests.get(path);
+  if (!entry) return;
+  parsedManifests.delete(path);
+  parsedManifestsBytes -= entry.bytes;
+}
+
+function rememberManifest(path: string, version: string, bytes: number, manifest: ModelManifest): void {
+  forgetManifest(path);
+  if (bytes > PARSED_MANIFEST_BYTES) return;
+  parsedManifests.set(path, { version, bytes, manifest });
+  parsedManifestsBytes += bytes;
+  while (parsedManifestsBytes > PARSED_MANIFESTS_BYTES)
+    forgetManifest(parsedManifests.keys().next().value as string);
+}
 
 export class ModelStore {
   readonly home: string;
@@ -152,6 +175,7 @@ export class ModelStore {
     try {
       info = statSync(path);
     } catch {
+      forgetManifest(path);
       return undefined;
     }
     // Listings read every manifest at each poll: one unchanged since (the same file, size and
@@ -160,12 +184,8 @@ export class ModelStore {
     const cached = parsedManifests.get(path);
     if (cached?.version === version) return cached.manifest;
     const manifest = this.parseManifest(name, path);
-    if (manifest) {
-      parsedManifests.delete(path);
-      parsedManifests.set(path, { version, manifest });
-      if (parsedManifests.size > PARSED_MANIFESTS)
-        parsedManifests.delete(parsedManifests.keys().next().value as string);
-    }
+    if (manifest) rememberManifest(path, version, info.size, manifest);
+    else forgetManifest(path);
     return manifest;
   }
 
