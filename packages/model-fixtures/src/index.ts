@@ -45,3 +45,18 @@ export {
   type BertPreset,
 } from './bert/write-bert-folder.js';
 export type { BertShape } from './bert/bert-graph.js';
+export {
+  writeFamilyFolder,
+  type FamilyFolder,
+  type FamilyFolderOptions,
+  type FamilyLayout,
+  type FamilyVariant,
+} from './family/write-family-folder.js';
+export {
+  decoderFamilies,
+  familyPresets,
+  familyTraits,
+  type DecoderFamily,
+  type FamilyShape,
+} from './family/family-shape.js';
+export { FamilyWeightValues, familyWeightSpecs } from './family/family-weights.js';

@@ -27,6 +27,7 @@ export {
 } from './tensor-data.js';
 export { readOnnxMetadata, type OnnxFileInfo } from './onnx-metadata.js';
 export { readOnnxGraph, withGraphOutputs, type OnnxGraph, type OnnxNode } from './onnx-graph.js';
+export { editOnnxGraph, type EditedNode, type GraphEdit, type NewNode } from './onnx-graph-edit.js';
 export { validateModelName, modelDir } from './model-name.js';
 export {
   inspectModelFolder,

@@ -14,14 +14,20 @@ export interface OnnxNode {
 
 export interface OnnxGraph {
   nodes: OnnxNode[];
-  /** Graph inputs with their ONNX element types (TensorProto.DataType: 1 float, 10 float16, …). */
-  inputs: { name: string; elemType: number }[];
+  /**
+   * Graph inputs with their ONNX element types (TensorProto.DataType: 1 float, 10 float16, …) and
+   * dimensions (a number, or the name of a symbolic one).
+   */
+  inputs: { name: string; elemType: number; dims: (number | string)[] }[];
   outputs: string[];
+  /** The dimensions of every initializer, by name (their data is never read). */
+  initializerDims: Map<string, number[]>;
 }
 
 // ModelProto.graph and GraphProto's node, input and output field numbers (onnx.proto).
 const MODEL_GRAPH = 7;
 const GRAPH_NODE = 1;
+const GRAPH_INITIALIZER = 5;
 const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
 const MAX_NODE_BYTES = 64 * 1024 * 1024;
@@ -32,7 +38,7 @@ const MAX_NODE_BYTES = 64 * 1024 * 1024;
  */
 export function readOnnxGraph(path: string): OnnxGraph {
   const file = new FileCursor(path);
-  const graph: OnnxGraph = { nodes: [], inputs: [], outputs: [] };
+  const graph: OnnxGraph = { nodes: [], inputs: [], outputs: [], initializerDims: new Map() };
   try {
     while (!file.atEnd()) {
       const { field, wireType } = tag(file);
@@ -40,9 +46,16 @@ export function readOnnxGraph(path: string): OnnxGraph {
         skipField(file, wireType);
         continue;
       }
-      const end = file.offset + file.varint();
+      // The length first: `file.offset + file.varint()` would add the offset before the varint.
+      const graphLength = file.varint();
+      const end = file.offset + graphLength;
       while (file.offset < end) {
         const inner = tag(file);
+        if (inner.field === GRAPH_INITIALIZER && inner.wireType === 2) {
+          const length = file.varint();
+          readInitializerDims(file, file.offset + length, graph.initializerDims);
+          continue;
+        }
         const wanted = [GRAPH_NODE, GRAPH_INPUT, GRAPH_OUTPUT].includes(inner.field);
         if (!wanted || inner.wireType !== 2) {
           skipField(file, inner.wireType);
@@ -67,7 +80,10 @@ export function readOnnxGraph(path: string): OnnxGraph {
         } else {
           const info = onnx.ValueInfoProto.decode(bytes);
           if (inner.field === GRAPH_INPUT) {
-            graph.inputs.push({ name: info.name, elemType: info.type?.tensorType?.elemType ?? 0 });
+            const dims = (info.type?.tensorType?.shape?.dim ?? []).map((dim) =>
+              dim.dimValue !== undefined ? Number(dim.dimValue) : (dim.dimParam ?? ''),
+            );
+            graph.inputs.push({ name: info.name, elemType: info.type?.tensorType?.elemType ?? 0, dims });
           } else {
             graph.outputs.push(info.name);
           }
@@ -78,6 +94,29 @@ export function readOnnxGraph(path: string): OnnxGraph {
   } finally {
     file.close();
   }
+}
+
+// TensorProto's dims and name field numbers (onnx.proto).
+const TENSOR_DIMS = 1;
+const TENSOR_NAME = 8;
+
+/** Reads an initializer's name and dims, seeking past its data (which may be gigabytes). */
+function readInitializerDims(file: FileCursor, end: number, into: Map<string, number[]>): void {
+  const dims: number[] = [];
+  let name = '';
+  while (file.offset < end) {
+    const { field, wireType } = tag(file);
+    if (field === TENSOR_DIMS && wireType === 0) dims.push(file.varint());
+    else if (field === TENSOR_DIMS && wireType === 2) {
+      const packedLength = file.varint();
+      const packedEnd = file.offset + packedLength;
+      while (file.offset < packedEnd) dims.push(file.varint());
+    } else if (field === TENSOR_NAME && wireType === 2) {
+      name = Buffer.from(file.bytes(file.varint())).toString('utf8');
+    } else skipField(file, wireType);
+  }
+  if (file.offset !== end) throw file.invalid('an initializer overruns its length');
+  into.set(name, dims);
 }
 
 function tag(file: FileCursor): { field: number; wireType: number } {

@@ -16,6 +16,7 @@ import type { ModelConfig } from '../model-config.js';
 import { halfToFloat } from './half-float.js';
 import { type KvPlan, planKvRows } from './kv-plan.js';
 import { KvStore } from './kv-store.js';
+import { unfuseRotary } from './rotary-rewrite.js';
 
 /** One sequence's part of a forward pass: `tokens` follow the `past` positions it has cached. */
 export interface StepRow {
@@ -52,11 +53,21 @@ export class BatchDecoder {
     const kvType: TensorType = pasts[0]?.elemType === ONNX_FLOAT16 ? 'float16' : 'float32';
     const found = planKvRows(graph, pasts.length, kvType);
     // OpenVINO compiles the graph itself; it gets the original and the presents.
-    const plan: KvPlan = options.backend === 'openvino' ? { ...found, rows: undefined } : found;
+    let plan: KvPlan =
+      options.backend === 'openvino' ? { ...found, rows: undefined, path: 'presents' } : found;
+    let model: Uint8Array | undefined;
+    if (!plan.rows && options.backend !== 'openvino') {
+      // Rotation fused into the attention kernel (ONNX Runtime GenAI's builder): taken out.
+      const rewrite = unfuseRotary(readFileSync(path), graph, pasts.length, kvType);
+      if (rewrite) {
+        model = rewrite.model;
+        plan = { attention: 'gqa', rows: rewrite.rows, path: 'unfused-rotary' };
+      }
+    }
     const session = plan.rows
       ? await createModelSession(
           withGraphOutputs(
-            readFileSync(path),
+            model ?? readFileSync(path),
             plan.rows
               .flatMap((layer) => [layer.key, layer.value])
               .map((row) => ({

@@ -22,6 +22,12 @@ export interface RowSource {
 export interface KvPlan {
   attention: 'gqa' | 'eager';
   rows: { key: RowSource; value: RowSource }[] | undefined;
+  /**
+   * Which path a step takes, as the docs name them: `new-rows` (the graph's own new rows),
+   * `unfused-rotary` (rows made reachable by taking rotation out of GroupQueryAttention, see
+   * unfuseRotary) or `presents` (whole caches cut out of the present.* outputs: the fallback).
+   */
+  path: 'new-rows' | 'unfused-rotary' | 'presents';
 }
 
 const ONNX_FLOAT = 1;
@@ -72,8 +78,8 @@ export function planKvRows(graph: OnnxGraph, layers: number, kvType: TensorType)
   for (let layer = 0; layer < layers; layer += 1) {
     const key = find(layer, 'key');
     const value = find(layer, 'value');
-    if (!key || !value) return { attention, rows: undefined };
+    if (!key || !value) return { attention, rows: undefined, path: 'presents' };
     rows.push({ key, value });
   }
-  return { attention, rows };
+  return { attention, rows, path: 'new-rows' };
 }

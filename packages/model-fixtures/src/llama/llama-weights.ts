@@ -5,7 +5,7 @@ import { rawBytes } from '../onnx/tensor-data.js';
 import { Prng } from '../prng.js';
 import { headDim, type LlamaShape } from './llama-shape.js';
 
-interface WeightSpec {
+export interface WeightSpec {
   name: string;
   dims: number[];
   /** Values are base + uniform(-scale, scale). */
@@ -158,15 +158,32 @@ function quantizedLinear(
     );
     return (builder, x) => builder.node('DynamicQuantizeMatMul', [x, b, scale], {}, 'com.microsoft');
   }
+  return q4Linear(graph, spec.name, inputs, outputs, () => quantize().data, () => release(quantize().scales));
+}
+
+/**
+ * Registers a 4-bit projection (see quantizeQ4Blocks) as MatMulNBits' B and scales, named as
+ * ONNX Runtime's quantizer names them; `scaleType` is the activations' type (float16 in the q4f16
+ * exports). Returns how to apply it.
+ */
+export function q4Linear(
+  graph: GraphBuilder,
+  name: string,
+  inputs: number,
+  outputs: number,
+  data: () => Uint8Array,
+  scales: () => Float32Array,
+  scaleType: 'float32' | 'float16' = 'float32',
+): (builder: GraphBuilder, x: string) => string {
   const blocks = Math.ceil(inputs / Q4_BLOCK);
-  const b = graph.weight(`${spec.name}_Q4`, 'uint8', [outputs, blocks, Q4_BLOCK / 2], () => quantize().data);
-  const scales = graph.weight(`${spec.name}_scales`, 'float32', [outputs * blocks], () =>
-    release(rawBytes('float32', quantize().scales)),
+  const b = graph.weight(`${name}_Q4`, 'uint8', [outputs, blocks, Q4_BLOCK / 2], data);
+  const scale = graph.weight(`${name}_scales`, scaleType, [outputs * blocks], () =>
+    rawBytes(scaleType, scales()),
   );
   return (builder, x) =>
     builder.node(
       'MatMulNBits',
-      [x, b, scales],
+      [x, b, scale],
       {
         K: { int: inputs },
         N: { int: outputs },

@@ -1,0 +1,163 @@
+// Real model families (issue 29, point 1): Llama 3, Qwen 2.5, Qwen 3, Gemma 3 and Phi-3 shapes
+// with their real tokenizers, each in Optimum's layout and in ONNX Runtime GenAI builder's
+// (fp32 and int4). VMM's engine must generate what transformers.js generates from the same
+// folder, token for token, and the two layouts must compute the same logits.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
+import {
+  type DecoderFamily,
+  decoderFamilies,
+  type FamilyFolder,
+  type FamilyLayout,
+  type FamilyVariant,
+  writeFamilyFolder,
+} from '@vmm/model-fixtures';
+import { LlmRunner } from '../src/index.js';
+import { collect } from './collect.js';
+import { lenmlModelsDir } from '@vmm/test-support';
+
+const root = mkdtempSync(join(tmpdir(), 'vmm-families-'));
+const TOKENS = 32;
+/** Which real tokenizer each family's fixture carries (Phi-3's is Llama 2's, padded to 32064). */
+const tokenizers: Readonly<Record<DecoderFamily, string>> = {
+  llama3: 'llama3_1',
+  qwen2: 'qwen3',
+  qwen3: 'qwen3',
+  gemma3: 'gemma3',
+  phi3: 'llama2',
+};
+const folders = new Map<string, FamilyFolder>();
+const name = (family: DecoderFamily, layout: FamilyLayout) => `${family}-${layout}`;
+
+beforeAll(() => {
+  for (const family of decoderFamilies) {
+    for (const layout of ['optimum', 'genai'] as const) {
+      const variants: FamilyVariant[] = layout === 'genai' ? ['fp32', 'q4', 'q4f16'] : ['fp32'];
+      folders.set(
+        name(family, layout),
+        writeFamilyFolder(join(root, name(family, layout)), {
+          family,
+          layout,
+          tokenizerDir: lenmlModelsDir(tokenizers[family]),
+          variants,
+          seed: 29,
+        }),
+      );
+    }
+  }
+  env.allowRemoteModels = false;
+  env.localModelPath = root;
+  env.useFSCache = false;
+}, 120_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const PROMPT = 'The old lighthouse keeper looked out over the grey water and said';
+
+const cases = decoderFamilies.flatMap((family) => [
+  [family, 'optimum', 'fp32'] as const,
+  [family, 'genai', 'fp32'] as const,
+  [family, 'genai', 'q4'] as const,
+  // float16 activations and cache: one packed and one per-head-normed family.
+  ...(family === 'llama3' || family === 'qwen3' ? [[family, 'genai', 'q4f16'] as const] : []),
+]);
+
+describe('each family in each exporter layout', () => {
+  it.each(cases)(
+    '%s (%s, %s): VMM greedy equals transformers.js for 32 tokens',
+    async (family, layout, variant) => {
+      const folder = folders.get(name(family, layout)) as FamilyFolder;
+      const file = variant === 'fp32' ? 'onnx/model.onnx' : `onnx/model_${variant}.onnx`;
+      const runner = await LlmRunner.open({
+        dir: folder.dir,
+        file,
+        session: { backend: 'cpu', intraOpThreads: 1 },
+      });
+      let ours: Awaited<ReturnType<typeof collect>>;
+      try {
+        ours = await collect(
+          runner.generate({
+            prompt: PROMPT,
+            raw: true,
+            options: { temperature: 0, repetitionPenalty: 1, maxTokens: TOKENS },
+          }),
+        );
+      } finally {
+        await runner.close();
+      }
+
+      const tokenizer = await AutoTokenizer.from_pretrained(name(family, layout));
+      const model = await AutoModelForCausalLM.from_pretrained(name(family, layout), {
+        local_files_only: true,
+        ...(variant === 'fp32' ? {} : { dtype: variant }),
+      });
+      const inputs = tokenizer(PROMPT);
+      const output = (await model.generate({
+        ...inputs,
+        max_new_tokens: TOKENS,
+        do_sample: false,
+        eos_token_id: [],
+      })) as { tolist(): bigint[][] };
+      await model.dispose();
+      const prompt = tokenizer.encode(PROMPT);
+      const theirs = (output.tolist()[0] ?? []).map(Number).slice(prompt.length);
+
+      expect(ours.done?.promptTokens).toBe(prompt.length);
+      // VMM stops at the model's end-of-turn ids; transformers.js was told not to: compare up to there.
+      const stop = theirs.findIndex((id) => folder.eosTokenIds.includes(id));
+      const expected = stop < 0 ? theirs : theirs.slice(0, stop);
+      expect(ours.ids).toEqual(expected);
+      expect(expected.length).toBeGreaterThan(4);
+    },
+  );
+});
+
+const WORDS = 'the keeper of the light wrote every night about ships and storms far out at sea'.split(' ');
+const text = (words: number, offset: number) =>
+  Array.from({ length: words }, (_, i) => WORDS[(i + offset) % WORDS.length]).join(' ');
+
+describe.each([
+  ['qwen3', 'fp32'],
+  ['gemma3', 'fp32'],
+  ['phi3', 'fp32'],
+  ['llama3', 'q4'],
+] as const)('the builder layout’s fast path: %s (%s)', (family, variant) => {
+  const open = (batching: { maxBatch?: number; prefillChunk?: number }) =>
+    LlmRunner.open({
+      dir: (folders.get(name(family, 'genai')) as FamilyFolder).dir,
+      file: variant === 'fp32' ? 'onnx/model.onnx' : `onnx/model_${variant}.onnx`,
+      session: { backend: 'cpu', intraOpThreads: 1 },
+      batching: { prefillChunk: 16, prefillChunkAlone: 16, ...batching },
+    });
+
+  it('batches sequences of different lengths (across Gemma’s window) as each runs alone, and reuses prefixes', async () => {
+    const requests = [
+      { prompt: text(40, 0), options: { temperature: 0, maxTokens: 24 } },
+      { prompt: text(3, 1), options: { temperature: 0.8, seed: 7, maxTokens: 30 } },
+      { prompt: text(20, 2), options: { temperature: 0, maxTokens: 12 } },
+    ];
+    const alone = await open({ maxBatch: 1 });
+    const batched = await open({ maxBatch: 4 });
+    try {
+      const expected: number[][] = [];
+      for (const request of requests)
+        expected.push((await collect(alone.generate({ ...request, raw: true }))).ids);
+      const outputs = await Promise.all(
+        requests.map((request) => collect(batched.generate({ ...request, raw: true }))),
+      );
+      outputs.forEach((output, index) => expect(output.ids).toEqual(expected[index]));
+
+      // A follow-up that starts with an earlier prompt continues from its cached rows.
+      const followUp = { prompt: `${text(40, 0)} ${text(8, 3)}`, options: { temperature: 0, maxTokens: 12 } };
+      const before = (await batched.stats()).prefixCacheHits;
+      const reused = await collect(batched.generate({ ...followUp, raw: true }));
+      expect((await batched.stats()).prefixCacheHits).toBe(before + 1);
+      expect(reused.ids).toEqual((await collect(alone.generate({ ...followUp, raw: true }))).ids);
+    } finally {
+      await Promise.all([alone.close(), batched.close()]);
+    }
+  });
+});
