@@ -3,7 +3,7 @@
 // and its error paths: no server, unknown model, bad flags, a key-protected gateway.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ import {
   writeClassifierFolder,
   writeDetectorFolder,
   writeLlamaFolder,
+  writeQwen3Demo,
+  DEMO_QWEN3,
 } from '@vmm/model-fixtures';
 import { removeRedisPrefix, waitFor } from '@vmm/test-support';
 import sharp from 'sharp';
@@ -41,6 +43,23 @@ beforeAll(async () => {
   writeDetectorFolder(join(models, 'yolov8n-squares'));
   writeClassifierFolder(join(models, 'colour-classifier'));
   writeBertFolder(join(models, 'mini-embed'));
+  writeQwen3Demo(join(models, DEMO_QWEN3));
+  // A model whose template opens the thought (as DeepSeek R1's does): all it writes is thinking.
+  writeLlamaFolder(join(models, 'thinker'));
+  const thinkerConfig = join(models, 'thinker', 'tokenizer_config.json');
+  writeFileSync(
+    thinkerConfig,
+    JSON.stringify({
+      ...JSON.parse(readFileSync(thinkerConfig, 'utf8')),
+      chat_template:
+        "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + eos_token }}{% endfor %}" +
+        "{% if add_generation_prompt %}{% if enable_thinking is defined and enable_thinking is false %}" +
+        "{{ '<think>\\n\\n</think>\\n\\n' }}{% else %}{{ '<think>\\n' }}{% endif %}{% endif %}",
+    }),
+  );
+  // Random weights seldom stop: answers end after 8 tokens (generation_config's max_new_tokens).
+  const generation = join(models, DEMO_QWEN3, 'generation_config.json');
+  writeFileSync(generation, JSON.stringify({ ...JSON.parse(readFileSync(generation, 'utf8')), max_new_tokens: 8 }));
   const write = (path: string, squares: Parameters<typeof drawSquares>[2]) => {
     const image = drawSquares(480, 320, squares);
     return sharp(Buffer.from(image.data), { raw: { width: 480, height: 320, channels: 3 } })
@@ -176,6 +195,26 @@ describe('vmm run with a prompt', () => {
     ok(run);
     // --format json: constrained decoding makes even random weights write JSON.
     expect(() => JSON.parse(run.stdout) as unknown).not.toThrow();
+  });
+
+  it('passes --think to a thinking model and prints its thought apart, or hides it', async () => {
+    // `--think hi`: the word after the flag is the prompt's (not a level).
+    const shown = await vmm(['run', 'thinker', '--think', 'hi', '--verbose']);
+    ok({ ...shown, stderr: '' });
+    expect(shown.stdout).toMatch(/^Thinking\.\.\.\n.+/s);
+    expect(shown.stdout).not.toContain('...done thinking.');
+    expect(shown.stderr).toMatch(/prompt eval count:\s+\d+/);
+    const hidden = await vmm(['run', 'thinker', '--hidethinking', 'hi']);
+    ok(hidden);
+    expect(hidden.stdout).toBe('');
+    // Qwen 3's real template: its own switch turns the thought off.
+    const off = await vmm(['run', 'qwen3-demo', '--think=false', 'hi']);
+    ok(off);
+    expect(off.stdout).not.toContain('Thinking...');
+    expect(off.stdout.length).toBeGreaterThan(1);
+    const refused = await vmm(['run', 'tiny-llama', '--think', 'hi']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('does not think');
   });
 
   it('names the right command for a model that does not write text (exit 1)', async () => {

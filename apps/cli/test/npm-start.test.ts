@@ -141,6 +141,7 @@ it('starts worker and gateway with demo models, streams /api/generate, serves th
       'yolov8n-squares:latest',
       'colour-classifier:latest',
       'mini-embed:latest',
+      'qwen3-demo:latest',
     ]),
   );
 

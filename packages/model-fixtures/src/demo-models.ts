@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { writeBertFolder } from './bert/write-bert-folder.js';
+import { qwen3TokenizerDir } from './family/qwen3-tokenizer.js';
+import { writeFamilyFolder } from './family/write-family-folder.js';
 import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
 import { type LlamaVariant, writeLlamaFolder } from './llama/write-llama-folder.js';
 import type { LlamaGgufType } from './llama/write-llama-gguf.js';
@@ -24,6 +26,12 @@ export const DEMO_DETECTOR = 'yolov8n-squares';
 export const DEMO_CLASSIFIER = 'colour-classifier';
 /** A small sentence encoder, laid out as all-MiniLM-L6-v2 is (random weights, tiny width). */
 export const DEMO_EMBEDDER = 'mini-embed';
+/**
+ * A Qwen 3-shaped decoder (Q/K norms, tied head, 151 936-token vocabulary; random weights, tiny
+ * width) with Qwen 3's real tokenizer and chat template: chat, tools and thinking as a user sees
+ * them run on a real model's template. Optimum's layout, fp32 and int4.
+ */
+export const DEMO_QWEN3 = 'qwen3-demo';
 
 export function demoLlamaName(preset: LlamaPreset): string {
   return preset === 'tinyllama' ? 'tinyllama-1.1b' : `${preset}-llama`;
@@ -49,5 +57,19 @@ export function writeDemoModels(out: string, options: DemoOptions = {}): DemoMod
       files: writeClassifierFolder(join(out, DEMO_CLASSIFIER)),
     },
     { name: DEMO_EMBEDDER, task: 'embedding', files: writeBertFolder(join(out, DEMO_EMBEDDER)) },
+    { name: DEMO_QWEN3, task: 'text-generation', files: writeQwen3Demo(join(out, DEMO_QWEN3), options.seed) },
   ];
+}
+
+/** Writes the demo set's Qwen 3-shaped model (DEMO_QWEN3) into `dir`; returns its files. */
+export function writeQwen3Demo(dir: string, seed = 0): string[] {
+  return writeFamilyFolder(dir, {
+    family: 'qwen3',
+    layout: 'optimum',
+    tokenizerDir: qwen3TokenizerDir(),
+    // Narrower than the test preset: the real vocabulary's embedding is most of the file.
+    shape: { hiddenSize: 32, intermediateSize: 96 },
+    seed,
+    variants: ['fp32', 'q4'],
+  }).files;
 }

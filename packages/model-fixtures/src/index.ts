@@ -29,10 +29,12 @@ export {
 } from './vision/random-scene.js';
 export {
   writeDemoModels,
+  writeQwen3Demo,
   demoLlamaName,
   DEMO_DETECTOR,
   DEMO_CLASSIFIER,
   DEMO_EMBEDDER,
+  DEMO_QWEN3,
   type DemoModel,
   type DemoOptions,
 } from './demo-models.js';

@@ -117,10 +117,12 @@ describe('inspectModelFolder', () => {
       'colour-classifier:latest',
       'llama-fp16:latest',
       'mini-embed:latest',
+      'qwen3-demo:latest',
       'tiny-llama:latest',
       'yolov8n-squares:latest',
     ]);
     expect(found.find((model) => model.name === 'mini-embed:latest')?.task).toBe('embedding');
+    expect(found.find((model) => model.name === 'qwen3-demo:latest')?.task).toBe('text-generation');
     expect(problems.map((problem) => problem.name)).toEqual(['bad-manifest', 'empty', 'escape']);
   });
 });

@@ -14,6 +14,35 @@ interface Message {
 interface RunFlags {
   verbose?: boolean;
   format?: string;
+  think?: boolean | string;
+  hidethinking?: boolean;
+}
+
+interface SessionFlags extends Omit<RunFlags, 'think'> {
+  think?: Think | undefined;
+}
+
+type Think = boolean | 'low' | 'medium' | 'high';
+
+const thinkValues: Readonly<Record<string, Think>> = {
+  true: true,
+  false: false,
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+};
+
+/**
+ * `--think` alone, `--think=false` or a level, as `ollama run` takes it. The option's value is
+ * optional, so in `--think hello` the word is the prompt's, not the option's: it goes back to them.
+ */
+function splitThink(
+  flag: boolean | string | undefined,
+  words: string[],
+): { think: Think | undefined; words: string[] } {
+  if (typeof flag !== 'string') return { think: flag, words };
+  const think = thinkValues[flag];
+  return think === undefined ? { think: true, words: [flag, ...words] } : { think, words };
 }
 
 /** Which command serves a model that does not generate text. */
@@ -31,8 +60,14 @@ export function runCommand(context: CliContext): Command {
     .argument('[prompt...]', 'the prompt (without one: read stdin, or chat on a terminal)')
     .option('--verbose', 'print timings and tokens/s after each answer')
     .addOption(new Option('--format <format>', 'answer in JSON').choices(['json']))
-    .action(async (model: string, words: string[], flags: RunFlags) => {
-      const session = new ChatSession(context, model, flags);
+    .option(
+      '--think [level]',
+      "a thinking model's thought: true (the flag alone), false, low, medium or high",
+    )
+    .option('--hidethinking', 'let a thinking model think, without printing the thought')
+    .action(async (model: string, given: string[], flags: RunFlags) => {
+      const { think, words } = splitThink(flags.think, given);
+      const session = new ChatSession(context, model, { ...flags, think });
       await session.check();
       let prompt = words.join(' ');
       if (prompt === '' && !context.stdinIsTty) prompt = (await readAll(context.stdin)).trim();
@@ -75,7 +110,7 @@ class ChatSession {
   constructor(
     private readonly context: CliContext,
     private readonly model: string,
-    private readonly flags: RunFlags,
+    private readonly flags: SessionFlags,
   ) {
     this.client = new GatewayClient(context);
     this.paint = painter(context.stdoutIsTty);
@@ -108,7 +143,11 @@ class ChatSession {
       { role: 'user', content: prompt },
     ];
     let text = '';
+    let thought = false;
     let done: Json | undefined;
+    const think = this.flags.think ?? (this.flags.hidethinking ? true : undefined);
+    // The model's text is cleaned of control characters before any colour is added.
+    const clean = (piece: string) => (this.context.stdoutIsTty ? forTerminal(piece) : piece);
     try {
       for await (const event of this.client.stream(
         '/api/chat',
@@ -118,13 +157,22 @@ class ChatSession {
           stream: true,
           ...(Object.keys(this.options).length > 0 ? { options: this.options } : {}),
           ...(this.flags.format ? { format: this.flags.format } : {}),
+          ...(think === undefined ? {} : { think }),
         },
         signal,
       )) {
-        const piece = (event.message as { content?: string } | undefined)?.content ?? '';
+        const message = event.message as { content?: string; thinking?: string } | undefined;
+        // The thought, dimmed between Ollama's own markers, unless hidden.
+        if (message?.thinking && !this.flags.hidethinking) {
+          if (!thought) this.context.stdout.write(this.paint.dim('Thinking...\n'));
+          thought = true;
+          this.context.stdout.write(this.paint.dim(clean(message.thinking)));
+        }
+        const piece = message?.content ?? '';
         if (piece) {
+          if (thought && text === '') this.context.stdout.write(this.paint.dim('\n...done thinking.\n\n'));
           text += piece;
-          this.context.stdout.write(this.context.stdoutIsTty ? forTerminal(piece) : piece);
+          this.context.stdout.write(clean(piece));
         }
         if (event.done === true) done = event;
       }
