@@ -1,7 +1,9 @@
 // Real model families (issue 29, point 1): Llama 3, Qwen 2.5, Qwen 3, Gemma 3 and Phi-3 shapes
 // with their real tokenizers, each in Optimum's layout and in ONNX Runtime GenAI builder's
-// (fp32 and int4). VMM's engine must generate what transformers.js generates from the same
-// folder, token for token, and the two layouts must compute the same logits.
+// (fp32, int4, int4 with float16 activations). VMM's engine must generate what transformers.js
+// generates from the same folder, token for token; agree with llama.cpp (the engine inside
+// Ollama) on the GGUF its converter would write from the same checkpoint; and keep its fast path
+// (batching, prefix reuse) on the builder's layout. Each folder is written once for all of them.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,11 +15,12 @@ import {
   type FamilyFolder,
   type FamilyLayout,
   type FamilyVariant,
-  writeFamilyFolder,
+  ggufArchitectures,
+  writeInChild,
 } from '@vmm/model-fixtures';
-import { LlmRunner } from '../src/index.js';
+import { lenmlModelsDir, openLlamaCpp } from '@vmm/test-support';
+import { LlmRunner, LlmTokenizer, type TokenLogprob } from '../src/index.js';
 import { collect } from './collect.js';
-import { lenmlModelsDir } from '@vmm/test-support';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-families-'));
 const TOKENS = 32;
@@ -38,12 +41,13 @@ beforeAll(() => {
       const variants: FamilyVariant[] = layout === 'genai' ? ['fp32', 'q4', 'q4f16'] : ['fp32'];
       folders.set(
         name(family, layout),
-        writeFamilyFolder(join(root, name(family, layout)), {
+        writeInChild('writeFamilyFolder', join(root, name(family, layout)), {
           family,
           layout,
           tokenizerDir: lenmlModelsDir(tokenizers[family]),
           variants,
           seed: 29,
+          ...(layout === 'optimum' && ggufArchitectures[family] ? { gguf: ['f32' as const] } : {}),
         }),
       );
     }
@@ -57,9 +61,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const PROMPT = 'The old lighthouse keeper looked out over the grey water and said';
 
+// The builder's fp32 files are checked against llama.cpp below (and against Optimum's in the
+// fixtures' own tests); its int4 files against transformers.js here.
 const cases = decoderFamilies.flatMap((family) => [
   [family, 'optimum', 'fp32'] as const,
-  [family, 'genai', 'fp32'] as const,
   [family, 'genai', 'q4'] as const,
   // float16 activations and cache: one packed and one per-head-normed family.
   ...(family === 'llama3' || family === 'qwen3' ? [[family, 'genai', 'q4f16'] as const] : []),
@@ -158,6 +163,87 @@ describe.each([
       expect(reused.ids).toEqual((await collect(alone.generate({ ...followUp, raw: true }))).ids);
     } finally {
       await Promise.all([alone.close(), batched.close()]);
+    }
+  });
+});
+
+const LONG_PROMPT =
+  'The old lighthouse keeper looked out over the grey water and said that the ships would come ' +
+  'back before the winter storms, as they had every year since his father kept the light.';
+const TOP = 10;
+/**
+ * How far apart two log-probabilities of the same token may be. llama.cpp's CPU GELU (Gemma's
+ * activation) reads a float16 table (GGML_GELU_FP16), which moves Gemma's by a few 1e-3.
+ */
+const tolerance = (family: DecoderFamily) => (family === 'gemma3' ? 1e-2 : 2e-3);
+
+const ggufFamilies = decoderFamilies.filter((family) => ggufArchitectures[family] !== undefined);
+
+describe.each(ggufFamilies)('%s: VMM and llama.cpp on the same weights', (family) => {
+  it('agree on the next-token distribution after a long prompt and on the greedy continuation', async () => {
+    const optimum = folders.get(name(family, 'optimum')) as FamilyFolder;
+    const ids = LlmTokenizer.load(optimum.dir).encode(LONG_PROMPT, true);
+    expect(ids.length).toBeGreaterThan(30);
+    const peer = await openLlamaCpp({
+      modelPath: join(optimum.dir, 'gguf', 'model-f32.gguf'),
+      threads: 1,
+      contextSize: 256,
+      exactKvCache: true,
+    });
+    try {
+      const theirs = await peer.nextLogProbs(ids);
+      const expectedTop = [...theirs.keys()]
+        .sort((a, b) => (theirs[b] as number) - (theirs[a] as number))
+        .slice(0, TOP);
+      const [continuation] = await peer.generate([ids], 16);
+      // Optimum's file: the builder's computes the same logits (the fixtures' layout test).
+      const folder = optimum;
+      {
+        const runner = await LlmRunner.open({
+          dir: folder.dir,
+          file: 'onnx/model.onnx',
+          session: { backend: 'cpu', intraOpThreads: 1 },
+        });
+        try {
+          const first = await collect(
+            runner.generate({
+              prompt: LONG_PROMPT,
+              raw: true,
+              options: {
+                temperature: 0,
+                repetitionPenalty: 1,
+                maxTokens: 1,
+                logprobs: true,
+                topLogprobs: TOP,
+              },
+            }),
+          );
+          expect(first.done?.promptTokens).toBe(ids.length);
+          const top = (first.chunks.flatMap((chunk) => chunk.logprobs ?? [])[0] as TokenLogprob).top;
+          // The same ten, each within rounding; one swapped at the boundary only by a near-tie.
+          for (const entry of top)
+            expect(Math.abs(entry.logprob - (theirs[entry.tokenId] as number))).toBeLessThan(
+              tolerance(family),
+            );
+          const last = (top.at(-1) as { logprob: number }).logprob;
+          for (const id of expectedTop.filter((id) => !top.some((entry) => entry.tokenId === id)))
+            expect((theirs[id] as number) - last).toBeLessThan(tolerance(family));
+          expect(top[0]?.tokenId).toBe(expectedTop[0]);
+
+          const greedy = await collect(
+            runner.generate({
+              prompt: LONG_PROMPT,
+              raw: true,
+              options: { temperature: 0, repetitionPenalty: 1, maxTokens: 16 },
+            }),
+          );
+          expect(greedy.ids).toEqual(continuation?.tokens);
+        } finally {
+          await runner.close();
+        }
+      }
+    } finally {
+      await peer.close();
     }
   });
 });

@@ -14,7 +14,7 @@ import {
   decoderFamilies,
   type FamilyFolder,
   type FamilyLayout,
-  writeFamilyFolder,
+  writeInChild,
 } from '../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-family-fixtures-'));
@@ -27,7 +27,7 @@ const tokenizers: Readonly<Record<DecoderFamily, string>> = {
 };
 const folders = new Map<string, FamilyFolder>();
 const write = (family: DecoderFamily, layout: FamilyLayout, label: string = layout, window?: number) => {
-  const folder = writeFamilyFolder(join(root, `${family}-${label}`), {
+  const folder = writeInChild('writeFamilyFolder', join(root, `${family}-${label}`), {
     family,
     layout,
     tokenizerDir: lenmlModelsDir(tokenizers[family]),
@@ -35,7 +35,7 @@ const write = (family: DecoderFamily, layout: FamilyLayout, label: string = layo
     // The window checks need no real vocabulary: a small one keeps them quick.
     ...(window === undefined
       ? {}
-      : { shape: { vocabSize: 1024, slidingWindow: { size: window, pattern: 2, localRopeTheta: 10000 } } }),
+      : { shape: { vocabSize: 1024, slidingWindow: { size: window, pattern: 6, localRopeTheta: 10000 } } }),
   });
   folders.set(`${family}-${label}`, folder);
   return folder;

@@ -119,7 +119,8 @@ export const familyTraits: Readonly<Record<DecoderFamily, FamilyTraits>> = {
 /**
  * Small shapes with each family's real vocabulary size, rope base and quirks: a few MB of layers
  * beside an embedding of the real vocabulary. Gemma's window is 16 (not 512) so that a test's
- * 32 generated tokens cross it; Llama's rope scaling is Llama 3.2's.
+ * 32 generated tokens cross it, on five sliding layers and a global one (its real pattern, which
+ * llama.cpp assumes); Llama's rope scaling is Llama 3.2's.
  */
 export const familyPresets: Readonly<Record<DecoderFamily, FamilyShape>> = {
   llama3: {
@@ -169,7 +170,7 @@ export const familyPresets: Readonly<Record<DecoderFamily, FamilyShape>> = {
     family: 'gemma3',
     hiddenSize: 64,
     intermediateSize: 160,
-    numLayers: 2,
+    numLayers: 6,
     numHeads: 4,
     numKvHeads: 1,
     headDim: 32,
@@ -178,7 +179,7 @@ export const familyPresets: Readonly<Record<DecoderFamily, FamilyShape>> = {
     ropeTheta: 1000000,
     rmsNormEps: 1e-6,
     tieWordEmbeddings: true,
-    slidingWindow: { size: 16, pattern: 2, localRopeTheta: 10000 },
+    slidingWindow: { size: 16, pattern: 6, localRopeTheta: 10000 },
     queryPreAttnScalar: 32,
   },
   phi3: {

@@ -13,6 +13,8 @@ import {
 import { FamilyWeights, FamilyWeightValues } from './family-weights.js';
 import { addGenaiDecoder } from './genai-graph.js';
 import { addOptimumDecoder } from './optimum-graph.js';
+import { writeFamilyGguf } from './write-family-gguf.js';
+import type { GgmlType } from '../gguf/ggml-types.js';
 
 /**
  * Which exporter's graph a folder holds (see addOptimumDecoder and addGenaiDecoder). Both are
@@ -40,6 +42,8 @@ export interface FamilyFolderOptions {
   shape?: Partial<Omit<FamilyShape, 'family'>>;
   seed?: number;
   variants?: FamilyVariant[];
+  /** The same weights as llama.cpp GGUF files, `gguf/model-<type>.gguf` (families it takes). */
+  gguf?: GgmlType[];
 }
 
 export interface FamilyFolder {
@@ -125,6 +129,18 @@ export function writeFamilyFolder(dir: string, options: FamilyFolderOptions): Fa
         docString: `VMM fixture: ${shape.family} decoder, ${options.layout} layout (${variant}), seed ${seed}`,
       }),
     );
+  }
+  if (options.gguf && options.gguf.length > 0) mkdirSync(join(dir, 'gguf'), { recursive: true });
+  for (const type of options.gguf ?? []) {
+    const path = join(dir, `gguf/model-${type}.gguf`);
+    writeFamilyGguf(path, {
+      shape,
+      seed,
+      type,
+      tokenizerDir: options.tokenizerDir,
+      name: `VMM fixture ${shape.family} (seed ${seed})`,
+    });
+    files.push(path);
   }
   return { dir, files, shape, parameterCount: familyParameterCount(shape), eosTokenIds: eos };
 }
