@@ -53,13 +53,16 @@ beforeAll(async () => {
       ...JSON.parse(readFileSync(thinkerConfig, 'utf8')),
       chat_template:
         "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + eos_token }}{% endfor %}" +
-        "{% if add_generation_prompt %}{% if enable_thinking is defined and enable_thinking is false %}" +
+        '{% if add_generation_prompt %}{% if enable_thinking is defined and enable_thinking is false %}' +
         "{{ '<think>\\n\\n</think>\\n\\n' }}{% else %}{{ '<think>\\n' }}{% endif %}{% endif %}",
     }),
   );
   // Random weights seldom stop: answers end after 8 tokens (generation_config's max_new_tokens).
   const generation = join(models, DEMO_QWEN3, 'generation_config.json');
-  writeFileSync(generation, JSON.stringify({ ...JSON.parse(readFileSync(generation, 'utf8')), max_new_tokens: 8 }));
+  writeFileSync(
+    generation,
+    JSON.stringify({ ...JSON.parse(readFileSync(generation, 'utf8')), max_new_tokens: 8 }),
+  );
   const write = (path: string, squares: Parameters<typeof drawSquares>[2]) => {
     const image = drawSquares(480, 320, squares);
     return sharp(Buffer.from(image.data), { raw: { width: 480, height: 320, channels: 3 } })
