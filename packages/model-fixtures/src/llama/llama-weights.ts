@@ -158,7 +158,14 @@ function quantizedLinear(
     );
     return (builder, x) => builder.node('DynamicQuantizeMatMul', [x, b, scale], {}, 'com.microsoft');
   }
-  return q4Linear(graph, spec.name, inputs, outputs, () => quantize().data, () => release(quantize().scales));
+  return q4Linear(
+    graph,
+    spec.name,
+    inputs,
+    outputs,
+    () => quantize().data,
+    () => release(quantize().scales),
+  );
 }
 
 /**
