@@ -16,12 +16,12 @@ import { LlmRunner, LlmTokenizer } from '@vmm/llm';
 import {
   type DecoderFamily,
   type FamilyShape,
-  familyPresets,
+  ggufArchitectures,
   llamaPresets,
   writeFamilyFolder,
   writeLlamaFolder,
 } from '@vmm/model-fixtures';
-import { lenmlModelsDir, openLlamaCpp } from '@vmm/test-support';
+import { familyTokenizerDir, lenmlModelsDir, openLlamaCpp } from '@vmm/test-support';
 import { timedStream } from './llm/ours.js';
 import { median } from './stats.js';
 
@@ -158,12 +158,6 @@ if (!skip.has('layouts')) {
 
 if (!skip.has('llamacpp')) {
   // 2. Each family vs llama.cpp q4_0 on the same quantized weights.
-  const tokenizerOf: Readonly<Partial<Record<DecoderFamily, string>>> = {
-    llama3: 'llama3_1',
-    qwen2: 'qwen3',
-    qwen3: 'qwen3',
-    gemma3: 'gemma3',
-  };
   /** A bench size: wide enough that the layers, not the harness, cost; the real vocabulary. */
   const benchShape = (family: DecoderFamily): Partial<FamilyShape> => ({
     hiddenSize: 512,
@@ -180,15 +174,13 @@ if (!skip.has('llamacpp')) {
     '\neach family: VMM builder int4 vs llama.cpp q4_0 (same quantized weights), decode tok/s after 16 tokens',
   );
   for (const family of values.families.split(',') as DecoderFamily[]) {
-    const tokenizerName = tokenizerOf[family];
-    if (!tokenizerName || !(family in familyPresets))
-      throw new Error(`no llama.cpp comparison for ${family}`);
+    if (!ggufArchitectures[family]) throw new Error(`no llama.cpp comparison for ${family}`);
     const dir = join(values.dir, `${family}-bench`);
     if (!existsSync(join(dir, 'gguf', 'model-q4_0.gguf')))
       writeFamilyFolder(dir, {
         family,
         layout: 'genai',
-        tokenizerDir: lenmlModelsDir(tokenizerName),
+        tokenizerDir: familyTokenizerDir(family),
         shape: benchShape(family),
         variants: ['q4'],
         gguf: ['q4_0'],

@@ -18,20 +18,12 @@ import {
   ggufArchitectures,
   writeInChild,
 } from '@vmm/model-fixtures';
-import { lenmlModelsDir, openLlamaCpp } from '@vmm/test-support';
+import { familyTokenizerDir, openLlamaCpp } from '@vmm/test-support';
 import { LlmRunner, LlmTokenizer, type TokenLogprob } from '../src/index.js';
 import { collect } from './collect.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-families-'));
 const TOKENS = 32;
-/** Which real tokenizer each family's fixture carries (Phi-3's is Llama 2's, padded to 32064). */
-const tokenizers: Readonly<Record<DecoderFamily, string>> = {
-  llama3: 'llama3_1',
-  qwen2: 'qwen3',
-  qwen3: 'qwen3',
-  gemma3: 'gemma3',
-  phi3: 'llama2',
-};
 const folders = new Map<string, FamilyFolder>();
 const name = (family: DecoderFamily, layout: FamilyLayout) => `${family}-${layout}`;
 
@@ -44,7 +36,7 @@ beforeAll(() => {
         writeInChild('writeFamilyFolder', join(root, name(family, layout)), {
           family,
           layout,
-          tokenizerDir: lenmlModelsDir(tokenizers[family]),
+          tokenizerDir: familyTokenizerDir(family),
           variants,
           seed: 29,
           ...(layout === 'optimum' && ggufArchitectures[family] ? { gguf: ['f32' as const] } : {}),

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { lenmlModelsDir } from '@vmm/test-support';
+import { familyTokenizerDir } from '@vmm/test-support';
 import {
   type DecoderFamily,
   decoderFamilies,
@@ -18,19 +18,12 @@ import {
 } from '../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-family-fixtures-'));
-const tokenizers: Readonly<Record<DecoderFamily, string>> = {
-  llama3: 'llama3_1',
-  qwen2: 'qwen3',
-  qwen3: 'qwen3',
-  gemma3: 'gemma3',
-  phi3: 'llama2',
-};
 const folders = new Map<string, FamilyFolder>();
 const write = (family: DecoderFamily, layout: FamilyLayout, label: string = layout, window?: number) => {
   const folder = writeInChild('writeFamilyFolder', join(root, `${family}-${label}`), {
     family,
     layout,
-    tokenizerDir: lenmlModelsDir(tokenizers[family]),
+    tokenizerDir: familyTokenizerDir(family),
     seed: 5,
     // The window checks need no real vocabulary: a small one keeps them quick.
     ...(window === undefined
@@ -129,7 +122,7 @@ describe.each(decoderFamilies)('%s', (family) => {
     };
     expect(config.vocab_size).toBeGreaterThanOrEqual(Object.keys(tokenizer.model.vocab).length);
     expect(readFileSync(join(optimum.dir, 'tokenizer_config.json'))).toEqual(
-      readFileSync(join(lenmlModelsDir(tokenizers[family]), 'tokenizer_config.json')),
+      readFileSync(join(familyTokenizerDir(family), 'tokenizer_config.json')),
     );
     expect(existsSync(join(genai.dir, 'genai_config.json'))).toBe(true);
     expect(existsSync(join(optimum.dir, 'genai_config.json'))).toBe(false);

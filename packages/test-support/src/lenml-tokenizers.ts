@@ -17,3 +17,21 @@ export function lenmlModelsDir(name: string): string {
   }
   return join(dir, 'models');
 }
+
+/**
+ * The folder of the real tokenizer files a family fixture carries (`writeFamilyFolder`'s
+ * `tokenizerDir`): the family's own, Qwen 3's for Qwen 2.5 (the same vocabulary), Llama 2's for
+ * Phi-3 (its base).
+ */
+export function familyTokenizerDir(family: string): string {
+  const packages: Readonly<Record<string, string>> = {
+    llama3: 'llama3_1',
+    qwen2: 'qwen3',
+    qwen3: 'qwen3',
+    gemma3: 'gemma3',
+    phi3: 'llama2',
+  };
+  const name = packages[family];
+  if (!name) throw new Error(`no tokenizer package for the ${family} family`);
+  return lenmlModelsDir(name);
+}
