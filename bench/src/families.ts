@@ -3,7 +3,7 @@
 //    taken out at load: the `unfused-rotary` path) against the project's own GQA layout, on the
 //    `small` Llama shape: decode tok/s after 16 and after 1000 tokens of context. Target: the
 //    builder's within 10 % (>= 0.90x).
-// 2. Each family llama.cpp's converter takes (Llama 3, Qwen 2.5, Qwen 3, Gemma 3) at a bench size
+// 2. Each family llama.cpp's converter takes (Llama 3, Qwen 2.5, Qwen 3, Gemma 3, Phi-3) at a bench size
 //    with its real vocabulary: VMM on the builder's int4 file against llama.cpp on the q4_0 GGUF
 //    of the very same quantized weights, decode tok/s after a short prompt.
 // Same run, engines alternating, greedy, the same thread count; every stream is checked to have
@@ -30,7 +30,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     runs: { type: 'string', default: '3' },
     tokens: { type: 'string', default: '48' },
-    families: { type: 'string', default: 'llama3,qwen2,qwen3,gemma3' },
+    families: { type: 'string', default: 'llama3,qwen2,qwen3,gemma3,phi3' },
     skip: { type: 'string', default: '' },
     dir: { type: 'string', default: join(tmpdir(), 'vmm-bench-families') },
   },
@@ -164,7 +164,8 @@ if (!skip.has('llamacpp')) {
     intermediateSize: 1408,
     numLayers: family === 'gemma3' ? 6 : 4,
     numHeads: 8,
-    numKvHeads: family === 'gemma3' ? 1 : 2,
+    // Phi-3 has as many KV heads as query heads.
+    numKvHeads: family === 'gemma3' ? 1 : family === 'phi3' ? 8 : 2,
     headDim: 64,
     ...(family === 'gemma3'
       ? { queryPreAttnScalar: 64, slidingWindow: { size: 512, pattern: 6, localRopeTheta: 10000 } }

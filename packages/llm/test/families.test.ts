@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   type DecoderFamily,
   decoderFamilies,
@@ -19,7 +20,7 @@ import {
   writeInChild,
 } from '@vmm/model-fixtures';
 import { familyTokenizerDir, openLlamaCpp } from '@vmm/test-support';
-import { LlmRunner, LlmTokenizer, type TokenLogprob } from '../src/index.js';
+import { LlmRunner, type TokenLogprob } from '../src/index.js';
 import { collect } from './collect.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-families-'));
@@ -44,12 +45,28 @@ beforeAll(() => {
       );
     }
   }
-  env.allowRemoteModels = false;
-  env.localModelPath = root;
-  env.useFSCache = false;
-}, 120_000);
+}, 300_000);
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** transformers.js on a folder, in a plain Node process (see transformers-greedy.mjs). */
+async function transformersJs(
+  folder: string,
+  prompt: string,
+  tokens: number,
+  dtype?: string,
+): Promise<{ promptIds: number[]; generated: number[] }> {
+  const script = new URL('./transformers-greedy.mjs', import.meta.url).pathname;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [script, JSON.stringify({ root, name: folder, prompt, tokens, dtype })],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout) as { promptIds: number[]; generated: number[] };
+}
+
+/** A family test's budget: models of real vocabularies, on a busy two-core machine. */
+const BUDGET = 240_000;
 
 const PROMPT = 'The old lighthouse keeper looked out over the grey water and said';
 
@@ -86,21 +103,12 @@ describe('each family in each exporter layout', () => {
         await runner.close();
       }
 
-      const tokenizer = await AutoTokenizer.from_pretrained(name(family, layout));
-      const model = await AutoModelForCausalLM.from_pretrained(name(family, layout), {
-        local_files_only: true,
-        ...(variant === 'fp32' ? {} : { dtype: variant }),
-      });
-      const inputs = tokenizer(PROMPT);
-      const output = (await model.generate({
-        ...inputs,
-        max_new_tokens: TOKENS,
-        do_sample: false,
-        eos_token_id: [],
-      })) as { tolist(): bigint[][] };
-      await model.dispose();
-      const prompt = tokenizer.encode(PROMPT);
-      const theirs = (output.tolist()[0] ?? []).map(Number).slice(prompt.length);
+      const { promptIds: prompt, generated: theirs } = await transformersJs(
+        name(family, layout),
+        PROMPT,
+        TOKENS,
+        variant === 'fp32' ? undefined : variant,
+      );
 
       expect(ours.done?.promptTokens).toBe(prompt.length);
       // VMM stops at the model's end-of-turn ids; transformers.js was told not to: compare up to there.
@@ -109,6 +117,7 @@ describe('each family in each exporter layout', () => {
       expect(ours.ids).toEqual(expected);
       expect(expected.length).toBeGreaterThan(4);
     },
+    BUDGET,
   );
 });
 
@@ -130,33 +139,40 @@ describe.each([
       batching: { prefillChunk: 16, prefillChunkAlone: 16, ...batching },
     });
 
-  it('batches sequences of different lengths (across Gemma’s window) as each runs alone, and reuses prefixes', async () => {
-    const requests = [
-      { prompt: text(40, 0), options: { temperature: 0, maxTokens: 24 } },
-      { prompt: text(3, 1), options: { temperature: 0.8, seed: 7, maxTokens: 30 } },
-      { prompt: text(20, 2), options: { temperature: 0, maxTokens: 12 } },
-    ];
-    const alone = await open({ maxBatch: 1 });
-    const batched = await open({ maxBatch: 4 });
-    try {
-      const expected: number[][] = [];
-      for (const request of requests)
-        expected.push((await collect(alone.generate({ ...request, raw: true }))).ids);
-      const outputs = await Promise.all(
-        requests.map((request) => collect(batched.generate({ ...request, raw: true }))),
-      );
-      outputs.forEach((output, index) => expect(output.ids).toEqual(expected[index]));
+  it(
+    'batches sequences of different lengths (across Gemma’s window) as each runs alone, and reuses prefixes',
+    async () => {
+      const requests = [
+        { prompt: text(40, 0), options: { temperature: 0, maxTokens: 24 } },
+        { prompt: text(3, 1), options: { temperature: 0.8, seed: 7, maxTokens: 30 } },
+        { prompt: text(20, 2), options: { temperature: 0, maxTokens: 12 } },
+      ];
+      const alone = await open({ maxBatch: 1 });
+      const batched = await open({ maxBatch: 4 });
+      try {
+        const expected: number[][] = [];
+        for (const request of requests)
+          expected.push((await collect(alone.generate({ ...request, raw: true }))).ids);
+        const outputs = await Promise.all(
+          requests.map((request) => collect(batched.generate({ ...request, raw: true }))),
+        );
+        outputs.forEach((output, index) => expect(output.ids).toEqual(expected[index]));
 
-      // A follow-up that starts with an earlier prompt continues from its cached rows.
-      const followUp = { prompt: `${text(40, 0)} ${text(8, 3)}`, options: { temperature: 0, maxTokens: 12 } };
-      const before = (await batched.stats()).prefixCacheHits;
-      const reused = await collect(batched.generate({ ...followUp, raw: true }));
-      expect((await batched.stats()).prefixCacheHits).toBe(before + 1);
-      expect(reused.ids).toEqual((await collect(alone.generate({ ...followUp, raw: true }))).ids);
-    } finally {
-      await Promise.all([alone.close(), batched.close()]);
-    }
-  });
+        // A follow-up that starts with an earlier prompt continues from its cached rows.
+        const followUp = {
+          prompt: `${text(40, 0)} ${text(8, 3)}`,
+          options: { temperature: 0, maxTokens: 12 },
+        };
+        const before = (await batched.stats()).prefixCacheHits;
+        const reused = await collect(batched.generate({ ...followUp, raw: true }));
+        expect((await batched.stats()).prefixCacheHits).toBe(before + 1);
+        expect(reused.ids).toEqual((await collect(alone.generate({ ...followUp, raw: true }))).ids);
+      } finally {
+        await Promise.all([alone.close(), batched.close()]);
+      }
+    },
+    BUDGET,
+  );
 });
 
 const LONG_PROMPT =
@@ -172,70 +188,74 @@ const tolerance = (family: DecoderFamily) => (family === 'gemma3' ? 1e-2 : 2e-3)
 const ggufFamilies = decoderFamilies.filter((family) => ggufArchitectures[family] !== undefined);
 
 describe.each(ggufFamilies)('%s: VMM and llama.cpp on the same weights', (family) => {
-  it('agree on the next-token distribution after a long prompt and on the greedy continuation', async () => {
-    const optimum = folders.get(name(family, 'optimum')) as FamilyFolder;
-    const ids = LlmTokenizer.load(optimum.dir).encode(LONG_PROMPT, true);
-    expect(ids.length).toBeGreaterThan(30);
-    const peer = await openLlamaCpp({
-      modelPath: join(optimum.dir, 'gguf', 'model-f32.gguf'),
-      threads: 1,
-      contextSize: 256,
-      exactKvCache: true,
-    });
-    try {
-      const theirs = await peer.nextLogProbs(ids);
-      const expectedTop = [...theirs.keys()]
-        .sort((a, b) => (theirs[b] as number) - (theirs[a] as number))
-        .slice(0, TOP);
-      const [continuation] = await peer.generate([ids], 16);
-      // Optimum's file: the builder's computes the same logits (the fixtures' layout test).
-      const folder = optimum;
-      {
-        const runner = await LlmRunner.open({
-          dir: folder.dir,
-          file: 'onnx/model.onnx',
-          session: { backend: 'cpu', intraOpThreads: 1 },
-        });
-        try {
-          const first = await collect(
-            runner.generate({
-              prompt: LONG_PROMPT,
-              raw: true,
-              options: {
-                temperature: 0,
-                repetitionPenalty: 1,
-                maxTokens: 1,
-                logprobs: true,
-                topLogprobs: TOP,
-              },
-            }),
-          );
-          expect(first.done?.promptTokens).toBe(ids.length);
-          const top = (first.chunks.flatMap((chunk) => chunk.logprobs ?? [])[0] as TokenLogprob).top;
-          // The same ten, each within rounding; one swapped at the boundary only by a near-tie.
-          for (const entry of top)
-            expect(Math.abs(entry.logprob - (theirs[entry.tokenId] as number))).toBeLessThan(
-              tolerance(family),
+  it(
+    'agree on the next-token distribution after a long prompt and on the greedy continuation',
+    async () => {
+      const optimum = folders.get(name(family, 'optimum')) as FamilyFolder;
+      const ids = (await transformersJs(name(family, 'optimum'), LONG_PROMPT, 0)).promptIds;
+      expect(ids.length).toBeGreaterThan(30);
+      const peer = await openLlamaCpp({
+        modelPath: join(optimum.dir, 'gguf', 'model-f32.gguf'),
+        threads: 1,
+        contextSize: 256,
+        exactKvCache: true,
+      });
+      try {
+        const theirs = await peer.nextLogProbs(ids);
+        const expectedTop = [...theirs.keys()]
+          .sort((a, b) => (theirs[b] as number) - (theirs[a] as number))
+          .slice(0, TOP);
+        const [continuation] = await peer.generate([ids], 16);
+        // Optimum's file: the builder's computes the same logits (the fixtures' layout test).
+        const folder = optimum;
+        {
+          const runner = await LlmRunner.open({
+            dir: folder.dir,
+            file: 'onnx/model.onnx',
+            session: { backend: 'cpu', intraOpThreads: 1 },
+          });
+          try {
+            const first = await collect(
+              runner.generate({
+                prompt: LONG_PROMPT,
+                raw: true,
+                options: {
+                  temperature: 0,
+                  repetitionPenalty: 1,
+                  maxTokens: 1,
+                  logprobs: true,
+                  topLogprobs: TOP,
+                },
+              }),
             );
-          const last = (top.at(-1) as { logprob: number }).logprob;
-          for (const id of expectedTop.filter((id) => !top.some((entry) => entry.tokenId === id)))
-            expect((theirs[id] as number) - last).toBeLessThan(tolerance(family));
-          expect(top[0]?.tokenId).toBe(expectedTop[0]);
+            expect(first.done?.promptTokens).toBe(ids.length);
+            const top = (first.chunks.flatMap((chunk) => chunk.logprobs ?? [])[0] as TokenLogprob).top;
+            // The same ten, each within rounding; one swapped at the boundary only by a near-tie.
+            for (const entry of top)
+              expect(Math.abs(entry.logprob - (theirs[entry.tokenId] as number))).toBeLessThan(
+                tolerance(family),
+              );
+            const last = (top.at(-1) as { logprob: number }).logprob;
+            for (const id of expectedTop.filter((id) => !top.some((entry) => entry.tokenId === id)))
+              expect((theirs[id] as number) - last).toBeLessThan(tolerance(family));
+            expect(top[0]?.tokenId).toBe(expectedTop[0]);
 
-          const greedy = await collect(
-            runner.generate({
-              prompt: LONG_PROMPT,
-              raw: true,
-              options: { temperature: 0, repetitionPenalty: 1, maxTokens: 16 },
-            }),
-          );
-          expect(greedy.ids).toEqual(continuation?.tokens);
-        } finally {
-          await runner.close();
+            const greedy = await collect(
+              runner.generate({
+                prompt: LONG_PROMPT,
+                raw: true,
+                options: { temperature: 0, repetitionPenalty: 1, maxTokens: 16 },
+              }),
+            );
+            expect(greedy.ids).toEqual(continuation?.tokens);
+          } finally {
+            await runner.close();
+          }
         }
+      } finally {
+        await peer.close();
       }
-    } finally {
-      await peer.close();
-    }
-  });
+    },
+    BUDGET,
+  );
 });

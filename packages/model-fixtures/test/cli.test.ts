@@ -17,7 +17,7 @@ describe('vmm-model-fixtures demo', () => {
     const result = run('demo', '--out', out);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('wrote 4 models');
+    expect(result.stdout).toContain('wrote 5 models');
     for (const file of [
       'tiny-llama/onnx/model.onnx',
       'tiny-llama/onnx/model_fp16.onnx',
@@ -28,6 +28,9 @@ describe('vmm-model-fixtures demo', () => {
       'mini-embed/onnx/model.onnx',
       'mini-embed/modules.json',
       'mini-embed/1_Pooling/config.json',
+      'qwen3-demo/onnx/model.onnx',
+      'qwen3-demo/onnx/model_q4.onnx',
+      'qwen3-demo/tokenizer_config.json',
     ]) {
       expect(existsSync(join(out, file))).toBe(true);
     }

@@ -113,14 +113,14 @@ export function checkDigest(digest: string): string {
  * are renamed into place, so no reader ever sees half a blob, tree or manifest.
  */
 /**
- * Parsed manifests by path, with the file version they were read from (readManifest). Bounded by
- * the bytes of the files they came from, not their count: a manifest may carry a megabyte of SYSTEM
- * and 64 licenses of a megabyte each, and a few hundred of those kept would be gigabytes. Manifests
- * over `PARSED_MANIFEST_BYTES` are read afresh each time (they are rare; typical ones are < 2 KiB).
+ * Parsed manifests by path, with the file version they were read from (readManifest): listings
+ * read every manifest at each poll, and a manifest stored before the text bounds may hold tens of
+ * MB of SYSTEM that would be parsed again each time. Entries leave when a listing no longer finds
+ * their file (manifestNames), so deleted models' manifests are not kept; and the cache is bounded
+ * by the bytes of the files its entries came from, oldest first out.
  */
 const parsedManifests = new Map<string, { version: string; bytes: number; manifest: ModelManifest }>();
-const PARSED_MANIFEST_BYTES = 64 * 1024;
-const PARSED_MANIFESTS_BYTES = 4 * 1024 * 1024;
+const PARSED_MANIFESTS_BYTES = 64 * 1024 * 1024;
 let parsedManifestsBytes = 0;
 
 function forgetManifest(path: string): void {
@@ -132,7 +132,7 @@ function forgetManifest(path: string): void {
 
 function rememberManifest(path: string, version: string, bytes: number, manifest: ModelManifest): void {
   forgetManifest(path);
-  if (bytes > PARSED_MANIFEST_BYTES) return;
+  if (bytes > PARSED_MANIFESTS_BYTES) return;
   parsedManifests.set(path, { version, bytes, manifest });
   parsedManifestsBytes += bytes;
   while (parsedManifestsBytes > PARSED_MANIFESTS_BYTES)
@@ -213,13 +213,18 @@ export class ModelStore {
     const base = join(this.home, 'manifests');
     if (!existsSync(base)) return [];
     const names: string[] = [];
+    const seen = new Set<string>();
     for (const entry of readdirRetrying(base)) {
       if (!entry.isFile() || !entry.name.endsWith('.json')) continue;
       const path = relative(base, join(entry.parentPath, entry.name)).split(sep).join('/');
       const slash = path.lastIndexOf('/');
       if (slash < 0) continue;
       names.push(`${path.slice(0, slash)}:${path.slice(slash + 1, -'.json'.length)}`);
+      seen.add(join(entry.parentPath, entry.name));
     }
+    // Cached manifests of this store whose files are gone (deleted models) are dropped.
+    for (const cached of [...parsedManifests.keys()])
+      if (cached.startsWith(base + sep) && !seen.has(cached)) forgetManifest(cached);
     return names.sort();
   }
 

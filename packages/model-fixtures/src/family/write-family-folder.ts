@@ -69,7 +69,7 @@ const stopTokens: Readonly<Record<DecoderFamily, { bos?: string; eos: string[]; 
   qwen2: { bos: '<|endoftext|>', eos: ['<|im_end|>', '<|endoftext|>'], pad: '<|endoftext|>' },
   qwen3: { bos: '<|endoftext|>', eos: ['<|im_end|>', '<|endoftext|>'], pad: '<|endoftext|>' },
   gemma3: { bos: '<bos>', eos: ['<eos>', '<end_of_turn>'], pad: '<pad>' },
-  phi3: { bos: '<s>', eos: ['</s>'] },
+  phi3: { bos: '<s>', eos: ['<|endoftext|>', '<|assistant|>', '<|end|>'], pad: '<|endoftext|>' },
 };
 
 /** Writes a model folder of `family` in an exporter's `layout`, with the real tokenizer files. */
@@ -87,11 +87,12 @@ export function writeFamilyFolder(dir: string, options: FamilyFolderOptions): Fa
     writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
     files.push(join(dir, name));
   };
-  for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
-    copyFileSync(join(options.tokenizerDir, name), join(dir, name));
-    files.push(join(dir, name));
-  }
-  const tokenIds = addedTokenIds(join(options.tokenizerDir, 'tokenizer.json'));
+  if (options.family === 'phi3') writePhi3Tokenizer(options.tokenizerDir, dir);
+  else
+    for (const name of ['tokenizer.json', 'tokenizer_config.json'])
+      copyFileSync(join(options.tokenizerDir, name), join(dir, name));
+  files.push(join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json'));
+  const tokenIds = addedTokenIds(join(dir, 'tokenizer.json'));
   const stops = stopTokens[options.family];
   const idOf = (text: string | undefined) => (text === undefined ? undefined : tokenIds.get(text));
   const eos = stops.eos.map(idOf).filter((id): id is number => id !== undefined);
@@ -137,12 +138,74 @@ export function writeFamilyFolder(dir: string, options: FamilyFolderOptions): Fa
       shape,
       seed,
       type,
-      tokenizerDir: options.tokenizerDir,
+      tokenizerDir: dir,
       name: `VMM fixture ${shape.family} (seed ${seed})`,
     });
     files.push(path);
   }
   return { dir, files, shape, parameterCount: familyParameterCount(shape), eosTokenIds: eos };
+}
+
+/**
+ * Phi-3's eleven tokens after Llama 2's 32 000 (its tokenizer is Llama 2's with these added), and
+ * Phi-3-mini-instruct's chat template.
+ */
+const PHI3_ADDED_TOKENS = [
+  '<|endoftext|>',
+  '<|assistant|>',
+  '<|placeholder1|>',
+  '<|placeholder2|>',
+  '<|placeholder3|>',
+  '<|placeholder4|>',
+  '<|system|>',
+  '<|end|>',
+  '<|placeholder5|>',
+  '<|placeholder6|>',
+  '<|user|>',
+];
+const PHI3_CHAT_TEMPLATE =
+  "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + '<|end|>\n'}}" +
+  "{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}" +
+  "{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}";
+
+/** Phi-3's tokenizer files from Llama 2's (`tokenizerDir`): its added tokens, template, end token. */
+function writePhi3Tokenizer(tokenizerDir: string, dir: string): void {
+  const tokenizer = JSON.parse(readFileSync(join(tokenizerDir, 'tokenizer.json'), 'utf8')) as {
+    added_tokens: object[];
+  };
+  const base = 32000;
+  const added = PHI3_ADDED_TOKENS.map((content, i) => ({
+    id: base + i,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: i > 0,
+    normalized: false,
+    special: true,
+  }));
+  tokenizer.added_tokens = [...tokenizer.added_tokens, ...added];
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  const config = JSON.parse(readFileSync(join(tokenizerDir, 'tokenizer_config.json'), 'utf8')) as {
+    added_tokens_decoder?: Record<string, object>;
+  };
+  writeFileSync(
+    join(dir, 'tokenizer_config.json'),
+    `${JSON.stringify(
+      {
+        ...config,
+        added_tokens_decoder: {
+          ...config.added_tokens_decoder,
+          ...Object.fromEntries(added.map(({ id, ...token }) => [String(id), token])),
+        },
+        chat_template: PHI3_CHAT_TEMPLATE,
+        eos_token: '<|endoftext|>',
+        pad_token: '<|endoftext|>',
+      },
+      null,
+      2,
+    )}\n`,
+  );
 }
 
 /** The ids of a tokenizer.json's added (special) tokens by their text. */

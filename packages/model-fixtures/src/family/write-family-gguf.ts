@@ -11,6 +11,7 @@ export const ggufArchitectures: Readonly<Partial<Record<DecoderFamily, string>>>
   qwen2: 'qwen2',
   qwen3: 'qwen3',
   gemma3: 'gemma3',
+  phi3: 'phi3',
 };
 
 export interface FamilyGgufOptions {
@@ -34,7 +35,7 @@ const TOKEN = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, by
  * divisors; Gemma's norms stored as 1 + w; a tied head left out (llama.cpp reads token_embd);
  * 1-D tensors in f32; a matrix whose rows do not fill whole blocks falls back to f16. The
  * vocabulary is the real tokenizer's: byte-level BPE (`gpt2`, with merges and the pre-tokenizer
- * llama.cpp names) for Llama 3 and Qwen, SentencePiece-style (`llama`) for Gemma, padded with
+ * llama.cpp names) for Llama 3 and Qwen, SentencePiece-style (`llama`) for Gemma and Phi-3, padded with
  * unused `[PADn]` entries to the model's vocabulary size, as the converter pads.
  */
 export function writeFamilyGguf(path: string, options: FamilyGgufOptions): void {
@@ -91,13 +92,17 @@ export function writeFamilyGguf(path: string, options: FamilyGgufOptions): void 
   for (let i = 0; i < shape.numLayers; i += 1) {
     const hf = `model.layers.${i}.`;
     const blk = `blk.${i}.`;
-    tensors.push(
-      norm(`${blk}attn_norm.weight`, `${hf}input_layernorm.weight`),
-      linear(`${blk}attn_q.weight`, `${hf}self_attn.q_proj.weight`, permute ? shape.numHeads : undefined),
-      linear(`${blk}attn_k.weight`, `${hf}self_attn.k_proj.weight`, permute ? shape.numKvHeads : undefined),
-      linear(`${blk}attn_v.weight`, `${hf}self_attn.v_proj.weight`),
-      linear(`${blk}attn_output.weight`, `${hf}self_attn.o_proj.weight`),
-    );
+    tensors.push(norm(`${blk}attn_norm.weight`, `${hf}input_layernorm.weight`));
+    if (traits.packedCheckpoint)
+      // Phi-3: llama.cpp keeps the checkpoint's packing (attn_qkv; ffn_up holds gate then up).
+      tensors.push(linear(`${blk}attn_qkv.weight`, `${hf}self_attn.qkv_proj.weight`));
+    else
+      tensors.push(
+        linear(`${blk}attn_q.weight`, `${hf}self_attn.q_proj.weight`, permute ? shape.numHeads : undefined),
+        linear(`${blk}attn_k.weight`, `${hf}self_attn.k_proj.weight`, permute ? shape.numKvHeads : undefined),
+        linear(`${blk}attn_v.weight`, `${hf}self_attn.v_proj.weight`),
+      );
+    tensors.push(linear(`${blk}attn_output.weight`, `${hf}self_attn.o_proj.weight`));
     if (traits.qkvBias)
       for (const x of ['q', 'k', 'v'])
         tensors.push(vector(`${blk}attn_${x}.bias`, `${hf}self_attn.${x}_proj.bias`));
@@ -113,11 +118,13 @@ export function writeFamilyGguf(path: string, options: FamilyGgufOptions): void 
         norm(`${blk}post_ffw_norm.weight`, `${hf}post_feedforward_layernorm.weight`),
       );
     else tensors.push(norm(`${blk}ffn_norm.weight`, `${hf}post_attention_layernorm.weight`));
-    tensors.push(
-      linear(`${blk}ffn_gate.weight`, `${hf}mlp.gate_proj.weight`),
-      linear(`${blk}ffn_up.weight`, `${hf}mlp.up_proj.weight`),
-      linear(`${blk}ffn_down.weight`, `${hf}mlp.down_proj.weight`),
-    );
+    if (traits.packedCheckpoint) tensors.push(linear(`${blk}ffn_up.weight`, `${hf}mlp.gate_up_proj.weight`));
+    else
+      tensors.push(
+        linear(`${blk}ffn_gate.weight`, `${hf}mlp.gate_proj.weight`),
+        linear(`${blk}ffn_up.weight`, `${hf}mlp.up_proj.weight`),
+      );
+    tensors.push(linear(`${blk}ffn_down.weight`, `${hf}mlp.down_proj.weight`));
   }
   tensors.push(norm('output_norm.weight', 'model.norm.weight'));
   if (!shape.tieWordEmbeddings) tensors.push(linear('output.weight', 'lm_head.weight'));
@@ -135,7 +142,12 @@ function ropeDivisors(shape: FamilyShape): Float32Array {
 }
 
 interface TokenizerJson {
-  model: { type: string; vocab: Record<string, number>; merges?: (string | [string, string])[] };
+  model: {
+    type: string;
+    vocab: Record<string, number>;
+    merges?: (string | [string, string])[];
+    byte_fallback?: boolean;
+  };
   added_tokens?: { id: number; content: string; special: boolean }[];
 }
 
@@ -158,7 +170,8 @@ function metadata(arch: string, options: FamilyGgufOptions): Map<string, GgufVal
   for (const [text, id] of Object.entries(tokenizer.model.vocab)) {
     if (id >= shape.vocabSize) continue;
     tokens[id] = text;
-    types[id] = /^<0x[0-9A-F]{2}>$/.test(text) && arch === 'gemma3' ? TOKEN.byte : TOKEN.normal;
+    types[id] =
+      /^<0x[0-9A-F]{2}>$/.test(text) && tokenizer.model.byte_fallback === true ? TOKEN.byte : TOKEN.normal;
     ids.set(text, id);
   }
   for (const added of tokenizer.added_tokens ?? []) {
@@ -187,7 +200,9 @@ function metadata(arch: string, options: FamilyGgufOptions): Map<string, GgufVal
     [`${arch}.rope.freq_base`, f32(shape.ropeTheta)],
   ];
   if (shape.slidingWindow) entries.push([`${arch}.attention.sliding_window`, u32(shape.slidingWindow.size)]);
-  if (tokenizer.model.type === 'BPE' && arch !== 'gemma3') {
+  // Byte-level BPE (Llama 3, Qwen) as `gpt2`; SentencePiece-converted BPE with byte fallback
+  // (Gemma; Llama 2's, so Phi-3's) as `llama`.
+  if (tokenizer.model.type === 'BPE' && tokenizer.model.byte_fallback !== true) {
     entries.push(
       ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
       ['tokenizer.ggml.pre', { type: 'string', value: arch === 'llama' ? 'llama-bpe' : 'qwen2' }],
