@@ -15,7 +15,12 @@ export interface BatchServiceOptions {
   prefix: string;
   /** How long batches, their jobs and results are kept. */
   ttlMs: number;
-  /** Attempts per item for retryable failures (worker unavailable or full), with exponential backoff. */
+  /**
+   * Attempts per item for retryable failures (worker unavailable or full), with exponential
+   * backoff: by default 6 from 1 s, so an item waits out a worker that is down (restarting, its
+   * model loading on a busy machine) for about 31 s before it fails — 5 from 500 ms gave up after
+   * 7.5 s and failed innocent items of a batch whose worker a poison item had killed.
+   */
   attempts?: number;
   backoffMs?: number;
   /** Connection errors of the queues (Redis away); they reconnect by themselves. */
@@ -135,8 +140,8 @@ export class BatchService {
         },
         opts: {
           jobId: itemJobId(batchId, index),
-          attempts: this.options.attempts ?? 5,
-          backoff: { type: 'exponential', delay: this.options.backoffMs ?? 500 },
+          attempts: this.options.attempts ?? 6,
+          backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 },
           removeOnComplete: ttl,
           removeOnFail: ttl,
           ignoreDependencyOnFailure: true,
