@@ -13,7 +13,7 @@ import {
   writeClassifierFolder,
   writeDetectorFolder,
   writeLlamaFolder,
-  writeQwen3Demo,
+  writeInChild,
   DEMO_QWEN3,
 } from '@vmm/model-fixtures';
 import { removeRedisPrefix, waitFor } from '@vmm/test-support';
@@ -43,7 +43,8 @@ beforeAll(async () => {
   writeDetectorFolder(join(models, 'yolov8n-squares'));
   writeClassifierFolder(join(models, 'colour-classifier'));
   writeBertFolder(join(models, 'mini-embed'));
-  writeQwen3Demo(join(models, DEMO_QWEN3));
+  // Its real 151 936-token vocabulary: written in a plain Node process (jest's vm is slow at it).
+  writeInChild('writeQwen3Demo', join(models, DEMO_QWEN3));
   // A model whose template opens the thought (as DeepSeek R1's does): all it writes is thinking.
   writeLlamaFolder(join(models, 'thinker'));
   const thinkerConfig = join(models, 'thinker', 'tokenizer_config.json');
@@ -77,7 +78,8 @@ beforeAll(async () => {
   server = await startServer(models, prefix);
   const gateway = await startGateway(server.worker.port, prefix, { VMM_API_KEYS: 'cli-test-key' });
   keyed = { url: `http://127.0.0.1:${gateway.match[1]}`, stop: () => gateway.stop() };
-});
+  // Fixtures, two servers and a key-protected gateway: more than 30 s on a busy machine.
+}, 120_000);
 
 afterAll(async () => {
   await keyed?.stop();

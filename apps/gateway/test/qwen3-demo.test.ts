@@ -6,13 +6,14 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_QWEN3, writeDemoModels } from '@vmm/model-fixtures';
+import { DEMO_QWEN3, writeInChild } from '@vmm/model-fixtures';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { gatewayConfig, startWorker, stopWorker, useGateway, type WorkerProcess } from './harness.js';
 
 const modelsDir = mkdtempSync(join(tmpdir(), 'vmm-qwen3-demo-'));
-writeDemoModels(modelsDir);
+// The demo set, written in a plain Node process (jest's vm is slow at real vocabularies).
+writeInChild('writeDemoModels', modelsDir);
 
 let worker: WorkerProcess;
 beforeAll(async () => {
