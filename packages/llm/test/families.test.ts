@@ -193,11 +193,20 @@ describe.each(ggufFamilies)('%s: VMM and llama.cpp on the same weights', (family
       const optimum = folders.get(name(family, 'optimum')) as FamilyFolder;
       const ids = (await transformersJs(name(family, 'optimum'), LONG_PROMPT, 0)).promptIds;
       expect(ids.length).toBeGreaterThan(30);
+      // Optimum's file: the builder's computes the same logits (the fixtures' layout test).
+      const runner = await LlmRunner.open({
+        dir: optimum.dir,
+        file: 'onnx/model.onnx',
+        session: { backend: 'cpu', intraOpThreads: 1 },
+      });
       const peer = await openLlamaCpp({
         modelPath: join(optimum.dir, 'gguf', 'model-f32.gguf'),
         threads: 1,
         contextSize: 256,
         exactKvCache: true,
+      }).catch(async (error: unknown) => {
+        await runner.close();
+        throw error;
       });
       try {
         const theirs = await peer.nextLogProbs(ids);
@@ -205,54 +214,39 @@ describe.each(ggufFamilies)('%s: VMM and llama.cpp on the same weights', (family
           .sort((a, b) => (theirs[b] as number) - (theirs[a] as number))
           .slice(0, TOP);
         const [continuation] = await peer.generate([ids], 16);
-        // Optimum's file: the builder's computes the same logits (the fixtures' layout test).
-        const folder = optimum;
-        {
-          const runner = await LlmRunner.open({
-            dir: folder.dir,
-            file: 'onnx/model.onnx',
-            session: { backend: 'cpu', intraOpThreads: 1 },
-          });
-          try {
-            const first = await collect(
-              runner.generate({
-                prompt: LONG_PROMPT,
-                raw: true,
-                options: {
-                  temperature: 0,
-                  repetitionPenalty: 1,
-                  maxTokens: 1,
-                  logprobs: true,
-                  topLogprobs: TOP,
-                },
-              }),
-            );
-            expect(first.done?.promptTokens).toBe(ids.length);
-            const top = (first.chunks.flatMap((chunk) => chunk.logprobs ?? [])[0] as TokenLogprob).top;
-            // The same ten, each within rounding; one swapped at the boundary only by a near-tie.
-            for (const entry of top)
-              expect(Math.abs(entry.logprob - (theirs[entry.tokenId] as number))).toBeLessThan(
-                tolerance(family),
-              );
-            const last = (top.at(-1) as { logprob: number }).logprob;
-            for (const id of expectedTop.filter((id) => !top.some((entry) => entry.tokenId === id)))
-              expect((theirs[id] as number) - last).toBeLessThan(tolerance(family));
-            expect(top[0]?.tokenId).toBe(expectedTop[0]);
+        const first = await collect(
+          runner.generate({
+            prompt: LONG_PROMPT,
+            raw: true,
+            options: {
+              temperature: 0,
+              repetitionPenalty: 1,
+              maxTokens: 1,
+              logprobs: true,
+              topLogprobs: TOP,
+            },
+          }),
+        );
+        expect(first.done?.promptTokens).toBe(ids.length);
+        const top = (first.chunks.flatMap((chunk) => chunk.logprobs ?? [])[0] as TokenLogprob).top;
+        // The same ten, each within rounding; one swapped at the boundary only by a near-tie.
+        for (const entry of top)
+          expect(Math.abs(entry.logprob - (theirs[entry.tokenId] as number))).toBeLessThan(tolerance(family));
+        const last = (top.at(-1) as { logprob: number }).logprob;
+        for (const id of expectedTop.filter((id) => !top.some((entry) => entry.tokenId === id)))
+          expect((theirs[id] as number) - last).toBeLessThan(tolerance(family));
+        expect(top[0]?.tokenId).toBe(expectedTop[0]);
 
-            const greedy = await collect(
-              runner.generate({
-                prompt: LONG_PROMPT,
-                raw: true,
-                options: { temperature: 0, repetitionPenalty: 1, maxTokens: 16 },
-              }),
-            );
-            expect(greedy.ids).toEqual(continuation?.tokens);
-          } finally {
-            await runner.close();
-          }
-        }
+        const greedy = await collect(
+          runner.generate({
+            prompt: LONG_PROMPT,
+            raw: true,
+            options: { temperature: 0, repetitionPenalty: 1, maxTokens: 16 },
+          }),
+        );
+        expect(greedy.ids).toEqual(continuation?.tokens);
       } finally {
-        await peer.close();
+        await Promise.all([runner.close(), peer.close()]);
       }
     },
     BUDGET,

@@ -61,6 +61,5 @@ export {
   type DecoderFamily,
   type FamilyShape,
 } from './family/family-shape.js';
-export { FamilyWeightValues, familyWeightSpecs } from './family/family-weights.js';
 export { writeFamilyGguf, ggufArchitectures } from './family/write-family-gguf.js';
 export { writeInChild, type ChildWriters } from './write-in-child.js';

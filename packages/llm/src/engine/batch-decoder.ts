@@ -58,7 +58,7 @@ export class BatchDecoder {
     let model: Uint8Array | undefined;
     if (!plan.rows && options.backend !== 'openvino') {
       // Rotation fused into the attention kernel (ONNX Runtime GenAI's builder): taken out.
-      const rewrite = unfuseRotary(readFileSync(path), graph, pasts.length, kvType);
+      const rewrite = unfuseRotary(() => readFileSync(path), graph, pasts.length, kvType);
       if (rewrite) {
         model = rewrite.model;
         plan = { attention: 'gqa', rows: rewrite.rows, path: 'unfused-rotary' };

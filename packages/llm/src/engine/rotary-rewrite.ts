@@ -31,7 +31,8 @@ const POSITION_IDS = 9;
  * engine reads as extra outputs. Returns undefined when some layer's attention is not such a node.
  */
 export function unfuseRotary(
-  model: Uint8Array,
+  /** The model's bytes, read only once the graph is known to need the rewrite. */
+  readModel: () => Uint8Array,
   graph: OnnxGraph,
   layers: number,
   kvType: TensorType,
@@ -152,7 +153,7 @@ export function unfuseRotary(
       return nodes;
     });
   }
-  const edited = editOnnxGraph(model, {
+  const edited = editOnnxGraph(readModel(), {
     replace: (node, index) => plans.get(index)?.(node),
     inputs: needsPositions
       ? [{ name: 'position_ids', type: 'int64', dims: ['batch_size', 'sequence_length'] }]

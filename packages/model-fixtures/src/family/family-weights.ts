@@ -93,10 +93,6 @@ export class FamilyWeightValues {
     this.specs = new Map(familyWeightSpecs(shape).map((spec) => [spec.name, spec]));
   }
 
-  has(name: string): boolean {
-    return this.specs.has(name) || this.derive(name) !== undefined;
-  }
-
   /** [in, out] for matrices, [size] for vectors. */
   dims(name: string): number[] {
     const spec = this.specs.get(name);
