@@ -36,8 +36,11 @@ export interface LlmThreadInfo {
   attention: 'gqa' | 'eager';
   /** Whether a step returns only the new KV rows (the graph was rewritten at load). */
   kvRowsOnly: boolean;
-  /** How a step gets its new KV rows (KvPlan's path: new-rows, unfused-rotary or presents). */
-  kvPath: 'new-rows' | 'unfused-rotary' | 'presents';
+  /**
+   * How a step gets its new KV rows (KvPlan's path): shared-buffer (written in place through
+   * ONNX Runtime's I/O binding), new-rows, unfused-rotary or presents.
+   */
+  kvPath: 'shared-buffer' | 'new-rows' | 'unfused-rotary' | 'presents';
   contextLength: number;
   chatTemplate: string | undefined;
 }

@@ -59,6 +59,6 @@ serveThread({
     })();
   },
   async release() {
-    await (await loaded).decoder.session.release();
+    await (await loaded).decoder.release();
   },
 });

@@ -14,8 +14,13 @@ const root = mkdtempSync(join(tmpdir(), 'vmm-batching-'));
 const session = { backend: 'cpu' as const, intraOpThreads: 1 };
 const runners: LlmRunner[] = [];
 
-async function open(dir: string, batching: Partial<BatchingOptions> = {}, file = 'onnx/model.onnx') {
-  const runner = await LlmRunner.open({ dir, file, session, batching });
+async function open(
+  dir: string,
+  batching: Partial<BatchingOptions> = {},
+  file = 'onnx/model.onnx',
+  sessionOptions: { ortCApi?: boolean } = {},
+) {
+  const runner = await LlmRunner.open({ dir, file, session: { ...session, ...sessionOptions }, batching });
   runners.push(runner);
   return runner;
 }
@@ -45,21 +50,29 @@ const cases: { prompt: string; options: SamplingOptions; after: number }[] = [
 ];
 
 describe.each([
-  ['GroupQueryAttention, fp32', 'gqa', 'onnx/model.onnx'],
-  ['GroupQueryAttention, fp16', 'gqa', 'onnx/model_fp16.onnx'],
-  ['eager attention', 'eager', 'onnx/model.onnx'],
-  ['merged decoder (presents cut)', 'gqa', 'onnx/decoder_model_merged.onnx'],
+  // The shared-buffer path: the cache bound in place through ONNX Runtime's C API.
+  ['GroupQueryAttention, fp32', 'gqa', 'onnx/model.onnx', 'shared-buffer', true],
+  ['GroupQueryAttention, fp16', 'gqa', 'onnx/model_fp16.onnx', 'shared-buffer', true],
+  // Where the C API is off: onnxruntime-node's session and the graph's new rows.
+  ['GroupQueryAttention, fp32, C API off', 'gqa', 'onnx/model.onnx', 'new-rows', false],
+  ['eager attention', 'eager', 'onnx/model.onnx', 'new-rows', true],
+  ['merged decoder (presents cut)', 'gqa', 'onnx/decoder_model_merged.onnx', 'presents', true],
   // MatMulNBits quantizes activations per row and block: rows stay independent.
-  ['int4 (MatMulNBits)', 'gqa', 'onnx/model_q4.onnx'],
-])('continuous batching: %s', (_name, folder, file) => {
+  ['int4 (MatMulNBits)', 'gqa', 'onnx/model_q4.onnx', 'shared-buffer', true],
+] as const)('continuous batching: %s', (_name, folder, file, kvPath, ortCApi) => {
   it('gives each sequence what it gives alone, with joins and leaves mid-flight', async () => {
     const dir = join(root, folder);
-    const alone = await open(dir, { maxBatch: 1, prefillChunk: 16, prefillChunkAlone: 16 }, file);
+    const alone = await open(dir, { maxBatch: 1, prefillChunk: 16, prefillChunkAlone: 16 }, file, {
+      ortCApi,
+    });
+    expect(alone.info.kvPath).toBe(kvPath);
     const expected: number[][] = [];
     for (const { prompt: text, options } of cases) {
       expected.push((await collect(alone.generate({ prompt: text, raw: true, options }))).ids);
     }
-    const batched = await open(dir, { maxBatch: 4, prefillChunk: 16, prefillChunkAlone: 16 }, file);
+    const batched = await open(dir, { maxBatch: 4, prefillChunk: 16, prefillChunkAlone: 16 }, file, {
+      ortCApi,
+    });
     const results: Promise<{ ids: number[] }>[] = [];
     const start = (index: number) => {
       const { prompt: text, options } = cases[index] as (typeof cases)[number];
@@ -199,6 +212,29 @@ describe('the scheduler', () => {
     await collect(cached.generate({ prompt: 'kind sea', raw: true, options }));
     expect((await cached.stats()).prefixCacheHits).toBe(1);
   });
+
+  it.each([true, false])(
+    "keeps a cached prefix whole while its slot rides along in others' steps (C API %s)",
+    async (ortCApi) => {
+      const dir = join(root, 'gqa');
+      const runner = await open(dir, { maxBatch: 4 }, 'onnx/model.onnx', { ortCApi });
+      const fresh = await open(dir, { maxBatch: 1 }, 'onnx/model.onnx', { ortCApi });
+      const options = (maxTokens: number) => ({ temperature: 0, maxTokens });
+      // The middle one ends first: its slot keeps its prefix between two that go on decoding,
+      // and every step of theirs spans it (on the shared-buffer path, writing a dummy row there).
+      const [, middle] = await Promise.all([
+        collect(runner.generate({ prompt: prompt(30, 1), raw: true, options: options(60) })),
+        collect(runner.generate({ prompt: prompt(30, 2), raw: true, options: options(4) })),
+        collect(runner.generate({ prompt: prompt(30, 3), raw: true, options: options(60) })),
+      ]);
+      const followUp = `${prompt(30, 2)}${middle.text} ${prompt(6, 7)}`;
+      const again = await collect(runner.generate({ prompt: followUp, raw: true, options: options(12) }));
+      expect((await runner.stats()).prefixCacheTokens).toBeGreaterThanOrEqual(30);
+      expect(again.ids).toEqual(
+        (await collect(fresh.generate({ prompt: followUp, raw: true, options: options(12) }))).ids,
+      );
+    },
+  );
 });
 
 describe('constrained decoding in a batch', () => {

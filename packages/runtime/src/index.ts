@@ -6,7 +6,8 @@ export {
   type ExecutionProvider,
 } from './backend.js';
 export { type SessionOptions, type ValueInfo, type GraphOptimizationLevel } from './session-options.js';
-export { type ModelSession } from './model-session.js';
+export { type ModelSession, type BoundSession, type BoundMemory } from './model-session.js';
+export { createBoundSession, boundSessionsUnavailable } from './backends/ort-bound-session.js';
 export {
   createOrtSession,
   createModelSession,

@@ -16,3 +16,31 @@ export interface ModelSession {
   ): Promise<Record<string, TensorData>>;
   release(): Promise<void>;
 }
+
+/**
+ * Memory a bound run reads and writes in place: host memory here; an execution provider's
+ * device memory is bound through the same interface (its `data` then is not host-readable).
+ */
+export interface BoundMemory {
+  readonly data: ArrayBuffer;
+  release(): void;
+}
+
+/**
+ * A session run through ONNX Runtime's I/O binding: tensors that view memory from `allocate`
+ * are passed by address, so a KV cache stays where it is between steps and an output may be
+ * written straight into it.
+ */
+export interface BoundSession extends ModelSession {
+  /** Memory that runs bind without copying (not zeroed; pages untouched cost no RAM). */
+  allocate(bytes: number): BoundMemory;
+  /**
+   * One run with every output bound: each output must view memory from `allocate`, and an
+   * output given the very object of an input shares that input's buffer (GroupQueryAttention's
+   * past and present). Inputs in other memory are copied into the session's own first.
+   */
+  runBound(
+    inputs: Readonly<Record<string, TensorData>>,
+    outputs: Readonly<Record<string, TensorData>>,
+  ): Promise<void>;
+}

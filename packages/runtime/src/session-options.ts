@@ -23,6 +23,11 @@ export interface SessionOptions {
    * requests fail with UNAVAILABLE) rather than the process; undefined: V8's default.
    */
   threadHeapMb?: number;
+  /**
+   * Whether sessions that ask for bound runs (a decoder's KV cache written in place) may use
+   * ONNX Runtime's C API; default true. False keeps every run on onnxruntime-node's session.run.
+   */
+  ortCApi?: boolean;
 }
 
 /** What a model input or output looks like, as the session reports it. */

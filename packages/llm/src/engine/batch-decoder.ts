@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import {
+  type BoundMemory,
+  type BoundSession,
   boolTensor,
+  createBoundSession,
   createModelSession,
   type ModelSession,
   readOnnxGraph,
@@ -14,7 +17,7 @@ import {
 import { type DecoderLayout, readDecoderLayout } from '../decoder-model.js';
 import type { ModelConfig } from '../model-config.js';
 import { halfToFloat } from './half-float.js';
-import { type KvPlan, planKvRows } from './kv-plan.js';
+import { type KvPlan, planKvRows, sharesKvBuffers } from './kv-plan.js';
 import { KvStore } from './kv-store.js';
 import { unfuseRotary } from './rotary-rewrite.js';
 
@@ -34,12 +37,25 @@ const ONNX_FLOAT16 = 10;
  * planKvRows), so a step never hands the whole cache back to JS.
  */
 export class BatchDecoder {
+  /** Where a bound step's logits land (grown to the largest step so far). */
+  private logitsMemory: BoundMemory | undefined;
+
   private constructor(
     readonly session: ModelSession,
     readonly layout: DecoderLayout,
     readonly plan: KvPlan,
     readonly store: KvStore,
+    /** The same session when steps run bound (plan.path `shared-buffer`). */
+    private readonly bound?: BoundSession,
   ) {}
+
+  /** Frees the session and the cache's memory. */
+  async release(): Promise<void> {
+    this.store.reset();
+    this.logitsMemory?.release();
+    this.logitsMemory = undefined;
+    await this.session.release();
+  }
 
   static async open(
     dir: string,
@@ -51,6 +67,19 @@ export class BatchDecoder {
     const graph = readOnnxGraph(path);
     const pasts = graph.inputs.filter((input) => /^past_key_values\.\d+\.key$/.test(input.name));
     const kvType: TensorType = pasts[0]?.elemType === ONNX_FLOAT16 ? 'float16' : 'float32';
+    if (options.backend !== 'openvino' && sharesKvBuffers(graph, pasts.length)) {
+      const bound = await createBoundSession(path, options);
+      // Bound logits need their size before the run: a vocabulary the graph leaves symbolic keeps session.run.
+      if (bound && typeof vocabSize(bound) === 'number') {
+        return BatchDecoder.make(
+          bound,
+          config,
+          { attention: 'gqa', rows: undefined, path: 'shared-buffer' },
+          bound,
+        );
+      }
+      await bound?.release();
+    }
     const found = planKvRows(graph, pasts.length, kvType);
     // OpenVINO compiles the graph itself; it gets the original and the presents.
     let plan: KvPlan =
@@ -78,31 +107,52 @@ export class BatchDecoder {
           { ...options, externalDataDir: dirname(path) },
         )
       : await createModelSession(path, options);
+    return BatchDecoder.make(session, config, plan);
+  }
+
+  private static async make(
+    session: ModelSession,
+    config: ModelConfig,
+    plan: KvPlan,
+    bound?: BoundSession,
+  ): Promise<BatchDecoder> {
     const layout = readDecoderLayout(session, config);
     if (layout.kvType !== 'float32' && layout.kvType !== 'float16') {
       await session.release();
       throw new VmmError(ErrorCode.FailedPrecondition, `a ${layout.kvType} KV cache is not supported`);
     }
-    const store = new KvStore({
-      layers: layout.layers,
-      kvHeads: layout.kvHeads,
-      headDim: layout.headDim,
-      type: layout.kvType,
-    });
-    return new BatchDecoder(session, layout, plan, store);
+    const store = new KvStore(
+      {
+        layers: layout.layers,
+        kvHeads: layout.kvHeads,
+        headDim: layout.headDim,
+        type: layout.kvType,
+      },
+      bound ? (bytes) => bound.allocate(bytes) : undefined,
+    );
+    return new BatchDecoder(session, layout, plan, store, bound);
   }
 
   /**
    * One forward pass over slots [first, first + count): `rows` name the slots that take part, all
    * with the same number of tokens; the other slots in the range ride along on a dummy token
    * whose results are dropped. Stores the new KV rows and returns each row's last logits.
-   * The store must hold at least `past + tokens` positions for every row.
+   * The store must hold at least `past + tokens` positions for every row. `held` tells how many
+   * positions each slot in the range that is not in `rows` keeps: on the shared-buffer path the
+   * kernel writes a riding slot's dummy rows just after them, so that slot must have room for
+   * `held + tokens` positions.
    */
-  async step(rows: readonly StepRow[], first: number, count: number): Promise<Float32Array[]> {
+  async step(
+    rows: readonly StepRow[],
+    first: number,
+    count: number,
+    held: (slot: number) => number = () => 0,
+  ): Promise<Float32Array[]> {
     const length = rows[0]?.tokens.length ?? 0;
     if (length === 0 || rows.some((row) => row.tokens.length !== length)) {
       throw new RangeError('every row of a step needs the same, non-zero number of tokens');
     }
+    if (this.bound) return this.stepBound(this.bound, rows, first, count, length, held);
     const { layout, plan, store } = this;
     const capacity = store.capacity;
     const width = capacity + length;
@@ -176,4 +226,79 @@ export class BatchDecoder {
       return (logits.data as Float32Array).slice(offset, offset + vocab);
     });
   }
+
+  /**
+   * A step on the shared-buffer path: each layer's past and present are one tensor over the
+   * store's memory, so GroupQueryAttention appends the new rows in place and only the logits
+   * are written elsewhere. The mask is as wide as the store, so past and present have the same
+   * shape.
+   */
+  private async stepBound(
+    bound: BoundSession,
+    rows: readonly StepRow[],
+    first: number,
+    count: number,
+    length: number,
+    held: (slot: number) => number,
+  ): Promise<Float32Array[]> {
+    const { layout, store } = this;
+    const capacity = store.capacity;
+    const bySlot = new Map(rows.map((row) => [row.slot, row]));
+    const ids = new BigInt64Array(count * length);
+    const mask = new BigInt64Array(count * capacity);
+    const positions = new BigInt64Array(count * length);
+    for (let b = 0; b < count; b += 1) {
+      const row = bySlot.get(first + b);
+      const past = row ? row.past : held(first + b);
+      if (past + length > capacity) {
+        throw new RangeError(`slot ${first + b} has no room for ${length} more positions in the store`);
+      }
+      // The kernel reads only each row's count of ones (its length); the new tokens' ones sit
+      // at the end, where graphs that derive positions from the mask (cumsum - 1) look for them.
+      mask.fill(1n, b * capacity, b * capacity + past);
+      mask.fill(1n, (b + 1) * capacity - length, (b + 1) * capacity);
+      for (let s = 0; s < length; s += 1) {
+        ids[b * length + s] = BigInt(row?.tokens[s] ?? 0);
+        positions[b * length + s] = BigInt(past + s);
+      }
+    }
+    const inputs: Record<string, TensorData> = {
+      input_ids: { type: 'int64', dims: [count, length], data: ids },
+      attention_mask: { type: 'int64', dims: [count, capacity], data: mask },
+    };
+    if (layout.positionIds) inputs.position_ids = { type: 'int64', dims: [count, length], data: positions };
+    const outputs: Record<string, TensorData> = {};
+    for (let layer = 0; layer < layout.layers; layer += 1) {
+      for (const kind of ['key', 'value'] as const) {
+        const cache = store.past(layer, kind, first, count);
+        inputs[`past_key_values.${layer}.${kind}`] = cache;
+        outputs[`present.${layer}.${kind}`] = cache;
+      }
+    }
+    const vocab = vocabSize(bound) ?? 0;
+    const half = layout.logitsType === 'float16';
+    const elements = count * length * vocab;
+    const bytes = elements * (half ? 2 : 4);
+    if (!this.logitsMemory || this.logitsMemory.data.byteLength < bytes) {
+      this.logitsMemory?.release();
+      this.logitsMemory = bound.allocate(bytes);
+    }
+    const logitsData = half
+      ? new Uint16Array(this.logitsMemory.data, 0, elements)
+      : new Float32Array(this.logitsMemory.data, 0, elements);
+    outputs.logits = { type: half ? 'float16' : 'float32', dims: [count, length, vocab], data: logitsData };
+    await bound.runBound(inputs, outputs);
+    // Copied out: the memory is the next step's.
+    return rows.map((row) => {
+      const offset = ((row.slot - first) * length + length - 1) * vocab;
+      if (half) return halfToFloat((logitsData as Uint16Array).subarray(offset, offset + vocab));
+      return (logitsData as Float32Array).slice(offset, offset + vocab);
+    });
+  }
+}
+
+function vocabSize(session: ModelSession): number | undefined {
+  const logits = session.outputs.find((output) => output.name === 'logits');
+  const vocab = logits?.shape[logits.shape.length - 1];
+  return typeof vocab === 'number' ? vocab : undefined;
 }

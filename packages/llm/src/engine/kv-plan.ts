@@ -25,9 +25,11 @@ export interface KvPlan {
   /**
    * Which path a step takes, as the docs name them: `new-rows` (the graph's own new rows),
    * `unfused-rotary` (rows made reachable by taking rotation out of GroupQueryAttention, see
-   * unfuseRotary) or `presents` (whole caches cut out of the present.* outputs: the fallback).
+   * unfuseRotary), `presents` (whole caches cut out of the present.* outputs: the fallback) or
+   * `shared-buffer` (GroupQueryAttention writes its new rows into the cache in place, through
+   * ONNX Runtime's I/O binding: nothing is copied; see sharesKvBuffers).
    */
-  path: 'new-rows' | 'unfused-rotary' | 'presents';
+  path: 'new-rows' | 'unfused-rotary' | 'presents' | 'shared-buffer';
 }
 
 const ONNX_FLOAT = 1;
@@ -82,4 +84,54 @@ export function planKvRows(graph: OnnxGraph, layers: number, kvType: TensorType)
     rows.push({ key, value });
   }
   return { attention, rows, path: 'new-rows' };
+}
+
+/**
+ * Whether every layer's cache goes straight from a `past_key_values.*` input into a
+ * GroupQueryAttention node and out of it as the matching `present.*` output, with nothing in
+ * between but Identity nodes that ONNX Runtime's optimizer removes (the exporters' renames): no
+ * cast, no other consumer. Bound to the same buffer, past and present then let the kernel
+ * append its new rows in place (ONNX Runtime's past_present_share_buffer: it writes each row's
+ * new keys and values at its past length, read from `seqlens_k`, when both have one address);
+ * rotation inside the kernel (`do_rotary`, ONNX Runtime GenAI's builder) is then no obstacle.
+ */
+export function sharesKvBuffers(graph: OnnxGraph, layers: number): boolean {
+  if (layers === 0) return false;
+  const producer = new Map<string, OnnxNode>();
+  const consumers = new Map<string, number>();
+  for (const node of graph.nodes) {
+    for (const output of node.outputs) producer.set(output, node);
+    for (const input of node.inputs) consumers.set(input, (consumers.get(input) ?? 0) + 1);
+  }
+  /** The GroupQueryAttention output behind a present, through Identity nodes that ONNX Runtime removes. */
+  const source = (name: string): { node: OnnxNode; index: number } | undefined => {
+    let node = producer.get(name);
+    let value = name;
+    while (node?.opType === 'Identity' && node.domain === '') {
+      value = node.inputs[0] ?? '';
+      // ONNX Runtime keeps an Identity whose input goes anywhere else: the present would be a copy.
+      if (consumers.get(value) !== 1 || graph.outputs.includes(value)) return undefined;
+      node = producer.get(value);
+    }
+    return node ? { node, index: node.outputs.indexOf(value) } : undefined;
+  };
+  for (let layer = 0; layer < layers; layer += 1) {
+    const key = source(`present.${layer}.key`);
+    const value = source(`present.${layer}.value`);
+    const node = key?.node;
+    if (
+      node?.opType !== 'GroupQueryAttention' ||
+      node.domain !== 'com.microsoft' ||
+      value?.node !== node ||
+      key?.index !== 1 ||
+      value.index !== 2 ||
+      node.inputs[3] !== `past_key_values.${layer}.key` ||
+      node.inputs[4] !== `past_key_values.${layer}.value` ||
+      !graph.outputs.includes(`present.${layer}.key`) ||
+      !graph.outputs.includes(`present.${layer}.value`)
+    ) {
+      return false;
+    }
+  }
+  return true;
 }

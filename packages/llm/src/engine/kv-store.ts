@@ -1,4 +1,4 @@
-import type { TensorData, TensorType } from '@vmm/runtime';
+import type { BoundMemory, TensorData, TensorType } from '@vmm/runtime';
 import type { RowLayout } from './kv-plan.js';
 import { floatToHalf, halfToFloat } from './half-float.js';
 
@@ -25,12 +25,21 @@ export function bytesPerToken(shape: KvShape): number {
  */
 export class KvStore {
   private arrays: KvArray[] = [];
+  /** The memory under `arrays` when it comes from `allocate` (released with them). */
+  private memory: BoundMemory[] = [];
   private slotCount = 0;
   private capacityValue = 0;
   /** Elements each array may hold: the budget's share (see `reserve`). */
   private maxElements = 0;
 
-  constructor(readonly shape: KvShape) {}
+  /**
+   * `allocate`, when given, supplies the arrays' memory: a bound session's, so that its runs
+   * read and write the cache where it is (see BatchDecoder). Otherwise JavaScript's heap.
+   */
+  constructor(
+    readonly shape: KvShape,
+    private readonly allocate?: (bytes: number) => BoundMemory,
+  ) {}
 
   /**
    * Sets the memory the store may use. Its arrays are allocated at that size on first use (the
@@ -69,7 +78,7 @@ export class KvStore {
       throw new RangeError(`a KV store of ${slots} × ${capacity} positions exceeds its reservation`);
     }
     if (this.arrays.length === 0) {
-      this.arrays = Array.from({ length: this.shape.layers * 2 }, () => this.allocate(this.maxElements));
+      this.arrays = Array.from({ length: this.shape.layers * 2 }, () => this.allocateArray(this.maxElements));
     }
     const rowsOld = this.capacityValue * headDim;
     const rowsNew = capacity * headDim;
@@ -95,6 +104,8 @@ export class KvStore {
   /** Frees everything (no sequence is running). */
   reset(): void {
     this.arrays = [];
+    for (const memory of this.memory) memory.release();
+    this.memory = [];
     this.slotCount = 0;
     this.capacityValue = 0;
   }
@@ -151,7 +162,13 @@ export class KvStore {
     return array;
   }
 
-  private allocate(length: number): KvArray {
-    return this.shape.type === 'float16' ? new Uint16Array(length) : new Float32Array(length);
+  private allocateArray(length: number): KvArray {
+    const half = this.shape.type === 'float16';
+    if (this.allocate) {
+      const memory = this.allocate(length * (half ? 2 : 4));
+      this.memory.push(memory);
+      return half ? new Uint16Array(memory.data, 0, length) : new Float32Array(memory.data, 0, length);
+    }
+    return half ? new Uint16Array(length) : new Float32Array(length);
   }
 }

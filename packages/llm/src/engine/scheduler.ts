@@ -363,12 +363,20 @@ export class Scheduler {
       longest = Math.max(longest, row.cached + 1);
     }
     this.ensureStore(longest);
+    const capacity = this.decoder.store.capacity;
+    for (let slot = first; slot <= last; slot += 1) {
+      const prefix = this.prefixes.get(slot);
+      // A slot between the rows rides along, and on the shared-buffer path its dummy row is
+      // written just past what it keeps: a full prefix gives up its last position for it.
+      if (prefix && prefix.tokens.length >= capacity) prefix.tokens.length = capacity - 1;
+    }
     this.lastBatch = rows.length;
     const started = performance.now();
     const logits = await this.decoder.step(
       rows.map((row) => ({ slot: row.slot, tokens: [row.next], past: row.cached })),
       first,
       last - first + 1,
+      (slot) => this.slots[slot]?.cached ?? this.prefixes.get(slot)?.tokens.length ?? 0,
     );
     this.decodeStepMs = average(this.decodeStepMs, performance.now() - started);
     rows.forEach((row, i) => {
