@@ -40,6 +40,8 @@ const tokens = Number(values.tokens);
 const concurrency = list(values.concurrency).map(Number);
 const preset = values.preset as LlamaPreset;
 if (!(preset in llamaPresets)) throw new Error(`unknown --preset ${values.preset}`);
+/** The seed's model (TinyLlama's shape) has targets of its own: a step there is weight-bound. */
+const seedSize = preset === 'tinyllama';
 
 /** Each precision as the two engines name it (VMM's int4 holds llama.cpp q4_0's very values). */
 const precisions: Record<string, { onnx?: string; gguf: LlamaGgufType; label: string }> = {
@@ -293,6 +295,7 @@ for (const threads of threadCounts) {
           batching: { prefixReuse: false },
         })
       : undefined;
+    if (vmm) console.log(`  VMM's KV path: ${vmm.info.kvPath}`);
     const modelPath = join(dir, ggufFileName(precision.gguf));
     const contextSize = long.ids.length + tokens + 16;
     const single = await openLlamaCpp({ modelPath, threads, contextSize });
@@ -325,13 +328,13 @@ for (const threads of threadCounts) {
         `${precision.label}, ${threads}t: decode after ${long.ids.length} / after ${short.ids.length} tokens`,
         median(pairs),
         '>=',
-        0.85,
+        0.9,
       );
       target(
         `${precision.label}, ${threads}t: decode after ${long.ids.length} tokens, vmm / llama.cpp`,
         longDecode.vmm / longDecode.llama,
         '>=',
-        1.0,
+        1.2,
       );
     }
     await single.close();
@@ -368,13 +371,13 @@ for (const threads of threadCounts) {
         `${precision.label}, ${threads}t: ${maxConcurrency} concurrent / 1 stream, total tok/s`,
         most.vmm / one,
         '>=',
-        3,
+        seedSize ? 4 : 3,
       );
       target(
         `${precision.label}, ${threads}t: ${maxConcurrency} concurrent, vmm / llama.cpp ${maxConcurrency} sequences`,
         most.vmm / most.llama,
         '>=',
-        1.5,
+        seedSize ? 2 : 1.5,
       );
     }
     await vmm?.close();
@@ -405,7 +408,7 @@ if (bandwidth > 0) {
         `${preset} ${threads}t: int4 decode / memory-bandwidth bound`,
         q4 / (bandwidth / bytes),
         '>=',
-        0.6,
+        seedSize ? 0.85 : 0.6,
       );
   }
 }
@@ -415,7 +418,7 @@ for (const threads of threadCounts) {
   if (q4?.vmm !== undefined && f32?.vmm !== undefined)
     target(`${threads}t: int4 decode / fp32 decode (vmm)`, q4.vmm / f32.vmm, '>=', 2.5);
   if (q4?.vmm !== undefined)
-    target(`${threads}t: int4 decode, vmm / llama.cpp q4_0`, q4.vmm / q4.llama, '>=', 1);
+    target(`${threads}t: int4 decode, vmm / llama.cpp q4_0`, q4.vmm / q4.llama, '>=', seedSize ? 1.2 : 1);
   if (q8?.vmm !== undefined)
     target(`${threads}t: int8 decode, vmm / llama.cpp q8_0`, q8.vmm / q8.llama, '>=', 1);
   if (f16?.vmm !== undefined)
@@ -425,5 +428,5 @@ console.log(
   '\n| threads | precision | work | VMM | llama.cpp | VMM / llama.cpp |\n| --- | --- | --- | --- | --- | --- |',
 );
 console.log(rows.join('\n'));
-console.log('\ntargets (issue "LLM engine"):');
+console.log('\ntargets (issues "LLM engine" and "LLM engine, part 2"):');
 console.log(targets.join('\n'));

@@ -18,6 +18,8 @@ describe('loadConfig', () => {
       workerToken: undefined,
       tls: undefined,
       logLevel: 'info',
+      prefixCache: true,
+      ortCApi: true,
       hub: { timeouts: { connectMs: 10_000, headersMs: 30_000, idleMs: 60_000 } },
     });
     expect(config.threads).toBeGreaterThan(0);
@@ -41,6 +43,7 @@ describe('loadConfig', () => {
         VMM_PULL_CONNECT_TIMEOUT: '2s',
         VMM_PULL_HEADERS_TIMEOUT: '1m',
         VMM_PULL_IDLE_TIMEOUT: '500ms',
+        VMM_ORT_C_API: 'off',
       }),
     ).toMatchObject({
       port: 6000,
@@ -53,6 +56,7 @@ describe('loadConfig', () => {
       maxConnectionAgeMs: 0,
       workerToken: 'a-shared-token-of-32-characters!',
       tls: { certFile: '/etc/vmm/tls.crt', keyFile: '/etc/vmm/tls.key' },
+      ortCApi: false,
       hub: { timeouts: { connectMs: 2000, headersMs: 60_000, idleMs: 500 } },
     });
   });
@@ -71,6 +75,7 @@ describe('loadConfig', () => {
     ['VMM_PULL_HEADERS_TIMEOUT', '-1'],
     ['VMM_PULL_IDLE_TIMEOUT', '0'],
     ['VMM_PULL_CONNECT_TIMEOUT', 'later'],
+    ['VMM_ORT_C_API', 'yes'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });

@@ -31,6 +31,9 @@ const schema = z.object({
   VMM_KV_CACHE_MB: int(1, 1024 * 1024).default(1024),
   VMM_PREFILL_CHUNK: int(1, 65_536).default(256),
   VMM_PREFIX_CACHE: z.enum(['on', 'off']).default('on'),
+  // LLM decode through ONNX Runtime's C API (the KV cache written in place); `off` keeps
+  // onnxruntime-node's session.run, the path that copies the new rows out.
+  VMM_ORT_C_API: z.enum(['on', 'off']).default('on'),
   VMM_MAX_MESSAGE_BYTES: int(1024).default(32 * 1024 * 1024),
   VMM_MAX_IMAGE_PIXELS: int(1).default(40_000_000),
   VMM_VISION_MAX_BATCH: int(1, 256).default(8),
@@ -89,6 +92,8 @@ export interface WorkerConfig {
   prefillChunk: number;
   /** Keep finished sequences' KV caches for follow-ups that start the same way. */
   prefixCache: boolean;
+  /** Decoders run through ONNX Runtime's C API with I/O binding where they can (VMM_ORT_C_API). */
+  ortCApi: boolean;
   maxMessageBytes: number;
   maxImagePixels: number;
   visionMaxBatch: number;
@@ -141,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     kvCacheBytes: e.VMM_KV_CACHE_MB * 2 ** 20,
     prefillChunk: e.VMM_PREFILL_CHUNK,
     prefixCache: e.VMM_PREFIX_CACHE === 'on',
+    ortCApi: e.VMM_ORT_C_API === 'on',
     maxMessageBytes: e.VMM_MAX_MESSAGE_BYTES,
     maxImagePixels: e.VMM_MAX_IMAGE_PIXELS,
     visionMaxBatch: e.VMM_VISION_MAX_BATCH,

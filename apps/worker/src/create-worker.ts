@@ -4,6 +4,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { InferenceService, ModelsService, protoFiles, protoRoot } from '@vmm/proto';
 import { HealthImplementation, protoPath as healthProto } from 'grpc-health-check';
+import { boundSessionsUnavailable } from '@vmm/runtime';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from './config.js';
 import { createInferenceService } from './inference-service.js';
@@ -52,7 +53,13 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
     openvinoDevice: config.openvinoDevice,
     intraOpThreads: config.threads,
     threadHeapMb: config.threadHeapMb,
+    ortCApi: config.ortCApi,
   };
+  const unbound = boundSessionsUnavailable(session);
+  // Said once at start: decoders then copy their new KV rows out at every step (slower at length).
+  if (config.ortCApi && backend.backend === 'cpu' && unbound) {
+    logger.warn({ reason: unbound }, "LLM decode falls back to onnxruntime-node's session.run");
+  }
   // The manager reports loads to the metrics, which read the manager (called only after both exist).
   const fatalListeners: ((reason: string) => void)[] = [];
   const manager: ModelManager = new ModelManager({

@@ -40,6 +40,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     kvCacheBytes: 256 * 2 ** 20,
     prefillChunk: 32,
     prefixCache: true,
+    ortCApi: true,
     maxMessageBytes: 32 * 1024 * 1024,
     maxImagePixels: 40_000_000,
     visionMaxBatch: 4,

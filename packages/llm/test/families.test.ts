@@ -72,26 +72,30 @@ const PROMPT = 'The old lighthouse keeper looked out over the grey water and sai
 
 // The builder's fp32 files are checked against llama.cpp below (and against Optimum's in the
 // fixtures' own tests); its int4 files against transformers.js here.
+// The KV path each takes (see docs/architecture.md): the builder's on the C API writes the
+// cache in place; without it, its rotation is taken out of the kernel.
 const cases = decoderFamilies.flatMap((family) => [
-  [family, 'optimum', 'fp32'] as const,
-  [family, 'genai', 'q4'] as const,
+  [family, 'optimum', 'fp32', 'new-rows'] as const,
+  [family, 'genai', 'q4', 'shared-buffer'] as const,
+  ...(family === 'llama' ? [[family, 'genai', 'q4', 'unfused-rotary'] as const] : []),
   // float16 activations and cache.
-  ...(family === 'qwen3' ? [[family, 'genai', 'q4f16'] as const] : []),
+  ...(family === 'qwen3' ? [[family, 'genai', 'q4f16', 'shared-buffer'] as const] : []),
 ]);
 
 describe('each family in each exporter layout', () => {
   it.each(cases)(
-    '%s (%s, %s): VMM greedy equals transformers.js for 32 tokens',
-    async (family, layout, variant) => {
+    '%s (%s, %s, %s path): VMM greedy equals transformers.js for 32 tokens',
+    async (family, layout, variant, kvPath) => {
       const folder = folders.get(name(family, layout)) as FamilyFolder;
       const file = variant === 'fp32' ? 'onnx/model.onnx' : `onnx/model_${variant}.onnx`;
       const runner = await LlmRunner.open({
         dir: folder.dir,
         file,
-        session: { backend: 'cpu', intraOpThreads: 1 },
+        session: { backend: 'cpu', intraOpThreads: 1, ortCApi: kvPath !== 'unfused-rotary' },
       });
       let ours: Awaited<ReturnType<typeof collect>>;
       try {
+        expect(runner.info.kvPath).toBe(kvPath);
         ours = await collect(
           runner.generate({
             prompt: PROMPT,

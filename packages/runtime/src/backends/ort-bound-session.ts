@@ -290,7 +290,7 @@ export function boundSessionsUnavailable(options: SessionOptions): string | unde
   if (options.backend !== 'cpu') {
     return `bound runs are built for the cpu backend (${options.backend} keeps session.run)`;
   }
-  if (options.ortCApi === false) return 'turned off (VMM_ORT_C_API=0)';
+  if (options.ortCApi === false) return 'turned off (ortCApi: false)';
   return ortCApi() ? undefined : `ONNX Runtime's C API could not be loaded: ${ortCApiFailure() ?? 'unknown'}`;
 }
 
