@@ -77,7 +77,7 @@ const PROMPT = 'The old lighthouse keeper looked out over the grey water and sai
 const cases = decoderFamilies.flatMap((family) => [
   [family, 'optimum', 'fp32', 'new-rows'] as const,
   [family, 'genai', 'q4', 'shared-buffer'] as const,
-  ...(family === 'llama' ? [[family, 'genai', 'q4', 'unfused-rotary'] as const] : []),
+  ...(family === 'llama3' ? [[family, 'genai', 'q4', 'unfused-rotary'] as const] : []),
   // float16 activations and cache.
   ...(family === 'qwen3' ? [[family, 'genai', 'q4f16', 'shared-buffer'] as const] : []),
 ]);

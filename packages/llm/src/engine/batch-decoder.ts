@@ -156,27 +156,8 @@ export class BatchDecoder {
     const { layout, plan, store } = this;
     const capacity = store.capacity;
     const width = capacity + length;
-    const bySlot = new Map(rows.map((row) => [row.slot, row]));
-    const ids = new BigInt64Array(count * length);
-    const mask = new BigInt64Array(count * width);
-    const positions = new BigInt64Array(count * length);
-    for (let b = 0; b < count; b += 1) {
-      const row = bySlot.get(first + b);
-      const past = row?.past ?? 0;
-      if (past + length > capacity) throw new RangeError(`slot ${first + b} does not fit the store`);
-      // The cache holds `past` positions of `capacity`; the new tokens come after all of it.
-      mask.fill(1n, b * width, b * width + past);
-      mask.fill(1n, b * width + capacity, (b + 1) * width);
-      for (let s = 0; s < length; s += 1) {
-        ids[b * length + s] = BigInt(row?.tokens[s] ?? 0);
-        positions[b * length + s] = BigInt(past + s);
-      }
-    }
-    const feeds: Record<string, TensorData> = {
-      input_ids: { type: 'int64', dims: [count, length], data: ids },
-      attention_mask: { type: 'int64', dims: [count, width], data: mask },
-    };
-    if (layout.positionIds) feeds.position_ids = { type: 'int64', dims: [count, length], data: positions };
+    // The cache holds `past` positions of `capacity`; the new tokens come after all of it.
+    const feeds = this.tokenInputs(rows, first, count, length, width, () => 0);
     if (layout.useCacheBranch) feeds.use_cache_branch = boolTensor([true], [1]);
     for (let layer = 0; layer < layout.layers; layer += 1) {
       feeds[`past_key_values.${layer}.key`] = store.past(layer, 'key', first, count);
@@ -243,30 +224,9 @@ export class BatchDecoder {
   ): Promise<Float32Array[]> {
     const { layout, store } = this;
     const capacity = store.capacity;
-    const bySlot = new Map(rows.map((row) => [row.slot, row]));
-    const ids = new BigInt64Array(count * length);
-    const mask = new BigInt64Array(count * capacity);
-    const positions = new BigInt64Array(count * length);
-    for (let b = 0; b < count; b += 1) {
-      const row = bySlot.get(first + b);
-      const past = row ? row.past : held(first + b);
-      if (past + length > capacity) {
-        throw new RangeError(`slot ${first + b} has no room for ${length} more positions in the store`);
-      }
-      // The kernel reads only each row's count of ones (its length); the new tokens' ones sit
-      // at the end, where graphs that derive positions from the mask (cumsum - 1) look for them.
-      mask.fill(1n, b * capacity, b * capacity + past);
-      mask.fill(1n, (b + 1) * capacity - length, (b + 1) * capacity);
-      for (let s = 0; s < length; s += 1) {
-        ids[b * length + s] = BigInt(row?.tokens[s] ?? 0);
-        positions[b * length + s] = BigInt(past + s);
-      }
-    }
-    const inputs: Record<string, TensorData> = {
-      input_ids: { type: 'int64', dims: [count, length], data: ids },
-      attention_mask: { type: 'int64', dims: [count, capacity], data: mask },
-    };
-    if (layout.positionIds) inputs.position_ids = { type: 'int64', dims: [count, length], data: positions };
+    // The kernel reads only each row's count of ones (its length); the new tokens' ones sit at
+    // the end, where graphs that derive positions from the mask (cumsum - 1) look for them.
+    const inputs = this.tokenInputs(rows, first, count, length, capacity, held);
     const outputs: Record<string, TensorData> = {};
     for (let layer = 0; layer < layout.layers; layer += 1) {
       for (const kind of ['key', 'value'] as const) {
@@ -294,6 +254,45 @@ export class BatchDecoder {
       if (half) return halfToFloat((logitsData as Uint16Array).subarray(offset, offset + vocab));
       return (logitsData as Float32Array).slice(offset, offset + vocab);
     });
+  }
+  /**
+   * Token ids, positions and a `width`-wide attention mask for slots [first, first + count):
+   * ones for each row's `past` positions and for its new tokens at the end of its width. A slot
+   * not in `rows` rides along on token 0 after the `held(slot)` positions it keeps.
+   */
+  private tokenInputs(
+    rows: readonly StepRow[],
+    first: number,
+    count: number,
+    length: number,
+    width: number,
+    held: (slot: number) => number,
+  ): Record<string, TensorData> {
+    const capacity = this.store.capacity;
+    const bySlot = new Map(rows.map((row) => [row.slot, row]));
+    const ids = new BigInt64Array(count * length);
+    const mask = new BigInt64Array(count * width);
+    const positions = new BigInt64Array(count * length);
+    for (let b = 0; b < count; b += 1) {
+      const row = bySlot.get(first + b);
+      const past = row ? row.past : held(first + b);
+      if (past + length > capacity) {
+        throw new RangeError(`slot ${first + b} has no room for ${length} more positions in the store`);
+      }
+      mask.fill(1n, b * width, b * width + past);
+      mask.fill(1n, (b + 1) * width - length, (b + 1) * width);
+      for (let s = 0; s < length; s += 1) {
+        ids[b * length + s] = BigInt(row?.tokens[s] ?? 0);
+        positions[b * length + s] = BigInt(past + s);
+      }
+    }
+    const inputs: Record<string, TensorData> = {
+      input_ids: { type: 'int64', dims: [count, length], data: ids },
+      attention_mask: { type: 'int64', dims: [count, width], data: mask },
+    };
+    if (this.layout.positionIds)
+      inputs.position_ids = { type: 'int64', dims: [count, length], data: positions };
+    return inputs;
   }
 }
 
