@@ -199,13 +199,7 @@ export class BatchDecoder {
     }
     const logits = outputs.logits;
     if (!logits) throw new VmmError(ErrorCode.Internal, 'the decoder returned no logits');
-    const vocab = logits.dims[logits.dims.length - 1] ?? 0;
-    return rows.map((row) => {
-      const offset = ((row.slot - first) * length + length - 1) * vocab;
-      if (logits.type === 'float16')
-        return halfToFloat((logits.data as Uint16Array).subarray(offset, offset + vocab));
-      return (logits.data as Float32Array).slice(offset, offset + vocab);
-    });
+    return lastLogits(logits, rows, first, length);
   }
 
   /**
@@ -243,18 +237,19 @@ export class BatchDecoder {
       this.logitsMemory?.release();
       this.logitsMemory = bound.allocate(bytes);
     }
-    const logitsData = half
-      ? new Uint16Array(this.logitsMemory.data, 0, elements)
-      : new Float32Array(this.logitsMemory.data, 0, elements);
-    outputs.logits = { type: half ? 'float16' : 'float32', dims: [count, length, vocab], data: logitsData };
+    const logits: TensorData = {
+      type: half ? 'float16' : 'float32',
+      dims: [count, length, vocab],
+      data: half
+        ? new Uint16Array(this.logitsMemory.data, 0, elements)
+        : new Float32Array(this.logitsMemory.data, 0, elements),
+    };
+    outputs.logits = logits;
     await bound.runBound(inputs, outputs);
     // Copied out: the memory is the next step's.
-    return rows.map((row) => {
-      const offset = ((row.slot - first) * length + length - 1) * vocab;
-      if (half) return halfToFloat((logitsData as Uint16Array).subarray(offset, offset + vocab));
-      return (logitsData as Float32Array).slice(offset, offset + vocab);
-    });
+    return lastLogits(logits, rows, first, length);
   }
+
   /**
    * Token ids, positions and a `width`-wide attention mask for slots [first, first + count):
    * ones for each row's `past` positions and for its new tokens at the end of its width. A slot
@@ -294,6 +289,22 @@ export class BatchDecoder {
       inputs.position_ids = { type: 'int64', dims: [count, length], data: positions };
     return inputs;
   }
+}
+
+/** Each row's logits at its last position, as float32 copies (`logits` is [count, length, vocab]). */
+function lastLogits(
+  logits: TensorData,
+  rows: readonly StepRow[],
+  first: number,
+  length: number,
+): Float32Array[] {
+  const vocab = logits.dims[logits.dims.length - 1] ?? 0;
+  return rows.map((row) => {
+    const offset = ((row.slot - first) * length + length - 1) * vocab;
+    if (logits.type === 'float16')
+      return halfToFloat((logits.data as Uint16Array).subarray(offset, offset + vocab));
+    return (logits.data as Float32Array).slice(offset, offset + vocab);
+  });
 }
 
 function vocabSize(session: ModelSession): number | undefined {

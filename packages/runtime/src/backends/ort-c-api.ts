@@ -208,8 +208,6 @@ const PROTOTYPES: Partial<Record<ApiField, string>> = {
   ClearBoundInputs: 'void f(void *binding)',
   ClearBoundOutputs: 'void f(void *binding)',
   RunWithBinding: 'void *f(void *session, void *options, void *binding)',
-  ReleaseEnv: 'void f(void *env)',
-  ReleaseMemoryInfo: 'void f(void *info)',
   ReleaseSession: 'void f(void *session)',
   ReleaseValue: 'void f(void *value)',
   ReleaseSessionOptions: 'void f(void *options)',
