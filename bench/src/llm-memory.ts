@@ -4,7 +4,9 @@
 // the store grows and shrinks, prefixes are kept and reused). The process's resident memory
 // after the first 100 requests is the peer: after all of them it must be within 5 % (target).
 // Every request is checked to end as asked (finish reason `length` or `stop`, tokens produced);
-// one that does not fails the bench.
+// one that does not fails the bench. `npm run llm-memory` starts node as the worker starts
+// (`--min-semi-space-size=16`): V8 otherwise grows its young generation over the first thousands
+// of requests, tens of MiB that are heap sizing, not a leak.
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,20 +101,31 @@ function settledRss(): number {
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * RSS with what explains it: the KV store's arrays and both threads' committed V8 heaps. The
+ * model thread collects its own garbage first (under --expose-gc), as this one does.
+ */
+async function reading(): Promise<string> {
+  const thread = await runner.threadHeap();
+  const rss = settledRss();
+  const { kvCacheBytes, cachedPrefixes } = await runner.stats();
+  return `RSS ${mib(rss)} (KV store ${mib(kvCacheBytes)}, ${cachedPrefixes} cached prefixes; V8 heaps: main ${mib(process.memoryUsage().heapTotal)}, model thread ${mib(thread.totalBytes)})`;
+}
 try {
   console.log(
-    `bench/llm-memory preset=${values.preset} file=${values.file} path=${runner.info.kvPath} requests=${requests} concurrency=${concurrency}${
+    `bench/llm-memory preset=${values.preset} file=${values.file} path=${runner.info.kvPath} requests=${requests} concurrency=${concurrency} node flags: ${process.execArgv.join(' ') || 'none'}${
       (globalThis as { gc?: unknown }).gc ? '' : ' (run node with --expose-gc for settled figures)'
     }`,
   );
   const started = performance.now();
   await runUntil(warmup);
   const early = settledRss();
-  console.log(`  after ${warmup} requests: RSS ${mib(early)}`);
+  console.log(`  after ${warmup} requests: ${await reading()}`);
   for (let checkpoint = warmup * 10; ; checkpoint *= 10) {
     const until = Math.min(checkpoint, requests);
     await runUntil(until);
-    console.log(`  after ${until} requests: RSS ${mib(settledRss())}`);
+    console.log(`  after ${until} requests: ${await reading()}`);
     if (until === requests) break;
   }
   const late = settledRss();

@@ -1,7 +1,7 @@
 export { LlmRunner, DEFAULT_BATCHING, type LlmRunnerOptions, type RunOptions } from './llm-runner.js';
 export type { BatchingOptions } from './llm-thread-protocol.js';
 export type { SchedulerStats } from './engine/scheduler.js';
-export type { LlmThreadInfo } from './llm-thread-protocol.js';
+export type { LlmThreadInfo, ThreadHeap } from './llm-thread-protocol.js';
 export {
   type ChatMessage,
   type ChatRequest,

@@ -6,6 +6,7 @@ import type {
   GeneratePayload,
   LlmThreadData,
   LlmThreadInfo,
+  ThreadHeap,
 } from './llm-thread-protocol.js';
 import type { ChatRequest, GenerateRequest, GenerationChunk } from './types.js';
 
@@ -82,6 +83,11 @@ export class LlmRunner {
   /** Running and waiting sequences, batch size, KV-cache use and prefix-cache hits, now. */
   stats(): Promise<SchedulerStats> {
     return this.host.request<SchedulerStats>('stats', null);
+  }
+
+  /** The model thread's V8 heap, collected first when node runs with `--expose-gc`. */
+  threadHeap(): Promise<ThreadHeap> {
+    return this.host.request<ThreadHeap>('heap', null);
   }
 
   async close(): Promise<void> {

@@ -45,6 +45,16 @@ export interface LlmThreadInfo {
   chatTemplate: string | undefined;
 }
 
+/** The V8 heap of a model's thread (v8.getHeapStatistics there). */
+export interface ThreadHeap {
+  /** Bytes of live objects (after a full collection when `collected`). */
+  usedBytes: number;
+  /** Bytes V8 has committed for the thread's heap: what its resident memory carries. */
+  totalBytes: number;
+  /** Whether a full collection ran first (only when node runs with `--expose-gc`). */
+  collected: boolean;
+}
+
 export interface GeneratePayload {
   request: GenerateRequest | ChatRequest;
   startedAt: number;

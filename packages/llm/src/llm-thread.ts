@@ -1,11 +1,12 @@
 // The worker-thread side of an LlmRunner: owns one decoder session, its tokenizer, the KV store
 // and the batch scheduler, so the owning thread never blocks on session.run.
+import { getHeapStatistics } from 'node:v8';
 import { workerData } from 'node:worker_threads';
 import { serveThread } from '@vmm/runtime';
 import { BatchDecoder } from './engine/batch-decoder.js';
 import { Scheduler } from './engine/scheduler.js';
 import { LlmTokenizer } from './llm-tokenizer.js';
-import type { GeneratePayload, LlmThreadData, LlmThreadInfo } from './llm-thread-protocol.js';
+import type { GeneratePayload, LlmThreadData, LlmThreadInfo, ThreadHeap } from './llm-thread-protocol.js';
 import { readModelConfig } from './model-config.js';
 import { prepareRequest, type TextModel } from './prepare-request.js';
 
@@ -47,6 +48,17 @@ serveThread({
   },
   async stats() {
     return (await loaded).scheduler.stats();
+  },
+  heap(): Promise<ThreadHeap> {
+    // gc exists only under --expose-gc (benchmarks): a reading of settled memory, not a tuning knob.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const stats = getHeapStatistics();
+    return Promise.resolve({
+      usedBytes: stats.used_heap_size,
+      totalBytes: stats.total_heap_size,
+      collected: gc !== undefined,
+    });
   },
   generate(payload, { signal }) {
     const { request, startedAt, loadNs } = payload as GeneratePayload;

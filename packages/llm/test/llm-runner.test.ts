@@ -362,4 +362,18 @@ describe('off the main thread', () => {
     );
     expect(next.done?.finishReason).toBe('length');
   });
+  it("reports the model thread's own V8 heap, not the caller's", async () => {
+    const heap = await heavy.threadHeap();
+    // Jest runs without --expose-gc: the reading is taken as the heap stands.
+    expect(heap.collected).toBe(false);
+    expect(heap.usedBytes).toBeGreaterThan(0);
+    expect(heap.totalBytes).toBeGreaterThanOrEqual(heap.usedBytes);
+    // Filling the caller's heap moves the caller's figure, not the thread's.
+    const before = heap.usedBytes;
+    const ballast = Array.from({ length: 200_000 }, (_, i) => ({ i, text: `ballast ${i}` }));
+    const after = await heavy.threadHeap();
+    expect(ballast).toHaveLength(200_000);
+    expect(Math.abs(after.usedBytes - before)).toBeLessThan(4 * 2 ** 20);
+    expect(process.memoryUsage().heapUsed).toBeGreaterThan(after.usedBytes);
+  });
 });

@@ -63,3 +63,4 @@ export {
 } from './family/family-shape.js';
 export { writeFamilyGguf, ggufArchitectures } from './family/write-family-gguf.js';
 export { writeInChild, type ChildWriters } from './write-in-child.js';
+export { writeMatMulNBitsStack, type MatMulNBitsStackOptions } from './quantized/matmul-nbits-stack.js';
