@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { GraphBuilder } from '../onnx/graph-builder.js';
+import { writeOnnxModel } from '../onnx/write-onnx-model.js';
+import { pythonDictLiteral } from './write-vision-folders.js';
+import { addYoloV8, YOLO_SIZE, type YoloV8Precision, type YoloV8Scale } from './yolov8-graph.js';
+
+/** COCO's 80 class names, in the order Ultralytics' coco.yaml gives them. */
+export const cocoLabels: readonly string[] = [
+  'person',
+  'bicycle',
+  'car',
+  'motorcycle',
+  'airplane',
+  'bus',
+  'train',
+  'truck',
+  'boat',
+  'traffic light',
+  'fire hydrant',
+  'stop sign',
+  'parking meter',
+  'bench',
+  'bird',
+  'cat',
+  'dog',
+  'horse',
+  'sheep',
+  'cow',
+  'elephant',
+  'bear',
+  'zebra',
+  'giraffe',
+  'backpack',
+  'umbrella',
+  'handbag',
+  'tie',
+  'suitcase',
+  'frisbee',
+  'skis',
+  'snowboard',
+  'sports ball',
+  'kite',
+  'baseball bat',
+  'baseball glove',
+  'skateboard',
+  'surfboard',
+  'tennis racket',
+  'bottle',
+  'wine glass',
+  'cup',
+  'fork',
+  'knife',
+  'spoon',
+  'bowl',
+  'banana',
+  'apple',
+  'sandwich',
+  'orange',
+  'broccoli',
+  'carrot',
+  'hot dog',
+  'pizza',
+  'donut',
+  'cake',
+  'chair',
+  'couch',
+  'potted plant',
+  'bed',
+  'dining table',
+  'toilet',
+  'tv',
+  'laptop',
+  'mouse',
+  'remote',
+  'keyboard',
+  'cell phone',
+  'microwave',
+  'oven',
+  'toaster',
+  'sink',
+  'refrigerator',
+  'book',
+  'clock',
+  'vase',
+  'scissors',
+  'teddy bear',
+  'hair drier',
+  'toothbrush',
+];
+
+export interface YoloV8FolderOptions {
+  scale: YoloV8Scale;
+  precision?: YoloV8Precision;
+  /** `dynamic=True`: the batch dimension is named instead of 1. */
+  dynamicBatch?: boolean;
+  seed?: number;
+}
+
+/**
+ * Writes a compute-real YOLOv8 export (see addYoloV8) as Ultralytics names and describes it:
+ * `yolov8n.onnx` with Ultralytics' metadata_props (task, stride, imgsz, names as a Python dict,
+ * the export's args). Returns the files written.
+ */
+export function writeYoloV8Folder(dir: string, options: YoloV8FolderOptions): string[] {
+  const precision = options.precision ?? 'fp32';
+  mkdirSync(dir, { recursive: true });
+  const graph = GraphBuilder.create('main_graph');
+  addYoloV8(graph, options.scale, precision, options.dynamicBatch ? 'batch' : 1, options.seed);
+  const python = (flag: boolean) => (flag ? 'True' : 'False');
+  return writeOnnxModel(join(dir, `yolov8${options.scale}.onnx`), graph, {
+    opset: 17,
+    docString: `VMM fixture: the YOLOv8${options.scale} architecture with random weights (${precision})`,
+    metadata: {
+      description: `VMM fixture: Ultralytics YOLOv8${options.scale} architecture, random weights (compute-real, detects nothing)`,
+      author: 'VMM model-fixtures',
+      date: '2026-01-01T00:00:00',
+      version: '8.3.0',
+      license: 'Apache-2.0',
+      docs: 'https://docs.ultralytics.com',
+      stride: '32',
+      task: 'detect',
+      batch: '1',
+      imgsz: `[${YOLO_SIZE}, ${YOLO_SIZE}]`,
+      names: pythonDictLiteral(cocoLabels),
+      args: `{'batch': 1, 'half': ${python(precision === 'fp16')}, 'int8': ${python(precision === 'int8')}, 'dynamic': ${python(options.dynamicBatch ?? false)}, 'simplify': True, 'opset': 17, 'nms': False}`,
+    },
+  });
+}
