@@ -26,6 +26,7 @@ export {
   boolTensor,
   emptyTensor,
 } from './tensor-data.js';
+export { halfToFloat, floatToHalf, halfValues } from './half-float.js';
 export { readOnnxMetadata, type OnnxFileInfo } from './onnx-metadata.js';
 export { readOnnxGraph, withGraphOutputs, type OnnxGraph, type OnnxNode } from './onnx-graph.js';
 export { editOnnxGraph, type EditedNode, type GraphEdit, type NewNode } from './onnx-graph-edit.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { floatToHalf } from '@vmm/runtime';
 import { readCandidates } from './detection-output.js';
 
 /** A [1, 4 + classes, anchors] output from rows of [cx, cy, w, h, ...scores] per anchor. */
@@ -23,6 +24,18 @@ describe('readCandidates', () => {
       { box: { x1: 8, y1: 8, x2: 12, y2: 12 }, classId: 1, score: expect.closeTo(0.3, 5) },
       { box: { x1: 95, y1: 95, x2: 105, y2: 105 }, classId: 1, score: expect.closeTo(0.6, 5) },
     ]);
+  });
+
+  it('reads a float16 output (its bits) as the float32 one, in both layouts', () => {
+    const { data, dims } = channelsFirst(anchors);
+    const half = floatToHalf(data);
+    const got = readCandidates(half, dims, 0, 2, 0.25, undefined);
+    expect(got.map((c) => [c.box, c.classId])).toEqual(
+      readCandidates(data, dims, 0, 2, 0.25, undefined).map((c) => [c.box, c.classId]),
+    );
+    expect(got.map((c) => c.score)).toEqual([0.89990234375, 0.300048828125, 0.60009765625]);
+    const transposed = floatToHalf(Float32Array.from(anchors.flat()));
+    expect(readCandidates(transposed, [1, 3, 6], 0, 2, 0.25, undefined)).toEqual(got);
   });
 
   it('reads the transposed [batch, anchors, 4 + classes] layout the same way', () => {

@@ -1,13 +1,15 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { halfValues } from '@vmm/runtime';
 import type { Candidate } from './nms.js';
 
 /**
  * Reads one image's candidates from a YOLOv8 output: [batch, 4 + classes, anchors] with rows
  * cx, cy, w, h (input pixels) then class scores — or the transposed [batch, anchors, 4 + classes]
- * some exports write. Keeps each anchor's best class when its score passes the threshold.
+ * some exports write. Keeps each anchor's best class when its score passes the threshold. A
+ * Uint16Array is a float16 output (a `half=True` export), read through the table of half values.
  */
 export function readCandidates(
-  output: Float32Array,
+  output: Float32Array | Uint16Array,
   dims: readonly number[],
   image: number,
   classCount: number,
@@ -22,9 +24,13 @@ export function readCandidates(
   const classes = channels - 4;
   if (classes <= 0) throw shapeError(dims);
   const base = image * channels * anchors;
+  const half = output instanceof Uint16Array ? halfValues() : undefined;
+  const value = half
+    ? (index: number) => half[output[index] as number] as number
+    : (index: number) => output[index] as number;
   const at = channelsFirst
-    ? (row: number, anchor: number) => output[base + row * anchors + anchor] as number
-    : (row: number, anchor: number) => output[base + anchor * channels + row] as number;
+    ? (row: number, anchor: number) => value(base + row * anchors + anchor)
+    : (row: number, anchor: number) => value(base + anchor * channels + row);
 
   // Best class per anchor. Channels-first rows are contiguous per class, so the scan goes class
   // by class over all anchors: sequential reads instead of a stride of `anchors` floats.
@@ -35,7 +41,9 @@ export function readCandidates(
     if (channelsFirst) {
       const row = base + (4 + c) * anchors;
       for (let anchor = 0; anchor < anchors; anchor += 1) {
-        const score = output[row + anchor] as number;
+        const score = half
+          ? (half[output[row + anchor] as number] as number)
+          : (output[row + anchor] as number);
         if (score > (bestScore[anchor] as number)) {
           bestScore[anchor] = score;
           bestClass[anchor] = c;

@@ -1,4 +1,5 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
+import { floatToHalf } from '@vmm/runtime';
 import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
 import { type Letterbox, letterbox } from './letterbox.js';
@@ -75,20 +76,31 @@ async function rawRgb(image: Sharp): Promise<{ data: Buffer; width: number; heig
   }
 }
 
-/** HWC RGB bytes → CHW float32, each value (v / 255 - mean) / std. */
+/**
+ * A model's input planes: float32, or float16 as its bits (Ultralytics' `half=True` exports take
+ * float16 images).
+ */
+export type PlaneBuffer = Float32Array | Uint16Array;
+
+/**
+ * HWC RGB bytes → CHW planes, each value (v / 255 - mean) / std, read from a 256-entry table per
+ * channel: a lookup instead of a division per value, and float16 at the cost of float32.
+ */
 function toChw(
   data: Buffer,
   pixels: number,
   mean: readonly number[],
   std: readonly number[],
-  into: Float32Array,
+  into: PlaneBuffer,
   offset: number,
 ): void {
   for (let c = 0; c < 3; c += 1) {
     const m = mean[c] ?? 0;
     const s = std[c] ?? 1;
+    const values = Float32Array.from({ length: 256 }, (_, v) => (v / 255 - m) / s);
+    const table = into instanceof Uint16Array ? floatToHalf(values) : values;
     const base = offset + c * pixels;
-    for (let i = 0; i < pixels; i += 1) into[base + i] = ((data[i * 3 + c] ?? 0) / 255 - m) / s;
+    for (let i = 0; i < pixels; i += 1) into[base + i] = table[data[i * 3 + c] as number] as number;
   }
 }
 
@@ -102,7 +114,7 @@ export async function letterboxInto(
   bytes: Uint8Array,
   info: ImageInfo,
   target: { width: number; height: number; padValue: number },
-  into: Float32Array,
+  into: PlaneBuffer,
   offset: number,
   maxPixels = DEFAULT_MAX_PIXELS,
 ): Promise<Letterbox> {
@@ -136,7 +148,7 @@ export async function centreCropInto(
   bytes: Uint8Array,
   info: ImageInfo,
   preprocess: ClassifierPreprocess,
-  into: Float32Array,
+  into: PlaneBuffer,
   offset: number,
   maxPixels = DEFAULT_MAX_PIXELS,
 ): Promise<void> {

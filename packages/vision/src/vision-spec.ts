@@ -20,6 +20,8 @@ export const LETTERBOX_PAD = 114;
 export interface VisionSpec {
   task: 'object-detection' | 'image-classification';
   inputName: string;
+  /** float32, or float16 for half exports (images fed as float16, outputs read as float16). */
+  inputType: 'float32' | 'float16';
   outputName: string;
   width: number;
   height: number;
@@ -65,6 +67,12 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
       `model "${folder.name}" does not take one NCHW image tensor`,
     );
   }
+  if (input.type !== 'float32' && input.type !== 'float16') {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `model "${folder.name}" takes ${input.type} images; VMM feeds float32 or float16`,
+    );
+  }
   const [batchDim, , heightDim, widthDim] = input.shape;
   const preprocess = folder.manifest?.preprocess;
   const metadataSize = folder.metadata.imgsz ? parseImageSize(folder.metadata.imgsz) : undefined;
@@ -85,6 +93,7 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
   const spec: VisionSpec = {
     task: folder.task,
     inputName: input.name,
+    inputType: input.type,
     outputName: output.name,
     width,
     height,

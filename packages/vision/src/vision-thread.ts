@@ -3,10 +3,22 @@
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { createModelSession, type ModelSession, serveThread, type TensorData } from '@vmm/runtime';
+import {
+  createModelSession,
+  halfToFloat,
+  type ModelSession,
+  serveThread,
+  type TensorData,
+} from '@vmm/runtime';
 import { looksLikeProbabilities, softmax, topK } from './classification-output.js';
 import { readCandidates } from './detection-output.js';
-import { centreCropInto, type ImageInfo, letterboxInto, probeImage } from './image-input.js';
+import {
+  centreCropInto,
+  type ImageInfo,
+  letterboxInto,
+  type PlaneBuffer,
+  probeImage,
+} from './image-input.js';
 import { type Letterbox, toOriginal } from './letterbox.js';
 import { nonMaxSuppression } from './nms.js';
 import type { ClassifyResult, DetectResult, VisionTimings } from './types.js';
@@ -54,7 +66,7 @@ async function runImages<Extra, Result>(
   spec: VisionSpec,
   images: readonly Uint8Array[],
   signal: AbortSignal,
-  prepare: (bytes: Uint8Array, info: ImageInfo, into: Float32Array, offset: number) => Promise<Extra>,
+  prepare: (bytes: Uint8Array, info: ImageInfo, into: PlaneBuffer, offset: number) => Promise<Extra>,
   finish: (output: TensorData, row: number, prepared: Prepared<Extra>) => Result,
 ): Promise<Result[]> {
   if (images.length === 0)
@@ -65,7 +77,8 @@ async function runImages<Extra, Result>(
   for (let start = 0; start < images.length; start += batch) {
     const group = images.slice(start, start + batch);
     const rows = spec.batch === 'dynamic' ? group.length : batch;
-    const tensor = new Float32Array(rows * planeSize);
+    const tensor =
+      spec.inputType === 'float16' ? new Uint16Array(rows * planeSize) : new Float32Array(rows * planeSize);
     const prepared: Prepared<Extra>[] = [];
     for (const [i, bytes] of group.entries()) {
       if (signal.aborted) throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled');
@@ -93,7 +106,7 @@ async function runImages<Extra, Result>(
     if (signal.aborted) throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled');
     const runStart = performance.now();
     const outputs = await session.run({
-      [spec.inputName]: { type: 'float32', dims: [rows, 3, spec.height, spec.width], data: tensor },
+      [spec.inputName]: { type: spec.inputType, dims: [rows, 3, spec.height, spec.width], data: tensor },
     });
     const inferenceNs = nsSince(runStart);
     const output = outputs[spec.outputName];
@@ -136,7 +149,7 @@ serveThread({
       (bytes, info, into, offset) => letterboxInto(bytes, info, target, into, offset, data.maxPixels),
       (output, row, { info, extra: geometry, timings }) => {
         const candidates = readCandidates(
-          output.data as Float32Array,
+          output.data as Float32Array | Uint16Array,
           output.dims,
           row,
           spec.labels.length,
@@ -178,7 +191,10 @@ serveThread({
         centreCropInto(bytes, info, preprocess, into, offset, data.maxPixels),
       (output, row, { info, timings }) => {
         const classes = output.dims[1] ?? 0;
-        const scores = (output.data as Float32Array).subarray(row * classes, (row + 1) * classes);
+        const scores =
+          output.type === 'float16'
+            ? halfToFloat((output.data as Uint16Array).subarray(row * classes, (row + 1) * classes))
+            : (output.data as Float32Array).subarray(row * classes, (row + 1) * classes);
         const probabilities =
           (spec.softmaxInGraph ?? looksLikeProbabilities(scores))
             ? Float32Array.from(scores)

@@ -154,6 +154,29 @@ describe('detection', () => {
     expect(strip(fixed)).toEqual(strip(single));
   });
 
+  it('serves a half export (float16 images in, float16 output) as its float32 twin', async () => {
+    writeDetectorFolder(join(root, 'detector-half'), { half: true });
+    const half = await open('detector-half');
+    try {
+      expect(half.spec.inputType).toBe('float16');
+      for (const scene of scenes) {
+        const image = await encode(scene.width, scene.height, scene.squares, scene.format);
+        const [wanted, got] = [await detector.detect(image), await half.detect(image)];
+        expectFound(got, scene.squares);
+        // float16 holds pixel coordinates to within half a pixel here and scores to 2^-11.
+        expect(got.detections).toHaveLength(wanted.detections.length);
+        for (const detection of got.detections) {
+          // Scores rounded to float16 may reorder ties: twins are matched by label.
+          const twin = wanted.detections.find((d) => d.label === detection.label)!;
+          expect(iou(detection.box, twin.box)).toBeGreaterThan(0.98);
+          expect(Math.abs(detection.score - twin.score)).toBeLessThan(2e-3);
+        }
+      }
+    } finally {
+      await half.close();
+    }
+  });
+
   it('applies EXIF orientation, reporting boxes in the displayed image', async () => {
     const squares = [square('red', 40, 300, 100)];
     const displayed = drawSquares(400, 600, squares);

@@ -7,6 +7,7 @@ import {
   boolTensor,
   createBoundSession,
   createModelSession,
+  halfToFloat,
   type ModelSession,
   readOnnxGraph,
   type SessionOptions,
@@ -16,7 +17,6 @@ import {
 } from '@vmm/runtime';
 import { type DecoderLayout, readDecoderLayout } from '../decoder-model.js';
 import type { ModelConfig } from '../model-config.js';
-import { halfToFloat } from './half-float.js';
 import { type KvPlan, planKvRows, sharesKvBuffers } from './kv-plan.js';
 import { KvStore } from './kv-store.js';
 import { unfuseRotary } from './rotary-rewrite.js';

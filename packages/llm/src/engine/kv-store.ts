@@ -1,6 +1,5 @@
-import type { BoundMemory, TensorData, TensorType } from '@vmm/runtime';
+import { type BoundMemory, floatToHalf, halfToFloat, type TensorData, type TensorType } from '@vmm/runtime';
 import type { RowLayout } from './kv-plan.js';
-import { floatToHalf, halfToFloat } from './half-float.js';
 
 export interface KvShape {
   layers: number;

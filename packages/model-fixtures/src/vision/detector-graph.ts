@@ -34,10 +34,16 @@ const BLOCK = 4;
  *
  * Output `output0` [batch, 84, 8400]: cx, cy, w, h in input pixels, then 80 class scores.
  */
-export function addDetector(graph: GraphBuilder, batch: number | 'batch'): void {
+export function addDetector(
+  graph: GraphBuilder,
+  batch: number | 'batch',
+  io: 'float32' | 'float16' = 'float32',
+): void {
   const size = DETECTOR_SIZE;
   const colours = detectorColours.length;
-  const images = graph.input('images', 'float32', [batch, 3, size, size]);
+  // A half (`half=True`) export takes and returns float16; the squares are found in float32.
+  const input = graph.input('images', io, [batch, 3, size, size]);
+  const images = io === 'float16' ? graph.node('Cast', [input], { to: { int: 1 } }) : input;
 
   const masks = addTolerantColourMasks(graph, images, detectorColours);
   const index = Array.from({ length: size }, (_, i) => i);
@@ -210,9 +216,10 @@ export function addDetector(graph: GraphBuilder, batch: number | 'batch'): void 
     graph.constant('int64', [0, 0, 0, 0, DETECTOR_CLASSES - colours, 0]),
     scalar(0),
   ]);
-  const output = graph.node('Concat', [...boxes, classScores], { axis: { int: 1 } });
+  const joined = graph.node('Concat', [...boxes, classScores], { axis: { int: 1 } });
+  const output = io === 'float16' ? graph.node('Cast', [joined], { to: { int: 10 } }) : joined;
   const anchors = levels.reduce((sum, { stride }) => sum + (size / stride) ** 2, 0);
-  graph.output(output, 'output0', 'float32', [batch, 4 + DETECTOR_CLASSES, anchors]);
+  graph.output(output, 'output0', io, [batch, 4 + DETECTOR_CLASSES, anchors]);
 }
 
 /** Cell centres of one head in Ultralytics' anchor order (row-major). */

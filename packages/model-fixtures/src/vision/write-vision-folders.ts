@@ -17,6 +17,8 @@ export interface DetectorFolderOptions {
    * native run that never returns.
    */
   neverReturns?: boolean;
+  /** float16 images in and output out, as Ultralytics' `half=True` writes. */
+  half?: boolean;
 }
 
 export const DETECTOR_FILE = 'yolov8n-squares.onnx';
@@ -41,7 +43,7 @@ export function writeDetectorFolder(dir: string, options: DetectorFolderOptions 
   mkdirSync(dir, { recursive: true });
   const graph = GraphBuilder.create('main_graph');
   if (options.neverReturns) addEndlessDetector(graph);
-  else addDetector(graph, options.staticBatch ? 1 : 'batch');
+  else addDetector(graph, options.staticBatch ? 1 : 'batch', options.half ? 'float16' : 'float32');
   const dynamic = options.staticBatch ? 'False' : 'True';
   return writeOnnxModel(join(dir, options.fileName ?? DETECTOR_FILE), graph, {
     opset: 17,
@@ -58,7 +60,7 @@ export function writeDetectorFolder(dir: string, options: DetectorFolderOptions 
       batch: '1',
       imgsz: `[${DETECTOR_SIZE}, ${DETECTOR_SIZE}]`,
       names: pythonDictLiteral(detectorLabels),
-      args: `{'batch': 1, 'half': False, 'dynamic': ${dynamic}, 'simplify': True, 'opset': 17, 'nms': False}`,
+      args: `{'batch': 1, 'half': ${options.half ? 'True' : 'False'}, 'dynamic': ${dynamic}, 'simplify': True, 'opset': 17, 'nms': False}`,
     },
   });
 }

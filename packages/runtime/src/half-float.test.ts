@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { floatToHalf, halfToFloat } from './half-float.js';
+import { floatToHalf, halfToFloat, halfValues } from './half-float.js';
 
 describe('half floats', () => {
   it('round-trips every finite half exactly', () => {
@@ -16,5 +16,17 @@ describe('half floats', () => {
     ]);
     expect(Number.isNaN(halfToFloat(floatToHalf(Float32Array.of(Number.NaN)))[0])).toBe(true);
     expect(halfToFloat(floatToHalf(Float32Array.of(6e-8)))[0]).toBeCloseTo(2 ** -24, 12);
+  });
+
+  it('tables every half value by its bits', () => {
+    const table = halfValues();
+    expect(table).toHaveLength(65536);
+    expect(table).toBe(halfValues());
+    expect([table[0x3c00], table[0xc000], table[0x3555], table[0x0001]]).toEqual([
+      1,
+      -2,
+      0.25 * (1 + 0x155 / 1024),
+      2 ** -24,
+    ]);
   });
 });

@@ -1,4 +1,5 @@
-// IEEE 754 half precision <-> float32, for float16 caches and logits (JS has no Float16Array in Node 20).
+// IEEE 754 half precision <-> float32, for float16 caches, logits and images (JS has no
+// Float16Array in Node 20).
 
 const exponentTable = new Float64Array(32).map((_, e) => 2 ** (e - 15));
 
@@ -62,4 +63,15 @@ export function floatToHalf(values: Float32Array): Uint16Array {
     out[i] = sign | value;
   }
   return out;
+}
+
+let table: Float32Array | undefined;
+
+/**
+ * Every half value by its bits (65 536 floats, 256 KiB, made once): reading a float16 tensor
+ * through it costs what reading a float32 one does, with no converted copy.
+ */
+export function halfValues(): Float32Array {
+  table ??= halfToFloat(Uint16Array.from({ length: 65536 }, (_, bits) => bits));
+  return table;
 }
