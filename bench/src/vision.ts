@@ -1,28 +1,69 @@
-// bench/vision: where a detection's time goes (decode+preprocess, session.run, postprocess) at
-// 640×640 and 1920×1080, images/s at batch 1, 4 and 8 with the dynamic-batch detector, and the
-// end-to-end time against a bare session.run on a ready tensor, measured in the same run.
+// bench/vision: where a detection's time goes (decode, preprocess, session.run, postprocess) at
+// 640×640 and 1920×1080, end to end in-process against a bare session.run of the same file on a
+// ready tensor, measured in the same run, and images/s at batch 1, 4 and 8 through one
+// session.run (a dynamic-batch export of the same model). The model is a compute-real YOLOv8
+// (model-fixtures: Ultralytics' architecture and export layout, random weights): yolov8n or
+// yolov8s, fp32, fp16 (half: float16 in and out) or int8 (dynamic, ConvInteger); `squares` is
+// the demo detector. Every answer is checked (the image size it reports, no error); one that
+// fails ends the bench.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectorColours, drawSquares, writeDetectorFolder } from '@vmm/model-fixtures';
+import {
+  detectorColours,
+  drawSquares,
+  writeDetectorFolder,
+  writeYoloV8Folder,
+  type YoloV8Precision,
+} from '@vmm/model-fixtures';
 import { inspectModelFolder } from '@vmm/runtime';
-import { VisionRunner } from '@vmm/vision';
+import { type DetectResult, VisionRunner } from '@vmm/vision';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { median, ratio } from './stats.js';
 
 const { values } = parseArgs({
-  options: { threads: { type: 'string', default: '2' }, runs: { type: 'string', default: '10' } },
+  options: {
+    threads: { type: 'string', default: '2' },
+    runs: { type: 'string', default: '10' },
+    model: { type: 'string', default: 'yolov8n' },
+    precision: { type: 'string', default: 'fp32' },
+    batches: { type: 'string', default: '1,4,8' },
+  },
 });
 const threads = Number(values.threads);
 const runs = Number(values.runs);
+const precision = values.precision as YoloV8Precision;
+if (!['fp32', 'fp16', 'int8'].includes(precision)) throw new Error('--precision is fp32, fp16 or int8');
+if (!['yolov8n', 'yolov8s', 'squares'].includes(values.model ?? '')) {
+  throw new Error('--model is yolov8n, yolov8s or squares');
+}
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-bench-vision-'));
-const [file] = writeDetectorFolder(join(root, 'detector'));
-const folder = inspectModelFolder(root, 'detector');
+/** Writes the model (static batch 1, as Ultralytics exports by default, or a dynamic batch). */
+function writeModel(name: string, dynamicBatch: boolean): string {
+  const dir = join(root, name);
+  if (values.model === 'squares') {
+    if (precision === 'int8') throw new Error('the squares detector has no int8 variant');
+    writeDetectorFolder(dir, {
+      staticBatch: !dynamicBatch,
+      half: precision === 'fp16',
+      fileName: 'model.onnx',
+    });
+    return join(dir, 'model.onnx');
+  }
+  const [file] = writeYoloV8Folder(dir, {
+    scale: values.model === 'yolov8s' ? 's' : 'n',
+    precision,
+    dynamicBatch,
+  });
+  return file!;
+}
+const file = writeModel('static', false);
+const fileName = file.slice(file.lastIndexOf('/') + 1);
 
-async function scene(width: number, height: number): Promise<Buffer> {
+async function scene(width: number, height: number): Promise<Uint8Array> {
   const colour = (i: number) => detectorColours[i % detectorColours.length]!.rgb;
   const squares = Array.from({ length: 6 }, (_, i) => ({
     x: Math.round(((i % 3) + 0.2) * (width / 3)),
@@ -30,72 +71,132 @@ async function scene(width: number, height: number): Promise<Buffer> {
     size: Math.round(Math.min(width, height) / 8),
     rgb: colour(i),
   }));
-  return sharp(drawSquares(width, height, squares).data, { raw: { width, height, channels: 3 } })
+  const jpeg = await sharp(drawSquares(width, height, squares).data, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 90 })
     .toBuffer();
+  return Uint8Array.from(jpeg);
 }
 
-const ms = (ns: number) => (ns / 1e6).toFixed(2).padStart(7);
+function checked(result: DetectResult, width: number, height: number): DetectResult {
+  if (result.imageSize.width !== width || result.imageSize.height !== height) {
+    throw new Error(
+      `a detection reported ${JSON.stringify(result.imageSize)} for a ${width}x${height} image`,
+    );
+  }
+  return result;
+}
+
+const half = precision === 'fp16';
+/** A bare session.run on a ready [batch, 3, 640, 640] tensor: the floor for end-to-end time. */
+async function bareRun(path: string, batch: number, count: number): Promise<number[]> {
+  const session = await ort.InferenceSession.create(path, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
+  try {
+    const size = batch * 3 * 640 * 640;
+    const input = half
+      ? new ort.Tensor('float16', new Uint16Array(size).fill(0x3800), [batch, 3, 640, 640])
+      : new ort.Tensor('float32', new Float32Array(size).fill(0.5), [batch, 3, 640, 640]);
+    const feeds = { [session.inputNames[0]!]: input };
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const started = performance.now();
+      const outputs = await session.run(feeds);
+      times.push(performance.now() - started);
+      if (outputs[session.outputNames[0]!]?.dims[0] !== batch)
+        throw new Error('the bare run gave no output0');
+    }
+    return times;
+  } finally {
+    await session.release();
+  }
+}
+
+const ms = (value: number) => value.toFixed(2).padStart(8);
 const runner = await VisionRunner.open({
-  folder,
-  file: 'yolov8n-squares.onnx',
+  folder: inspectModelFolder(root, 'static'),
+  file: fileName,
   session: { backend: 'cpu', intraOpThreads: threads },
-  maxBatch: 8,
 });
-
-// A bare session.run on a ready [1, 3, 640, 640] tensor: the floor for end-to-end time.
-const bare = await ort.InferenceSession.create(file ?? '', {
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-});
-const input = new ort.Tensor('float32', new Float32Array(3 * 640 * 640).fill(0.1), [1, 3, 640, 640]);
-await bare.run({ images: input });
-const bareMs: number[] = [];
-for (let i = 0; i < runs; i += 1) {
-  const started = performance.now();
-  await bare.run({ images: input });
-  bareMs.push(performance.now() - started);
-}
-await bare.release();
-const bareMedian = median(bareMs);
-
-console.log(`bench/vision threads=${threads} runs=${runs} (median per image, ms)`);
-console.log('input        decode+pre   session.run  postprocess  end-to-end  bare run  e2e/bare');
-for (const [width, height] of [
-  [640, 640],
-  [1920, 1080],
-] as const) {
-  const image = await scene(width, height);
-  await runner.detect(Uint8Array.from(image));
-  const rows: { pre: number; run: number; post: number; e2e: number }[] = [];
-  for (let i = 0; i < runs; i += 1) {
-    const started = performance.now();
-    const result = await runner.detect(Uint8Array.from(image));
-    const e2e = (performance.now() - started) * 1e6;
-    const t = result.timings;
-    rows.push({ pre: t.decodeNs + t.preprocessNs, run: t.inferenceNs, post: t.postprocessNs, e2e });
-  }
-  const pick = (key: keyof (typeof rows)[number]) => median(rows.map((row) => row[key]));
+const targets: string[] = [];
+try {
   console.log(
-    `${`${width}x${height}`.padEnd(12)} ${ms(pick('pre'))}      ${ms(pick('run'))}      ${ms(pick('post'))}     ${ms(pick('e2e'))}  ${ms(bareMedian * 1e6)}   ${ratio(pick('e2e') / 1e6, bareMedian)}`,
+    `bench/vision model=${values.model} ${precision} threads=${threads} runs=${runs} (median per image, ms; a JPEG of 6 squares)`,
   );
+  console.log('input         decode  preprocess  session.run  postprocess  end-to-end  bare run  e2e/bare');
+  for (const [width, height, limit] of [
+    [640, 640, 1.15],
+    [1920, 1080, 1.3],
+  ] as const) {
+    const image = await scene(width, height);
+    checked(await runner.detect(Uint8Array.from(image)), width, height);
+    const rows: { decode: number; pre: number; run: number; post: number; e2e: number; bare: number }[] = [];
+    // The bare run is measured between the runner's, so both see the same machine.
+    for (let i = 0; i < runs; i += 1) {
+      const started = performance.now();
+      const result = checked(await runner.detect(Uint8Array.from(image)), width, height);
+      const e2e = performance.now() - started;
+      const t = result.timings;
+      const [bare] = await bareRun(file, 1, 1);
+      rows.push({
+        decode: t.decodeNs / 1e6,
+        pre: t.preprocessNs / 1e6,
+        run: t.inferenceNs / 1e6,
+        post: t.postprocessNs / 1e6,
+        e2e,
+        bare: bare!,
+      });
+    }
+    const pick = (key: keyof (typeof rows)[number]) => median(rows.map((row) => row[key]));
+    const e2eOverBare = pick('e2e') / pick('bare');
+    console.log(
+      `${`${width}x${height}`.padEnd(12)} ${ms(pick('decode'))} ${ms(pick('pre'))}    ${ms(pick('run'))}     ${ms(pick('post'))}    ${ms(pick('e2e'))}  ${ms(pick('bare'))}   ${ratio(pick('e2e'), pick('bare'))}`,
+    );
+    targets.push(
+      `target ${values.model} ${precision} ${threads}t: one ${width}x${height} JPEG end to end in-process / bare session.run: ${e2eOverBare.toFixed(2)} (<= ${limit}) ${e2eOverBare <= limit ? 'met' : 'NOT met'}`,
+    );
+  }
+} finally {
+  await runner.close();
 }
 
-console.log('batch  images/s (640x640 JPEG, dynamic-batch detector)');
-const image = await scene(640, 640);
-const perBatch: Record<number, number> = {};
-for (const batch of [1, 4, 8]) {
-  const total = 16;
-  // Warm up: the first run of a new batch size grows ONNX Runtime's memory arena.
-  await runner.detectBatch(Array.from({ length: batch }, () => Uint8Array.from(image)));
-  const started = performance.now();
-  for (let done = 0; done < total; done += batch) {
-    await runner.detectBatch(Array.from({ length: batch }, () => Uint8Array.from(image)));
+const batches = (values.batches ?? '').split(',').map(Number);
+if (batches.length > 0 && batches[0]) {
+  // Batching needs a dynamic batch dimension: the same model exported with dynamic=True.
+  const dynamicFile = writeModel('dynamic', true);
+  const batched = await VisionRunner.open({
+    folder: inspectModelFolder(root, 'dynamic'),
+    file: dynamicFile.slice(dynamicFile.lastIndexOf('/') + 1),
+    session: { backend: 'cpu', intraOpThreads: threads },
+    maxBatch: Math.max(...batches),
+  });
+  try {
+    console.log('batch  images/s (640x640 JPEG, one detectBatch call)   bare session.run images/s');
+    const image = await scene(640, 640);
+    const perBatch = new Map<number, number>();
+    for (const batch of batches) {
+      const total = Math.max(batch, 2 * Math.max(...batches));
+      // Warm up: the first run of a new batch size grows ONNX Runtime's memory arena.
+      await batched.detectBatch(Array.from({ length: batch }, () => Uint8Array.from(image)));
+      const started = performance.now();
+      for (let done = 0; done < total; done += batch) {
+        const results = await batched.detectBatch(
+          Array.from({ length: batch }, () => Uint8Array.from(image)),
+        );
+        for (const result of results) checked(result, 640, 640);
+      }
+      const rate = total / ((performance.now() - started) / 1000);
+      perBatch.set(batch, rate);
+      const bare = (batch * 1000) / median(await bareRun(dynamicFile, batch, Math.max(2, 8 / batch)));
+      console.log(
+        `${String(batch).padEnd(6)} ${rate.toFixed(1).padStart(8)}   (${ratio(rate, perBatch.get(batches[0]!)!)} of batch ${batches[0]})        ${bare.toFixed(1).padStart(8)}`,
+      );
+    }
+  } finally {
+    await batched.close();
   }
-  perBatch[batch] = total / ((performance.now() - started) / 1000);
-  console.log(
-    `${String(batch).padEnd(6)} ${perBatch[batch]!.toFixed(1).padStart(8)}   (${ratio(perBatch[batch]!, perBatch[1]!)} of batch 1)`,
-  );
 }
-await runner.close();
+for (const line of targets) console.log(line);
 rmSync(root, { recursive: true, force: true });

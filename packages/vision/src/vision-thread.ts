@@ -21,6 +21,7 @@ import {
 } from './image-input.js';
 import { type Letterbox, toOriginal } from './letterbox.js';
 import { nonMaxSuppression } from './nms.js';
+import { OneAtATime } from './one-at-a-time.js';
 import type { ClassifyResult, DetectResult, VisionTimings } from './types.js';
 import { resolveClassifyOptions, resolveDetectOptions } from './vision-options.js';
 import { LETTERBOX_PAD, type VisionSpec, visionSpec } from './vision-spec.js';
@@ -37,6 +38,8 @@ const loaded = (async () => {
   return { session, spec: visionSpec(data.folder, session) };
 })();
 loaded.catch(() => undefined);
+// One session.run at a time; other requests decode and preprocess meanwhile (OneAtATime).
+const runs = new OneAtATime();
 
 const nsSince = (start: number) => Math.round((performance.now() - start) * 1e6);
 
@@ -104,9 +107,12 @@ async function runImages<Extra, Result>(
       }
     }
     if (signal.aborted) throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled');
-    const runStart = performance.now();
-    const outputs = await session.run({
-      [spec.inputName]: { type: spec.inputType, dims: [rows, 3, spec.height, spec.width], data: tensor },
+    let runStart = 0;
+    const outputs = await runs.run(() => {
+      runStart = performance.now();
+      return session.run({
+        [spec.inputName]: { type: spec.inputType, dims: [rows, 3, spec.height, spec.width], data: tensor },
+      });
     });
     const inferenceNs = nsSince(runStart);
     const output = outputs[spec.outputName];
