@@ -55,6 +55,7 @@ interface Level {
   ttftMs?: { p50: number; p90: number; p99: number; count: number };
   itlMs?: { p50: number; p99: number };
   e2eMs?: { p50: number; p99: number; count: number };
+  stagesMs?: { decode: number; preprocess: number; inference: number; postprocess: number };
 }
 
 describe('vmm bench', () => {
@@ -147,7 +148,17 @@ describe('vmm bench', () => {
       expect(level.e2eMs?.count).toBe(4);
       expect(level.ttftMs).toBeUndefined();
       expect(level.requestsPerSecond).toBeGreaterThan(0);
+      // The server's own stages, as its answers' timings give them: the run is most of the time.
+      expect(level.stagesMs?.inference).toBeGreaterThan(0);
+      expect(level.stagesMs?.preprocess).toBeGreaterThan(0);
+      expect(level.stagesMs!.inference).toBeLessThan(level.e2eMs!.p50);
     }
+    const table = await vmm([
+      ...words('bench --task detect --model yolov8n-squares -c 1 -n 2'),
+      ...['--image', join(root, 'squares.png')],
+    ]);
+    expect(table.stdout).toMatch(/decode \/ preprocess \/ run \/ postprocess/);
+    expect(table.stdout).toMatch(/\d+\.\d \/ \d+\.\d \/ \d+\.\d \/ \d+\.\d/);
   });
 
   it.each([

@@ -34,6 +34,36 @@ export interface RequestSample {
   itlMs: number[];
   promptTokens: number;
   outputTokens: number;
+  /** Vision: where the server says the image's time went (its `timings`), in ms. */
+  stagesMs?: VisionStages;
+}
+
+/** A vision answer's own timings: decoding, preprocessing, session.run, postprocessing. */
+export interface VisionStages {
+  decode: number;
+  preprocess: number;
+  inference: number;
+  postprocess: number;
+}
+
+/** The stages of a vision answer's `timings` (nanoseconds), in ms; undefined if it has none. */
+function visionStages(answer: Json): VisionStages | undefined {
+  const t = answer.timings as Json | undefined;
+  const ms = (key: string) => (typeof t?.[key] === 'number' ? (t[key] as number) / 1e6 : undefined);
+  const [decode, preprocess, inference, postprocess] = [
+    ms('decode_ns'),
+    ms('preprocess_ns'),
+    ms('inference_ns'),
+    ms('postprocess_ns'),
+  ];
+  if (
+    decode === undefined ||
+    preprocess === undefined ||
+    inference === undefined ||
+    postprocess === undefined
+  )
+    return undefined;
+  return { decode, preprocess, inference, postprocess };
 }
 
 export type Sender = (prompt: string, sentAtMs: number) => Promise<RequestSample>;
@@ -154,8 +184,10 @@ export function requestSender(target: Target, fetchImpl: typeof fetch = fetch): 
         return sample;
       }
       if (vision) {
-        await response.arrayBuffer();
+        const answer = (await response.json()) as Json;
         sample.e2eMs = elapsed();
+        const stages = visionStages(answer);
+        if (stages) sample.stagesMs = stages;
         sample.ok = true;
         return sample;
       }

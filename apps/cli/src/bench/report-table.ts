@@ -24,7 +24,15 @@ export function renderTable(result: BenchResult): string {
     level.rate === undefined ? 'closed' : `${level.rate}/s`;
   const body = isVision(result.task)
     ? table(
-        ['concurrency', 'arrivals', 'requests', 'failed', 'images/s', 'latency ms p50 / p90 / p99'],
+        [
+          'concurrency',
+          'arrivals',
+          'requests',
+          'failed',
+          'images/s',
+          'latency ms p50 / p90 / p99',
+          'server ms p50: decode / preprocess / run / postprocess',
+        ],
         result.levels.map((level) => [
           String(level.concurrency),
           rate(level),
@@ -32,6 +40,16 @@ export function renderTable(result: BenchResult): string {
           String(level.failed),
           level.requestsPerSecond.toFixed(2),
           ms(level.e2eMs),
+          level.stagesMs
+            ? [
+                level.stagesMs.decode,
+                level.stagesMs.preprocess,
+                level.stagesMs.inference,
+                level.stagesMs.postprocess,
+              ]
+                .map((value) => value.toFixed(1))
+                .join(' / ')
+            : '—',
         ]),
       )
     : table(

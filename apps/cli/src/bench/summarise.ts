@@ -1,5 +1,5 @@
 import { mean } from 'simple-statistics';
-import type { RequestSample } from './api-client.js';
+import type { RequestSample, VisionStages } from './api-client.js';
 import type { LevelRun } from './load-generator.js';
 import { type Distribution, distribution } from './percentiles.js';
 
@@ -21,6 +21,8 @@ export interface LevelResult {
   ttftMs?: Distribution;
   itlMs?: Distribution;
   e2eMs?: Distribution;
+  /** Vision: the server's own time per stage, median over the level's answers (ms). */
+  stagesMs?: VisionStages;
 }
 
 // simple-statistics' mean throws on an empty list: a level where every request failed has none.
@@ -43,6 +45,18 @@ export function summariseLevel(
   const ttft = distribution(pick((sample) => sample.ttftMs));
   const itl = distribution(ok.flatMap((sample) => sample.itlMs));
   const e2e = distribution(pick((sample) => sample.e2eMs));
+  const staged = ok.flatMap((sample) => (sample.stagesMs ? [sample.stagesMs] : []));
+  const stageMedian = (key: keyof VisionStages) =>
+    distribution(staged.map((stages) => stages[key]))?.p50 ?? 0;
+  const stages: VisionStages | undefined =
+    staged.length === 0
+      ? undefined
+      : {
+          decode: stageMedian('decode'),
+          preprocess: stageMedian('preprocess'),
+          inference: stageMedian('inference'),
+          postprocess: stageMedian('postprocess'),
+        };
   return {
     concurrency: plan.concurrency,
     promptWords: plan.promptWords,
@@ -58,5 +72,6 @@ export function summariseLevel(
     ...(ttft ? { ttftMs: ttft } : {}),
     ...(itl ? { itlMs: itl } : {}),
     ...(e2e ? { e2eMs: e2e } : {}),
+    ...(stages ? { stagesMs: stages } : {}),
   };
 }
