@@ -25,6 +25,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '1,4,8' },
     images: { type: 'string', default: '48' },
     upload: { type: 'string', default: 'multipart' },
+    // The worker's VMM_VISION_PREPROCESS_THREAD.
+    'preprocess-thread': { type: 'string', default: 'auto' },
   },
 });
 const threads = Number(values.threads);
@@ -80,9 +82,12 @@ async function bareRate(count: number): Promise<number> {
 }
 
 console.log(
-  `bench/vision-serving model=${values.model} ${precision} threads=${threads} upload=${values.upload} images per run=${imagesPerRun}`,
+  `bench/vision-serving model=${values.model} ${precision} threads=${threads} upload=${values.upload} preprocess thread=${values['preprocess-thread']} images per run=${imagesPerRun}`,
 );
-const worker = await startWorkerProcess(modelsDir, { VMM_THREADS: String(threads) });
+const worker = await startWorkerProcess(modelsDir, {
+  VMM_THREADS: String(threads),
+  VMM_VISION_PREPROCESS_THREAD: values['preprocess-thread'] ?? 'auto',
+});
 const gateway = createGateway(
   {
     ...loadConfig({}),

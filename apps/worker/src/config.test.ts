@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       prefixCache: true,
       ortCApi: true,
+      visionPreprocessThread: undefined,
       hub: { timeouts: { connectMs: 10_000, headersMs: 30_000, idleMs: 60_000 } },
     });
     expect(config.threads).toBeGreaterThan(0);
@@ -44,6 +45,7 @@ describe('loadConfig', () => {
         VMM_PULL_HEADERS_TIMEOUT: '1m',
         VMM_PULL_IDLE_TIMEOUT: '500ms',
         VMM_ORT_C_API: 'off',
+        VMM_VISION_PREPROCESS_THREAD: 'on',
       }),
     ).toMatchObject({
       port: 6000,
@@ -57,6 +59,7 @@ describe('loadConfig', () => {
       workerToken: 'a-shared-token-of-32-characters!',
       tls: { certFile: '/etc/vmm/tls.crt', keyFile: '/etc/vmm/tls.key' },
       ortCApi: false,
+      visionPreprocessThread: true,
       hub: { timeouts: { connectMs: 2000, headersMs: 60_000, idleMs: 500 } },
     });
   });
@@ -76,6 +79,7 @@ describe('loadConfig', () => {
     ['VMM_PULL_IDLE_TIMEOUT', '0'],
     ['VMM_PULL_CONNECT_TIMEOUT', 'later'],
     ['VMM_ORT_C_API', 'yes'],
+    ['VMM_VISION_PREPROCESS_THREAD', 'sometimes'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });

@@ -89,6 +89,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
       openRunner(folder, file, {
         session,
         visionMaxBatch: config.visionMaxBatch,
+        visionPreprocessThread: config.visionPreprocessThread,
         embeddingMaxBatch: config.embeddingMaxBatch,
         maxImagePixels: config.maxImagePixels,
         batching: {

@@ -12,6 +12,8 @@ export type ModelRunner =
 export interface RunnerSettings {
   session: SessionOptions;
   visionMaxBatch: number;
+  /** Vision images prepared on a thread of their own; undefined: VisionRunner decides. */
+  visionPreprocessThread?: boolean | undefined;
   /** Inputs per encoder run. */
   embeddingMaxBatch: number;
   maxImagePixels: number;
@@ -55,6 +57,9 @@ export async function openRunner(
       session: settings.session,
       maxBatch: settings.visionMaxBatch,
       maxPixels: settings.maxImagePixels,
+      ...(settings.visionPreprocessThread === undefined
+        ? {}
+        : { preprocessThread: settings.visionPreprocessThread }),
     }),
   };
 }

@@ -44,6 +44,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     maxMessageBytes: 32 * 1024 * 1024,
     maxImagePixels: 40_000_000,
     visionMaxBatch: 4,
+    visionPreprocessThread: undefined,
     embeddingMaxBatch: 4,
     allowFallback: undefined,
     shutdownGraceMs: 1000,

@@ -53,6 +53,7 @@ export { nativeRun } from './thread/native-runs.js';
 export {
   serveThread,
   yieldToEventLoop,
+  transferring,
   type ThreadHandler,
   type CallContext,
 } from './thread/serve-thread.js';

@@ -1,9 +1,10 @@
 // A session thread for the ThreadHost tests: plain JS, because worker threads cannot load
 // TypeScript; it uses the built @vmm/runtime as a real thread entry would.
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { nativeRun, serveThread, yieldToEventLoop } from '@vmm/runtime';
+import { nativeRun, serveThread, transferring, yieldToEventLoop } from '@vmm/runtime';
 
 let produced = 0;
+let lastFilledLength = -1;
 
 serveThread({
   async echo(payload) {
@@ -49,6 +50,15 @@ serveThread({
       while (Date.now() < until);
       return 'ran';
     });
+  },
+  // An answer whose buffer moves to the owner; `kept` says whether this thread still sees it.
+  async fill(length) {
+    const data = new Float32Array(length).fill(1.5);
+    setImmediate(() => (lastFilledLength = data.length));
+    return transferring({ data }, [data.buffer]);
+  },
+  async lastFilled() {
+    return lastFilledLength;
   },
   async sum(payload) {
     return payload.reduce((a, b) => a + b, 0);

@@ -1,4 +1,6 @@
 import type { ModelFolder, SessionOptions } from '@vmm/runtime';
+import type { ClassifierPreprocess, ImageInfo, PlaneBuffer } from './image-input.js';
+import type { Letterbox } from './letterbox.js';
 import type { ClassifyOptions, DetectOptions } from './types.js';
 import type { VisionSpec } from './vision-spec.js';
 
@@ -11,6 +13,8 @@ export interface VisionThreadData {
   /** Largest batch for one session.run when the batch dimension is dynamic. */
   maxBatch: number;
   maxPixels: number;
+  /** Prepare images on a thread of their own, overlapping runs (VisionRunner decides). */
+  preprocessThread: boolean;
 }
 
 export interface VisionThreadInfo {
@@ -26,4 +30,25 @@ export interface DetectPayload {
 export interface ClassifyPayload {
   images: Uint8Array[];
   options: ClassifyOptions;
+}
+
+// What a vision thread and its preprocessing thread (preprocess-thread.ts) exchange.
+export interface PreprocessPayload {
+  bytes: Uint8Array;
+  maxPixels: number;
+  width: number;
+  height: number;
+  plane:
+    | { kind: 'letterbox'; type: 'float32' | 'float16'; padValue: number }
+    | { kind: 'centre-crop'; type: 'float32' | 'float16'; classifier: ClassifierPreprocess };
+}
+
+export interface Preprocessed {
+  info: ImageInfo;
+  /** Detection: where the image landed in the input. */
+  geometry?: Letterbox;
+  /** One image's planes, [3, height, width], in the model's input type. */
+  planes: PlaneBuffer;
+  decodeNs: number;
+  preprocessNs: number;
 }

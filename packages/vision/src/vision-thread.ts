@@ -1,5 +1,7 @@
-// The worker-thread side of a VisionRunner: owns the session; decodes, preprocesses, runs and
-// postprocesses images, batching them into one session.run where the model allows.
+// The worker-thread side of a VisionRunner: owns the session; prepares, runs and postprocesses
+// images, batching them into one session.run where the model allows. On a backend that leaves
+// the CPU cores free during a run, images are prepared on a thread of their own
+// (preprocess-thread.ts) while this one runs; on the CPU, here (see VisionRunner).
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import { ErrorCode, VmmError } from '@vmm/errors';
@@ -9,25 +11,24 @@ import {
   type ModelSession,
   serveThread,
   type TensorData,
+  ThreadHost,
+  threadEntry,
 } from '@vmm/runtime';
 import { looksLikeProbabilities, softmax, topK } from './classification-output.js';
 import { readCandidates } from './detection-output.js';
-import {
-  centreCropInto,
-  type ImageInfo,
-  letterboxInto,
-  type PlaneBuffer,
-  probeImage,
-} from './image-input.js';
+import type { ImageInfo } from './image-input.js';
 import { type Letterbox, toOriginal } from './letterbox.js';
 import { nonMaxSuppression } from './nms.js';
 import { OneAtATime } from './one-at-a-time.js';
+import { preparePlanes } from './prepare-planes.js';
 import type { ClassifyResult, DetectResult, VisionTimings } from './types.js';
 import { resolveClassifyOptions, resolveDetectOptions } from './vision-options.js';
 import { LETTERBOX_PAD, type VisionSpec, visionSpec } from './vision-spec.js';
 import type {
   ClassifyPayload,
   DetectPayload,
+  PreprocessPayload,
+  Preprocessed,
   VisionThreadData,
   VisionThreadInfo,
 } from './vision-thread-protocol.js';
@@ -38,14 +39,33 @@ const loaded = (async () => {
   return { session, spec: visionSpec(data.folder, session) };
 })();
 loaded.catch(() => undefined);
-// One session.run at a time; other requests decode and preprocess meanwhile (OneAtATime).
+// One session.run at a time: two would each take every intra-op thread and fight over the cores.
 const runs = new OneAtATime();
+
+let preprocessor: Promise<ThreadHost> | undefined;
+/** The preprocessing thread, started on first use and again after it has died. */
+function preprocessThread(): Promise<ThreadHost> {
+  if (!preprocessor) {
+    const starting = ThreadHost.start(threadEntry(import.meta.url, './preprocess-thread.js'));
+    preprocessor = starting;
+    starting.then(
+      (host) =>
+        host.onExit(() => {
+          if (preprocessor === starting) preprocessor = undefined;
+        }),
+      () => {
+        if (preprocessor === starting) preprocessor = undefined;
+      },
+    );
+  }
+  return preprocessor;
+}
 
 const nsSince = (start: number) => Math.round((performance.now() - start) * 1e6);
 
-interface Prepared<Extra> {
+interface Prepared {
   info: ImageInfo;
-  extra: Extra;
+  geometry?: Letterbox;
   timings: VisionTimings;
 }
 
@@ -59,18 +79,44 @@ function renameField(error: unknown, index: number, count: number): unknown {
   return error;
 }
 
+/** One image's planes: from the preprocessing thread (its bytes moved there when whole) or here. */
+async function prepareImage(
+  bytes: Uint8Array,
+  spec: VisionSpec,
+  plane: PreprocessPayload['plane'],
+  signal: AbortSignal,
+): Promise<Preprocessed> {
+  const payload: PreprocessPayload = {
+    bytes,
+    maxPixels: data.maxPixels,
+    width: spec.width,
+    height: spec.height,
+    plane,
+  };
+  if (!data.preprocessThread) return preparePlanes(payload);
+  const host = await preprocessThread();
+  const whole =
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer;
+  return host.request<Preprocessed>('prepare', payload, {
+    signal,
+    ...(whole ? { transfer: [bytes.buffer as ArrayBuffer] } : {}),
+  });
+}
+
 /**
  * The pipeline shared by detection and classification. Images are grouped into batches of the
  * model's batch size (or up to maxBatch for a dynamic batch); a static batch larger than the
  * images at hand is filled with zeros.
  */
-async function runImages<Extra, Result>(
+async function runImages<Result>(
   session: ModelSession,
   spec: VisionSpec,
   images: readonly Uint8Array[],
   signal: AbortSignal,
-  prepare: (bytes: Uint8Array, info: ImageInfo, into: PlaneBuffer, offset: number) => Promise<Extra>,
-  finish: (output: TensorData, row: number, prepared: Prepared<Extra>) => Result,
+  plane: PreprocessPayload['plane'],
+  finish: (output: TensorData, row: number, prepared: Prepared) => Result,
 ): Promise<Result[]> {
   if (images.length === 0)
     throw new VmmError(ErrorCode.InvalidArgument, 'no image given', { field: 'image' });
@@ -80,32 +126,32 @@ async function runImages<Extra, Result>(
   for (let start = 0; start < images.length; start += batch) {
     const group = images.slice(start, start + batch);
     const rows = spec.batch === 'dynamic' ? group.length : batch;
-    const tensor =
-      spec.inputType === 'float16' ? new Uint16Array(rows * planeSize) : new Float32Array(rows * planeSize);
-    const prepared: Prepared<Extra>[] = [];
-    for (const [i, bytes] of group.entries()) {
-      if (signal.aborted) throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled');
-      const began = performance.now();
-      try {
-        const info = await probeImage(bytes, data.maxPixels);
-        const decodeNs = nsSince(began);
-        const preprocessStart = performance.now();
-        const extra = await prepare(bytes, info, tensor, i * planeSize);
-        prepared.push({
-          info,
-          extra,
-          timings: {
-            decodeNs,
-            preprocessNs: nsSince(preprocessStart),
-            inferenceNs: 0,
-            postprocessNs: 0,
-            totalNs: 0,
-          },
-        });
-      } catch (error) {
-        throw renameField(error, start + i, images.length);
-      }
+    if (signal.aborted) throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled');
+    const ready = await Promise.all(
+      group.map((bytes, i) =>
+        prepareImage(bytes, spec, plane, signal).catch((error: unknown) => {
+          throw renameField(error, start + i, images.length);
+        }),
+      ),
+    );
+    // One image's planes are the tensor as they are; a batch is laid out row by row.
+    let tensor = ready[0]!.planes;
+    if (rows > 1) {
+      tensor =
+        spec.inputType === 'float16' ? new Uint16Array(rows * planeSize) : new Float32Array(rows * planeSize);
+      ready.forEach((item, i) => tensor.set(item.planes, i * planeSize));
     }
+    const prepared: Prepared[] = ready.map((item) => ({
+      info: item.info,
+      ...(item.geometry ? { geometry: item.geometry } : {}),
+      timings: {
+        decodeNs: item.decodeNs,
+        preprocessNs: item.preprocessNs,
+        inferenceNs: 0,
+        postprocessNs: 0,
+        totalNs: 0,
+      },
+    }));
     if (signal.aborted) throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled');
     let runStart = 0;
     const outputs = await runs.run(() => {
@@ -133,6 +179,8 @@ async function runImages<Extra, Result>(
 serveThread({
   async info(): Promise<VisionThreadInfo> {
     const { session, spec } = await loaded;
+    // Started with the model, so that the first request does not wait for it.
+    if (data.preprocessThread) await preprocessThread();
     return { spec, providers: [...session.providers] };
   },
 
@@ -146,14 +194,13 @@ serveThread({
     }
     const { images, options } = payload as DetectPayload;
     const resolved = resolveDetectOptions(options, spec.labels.length);
-    const target = { width: spec.width, height: spec.height, padValue: LETTERBOX_PAD };
-    return runImages<Letterbox, DetectResult>(
+    return runImages<DetectResult>(
       session,
       spec,
       images,
       signal,
-      (bytes, info, into, offset) => letterboxInto(bytes, info, target, into, offset, data.maxPixels),
-      (output, row, { info, extra: geometry, timings }) => {
+      { kind: 'letterbox', type: spec.inputType, padValue: LETTERBOX_PAD },
+      (output, row, { info, geometry, timings }) => {
         const candidates = readCandidates(
           output.data as Float32Array | Uint16Array,
           output.dims,
@@ -165,7 +212,7 @@ serveThread({
         const kept = nonMaxSuppression(candidates, resolved.iouThreshold, resolved.maxDetections);
         return {
           detections: kept.map((candidate) => ({
-            box: toOriginal(candidate.box, geometry, info.width, info.height),
+            box: toOriginal(candidate.box, geometry!, info.width, info.height),
             classId: candidate.classId,
             label: spec.labels[candidate.classId] ?? `class_${candidate.classId}`,
             score: candidate.score,
@@ -187,14 +234,12 @@ serveThread({
     }
     const { images, options } = payload as ClassifyPayload;
     const { topK: k } = resolveClassifyOptions(options, spec.labels.length);
-    const preprocess = spec.classifier;
-    return runImages<void, ClassifyResult>(
+    return runImages<ClassifyResult>(
       session,
       spec,
       images,
       signal,
-      async (bytes, info, into, offset) =>
-        centreCropInto(bytes, info, preprocess, into, offset, data.maxPixels),
+      { kind: 'centre-crop', type: spec.inputType, classifier: spec.classifier },
       (output, row, { info, timings }) => {
         const classes = output.dims[1] ?? 0;
         const scores =
@@ -215,6 +260,14 @@ serveThread({
   },
 
   async release() {
-    await (await loaded).session.release();
+    const host = preprocessor;
+    preprocessor = undefined;
+    await Promise.all([
+      (await loaded).session.release(),
+      host?.then(
+        (h) => h.close(),
+        () => undefined,
+      ),
+    ]);
   },
 });

@@ -225,6 +225,51 @@ describe('classification', () => {
   });
 });
 
+describe('images prepared on a thread of their own', () => {
+  it('gives the same detections, classes and refusals as images prepared on the model thread', async () => {
+    const folder = (name: string) => inspectModelFolder(root, name);
+    const threaded = await VisionRunner.open({
+      folder: folder('detector'),
+      file: selectModelFile(folder('detector'), 'cpu').path,
+      session,
+      maxBatch: 4,
+      preprocessThread: true,
+    });
+    const threadedClassifier = await VisionRunner.open({
+      folder: folder('classifier'),
+      file: selectModelFile(folder('classifier'), 'cpu').path,
+      session,
+      preprocessThread: true,
+    });
+    try {
+      const images = await Promise.all(
+        scenes.map((scene) => encode(scene.width, scene.height, scene.squares, scene.format)),
+      );
+      const copies = () => images.map((image) => Uint8Array.from(image));
+      const strip = (results: DetectResult[]) => results.map((result) => result.detections);
+      expect(strip(await threaded.detectBatch(copies()))).toEqual(
+        strip(await detector.detectBatch(copies())),
+      );
+      const one = await threaded.detect(copies()[0]!);
+      expect(one.timings.preprocessNs).toBeGreaterThan(0);
+      const red = await encode(64, 64, [{ x: 0, y: 0, size: 64, rgb: rgb('red') }], 'png');
+      expect((await threadedClassifier.classify(red)).classes[0]?.label).toBe(
+        (await classifier.classify(red)).classes[0]?.label,
+      );
+      await expect(threaded.detectBatch([copies()[0]!, new TextEncoder().encode('x')])).rejects.toMatchObject(
+        {
+          code: ErrorCode.InvalidArgument,
+          field: 'images[1]',
+        },
+      );
+      // The runner serves on after a refusal.
+      expect((await threaded.detect(copies()[1]!)).detections).toHaveLength(scenes[1]!.squares.length);
+    } finally {
+      await Promise.all([threaded.close(), threadedClassifier.close()]);
+    }
+  });
+});
+
 describe('bad requests', () => {
   const good = () => encode(64, 64, [], 'png');
 

@@ -19,6 +19,22 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** An answer whose buffers move to the owner instead of being copied (see `transferring`). */
+class Transferring {
+  constructor(
+    readonly value: unknown,
+    readonly buffers: ArrayBuffer[],
+  ) {}
+}
+
+/**
+ * Wraps a handler's answer so that `buffers` (which the answer holds) are moved to the owning
+ * thread, not copied: a preprocessed image is megabytes. The thread must not touch them after.
+ */
+export function transferring(value: unknown, buffers: ArrayBuffer[]): unknown {
+  return new Transferring(value, buffers);
+}
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
@@ -34,7 +50,7 @@ export function serveThread(
 ): void {
   if (!port) throw new Error('serveThread must run in a worker thread');
   const calls = new Map<number, { controller: AbortController; credit: number; wake?: () => void }>();
-  const send = (message: ThreadMessage) => port.postMessage(message);
+  const send = (message: ThreadMessage, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
   async function run(id: number, method: string, payload: unknown): Promise<void> {
     const call = {
@@ -57,7 +73,9 @@ export function serveThread(
         }
         send({ kind: 'done', id, value: undefined });
       } else {
-        send({ kind: 'done', id, value: await result });
+        const value = await result;
+        if (value instanceof Transferring) send({ kind: 'done', id, value: value.value }, value.buffers);
+        else send({ kind: 'done', id, value });
       }
     } catch (error) {
       send({ kind: 'error', id, error: serializeError(error) });

@@ -48,6 +48,14 @@ describe('ThreadHost', () => {
     expect(bytes.byteLength).toBe(0);
   });
 
+  it('moves an answer the thread marks as transferring out of the thread', async () => {
+    const { data } = await host.request<{ data: Float32Array }>('fill', 1024);
+    expect(data).toHaveLength(1024);
+    expect(data[1023]).toBe(1.5);
+    // Moved, not copied: the thread's own array was detached by the transfer.
+    expect(await host.request('lastFilled', null)).toBe(0);
+  });
+
   it('streams values in order to the end', async () => {
     expect(await collect(host.stream('count', { to: 100 }))).toEqual(
       Array.from({ length: 100 }, (_, i) => i + 1),
