@@ -5,7 +5,6 @@ import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createGateway, loadConfig } from '@vmm/gateway';
 import { LlmRunner } from '@vmm/llm';
 import {
   detectorColours,
@@ -17,9 +16,9 @@ import {
 import { inspectModelFolder } from '@vmm/runtime';
 import { VisionRunner } from '@vmm/vision';
 import { startWorkerProcess } from '@vmm/test-support';
-import { pino } from 'pino';
 import sharp from 'sharp';
 import { decodeTokensPerSecond, type RunResult, summarise } from './llm/run-result.js';
+import { startBenchGateway } from './bench-gateway.js';
 import { postJson } from './checked-fetch.js';
 import { ratio } from './stats.js';
 
@@ -51,27 +50,8 @@ console.log(`bench/gateway preset=${values.preset} tokens=${tokens} threads=${th
 // Worker process + gateway.
 const worker = await startWorkerProcess(modelsDir, { VMM_THREADS: String(threads) });
 const grpcPort = worker.port;
-const gateway = createGateway(
-  {
-    ...loadConfig({}),
-    host: '127.0.0.1',
-    port: 0,
-    workers: [{ backend: 'cpu', address: `127.0.0.1:${grpcPort}` }],
-    preference: ['cpu'],
-    apiKeys: [],
-    pollIntervalMs: 1000,
-    maxBodyBytes: 32 * 1024 * 1024,
-    redisUrl: 'redis://127.0.0.1:6379',
-    batchPrefix: 'vmm-bench',
-    batchTtlMs: 3_600_000,
-    batchMaxItems: 10_000,
-    batchMaxBytes: 32 * 1024 * 1024,
-    shutdownGraceMs: 0,
-    logLevel: 'silent',
-  },
-  pino({ level: 'silent' }),
-);
-const url = `http://127.0.0.1:${await gateway.listen('127.0.0.1', 0)}`;
+const gateway = await startBenchGateway(grpcPort);
+const url = gateway.url;
 
 async function viaHttp(): Promise<RunResult> {
   const started = performance.now();

@@ -8,12 +8,11 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createGateway, loadConfig } from '@vmm/gateway';
 import { detectorColours, drawSquares, writeYoloV8Folder, type YoloV8Precision } from '@vmm/model-fixtures';
 import { startWorkerProcess } from '@vmm/test-support';
 import * as ort from 'onnxruntime-node';
-import { pino } from 'pino';
 import sharp from 'sharp';
+import { startBenchGateway } from './bench-gateway.js';
 import { checked } from './checked-fetch.js';
 import { median, ratio } from './stats.js';
 
@@ -88,27 +87,8 @@ const worker = await startWorkerProcess(modelsDir, {
   VMM_THREADS: String(threads),
   VMM_VISION_PREPROCESS_THREAD: values['preprocess-thread'] ?? 'auto',
 });
-const gateway = createGateway(
-  {
-    ...loadConfig({}),
-    host: '127.0.0.1',
-    port: 0,
-    workers: [{ backend: 'cpu', address: `127.0.0.1:${worker.port}` }],
-    preference: ['cpu'],
-    apiKeys: [],
-    pollIntervalMs: 1000,
-    maxBodyBytes: 32 * 1024 * 1024,
-    redisUrl: 'redis://127.0.0.1:6379',
-    batchPrefix: 'vmm-bench',
-    batchTtlMs: 3_600_000,
-    batchMaxItems: 10_000,
-    batchMaxBytes: 32 * 1024 * 1024,
-    shutdownGraceMs: 0,
-    logLevel: 'silent',
-  },
-  pino({ level: 'silent' }),
-);
-const url = `http://127.0.0.1:${await gateway.listen('127.0.0.1', 0)}/v1/vision/detect`;
+const gateway = await startBenchGateway(worker.port);
+const url = `${gateway.url}/v1/vision/detect`;
 const jsonBody = JSON.stringify({ model: name, image: jpeg.toString('base64') });
 
 interface Stages {

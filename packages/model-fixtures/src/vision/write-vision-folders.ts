@@ -38,30 +38,47 @@ export function pythonDictLiteral(labels: readonly string[]): string {
   return `{${labels.map((label, i) => `${i}: ${repr(label)}`).join(', ')}}`;
 }
 
+/**
+ * The metadata_props an Ultralytics detector export carries (task, stride, imgsz, names as a
+ * Python dict literal, the export's args), for a 640×640 model of `labels`.
+ */
+export function ultralyticsDetectMetadata(
+  description: string,
+  labels: readonly string[],
+  args: { half: boolean; int8?: boolean; dynamic: boolean },
+): Record<string, string> {
+  const python = (flag: boolean) => (flag ? 'True' : 'False');
+  const int8 = args.int8 === undefined ? '' : ` 'int8': ${python(args.int8)},`;
+  return {
+    description,
+    author: 'VMM model-fixtures',
+    date: '2026-01-01T00:00:00',
+    version: '8.3.0',
+    license: 'Apache-2.0',
+    docs: 'https://docs.ultralytics.com',
+    stride: '32',
+    task: 'detect',
+    batch: '1',
+    imgsz: '[640, 640]',
+    names: pythonDictLiteral(labels),
+    args: `{'batch': 1, 'half': ${python(args.half)},${int8} 'dynamic': ${python(args.dynamic)}, 'simplify': True, 'opset': 17, 'nms': False}`,
+  };
+}
+
 /** Writes an Ultralytics-style YOLOv8 export: one .onnx file whose metadata_props describe it. */
 export function writeDetectorFolder(dir: string, options: DetectorFolderOptions = {}): string[] {
   mkdirSync(dir, { recursive: true });
   const graph = GraphBuilder.create('main_graph');
   if (options.neverReturns) addEndlessDetector(graph);
   else addDetector(graph, options.staticBatch ? 1 : 'batch', options.half ? 'float16' : 'float32');
-  const dynamic = options.staticBatch ? 'False' : 'True';
   return writeOnnxModel(join(dir, options.fileName ?? DETECTOR_FILE), graph, {
     opset: 17,
     docString: 'VMM fixture: YOLOv8-layout detector of solid coloured squares',
-    metadata: {
-      description: 'VMM fixture standing in for Ultralytics YOLOv8n: detects solid coloured squares',
-      author: 'VMM model-fixtures',
-      date: '2026-01-01T00:00:00',
-      version: '8.3.0',
-      license: 'Apache-2.0',
-      docs: 'https://docs.ultralytics.com',
-      stride: '32',
-      task: 'detect',
-      batch: '1',
-      imgsz: `[${DETECTOR_SIZE}, ${DETECTOR_SIZE}]`,
-      names: pythonDictLiteral(detectorLabels),
-      args: `{'batch': 1, 'half': ${options.half ? 'True' : 'False'}, 'dynamic': ${dynamic}, 'simplify': True, 'opset': 17, 'nms': False}`,
-    },
+    metadata: ultralyticsDetectMetadata(
+      'VMM fixture standing in for Ultralytics YOLOv8n: detects solid coloured squares',
+      detectorLabels,
+      { half: options.half ?? false, dynamic: !options.staticBatch },
+    ),
   });
 }
 

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraphBuilder } from '../onnx/graph-builder.js';
 import { writeOnnxModel } from '../onnx/write-onnx-model.js';
-import { pythonDictLiteral } from './write-vision-folders.js';
-import { addYoloV8, YOLO_SIZE, type YoloV8Precision, type YoloV8Scale } from './yolov8-graph.js';
+import { ultralyticsDetectMetadata } from './write-vision-folders.js';
+import { addYoloV8, type YoloV8Precision, type YoloV8Scale } from './yolov8-graph.js';
 
 /** COCO's 80 class names, in the order Ultralytics' coco.yaml gives them. */
 export const cocoLabels: readonly string[] = [
@@ -107,23 +107,13 @@ export function writeYoloV8Folder(dir: string, options: YoloV8FolderOptions): st
   mkdirSync(dir, { recursive: true });
   const graph = GraphBuilder.create('main_graph');
   addYoloV8(graph, options.scale, precision, options.dynamicBatch ? 'batch' : 1, options.seed);
-  const python = (flag: boolean) => (flag ? 'True' : 'False');
   return writeOnnxModel(join(dir, `yolov8${options.scale}.onnx`), graph, {
     opset: 17,
     docString: `VMM fixture: the YOLOv8${options.scale} architecture with random weights (${precision})`,
-    metadata: {
-      description: `VMM fixture: Ultralytics YOLOv8${options.scale} architecture, random weights (compute-real, detects nothing)`,
-      author: 'VMM model-fixtures',
-      date: '2026-01-01T00:00:00',
-      version: '8.3.0',
-      license: 'Apache-2.0',
-      docs: 'https://docs.ultralytics.com',
-      stride: '32',
-      task: 'detect',
-      batch: '1',
-      imgsz: `[${YOLO_SIZE}, ${YOLO_SIZE}]`,
-      names: pythonDictLiteral(cocoLabels),
-      args: `{'batch': 1, 'half': ${python(precision === 'fp16')}, 'int8': ${python(precision === 'int8')}, 'dynamic': ${python(options.dynamicBatch ?? false)}, 'simplify': True, 'opset': 17, 'nms': False}`,
-    },
+    metadata: ultralyticsDetectMetadata(
+      `VMM fixture: Ultralytics YOLOv8${options.scale} architecture, random weights (compute-real, detects nothing)`,
+      cocoLabels,
+      { half: precision === 'fp16', int8: precision === 'int8', dynamic: options.dynamicBatch ?? false },
+    ),
   });
 }
