@@ -17,7 +17,7 @@ import { inspectModelFolder } from '@vmm/runtime';
 import { VisionRunner } from '@vmm/vision';
 import { startWorkerProcess } from '@vmm/test-support';
 import sharp from 'sharp';
-import { decodeTokensPerSecond, type RunResult, summarise } from './llm/run-result.js';
+import { decodeTokensPerSecond, type RunResult, summarise, timeTokenStream } from './llm/run-result.js';
 import { startBenchGateway } from './bench-gateway.js';
 import { postJson } from './checked-fetch.js';
 import { ratio } from './stats.js';
@@ -98,25 +98,10 @@ const runner = await LlmRunner.open({
   file: 'onnx/model.onnx',
   session: { backend: 'cpu', intraOpThreads: threads },
 });
-async function inProcessRun(): Promise<RunResult> {
-  const started = performance.now();
-  let first = 0;
-  let generated = 0;
-  for await (const chunk of runner.generate({
-    prompt: PROMPT,
-    raw: true,
-    options: { ...sampling, maxTokens: tokens },
-  })) {
-    if (chunk.tokenIds.length > 0 && first === 0) first = performance.now();
-    generated += chunk.tokenIds.length;
-  }
-  return {
-    promptTokens: 0,
-    generatedTokens: generated,
-    ttftMs: first - started,
-    totalMs: performance.now() - started,
-  };
-}
+const inProcessRun = () =>
+  timeTokenStream(
+    runner.generate({ prompt: PROMPT, raw: true, options: { ...sampling, maxTokens: tokens } }),
+  );
 // Warm both, then alternate: this VM's speed drifts within minutes.
 await inProcessRun();
 await viaHttp();

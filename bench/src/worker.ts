@@ -11,7 +11,7 @@ import { type LlamaPreset, writeLlamaFolder } from '@vmm/model-fixtures';
 import { type GenerateChunk, InferenceClient } from '@vmm/proto';
 import { startWorkerProcess } from '@vmm/test-support';
 import { service as healthService } from 'grpc-health-check';
-import { decodeTokensPerSecond, type RunResult, summarise } from './llm/run-result.js';
+import { decodeTokensPerSecond, type RunResult, summarise, timeTokenStream } from './llm/run-result.js';
 import { ratio } from './stats.js';
 
 const { values } = parseArgs({
@@ -34,23 +34,7 @@ if (!existsSync(join(modelDir, 'onnx', 'model.onnx')))
 const PROMPT = 'Once upon a time there was a little town by the sea. The people of the town were kind.';
 const sampling = { temperature: 0.8, topK: 40, topP: 0.9, seed: 42, maxTokens: tokens };
 
-async function timed(stream: AsyncIterable<{ tokenIds: number[] }>): Promise<RunResult> {
-  const started = performance.now();
-  let first = 0;
-  let generated = 0;
-  for await (const chunk of stream) {
-    if (chunk.tokenIds.length > 0) {
-      if (first === 0) first = performance.now();
-      generated += chunk.tokenIds.length;
-    }
-  }
-  return {
-    promptTokens: 0,
-    generatedTokens: generated,
-    ttftMs: first - started,
-    totalMs: performance.now() - started,
-  };
-}
+const timed = timeTokenStream;
 
 console.log(`bench/worker preset=${values.preset} tokens=${tokens} threads=${threads} runs=${runs}`);
 

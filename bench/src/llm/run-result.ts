@@ -27,3 +27,24 @@ export function summarise(label: string, results: RunResult[]): RunResult {
   );
   return result;
 }
+
+/** Times a stream of generated chunks from now: first token, tokens, end. */
+export async function timeTokenStream(
+  stream: AsyncIterable<{ tokenIds: readonly number[] }>,
+): Promise<RunResult> {
+  const started = performance.now();
+  let first = 0;
+  let generated = 0;
+  for await (const chunk of stream) {
+    if (chunk.tokenIds.length > 0) {
+      if (first === 0) first = performance.now();
+      generated += chunk.tokenIds.length;
+    }
+  }
+  return {
+    promptTokens: 0,
+    generatedTokens: generated,
+    ttftMs: first - started,
+    totalMs: performance.now() - started,
+  };
+}
