@@ -26,14 +26,19 @@ export interface VisionRunnerOptions {
   /** Largest image accepted, in pixels; default 40 M. */
   maxPixels?: number;
   /**
-   * Prepare images on a thread of their own while the session runs; default: on a backend other
-   * than the CPU, whose run blocks the model's thread while the CPU cores are free. On the CPU
+   * Prepare images on a thread of their own while the session runs; default: on a GPU (CUDA, or
+   * OpenVINO's GPU device), whose run blocks the model's thread while the CPU cores are free. On the CPU
    * it measured no better and often worse (bench/vision-serving, YOLOv8n, 2 cores: at 2 intra-op
    * threads 8 clients got 0.74-0.85x bare session.run against 0.83-0.97x without it; at 1, 0.76x
    * and 0.98x against 0.89x and 0.94x for 1 and 8 clients): sharp already decodes on libuv's
    * threads, and a run that takes every core is only slowed by work beside it.
    */
   preprocessThread?: boolean;
+}
+
+/** Whether a session's runs happen on a GPU, leaving the CPU cores free while they last. */
+function runsOffTheCpu(session: SessionOptions): boolean {
+  return session.backend === 'cuda' || (session.backend === 'openvino' && session.openvinoDevice === 'GPU');
 }
 
 export interface VisionCallOptions {
@@ -66,7 +71,7 @@ export class VisionRunner {
       session: options.session,
       maxBatch,
       maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
-      preprocessThread: options.preprocessThread ?? options.session.backend !== 'cpu',
+      preprocessThread: options.preprocessThread ?? runsOffTheCpu(options.session),
     };
     const host = await ThreadHost.start(threadEntry(import.meta.url, './vision-thread.js'), data, {
       heapMb: options.session.threadHeapMb,
