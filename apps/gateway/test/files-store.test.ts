@@ -15,6 +15,7 @@ import {
   startS3Server,
   type S3Server,
   type StartedProcess,
+  waitFor,
 } from '@vmm/test-support';
 import { Redis } from 'ioredis';
 
@@ -126,8 +127,18 @@ describe('a gateway process with files on disk', () => {
   });
 
   it('receives four 90 MiB uploads at once within a bounded memory peak; Redis keeps metadata only', async () => {
-    // A small upload first: the route, the parser and the Redis connection are warm.
-    const warm = await upload(gateway.url, 1024, 0);
+    // A small upload first: the route, the parser and the Redis connection are warm. The gateway
+    // listens before its Redis connection is up (uploads answer 503 until then; a busy machine
+    // can take a while), so the first one is retried until it is taken.
+    const warm = await waitFor(
+      'the gateway to take an upload (its Redis connection up)',
+      async () => {
+        const answer = await upload(gateway.url, 1024, 0);
+        if (answer.status !== 200 && answer.status !== 503) throw new Error(`answered ${answer.status}`);
+        return answer.status === 200 ? answer : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     expect(warm.status).toBe(200);
     const pid = gateway.child.pid as number;
     const before = peakRssMiB(pid);
