@@ -25,7 +25,10 @@ export {
   int64Tensor,
   boolTensor,
   emptyTensor,
+  tensorArray,
+  ELEMENT_BYTES,
 } from './tensor-data.js';
+export { nsSince } from './elapsed.js';
 export { halfToFloat, floatToHalf, halfValues } from './half-float.js';
 export { readOnnxMetadata, type OnnxFileInfo } from './onnx-metadata.js';
 export { readOnnxGraph, withGraphOutputs, type OnnxGraph, type OnnxNode } from './onnx-graph.js';

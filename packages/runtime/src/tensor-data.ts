@@ -12,6 +12,45 @@ export interface TensorData {
   data: TensorArray;
 }
 
+/** Bytes one element of each type takes. */
+export const ELEMENT_BYTES: Readonly<Record<TensorType, number>> = {
+  float32: 4,
+  float16: 2,
+  int64: 8,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  int8: 1,
+};
+
+/**
+ * The typed array a tensor of `type` holds (float16 as its bits): `length` elements over
+ * `buffer` from `byteOffset`, or over new zeroed memory when no buffer is given.
+ */
+export function tensorArray(
+  type: TensorType,
+  length: number,
+  buffer?: ArrayBuffer,
+  byteOffset = 0,
+): TensorArray {
+  const memory = buffer ?? new ArrayBuffer(length * ELEMENT_BYTES[type]);
+  switch (type) {
+    case 'float32':
+      return new Float32Array(memory, byteOffset, length);
+    case 'float16':
+      return new Uint16Array(memory, byteOffset, length);
+    case 'int64':
+      return new BigInt64Array(memory, byteOffset, length);
+    case 'int32':
+      return new Int32Array(memory, byteOffset, length);
+    case 'int8':
+      return new Int8Array(memory, byteOffset, length);
+    case 'bool':
+    case 'uint8':
+      return new Uint8Array(memory, byteOffset, length);
+  }
+}
+
 export function elementCount(dims: readonly number[]): number {
   return dims.reduce((product, dim) => product * dim, 1);
 }
@@ -33,17 +72,6 @@ export function boolTensor(values: readonly boolean[], dims: number[]): TensorDa
 /** An empty tensor of the given type, e.g. a past KV cache of length 0. */
 export function emptyTensor(type: TensorType, dims: number[]): TensorData {
   if (elementCount(dims) !== 0) throw new RangeError('an empty tensor needs a zero dimension');
-  const data =
-    type === 'float32'
-      ? new Float32Array(0)
-      : type === 'float16'
-        ? new Uint16Array(0)
-        : type === 'int64'
-          ? new BigInt64Array(0)
-          : type === 'int32'
-            ? new Int32Array(0)
-            : type === 'int8'
-              ? new Int8Array(0)
-              : new Uint8Array(0);
+  const data = tensorArray(type, 0);
   return { type, dims, data };
 }

@@ -4,7 +4,8 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 import { nativeRun, serveThread, transferring, yieldToEventLoop } from '@vmm/runtime';
 
 let produced = 0;
-let lastFilledLength = -1;
+/** The array `fill` answered with last (detached once moved). */
+let filled;
 
 serveThread({
   async echo(payload) {
@@ -51,14 +52,13 @@ serveThread({
       return 'ran';
     });
   },
-  // An answer whose buffer moves to the owner; `kept` says whether this thread still sees it.
+  // An answer whose buffer moves to the owner; `lastFilled` tells its length as this thread sees it.
   async fill(length) {
-    const data = new Float32Array(length).fill(1.5);
-    setImmediate(() => (lastFilledLength = data.length));
-    return transferring({ data }, [data.buffer]);
+    filled = new Float32Array(length).fill(1.5);
+    return transferring({ data: filled }, [filled.buffer]);
   },
   async lastFilled() {
-    return lastFilledLength;
+    return filled?.length ?? -1;
   },
   async sum(payload) {
     return payload.reduce((a, b) => a + b, 0);

@@ -81,7 +81,7 @@ describe('letterboxInto', () => {
     const info = await probeImage(truncated);
     const into = new Float32Array(3 * 32 * 32);
     await expect(
-      letterboxInto(truncated, info, { width: 32, height: 32, padValue: 114 }, into, 0),
+      letterboxInto(truncated, info, { width: 32, height: 32, padValue: 114 }, into),
     ).rejects.toMatchObject({
       code: ErrorCode.InvalidArgument,
       field: 'image',
@@ -97,7 +97,6 @@ describe('letterboxInto', () => {
       await probeImage(png),
       { width: 32, height: 32, padValue: 114 },
       into,
-      0,
     );
     expect(geometry).toMatchObject({ top: 8, bottom: 8, left: 0, right: 0 });
     expect(into[0]).toBeCloseTo(114 / 255, 5); // top-left: padding, red channel

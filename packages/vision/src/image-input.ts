@@ -92,7 +92,6 @@ function toChw(
   mean: readonly number[],
   std: readonly number[],
   into: PlaneBuffer,
-  offset: number,
 ): void {
   const tables = [0, 1, 2].map((c) => {
     const m = mean[c] ?? 0;
@@ -100,8 +99,8 @@ function toChw(
     const values = Float32Array.from({ length: 256 }, (_, v) => (v / 255 - m) / s);
     return into instanceof Uint16Array ? floatToHalf(values) : values;
   });
-  if (into instanceof Uint16Array) planarize16(data, pixels, tables as Uint16Array[], into, offset);
-  else planarize32(data, pixels, tables as Float32Array[], into, offset);
+  if (into instanceof Uint16Array) planarize16(data, pixels, tables as Uint16Array[], into);
+  else planarize32(data, pixels, tables as Float32Array[], into);
 }
 
 // One pass over the pixels writing three planes (half the time of a pass per plane), in two
@@ -112,9 +111,8 @@ function planarize32(
   pixels: number,
   [red, green, blue]: Float32Array[],
   into: Float32Array,
-  offset: number,
 ): void {
-  const [r, g, b] = [offset, offset + pixels, offset + 2 * pixels];
+  const [r, g, b] = [0, pixels, 2 * pixels];
   for (let i = 0, j = 0; i < pixels; i += 1, j += 3) {
     into[r + i] = red![data[j] as number] as number;
     into[g + i] = green![data[j + 1] as number] as number;
@@ -127,9 +125,8 @@ function planarize16(
   pixels: number,
   [red, green, blue]: Uint16Array[],
   into: Uint16Array,
-  offset: number,
 ): void {
-  const [r, g, b] = [offset, offset + pixels, offset + 2 * pixels];
+  const [r, g, b] = [0, pixels, 2 * pixels];
   for (let i = 0, j = 0; i < pixels; i += 1, j += 3) {
     into[r + i] = red![data[j] as number] as number;
     into[g + i] = green![data[j + 1] as number] as number;
@@ -142,13 +139,12 @@ export interface Prepared {
   geometry?: Letterbox;
 }
 
-/** Decodes, orients and letterboxes an image into `into` at `offset` (CHW, /255). */
+/** Decodes, orients and letterboxes an image into `into` (CHW, /255). */
 export async function letterboxInto(
   bytes: Uint8Array,
   info: ImageInfo,
   target: { width: number; height: number; padValue: number },
   into: PlaneBuffer,
-  offset: number,
   maxPixels = DEFAULT_MAX_PIXELS,
 ): Promise<Letterbox> {
   const geometry = letterbox(info.width, info.height, target.width, target.height);
@@ -168,7 +164,7 @@ export async function letterboxInto(
     });
   }
   const { data } = await rawRgb(image);
-  toChw(data, target.width * target.height, [0, 0, 0], [1, 1, 1], into, offset);
+  toChw(data, target.width * target.height, [0, 0, 0], [1, 1, 1], into);
   return geometry;
 }
 
@@ -181,13 +177,12 @@ export interface ClassifierPreprocess {
   std: readonly number[];
 }
 
-/** torchvision's Resize(shorter side) + CenterCrop, then normalised, into `into` at `offset`. */
+/** torchvision's Resize(shorter side) + CenterCrop, then normalised, into `into`. */
 export async function centreCropInto(
   bytes: Uint8Array,
   info: ImageInfo,
   preprocess: ClassifierPreprocess,
   into: PlaneBuffer,
-  offset: number,
   maxPixels = DEFAULT_MAX_PIXELS,
 ): Promise<void> {
   const scale = Math.max(
@@ -206,5 +201,5 @@ export async function centreCropInto(
       height: preprocess.height,
     });
   const { data } = await rawRgb(image);
-  toChw(data, preprocess.width * preprocess.height, preprocess.mean, preprocess.std, into, offset);
+  toChw(data, preprocess.width * preprocess.height, preprocess.mean, preprocess.std, into);
 }

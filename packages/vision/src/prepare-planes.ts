@@ -1,7 +1,6 @@
+import { nsSince, tensorArray } from '@vmm/runtime';
 import { centreCropInto, letterboxInto, type PlaneBuffer, probeImage } from './image-input.js';
 import type { PreprocessPayload, Preprocessed } from './vision-thread-protocol.js';
-
-const nsSince = (start: number) => Math.round((performance.now() - start) * 1e6);
 
 /** Checks, decodes and letterboxes (or centre-crops) one image into new planes of the input. */
 export async function preparePlanes(payload: PreprocessPayload): Promise<Preprocessed> {
@@ -10,14 +9,13 @@ export async function preparePlanes(payload: PreprocessPayload): Promise<Preproc
   const info = await probeImage(bytes, maxPixels);
   const decodeNs = nsSince(began);
   const preprocessStart = performance.now();
-  const size = 3 * width * height;
-  const planes: PlaneBuffer = plane.type === 'float16' ? new Uint16Array(size) : new Float32Array(size);
+  const planes = tensorArray(plane.type, 3 * width * height) as PlaneBuffer;
   const answer: Preprocessed = { info, planes, decodeNs, preprocessNs: 0 };
   if (plane.kind === 'letterbox') {
     const target = { width, height, padValue: plane.padValue };
-    answer.geometry = await letterboxInto(bytes, info, target, planes, 0, maxPixels);
+    answer.geometry = await letterboxInto(bytes, info, target, planes, maxPixels);
   } else {
-    await centreCropInto(bytes, info, plane.classifier, planes, 0, maxPixels);
+    await centreCropInto(bytes, info, plane.classifier, planes, maxPixels);
   }
   answer.preprocessNs = nsSince(preprocessStart);
   return answer;

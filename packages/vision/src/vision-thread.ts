@@ -9,14 +9,16 @@ import {
   createModelSession,
   halfToFloat,
   type ModelSession,
+  nsSince,
   serveThread,
   type TensorData,
+  tensorArray,
   ThreadHost,
   threadEntry,
 } from '@vmm/runtime';
 import { looksLikeProbabilities, softmax, topK } from './classification-output.js';
 import { readCandidates } from './detection-output.js';
-import type { ImageInfo } from './image-input.js';
+import type { ImageInfo, PlaneBuffer } from './image-input.js';
 import { type Letterbox, toOriginal } from './letterbox.js';
 import { nonMaxSuppression } from './nms.js';
 import { OneAtATime } from './one-at-a-time.js';
@@ -60,8 +62,6 @@ function preprocessThread(): Promise<ThreadHost> {
   }
   return preprocessor;
 }
-
-const nsSince = (start: number) => Math.round((performance.now() - start) * 1e6);
 
 interface Prepared {
   info: ImageInfo;
@@ -137,8 +137,7 @@ async function runImages<Result>(
     // One image's planes are the tensor as they are; a batch is laid out row by row.
     let tensor = ready[0]!.planes;
     if (rows > 1) {
-      tensor =
-        spec.inputType === 'float16' ? new Uint16Array(rows * planeSize) : new Float32Array(rows * planeSize);
+      tensor = tensorArray(spec.inputType, rows * planeSize) as PlaneBuffer;
       ready.forEach((item, i) => tensor.set(item.planes, i * planeSize));
     }
     const prepared: Prepared[] = ready.map((item) => ({

@@ -7,11 +7,13 @@ import {
   boolTensor,
   createBoundSession,
   createModelSession,
+  ELEMENT_BYTES,
   halfToFloat,
   type ModelSession,
   readOnnxGraph,
   type SessionOptions,
   type TensorData,
+  tensorArray,
   type TensorType,
   withGraphOutputs,
 } from '@vmm/runtime';
@@ -230,19 +232,17 @@ export class BatchDecoder {
       }
     }
     const vocab = vocabSize(bound) ?? 0;
-    const half = layout.logitsType === 'float16';
+    const type = layout.logitsType === 'float16' ? 'float16' : 'float32';
     const elements = count * length * vocab;
-    const bytes = elements * (half ? 2 : 4);
+    const bytes = elements * ELEMENT_BYTES[type];
     if (!this.logitsMemory || this.logitsMemory.data.byteLength < bytes) {
       this.logitsMemory?.release();
       this.logitsMemory = bound.allocate(bytes);
     }
     const logits: TensorData = {
-      type: half ? 'float16' : 'float32',
+      type,
       dims: [count, length, vocab],
-      data: half
-        ? new Uint16Array(this.logitsMemory.data, 0, elements)
-        : new Float32Array(this.logitsMemory.data, 0, elements),
+      data: tensorArray(type, elements, this.logitsMemory.data),
     };
     outputs.logits = logits;
     await bound.runBound(inputs, outputs);

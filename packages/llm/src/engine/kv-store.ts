@@ -1,4 +1,12 @@
-import { type BoundMemory, floatToHalf, halfToFloat, type TensorData, type TensorType } from '@vmm/runtime';
+import {
+  type BoundMemory,
+  ELEMENT_BYTES,
+  floatToHalf,
+  halfToFloat,
+  type TensorData,
+  tensorArray,
+  type TensorType,
+} from '@vmm/runtime';
 import type { RowLayout } from './kv-plan.js';
 
 export interface KvShape {
@@ -12,7 +20,7 @@ type KvArray = Float32Array | Uint16Array;
 
 /** Bytes one token's keys and values take, all layers together. */
 export function bytesPerToken(shape: KvShape): number {
-  return shape.layers * 2 * shape.kvHeads * shape.headDim * (shape.type === 'float16' ? 2 : 4);
+  return shape.layers * 2 * shape.kvHeads * shape.headDim * ELEMENT_BYTES[shape.type];
 }
 
 /**
@@ -162,12 +170,10 @@ export class KvStore {
   }
 
   private allocateArray(length: number): KvArray {
-    const half = this.shape.type === 'float16';
-    if (this.allocate) {
-      const memory = this.allocate(length * (half ? 2 : 4));
-      this.memory.push(memory);
-      return half ? new Uint16Array(memory.data, 0, length) : new Float32Array(memory.data, 0, length);
-    }
-    return half ? new Uint16Array(length) : new Float32Array(length);
+    const { type } = this.shape;
+    if (!this.allocate) return tensorArray(type, length) as KvArray;
+    const memory = this.allocate(length * ELEMENT_BYTES[type]);
+    this.memory.push(memory);
+    return tensorArray(type, length, memory.data) as KvArray;
   }
 }

@@ -1,5 +1,5 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { yieldToEventLoop } from '@vmm/runtime';
+import { nsSince, yieldToEventLoop } from '@vmm/runtime';
 import type { BatchingOptions } from '../llm-thread-protocol.js';
 import type { PreparedRequest } from '../prepare-request.js';
 import type { FinishReason, GenerationChunk } from '../types.js';
@@ -67,7 +67,6 @@ const average = (current: number, sample: number) => (current === 0 ? sample : c
 /** Shorter common prefixes (a BOS token, a role marker) are not worth giving up a cached one. */
 const MIN_PREFIX_REUSE = 16;
 const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-const elapsedNs = (since: number) => Math.round((performance.now() - since) * 1e6);
 
 function commonPrefix(a: readonly number[], b: readonly number[]): number {
   const limit = Math.min(a.length, b.length);
@@ -347,7 +346,7 @@ export class Scheduler {
     }
     sequence.cached += tokens.length;
     if (sequence.cached < prompt.length) return;
-    sequence.promptEvalNs = elapsedNs(sequence.prefillStartedAt);
+    sequence.promptEvalNs = nsSince(sequence.prefillStartedAt);
     sequence.evalStartedAt = performance.now();
     sequence.phase = 'decode';
     this.advance(sequence, logits as Float32Array);
@@ -414,12 +413,12 @@ export class Scheduler {
       request.output.finish(reason, request.prompt.length, {
         loadNs: context.loadNs,
         promptEvalNs: sequence.promptEvalNs,
-        evalNs: sequence.evalStartedAt === 0 ? 0 : elapsedNs(sequence.evalStartedAt),
-        totalNs: elapsedNs(context.startedAt),
+        evalNs: sequence.evalStartedAt === 0 ? 0 : nsSince(sequence.evalStartedAt),
+        totalNs: nsSince(context.startedAt),
         queueNs: Math.max(
           0,
           (sequence.prefillStartedAt === 0
-            ? elapsedNs(context.startedAt)
+            ? nsSince(context.startedAt)
             : Math.round((sequence.prefillStartedAt - context.startedAt) * 1e6)) - context.loadNs,
         ),
       }),

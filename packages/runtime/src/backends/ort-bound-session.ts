@@ -3,7 +3,13 @@ import koffi from 'koffi';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import type { BoundMemory, BoundSession } from '../model-session.js';
 import type { SessionOptions, ValueInfo } from '../session-options.js';
-import { elementCount, type TensorArray, type TensorData, type TensorType } from '../tensor-data.js';
+import {
+  ELEMENT_BYTES,
+  elementCount,
+  type TensorData,
+  tensorArray,
+  type TensorType,
+} from '../tensor-data.js';
 import { nativeRun } from '../thread/native-runs.js';
 import { type OrtCApi, ortCApi, ortCApiFailure, type Pointer } from './ort-c-api.js';
 import { withoutPaths } from './without-paths.js';
@@ -26,35 +32,9 @@ const TYPE_NAMES: Record<number, string> = {
   13: 'uint64',
   16: 'bfloat16',
 };
-const ELEMENT_BYTES: Record<TensorType, number> = {
-  float32: 4,
-  uint8: 1,
-  int8: 1,
-  int32: 4,
-  int64: 8,
-  bool: 1,
-  float16: 2,
-};
 const OPTIMIZATION_LEVEL = { disabled: 0, basic: 1, extended: 2, all: 99 } as const;
 const ORT_SEQUENTIAL = 0;
 const ONNX_TYPE_TENSOR = 1;
-
-function view(type: TensorType, buffer: ArrayBuffer, byteOffset: number, length: number): TensorArray {
-  switch (type) {
-    case 'float32':
-      return new Float32Array(buffer, byteOffset, length);
-    case 'float16':
-      return new Uint16Array(buffer, byteOffset, length);
-    case 'int64':
-      return new BigInt64Array(buffer, byteOffset, length);
-    case 'int32':
-      return new Int32Array(buffer, byteOffset, length);
-    case 'int8':
-      return new Int8Array(buffer, byteOffset, length);
-    default:
-      return new Uint8Array(buffer, byteOffset, length);
-  }
-}
 
 /** Host memory from ONNX Runtime's allocator, seen from JavaScript through an external ArrayBuffer. */
 class HostMemory implements BoundMemory {
@@ -273,7 +253,7 @@ class OrtBoundSession implements BoundSession {
       const shape = Array.from(dims, Number);
       const length = elementCount(shape);
       const bytes = length * ELEMENT_BYTES[type];
-      const data = view(type, new ArrayBuffer(bytes), 0, length);
+      const data = tensorArray(type, length);
       if (bytes > 0) {
         const source = this.api.out('GetTensorMutableData', value);
         new Uint8Array(data.buffer).set(new Uint8Array(koffi.view(source, bytes)));
