@@ -8,12 +8,11 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectorColours, drawSquares, writeYoloV8Folder, type YoloV8Precision } from '@vmm/model-fixtures';
+import { writeYoloV8Folder, type YoloV8Precision } from '@vmm/model-fixtures';
 import { startWorkerProcess } from '@vmm/test-support';
-import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import { startBenchGateway } from './bench-gateway.js';
 import { checked } from './checked-fetch.js';
+import { openBareDetector, sceneJpeg } from './detector-bench.js';
 import { median, ratio } from './stats.js';
 
 const { values } = parseArgs({
@@ -38,45 +37,20 @@ if (!['multipart', 'json'].includes(values.upload ?? '')) throw new Error('--upl
 const modelsDir = join(tmpdir(), `vmm-bench-vision-serving-${process.pid}`);
 const name = `bench-${values.model}-${precision}`;
 mkdirSync(modelsDir, { recursive: true });
+// Removed however the bench ends (a failed request throws).
+process.on('exit', () => rmSync(modelsDir, { recursive: true, force: true }));
 const [file] = writeYoloV8Folder(join(modelsDir, name), {
   scale: values.model === 'yolov8s' ? 's' : 'n',
   precision,
 });
 
-const jpeg = await sharp(
-  drawSquares(
-    640,
-    640,
-    Array.from({ length: 6 }, (_, i) => ({
-      x: 40 + (i % 3) * 200,
-      y: 80 + Math.floor(i / 3) * 280,
-      size: 90,
-      rgb: detectorColours[i]!.rgb,
-    })),
-  ).data,
-  { raw: { width: 640, height: 640, channels: 3 } },
-)
-  .jpeg({ quality: 90 })
-  .toBuffer();
-
-const bareSession = await ort.InferenceSession.create(file!, {
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-});
-const size = 3 * 640 * 640;
-const bareInput =
-  precision === 'fp16'
-    ? new ort.Tensor('float16', new Uint16Array(size).fill(0x3800), [1, 3, 640, 640])
-    : new ort.Tensor('float32', new Float32Array(size).fill(0.5), [1, 3, 640, 640]);
-await bareSession.run({ images: bareInput });
+const jpeg = await sceneJpeg(640, 640);
+const bare = await openBareDetector(file!, { batch: 1, half: precision === 'fp16', threads, backend: 'cpu' });
 
 /** Images/s of back-to-back bare session.run on a ready tensor (what the cores allow). */
 async function bareRate(count: number): Promise<number> {
   const started = performance.now();
-  for (let i = 0; i < count; i += 1) {
-    const { output0 } = await bareSession.run({ images: bareInput });
-    if (output0?.dims[2] !== 8400) throw new Error('the bare run gave no output0');
-  }
+  for (let i = 0; i < count; i += 1) await bare.run();
   return count / ((performance.now() - started) / 1000);
 }
 
@@ -89,7 +63,7 @@ const worker = await startWorkerProcess(modelsDir, {
 });
 const gateway = await startBenchGateway(worker.port);
 const url = `${gateway.url}/v1/vision/detect`;
-const jsonBody = JSON.stringify({ model: name, image: jpeg.toString('base64') });
+const jsonBody = JSON.stringify({ model: name, image: Buffer.from(jpeg).toString('base64') });
 
 interface Stages {
   decode_ns: number;
@@ -157,11 +131,11 @@ try {
   await gateway.close();
   await worker.stop();
 }
-await bareSession.release();
+await bare.release();
 for (const [clients, rate] of served) {
-  const bare = bares.get(clients)!;
+  const around = bares.get(clients)!;
   console.log(
-    `${String(clients).padStart(2)} clients through the gateway: ${rate.toFixed(1)} images/s; bare session.run back to back around it ${bare.toFixed(1)}: ${ratio(rate, bare)} (${perStage.get(clients) ?? ''})`,
+    `${String(clients).padStart(2)} clients through the gateway: ${rate.toFixed(1)} images/s; bare session.run back to back around it ${around.toFixed(1)}: ${ratio(rate, around)} (${perStage.get(clients) ?? ''})`,
   );
 }
 const eight = served.get(8);
@@ -171,4 +145,3 @@ if (eight !== undefined) {
     `target ${values.model} ${precision} ${threads}t: 8 clients through the gateway / bare session.run back to back: ${r.toFixed(2)} (>= 0.9) ${r >= 0.9 ? 'met' : 'NOT met'}`,
   );
 }
-rmSync(modelsDir, { recursive: true, force: true });

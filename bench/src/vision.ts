@@ -10,17 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  detectorColours,
-  drawSquares,
-  writeDetectorFolder,
-  writeYoloV8Folder,
-  type YoloV8Precision,
-} from '@vmm/model-fixtures';
+import { writeDetectorFolder, writeYoloV8Folder, type YoloV8Precision } from '@vmm/model-fixtures';
 import { inspectModelFolder } from '@vmm/runtime';
 import { type DetectResult, VisionRunner } from '@vmm/vision';
-import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
+import { openBareDetector, sceneJpeg } from './detector-bench.js';
 import { median, ratio } from './stats.js';
 
 const { values } = parseArgs({
@@ -68,20 +61,6 @@ function writeModel(name: string, dynamicBatch: boolean): string {
 const file = writeModel('static', false);
 const fileName = file.slice(file.lastIndexOf('/') + 1);
 
-async function scene(width: number, height: number): Promise<Uint8Array> {
-  const colour = (i: number) => detectorColours[i % detectorColours.length]!.rgb;
-  const squares = Array.from({ length: 6 }, (_, i) => ({
-    x: Math.round(((i % 3) + 0.2) * (width / 3)),
-    y: Math.round((Math.floor(i / 3) + 0.2) * (height / 2)),
-    size: Math.round(Math.min(width, height) / 8),
-    rgb: colour(i),
-  }));
-  const jpeg = await sharp(drawSquares(width, height, squares).data, { raw: { width, height, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
-  return Uint8Array.from(jpeg);
-}
-
 function checked(result: DetectResult, width: number, height: number): DetectResult {
   if (result.imageSize.width !== width || result.imageSize.height !== height) {
     throw new Error(
@@ -92,31 +71,8 @@ function checked(result: DetectResult, width: number, height: number): DetectRes
 }
 
 const half = precision === 'fp16';
-/**
- * A bare session on the same file, run on a ready [batch, 3, 640, 640] tensor: the floor for
- * end-to-end time. Opened once and timed between the runner's calls, so both see the same machine.
- */
-async function openBare(path: string, batch: number) {
-  const session = await ort.InferenceSession.create(path, {
-    executionProviders: [backend],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-  });
-  const size = batch * 3 * 640 * 640;
-  const input = half
-    ? new ort.Tensor('float16', new Uint16Array(size).fill(0x3800), [batch, 3, 640, 640])
-    : new ort.Tensor('float32', new Float32Array(size).fill(0.5), [batch, 3, 640, 640]);
-  const feeds = { [session.inputNames[0]!]: input };
-  const run = async () => {
-    const started = performance.now();
-    const outputs = await session.run(feeds);
-    const elapsed = performance.now() - started;
-    if (outputs[session.outputNames[0]!]?.dims[0] !== batch) throw new Error('the bare run gave no output0');
-    return elapsed;
-  };
-  await run();
-  return { run, release: () => session.release() };
-}
+/** The bare session, timed between the runner's calls so that both see the same machine. */
+const openBare = (path: string, batch: number) => openBareDetector(path, { batch, half, threads, backend });
 
 const ms = (value: number) => value.toFixed(2).padStart(8);
 const runner = await VisionRunner.open({
@@ -135,7 +91,7 @@ try {
     [640, 640, 1.15],
     [1920, 1080, 1.3],
   ] as const) {
-    const image = await scene(width, height);
+    const image = await sceneJpeg(width, height);
     checked(await runner.detect(Uint8Array.from(image)), width, height);
     const rows: { decode: number; pre: number; run: number; post: number; e2e: number; bare: number }[] = [];
     // The bare run is measured between the runner's, so both see the same machine.
@@ -181,7 +137,7 @@ if (batches.length > 0 && batches[0]) {
   });
   try {
     console.log('batch  images/s (640x640 JPEG, one detectBatch call)   bare session.run images/s');
-    const image = await scene(640, 640);
+    const image = await sceneJpeg(640, 640);
     const perBatch = new Map<number, number>();
     for (const batch of batches) {
       const total = Math.max(batch, 2 * Math.max(...batches));
