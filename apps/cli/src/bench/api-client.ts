@@ -38,32 +38,20 @@ export interface RequestSample {
   stagesMs?: VisionStages;
 }
 
-/** A vision answer's own timings: decoding, preprocessing, session.run, postprocessing. */
-export interface VisionStages {
-  decode: number;
-  preprocess: number;
-  inference: number;
-  postprocess: number;
-}
+/** The stages of a vision answer's own timings: decoding, preprocessing, session.run, postprocessing. */
+export const VISION_STAGES = ['decode', 'preprocess', 'inference', 'postprocess'] as const;
+export type VisionStages = Record<(typeof VISION_STAGES)[number], number>;
 
-/** The stages of a vision answer's `timings` (nanoseconds), in ms; undefined if it has none. */
+/** The stages of a vision answer's `timings` (nanoseconds), in ms; undefined if one is missing. */
 function visionStages(answer: Json): VisionStages | undefined {
-  const t = answer.timings as Json | undefined;
-  const ms = (key: string) => (typeof t?.[key] === 'number' ? (t[key] as number) / 1e6 : undefined);
-  const [decode, preprocess, inference, postprocess] = [
-    ms('decode_ns'),
-    ms('preprocess_ns'),
-    ms('inference_ns'),
-    ms('postprocess_ns'),
-  ];
-  if (
-    decode === undefined ||
-    preprocess === undefined ||
-    inference === undefined ||
-    postprocess === undefined
-  )
-    return undefined;
-  return { decode, preprocess, inference, postprocess };
+  const timings = answer.timings as Json | undefined;
+  const stages: Partial<VisionStages> = {};
+  for (const stage of VISION_STAGES) {
+    const ns = timings?.[`${stage}_ns`];
+    if (typeof ns !== 'number') return undefined;
+    stages[stage] = ns / 1e6;
+  }
+  return stages as VisionStages;
 }
 
 export type Sender = (prompt: string, sentAtMs: number) => Promise<RequestSample>;

@@ -1,4 +1,4 @@
-import { isVision } from './api-client.js';
+import { isVision, VISION_STAGES } from './api-client.js';
 import type { BenchResult } from './bench-result.js';
 import type { Distribution } from './percentiles.js';
 
@@ -40,16 +40,7 @@ export function renderTable(result: BenchResult): string {
           String(level.failed),
           level.requestsPerSecond.toFixed(2),
           ms(level.e2eMs),
-          level.stagesMs
-            ? [
-                level.stagesMs.decode,
-                level.stagesMs.preprocess,
-                level.stagesMs.inference,
-                level.stagesMs.postprocess,
-              ]
-                .map((value) => value.toFixed(1))
-                .join(' / ')
-            : '—',
+          level.stagesMs ? VISION_STAGES.map((stage) => level.stagesMs![stage].toFixed(1)).join(' / ') : '—',
         ]),
       )
     : table(

@@ -1,5 +1,5 @@
 import { mean } from 'simple-statistics';
-import type { RequestSample, VisionStages } from './api-client.js';
+import { type RequestSample, VISION_STAGES, type VisionStages } from './api-client.js';
 import type { LevelRun } from './load-generator.js';
 import { type Distribution, distribution } from './percentiles.js';
 
@@ -46,17 +46,12 @@ export function summariseLevel(
   const itl = distribution(ok.flatMap((sample) => sample.itlMs));
   const e2e = distribution(pick((sample) => sample.e2eMs));
   const staged = ok.flatMap((sample) => (sample.stagesMs ? [sample.stagesMs] : []));
-  const stageMedian = (key: keyof VisionStages) =>
-    distribution(staged.map((stages) => stages[key]))?.p50 ?? 0;
-  const stages: VisionStages | undefined =
+  const stages =
     staged.length === 0
       ? undefined
-      : {
-          decode: stageMedian('decode'),
-          preprocess: stageMedian('preprocess'),
-          inference: stageMedian('inference'),
-          postprocess: stageMedian('postprocess'),
-        };
+      : (Object.fromEntries(
+          VISION_STAGES.map((stage) => [stage, distribution(staged.map((s) => s[stage]))?.p50 ?? 0]),
+        ) as VisionStages);
   return {
     concurrency: plan.concurrency,
     promptWords: plan.promptWords,

@@ -13,12 +13,6 @@ import { CliError, ExitCode } from '../cli-error.js';
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /**
- * `vmm serve` (what `npm start` runs): the embedded default on one machine. Writes the demo
- * models into VMM_MODELS_DIR (./models) on first start, then runs one worker, the gateway and —
- * when Redis answers — the batch runner, as separate processes on loopback. Ctrl-C, SIGTERM,
- * SIGHUP, or the parent going away stop them all; one app stopping stops the rest.
- */
-/**
  * V8 flags per app. The worker starts with its young generation at the size V8 grows it to under
  * token streaming anyway (16 MiB semi-spaces): its resident memory is then flat from the first
  * requests instead of rising by tens of MiB over the first thousands (bench/llm-memory), and
@@ -26,6 +20,12 @@ const root = fileURLToPath(new URL('../../../../', import.meta.url));
  */
 const nodeFlags: Readonly<Record<string, readonly string[]>> = { worker: ['--min-semi-space-size=16'] };
 
+/**
+ * `vmm serve` (what `npm start` runs): the embedded default on one machine. Writes the demo
+ * models into VMM_MODELS_DIR (./models) on first start, then runs one worker, the gateway and —
+ * when Redis answers — the batch runner, as separate processes on loopback. Ctrl-C, SIGTERM,
+ * SIGHUP, or the parent going away stop them all; one app stopping stops the rest.
+ */
 export function serveCommand(context: CliContext): Command {
   return new Command('serve')
     .description('Run VMM on this machine: a worker, the gateway (with the dashboard) and the batch runner')

@@ -3,7 +3,7 @@ import type { GraphBuilder } from '../onnx/graph-builder.js';
 import { Prng } from '../prng.js';
 
 /** Ultralytics' model scales (yolov8.yaml): depth, width and channel cap. */
-export const yoloV8Scales = {
+const yoloV8Scales = {
   n: { depth: 0.33, width: 0.25, maxChannels: 1024 },
   s: { depth: 0.33, width: 0.5, maxChannels: 1024 },
 } as const;
@@ -12,8 +12,8 @@ export type YoloV8Scale = keyof typeof yoloV8Scales;
 /** Precision of an export: float32, half (`half=True`: fp16 in and out) or dynamic int8. */
 export type YoloV8Precision = 'fp32' | 'fp16' | 'int8';
 
-export const YOLO_SIZE = 640;
-export const YOLO_CLASSES = 80;
+const YOLO_SIZE = 640;
+const YOLO_CLASSES = 80;
 const REG_MAX = 16;
 const STRIDES = [8, 16, 32] as const;
 
@@ -45,8 +45,8 @@ export function addYoloV8(
   const type: ElementType = precision === 'fp16' ? 'float16' : 'float32';
   const prng = new Prng(seed);
   const values = (name: string, count: number, bound: number) => prng.fork(name).uniform(count, bound);
-  const tensor = (name: string, dims: number[], data: Float32Array, as: ElementType = type) =>
-    graph.weight(name, as, dims, () => rawBytes(as, data));
+  const tensor = (name: string, dims: number[], data: Float32Array) =>
+    graph.weight(name, type, dims, () => rawBytes(type, data));
   const constant = (data: number[], dims: number[]) => graph.constant(type, data, dims);
 
   /** A plain Conv2d (bias optional), float or dynamically quantized. */
