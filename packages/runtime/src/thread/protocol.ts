@@ -31,6 +31,13 @@ export interface SerializedError {
 /** How many stream items may be in flight before the producer waits for the consumer. */
 export const STREAM_WINDOW = 32;
 
+/**
+ * The consumer acknowledges stream items in batches of this many: an ack per item was one more
+ * message (and a wake of the model's thread) per generated token. Smaller than the window, so a
+ * producer always has credit left while the consumer keeps reading.
+ */
+export const STREAM_ACK_EVERY = 8;
+
 export function serializeError(error: unknown): SerializedError {
   const vmmError = VmmError.from(error);
   return {

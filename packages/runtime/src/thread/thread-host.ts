@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { deserializeError, type HostMessage, type ThreadMessage } from './protocol.js';
+import { deserializeError, type HostMessage, STREAM_ACK_EVERY, type ThreadMessage } from './protocol.js';
 
 interface Pending {
   onNext(value: unknown): void;
@@ -157,11 +157,16 @@ export class ThreadHost {
     });
     if (id === undefined) throw failure ?? this.exited;
     const detach = this.cancelOnAbort(id, options.signal);
+    let unacknowledged = 0;
     try {
       for (;;) {
         if (queue.length > 0) {
           const value = queue.shift() as T;
-          this.post({ kind: 'ack', id, count: 1 });
+          unacknowledged += 1;
+          if (unacknowledged === STREAM_ACK_EVERY) {
+            this.post({ kind: 'ack', id, count: unacknowledged });
+            unacknowledged = 0;
+          }
           yield value;
           continue;
         }
