@@ -50,14 +50,27 @@ export async function* streamText(
     },
     (chunk) => chunk.done !== undefined,
   );
+  // The per-token series, labelled once at the first token (the backend is known by then):
+  // resolving labels costs a hash of them, on every token of every stream.
+  let perToken:
+    | {
+        interToken: ReturnType<Metrics['interTokenLatency']['labels']>;
+        tokens: ReturnType<Metrics['tokensGenerated']['labels']>;
+      }
+    | undefined;
   try {
     for await (const chunk of stream) {
       if (chunk.tokenIds.length > 0) {
         const now = performance.now();
-        if (last === 0) metrics.timeToFirstToken.observe(labels(), (now - started) / 1000);
-        else metrics.interTokenLatency.observe(labels(), (now - last) / 1000);
+        if (perToken === undefined) {
+          metrics.timeToFirstToken.observe(labels(), (now - started) / 1000);
+          perToken = {
+            interToken: metrics.interTokenLatency.labels(labels()),
+            tokens: metrics.tokensGenerated.labels(labels()),
+          };
+        } else perToken.interToken.observe((now - last) / 1000);
         last = now;
-        metrics.tokensGenerated.inc(labels(), chunk.tokenIds.length);
+        perToken.tokens.inc(chunk.tokenIds.length);
       }
       const done = chunk.done;
       if (done) {

@@ -79,6 +79,12 @@ describe('metrics', () => {
     expect(value(text, 'vmm_request_success_total', { ...model, finished_reason: 'abort' })).toBe(1);
     expect(value(text, 'vmm_request_success_total', { ...model, finished_reason: 'length' })).toBe(2);
     expect(value(text, 'vmm_tokens_generated_total', model)).toBeGreaterThanOrEqual(5);
+    // Three streams had a first token; every later token is one inter-token gap, under the same
+    // labels (the per-token series are labelled once a stream has its first token).
+    expect(value(text, 'vmm_time_to_first_token_seconds_count', model)).toBe(3);
+    const gaps = value(text, 'vmm_inter_token_latency_seconds_count', model) ?? 0;
+    expect(gaps).toBeGreaterThan(0);
+    expect(gaps).toBeLessThanOrEqual((value(text, 'vmm_tokens_generated_total', model) ?? 0) - 3);
     expect(value(text, 'vmm_prompt_tokens_total', model)).toBeGreaterThan(0);
     for (const histogram of [
       'vmm_time_to_first_token_seconds',
