@@ -31,6 +31,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     'ttft-runs': { type: 'string', default: '30' },
     warm: { type: 'string', default: '20' },
+    'settle-ms': { type: 'string', default: '60' },
     detects: { type: 'string', default: '40' },
   },
 });
@@ -39,6 +40,7 @@ const threads = Number(values.threads);
 const runs = Number(values.runs);
 const ttftRuns = Number(values['ttft-runs']);
 const warmRuns = Number(values.warm);
+const settleMs = Number(values['settle-ms']);
 // The worker serves the benchmark models' folder itself (it refuses symlinks leading out of it).
 const modelsDir = join(tmpdir(), 'vmm-bench-models');
 const llamaName = `${values.preset}-llama`;
@@ -51,7 +53,7 @@ const PROMPT = 'Once upon a time there was a little town by the sea. The people 
 const sampling = { temperature: 0.8, topK: 40, topP: 0.9, seed: 42 };
 
 console.log(
-  `bench/gateway preset=${values.preset} tokens=${tokens} threads=${threads} runs=${runs} ttft-runs=${ttftRuns} warm=${warmRuns}`,
+  `bench/gateway preset=${values.preset} tokens=${tokens} threads=${threads} runs=${runs} ttft-runs=${ttftRuns} warm=${warmRuns} settle-ms=${settleMs}`,
 );
 
 // Worker process + gateway.
@@ -120,17 +122,27 @@ for (let i = 0; i < warmRuns; i += 1) {
 const firstLocal: number[] = [];
 const firstGateway: number[] = [];
 const firstFloor: number[] = [];
+// Two engines take turns here (this process's runner and the worker's), and ONNX Runtime's
+// pool threads spin for about 35 ms after a run (measured: one core busy for 34 ms after a
+// one-token generation on this 2-core VM): each request starts once the other engine's
+// threads have gone to sleep, as a server's next request finds its own after a pause.
+const settle = () => new Promise((resolve) => setTimeout(resolve, settleMs));
 for (let i = 0; i < ttftRuns; i += 1) {
+  await settle();
   firstLocal.push((await inProcessRun(1)).ttftMs);
+  await settle();
   firstGateway.push((await viaHttp(url, 1)).ttftMs);
+  await settle();
   firstFloor.push((await viaHttp(floor.url, 1)).ttftMs);
 }
 await floor.close();
-// Decode from full-length runs.
+// Decode from full-length runs, each started once the other engine has settled too.
 const local: RunResult[] = [];
 const remote: RunResult[] = [];
 for (let i = 0; i < runs; i += 1) {
+  await settle();
   local.push(await inProcessRun(tokens));
+  await settle();
   remote.push(await viaHttp(url, tokens));
 }
 await runner.close();
