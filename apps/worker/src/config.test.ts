@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       prefixCache: true,
       ortCApi: true,
       visionPreprocessThread: undefined,
+      visionLanes: 2,
       hub: { timeouts: { connectMs: 10_000, headersMs: 30_000, idleMs: 60_000 } },
     });
     expect(config.threads).toBeGreaterThan(0);
@@ -46,6 +47,7 @@ describe('loadConfig', () => {
         VMM_PULL_IDLE_TIMEOUT: '500ms',
         VMM_ORT_C_API: 'off',
         VMM_VISION_PREPROCESS_THREAD: 'on',
+        VMM_VISION_LANES: '1',
       }),
     ).toMatchObject({
       port: 6000,
@@ -60,6 +62,7 @@ describe('loadConfig', () => {
       tls: { certFile: '/etc/vmm/tls.crt', keyFile: '/etc/vmm/tls.key' },
       ortCApi: false,
       visionPreprocessThread: true,
+      visionLanes: 1,
       hub: { timeouts: { connectMs: 2000, headersMs: 60_000, idleMs: 500 } },
     });
   });
@@ -80,6 +83,7 @@ describe('loadConfig', () => {
     ['VMM_PULL_CONNECT_TIMEOUT', 'later'],
     ['VMM_ORT_C_API', 'yes'],
     ['VMM_VISION_PREPROCESS_THREAD', 'sometimes'],
+    ['VMM_VISION_LANES', '0'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });

@@ -40,6 +40,8 @@ const schema = z.object({
   // Vision images prepared on a thread of their own while a run goes on: `auto` on a GPU
   // backend (its run leaves the CPU cores free), not on the CPU (measured no better there).
   VMM_VISION_PREPROCESS_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
+  // Narrow lanes for a CPU vision model of a fixed batch of 1 (VisionRunner's `lanes`); 1: off.
+  VMM_VISION_LANES: int(1, 64).default(2),
   VMM_EMBED_MAX_BATCH: int(1, 1024).default(32),
   VMM_ALLOW_FALLBACK: z.enum(['', 'cpu']).default(''),
   VMM_SHUTDOWN_GRACE_MS: int(0).default(10_000),
@@ -102,6 +104,8 @@ export interface WorkerConfig {
   visionMaxBatch: number;
   /** Prepare vision images on their own thread: true, false, or undefined (VisionRunner's default). */
   visionPreprocessThread: boolean | undefined;
+  /** Lanes of a CPU vision model of a fixed batch of 1 once its requests queue (VisionRunner's `lanes`). */
+  visionLanes: number;
   /** Inputs per embedding-model run. */
   embeddingMaxBatch: number;
   allowFallback: 'cpu' | undefined;
@@ -157,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     visionMaxBatch: e.VMM_VISION_MAX_BATCH,
     visionPreprocessThread:
       e.VMM_VISION_PREPROCESS_THREAD === 'auto' ? undefined : e.VMM_VISION_PREPROCESS_THREAD === 'on',
+    visionLanes: e.VMM_VISION_LANES,
     embeddingMaxBatch: e.VMM_EMBED_MAX_BATCH,
     allowFallback: e.VMM_ALLOW_FALLBACK === 'cpu' ? 'cpu' : undefined,
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,

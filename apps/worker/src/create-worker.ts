@@ -90,6 +90,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
         session,
         visionMaxBatch: config.visionMaxBatch,
         visionPreprocessThread: config.visionPreprocessThread,
+        visionLanes: config.visionLanes,
         embeddingMaxBatch: config.embeddingMaxBatch,
         maxImagePixels: config.maxImagePixels,
         batching: {

@@ -14,6 +14,8 @@ export interface RunnerSettings {
   visionMaxBatch: number;
   /** Vision images prepared on a thread of their own; undefined: VisionRunner decides. */
   visionPreprocessThread?: boolean | undefined;
+  /** Lanes of a CPU vision model of a fixed batch of 1; undefined: VisionRunner's default. */
+  visionLanes?: number | undefined;
   /** Inputs per encoder run. */
   embeddingMaxBatch: number;
   maxImagePixels: number;
@@ -57,6 +59,7 @@ export async function openRunner(
       session: settings.session,
       maxBatch: settings.visionMaxBatch,
       maxPixels: settings.maxImagePixels,
+      ...(settings.visionLanes === undefined ? {} : { lanes: settings.visionLanes }),
       ...(settings.visionPreprocessThread === undefined
         ? {}
         : { preprocessThread: settings.visionPreprocessThread }),

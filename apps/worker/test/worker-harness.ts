@@ -45,6 +45,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     maxImagePixels: 40_000_000,
     visionMaxBatch: 4,
     visionPreprocessThread: undefined,
+    visionLanes: 2,
     embeddingMaxBatch: 4,
     allowFallback: undefined,
     shutdownGraceMs: 1000,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import {
   type ModelFolder,
@@ -7,6 +8,7 @@ import {
   type ThreadWatch,
 } from '@vmm/runtime';
 import { DEFAULT_MAX_PIXELS } from './image-input.js';
+import { LaneScheduler, type Lanes } from './run-lanes.js';
 import type { ClassifyOptions, ClassifyResult, DetectOptions, DetectResult } from './types.js';
 import type { VisionSpec } from './vision-spec.js';
 import type {
@@ -34,6 +36,15 @@ export interface VisionRunnerOptions {
    * threads, and a run that takes every core is only slowed by work beside it.
    */
   preprocessThread?: boolean;
+  /**
+   * Lanes for a CPU model whose batch is fixed at 1 (as Ultralytics exports): once requests have
+   * to wait for one another, up to this many run at once, each on a session of its own with its
+   * share of the intra-op threads, instead of one after the other on a session with all of them;
+   * a request that finds the model idle still runs on all of them (see LaneScheduler). Default 2
+   * where the session has 2 or more intra-op threads; 1 turns it off. Each lane is one more
+   * session of the model in memory.
+   */
+  lanes?: number;
 }
 
 /** Whether a session's runs happen on a GPU, leaving the CPU cores free while they last. */
@@ -52,19 +63,26 @@ export interface VisionCallOptions {
  */
 export class VisionRunner {
   private closed = false;
+  private readonly hosts: readonly ThreadHost[];
 
   private constructor(
-    private readonly host: ThreadHost,
+    private readonly lanes: Lanes<ThreadHost>,
+    /** Undefined with no narrow lanes: calls go straight to the one thread, which batches them. */
+    private readonly scheduler: LaneScheduler<ThreadHost> | undefined,
     readonly spec: VisionSpec,
     readonly providers: readonly string[],
     readonly loadNs: number,
-  ) {}
+  ) {
+    this.hosts = [lanes.wide, ...lanes.narrow];
+  }
 
   static async open(options: VisionRunnerOptions): Promise<VisionRunner> {
     const started = performance.now();
     const maxBatch = options.maxBatch ?? 8;
     if (!Number.isInteger(maxBatch) || maxBatch < 1)
       throw new RangeError('maxBatch must be a positive integer');
+    if (options.lanes !== undefined && (!Number.isInteger(options.lanes) || options.lanes < 1))
+      throw new RangeError('lanes must be a positive integer');
     const data: VisionThreadData = {
       folder: options.folder,
       file: options.file,
@@ -73,21 +91,49 @@ export class VisionRunner {
       maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
       preprocessThread: options.preprocessThread ?? runsOffTheCpu(options.session),
     };
-    const host = await ThreadHost.start(threadEntry(import.meta.url, './vision-thread.js'), data, {
-      heapMb: options.session.threadHeapMb,
-    });
+    const start = (session: SessionOptions) =>
+      ThreadHost.start(
+        threadEntry(import.meta.url, './vision-thread.js'),
+        { ...data, session },
+        {
+          heapMb: options.session.threadHeapMb,
+        },
+      );
+    const hosts: ThreadHost[] = [];
     try {
-      const info = await host.request<VisionThreadInfo>('info', null);
+      const wide = await start(options.session);
+      hosts.push(wide);
+      const info = await wide.request<VisionThreadInfo>('info', null);
+      const narrow = narrowLanes(options, info.spec);
+      if (narrow.count > 1) {
+        const opened = await Promise.allSettled(
+          Array.from({ length: narrow.count }, () =>
+            start({ ...options.session, intraOpThreads: narrow.threads }),
+          ),
+        );
+        for (const lane of opened) if (lane.status === 'fulfilled') hosts.push(lane.value);
+        const failed = opened.find((lane) => lane.status === 'rejected');
+        if (failed) throw failed.reason;
+        // Each lane loads its session before it answers.
+        await Promise.all(hosts.slice(1).map((host) => host.request('info', null)));
+      }
+      const lanes = { wide, narrow: hosts.slice(1) };
       return new VisionRunner(
-        host,
+        lanes,
+        lanes.narrow.length > 0 ? new LaneScheduler(lanes) : undefined,
         info.spec,
         info.providers,
         Math.round((performance.now() - started) * 1e6),
       );
     } catch (error) {
-      await host.close();
+      await Promise.all(hosts.map((host) => host.close()));
       throw error;
     }
+  }
+
+  /** Sessions of the model: one with every intra-op thread, and one per narrow lane. */
+  get sessions(): number {
+    return this.hosts.length;
   }
 
   async detect(
@@ -129,23 +175,37 @@ export class VisionRunner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.host.request('release', null).catch(() => undefined);
-    await this.host.close();
+    await Promise.all(
+      this.hosts.map(async (host) => {
+        await host.request('release', null).catch(() => undefined);
+        await host.close();
+      }),
+    );
   }
 
-  /** Calls `listener` if the model's thread dies on its own (see ThreadHost.onExit). */
+  /**
+   * Calls `listener` (once) if one of the model's threads dies on its own (see ThreadHost.onExit):
+   * the owner replaces the whole runner.
+   */
   onExit(listener: (error: VmmError) => void): void {
-    this.host.onExit(listener);
+    let told = false;
+    for (const host of this.hosts) {
+      host.onExit((error) => {
+        if (told) return;
+        told = true;
+        listener(error);
+      });
+    }
   }
 
-  /** Watches the model's thread: a stuck one is ended, a run that never returns reported (ThreadHost.watch). */
+  /** Watches the model's threads: a stuck one is ended, a run that never returns reported (ThreadHost.watch). */
   watch(options: ThreadWatch): void {
-    this.host.watch(options);
+    for (const host of this.hosts) host.watch(options);
   }
 
-  /** Ends the model's thread as a crash would: its calls fail, its owner replaces it. */
-  kill(): Promise<void> {
-    return this.host.kill();
+  /** Ends the model's threads as a crash would: their calls fail, their owner replaces the runner. */
+  async kill(): Promise<void> {
+    await Promise.all(this.hosts.map((host) => host.kill()));
   }
 
   private call<T>(
@@ -164,9 +224,23 @@ export class VisionRunner {
           image.buffer instanceof ArrayBuffer,
       )
       .map((image) => image.buffer as ArrayBuffer);
-    return this.host.request<T>(method, payload, {
-      transfer: [...new Set(transfer)],
-      ...(call.signal ? { signal: call.signal } : {}),
-    });
+    const send = (host: ThreadHost) =>
+      host.request<T>(method, payload, {
+        transfer: [...new Set(transfer)],
+        ...(call.signal ? { signal: call.signal } : {}),
+      });
+    return this.scheduler ? this.scheduler.run(send, call.signal) : send(this.lanes.wide);
   }
+}
+
+/**
+ * How many narrow lanes a model gets, and the intra-op threads of each: none off the CPU (a GPU
+ * run leaves no cores to share), for a batch other than a fixed 1 (its thread batches concurrent
+ * calls into one run instead), or with fewer than 2 threads to share.
+ */
+function narrowLanes(options: VisionRunnerOptions, spec: VisionSpec): { count: number; threads: number } {
+  const threads = options.session.intraOpThreads ?? availableParallelism();
+  const count = Math.min(options.lanes ?? 2, threads);
+  if (options.session.backend !== 'cpu' || spec.batch !== 1 || count < 2) return { count: 0, threads };
+  return { count, threads: Math.floor(threads / count) };
 }

@@ -147,11 +147,35 @@ describe('detection', () => {
     const batched = await detector.detectBatch(copies());
     const single = await Promise.all(copies().map((image) => detector.detect(image)));
     const fixed = await staticDetector.detectBatch(copies());
+    // Calls at once on a fixed batch of 1: the first on the session with both threads, the
+    // rest side by side on the two one-thread lanes.
+    const lanes = await Promise.all(copies().map((image) => staticDetector.detect(image)));
     const strip = (results: DetectResult[]) => results.map((result) => result.detections);
     expect(staticDetector.spec.batch).toBe(1);
     expect(detector.spec.batch).toBe('dynamic');
     expect(strip(batched)).toEqual(strip(single));
     expect(strip(fixed)).toEqual(strip(single));
+    expect(strip(lanes)).toEqual(strip(single));
+  });
+
+  it('gives a CPU model of a fixed batch of 1 two one-thread lanes, and no other model any', async () => {
+    // The wide session and one per lane; a dynamic batch is batched on its one thread instead.
+    expect(staticDetector.sessions).toBe(3);
+    expect(detector.sessions).toBe(1);
+    const folder = inspectModelFolder(root, 'detector-static');
+    const file = selectModelFile(folder, 'cpu').path;
+    for (const options of [
+      { session, lanes: 1 },
+      { session: { backend: 'cpu' as const, intraOpThreads: 1 } },
+    ]) {
+      const runner = await VisionRunner.open({ folder, file, ...options });
+      try {
+        expect(runner.sessions).toBe(1);
+      } finally {
+        await runner.close();
+      }
+    }
+    await expect(VisionRunner.open({ folder, file, session, lanes: 0 })).rejects.toThrow(RangeError);
   });
 
   it('serves a half export (float16 images in, float16 output) as its float32 twin', async () => {
