@@ -8,6 +8,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
 import { writeYoloV8Folder, type YoloV8Precision } from '@vmm/model-fixtures';
 import { startWorkerProcess } from '@vmm/test-support';
 import { startBenchGateway } from './bench-gateway.js';
@@ -23,6 +25,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '1,4,8' },
     images: { type: 'string', default: '48' },
     upload: { type: 'string', default: 'multipart' },
+    // The worker's VMM_VISION_LANES (1: every request on the session with all the threads).
+    lanes: { type: 'string', default: '2' },
     // The worker's VMM_VISION_PREPROCESS_THREAD.
     'preprocess-thread': { type: 'string', default: 'auto' },
   },
@@ -30,6 +34,7 @@ const { values } = parseArgs({
 const threads = Number(values.threads);
 const precision = values.precision as YoloV8Precision;
 const imagesPerRun = Number(values.images);
+const laneCount = Number(values.lanes);
 const clientCounts = (values.clients ?? '').split(',').map(Number);
 if (!['yolov8n', 'yolov8s'].includes(values.model ?? '')) throw new Error('--model is yolov8n or yolov8s');
 if (!['multipart', 'json'].includes(values.upload ?? '')) throw new Error('--upload is multipart or json');
@@ -54,11 +59,38 @@ async function bareRate(count: number): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
+/**
+ * The best bare peer where the worker runs lanes: `laneCount` sessions of threads / lanes
+ * intra-op threads each, each on a thread of its own, running at once; images/s of them all.
+ */
+const laneThreads = await Promise.all(
+  Array.from({ length: laneCount > 1 ? laneCount : 0 }, async () => {
+    const thread = new Worker(new URL('./bare-lane-thread.js', import.meta.url), {
+      workerData: { file, half: precision === 'fp16', threads: Math.floor(threads / laneCount) },
+    });
+    await once(thread, 'message');
+    return thread;
+  }),
+);
+async function bareLanesRate(count: number): Promise<number> {
+  const each = Math.ceil(count / laneThreads.length);
+  const started = performance.now();
+  await Promise.all(
+    laneThreads.map(async (thread) => {
+      const done = once(thread, 'message');
+      thread.postMessage(each);
+      await done;
+    }),
+  );
+  return (each * laneThreads.length) / ((performance.now() - started) / 1000);
+}
+
 console.log(
-  `bench/vision-serving model=${values.model} ${precision} threads=${threads} upload=${values.upload} preprocess thread=${values['preprocess-thread']} images per run=${imagesPerRun}`,
+  `bench/vision-serving model=${values.model} ${precision} threads=${threads} lanes=${laneCount} upload=${values.upload} preprocess thread=${values['preprocess-thread']} images per run=${imagesPerRun}`,
 );
 const worker = await startWorkerProcess(modelsDir, {
   VMM_THREADS: String(threads),
+  VMM_VISION_LANES: String(laneCount),
   VMM_VISION_PREPROCESS_THREAD: values['preprocess-thread'] ?? 'auto',
 });
 const gateway = await startBenchGateway(worker.port);
@@ -100,6 +132,7 @@ async function detect(): Promise<void> {
 
 const served = new Map<number, number>();
 const bares = new Map<number, number>();
+const bareLanes = new Map<number, number>();
 const perStage = new Map<number, string>();
 try {
   await detect(); // loads the model
@@ -121,6 +154,7 @@ try {
     await Promise.all(Array.from({ length: clients }, client));
     served.set(clients, total / ((performance.now() - started) / 1000));
     bares.set(clients, (before + (await bareRate(Math.ceil(total / 2)))) / 2);
+    if (laneThreads.length > 0) bareLanes.set(clients, await bareLanesRate(total));
     const stage = (key: keyof Stages) => (median(stages.map((t) => t[key])) / 1e6).toFixed(1);
     perStage.set(
       clients,
@@ -132,10 +166,16 @@ try {
   await worker.stop();
 }
 await bare.release();
+for (const thread of laneThreads) {
+  const exited = once(thread, 'exit');
+  thread.postMessage('release');
+  await exited;
+}
 for (const [clients, rate] of served) {
   const around = bares.get(clients)!;
+  const lanes = bareLanes.get(clients);
   console.log(
-    `${String(clients).padStart(2)} clients through the gateway: ${rate.toFixed(1)} images/s; bare session.run back to back around it ${around.toFixed(1)}: ${ratio(rate, around)} (${perStage.get(clients) ?? ''})`,
+    `${String(clients).padStart(2)} clients through the gateway: ${rate.toFixed(1)} images/s; bare session.run back to back around it ${around.toFixed(1)}: ${ratio(rate, around)}${lanes === undefined ? '' : `; ${laneCount} bare one-lane sessions at once after it ${lanes.toFixed(1)}: ${ratio(rate, lanes)}`} (${perStage.get(clients) ?? ''})`,
   );
 }
 const eight = served.get(8);
