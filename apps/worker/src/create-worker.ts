@@ -127,6 +127,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
         backend: backendToProto[backend.backend],
         logger,
         metrics: workerMetrics,
+        maxImageBytes: config.maxMessageBytes,
       }),
     ),
   );

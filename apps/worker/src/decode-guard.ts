@@ -5,6 +5,15 @@ class Malformed {
   constructor(readonly reason: string) {}
 }
 
+/**
+ * Why a message did not decode, or undefined for a message that did: what a client-streaming
+ * handler checks each message of its stream with (only a unary or server-streaming call's one
+ * request is answered by the guard itself).
+ */
+export function malformedReason(message: unknown): string | undefined {
+  return message instanceof Malformed ? message.reason : undefined;
+}
+
 interface Answerable {
   request: unknown;
   emit?: (event: 'error', error: unknown) => void;

@@ -1,4 +1,4 @@
-import { type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, status } from '@grpc/grpc-js';
+import { type Metadata, type sendUnaryData, type ServerWritableStream, status } from '@grpc/grpc-js';
 import { ErrorCode, toGrpcStatus, VmmError } from '@vmm/errors';
 import type {
   ChatRequest as LlmChatRequest,
@@ -8,6 +8,10 @@ import type {
 import {
   Backend,
   type ChatRequest,
+  type ClassifyRequest,
+  type ClassifyResponse,
+  type DetectRequest,
+  type DetectResponse,
   type EmbedRequest,
   type EmbedResponse,
   type GenerateChunk,
@@ -21,6 +25,7 @@ import type { Logger } from 'pino';
 import { requestIdOf, signalOf, toStatus, writeWithBackpressure } from './grpc-edge.js';
 import type { Lease, ModelManager } from './model-manager.js';
 import { withDefaultOptions, withDefaultSystem } from './model-defaults.js';
+import { receiveUpload, type UnaryInput } from './upload-call.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 import {
   chunkToProto,
@@ -39,6 +44,8 @@ export interface InferenceDeps {
   /** The backend this worker serves (after any fallback). */
   backend: Backend;
   logger: Logger;
+  /** The most bytes an uploaded image may have (DetectUpload, ClassifyUpload): a message's limit. */
+  maxImageBytes: number;
 }
 
 function checkPin(context: RequestContext | undefined, backend: Backend): void {
@@ -62,6 +69,7 @@ export function createInferenceService({
   backend,
   logger,
   metrics,
+  maxImageBytes,
 }: InferenceDeps): InferenceServer {
   const codeName = (error: unknown) =>
     status[toGrpcStatus(VmmError.from(error)).code ?? status.UNKNOWN] ?? 'UNKNOWN';
@@ -110,7 +118,7 @@ export function createInferenceService({
    */
   async function unary<Result>(
     method: string,
-    call: ServerUnaryCall<{ model: string; context?: RequestContext | undefined }, Result>,
+    call: UnaryInput<{ model: string; context?: RequestContext | undefined }>,
     callback: sendUnaryData<Result>,
     tasks: readonly ModelTask[],
     check: () => void,
@@ -138,8 +146,8 @@ export function createInferenceService({
   }
 
   function vision<Result>(
-    method: 'Detect' | 'Classify',
-    call: ServerUnaryCall<{ model: string; image: Uint8Array; context?: RequestContext | undefined }, Result>,
+    method: 'Detect' | 'Classify' | 'DetectUpload' | 'ClassifyUpload',
+    call: UnaryInput<{ model: string; image: Uint8Array; context?: RequestContext | undefined }>,
     callback: sendUnaryData<Result>,
     run: (runner: VisionRunner, signal: AbortSignal, loadNs: number) => Promise<Result>,
   ): Promise<void> {
@@ -155,10 +163,7 @@ export function createInferenceService({
     });
   }
 
-  function embed(
-    call: ServerUnaryCall<EmbedRequest, EmbedResponse>,
-    callback: sendUnaryData<EmbedResponse>,
-  ): Promise<void> {
+  function embed(call: UnaryInput<EmbedRequest>, callback: sendUnaryData<EmbedResponse>): Promise<void> {
     const startedAt = performance.now();
     const { inputs, truncate, dimensions, maxTokens } = call.request;
     let items: (string | number[])[] = [];
@@ -195,6 +200,79 @@ export function createInferenceService({
         totalNs: Math.round((performance.now() - startedAt) * 1e6),
       };
     });
+  }
+
+  function detect(
+    method: 'Detect' | 'DetectUpload',
+    call: UnaryInput<DetectRequest>,
+    callback: sendUnaryData<DetectResponse>,
+  ): Promise<void> {
+    return vision(method, call, callback, async (runner, signal, loadNs) => {
+      if (runner.spec.task !== 'object-detection') {
+        throw new VmmError(
+          ErrorCode.FailedPrecondition,
+          `model "${call.request.model}" is an image classifier, not a detector: send it to /v1/vision/classify`,
+          {
+            field: 'model',
+          },
+        );
+      }
+      const { confidenceThreshold, iouThreshold, maxDetections, classIds } = call.request;
+      const result = await runner.detect(
+        call.request.image,
+        {
+          ...(confidenceThreshold === undefined ? {} : { confidenceThreshold }),
+          ...(iouThreshold === undefined ? {} : { iouThreshold }),
+          ...(maxDetections === undefined ? {} : { maxDetections }),
+          classIds,
+        },
+        { signal },
+      );
+      return {
+        detections: result.detections,
+        imageSize: result.imageSize,
+        timings: visionTimingsToProto(result.timings, loadNs),
+      };
+    });
+  }
+
+  function classify(
+    method: 'Classify' | 'ClassifyUpload',
+    call: UnaryInput<ClassifyRequest>,
+    callback: sendUnaryData<ClassifyResponse>,
+  ): Promise<void> {
+    return vision(method, call, callback, async (runner, signal, loadNs) => {
+      if (runner.spec.task !== 'image-classification') {
+        throw new VmmError(
+          ErrorCode.FailedPrecondition,
+          `model "${call.request.model}" is an object detector, not a classifier: send it to /v1/vision/detect`,
+          {
+            field: 'model',
+          },
+        );
+      }
+      const topK = call.request.topK;
+      const result = await runner.classify(call.request.image, topK === undefined ? {} : { topK }, {
+        signal,
+      });
+      return {
+        classes: result.classes,
+        imageSize: result.imageSize,
+        timings: visionTimingsToProto(result.timings, loadNs),
+      };
+    });
+  }
+
+  /** Answers an upload that was wrong before it was whole (see receiveUpload). */
+  function refuseUpload<Result>(
+    method: 'DetectUpload' | 'ClassifyUpload',
+    metadata: Metadata,
+    callback: sendUnaryData<Result>,
+  ): (error: VmmError) => void {
+    return (error) => {
+      metrics?.call(method, codeName(error));
+      callback(toStatus(error, logger, requestIdOf(undefined, metadata)));
+    };
   }
 
   return {
@@ -237,33 +315,16 @@ export function createInferenceService({
     },
 
     detect(call, callback) {
-      void vision('Detect', call, callback, async (runner, signal, loadNs) => {
-        if (runner.spec.task !== 'object-detection') {
-          throw new VmmError(
-            ErrorCode.FailedPrecondition,
-            `model "${call.request.model}" is an image classifier, not a detector: send it to /v1/vision/classify`,
-            {
-              field: 'model',
-            },
-          );
-        }
-        const { confidenceThreshold, iouThreshold, maxDetections, classIds } = call.request;
-        const result = await runner.detect(
-          call.request.image,
-          {
-            ...(confidenceThreshold === undefined ? {} : { confidenceThreshold }),
-            ...(iouThreshold === undefined ? {} : { iouThreshold }),
-            ...(maxDetections === undefined ? {} : { maxDetections }),
-            classIds,
-          },
-          { signal },
-        );
-        return {
-          detections: result.detections,
-          imageSize: result.imageSize,
-          timings: visionTimingsToProto(result.timings, loadNs),
-        };
-      });
+      void detect('Detect', call, callback);
+    },
+
+    detectUpload(call, callback) {
+      receiveUpload(
+        call,
+        maxImageBytes,
+        refuseUpload('DetectUpload', call.metadata, callback),
+        (whole) => void detect('DetectUpload', whole, callback),
+      );
     },
 
     embed(call, callback) {
@@ -271,26 +332,16 @@ export function createInferenceService({
     },
 
     classify(call, callback) {
-      void vision('Classify', call, callback, async (runner, signal, loadNs) => {
-        if (runner.spec.task !== 'image-classification') {
-          throw new VmmError(
-            ErrorCode.FailedPrecondition,
-            `model "${call.request.model}" is an object detector, not a classifier: send it to /v1/vision/detect`,
-            {
-              field: 'model',
-            },
-          );
-        }
-        const topK = call.request.topK;
-        const result = await runner.classify(call.request.image, topK === undefined ? {} : { topK }, {
-          signal,
-        });
-        return {
-          classes: result.classes,
-          imageSize: result.imageSize,
-          timings: visionTimingsToProto(result.timings, loadNs),
-        };
-      });
+      void classify('Classify', call, callback);
+    },
+
+    classifyUpload(call, callback) {
+      receiveUpload(
+        call,
+        maxImageBytes,
+        refuseUpload('ClassifyUpload', call.metadata, callback),
+        (whole) => void classify('ClassifyUpload', whole, callback),
+      );
     },
   };
 }

@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -566,6 +568,18 @@ export interface DetectResponse {
   detections: Detection[];
   imageSize: ImageSize | undefined;
   timings: VisionTimings | undefined;
+}
+
+/** One message of a DetectUpload call: a piece of the image, or (last) the request. */
+export interface DetectUploadPart {
+  imageChunk?: Buffer | undefined;
+  request?: DetectRequest | undefined;
+}
+
+/** One message of a ClassifyUpload call: a piece of the image, or (last) the request. */
+export interface ClassifyUploadPart {
+  imageChunk?: Buffer | undefined;
+  request?: ClassifyRequest | undefined;
 }
 
 export interface ClassifyRequest {
@@ -4072,6 +4086,188 @@ export const DetectResponse: MessageFns<DetectResponse> = {
   },
 };
 
+function createBaseDetectUploadPart(): DetectUploadPart {
+  return { imageChunk: undefined, request: undefined };
+}
+
+export const DetectUploadPart: MessageFns<DetectUploadPart> = {
+  encode(message: DetectUploadPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.imageChunk !== undefined) {
+      writer.uint32(10).bytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      DetectRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DetectUploadPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDetectUploadPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.imageChunk = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = DetectRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DetectUploadPart {
+    return {
+      imageChunk: isSet(object.imageChunk)
+        ? Buffer.from(bytesFromBase64(object.imageChunk))
+        : isSet(object.image_chunk)
+        ? Buffer.from(bytesFromBase64(object.image_chunk))
+        : undefined,
+      request: isSet(object.request) ? DetectRequest.fromJSON(object.request) : undefined,
+    };
+  },
+
+  toJSON(message: DetectUploadPart): unknown {
+    const obj: any = {};
+    if (message.imageChunk !== undefined) {
+      obj.imageChunk = base64FromBytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      obj.request = DetectRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DetectUploadPart>): DetectUploadPart {
+    return DetectUploadPart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DetectUploadPart>): DetectUploadPart {
+    const message = createBaseDetectUploadPart();
+    message.imageChunk = object.imageChunk ?? undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? DetectRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseClassifyUploadPart(): ClassifyUploadPart {
+  return { imageChunk: undefined, request: undefined };
+}
+
+export const ClassifyUploadPart: MessageFns<ClassifyUploadPart> = {
+  encode(message: ClassifyUploadPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.imageChunk !== undefined) {
+      writer.uint32(10).bytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      ClassifyRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClassifyUploadPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClassifyUploadPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.imageChunk = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = ClassifyRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClassifyUploadPart {
+    return {
+      imageChunk: isSet(object.imageChunk)
+        ? Buffer.from(bytesFromBase64(object.imageChunk))
+        : isSet(object.image_chunk)
+        ? Buffer.from(bytesFromBase64(object.image_chunk))
+        : undefined,
+      request: isSet(object.request) ? ClassifyRequest.fromJSON(object.request) : undefined,
+    };
+  },
+
+  toJSON(message: ClassifyUploadPart): unknown {
+    const obj: any = {};
+    if (message.imageChunk !== undefined) {
+      obj.imageChunk = base64FromBytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      obj.request = ClassifyRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClassifyUploadPart>): ClassifyUploadPart {
+    return ClassifyUploadPart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClassifyUploadPart>): ClassifyUploadPart {
+    const message = createBaseClassifyUploadPart();
+    message.imageChunk = object.imageChunk ?? undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? ClassifyRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseClassifyRequest(): ClassifyRequest {
   return { model: "", image: Buffer.alloc(0), topK: undefined, context: undefined };
 }
@@ -5009,6 +5205,32 @@ export const InferenceService = {
     responseSerialize: (value: ClassifyResponse): Buffer => Buffer.from(ClassifyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClassifyResponse => ClassifyResponse.decode(value),
   },
+  /**
+   * Detect, with the image sent in pieces as it arrives: an HTTP upload is relayed without
+   * being held whole on the way. The image's pieces come first, in order, and the request (its
+   * `image` empty) last, once the upload's other fields are known. The image is limited as a
+   * Detect message is (INVALID_ARGUMENT, `vmm-error-code` payload_too_large, past it); a call
+   * that ends without its request, or sends anything after it, is INVALID_ARGUMENT.
+   */
+  detectUpload: {
+    path: "/vmm.v1.Inference/DetectUpload" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: DetectUploadPart): Buffer => Buffer.from(DetectUploadPart.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DetectUploadPart => DetectUploadPart.decode(value),
+    responseSerialize: (value: DetectResponse): Buffer => Buffer.from(DetectResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DetectResponse => DetectResponse.decode(value),
+  },
+  /** Classify, with the image sent in pieces as DetectUpload's is. */
+  classifyUpload: {
+    path: "/vmm.v1.Inference/ClassifyUpload" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClassifyUploadPart): Buffer => Buffer.from(ClassifyUploadPart.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClassifyUploadPart => ClassifyUploadPart.decode(value),
+    responseSerialize: (value: ClassifyResponse): Buffer => Buffer.from(ClassifyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClassifyResponse => ClassifyResponse.decode(value),
+  },
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed: {
     path: "/vmm.v1.Inference/Embed" as const,
@@ -5033,6 +5255,16 @@ export interface InferenceServer extends UntypedServiceImplementation {
   detect: handleUnaryCall<DetectRequest, DetectResponse>;
   /** Labels one image with its top-k classes. */
   classify: handleUnaryCall<ClassifyRequest, ClassifyResponse>;
+  /**
+   * Detect, with the image sent in pieces as it arrives: an HTTP upload is relayed without
+   * being held whole on the way. The image's pieces come first, in order, and the request (its
+   * `image` empty) last, once the upload's other fields are known. The image is limited as a
+   * Detect message is (INVALID_ARGUMENT, `vmm-error-code` payload_too_large, past it); a call
+   * that ends without its request, or sends anything after it, is INVALID_ARGUMENT.
+   */
+  detectUpload: handleClientStreamingCall<DetectUploadPart, DetectResponse>;
+  /** Classify, with the image sent in pieces as DetectUpload's is. */
+  classifyUpload: handleClientStreamingCall<ClassifyUploadPart, ClassifyResponse>;
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed: handleUnaryCall<EmbedRequest, EmbedResponse>;
 }
@@ -5083,6 +5315,46 @@ export interface InferenceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ClassifyResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Detect, with the image sent in pieces as it arrives: an HTTP upload is relayed without
+   * being held whole on the way. The image's pieces come first, in order, and the request (its
+   * `image` empty) last, once the upload's other fields are known. The image is limited as a
+   * Detect message is (INVALID_ARGUMENT, `vmm-error-code` payload_too_large, past it); a call
+   * that ends without its request, or sends anything after it, is INVALID_ARGUMENT.
+   */
+  detectUpload(
+    callback: (error: ServiceError | null, response: DetectResponse) => void,
+  ): ClientWritableStream<DetectUploadPart>;
+  detectUpload(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DetectResponse) => void,
+  ): ClientWritableStream<DetectUploadPart>;
+  detectUpload(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DetectResponse) => void,
+  ): ClientWritableStream<DetectUploadPart>;
+  detectUpload(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DetectResponse) => void,
+  ): ClientWritableStream<DetectUploadPart>;
+  /** Classify, with the image sent in pieces as DetectUpload's is. */
+  classifyUpload(
+    callback: (error: ServiceError | null, response: ClassifyResponse) => void,
+  ): ClientWritableStream<ClassifyUploadPart>;
+  classifyUpload(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClassifyResponse) => void,
+  ): ClientWritableStream<ClassifyUploadPart>;
+  classifyUpload(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClassifyResponse) => void,
+  ): ClientWritableStream<ClassifyUploadPart>;
+  classifyUpload(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClassifyResponse) => void,
+  ): ClientWritableStream<ClassifyUploadPart>;
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed(
     request: EmbedRequest,
