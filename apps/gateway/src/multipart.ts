@@ -29,7 +29,8 @@ const malformed = (error: Error) =>
 export function streamMultipart<T>(
   req: Request,
   maxBytes: number,
-  receive: (stream: Readable, name: string) => Promise<T>,
+  /** `fields`: those read before the file (later ones are added to it as they come). */
+  receive: (stream: Readable, name: string, fields: Readonly<Record<string, string>>) => Promise<T>,
   /** Undoes a receipt when the form fails after its file was received (nothing is left behind). */
   discard: (received: T) => Promise<void> = () => Promise.resolve(),
 ): Promise<StreamedForm<T>> {
@@ -104,7 +105,7 @@ export function streamMultipart<T>(
         );
         relay.destroy(failure);
       });
-      const receipt = receive(relay, name).then((value) => {
+      const receipt = receive(relay, name, form.fields).then((value) => {
         received = value;
         form.file = { name, filename, received: value };
       });

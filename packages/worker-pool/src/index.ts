@@ -6,6 +6,7 @@ export {
   type WorkerPoolOptions,
   type WorkerState,
   type WorkerHandle,
+  type PendingUpload,
 } from './worker-pool.js';
 export {
   parseWorkers,

@@ -1,6 +1,7 @@
 import {
   type ChannelCredentials,
   type ClientReadableStream,
+  type ClientWritableStream,
   credentials,
   type Interceptor,
   InterceptingCall,
@@ -83,6 +84,14 @@ const backendByProto: Readonly<Partial<Record<Backend, BackendName>>> = {
 };
 
 /** Errors after which the next worker is tried, when nothing was answered yet. */
+/** An upload whose image has been sent: what ends it (see WorkerPool.detectUpload). */
+export interface PendingUpload<Request, Result> {
+  /** Sends the request (the upload's other fields, its image empty) and waits for the answer. */
+  finish(request: Request): Promise<Result>;
+  /** Gives the upload up: the form around the image turned out wrong. */
+  cancel(): void;
+}
+
 const retryable = new Set<number>([status.UNAVAILABLE, status.RESOURCE_EXHAUSTED, status.NOT_FOUND]);
 
 /** The backend a worker serves with (a CUDA worker that fell back to the CPU serves `cpu`). */
@@ -414,6 +423,45 @@ export class WorkerPool {
     );
   }
 
+  /**
+   * Inference.DetectUpload: sends `pieces` (the image as it arrives) to the first worker for
+   * `request`'s model and resolves once all are sent, with what finishes the call (see
+   * PendingUpload). A streamed image is not kept anywhere, so unlike `detect` there is no
+   * failover once the upload has begun: a worker that fails the call fails the request.
+   */
+  detectUpload(
+    model: string,
+    pin: BackendName | undefined,
+    pieces: AsyncIterable<Buffer>,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<PendingUpload<DetectRequest, DetectResponse>> {
+    return this.upload(
+      model,
+      pin,
+      pieces,
+      (handle, answer) => handle.inference.detectUpload(metadata, answer),
+      served,
+    );
+  }
+
+  /** Inference.ClassifyUpload, as `detectUpload`. */
+  classifyUpload(
+    model: string,
+    pin: BackendName | undefined,
+    pieces: AsyncIterable<Buffer>,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<PendingUpload<ClassifyRequest, ClassifyResponse>> {
+    return this.upload(
+      model,
+      pin,
+      pieces,
+      (handle, answer) => handle.inference.classifyUpload(metadata, answer),
+      served,
+    );
+  }
+
   /** Inference.Embed on the first worker that answers. */
   embed(
     request: EmbedRequest,
@@ -437,6 +485,70 @@ export class WorkerPool {
   /** Polls now (tests and /readyz use it to avoid waiting for the interval). */
   pollAll(): Promise<void> {
     return Promise.all(this.handles.map((handle) => this.poll(handle))).then(() => undefined);
+  }
+
+  private async upload<Request, Result>(
+    model: string,
+    pin: BackendName | undefined,
+    pieces: AsyncIterable<Buffer>,
+    open: (
+      handle: WorkerHandle,
+      answer: (error: ServiceError | null, value?: Result) => void,
+    ) => ClientWritableStream<{ imageChunk?: Buffer; request?: Request }>,
+    served?: (backend: BackendName) => void,
+  ): Promise<PendingUpload<Request, Result>> {
+    const [handle] = this.route(model, pin);
+    if (!handle) throw new VmmError(ErrorCode.Unavailable, 'no worker is serving', { retryAfterMs: 1000 });
+    let failed: unknown;
+    let call!: ClientWritableStream<{ imageChunk?: Buffer; request?: Request }>;
+    const answer = new Promise<Result>((resolve, reject) => {
+      call = open(handle, (error, value) => {
+        if (error) {
+          failed = error;
+          reject(error);
+        } else resolve(value as Result);
+      });
+    });
+    const settled = answer.then(
+      () => undefined,
+      () => undefined,
+    );
+    const failure = (error: unknown) => {
+      this.noteFailure(handle, error);
+      return isGrpcStatusLike(error) ? callError(model, error) : VmmError.from(error);
+    };
+    try {
+      for await (const piece of pieces) {
+        if (failed !== undefined) break;
+        if (!call.write({ imageChunk: piece })) {
+          // The transport's buffer is full: wait for it, or for the worker to have answered.
+          let onDrain = () => undefined as void;
+          const drained = new Promise<void>((resolve) => (onDrain = resolve));
+          call.once('drain', onDrain);
+          await Promise.race([drained, settled]);
+          call.off('drain', onDrain);
+        }
+      }
+    } catch (error) {
+      call.cancel();
+      throw error;
+    }
+    // The worker refused before the image was whole (too large, say): that is the answer.
+    if (failed !== undefined) throw failure(failed);
+    return {
+      finish: async (request) => {
+        call.write({ request });
+        call.end();
+        try {
+          const result = await answer;
+          served?.(servedBackend(handle.state));
+          return result;
+        } catch (error) {
+          throw failure(error);
+        }
+      },
+      cancel: () => call.cancel(),
+    };
   }
 
   private noteFailure(handle: WorkerHandle, error: unknown): void {

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Metadata } from '@grpc/grpc-js';
 import { type Request, type Response, Router } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
@@ -12,73 +13,210 @@ import {
   keepAliveMs,
   parseBody,
 } from '@vmm/http-api';
+import type {
+  ClassifyRequest,
+  ClassifyResponse,
+  DetectRequest,
+  DetectResponse,
+  RequestContext,
+  VisionTimings,
+} from '@vmm/proto';
+import { type BackendName, backendNames, type PendingUpload, type WorkerPool } from '@vmm/worker-pool';
+import type { z } from 'zod';
 import { sendError } from '../error-shapes.js';
 import { recordVision } from '../metrics.js';
-import { readMultipart } from '../multipart.js';
+import { streamMultipart } from '../multipart.js';
 import { pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 
-/** Multipart forms carry the image as a file; the rest of the fields become the JSON body. */
-async function readInput(
-  req: Request,
-  maxBytes: number,
-): Promise<{ body: Record<string, unknown>; image: Buffer | undefined }> {
-  if (!req.is('multipart/form-data')) return { body: req.body as Record<string, unknown>, image: undefined };
-  const form = await readMultipart(req, maxBytes);
-  const image = form.files.image;
-  if (!image)
-    throw new VmmError(ErrorCode.InvalidArgument, 'the form has no file field "image"', { field: 'image' });
-  // The file stands in for the base64 field the schema expects.
-  const body: Record<string, unknown> = { ...form.fields, image: 'AA==' };
-  if (typeof form.fields.class_ids === 'string')
-    body.class_ids = form.fields.class_ids.split(',').filter(Boolean);
-  if (typeof form.fields.keep_alive === 'string' && /^-?\d+(\.\d+)?$/.test(form.fields.keep_alive)) {
-    body.keep_alive = Number(form.fields.keep_alive);
-  }
-  return { body, image };
+/** The fields every vision body has. */
+type VisionBody = Pick<z.infer<typeof classifySchema>, 'model' | 'image' | 'keep_alive' | 'backend'>;
+
+/** What differs between detection and classification on the way to a worker and back. */
+interface VisionCall<Body extends VisionBody, Call, Answer extends { timings?: VisionTimings | undefined }> {
+  kind: 'detect' | 'classify';
+  parse(body: unknown): Body;
+  request(body: Body, image: Buffer, context: RequestContext): Call;
+  unary(
+    pool: WorkerPool,
+    request: Call,
+    pin: BackendName | undefined,
+    metadata: Metadata,
+    served: (backend: BackendName) => void,
+  ): Promise<Answer>;
+  upload(
+    pool: WorkerPool,
+    model: string,
+    pin: BackendName | undefined,
+    pieces: AsyncIterable<Buffer>,
+    metadata: Metadata,
+    served: (backend: BackendName) => void,
+  ): Promise<PendingUpload<Call, Answer>>;
+  response(model: string, answer: Answer): object;
 }
+
+const detect: VisionCall<z.infer<typeof detectSchema>, DetectRequest, DetectResponse> = {
+  kind: 'detect',
+  parse: (body) => parseBody(detectSchema, body),
+  request: detectRequest,
+  unary: (pool, request, pin, metadata, served) => pool.detect(request, pin, metadata, served),
+  upload: (pool, model, pin, pieces, metadata, served) =>
+    pool.detectUpload(model, pin, pieces, metadata, served),
+  response: detectResponse,
+};
+
+const classify: VisionCall<z.infer<typeof classifySchema>, ClassifyRequest, ClassifyResponse> = {
+  kind: 'classify',
+  parse: (body) => parseBody(classifySchema, body),
+  request: classifyRequest,
+  unary: (pool, request, pin, metadata, served) => pool.classify(request, pin, metadata, served),
+  upload: (pool, model, pin, pieces, metadata, served) =>
+    pool.classifyUpload(model, pin, pieces, metadata, served),
+  response: classifyResponse,
+};
+
+/** A form's fields as the JSON body the schema expects; the file stands in for `image`. */
+function formBody(fields: Readonly<Record<string, string>>): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...fields, image: 'AA==' };
+  if (typeof fields.class_ids === 'string') body.class_ids = fields.class_ids.split(',').filter(Boolean);
+  if (typeof fields.keep_alive === 'string' && /^-?\d+(\.\d+)?$/.test(fields.keep_alive)) {
+    body.keep_alive = Number(fields.keep_alive);
+  }
+  return body;
+}
+
+/** What a form's file became: sent on to a worker as it arrived, or held whole. */
+type Received<Call, Answer> =
+  { streamed: PendingUpload<Call, Answer>; backend: () => string } | { held: Buffer };
 
 /** Vision over HTTP: multipart/form-data (file field `image`) or JSON with a base64 `image`. */
 export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router {
   const router = Router();
   const { pool, logger } = deps;
 
-  const handle = (kind: 'detect' | 'classify') => async (req: Request, res: Response) => {
-    const requestId = requestIdOf(res);
-    try {
-      const input = await readInput(req, deps.maxBodyBytes);
-      const metadata = new Metadata();
-      metadata.set('x-request-id', requestId);
-      if (kind === 'detect') {
-        const body = parseBody(detectSchema, input.body);
-        const pin = pinOf(req, body.backend);
-        const request = detectRequest(
-          body,
-          input.image ?? decodeBase64Image(body.image),
-          requestContext(res, pin, keepAliveMs(body.keep_alive)),
-        );
-        let backend = 'unknown';
-        const response = await pool.detect(request, pin, metadata, (served) => (backend = served));
-        recordVision(deps.metrics, body.model, backend, 'detect', response.timings);
-        res.json(detectResponse(body.model, response));
-      } else {
-        const body = parseBody(classifySchema, input.body);
-        const pin = pinOf(req, body.backend);
-        const request = classifyRequest(
-          body,
-          input.image ?? decodeBase64Image(body.image),
-          requestContext(res, pin, keepAliveMs(body.keep_alive)),
-        );
-        let backend = 'unknown';
-        const response = await pool.classify(request, pin, metadata, (served) => (backend = served));
-        recordVision(deps.metrics, body.model, backend, 'classify', response.timings);
-        res.json(classifyResponse(body.model, response));
-      }
-    } catch (error) {
-      sendError(res, error, 'openai', logger, requestId);
-    }
-  };
+  async function fromJson<
+    Body extends VisionBody,
+    Call,
+    Answer extends { timings?: VisionTimings | undefined },
+  >(vision: VisionCall<Body, Call, Answer>, req: Request, res: Response, metadata: Metadata): Promise<void> {
+    const body = vision.parse(req.body);
+    const pin = pinOf(req, body.backend);
+    const context = requestContext(res, pin, keepAliveMs(body.keep_alive));
+    let backend = 'unknown';
+    const answer = await vision.unary(
+      pool,
+      vision.request(body, decodeBase64Image(body.image), context),
+      pin,
+      metadata,
+      (served) => (backend = served),
+    );
+    respond(vision, res, body.model, backend, answer);
+  }
 
-  router.post('/v1/vision/detect', (req, res) => void handle('detect')(req, res));
-  router.post('/v1/vision/classify', (req, res) => void handle('classify')(req, res));
+  /**
+   * A form's image goes on to the worker while it arrives when the form names the model before
+   * the file (curl -F, Python's requests and the OpenAI SDKs write fields first); the other
+   * fields, wherever they are, go last, once the form is read. A form that names its model only
+   * after the file has its image held whole, as a JSON body's is.
+   */
+  async function fromForm<
+    Body extends VisionBody,
+    Call,
+    Answer extends { timings?: VisionTimings | undefined },
+  >(vision: VisionCall<Body, Call, Answer>, req: Request, res: Response, metadata: Metadata): Promise<void> {
+    const receive = async (
+      stream: Readable,
+      name: string,
+      fields: Readonly<Record<string, string>>,
+    ): Promise<Received<Call, Answer>> => {
+      if (name !== 'image') {
+        throw new VmmError(
+          ErrorCode.InvalidArgument,
+          `the form's file field is "${name}"; send the image as "image"`,
+          {
+            field: 'image',
+          },
+        );
+      }
+      const model = fields.model;
+      if (model === undefined) {
+        const pieces: Buffer[] = [];
+        for await (const piece of stream as AsyncIterable<Buffer>) pieces.push(piece);
+        return { held: Buffer.concat(pieces) };
+      }
+      const named = (backendNames as readonly string[]).includes(fields.backend ?? '')
+        ? (fields.backend as BackendName)
+        : undefined;
+      let backend = 'unknown';
+      const streamed = await vision.upload(
+        pool,
+        model,
+        pinOf(req, named),
+        stream as AsyncIterable<Buffer>,
+        metadata,
+        (served) => (backend = served),
+      );
+      return { streamed, backend: () => backend };
+    };
+    const form = await streamMultipart(req, deps.maxBodyBytes, receive, async (received) => {
+      if ('streamed' in received) received.streamed.cancel();
+    });
+    const file = form.file?.received;
+    if (!file) {
+      throw new VmmError(ErrorCode.InvalidArgument, 'the form has no file field "image"', { field: 'image' });
+    }
+    let body: Body;
+    try {
+      body = vision.parse(formBody(form.fields));
+    } catch (error) {
+      if ('streamed' in file) file.streamed.cancel();
+      throw error;
+    }
+    const pin = pinOf(req, body.backend);
+    const context = requestContext(res, pin, keepAliveMs(body.keep_alive));
+    if ('streamed' in file) {
+      const answer = await file.streamed.finish(vision.request(body, Buffer.alloc(0), context));
+      respond(vision, res, body.model, file.backend(), answer);
+      return;
+    }
+    let backend = 'unknown';
+    const answer = await vision.unary(
+      pool,
+      vision.request(body, file.held, context),
+      pin,
+      metadata,
+      (served) => (backend = served),
+    );
+    respond(vision, res, body.model, backend, answer);
+  }
+
+  function respond<Body extends VisionBody, Call, Answer extends { timings?: VisionTimings | undefined }>(
+    vision: VisionCall<Body, Call, Answer>,
+    res: Response,
+    model: string,
+    backend: string,
+    answer: Answer,
+  ): void {
+    recordVision(deps.metrics, model, backend, vision.kind, answer.timings);
+    res.json(vision.response(model, answer));
+  }
+
+  const handle =
+    <Body extends VisionBody, Call, Answer extends { timings?: VisionTimings | undefined }>(
+      vision: VisionCall<Body, Call, Answer>,
+    ) =>
+    async (req: Request, res: Response) => {
+      const requestId = requestIdOf(res);
+      try {
+        const metadata = new Metadata();
+        metadata.set('x-request-id', requestId);
+        if (req.is('multipart/form-data')) await fromForm(vision, req, res, metadata);
+        else await fromJson(vision, req, res, metadata);
+      } catch (error) {
+        sendError(res, error, 'openai', logger, requestId);
+      }
+    };
+
+  router.post('/v1/vision/detect', (req, res) => void handle(detect)(req, res));
+  router.post('/v1/vision/classify', (req, res) => void handle(classify)(req, res));
   return router;
 }
