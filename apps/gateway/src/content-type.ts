@@ -14,6 +14,8 @@ function fromBrowser(req: IncomingMessage): boolean {
 export interface ContentTypeOptions {
   /** Paths whose POST body is not JSON (read by their own routes). */
   passThrough: (path: string, type: string) => boolean;
+  /** Paths whose JSON body is checked here but read by their own routes (a vision image, streamed). */
+  readsItself?: (path: string) => boolean;
   fail: (error: VmmError, req: Request, res: Response) => void;
 }
 
@@ -23,7 +25,7 @@ export interface ContentTypeOptions {
  * type, or curl's default form type (Ollama's documented `curl -d '{...}'` examples), are read
  * as JSON. Returns the check and the test express.json uses to decide which bodies to read.
  */
-export function jsonContentType({ passThrough, fail }: ContentTypeOptions): {
+export function jsonContentType({ passThrough, readsItself, fail }: ContentTypeOptions): {
   check: RequestHandler;
   readsJson: (req: IncomingMessage) => boolean;
 } {
@@ -41,7 +43,7 @@ export function jsonContentType({ passThrough, fail }: ContentTypeOptions): {
       JSON_TYPE.test(type) ||
       (!fromBrowser(req) && (type === '' || type === 'application/x-www-form-urlencoded'))
     ) {
-      json.add(req);
+      if (!readsItself?.(req.path)) json.add(req);
       return next();
     }
     fail(

@@ -137,6 +137,8 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
       path.startsWith('/api/blobs/') ||
       (path === '/v1/files' && type === 'multipart/form-data') ||
       (path.startsWith('/v1/vision/') && type === 'multipart/form-data'),
+    // A vision body's base64 image is decoded and sent on as it arrives (routes/vision.ts).
+    readsItself: (path) => path.startsWith('/v1/vision/'),
     fail,
   });
   app.use(contentType.check);

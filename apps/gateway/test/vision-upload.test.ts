@@ -4,6 +4,7 @@
 // clear 4xx that leaves nothing behind.
 import { describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { detectorColours, drawSquares } from '@vmm/model-fixtures';
 import { parsePrometheusText, waitFor } from '@vmm/test-support';
 import sharp from 'sharp';
@@ -112,6 +113,63 @@ describe('vision uploads', () => {
       expect([imageFirst, response.status]).toEqual([imageFirst, 413]);
       expect(await response.json()).toMatchObject({ error: { param: 'image' } });
     }
+  });
+
+  it('decodes a JSON body’s base64 image on the way when the model comes first; same answer', async () => {
+    const image = (await png()).toString('base64');
+    const [uploadsBefore, wholeBefore] = [await workerCalls('DetectUpload'), await workerCalls('Detect')];
+    const json = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${gateway.url}/v1/vision/detect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const streamed = await json(`{"model": "detector", "image": "data:image/png;base64,${image}"}`);
+    const held = await json(`{"image": "${image}", "model": "detector"}`);
+    expect([streamed.status, held.status]).toEqual([200, 200]);
+    const strip = (answer: unknown) => ({ ...(answer as object), timings: undefined });
+    const streamedBody = await streamed.json();
+    expect(strip(streamedBody)).toEqual(strip(await held.json()));
+    expect(streamedBody).toMatchObject({ detections: [{}, {}] });
+    expect(await workerCalls('DetectUpload')).toBe(uploadsBefore + 1);
+    expect(await workerCalls('Detect')).toBe(wholeBefore + 1);
+    // A gzip body is read as express.json reads one.
+    const gzipped = await fetch(`${gateway.url}/v1/vision/detect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(`{"model": "detector", "image": "${image}"}`),
+    });
+    expect(gzipped.status).toBe(200);
+  });
+
+  it.each([
+    ['malformed JSON', 400, 'body', '{"model": "detector", "image": "QUJD"'],
+    ['an array', 400, 'body', '[1]'],
+    ['no body', 400, 'body', ''],
+    ['text that is not base64', 400, 'image', '{"model": "detector", "image": "QU*D"}'],
+    ['no image', 400, 'image', '{"model": "detector"}'],
+    [
+      'an unknown field after the image',
+      400,
+      'colour',
+      '{"model": "detector", "image": "QUJD", "colour": 1}',
+    ],
+    [
+      'a threshold out of range',
+      400,
+      'confidence_threshold',
+      '{"model": "detector", "image": "QUJD", "confidence_threshold": 2}',
+    ],
+    ['an unknown model', 404, 'model', '{"model": "no-such-model", "image": "QUJD"}'],
+    ['a body past the limit', 413, 'body', `{"model": "detector", "image": "${'A'.repeat(MAX_BODY)}"}`],
+  ])('answers a JSON body with %s: %i naming %s', async (_name, status, param, body) => {
+    const response = await fetch(`${gateway.url}/v1/vision/detect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(response.status).toBe(status);
+    expect(await response.json()).toMatchObject({ error: { param } });
   });
 
   it('lets go of an upload the client cuts off mid-image; the next one is served', async () => {

@@ -6,7 +6,6 @@ import {
   classifyRequest,
   classifyResponse,
   classifySchema,
-  decodeBase64Image,
   detectRequest,
   detectResponse,
   detectSchema,
@@ -25,6 +24,7 @@ import { type BackendName, backendNames, type PendingUpload, type WorkerPool } f
 import type { z } from 'zod';
 import { sendError } from '../error-shapes.js';
 import { recordVision } from '../metrics.js';
+import { readJsonImage } from '../json-image-body.js';
 import { streamMultipart } from '../multipart.js';
 import { pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 
@@ -74,9 +74,9 @@ const classify: VisionCall<z.infer<typeof classifySchema>, ClassifyRequest, Clas
   response: classifyResponse,
 };
 
-/** A form's fields as the JSON body the schema expects; the file stands in for `image`. */
+/** A form's fields as the JSON body the schema expects (numbers and lists from their text). */
 function formBody(fields: Readonly<Record<string, string>>): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...fields, image: 'AA==' };
+  const body: Record<string, unknown> = { ...fields };
   if (typeof fields.class_ids === 'string') body.class_ids = fields.class_ids.split(',').filter(Boolean);
   if (typeof fields.keep_alive === 'string' && /^-?\d+(\.\d+)?$/.test(fields.keep_alive)) {
     body.keep_alive = Number(fields.keep_alive);
@@ -93,100 +93,137 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
   const router = Router();
   const { pool, logger } = deps;
 
-  async function fromJson<
+  /**
+   * Receives an image as it arrives: sent on to a worker at once when the model is named before
+   * it (`named`), held whole otherwise (no worker can be picked before the model is known).
+   */
+  async function receiveImage<
     Body extends VisionBody,
     Call,
     Answer extends { timings?: VisionTimings | undefined },
-  >(vision: VisionCall<Body, Call, Answer>, req: Request, res: Response, metadata: Metadata): Promise<void> {
-    const body = vision.parse(req.body);
-    const pin = pinOf(req, body.backend);
-    const context = requestContext(res, pin, keepAliveMs(body.keep_alive));
-    let backend = 'unknown';
-    const answer = await vision.unary(
+  >(
+    vision: VisionCall<Body, Call, Answer>,
+    req: Request,
+    image: Readable,
+    named: { model?: unknown; backend?: unknown },
+    metadata: Metadata,
+  ): Promise<Received<Call, Answer>> {
+    if (typeof named.model !== 'string') {
+      const pieces: Buffer[] = [];
+      for await (const piece of image as AsyncIterable<Buffer>) pieces.push(piece);
+      return { held: Buffer.concat(pieces) };
+    }
+    const backend = (backendNames as readonly unknown[]).includes(named.backend)
+      ? (named.backend as BackendName)
+      : undefined;
+    let served = 'unknown';
+    const streamed = await vision.upload(
       pool,
-      vision.request(body, decodeBase64Image(body.image), context),
-      pin,
+      named.model,
+      pinOf(req, backend),
+      image as AsyncIterable<Buffer>,
       metadata,
-      (served) => (backend = served),
+      (backend) => (served = backend),
     );
-    respond(vision, res, body.model, backend, answer);
+    return { streamed, backend: () => served };
   }
 
-  /**
-   * A form's image goes on to the worker while it arrives when the form names the model before
-   * the file (curl -F, Python's requests and the OpenAI SDKs write fields first); the other
-   * fields, wherever they are, go last, once the form is read. A form that names its model only
-   * after the file has its image held whole, as a JSON body's is.
-   */
-  async function fromForm<
+  /** Sends a received image's request to a worker and answers with what it found. */
+  async function answer<
     Body extends VisionBody,
     Call,
     Answer extends { timings?: VisionTimings | undefined },
-  >(vision: VisionCall<Body, Call, Answer>, req: Request, res: Response, metadata: Metadata): Promise<void> {
-    const receive = async (
-      stream: Readable,
-      name: string,
-      fields: Readonly<Record<string, string>>,
-    ): Promise<Received<Call, Answer>> => {
-      if (name !== 'image') {
-        throw new VmmError(
-          ErrorCode.InvalidArgument,
-          `the form's file field is "${name}"; send the image as "image"`,
-          {
-            field: 'image',
-          },
-        );
-      }
-      const model = fields.model;
-      if (model === undefined) {
-        const pieces: Buffer[] = [];
-        for await (const piece of stream as AsyncIterable<Buffer>) pieces.push(piece);
-        return { held: Buffer.concat(pieces) };
-      }
-      const named = (backendNames as readonly string[]).includes(fields.backend ?? '')
-        ? (fields.backend as BackendName)
-        : undefined;
-      let backend = 'unknown';
-      const streamed = await vision.upload(
-        pool,
-        model,
-        pinOf(req, named),
-        stream as AsyncIterable<Buffer>,
-        metadata,
-        (served) => (backend = served),
-      );
-      return { streamed, backend: () => backend };
-    };
-    const form = await streamMultipart(req, deps.maxBodyBytes, receive, async (received) => {
-      if ('streamed' in received) received.streamed.cancel();
-    });
-    const file = form.file?.received;
-    if (!file) {
-      throw new VmmError(ErrorCode.InvalidArgument, 'the form has no file field "image"', { field: 'image' });
-    }
+  >(
+    vision: VisionCall<Body, Call, Answer>,
+    req: Request,
+    res: Response,
+    fields: Record<string, unknown>,
+    file: Received<Call, Answer> | undefined,
+    metadata: Metadata,
+  ): Promise<void> {
     let body: Body;
     try {
-      body = vision.parse(formBody(form.fields));
+      // The image stands in as a placeholder: its bytes have gone (or are held) already.
+      body = vision.parse(file ? { ...fields, image: 'AA==' } : fields);
     } catch (error) {
-      if ('streamed' in file) file.streamed.cancel();
+      if (file && 'streamed' in file) file.streamed.cancel();
       throw error;
     }
+    if (!file) throw new VmmError(ErrorCode.InvalidArgument, 'image: required', { field: 'image' });
     const pin = pinOf(req, body.backend);
     const context = requestContext(res, pin, keepAliveMs(body.keep_alive));
     if ('streamed' in file) {
-      const answer = await file.streamed.finish(vision.request(body, Buffer.alloc(0), context));
-      respond(vision, res, body.model, file.backend(), answer);
+      const found = await file.streamed.finish(vision.request(body, Buffer.alloc(0), context));
+      respond(vision, res, body.model, file.backend(), found);
       return;
     }
     let backend = 'unknown';
-    const answer = await vision.unary(
+    const found = await vision.unary(
       pool,
       vision.request(body, file.held, context),
       pin,
       metadata,
       (served) => (backend = served),
     );
-    respond(vision, res, body.model, backend, answer);
+    respond(vision, res, body.model, backend, found);
+  }
+
+  /**
+   * A JSON body's base64 image is decoded and goes on to the worker while it arrives when the
+   * body names the model before the image (as clients write {"model": …, "image": …});
+   * otherwise the decoded image is held once. The base64 text is never held whole.
+   */
+  async function fromJson<
+    Body extends VisionBody,
+    Call,
+    Answer extends { timings?: VisionTimings | undefined },
+  >(vision: VisionCall<Body, Call, Answer>, req: Request, res: Response, metadata: Metadata): Promise<void> {
+    const read = await readJsonImage(
+      req,
+      deps.maxBodyBytes,
+      (image, fieldsSoFar) => receiveImage(vision, req, image, fieldsSoFar, metadata),
+      async (received) => {
+        if ('streamed' in received) received.streamed.cancel();
+      },
+    );
+    await answer(vision, req, res, read.fields, read.image, metadata);
+  }
+
+  /**
+   * A form's image goes on to the worker while it arrives when the form names the model before
+   * the file (curl -F, Python's requests and the OpenAI SDKs write fields first); the other
+   * fields, wherever they are, go last, once the form is read. A form that names its model only
+   * after the file has its image held whole.
+   */
+  async function fromForm<
+    Body extends VisionBody,
+    Call,
+    Answer extends { timings?: VisionTimings | undefined },
+  >(vision: VisionCall<Body, Call, Answer>, req: Request, res: Response, metadata: Metadata): Promise<void> {
+    const form = await streamMultipart(
+      req,
+      deps.maxBodyBytes,
+      async (stream, name, fields) => {
+        if (name !== 'image') {
+          throw new VmmError(
+            ErrorCode.InvalidArgument,
+            `the form's file field is "${name}"; send the image as "image"`,
+            {
+              field: 'image',
+            },
+          );
+        }
+        return receiveImage(vision, req, stream, fields, metadata);
+      },
+      async (received) => {
+        if ('streamed' in received) received.streamed.cancel();
+      },
+    );
+    const file = form.file?.received;
+    if (!file) {
+      throw new VmmError(ErrorCode.InvalidArgument, 'the form has no file field "image"', { field: 'image' });
+    }
+    await answer(vision, req, res, formBody(form.fields), file, metadata);
   }
 
   function respond<Body extends VisionBody, Call, Answer extends { timings?: VisionTimings | undefined }>(
