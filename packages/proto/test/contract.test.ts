@@ -129,6 +129,27 @@ const inference: InferenceServer = {
   classify(_call, callback) {
     callback(toGrpcStatus(new VmmError(ErrorCode.ResourceExhausted, 'queue full', { retryAfterMs: 1500 })));
   },
+  detectUpload(call, callback) {
+    // Echo the upload's shape: its pieces in order, then the request last.
+    const pieces: Buffer[] = [];
+    let model = '';
+    call.on('data', (part: { imageChunk?: Buffer; request?: { model: string } }) => {
+      if (part.imageChunk) pieces.push(part.imageChunk);
+      else if (part.request) model = `${part.request.model} after ${pieces.length} pieces`;
+    });
+    call.on('end', () => {
+      const image = Buffer.concat(pieces);
+      callback(null, {
+        detections: [{ box: { x1: 0, y1: 0, x2: 1, y2: 1 }, classId: 0, label: model, score: 1 }],
+        imageSize: { width: image.length, height: image.reduce((sum, byte) => (sum + byte) % 65_536, 0) },
+        timings: undefined,
+      });
+    });
+  },
+  classifyUpload(call, callback) {
+    call.on('data', () => undefined);
+    call.on('end', () => callback(null, { classes: [], imageSize: undefined, timings: undefined }));
+  },
   embed(call, callback) {
     received.embed = call.request;
     // One vector per input: its length, then its first token id or character code.
@@ -500,6 +521,32 @@ describe('Inference.Detect and Classify', () => {
       ],
       imageSize: { width: 1_000_000, height: expectedSum },
       timings: { loadNs: 0, decodeNs: 1, preprocessNs: 2, inferenceNs: 3, postprocessNs: 4, totalNs: 10 },
+    });
+  });
+
+  it('uploads an image in pieces, then the request, over a client stream', async () => {
+    const image = Buffer.alloc(300_000);
+    for (let i = 0; i < image.length; i += 1) image[i] = (i * 7) % 253;
+    const response = await new Promise<unknown>((resolve, reject) => {
+      const call = inferenceClient.detectUpload((error, value) => (error ? reject(error) : resolve(value)));
+      for (let at = 0; at < image.length; at += 100_000)
+        call.write({ imageChunk: image.subarray(at, at + 100_000) });
+      call.write({
+        request: {
+          model: 'detector',
+          image: Buffer.alloc(0),
+          classIds: [],
+          confidenceThreshold: undefined,
+          iouThreshold: undefined,
+          maxDetections: undefined,
+          context: undefined,
+        },
+      });
+      call.end();
+    });
+    expect(response).toMatchObject({
+      detections: [{ label: 'detector after 3 pieces' }],
+      imageSize: { width: 300_000, height: image.reduce((sum, byte) => (sum + byte) % 65_536, 0) },
     });
   });
 
