@@ -10,7 +10,7 @@ import {
 } from '@grpc/grpc-js';
 import { ErrorCode, fromGrpcError } from '@vmm/errors';
 import { detectorColours, drawSquares } from '@vmm/model-fixtures';
-import type { ClassifyRequest, DetectRequest, DetectUploadPart } from '@vmm/proto';
+import { type ClassifyRequest, DetectRequest, type DetectUploadPart } from '@vmm/proto';
 import sharp from 'sharp';
 import { baseConfig, removeModels, type Running, startWorker, writeModels } from './worker-harness.js';
 
@@ -37,16 +37,8 @@ afterAll(async () => {
   removeModels(modelsDir);
 });
 
-const detectRequest = (extra: Partial<DetectRequest> = {}): DetectRequest => ({
-  model: 'detector',
-  image: Buffer.alloc(0),
-  classIds: [],
-  confidenceThreshold: undefined,
-  iouThreshold: undefined,
-  maxDetections: undefined,
-  context: undefined,
-  ...extra,
-});
+const detectRequest = (extra: Partial<DetectRequest> = {}): DetectRequest =>
+  DetectRequest.fromPartial({ model: 'detector', ...extra });
 
 /** `bytes` cut into `count` pieces, in order. */
 function pieces(bytes: Buffer, count: number): Buffer[] {

@@ -12,6 +12,7 @@ import {
 import { ErrorCode, VmmError, fromGrpcError, toGrpcStatus } from '@vmm/errors';
 import {
   Backend,
+  DetectRequest,
   FinishReason,
   InferenceClient,
   InferenceService,
@@ -531,17 +532,7 @@ describe('Inference.Detect and Classify', () => {
       const call = inferenceClient.detectUpload((error, value) => (error ? reject(error) : resolve(value)));
       for (let at = 0; at < image.length; at += 100_000)
         call.write({ imageChunk: image.subarray(at, at + 100_000) });
-      call.write({
-        request: {
-          model: 'detector',
-          image: Buffer.alloc(0),
-          classIds: [],
-          confidenceThreshold: undefined,
-          iouThreshold: undefined,
-          maxDetections: undefined,
-          context: undefined,
-        },
-      });
+      call.write({ request: DetectRequest.fromPartial({ model: 'detector' }) });
       call.end();
     });
     expect(response).toMatchObject({

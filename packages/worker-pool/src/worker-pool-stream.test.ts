@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { Metadata, Server, ServerCredentials, type StatusObject, status } from '@grpc/grpc-js';
 import { ErrorCode, toGrpcStatus, VmmError } from '@vmm/errors';
-import { type DetectRequest, type GenerateChunk, InferenceService, type InferenceServer } from '@vmm/proto';
+import { DetectRequest, type GenerateChunk, InferenceService, type InferenceServer } from '@vmm/proto';
 import { waitFor } from '@vmm/test-support';
 import { WorkerPool } from './worker-pool.js';
 
@@ -154,15 +154,7 @@ describe('WorkerPool.stream', () => {
   });
 });
 
-const request = (model: string): DetectRequest => ({
-  model,
-  image: Buffer.alloc(0),
-  classIds: [],
-  confidenceThreshold: undefined,
-  iouThreshold: undefined,
-  maxDetections: undefined,
-  context: undefined,
-});
+const request = (model: string) => DetectRequest.fromPartial({ model });
 
 describe('WorkerPool.detectUpload', () => {
   it('sends the pieces as they come, then the request, and answers with the worker’s answer', async () => {
