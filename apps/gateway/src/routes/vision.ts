@@ -28,11 +28,16 @@ import { readJsonImage } from '../json-image-body.js';
 import { streamMultipart } from '../multipart.js';
 import { pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
 
+/** An answer with the worker's per-stage timings (the metrics read them). */
+interface Timed {
+  timings?: VisionTimings | undefined;
+}
+
 /** The fields every vision body has. */
 type VisionBody = Pick<z.infer<typeof classifySchema>, 'model' | 'image' | 'keep_alive' | 'backend'>;
 
 /** What differs between detection and classification on the way to a worker and back. */
-interface VisionCall<Body extends VisionBody, Call, Answer extends { timings?: VisionTimings | undefined }> {
+interface VisionCall<Body extends VisionBody, Call, Answer extends Timed> {
   kind: 'detect' | 'classify';
   parse(body: unknown): Body;
   request(body: Body, image: Buffer, context: RequestContext): Call;
@@ -97,11 +102,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
    * Receives an image as it arrives: sent on to a worker at once when the model is named before
    * it (`named`), held whole otherwise (no worker can be picked before the model is known).
    */
-  async function receiveImage<
-    Body extends VisionBody,
-    Call,
-    Answer extends { timings?: VisionTimings | undefined },
-  >(
+  async function receiveImage<Body extends VisionBody, Call, Answer extends Timed>(
     vision: VisionCall<Body, Call, Answer>,
     req: Request,
     image: Readable,
@@ -129,11 +130,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
   }
 
   /** Sends a received image's request to a worker and answers with what it found. */
-  async function answer<
-    Body extends VisionBody,
-    Call,
-    Answer extends { timings?: VisionTimings | undefined },
-  >(
+  async function answer<Body extends VisionBody, Call, Answer extends Timed>(
     vision: VisionCall<Body, Call, Answer>,
     req: Request,
     res: Response,
@@ -173,11 +170,12 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
    * body names the model before the image (as clients write {"model": …, "image": …});
    * otherwise the decoded image is held once. The base64 text is never held whole.
    */
-  async function fromJson<
-    Body extends VisionBody,
-    Call,
-    Answer extends { timings?: VisionTimings | undefined },
-  >(vision: VisionCall<Body, Call, Answer>, req: Request, res: Response, metadata: Metadata): Promise<void> {
+  async function fromJson<Body extends VisionBody, Call, Answer extends Timed>(
+    vision: VisionCall<Body, Call, Answer>,
+    req: Request,
+    res: Response,
+    metadata: Metadata,
+  ): Promise<void> {
     const read = await readJsonImage(
       req,
       deps.maxBodyBytes,
@@ -195,11 +193,12 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
    * fields, wherever they are, go last, once the form is read. A form that names its model only
    * after the file has its image held whole.
    */
-  async function fromForm<
-    Body extends VisionBody,
-    Call,
-    Answer extends { timings?: VisionTimings | undefined },
-  >(vision: VisionCall<Body, Call, Answer>, req: Request, res: Response, metadata: Metadata): Promise<void> {
+  async function fromForm<Body extends VisionBody, Call, Answer extends Timed>(
+    vision: VisionCall<Body, Call, Answer>,
+    req: Request,
+    res: Response,
+    metadata: Metadata,
+  ): Promise<void> {
     const form = await streamMultipart(
       req,
       deps.maxBodyBytes,
@@ -226,7 +225,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
     await answer(vision, req, res, formBody(form.fields), file, metadata);
   }
 
-  function respond<Body extends VisionBody, Call, Answer extends { timings?: VisionTimings | undefined }>(
+  function respond<Body extends VisionBody, Call, Answer extends Timed>(
     vision: VisionCall<Body, Call, Answer>,
     res: Response,
     model: string,
@@ -238,9 +237,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
   }
 
   const handle =
-    <Body extends VisionBody, Call, Answer extends { timings?: VisionTimings | undefined }>(
-      vision: VisionCall<Body, Call, Answer>,
-    ) =>
+    <Body extends VisionBody, Call, Answer extends Timed>(vision: VisionCall<Body, Call, Answer>) =>
     async (req: Request, res: Response) => {
       const requestId = requestIdOf(res);
       try {
