@@ -380,9 +380,11 @@ async function send(c: Case): Promise<{ name: string; status: number | string; m
     await response.arrayBuffer();
     return { name: c.name, status: response.status, ms: performance.now() - started };
   } catch (error) {
+    // fetch says only "fetch failed": the socket's own error (reset, closed) is in its cause.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     return {
       name: c.name,
-      status: `failed: ${(error as Error).name} ${(error as Error).message}`,
+      status: `failed: ${(error as Error).name} ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`,
       ms: performance.now() - started,
     };
   }
