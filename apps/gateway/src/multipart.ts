@@ -3,13 +3,6 @@ import busboy from 'busboy';
 import type { Request } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
 
-export interface MultipartForm {
-  fields: Record<string, string>;
-  files: Record<string, Buffer>;
-  /** The file name the client gave each file part. */
-  filenames: Record<string, string>;
-}
-
 /** A form whose one file went to a receiver as it arrived: what the receiver made of it. */
 export interface StreamedForm<T> {
   fields: Record<string, string>;
@@ -127,19 +120,4 @@ export function streamMultipart<T>(
     req.on('aborted', () => settle(new VmmError(ErrorCode.Cancelled, 'the client closed the upload')));
     req.pipe(parser);
   });
-}
-
-/** The whole form in memory: for small parts (an image to detect on), bounded by `maxBytes`. */
-export async function readMultipart(req: Request, maxBytes: number): Promise<MultipartForm> {
-  const streamed = await streamMultipart(req, maxBytes, async (stream) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks);
-  });
-  const form: MultipartForm = { fields: streamed.fields, files: {}, filenames: {} };
-  if (streamed.file) {
-    form.files[streamed.file.name] = streamed.file.received;
-    form.filenames[streamed.file.name] = streamed.file.filename;
-  }
-  return form;
 }
