@@ -83,6 +83,7 @@ async function viaHttp(base: string, maxTokens: number): Promise<RunResult> {
   const decoder = new TextDecoder();
   let first = 0;
   let count = 0;
+  let ended = false;
   let pending = '';
   for (;;) {
     const { value, done } = await reader.read();
@@ -92,10 +93,16 @@ async function viaHttp(base: string, maxTokens: number): Promise<RunResult> {
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines.filter(Boolean)) {
-      const parsed = JSON.parse(line) as { done: boolean; eval_count?: number };
-      if (parsed.done) count = parsed.eval_count ?? 0;
+      const parsed = JSON.parse(line) as { done?: boolean; eval_count?: number; error?: string };
+      // A stream that fails after its 200 says so in a line of its own: no figure from it.
+      if (parsed.error !== undefined) throw new Error(`the stream from ${base} failed: ${parsed.error}`);
+      if (parsed.done) {
+        ended = true;
+        count = parsed.eval_count ?? 0;
+      }
     }
   }
+  if (!ended) throw new Error(`the stream from ${base} ended without its last line`);
   return {
     promptTokens: 0,
     generatedTokens: count,
