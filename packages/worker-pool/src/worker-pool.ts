@@ -522,9 +522,11 @@ export class WorkerPool {
         if (failed !== undefined) break;
         if (!call.write({ imageChunk: piece })) {
           // The transport's buffer is full: wait for it, or for the worker to have answered.
-          let onDrain = () => undefined as void;
-          const drained = new Promise<void>((resolve) => (onDrain = resolve));
-          call.once('drain', onDrain);
+          let onDrain!: () => void;
+          const drained = new Promise<void>((resolve) => {
+            onDrain = resolve;
+            call.once('drain', resolve);
+          });
           await Promise.race([drained, settled]);
           call.off('drain', onDrain);
         }
