@@ -125,6 +125,8 @@ function folderStats(dir: string): { sizeBytes: number; modifiedAtMs: number } {
 const ultralyticsTasks: Readonly<Record<string, ModelTask>> = {
   detect: 'object-detection',
   classify: 'image-classification',
+  segment: 'instance-segmentation',
+  pose: 'pose-estimation',
 };
 
 /**
@@ -241,6 +243,12 @@ export function inspectModelDir(name: string, dir: string): ModelFolder {
   const [main] = files;
   const metadata = readOnnxMetadata(join(dir, main?.path ?? '')).metadata;
   const task = ultralyticsTasks[metadata.task ?? ''];
+  if (!task && metadata.task) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `model "${name}" is an Ultralytics "${metadata.task.slice(0, 40)}" model; VMM serves ${Object.keys(ultralyticsTasks).join(', ')}`,
+    );
+  }
   if (!task) {
     throw new VmmError(
       ErrorCode.FailedPrecondition,

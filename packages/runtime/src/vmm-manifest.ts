@@ -6,7 +6,14 @@ import { z } from 'zod';
  */
 export const vmmManifestSchema = z
   .object({
-    task: z.enum(['text-generation', 'object-detection', 'image-classification', 'embedding']),
+    task: z.enum([
+      'text-generation',
+      'object-detection',
+      'image-classification',
+      'instance-segmentation',
+      'pose-estimation',
+      'embedding',
+    ]),
     /** The ONNX file, relative to the folder. */
     model: z.string().min(1).optional(),
     /** A labels file (one per line) relative to the folder, or the labels themselves. */

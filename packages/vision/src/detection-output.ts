@@ -2,10 +2,70 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 import { halfValues } from '@vmm/runtime';
 import type { Candidate } from './nms.js';
 
+/** A candidate with the anchor it came from, whose other values (mask coefficients, keypoints) follow its scores. */
+export interface AnchorCandidate extends Candidate {
+  anchor: number;
+}
+
+/** Where one image's values sit in a YOLOv8 output, in either layout. */
+interface OutputLayout {
+  channelsFirst: boolean;
+  channels: number;
+  anchors: number;
+  classes: number;
+  at(row: number, anchor: number): number;
+}
+
 /**
- * Reads one image's candidates from a YOLOv8 output: [batch, 4 + classes, anchors] with rows
- * cx, cy, w, h (input pixels) then class scores — or the transposed [batch, anchors, 4 + classes]
- * some exports write. Keeps each anchor's best class when its score passes the threshold. A
+ * YOLOv8's head output, [batch, 4 + classes + extra, anchors] (channels first, as Ultralytics
+ * exports) or transposed; `extra` values per anchor follow the class scores (32 mask
+ * coefficients for -seg, 17 × 3 keypoint values for -pose).
+ */
+function outputLayout(
+  output: Float32Array | Uint16Array,
+  dims: readonly number[],
+  image: number,
+  classCount: number,
+  extra: number,
+): OutputLayout {
+  if (dims.length !== 3) throw shapeError(dims, extra);
+  const [, second = 0, third = 0] = dims;
+  const wanted = 4 + classCount + extra;
+  const channelsFirst = second === wanted || (third !== wanted && second < third);
+  const channels = channelsFirst ? second : third;
+  const anchors = channelsFirst ? third : second;
+  const classes = channels - 4 - extra;
+  if (classes <= 0) throw shapeError(dims, extra);
+  const base = image * channels * anchors;
+  const half = output instanceof Uint16Array ? halfValues() : undefined;
+  const value = half
+    ? (index: number) => half[output[index] as number] as number
+    : (index: number) => output[index] as number;
+  const at = channelsFirst
+    ? (row: number, anchor: number) => value(base + row * anchors + anchor)
+    : (row: number, anchor: number) => value(base + anchor * channels + row);
+  return { channelsFirst, channels, anchors, classes, at };
+}
+
+/** The `extra` values of one anchor after its class scores: a -seg model's mask coefficients, a -pose model's keypoints. */
+export function readAnchorExtras(
+  output: Float32Array | Uint16Array,
+  dims: readonly number[],
+  image: number,
+  classCount: number,
+  extra: number,
+  anchor: number,
+): Float32Array {
+  const { classes, at } = outputLayout(output, dims, image, classCount, extra);
+  const values = new Float32Array(extra);
+  for (let i = 0; i < extra; i += 1) values[i] = at(4 + classes + i, anchor);
+  return values;
+}
+
+/**
+ * Reads one image's candidates from a YOLOv8 output: [batch, 4 + classes (+ extra), anchors]
+ * with rows cx, cy, w, h (input pixels) then class scores — or the transposed layout some
+ * exports write. Keeps each anchor's best class when its score passes the threshold. A
  * Uint16Array is a float16 output (a `half=True` export), read through the table of half values.
  */
 export function readCandidates(
@@ -15,22 +75,17 @@ export function readCandidates(
   classCount: number,
   threshold: number,
   classIds: ReadonlySet<number> | undefined,
-): Candidate[] {
-  if (dims.length !== 3) throw shapeError(dims);
-  const [, second = 0, third = 0] = dims;
-  const channelsFirst = second === 4 + classCount || (third !== 4 + classCount && second < third);
-  const channels = channelsFirst ? second : third;
-  const anchors = channelsFirst ? third : second;
-  const classes = channels - 4;
-  if (classes <= 0) throw shapeError(dims);
+  extra = 0,
+): AnchorCandidate[] {
+  const { channelsFirst, channels, anchors, classes, at } = outputLayout(
+    output,
+    dims,
+    image,
+    classCount,
+    extra,
+  );
   const base = image * channels * anchors;
   const half = output instanceof Uint16Array ? halfValues() : undefined;
-  const value = half
-    ? (index: number) => half[output[index] as number] as number
-    : (index: number) => output[index] as number;
-  const at = channelsFirst
-    ? (row: number, anchor: number) => value(base + row * anchors + anchor)
-    : (row: number, anchor: number) => value(base + anchor * channels + row);
 
   // Best class per anchor. Channels-first rows are contiguous per class, so the scan goes class
   // by class over all anchors: sequential reads instead of a stride of `anchors` floats.
@@ -61,7 +116,7 @@ export function readCandidates(
       }
     }
   }
-  const candidates: Candidate[] = [];
+  const candidates: AnchorCandidate[] = [];
   for (let anchor = 0; anchor < anchors; anchor += 1) {
     const score = bestScore[anchor] as number;
     if (!(score > threshold)) continue;
@@ -73,6 +128,7 @@ export function readCandidates(
       box: { x1: cx - halfW, y1: cy - halfH, x2: cx + halfW, y2: cy + halfH },
       classId: bestClass[anchor] as number,
       score,
+      anchor,
     });
   }
   return candidates;
@@ -117,9 +173,10 @@ function scanHalfRow(
   }
 }
 
-function shapeError(dims: readonly number[]): VmmError {
+function shapeError(dims: readonly number[], extra: number): VmmError {
+  const channels = extra > 0 ? `4 + classes + ${extra}` : '4 + classes';
   return new VmmError(
     ErrorCode.FailedPrecondition,
-    `the detector output has shape [${dims.join(', ')}]; expected YOLOv8's [batch, 4 + classes, anchors]`,
+    `the detector output has shape [${dims.join(', ')}]; expected YOLOv8's [batch, ${channels}, anchors]`,
   );
 }

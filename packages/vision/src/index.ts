@@ -7,9 +7,18 @@ export type {
   DetectResult,
   Detection,
   ImageSize,
+  Keypoint,
+  Pose,
+  PoseResult,
+  RleMask,
+  Segment,
+  SegmentOptions,
+  SegmentResult,
   VisionTimings,
 } from './types.js';
-export type { VisionSpec } from './vision-spec.js';
+export type { VisionSpec, VisionTask } from './vision-spec.js';
+export { COCO_KEYPOINTS, COCO_SKELETON, type KeypointShape } from './pose-output.js';
+export { decodeRle, encodeRle, traceOutlines, type BoxMask } from './segmentation-output.js';
 export type { Box, Letterbox } from './letterbox.js';
 export { letterbox, toOriginal } from './letterbox.js';
 export { nonMaxSuppression, iou, type Candidate } from './nms.js';

@@ -21,15 +21,15 @@ export function iou(a: Box, b: Box): number {
  * keep their input order), a box is dropped when it overlaps a kept box of the same class by
  * more than `iouThreshold`; boxes of different classes never suppress each other.
  */
-export function nonMaxSuppression(
-  candidates: readonly Candidate[],
+export function nonMaxSuppression<C extends Candidate>(
+  candidates: readonly C[],
   iouThreshold: number,
   maxDetections: number,
-): Candidate[] {
+): C[] {
   const order = candidates.map((candidate, index) => ({ candidate, index }));
   order.sort((a, b) => b.candidate.score - a.candidate.score || a.index - b.index);
-  const kept: Candidate[] = [];
-  const keptByClass = new Map<number, Candidate[]>();
+  const kept: C[] = [];
+  const keptByClass = new Map<number, C[]>();
   for (const { candidate } of order) {
     if (kept.length >= maxDetections) break;
     const sameClass = keptByClass.get(candidate.classId) ?? [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseImageSize, parseNames } from './python-literal.js';
+import { parseImageSize, parseKeypointShape, parseNames } from './python-literal.js';
 
 describe('parseNames', () => {
   it.each([
@@ -41,5 +41,16 @@ describe('parseImageSize', () => {
   });
   it.each(['', '[]', '[0, 640]', '[1, 2, 3]'])('refuses %p', (text) => {
     expect(() => parseImageSize(text)).toThrow(/imgsz/);
+  });
+});
+
+describe('parseKeypointShape', () => {
+  it('reads [points, values per point]', () => {
+    expect(parseKeypointShape('[17, 3]')).toEqual([17, 3]);
+    expect(parseKeypointShape('[5,2]')).toEqual([5, 2]);
+  });
+
+  it.each(['[17]', '[17, 4]', '[0, 3]', '17, 3, 1', 'x'])('refuses %p', (text) => {
+    expect(() => parseKeypointShape(text)).toThrow(/kpt_shape/);
   });
 });

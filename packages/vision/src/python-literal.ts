@@ -48,6 +48,16 @@ export function parseImageSize(text: string): [number, number] {
   return [first, second ?? first];
 }
 
+/** Ultralytics' `kpt_shape`, `[17, 3]` → [points, values per point (2 or 3)]. */
+export function parseKeypointShape(text: string): [number, 2 | 3] {
+  const numbers = text.match(/\d+/g)?.map(Number) ?? [];
+  const [count = 0, values] = numbers;
+  if (numbers.length !== 2 || count < 1 || count > 1000 || (values !== 2 && values !== 3)) {
+    throw invalid(text, 'expected kpt_shape like [17, 3]');
+  }
+  return [count, values];
+}
+
 function invalid(text: string, reason: string): VmmError {
   return new VmmError(
     ErrorCode.FailedPrecondition,

@@ -61,3 +61,60 @@ export interface ClassifyOptions {
   /** How many labels, best first; default 5. */
   topK?: number;
 }
+
+export interface SegmentOptions extends DetectOptions {
+  /** Also trace each mask's outline as polygons; default false. */
+  polygons?: boolean;
+}
+
+/**
+ * A binary mask over the whole image as COCO writes uncompressed RLE: pixels in column-major
+ * order (down each column, then the next), `counts` alternating runs of 0s and 1s, starting
+ * with 0s (a leading 0 when the first pixel is set). pycocotools reads it as
+ * `{"size": [height, width], "counts": counts}`.
+ */
+export interface RleMask {
+  size: ImageSize;
+  counts: number[];
+  /** Pixels set. */
+  area: number;
+}
+
+export interface Segment extends Detection {
+  mask: RleMask;
+  /**
+   * With `polygons`: the outer outline of each part of the mask, largest first, as flat
+   * [x, y, x, y, …] lists of pixel corners in original-image pixels (clockwise, holes left out).
+   */
+  polygons?: number[][];
+}
+
+export interface SegmentResult {
+  /** Best score first. */
+  segments: Segment[];
+  imageSize: ImageSize;
+  timings: VisionTimings;
+}
+
+export interface Keypoint {
+  name: string;
+  /** Original-image pixels, clipped to the image. */
+  x: number;
+  y: number;
+  /** The model's confidence that the point is visible, [0, 1]; 1 for a model that gives none. */
+  score: number;
+}
+
+export interface Pose extends Detection {
+  /** One per keypoint the model knows, in its order. */
+  keypoints: Keypoint[];
+}
+
+export interface PoseResult {
+  /** Best score first. */
+  poses: Pose[];
+  /** Pairs of keypoint indices joined when a pose is drawn (COCO's limbs for a 17-point model). */
+  skeleton: [number, number][];
+  imageSize: ImageSize;
+  timings: VisionTimings;
+}

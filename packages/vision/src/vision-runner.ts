@@ -9,11 +9,20 @@ import {
 } from '@vmm/runtime';
 import { DEFAULT_MAX_PIXELS } from './image-input.js';
 import { LaneScheduler, type Lanes } from './run-lanes.js';
-import type { ClassifyOptions, ClassifyResult, DetectOptions, DetectResult } from './types.js';
+import type {
+  ClassifyOptions,
+  ClassifyResult,
+  DetectOptions,
+  DetectResult,
+  PoseResult,
+  SegmentOptions,
+  SegmentResult,
+} from './types.js';
 import type { VisionSpec } from './vision-spec.js';
 import type {
   ClassifyPayload,
   DetectPayload,
+  SegmentPayload,
   VisionThreadData,
   VisionThreadInfo,
 } from './vision-thread-protocol.js';
@@ -57,7 +66,7 @@ export interface VisionCallOptions {
 }
 
 /**
- * An object detector or image classifier running in its own worker thread. Image bytes are
+ * A vision model (detector, classifier, segmentation or pose model) running in its own worker thread. Image bytes are
  * moved (not copied) into the thread; batches go through one session.run where the model's
  * batch dimension is dynamic.
  */
@@ -152,6 +161,44 @@ export class VisionRunner {
   ): Promise<DetectResult[]> {
     const payload: DetectPayload = { images, options };
     return this.call<DetectResult[]>('detect', payload, images, call);
+  }
+
+  /** Instance segmentation (a YOLOv8-seg model): detections with their masks. */
+  async segment(
+    image: Uint8Array,
+    options: SegmentOptions = {},
+    call: VisionCallOptions = {},
+  ): Promise<SegmentResult> {
+    const [result] = await this.segmentBatch([image], options, call);
+    return result as SegmentResult;
+  }
+
+  segmentBatch(
+    images: Uint8Array[],
+    options: SegmentOptions = {},
+    call: VisionCallOptions = {},
+  ): Promise<SegmentResult[]> {
+    const payload: SegmentPayload = { images, options };
+    return this.call<SegmentResult[]>('segment', payload, images, call);
+  }
+
+  /** Pose estimation (a YOLOv8-pose model): detections with their keypoints. */
+  async pose(
+    image: Uint8Array,
+    options: DetectOptions = {},
+    call: VisionCallOptions = {},
+  ): Promise<PoseResult> {
+    const [result] = await this.poseBatch([image], options, call);
+    return result as PoseResult;
+  }
+
+  poseBatch(
+    images: Uint8Array[],
+    options: DetectOptions = {},
+    call: VisionCallOptions = {},
+  ): Promise<PoseResult[]> {
+    const payload: DetectPayload = { images, options };
+    return this.call<PoseResult[]>('pose', payload, images, call);
   }
 
   async classify(

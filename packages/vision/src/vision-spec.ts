@@ -10,15 +10,29 @@ import {
   readFolderJson,
 } from '@vmm/runtime';
 import type { ClassifierPreprocess } from './image-input.js';
-import { parseImageSize, parseNames } from './python-literal.js';
+import { COCO_KEYPOINTS, COCO_SKELETON, type KeypointShape } from './pose-output.js';
+import { parseImageSize, parseKeypointShape, parseNames } from './python-literal.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 export const LETTERBOX_PAD = 114;
 
+export type VisionTask =
+  'object-detection' | 'image-classification' | 'instance-segmentation' | 'pose-estimation';
+
+/** The tasks whose output is YOLOv8's detection head (with values after the class scores for some). */
+const detectionHeads: readonly VisionTask[] = [
+  'object-detection',
+  'instance-segmentation',
+  'pose-estimation',
+];
+
+/** YOLOv8-seg's prototype masks, when the graph does not say how many. */
+const DEFAULT_MASK_CHANNELS = 32;
+
 /** Everything a vision runner needs to know about its model, from the folder and session. */
 export interface VisionSpec {
-  task: 'object-detection' | 'image-classification';
+  task: VisionTask;
   inputName: string;
   /** float32, or float16 for half exports (images fed as float16, outputs read as float16). */
   inputType: 'float32' | 'float16';
@@ -32,6 +46,15 @@ export interface VisionSpec {
   classifier?: ClassifierPreprocess;
   /** Classification: whether outputs are already probabilities; undefined = look at them. */
   softmaxInGraph?: boolean;
+  /**
+   * Values per anchor after the class scores in a detection head's output: the mask
+   * coefficients of -seg, the keypoint values of -pose; 0 for a plain detector.
+   */
+  extraChannels: number;
+  /** Segmentation: the output of prototype masks, [batch, maskChannels, height / 4, width / 4]. */
+  protoName?: string;
+  /** Pose: the keypoints each detection carries. */
+  keypoints?: KeypointShape;
 }
 
 function labelsFrom(folder: ModelFolder): string[] | undefined {
@@ -59,8 +82,18 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
       `model "${folder.name}" is a ${folder.task} model; it has no vision runner`,
     );
   }
+  const task = folder.task;
   const input = session.inputs[0];
-  const output = session.outputs[0];
+  // A -seg export has two outputs: the detection head (rank 3) and the prototype masks (rank 4).
+  const protos =
+    task === 'instance-segmentation' ? session.outputs.find((o) => o.shape.length === 4) : undefined;
+  const output = protos ? session.outputs.find((o) => o !== protos) : session.outputs[0];
+  if (task === 'instance-segmentation' && (!protos || !output)) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `model "${folder.name}" is a segmentation model without YOLOv8-seg's two outputs (detections and [batch, 32, height, width] prototype masks)`,
+    );
+  }
   if (!input || !output || input.shape.length !== 4) {
     throw new VmmError(
       ErrorCode.FailedPrecondition,
@@ -84,14 +117,20 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
     typeof widthDim === 'number'
       ? widthDim
       : (preprocess?.width ?? preprocess?.crop ?? metadataSize?.[1] ?? 640);
+  const keypoints = task === 'pose-estimation' ? keypointShape(folder) : undefined;
+  const maskChannels = typeof protos?.shape[1] === 'number' ? protos.shape[1] : DEFAULT_MASK_CHANNELS;
+  const extraChannels = protos ? maskChannels : keypoints ? keypoints.count * keypoints.values : 0;
   const outputClasses = typeof output.shape[1] === 'number' ? output.shape[1] : undefined;
-  const classes = folder.task === 'object-detection' ? (outputClasses ?? 84) - 4 : (outputClasses ?? 0);
+  const detectionHead = detectionHeads.includes(task);
+  const classes = detectionHead
+    ? (outputClasses ?? 4 + (task === 'pose-estimation' ? 1 : 80) + extraChannels) - 4 - extraChannels
+    : (outputClasses ?? 0);
   // A graph may declare any output size: checked before an array of that many names is made.
   checkLabelCount(classes, folder.name);
   const labels = labelsFrom(folder) ?? Array.from({ length: Math.max(0, classes) }, (_, i) => `class_${i}`);
   checkLabels(labels, folder.name);
   const spec: VisionSpec = {
-    task: folder.task,
+    task,
     inputName: input.name,
     inputType: input.type,
     outputName: output.name,
@@ -99,6 +138,9 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
     height,
     batch: typeof batchDim === 'number' ? batchDim : 'dynamic',
     labels,
+    extraChannels,
+    ...(protos ? { protoName: protos.name } : {}),
+    ...(keypoints ? { keypoints } : {}),
   };
   if (folder.task === 'image-classification') {
     // Ultralytics classifiers take plain /255 pixels; other exports ImageNet-normalised ones.
@@ -114,4 +156,18 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
     if (softmax !== undefined) spec.softmaxInGraph = softmax;
   }
   return spec;
+}
+
+/** A pose model's keypoints: Ultralytics' `kpt_shape` metadata (COCO's 17 with visibility by default). */
+function keypointShape(folder: ModelFolder): KeypointShape {
+  const [count, values]: [number, 2 | 3] = folder.metadata.kpt_shape
+    ? parseKeypointShape(folder.metadata.kpt_shape)
+    : [17, 3];
+  const coco = count === COCO_KEYPOINTS.length;
+  return {
+    count,
+    values,
+    names: Array.from({ length: count }, (_, i) => (coco ? COCO_KEYPOINTS[i] : undefined) ?? `keypoint_${i}`),
+    skeleton: coco ? COCO_SKELETON.map(([a, b]) => [a, b]) : [],
+  };
 }

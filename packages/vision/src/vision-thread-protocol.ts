@@ -1,7 +1,7 @@
 import type { ModelFolder, SessionOptions } from '@vmm/runtime';
 import type { ClassifierPreprocess, ImageInfo, PlaneBuffer } from './image-input.js';
 import type { Letterbox } from './letterbox.js';
-import type { ClassifyOptions, DetectOptions } from './types.js';
+import type { ClassifyOptions, DetectOptions, SegmentOptions } from './types.js';
 import type { VisionSpec } from './vision-spec.js';
 
 // What a VisionRunner and its thread (vision-thread.ts) exchange.
@@ -25,6 +25,12 @@ export interface VisionThreadInfo {
 export interface DetectPayload {
   images: Uint8Array[];
   options: DetectOptions;
+}
+
+/** Segmentation; pose takes a DetectPayload. */
+export interface SegmentPayload {
+  images: Uint8Array[];
+  options: SegmentOptions;
 }
 
 export interface ClassifyPayload {

@@ -17,20 +17,31 @@ import {
   threadEntry,
 } from '@vmm/runtime';
 import { looksLikeProbabilities, softmax, topK } from './classification-output.js';
-import { readCandidates } from './detection-output.js';
+import { readAnchorExtras, readCandidates } from './detection-output.js';
 import type { ImageInfo, PlaneBuffer } from './image-input.js';
 import { type Letterbox, toOriginal } from './letterbox.js';
 import { nonMaxSuppression } from './nms.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { preparePlanes } from './prepare-planes.js';
-import type { ClassifyResult, DetectResult, VisionTimings } from './types.js';
+import { readKeypoints } from './pose-output.js';
+import { encodeRle, instanceMask, traceOutlines } from './segmentation-output.js';
+import type {
+  ClassifyResult,
+  DetectOptions,
+  DetectResult,
+  Detection,
+  PoseResult,
+  SegmentResult,
+  VisionTimings,
+} from './types.js';
 import { resolveClassifyOptions, resolveDetectOptions } from './vision-options.js';
-import { LETTERBOX_PAD, type VisionSpec, visionSpec } from './vision-spec.js';
+import { LETTERBOX_PAD, type VisionSpec, visionSpec, type VisionTask } from './vision-spec.js';
 import type {
   ClassifyPayload,
   DetectPayload,
   PreprocessPayload,
   Preprocessed,
+  SegmentPayload,
   VisionThreadData,
   VisionThreadInfo,
 } from './vision-thread-protocol.js';
@@ -116,7 +127,7 @@ async function runImages<Result>(
   images: readonly Uint8Array[],
   signal: AbortSignal,
   plane: PreprocessPayload['plane'],
-  finish: (output: TensorData, row: number, prepared: Prepared) => Result,
+  finish: (outputs: Readonly<Record<string, TensorData>>, row: number, prepared: Prepared) => Result,
 ): Promise<Result[]> {
   if (images.length === 0)
     throw new VmmError(ErrorCode.InvalidArgument, 'no image given', { field: 'image' });
@@ -160,11 +171,11 @@ async function runImages<Result>(
       });
     });
     const inferenceNs = nsSince(runStart);
-    const output = outputs[spec.outputName];
-    if (!output) throw new VmmError(ErrorCode.Internal, `the model returned no ${spec.outputName}`);
+    for (const name of [spec.outputName, ...(spec.protoName ? [spec.protoName] : [])])
+      if (!outputs[name]) throw new VmmError(ErrorCode.Internal, `the model returned no ${name}`);
     prepared.forEach((item, row) => {
       const postStart = performance.now();
-      const result = finish(output, row, item);
+      const result = finish(outputs, row, item);
       const timings = item.timings;
       timings.inferenceNs = inferenceNs;
       timings.postprocessNs = nsSince(postStart);
@@ -173,6 +184,88 @@ async function runImages<Result>(
     });
   }
   return results;
+}
+
+const taskNames: Record<VisionTask, { noun: string; route: string }> = {
+  'object-detection': { noun: 'an object detector', route: '/v1/vision/detect' },
+  'image-classification': { noun: 'an image classifier', route: '/v1/vision/classify' },
+  'instance-segmentation': { noun: 'a segmentation model', route: '/v1/vision/segment' },
+  'pose-estimation': { noun: 'a pose model', route: '/v1/vision/pose' },
+};
+
+/** Refuses a call the model's task does not answer, naming the route that does. */
+function checkTask(spec: VisionSpec, wanted: VisionTask): void {
+  if (spec.task === wanted) return;
+  const { noun, route } = taskNames[spec.task];
+  throw new VmmError(
+    ErrorCode.FailedPrecondition,
+    `model "${data.folder.name}" is ${noun}, not ${taskNames[wanted].noun}: send it to ${route}`,
+    { field: 'model' },
+  );
+}
+
+/** A detection kept by NMS, with the values its anchor has after the class scores. */
+interface Found {
+  detection: Detection;
+  extras: Float32Array;
+}
+
+/**
+ * The YOLOv8 detection head shared by detection, segmentation and pose: candidates, NMS, boxes
+ * back to the original image; `finish` adds what the task has beyond boxes.
+ */
+async function runDetectionHead<Result>(
+  task: VisionTask,
+  images: readonly Uint8Array[],
+  options: DetectOptions,
+  signal: AbortSignal,
+  finish: (
+    found: Found[],
+    geometry: Letterbox,
+    info: ImageInfo,
+    outputs: Readonly<Record<string, TensorData>>,
+    row: number,
+    spec: VisionSpec,
+  ) => Omit<Result, 'timings'>,
+): Promise<Result[]> {
+  const { session, spec } = await loaded;
+  checkTask(spec, task);
+  const resolved = resolveDetectOptions(options, spec.labels.length);
+  return runImages<Result>(
+    session,
+    spec,
+    images,
+    signal,
+    { kind: 'letterbox', type: spec.inputType, padValue: LETTERBOX_PAD },
+    (outputs, row, { info, geometry, timings }) => {
+      const output = outputs[spec.outputName]!;
+      const data = output.data as Float32Array | Uint16Array;
+      const classes = spec.labels.length;
+      const candidates = readCandidates(
+        data,
+        output.dims,
+        row,
+        classes,
+        resolved.confidenceThreshold,
+        resolved.classIds,
+        spec.extraChannels,
+      );
+      const kept = nonMaxSuppression(candidates, resolved.iouThreshold, resolved.maxDetections);
+      const found = kept.map((candidate) => ({
+        detection: {
+          box: toOriginal(candidate.box, geometry!, info.width, info.height),
+          classId: candidate.classId,
+          label: spec.labels[candidate.classId] ?? `class_${candidate.classId}`,
+          score: candidate.score,
+        },
+        extras:
+          spec.extraChannels > 0
+            ? readAnchorExtras(data, output.dims, row, classes, spec.extraChannels, candidate.anchor)
+            : new Float32Array(0),
+      }));
+      return { ...finish(found, geometry!, info, outputs, row, spec), timings } as Result;
+    },
+  );
 }
 
 serveThread({
@@ -184,40 +277,61 @@ serveThread({
   },
 
   async detect(payload, { signal }): Promise<DetectResult[]> {
-    const { session, spec } = await loaded;
-    if (spec.task !== 'object-detection') {
-      throw new VmmError(
-        ErrorCode.FailedPrecondition,
-        `model "${data.folder.name}" is a classifier; use classify`,
-      );
-    }
     const { images, options } = payload as DetectPayload;
-    const resolved = resolveDetectOptions(options, spec.labels.length);
-    return runImages<DetectResult>(
-      session,
-      spec,
+    return runDetectionHead<DetectResult>(
+      'object-detection',
       images,
+      options,
       signal,
-      { kind: 'letterbox', type: spec.inputType, padValue: LETTERBOX_PAD },
-      (output, row, { info, geometry, timings }) => {
-        const candidates = readCandidates(
-          output.data as Float32Array | Uint16Array,
-          output.dims,
-          row,
-          spec.labels.length,
-          resolved.confidenceThreshold,
-          resolved.classIds,
-        );
-        const kept = nonMaxSuppression(candidates, resolved.iouThreshold, resolved.maxDetections);
+      (found, geometry, info) => ({
+        detections: found.map(({ detection }) => detection),
+        imageSize: { width: info.width, height: info.height },
+      }),
+    );
+  },
+
+  async segment(payload, { signal }): Promise<SegmentResult[]> {
+    const { images, options } = payload as SegmentPayload;
+    return runDetectionHead<SegmentResult>(
+      'instance-segmentation',
+      images,
+      options,
+      signal,
+      (found, geometry, info, outputs, row, spec) => {
+        const size = { width: info.width, height: info.height };
+        const protoOutput = outputs[spec.protoName!]!;
+        const protos = { data: protoOutput.data as Float32Array | Uint16Array, dims: protoOutput.dims };
         return {
-          detections: kept.map((candidate) => ({
-            box: toOriginal(candidate.box, geometry!, info.width, info.height),
-            classId: candidate.classId,
-            label: spec.labels[candidate.classId] ?? `class_${candidate.classId}`,
-            score: candidate.score,
+          segments: found.map(({ detection, extras }) => {
+            const mask = instanceMask(protos, row, extras, detection.box, geometry, spec, size);
+            return {
+              ...detection,
+              mask: encodeRle(mask, size),
+              ...(options.polygons ? { polygons: traceOutlines(mask) } : {}),
+            };
+          }),
+          imageSize: size,
+        };
+      },
+    );
+  },
+
+  async pose(payload, { signal }): Promise<PoseResult[]> {
+    const { images, options } = payload as DetectPayload;
+    return runDetectionHead<PoseResult>(
+      'pose-estimation',
+      images,
+      options,
+      signal,
+      (found, geometry, info, _o, _r, spec) => {
+        const size = { width: info.width, height: info.height };
+        return {
+          poses: found.map(({ detection, extras }) => ({
+            ...detection,
+            keypoints: readKeypoints(extras, spec.keypoints!, geometry, size),
           })),
-          imageSize: { width: info.width, height: info.height },
-          timings,
+          skeleton: spec.keypoints!.skeleton,
+          imageSize: size,
         };
       },
     );
@@ -225,12 +339,8 @@ serveThread({
 
   async classify(payload, { signal }): Promise<ClassifyResult[]> {
     const { session, spec } = await loaded;
-    if (spec.task !== 'image-classification' || !spec.classifier) {
-      throw new VmmError(
-        ErrorCode.FailedPrecondition,
-        `model "${data.folder.name}" is a detector; use detect`,
-      );
-    }
+    checkTask(spec, 'image-classification');
+    if (!spec.classifier) throw new VmmError(ErrorCode.Internal, 'a classifier without its preprocessing');
     const { images, options } = payload as ClassifyPayload;
     const { topK: k } = resolveClassifyOptions(options, spec.labels.length);
     return runImages<ClassifyResult>(
@@ -239,7 +349,8 @@ serveThread({
       images,
       signal,
       { kind: 'centre-crop', type: spec.inputType, classifier: spec.classifier },
-      (output, row, { info, timings }) => {
+      (outputs, row, { info, timings }) => {
+        const output = outputs[spec.outputName]!;
         const classes = output.dims[1] ?? 0;
         const scores =
           output.type === 'float16'
