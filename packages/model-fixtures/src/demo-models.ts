@@ -5,7 +5,12 @@ import { writeFamilyFolder } from './family/write-family-folder.js';
 import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
 import { type LlamaVariant, writeLlamaFolder } from './llama/write-llama-folder.js';
 import type { LlamaGgufType } from './llama/write-llama-gguf.js';
-import { writeClassifierFolder, writeDetectorFolder } from './vision/write-vision-folders.js';
+import {
+  writeClassifierFolder,
+  writeDetectorFolder,
+  writePoseFolder,
+  writeSegmenterFolder,
+} from './vision/write-vision-folders.js';
 
 export interface DemoOptions {
   preset?: LlamaPreset;
@@ -18,12 +23,22 @@ export interface DemoOptions {
 
 export interface DemoModel {
   name: string;
-  task: 'text-generation' | 'object-detection' | 'image-classification' | 'embedding';
+  task:
+    | 'text-generation'
+    | 'object-detection'
+    | 'image-classification'
+    | 'instance-segmentation'
+    | 'pose-estimation'
+    | 'embedding';
   files: string[];
 }
 
 export const DEMO_DETECTOR = 'yolov8n-squares';
 export const DEMO_CLASSIFIER = 'colour-classifier';
+/** YOLOv8-seg's layout: the squares the detector finds, with their masks. */
+export const DEMO_SEGMENTER = 'yolov8n-seg-squares';
+/** YOLOv8-pose's layout: a figure with COCO's 17 keypoints in each square. */
+export const DEMO_POSE = 'yolov8n-pose-squares';
 /** A small sentence encoder, laid out as all-MiniLM-L6-v2 is (random weights, tiny width). */
 export const DEMO_EMBEDDER = 'mini-embed';
 /**
@@ -56,6 +71,12 @@ export function writeDemoModels(out: string, options: DemoOptions = {}): DemoMod
       task: 'image-classification',
       files: writeClassifierFolder(join(out, DEMO_CLASSIFIER)),
     },
+    {
+      name: DEMO_SEGMENTER,
+      task: 'instance-segmentation',
+      files: writeSegmenterFolder(join(out, DEMO_SEGMENTER)),
+    },
+    { name: DEMO_POSE, task: 'pose-estimation', files: writePoseFolder(join(out, DEMO_POSE)) },
     { name: DEMO_EMBEDDER, task: 'embedding', files: writeBertFolder(join(out, DEMO_EMBEDDER)) },
     { name: DEMO_QWEN3, task: 'text-generation', files: writeQwen3Demo(join(out, DEMO_QWEN3), options.seed) },
   ];

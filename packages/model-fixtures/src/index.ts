@@ -14,7 +14,15 @@ export {
   pythonDictLiteral,
   DETECTOR_FILE,
   type DetectorFolderOptions,
+  writeSegmenterFolder,
+  writePoseFolder,
+  poseLabels,
+  SEGMENTER_FILE,
+  POSE_FILE,
+  type InstanceFolderOptions,
 } from './vision/write-vision-folders.js';
+export { DEMO_KEYPOINT_LAYOUT } from './vision/pose-graph.js';
+export { MASK_CHANNELS } from './vision/segmentation-graph.js';
 export { detectorColours, classifierColours, type Colour } from './vision/colours.js';
 export { DETECTOR_SIZE, DETECTOR_CLASSES } from './vision/detector-graph.js';
 export { CLASSIFIER_SIZE, IMAGENET_MEAN, IMAGENET_STD } from './vision/classifier-graph.js';
@@ -33,6 +41,8 @@ export {
   demoLlamaName,
   DEMO_DETECTOR,
   DEMO_CLASSIFIER,
+  DEMO_SEGMENTER,
+  DEMO_POSE,
   DEMO_EMBEDDER,
   DEMO_QWEN3,
   type DemoModel,

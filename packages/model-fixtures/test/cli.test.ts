@@ -17,7 +17,7 @@ describe('vmm-model-fixtures demo', () => {
     const result = run('demo', '--out', out);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('wrote 5 models');
+    expect(result.stdout).toContain('wrote 7 models');
     for (const file of [
       'tiny-llama/onnx/model.onnx',
       'tiny-llama/onnx/model_fp16.onnx',
@@ -25,6 +25,8 @@ describe('vmm-model-fixtures demo', () => {
       'tiny-llama/tokenizer.json',
       'yolov8n-squares/yolov8n-squares.onnx',
       'colour-classifier/vmm.json',
+      'yolov8n-seg-squares/yolov8n-seg-squares.onnx',
+      'yolov8n-pose-squares/yolov8n-pose-squares.onnx',
       'mini-embed/onnx/model.onnx',
       'mini-embed/modules.json',
       'mini-embed/1_Pooling/config.json',

@@ -98,6 +98,27 @@ describe('inspectModelFolder', () => {
     expect(folder.metadata).toMatchObject({ task: 'detect', imgsz: '[640, 640]' });
   });
 
+  it('recognises Ultralytics segmentation and pose exports, and names a task it does not serve', () => {
+    expect(inspectModelFolder(models, 'yolov8n-seg-squares')).toMatchObject({
+      task: 'instance-segmentation',
+      format: 'ultralytics',
+    });
+    const pose = inspectModelFolder(models, 'yolov8n-pose-squares');
+    expect(pose).toMatchObject({ task: 'pose-estimation', format: 'ultralytics' });
+    expect(pose.metadata).toMatchObject({ task: 'pose', kpt_shape: '[17, 3]' });
+    // The detector with its task metadata rewritten in place (same length): "detect" → "tracks".
+    const bytes = readFileSync(join(models, 'yolov8n-squares', DETECTOR_FILE));
+    const at = bytes.indexOf(Buffer.from('\x12\x06detect', 'latin1'));
+    expect(at).toBeGreaterThan(0);
+    Buffer.from('tracks').copy(bytes, at + 2);
+    const elsewhere = join(root, 'tracker-models');
+    mkdirSync(join(elsewhere, 'tracker'), { recursive: true });
+    writeFileSync(join(elsewhere, 'tracker', 'tracker.onnx'), bytes);
+    expect(() => inspectModelFolder(elsewhere, 'tracker')).toThrow(
+      /Ultralytics "tracks" model; VMM serves detect, classify, segment, pose/,
+    );
+  });
+
   it('reads a vmm.json manifest', () => {
     const folder = inspectModelFolder(models, 'colour-classifier');
     expect(folder).toMatchObject({ task: 'image-classification', format: 'manifest' });
@@ -119,6 +140,8 @@ describe('inspectModelFolder', () => {
       'mini-embed:latest',
       'qwen3-demo:latest',
       'tiny-llama:latest',
+      'yolov8n-pose-squares:latest',
+      'yolov8n-seg-squares:latest',
       'yolov8n-squares:latest',
     ]);
     expect(found.find((model) => model.name === 'mini-embed:latest')?.task).toBe('embedding');

@@ -11,10 +11,12 @@ import {
   drawSquares,
   writeClassifierFolder,
   writeDetectorFolder,
+  writePoseFolder,
+  writeSegmenterFolder,
 } from '@vmm/model-fixtures';
 import { inspectModelFolder, selectModelFile } from '@vmm/runtime';
 import sharp from 'sharp';
-import { type Box, type DetectResult, iou, VisionRunner } from '../src/index.js';
+import { type Box, decodeRle, type DetectResult, iou, VisionRunner } from '../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-vision-'));
 const session = { backend: 'cpu' as const, intraOpThreads: 2 };
@@ -294,6 +296,82 @@ describe('images prepared on a thread of their own', () => {
   });
 });
 
+describe('segmentation and pose', () => {
+  /** The share of pixels two masks agree on, of those either sets. */
+  const maskIou = (a: Uint8Array, b: Uint8Array) => {
+    let both = 0;
+    let either = 0;
+    a.forEach((bit, i) => {
+      if (bit || b[i]) either += 1;
+      if (bit && b[i]) both += 1;
+    });
+    return either === 0 ? 1 : both / either;
+  };
+
+  it('finds what the detector finds, with masks (outlines when asked), float16 as float32', async () => {
+    writeSegmenterFolder(join(root, 'seg'));
+    writeSegmenterFolder(join(root, 'seg-half'), { half: true });
+    const [seg, half] = await Promise.all([open('seg'), open('seg-half')]);
+    try {
+      expect(seg.spec).toMatchObject({
+        task: 'instance-segmentation',
+        extraChannels: 32,
+        protoName: 'output1',
+      });
+      expect(seg.spec.labels).toHaveLength(80);
+      for (const scene of scenes) {
+        const image = await encode(scene.width, scene.height, scene.squares, scene.format);
+        const [boxes, plain, outlined, halved] = await Promise.all([
+          detector.detect(image),
+          seg.segment(image),
+          seg.segment(image, { polygons: true }),
+          half.segment(image),
+        ]);
+        expect(plain.segments.map(({ box, label, score }) => ({ box, label, score }))).toEqual(
+          boxes.detections.map(({ box, label, score }) => ({ box, label, score })),
+        );
+        expect(plain.segments.every((segment) => segment.polygons === undefined)).toBe(true);
+        expect(outlined.segments.every((segment) => segment.polygons?.length === 1)).toBe(true);
+        for (const segment of halved.segments) {
+          const twin = plain.segments.find((s) => s.label === segment.label)!;
+          expect(maskIou(decodeRle(segment.mask), decodeRle(twin.mask))).toBeGreaterThan(0.98);
+        }
+      }
+    } finally {
+      await Promise.all([seg.close(), half.close()]);
+    }
+  });
+
+  it('gives a pose model’s keypoints, named, with COCO’s skeleton; float16 as float32', async () => {
+    writePoseFolder(join(root, 'pose'));
+    writePoseFolder(join(root, 'pose-half'), { half: true, staticBatch: true });
+    const [pose, half] = await Promise.all([open('pose'), open('pose-half')]);
+    try {
+      expect(pose.spec).toMatchObject({ task: 'pose-estimation', extraChannels: 51, labels: ['person'] });
+      const scene = scenes[1]!;
+      const image = await encode(scene.width, scene.height, scene.squares, scene.format);
+      const [wanted, got] = [await pose.pose(image), await half.pose(image)];
+      expect(wanted.poses).toHaveLength(scene.squares.length);
+      expect(wanted.skeleton).toContainEqual([5, 6]);
+      expect(wanted.poses[0]!.keypoints[0]).toMatchObject({ name: 'nose' });
+      expect(got.poses).toHaveLength(wanted.poses.length);
+      got.poses.forEach((found) => {
+        const twin = wanted.poses.find((p) => iou(p.box, found.box) > 0.9)!;
+        found.keypoints.forEach((point, k) => {
+          expect(Math.abs(point.x - twin.keypoints[k]!.x)).toBeLessThan(1.5);
+          expect(Math.abs(point.y - twin.keypoints[k]!.y)).toBeLessThan(1.5);
+        });
+      });
+      // A fixed batch of 1: its lanes answer concurrent calls as one by one.
+      expect(half.sessions).toBe(3);
+      const together = await Promise.all([half.pose(image), half.pose(image), half.pose(image)]);
+      for (const result of together) expect(result.poses).toEqual(got.poses);
+    } finally {
+      await Promise.all([pose.close(), half.close()]);
+    }
+  });
+});
+
 describe('bad requests', () => {
   const good = () => encode(64, 64, [], 'png');
 
@@ -322,11 +400,20 @@ describe('bad requests', () => {
     });
   });
 
-  it('refuses a classifier asked to detect and a detector asked to classify', async () => {
+  it('refuses a call the model’s task does not answer, naming the route that does', async () => {
     await expect(classifier.detect(await good())).rejects.toMatchObject({
       code: ErrorCode.FailedPrecondition,
+      message: expect.stringContaining('/v1/vision/classify'),
     });
     await expect(detector.classify(await good())).rejects.toMatchObject({
+      code: ErrorCode.FailedPrecondition,
+      message: expect.stringContaining('/v1/vision/detect'),
+    });
+    await expect(detector.segment(await good())).rejects.toMatchObject({
+      code: ErrorCode.FailedPrecondition,
+      field: 'model',
+    });
+    await expect(classifier.pose(await good())).rejects.toMatchObject({
       code: ErrorCode.FailedPrecondition,
     });
   });

@@ -39,6 +39,42 @@ export function addDetector(
   batch: number | 'batch',
   io: 'float32' | 'float16' = 'float32',
 ): void {
+  const parts = addDetectorParts(graph, batch, io);
+  const joined = graph.node('Concat', [...parts.boxes, parts.classScores], { axis: { int: 1 } });
+  writeOutput(graph, joined, 'output0', io, [batch, 4 + DETECTOR_CLASSES, parts.anchors]);
+}
+
+/** What the demo detector's graph computes on the way to its output, for the heads built on it. */
+export interface DetectorParts {
+  /** Near-binary masks of the colours, [batch, colours, 640, 640]. */
+  masks: string;
+  /** cx, cy, w, h of each cell's box (input pixels), each [batch, 1, anchors]. */
+  boxes: string[];
+  /** The 80 class scores of each cell (only its best colour's non-zero), [batch, 80, anchors]. */
+  classScores: string;
+  /** 1 at each cell's best colour, 0 elsewhere, [batch, colours, anchors]. */
+  chosen: string;
+  anchors: number;
+}
+
+/** A float32 result written as the graph's output in the export's type (float16 for `half`). */
+export function writeOutput(
+  graph: GraphBuilder,
+  value: string,
+  name: string,
+  io: 'float32' | 'float16',
+  dims: (number | string)[],
+): void {
+  const output = io === 'float16' ? graph.node('Cast', [value], { to: { int: 10 } }) : value;
+  graph.output(output, name, io, dims);
+}
+
+/** The demo detector up to its output (see addDetector). */
+export function addDetectorParts(
+  graph: GraphBuilder,
+  batch: number | 'batch',
+  io: 'float32' | 'float16' = 'float32',
+): DetectorParts {
   const size = DETECTOR_SIZE;
   const colours = detectorColours.length;
   // A half (`half=True`) export takes and returns float16; the squares are found in float32.
@@ -216,10 +252,8 @@ export function addDetector(
     graph.constant('int64', [0, 0, 0, 0, DETECTOR_CLASSES - colours, 0]),
     scalar(0),
   ]);
-  const joined = graph.node('Concat', [...boxes, classScores], { axis: { int: 1 } });
-  const output = io === 'float16' ? graph.node('Cast', [joined], { to: { int: 10 } }) : joined;
   const anchors = levels.reduce((sum, { stride }) => sum + (size / stride) ** 2, 0);
-  graph.output(output, 'output0', io, [batch, 4 + DETECTOR_CLASSES, anchors]);
+  return { masks, boxes, classScores, chosen, anchors };
 }
 
 /** Cell centres of one head in Ultralytics' anchor order (row-major). */

@@ -5,6 +5,8 @@ import { writeOnnxModel } from '../onnx/write-onnx-model.js';
 import { addClassifier, CLASSIFIER_SIZE, IMAGENET_MEAN, IMAGENET_STD } from './classifier-graph.js';
 import { classifierColours, detectorColours } from './colours.js';
 import { addDetector, DETECTOR_CLASSES, DETECTOR_SIZE } from './detector-graph.js';
+import { addPoseModel } from './pose-graph.js';
+import { addSegmenter } from './segmentation-graph.js';
 
 export interface DetectorFolderOptions {
   /** A fixed batch of 1 (`images` [1, 3, 640, 640]) instead of a dynamic batch dimension. */
@@ -46,6 +48,7 @@ export function ultralyticsDetectMetadata(
   description: string,
   labels: readonly string[],
   args: { half: boolean; int8?: boolean; dynamic: boolean },
+  task: 'detect' | 'segment' | 'pose' = 'detect',
 ): Record<string, string> {
   const python = (flag: boolean) => (flag ? 'True' : 'False');
   const int8 = args.int8 === undefined ? '' : ` 'int8': ${python(args.int8)},`;
@@ -57,11 +60,13 @@ export function ultralyticsDetectMetadata(
     license: 'Apache-2.0',
     docs: 'https://docs.ultralytics.com',
     stride: '32',
-    task: 'detect',
+    task,
     batch: '1',
     imgsz: '[640, 640]',
     names: pythonDictLiteral(labels),
     args: `{'batch': 1, 'half': ${python(args.half)},${int8} 'dynamic': ${python(args.dynamic)}, 'simplify': True, 'opset': 17, 'nms': False}`,
+    // Pose exports say how many keypoints and values per point they write.
+    ...(task === 'pose' ? { kpt_shape: '[17, 3]' } : {}),
   };
 }
 
@@ -78,6 +83,57 @@ export function writeDetectorFolder(dir: string, options: DetectorFolderOptions 
       'VMM fixture standing in for Ultralytics YOLOv8n: detects solid coloured squares',
       detectorLabels,
       { half: options.half ?? false, dynamic: !options.staticBatch },
+    ),
+  });
+}
+
+export interface InstanceFolderOptions {
+  /** A fixed batch of 1 (as Ultralytics exports by default) instead of a dynamic batch. */
+  staticBatch?: boolean;
+  /** float16 images in and outputs out, as `half=True` writes. */
+  half?: boolean;
+}
+
+export const SEGMENTER_FILE = 'yolov8n-seg-squares.onnx';
+export const POSE_FILE = 'yolov8n-pose-squares.onnx';
+export const poseLabels: readonly string[] = ['person'];
+
+/**
+ * Writes an Ultralytics-style YOLOv8-seg export whose masks are the coloured squares it finds
+ * (addSegmenter): output0 [batch, 116, 8400] and output1 [batch, 32, 160, 160].
+ */
+export function writeSegmenterFolder(dir: string, options: InstanceFolderOptions = {}): string[] {
+  mkdirSync(dir, { recursive: true });
+  const graph = GraphBuilder.create('main_graph');
+  addSegmenter(graph, options.staticBatch ? 1 : 'batch', options.half ? 'float16' : 'float32');
+  return writeOnnxModel(join(dir, SEGMENTER_FILE), graph, {
+    opset: 17,
+    docString: 'VMM fixture: YOLOv8-seg-layout segmentation of solid coloured squares',
+    metadata: ultralyticsDetectMetadata(
+      'VMM fixture standing in for Ultralytics YOLOv8n-seg: segments solid coloured squares',
+      detectorLabels,
+      { half: options.half ?? false, dynamic: !options.staticBatch },
+      'segment',
+    ),
+  });
+}
+
+/**
+ * Writes an Ultralytics-style YOLOv8-pose export that sees each coloured square as a person
+ * with COCO's 17 keypoints at DEMO_KEYPOINT_LAYOUT (addPoseModel): output0 [batch, 56, 8400].
+ */
+export function writePoseFolder(dir: string, options: InstanceFolderOptions = {}): string[] {
+  mkdirSync(dir, { recursive: true });
+  const graph = GraphBuilder.create('main_graph');
+  addPoseModel(graph, options.staticBatch ? 1 : 'batch', options.half ? 'float16' : 'float32');
+  return writeOnnxModel(join(dir, POSE_FILE), graph, {
+    opset: 17,
+    docString: 'VMM fixture: YOLOv8-pose-layout keypoints of solid coloured squares',
+    metadata: ultralyticsDetectMetadata(
+      'VMM fixture standing in for Ultralytics YOLOv8n-pose: a figure in each solid coloured square',
+      poseLabels,
+      { half: options.half ?? false, dynamic: !options.staticBatch },
+      'pose',
     ),
   });
 }
