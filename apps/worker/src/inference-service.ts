@@ -17,7 +17,11 @@ import {
   type GenerateChunk,
   type GenerateRequest,
   type InferenceServer,
+  type PoseRequest,
+  type PoseResponse,
   type RequestContext,
+  type SegmentRequest,
+  type SegmentResponse,
 } from '@vmm/proto';
 import type { ModelTask } from '@vmm/runtime';
 import type { VisionRunner } from '@vmm/vision';
@@ -35,6 +39,8 @@ import {
   thinkFromProto,
   toolChoiceFromProto,
   toolsFromProto,
+  poseToProto,
+  segmentToProto,
   visionTimingsToProto,
 } from './proto-mapping.js';
 
@@ -61,7 +67,33 @@ function checkPin(context: RequestContext | undefined, backend: Backend): void {
   }
 }
 
-const visionTasks: readonly ModelTask[] = ['object-detection', 'image-classification'];
+const visionTasks: readonly ModelTask[] = [
+  'object-detection',
+  'image-classification',
+  'instance-segmentation',
+  'pose-estimation',
+];
+
+type VisionMethod =
+  | 'Detect'
+  | 'Classify'
+  | 'Segment'
+  | 'Pose'
+  | 'DetectUpload'
+  | 'ClassifyUpload'
+  | 'SegmentUpload'
+  | 'PoseUpload';
+
+/** The detection options every detection head takes (Detect, Segment, Pose), from the wire. */
+function detectOptionsFromProto(request: DetectRequest | SegmentRequest | PoseRequest) {
+  const { confidenceThreshold, iouThreshold, maxDetections, classIds } = request;
+  return {
+    ...(confidenceThreshold === undefined ? {} : { confidenceThreshold }),
+    ...(iouThreshold === undefined ? {} : { iouThreshold }),
+    ...(maxDetections === undefined ? {} : { maxDetections }),
+    classIds,
+  };
+}
 
 /** Implements vmm.v1.Inference over the model manager's runners. */
 export function createInferenceService({
@@ -146,7 +178,7 @@ export function createInferenceService({
   }
 
   function vision<Result>(
-    method: 'Detect' | 'Classify' | 'DetectUpload' | 'ClassifyUpload',
+    method: VisionMethod,
     call: UnaryInput<{ model: string; image: Uint8Array; context?: RequestContext | undefined }>,
     callback: sendUnaryData<Result>,
     run: (runner: VisionRunner, signal: AbortSignal, loadNs: number) => Promise<Result>,
@@ -208,28 +240,46 @@ export function createInferenceService({
     callback: sendUnaryData<DetectResponse>,
   ): Promise<void> {
     return vision(method, call, callback, async (runner, signal, loadNs) => {
-      if (runner.spec.task !== 'object-detection') {
-        throw new VmmError(
-          ErrorCode.FailedPrecondition,
-          `model "${call.request.model}" is an image classifier, not a detector: send it to /v1/vision/classify`,
-          {
-            field: 'model',
-          },
-        );
-      }
-      const { confidenceThreshold, iouThreshold, maxDetections, classIds } = call.request;
-      const result = await runner.detect(
+      const result = await runner.detect(call.request.image, detectOptionsFromProto(call.request), {
+        signal,
+      });
+      return {
+        detections: result.detections,
+        imageSize: result.imageSize,
+        timings: visionTimingsToProto(result.timings, loadNs),
+      };
+    });
+  }
+
+  function segment(
+    method: 'Segment' | 'SegmentUpload',
+    call: UnaryInput<SegmentRequest>,
+    callback: sendUnaryData<SegmentResponse>,
+  ): Promise<void> {
+    return vision(method, call, callback, async (runner, signal, loadNs) => {
+      const result = await runner.segment(
         call.request.image,
-        {
-          ...(confidenceThreshold === undefined ? {} : { confidenceThreshold }),
-          ...(iouThreshold === undefined ? {} : { iouThreshold }),
-          ...(maxDetections === undefined ? {} : { maxDetections }),
-          classIds,
-        },
+        { ...detectOptionsFromProto(call.request), polygons: call.request.polygons },
         { signal },
       );
       return {
-        detections: result.detections,
+        segments: result.segments.map(segmentToProto),
+        imageSize: result.imageSize,
+        timings: visionTimingsToProto(result.timings, loadNs),
+      };
+    });
+  }
+
+  function pose(
+    method: 'Pose' | 'PoseUpload',
+    call: UnaryInput<PoseRequest>,
+    callback: sendUnaryData<PoseResponse>,
+  ): Promise<void> {
+    return vision(method, call, callback, async (runner, signal, loadNs) => {
+      const result = await runner.pose(call.request.image, detectOptionsFromProto(call.request), { signal });
+      return {
+        poses: result.poses.map(poseToProto),
+        skeleton: result.skeleton.map(([from, to]) => ({ from, to })),
         imageSize: result.imageSize,
         timings: visionTimingsToProto(result.timings, loadNs),
       };
@@ -242,15 +292,6 @@ export function createInferenceService({
     callback: sendUnaryData<ClassifyResponse>,
   ): Promise<void> {
     return vision(method, call, callback, async (runner, signal, loadNs) => {
-      if (runner.spec.task !== 'image-classification') {
-        throw new VmmError(
-          ErrorCode.FailedPrecondition,
-          `model "${call.request.model}" is an object detector, not a classifier: send it to /v1/vision/detect`,
-          {
-            field: 'model',
-          },
-        );
-      }
       const topK = call.request.topK;
       const result = await runner.classify(call.request.image, topK === undefined ? {} : { topK }, {
         signal,
@@ -265,7 +306,7 @@ export function createInferenceService({
 
   /** Answers an upload that was wrong before it was whole (see receiveUpload). */
   function refuseUpload<Result>(
-    method: 'DetectUpload' | 'ClassifyUpload',
+    method: 'DetectUpload' | 'ClassifyUpload' | 'SegmentUpload' | 'PoseUpload',
     metadata: Metadata,
     callback: sendUnaryData<Result>,
   ): (error: VmmError) => void {
@@ -341,6 +382,32 @@ export function createInferenceService({
         maxImageBytes,
         refuseUpload('ClassifyUpload', call.metadata, callback),
         (whole) => void classify('ClassifyUpload', whole, callback),
+      );
+    },
+
+    segment(call, callback) {
+      void segment('Segment', call, callback);
+    },
+
+    segmentUpload(call, callback) {
+      receiveUpload(
+        call,
+        maxImageBytes,
+        refuseUpload('SegmentUpload', call.metadata, callback),
+        (whole) => void segment('SegmentUpload', whole, callback),
+      );
+    },
+
+    pose(call, callback) {
+      void pose('Pose', call, callback);
+    },
+
+    poseUpload(call, callback) {
+      receiveUpload(
+        call,
+        maxImageBytes,
+        refuseUpload('PoseUpload', call.metadata, callback),
+        (whole) => void pose('PoseUpload', whole, callback),
       );
     },
   };

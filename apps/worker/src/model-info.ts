@@ -5,7 +5,13 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 import { checkLabels, checkLabelsFileSize, modelTextLimits } from '@vmm/model-store';
 import { thinkingSupport } from '@vmm/llm';
 import { type ModelInfo, Task } from '@vmm/proto';
-import { folderPath, type ModelFolder, type OnnxVariant, readChatTemplate } from '@vmm/runtime';
+import {
+  folderPath,
+  type ModelFolder,
+  type ModelTask,
+  type OnnxVariant,
+  readChatTemplate,
+} from '@vmm/runtime';
 import { parseImageSize, parseNames } from '@vmm/vision';
 import { taskToProto } from './proto-mapping.js';
 
@@ -158,6 +164,16 @@ export function modelText(folder: ModelFolder): { labels: string[]; template: st
   return { labels, template };
 }
 
+/** The family a vision model described by a manifest is listed under. */
+const visionFamilies: Readonly<Record<ModelTask, string>> = {
+  'object-detection': 'detector',
+  'image-classification': 'classifier',
+  'instance-segmentation': 'segmenter',
+  'pose-estimation': 'pose',
+  'text-generation': 'unknown',
+  embedding: 'unknown',
+};
+
 /**
  * What Models.List says of a model folder, for /api/tags: everything but its per-model text, so
  * a listing grows with the number of models only and never past a gRPC message's limit. A model
@@ -184,9 +200,7 @@ async function modelListing(folder: ModelFolder, file: string): Promise<ModelInf
       ? String(config.model_type ?? 'unknown')
       : folder.format === 'ultralytics'
         ? 'yolo'
-        : folder.task === 'object-detection'
-          ? 'detector'
-          : 'classifier';
+        : visionFamilies[folder.task];
   modelText(folder);
   return {
     name: folder.name,

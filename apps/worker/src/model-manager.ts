@@ -148,7 +148,14 @@ export class ModelManager {
   /** Loads a model now (Models.Load); returns the load time, 0 when it was loaded already. */
   async load(name: string, keepAliveMs?: number): Promise<{ state: LoadedModelState; loadNs: number }> {
     const lease = await this.acquire(name, {
-      tasks: ['text-generation', 'object-detection', 'image-classification', 'embedding'],
+      tasks: [
+        'text-generation',
+        'object-detection',
+        'image-classification',
+        'instance-segmentation',
+        'pose-estimation',
+        'embedding',
+      ],
       keepAliveMs,
     });
     lease.release();

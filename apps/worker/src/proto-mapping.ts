@@ -23,10 +23,12 @@ import {
   type Tool,
   type ToolChoice as ProtoToolChoice,
   ToolChoiceMode,
+  type Pose as ProtoPose,
+  type Segment as ProtoSegment,
   type VisionTimings,
 } from '@vmm/proto';
 import type { Backend as RuntimeBackend, ModelTask } from '@vmm/runtime';
-import type { VisionTimings as RunnerTimings } from '@vmm/vision';
+import type { Pose, VisionTimings as RunnerTimings, Segment } from '@vmm/vision';
 
 // Translations between the generated wire types and the runners' own types, in one place.
 
@@ -40,6 +42,8 @@ export const taskToProto: Readonly<Record<ModelTask, Task>> = {
   'text-generation': Task.TASK_TEXT_GENERATION,
   'object-detection': Task.TASK_OBJECT_DETECTION,
   'image-classification': Task.TASK_IMAGE_CLASSIFICATION,
+  'instance-segmentation': Task.TASK_INSTANCE_SEGMENTATION,
+  'pose-estimation': Task.TASK_POSE_ESTIMATION,
   embedding: Task.TASK_EMBEDDING,
 };
 
@@ -194,4 +198,16 @@ export function chunkToProto(chunk: GenerationChunk): GenerateChunk {
 
 export function visionTimingsToProto(timings: RunnerTimings, loadNs: number): VisionTimings {
   return { loadNs, ...timings, totalNs: timings.totalNs + loadNs };
+}
+
+export function segmentToProto({ box, classId, label, score, mask, polygons }: Segment): ProtoSegment {
+  return {
+    detection: { box, classId, label, score },
+    mask: { width: mask.size.width, height: mask.size.height, counts: mask.counts, area: mask.area },
+    polygons: (polygons ?? []).map((points) => ({ points })),
+  };
+}
+
+export function poseToProto({ box, classId, label, score, keypoints }: Pose): ProtoPose {
+  return { detection: { box, classId, label, score }, keypoints };
 }

@@ -439,6 +439,8 @@ describe('Models', () => {
         Task.TASK_TEXT_GENERATION,
         Task.TASK_OBJECT_DETECTION,
         Task.TASK_IMAGE_CLASSIFICATION,
+        Task.TASK_INSTANCE_SEGMENTATION,
+        Task.TASK_POSE_ESTIMATION,
         Task.TASK_EMBEDDING,
       ],
     });

@@ -63,6 +63,10 @@ export enum Task {
   TASK_IMAGE_CLASSIFICATION = 3,
   /** TASK_EMBEDDING - An encoder that turns texts into vectors (sentence-transformers, Optimum feature-extraction). */
   TASK_EMBEDDING = 4,
+  /** TASK_INSTANCE_SEGMENTATION - Objects with a mask each (YOLOv8-seg). */
+  TASK_INSTANCE_SEGMENTATION = 5,
+  /** TASK_POSE_ESTIMATION - People with their keypoints (YOLOv8-pose). */
+  TASK_POSE_ESTIMATION = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -83,6 +87,12 @@ export function taskFromJSON(object: any): Task {
     case 4:
     case "TASK_EMBEDDING":
       return Task.TASK_EMBEDDING;
+    case 5:
+    case "TASK_INSTANCE_SEGMENTATION":
+      return Task.TASK_INSTANCE_SEGMENTATION;
+    case 6:
+    case "TASK_POSE_ESTIMATION":
+      return Task.TASK_POSE_ESTIMATION;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -102,6 +112,10 @@ export function taskToJSON(object: Task): string {
       return "TASK_IMAGE_CLASSIFICATION";
     case Task.TASK_EMBEDDING:
       return "TASK_EMBEDDING";
+    case Task.TASK_INSTANCE_SEGMENTATION:
+      return "TASK_INSTANCE_SEGMENTATION";
+    case Task.TASK_POSE_ESTIMATION:
+      return "TASK_POSE_ESTIMATION";
     case Task.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -604,6 +604,113 @@ export interface ClassifyResponse {
   timings: VisionTimings | undefined;
 }
 
+export interface SegmentRequest {
+  model: string;
+  /** JPEG, PNG or WebP bytes. */
+  image: Buffer;
+  /** As DetectRequest's. */
+  confidenceThreshold?: number | undefined;
+  iouThreshold?: number | undefined;
+  maxDetections?: number | undefined;
+  classIds: number[];
+  context:
+    | RequestContext
+    | undefined;
+  /** Also trace each mask's outline as polygons. */
+  polygons: boolean;
+}
+
+/**
+ * A binary mask over the whole image as COCO's uncompressed RLE: pixels in column-major order,
+ * `counts` alternating runs of unset and set pixels, starting with unset ones (0 when the first
+ * pixel is set). pycocotools reads {"size": [height, width], "counts": counts}.
+ */
+export interface RleMask {
+  width: number;
+  height: number;
+  counts: number[];
+  /** Pixels set. */
+  area: number;
+}
+
+/** A closed outline through pixel corners: x, y, x, y, ... in original-image pixels, clockwise. */
+export interface Polygon {
+  points: number[];
+}
+
+export interface Segment {
+  detection: Detection | undefined;
+  mask:
+    | RleMask
+    | undefined;
+  /** The outer outline of each part of the mask, largest first, when asked; holes left out. */
+  polygons: Polygon[];
+}
+
+export interface SegmentResponse {
+  /** Best score first. */
+  segments: Segment[];
+  imageSize: ImageSize | undefined;
+  timings: VisionTimings | undefined;
+}
+
+/** One message of a SegmentUpload call: a piece of the image, or (last) the request. */
+export interface SegmentUploadPart {
+  imageChunk?: Buffer | undefined;
+  request?: SegmentRequest | undefined;
+}
+
+export interface PoseRequest {
+  model: string;
+  /** JPEG, PNG or WebP bytes. */
+  image: Buffer;
+  /** As DetectRequest's. */
+  confidenceThreshold?: number | undefined;
+  iouThreshold?: number | undefined;
+  maxDetections?: number | undefined;
+  classIds: number[];
+  context: RequestContext | undefined;
+}
+
+export interface Keypoint {
+  /** COCO's names for a 17-point model (nose, left_eye, ...), keypoint_<i> otherwise. */
+  name: string;
+  /** Original-image pixels, clipped to the image. */
+  x: number;
+  y: number;
+  /** The model's confidence that the point is visible, in [0, 1]; 1 when the model gives none. */
+  score: number;
+}
+
+export interface Pose {
+  detection:
+    | Detection
+    | undefined;
+  /** One per keypoint the model knows, in its order. */
+  keypoints: Keypoint[];
+}
+
+/** Two keypoints joined when a pose is drawn, by their index in Pose.keypoints. */
+export interface Limb {
+  from: number;
+  to: number;
+}
+
+export interface PoseResponse {
+  /** Best score first. */
+  poses: Pose[];
+  /** COCO's limbs for a 17-point model; empty when the model's points have no known skeleton. */
+  skeleton: Limb[];
+  imageSize: ImageSize | undefined;
+  timings: VisionTimings | undefined;
+}
+
+/** One message of a PoseUpload call: a piece of the image, or (last) the request. */
+export interface PoseUploadPart {
+  imageChunk?: Buffer | undefined;
+  request?: PoseRequest | undefined;
+}
+
 /** One text to embed, or its token ids (OpenAI accepts both). */
 export interface EmbedInput {
   text?: string | undefined;
@@ -4607,6 +4714,1457 @@ export const ClassifyResponse: MessageFns<ClassifyResponse> = {
   },
 };
 
+function createBaseSegmentRequest(): SegmentRequest {
+  return {
+    model: "",
+    image: Buffer.alloc(0),
+    confidenceThreshold: undefined,
+    iouThreshold: undefined,
+    maxDetections: undefined,
+    classIds: [],
+    context: undefined,
+    polygons: false,
+  };
+}
+
+export const SegmentRequest: MessageFns<SegmentRequest> = {
+  encode(message: SegmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    if (message.image.length !== 0) {
+      writer.uint32(18).bytes(message.image);
+    }
+    if (message.confidenceThreshold !== undefined) {
+      writer.uint32(29).float(message.confidenceThreshold);
+    }
+    if (message.iouThreshold !== undefined) {
+      writer.uint32(37).float(message.iouThreshold);
+    }
+    if (message.maxDetections !== undefined) {
+      writer.uint32(40).uint32(message.maxDetections);
+    }
+    if (message.classIds.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.classIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.context !== undefined) {
+      RequestContext.encode(message.context, writer.uint32(58).fork()).join();
+    }
+    if (message.polygons !== false) {
+      writer.uint32(64).bool(message.polygons);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SegmentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSegmentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.image = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.confidenceThreshold = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 37) {
+              break;
+            }
+
+            message.iouThreshold = reader.float();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxDetections = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.classIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.classIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.context = RequestContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.polygons = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SegmentRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      image: isSet(object.image) ? Buffer.from(bytesFromBase64(object.image)) : Buffer.alloc(0),
+      confidenceThreshold: isSet(object.confidenceThreshold)
+        ? globalThis.Number(object.confidenceThreshold)
+        : isSet(object.confidence_threshold)
+        ? globalThis.Number(object.confidence_threshold)
+        : undefined,
+      iouThreshold: isSet(object.iouThreshold)
+        ? globalThis.Number(object.iouThreshold)
+        : isSet(object.iou_threshold)
+        ? globalThis.Number(object.iou_threshold)
+        : undefined,
+      maxDetections: isSet(object.maxDetections)
+        ? globalThis.Number(object.maxDetections)
+        : isSet(object.max_detections)
+        ? globalThis.Number(object.max_detections)
+        : undefined,
+      classIds: globalThis.Array.isArray(object?.classIds)
+        ? object.classIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.class_ids)
+        ? object.class_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
+      polygons: isSet(object.polygons) ? globalThis.Boolean(object.polygons) : false,
+    };
+  },
+
+  toJSON(message: SegmentRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.image.length !== 0) {
+      obj.image = base64FromBytes(message.image);
+    }
+    if (message.confidenceThreshold !== undefined) {
+      obj.confidenceThreshold = floatToJson(message.confidenceThreshold);
+    }
+    if (message.iouThreshold !== undefined) {
+      obj.iouThreshold = floatToJson(message.iouThreshold);
+    }
+    if (message.maxDetections !== undefined) {
+      obj.maxDetections = Math.round(message.maxDetections);
+    }
+    if (message.classIds?.length) {
+      obj.classIds = message.classIds.map((e) => Math.round(e));
+    }
+    if (message.context !== undefined) {
+      obj.context = RequestContext.toJSON(message.context);
+    }
+    if (message.polygons !== false) {
+      obj.polygons = message.polygons;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SegmentRequest>): SegmentRequest {
+    return SegmentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SegmentRequest>): SegmentRequest {
+    const message = createBaseSegmentRequest();
+    message.model = object.model ?? "";
+    message.image = object.image ?? Buffer.alloc(0);
+    message.confidenceThreshold = object.confidenceThreshold ?? undefined;
+    message.iouThreshold = object.iouThreshold ?? undefined;
+    message.maxDetections = object.maxDetections ?? undefined;
+    message.classIds = object.classIds?.map((e) => e) || [];
+    message.context = (object.context !== undefined && object.context !== null)
+      ? RequestContext.fromPartial(object.context)
+      : undefined;
+    message.polygons = object.polygons ?? false;
+    return message;
+  },
+};
+
+function createBaseRleMask(): RleMask {
+  return { width: 0, height: 0, counts: [], area: 0 };
+}
+
+export const RleMask: MessageFns<RleMask> = {
+  encode(message: RleMask, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.width !== 0) {
+      writer.uint32(8).uint32(message.width);
+    }
+    if (message.height !== 0) {
+      writer.uint32(16).uint32(message.height);
+    }
+    if (message.counts.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.counts) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.area !== 0) {
+      writer.uint32(32).uint32(message.area);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RleMask {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRleMask();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.width = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.height = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.counts.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.counts.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.area = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RleMask {
+    return {
+      width: isSet(object.width) ? globalThis.Number(object.width) : 0,
+      height: isSet(object.height) ? globalThis.Number(object.height) : 0,
+      counts: globalThis.Array.isArray(object?.counts) ? object.counts.map((e: any) => globalThis.Number(e)) : [],
+      area: isSet(object.area) ? globalThis.Number(object.area) : 0,
+    };
+  },
+
+  toJSON(message: RleMask): unknown {
+    const obj: any = {};
+    if (message.width !== 0) {
+      obj.width = Math.round(message.width);
+    }
+    if (message.height !== 0) {
+      obj.height = Math.round(message.height);
+    }
+    if (message.counts?.length) {
+      obj.counts = message.counts.map((e) => Math.round(e));
+    }
+    if (message.area !== 0) {
+      obj.area = Math.round(message.area);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RleMask>): RleMask {
+    return RleMask.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RleMask>): RleMask {
+    const message = createBaseRleMask();
+    message.width = object.width ?? 0;
+    message.height = object.height ?? 0;
+    message.counts = object.counts?.map((e) => e) || [];
+    message.area = object.area ?? 0;
+    return message;
+  },
+};
+
+function createBasePolygon(): Polygon {
+  return { points: [] };
+}
+
+export const Polygon: MessageFns<Polygon> = {
+  encode(message: Polygon, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.points.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.points) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Polygon {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolygon();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.points.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.points.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Polygon {
+    return {
+      points: globalThis.Array.isArray(object?.points) ? object.points.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: Polygon): unknown {
+    const obj: any = {};
+    if (message.points?.length) {
+      obj.points = message.points.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Polygon>): Polygon {
+    return Polygon.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Polygon>): Polygon {
+    const message = createBasePolygon();
+    message.points = object.points?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSegment(): Segment {
+  return { detection: undefined, mask: undefined, polygons: [] };
+}
+
+export const Segment: MessageFns<Segment> = {
+  encode(message: Segment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.detection !== undefined) {
+      Detection.encode(message.detection, writer.uint32(10).fork()).join();
+    }
+    if (message.mask !== undefined) {
+      RleMask.encode(message.mask, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.polygons) {
+      Polygon.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Segment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSegment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.detection = Detection.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mask = RleMask.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.polygons.push(Polygon.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Segment {
+    return {
+      detection: isSet(object.detection) ? Detection.fromJSON(object.detection) : undefined,
+      mask: isSet(object.mask) ? RleMask.fromJSON(object.mask) : undefined,
+      polygons: globalThis.Array.isArray(object?.polygons) ? object.polygons.map((e: any) => Polygon.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Segment): unknown {
+    const obj: any = {};
+    if (message.detection !== undefined) {
+      obj.detection = Detection.toJSON(message.detection);
+    }
+    if (message.mask !== undefined) {
+      obj.mask = RleMask.toJSON(message.mask);
+    }
+    if (message.polygons?.length) {
+      obj.polygons = message.polygons.map((e) => Polygon.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Segment>): Segment {
+    return Segment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Segment>): Segment {
+    const message = createBaseSegment();
+    message.detection = (object.detection !== undefined && object.detection !== null)
+      ? Detection.fromPartial(object.detection)
+      : undefined;
+    message.mask = (object.mask !== undefined && object.mask !== null) ? RleMask.fromPartial(object.mask) : undefined;
+    message.polygons = object.polygons?.map((e) => Polygon.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSegmentResponse(): SegmentResponse {
+  return { segments: [], imageSize: undefined, timings: undefined };
+}
+
+export const SegmentResponse: MessageFns<SegmentResponse> = {
+  encode(message: SegmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.segments) {
+      Segment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.imageSize !== undefined) {
+      ImageSize.encode(message.imageSize, writer.uint32(18).fork()).join();
+    }
+    if (message.timings !== undefined) {
+      VisionTimings.encode(message.timings, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SegmentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSegmentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.segments.push(Segment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.imageSize = ImageSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.timings = VisionTimings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SegmentResponse {
+    return {
+      segments: globalThis.Array.isArray(object?.segments) ? object.segments.map((e: any) => Segment.fromJSON(e)) : [],
+      imageSize: isSet(object.imageSize)
+        ? ImageSize.fromJSON(object.imageSize)
+        : isSet(object.image_size)
+        ? ImageSize.fromJSON(object.image_size)
+        : undefined,
+      timings: isSet(object.timings) ? VisionTimings.fromJSON(object.timings) : undefined,
+    };
+  },
+
+  toJSON(message: SegmentResponse): unknown {
+    const obj: any = {};
+    if (message.segments?.length) {
+      obj.segments = message.segments.map((e) => Segment.toJSON(e));
+    }
+    if (message.imageSize !== undefined) {
+      obj.imageSize = ImageSize.toJSON(message.imageSize);
+    }
+    if (message.timings !== undefined) {
+      obj.timings = VisionTimings.toJSON(message.timings);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SegmentResponse>): SegmentResponse {
+    return SegmentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SegmentResponse>): SegmentResponse {
+    const message = createBaseSegmentResponse();
+    message.segments = object.segments?.map((e) => Segment.fromPartial(e)) || [];
+    message.imageSize = (object.imageSize !== undefined && object.imageSize !== null)
+      ? ImageSize.fromPartial(object.imageSize)
+      : undefined;
+    message.timings = (object.timings !== undefined && object.timings !== null)
+      ? VisionTimings.fromPartial(object.timings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSegmentUploadPart(): SegmentUploadPart {
+  return { imageChunk: undefined, request: undefined };
+}
+
+export const SegmentUploadPart: MessageFns<SegmentUploadPart> = {
+  encode(message: SegmentUploadPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.imageChunk !== undefined) {
+      writer.uint32(10).bytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      SegmentRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SegmentUploadPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSegmentUploadPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.imageChunk = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = SegmentRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SegmentUploadPart {
+    return {
+      imageChunk: isSet(object.imageChunk)
+        ? Buffer.from(bytesFromBase64(object.imageChunk))
+        : isSet(object.image_chunk)
+        ? Buffer.from(bytesFromBase64(object.image_chunk))
+        : undefined,
+      request: isSet(object.request) ? SegmentRequest.fromJSON(object.request) : undefined,
+    };
+  },
+
+  toJSON(message: SegmentUploadPart): unknown {
+    const obj: any = {};
+    if (message.imageChunk !== undefined) {
+      obj.imageChunk = base64FromBytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      obj.request = SegmentRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SegmentUploadPart>): SegmentUploadPart {
+    return SegmentUploadPart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SegmentUploadPart>): SegmentUploadPart {
+    const message = createBaseSegmentUploadPart();
+    message.imageChunk = object.imageChunk ?? undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? SegmentRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePoseRequest(): PoseRequest {
+  return {
+    model: "",
+    image: Buffer.alloc(0),
+    confidenceThreshold: undefined,
+    iouThreshold: undefined,
+    maxDetections: undefined,
+    classIds: [],
+    context: undefined,
+  };
+}
+
+export const PoseRequest: MessageFns<PoseRequest> = {
+  encode(message: PoseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    if (message.image.length !== 0) {
+      writer.uint32(18).bytes(message.image);
+    }
+    if (message.confidenceThreshold !== undefined) {
+      writer.uint32(29).float(message.confidenceThreshold);
+    }
+    if (message.iouThreshold !== undefined) {
+      writer.uint32(37).float(message.iouThreshold);
+    }
+    if (message.maxDetections !== undefined) {
+      writer.uint32(40).uint32(message.maxDetections);
+    }
+    if (message.classIds.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.classIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.context !== undefined) {
+      RequestContext.encode(message.context, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PoseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePoseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.image = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.confidenceThreshold = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 37) {
+              break;
+            }
+
+            message.iouThreshold = reader.float();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxDetections = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.classIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.classIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.context = RequestContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PoseRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      image: isSet(object.image) ? Buffer.from(bytesFromBase64(object.image)) : Buffer.alloc(0),
+      confidenceThreshold: isSet(object.confidenceThreshold)
+        ? globalThis.Number(object.confidenceThreshold)
+        : isSet(object.confidence_threshold)
+        ? globalThis.Number(object.confidence_threshold)
+        : undefined,
+      iouThreshold: isSet(object.iouThreshold)
+        ? globalThis.Number(object.iouThreshold)
+        : isSet(object.iou_threshold)
+        ? globalThis.Number(object.iou_threshold)
+        : undefined,
+      maxDetections: isSet(object.maxDetections)
+        ? globalThis.Number(object.maxDetections)
+        : isSet(object.max_detections)
+        ? globalThis.Number(object.max_detections)
+        : undefined,
+      classIds: globalThis.Array.isArray(object?.classIds)
+        ? object.classIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.class_ids)
+        ? object.class_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
+    };
+  },
+
+  toJSON(message: PoseRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.image.length !== 0) {
+      obj.image = base64FromBytes(message.image);
+    }
+    if (message.confidenceThreshold !== undefined) {
+      obj.confidenceThreshold = floatToJson(message.confidenceThreshold);
+    }
+    if (message.iouThreshold !== undefined) {
+      obj.iouThreshold = floatToJson(message.iouThreshold);
+    }
+    if (message.maxDetections !== undefined) {
+      obj.maxDetections = Math.round(message.maxDetections);
+    }
+    if (message.classIds?.length) {
+      obj.classIds = message.classIds.map((e) => Math.round(e));
+    }
+    if (message.context !== undefined) {
+      obj.context = RequestContext.toJSON(message.context);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PoseRequest>): PoseRequest {
+    return PoseRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PoseRequest>): PoseRequest {
+    const message = createBasePoseRequest();
+    message.model = object.model ?? "";
+    message.image = object.image ?? Buffer.alloc(0);
+    message.confidenceThreshold = object.confidenceThreshold ?? undefined;
+    message.iouThreshold = object.iouThreshold ?? undefined;
+    message.maxDetections = object.maxDetections ?? undefined;
+    message.classIds = object.classIds?.map((e) => e) || [];
+    message.context = (object.context !== undefined && object.context !== null)
+      ? RequestContext.fromPartial(object.context)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseKeypoint(): Keypoint {
+  return { name: "", x: 0, y: 0, score: 0 };
+}
+
+export const Keypoint: MessageFns<Keypoint> = {
+  encode(message: Keypoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.x !== 0) {
+      writer.uint32(21).float(message.x);
+    }
+    if (message.y !== 0) {
+      writer.uint32(29).float(message.y);
+    }
+    if (message.score !== 0) {
+      writer.uint32(37).float(message.score);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Keypoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeypoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 21) {
+              break;
+            }
+
+            message.x = reader.float();
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.y = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 37) {
+              break;
+            }
+
+            message.score = reader.float();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Keypoint {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      x: isSet(object.x) ? globalThis.Number(object.x) : 0,
+      y: isSet(object.y) ? globalThis.Number(object.y) : 0,
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+    };
+  },
+
+  toJSON(message: Keypoint): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.x !== 0) {
+      obj.x = floatToJson(message.x);
+    }
+    if (message.y !== 0) {
+      obj.y = floatToJson(message.y);
+    }
+    if (message.score !== 0) {
+      obj.score = floatToJson(message.score);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Keypoint>): Keypoint {
+    return Keypoint.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Keypoint>): Keypoint {
+    const message = createBaseKeypoint();
+    message.name = object.name ?? "";
+    message.x = object.x ?? 0;
+    message.y = object.y ?? 0;
+    message.score = object.score ?? 0;
+    return message;
+  },
+};
+
+function createBasePose(): Pose {
+  return { detection: undefined, keypoints: [] };
+}
+
+export const Pose: MessageFns<Pose> = {
+  encode(message: Pose, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.detection !== undefined) {
+      Detection.encode(message.detection, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.keypoints) {
+      Keypoint.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Pose {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePose();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.detection = Detection.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keypoints.push(Keypoint.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Pose {
+    return {
+      detection: isSet(object.detection) ? Detection.fromJSON(object.detection) : undefined,
+      keypoints: globalThis.Array.isArray(object?.keypoints)
+        ? object.keypoints.map((e: any) => Keypoint.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Pose): unknown {
+    const obj: any = {};
+    if (message.detection !== undefined) {
+      obj.detection = Detection.toJSON(message.detection);
+    }
+    if (message.keypoints?.length) {
+      obj.keypoints = message.keypoints.map((e) => Keypoint.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Pose>): Pose {
+    return Pose.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Pose>): Pose {
+    const message = createBasePose();
+    message.detection = (object.detection !== undefined && object.detection !== null)
+      ? Detection.fromPartial(object.detection)
+      : undefined;
+    message.keypoints = object.keypoints?.map((e) => Keypoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLimb(): Limb {
+  return { from: 0, to: 0 };
+}
+
+export const Limb: MessageFns<Limb> = {
+  encode(message: Limb, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== 0) {
+      writer.uint32(8).uint32(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(16).uint32(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Limb {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLimb();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.from = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.to = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Limb {
+    return {
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+    };
+  },
+
+  toJSON(message: Limb): unknown {
+    const obj: any = {};
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Limb>): Limb {
+    return Limb.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Limb>): Limb {
+    const message = createBaseLimb();
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    return message;
+  },
+};
+
+function createBasePoseResponse(): PoseResponse {
+  return { poses: [], skeleton: [], imageSize: undefined, timings: undefined };
+}
+
+export const PoseResponse: MessageFns<PoseResponse> = {
+  encode(message: PoseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.poses) {
+      Pose.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.skeleton) {
+      Limb.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.imageSize !== undefined) {
+      ImageSize.encode(message.imageSize, writer.uint32(26).fork()).join();
+    }
+    if (message.timings !== undefined) {
+      VisionTimings.encode(message.timings, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PoseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePoseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.poses.push(Pose.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.skeleton.push(Limb.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.imageSize = ImageSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.timings = VisionTimings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PoseResponse {
+    return {
+      poses: globalThis.Array.isArray(object?.poses) ? object.poses.map((e: any) => Pose.fromJSON(e)) : [],
+      skeleton: globalThis.Array.isArray(object?.skeleton) ? object.skeleton.map((e: any) => Limb.fromJSON(e)) : [],
+      imageSize: isSet(object.imageSize)
+        ? ImageSize.fromJSON(object.imageSize)
+        : isSet(object.image_size)
+        ? ImageSize.fromJSON(object.image_size)
+        : undefined,
+      timings: isSet(object.timings) ? VisionTimings.fromJSON(object.timings) : undefined,
+    };
+  },
+
+  toJSON(message: PoseResponse): unknown {
+    const obj: any = {};
+    if (message.poses?.length) {
+      obj.poses = message.poses.map((e) => Pose.toJSON(e));
+    }
+    if (message.skeleton?.length) {
+      obj.skeleton = message.skeleton.map((e) => Limb.toJSON(e));
+    }
+    if (message.imageSize !== undefined) {
+      obj.imageSize = ImageSize.toJSON(message.imageSize);
+    }
+    if (message.timings !== undefined) {
+      obj.timings = VisionTimings.toJSON(message.timings);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PoseResponse>): PoseResponse {
+    return PoseResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PoseResponse>): PoseResponse {
+    const message = createBasePoseResponse();
+    message.poses = object.poses?.map((e) => Pose.fromPartial(e)) || [];
+    message.skeleton = object.skeleton?.map((e) => Limb.fromPartial(e)) || [];
+    message.imageSize = (object.imageSize !== undefined && object.imageSize !== null)
+      ? ImageSize.fromPartial(object.imageSize)
+      : undefined;
+    message.timings = (object.timings !== undefined && object.timings !== null)
+      ? VisionTimings.fromPartial(object.timings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePoseUploadPart(): PoseUploadPart {
+  return { imageChunk: undefined, request: undefined };
+}
+
+export const PoseUploadPart: MessageFns<PoseUploadPart> = {
+  encode(message: PoseUploadPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.imageChunk !== undefined) {
+      writer.uint32(10).bytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      PoseRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PoseUploadPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePoseUploadPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.imageChunk = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = PoseRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PoseUploadPart {
+    return {
+      imageChunk: isSet(object.imageChunk)
+        ? Buffer.from(bytesFromBase64(object.imageChunk))
+        : isSet(object.image_chunk)
+        ? Buffer.from(bytesFromBase64(object.image_chunk))
+        : undefined,
+      request: isSet(object.request) ? PoseRequest.fromJSON(object.request) : undefined,
+    };
+  },
+
+  toJSON(message: PoseUploadPart): unknown {
+    const obj: any = {};
+    if (message.imageChunk !== undefined) {
+      obj.imageChunk = base64FromBytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      obj.request = PoseRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PoseUploadPart>): PoseUploadPart {
+    return PoseUploadPart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PoseUploadPart>): PoseUploadPart {
+    const message = createBasePoseUploadPart();
+    message.imageChunk = object.imageChunk ?? undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? PoseRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseEmbedInput(): EmbedInput {
   return { text: undefined, tokens: undefined };
 }
@@ -5231,6 +6789,49 @@ export const InferenceService = {
     responseSerialize: (value: ClassifyResponse): Buffer => Buffer.from(ClassifyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClassifyResponse => ClassifyResponse.decode(value),
   },
+  /**
+   * Finds objects with a mask each (a segmentation model: YOLOv8-seg); masks are at the
+   * original image's size.
+   */
+  segment: {
+    path: "/vmm.v1.Inference/Segment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SegmentRequest): Buffer => Buffer.from(SegmentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SegmentRequest => SegmentRequest.decode(value),
+    responseSerialize: (value: SegmentResponse): Buffer => Buffer.from(SegmentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SegmentResponse => SegmentResponse.decode(value),
+  },
+  /** Segment, with the image sent in pieces as DetectUpload's is. */
+  segmentUpload: {
+    path: "/vmm.v1.Inference/SegmentUpload" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: SegmentUploadPart): Buffer => Buffer.from(SegmentUploadPart.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SegmentUploadPart => SegmentUploadPart.decode(value),
+    responseSerialize: (value: SegmentResponse): Buffer => Buffer.from(SegmentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SegmentResponse => SegmentResponse.decode(value),
+  },
+  /** Finds people with their keypoints (a pose model: YOLOv8-pose). */
+  pose: {
+    path: "/vmm.v1.Inference/Pose" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PoseRequest): Buffer => Buffer.from(PoseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PoseRequest => PoseRequest.decode(value),
+    responseSerialize: (value: PoseResponse): Buffer => Buffer.from(PoseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PoseResponse => PoseResponse.decode(value),
+  },
+  /** Pose, with the image sent in pieces as DetectUpload's is. */
+  poseUpload: {
+    path: "/vmm.v1.Inference/PoseUpload" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: PoseUploadPart): Buffer => Buffer.from(PoseUploadPart.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PoseUploadPart => PoseUploadPart.decode(value),
+    responseSerialize: (value: PoseResponse): Buffer => Buffer.from(PoseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PoseResponse => PoseResponse.decode(value),
+  },
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed: {
     path: "/vmm.v1.Inference/Embed" as const,
@@ -5265,6 +6866,17 @@ export interface InferenceServer extends UntypedServiceImplementation {
   detectUpload: handleClientStreamingCall<DetectUploadPart, DetectResponse>;
   /** Classify, with the image sent in pieces as DetectUpload's is. */
   classifyUpload: handleClientStreamingCall<ClassifyUploadPart, ClassifyResponse>;
+  /**
+   * Finds objects with a mask each (a segmentation model: YOLOv8-seg); masks are at the
+   * original image's size.
+   */
+  segment: handleUnaryCall<SegmentRequest, SegmentResponse>;
+  /** Segment, with the image sent in pieces as DetectUpload's is. */
+  segmentUpload: handleClientStreamingCall<SegmentUploadPart, SegmentResponse>;
+  /** Finds people with their keypoints (a pose model: YOLOv8-pose). */
+  pose: handleUnaryCall<PoseRequest, PoseResponse>;
+  /** Pose, with the image sent in pieces as DetectUpload's is. */
+  poseUpload: handleClientStreamingCall<PoseUploadPart, PoseResponse>;
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed: handleUnaryCall<EmbedRequest, EmbedResponse>;
 }
@@ -5355,6 +6967,72 @@ export interface InferenceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ClassifyResponse) => void,
   ): ClientWritableStream<ClassifyUploadPart>;
+  /**
+   * Finds objects with a mask each (a segmentation model: YOLOv8-seg); masks are at the
+   * original image's size.
+   */
+  segment(
+    request: SegmentRequest,
+    callback: (error: ServiceError | null, response: SegmentResponse) => void,
+  ): ClientUnaryCall;
+  segment(
+    request: SegmentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SegmentResponse) => void,
+  ): ClientUnaryCall;
+  segment(
+    request: SegmentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SegmentResponse) => void,
+  ): ClientUnaryCall;
+  /** Segment, with the image sent in pieces as DetectUpload's is. */
+  segmentUpload(
+    callback: (error: ServiceError | null, response: SegmentResponse) => void,
+  ): ClientWritableStream<SegmentUploadPart>;
+  segmentUpload(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SegmentResponse) => void,
+  ): ClientWritableStream<SegmentUploadPart>;
+  segmentUpload(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SegmentResponse) => void,
+  ): ClientWritableStream<SegmentUploadPart>;
+  segmentUpload(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SegmentResponse) => void,
+  ): ClientWritableStream<SegmentUploadPart>;
+  /** Finds people with their keypoints (a pose model: YOLOv8-pose). */
+  pose(request: PoseRequest, callback: (error: ServiceError | null, response: PoseResponse) => void): ClientUnaryCall;
+  pose(
+    request: PoseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PoseResponse) => void,
+  ): ClientUnaryCall;
+  pose(
+    request: PoseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PoseResponse) => void,
+  ): ClientUnaryCall;
+  /** Pose, with the image sent in pieces as DetectUpload's is. */
+  poseUpload(
+    callback: (error: ServiceError | null, response: PoseResponse) => void,
+  ): ClientWritableStream<PoseUploadPart>;
+  poseUpload(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PoseResponse) => void,
+  ): ClientWritableStream<PoseUploadPart>;
+  poseUpload(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PoseResponse) => void,
+  ): ClientWritableStream<PoseUploadPart>;
+  poseUpload(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PoseResponse) => void,
+  ): ClientWritableStream<PoseUploadPart>;
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed(
     request: EmbedRequest,
