@@ -60,8 +60,16 @@ export {
   classifyRequest,
   detectResponse,
   classifyResponse,
+  segmentSchema,
+  poseSchema,
+  segmentRequest,
+  poseRequest,
+  segmentResponse,
+  poseResponse,
   type DetectBody,
   type ClassifyBody,
+  type SegmentBody,
+  type PoseBody,
 } from './vision.js';
 export { errorResponse, shapeForPath, type ErrorShape } from './error-response.js';
 export { float32, fromText, safeInt, uint32, FLOAT32_MAX, UINT32_MAX } from './proto-range.js';

@@ -355,6 +355,8 @@ const taskNames: Readonly<Partial<Record<Task, string>>> = {
   [Task.TASK_TEXT_GENERATION]: 'text-generation',
   [Task.TASK_OBJECT_DETECTION]: 'object-detection',
   [Task.TASK_IMAGE_CLASSIFICATION]: 'image-classification',
+  [Task.TASK_INSTANCE_SEGMENTATION]: 'instance-segmentation',
+  [Task.TASK_POSE_ESTIMATION]: 'pose-estimation',
   [Task.TASK_EMBEDDING]: 'embedding',
 };
 

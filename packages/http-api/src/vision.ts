@@ -3,7 +3,12 @@ import type {
   ClassifyResponse,
   DetectRequest,
   DetectResponse,
+  Detection,
+  PoseRequest,
+  PoseResponse,
   RequestContext,
+  SegmentRequest,
+  SegmentResponse,
   VisionTimings,
 } from '@vmm/proto';
 import { z } from 'zod';
@@ -28,6 +33,18 @@ export const detectSchema = z.strictObject({
   backend: backendField,
 });
 
+/** A form's true/false (and JSON's booleans). */
+const flag = z.preprocess(
+  (value) => (value === 'true' ? true : value === 'false' ? false : value),
+  z.boolean({ message: 'must be true or false' }),
+);
+
+/** Segmentation takes what detection takes, and whether to trace outlines. */
+export const segmentSchema = detectSchema.extend({ polygons: flag.optional() });
+
+/** Pose estimation takes what detection takes. */
+export const poseSchema = detectSchema;
+
 export const classifySchema = z.strictObject({
   model: z.string().min(1),
   image: base64,
@@ -38,6 +55,8 @@ export const classifySchema = z.strictObject({
 
 export type DetectBody = z.infer<typeof detectSchema>;
 export type ClassifyBody = z.infer<typeof classifySchema>;
+export type SegmentBody = z.infer<typeof segmentSchema>;
+export type PoseBody = z.infer<typeof poseSchema>;
 
 export function decodeBase64Image(text: string): Buffer {
   return Buffer.from(text.replace(/^data:[\w/+.-]+;base64,/, ''), 'base64');
@@ -55,6 +74,14 @@ export function detectRequest(body: DetectBody, image: Buffer, context: RequestC
   };
 }
 
+export function segmentRequest(body: SegmentBody, image: Buffer, context: RequestContext): SegmentRequest {
+  return { ...detectRequest(body, image, context), polygons: body.polygons ?? false };
+}
+
+export function poseRequest(body: PoseBody, image: Buffer, context: RequestContext): PoseRequest {
+  return detectRequest(body, image, context);
+}
+
 export function classifyRequest(body: ClassifyBody, image: Buffer, context: RequestContext): ClassifyRequest {
   return { model: body.model, image, topK: body.top_k, context };
 }
@@ -68,15 +95,51 @@ const timings = (t: VisionTimings | undefined) => ({
   total_ns: t?.totalNs ?? 0,
 });
 
+const detection = (d: Detection | undefined) => ({
+  box: d?.box,
+  class_id: d?.classId ?? 0,
+  label: d?.label ?? '',
+  score: d?.score ?? 0,
+});
+
 export function detectResponse(model: string, response: DetectResponse) {
   return {
     model,
-    detections: response.detections.map((d) => ({
-      box: d.box,
-      class_id: d.classId,
-      label: d.label,
-      score: d.score,
+    detections: response.detections.map(detection),
+    image: response.imageSize,
+    timings: timings(response.timings),
+  };
+}
+
+/**
+ * Masks as COCO's uncompressed RLE (`size` is [height, width], as pycocotools takes it), with
+ * their area; outlines only when asked.
+ */
+export function segmentResponse(model: string, response: SegmentResponse) {
+  return {
+    model,
+    segments: response.segments.map((s) => ({
+      ...detection(s.detection),
+      mask: {
+        size: [s.mask?.height ?? 0, s.mask?.width ?? 0],
+        counts: s.mask?.counts ?? [],
+        area: s.mask?.area ?? 0,
+      },
+      ...(s.polygons.length > 0 ? { polygons: s.polygons.map((p) => p.points) } : {}),
     })),
+    image: response.imageSize,
+    timings: timings(response.timings),
+  };
+}
+
+export function poseResponse(model: string, response: PoseResponse) {
+  return {
+    model,
+    poses: response.poses.map((p) => ({
+      ...detection(p.detection),
+      keypoints: p.keypoints.map((k) => ({ name: k.name, x: k.x, y: k.y, score: k.score })),
+    })),
+    skeleton: response.skeleton.map((limb) => [limb.from, limb.to]),
     image: response.imageSize,
     timings: timings(response.timings),
   };

@@ -18,7 +18,11 @@ import {
   InferenceService,
   ModelsClient,
   ModelsService,
+  PoseRequest,
+  type PoseResponse,
   Role,
+  SegmentRequest,
+  type SegmentResponse,
   Task,
   ToolChoiceMode,
   type ChatRequest,
@@ -90,6 +94,33 @@ function streamTokens(
   }, 10);
 }
 
+const SEGMENT_ANSWER: SegmentResponse = {
+  segments: [
+    {
+      detection: { box: { x1: 1, y1: 2, x2: 3, y2: 4 }, classId: 7, label: 'cat', score: 0.5 },
+      mask: { width: 4, height: 5, counts: [6, 2, 3, 2, 7], area: 4 },
+      polygons: [{ points: [1, 2, 3, 2, 3, 4, 1, 4] }],
+    },
+  ],
+  imageSize: { width: 4, height: 5 },
+  timings: { loadNs: 0, decodeNs: 1, preprocessNs: 2, inferenceNs: 3, postprocessNs: 4, totalNs: 10 },
+};
+
+const POSE_ANSWER: PoseResponse = {
+  poses: [
+    {
+      detection: { box: { x1: 1, y1: 2, x2: 3, y2: 4 }, classId: 0, label: 'person', score: 0.75 },
+      keypoints: [
+        { name: 'nose', x: 2, y: 2.5, score: 0.5 },
+        { name: 'left_eye', x: 2.25, y: 2.25, score: 0.25 },
+      ],
+    },
+  ],
+  skeleton: [{ from: 0, to: 1 }],
+  imageSize: { width: 10, height: 10 },
+  timings: undefined,
+};
+
 const inference: InferenceServer = {
   generate(call) {
     received.generate = call.request;
@@ -150,6 +181,28 @@ const inference: InferenceServer = {
   classifyUpload(call, callback) {
     call.on('data', () => undefined);
     call.on('end', () => callback(null, { classes: [], imageSize: undefined, timings: undefined }));
+  },
+  segment(call, callback) {
+    // Echo the request's outline flag as the number of outlines.
+    callback(null, {
+      ...SEGMENT_ANSWER,
+      segments: SEGMENT_ANSWER.segments.map((s) => ({
+        ...s,
+        polygons: call.request.polygons ? s.polygons : [],
+      })),
+    });
+  },
+  segmentUpload(call, callback) {
+    call.on('data', () => undefined);
+    call.on('end', () => callback(null, SEGMENT_ANSWER));
+  },
+  pose(_call, callback) {
+    callback(null, POSE_ANSWER);
+  },
+  poseUpload(call, callback) {
+    let pieces = 0;
+    call.on('data', (part: { imageChunk?: Buffer }) => (pieces += part.imageChunk ? 1 : 0));
+    call.on('end', () => callback(null, { ...POSE_ANSWER, imageSize: { width: pieces, height: 0 } }));
   },
   embed(call, callback) {
     received.embed = call.request;
@@ -558,6 +611,58 @@ describe('Inference.Detect and Classify', () => {
     const vmmError = fromGrpcError(error as ServiceError);
     expect(vmmError.code).toBe(ErrorCode.ResourceExhausted);
     expect(vmmError.retryAfterMs).toBe(1500);
+  });
+});
+
+describe('Inference.Segment and Pose', () => {
+  it('returns masks as runs, outlines when asked, and keypoints with the skeleton', async () => {
+    const segment = (polygons: boolean) =>
+      new Promise<SegmentResponse>((resolve, reject) =>
+        inferenceClient.segment(
+          SegmentRequest.fromPartial({ model: 'seg', image: Buffer.from([1]), polygons }),
+          (error, value) => (error ? reject(error) : resolve(value)),
+        ),
+      );
+    expect(await segment(true)).toEqual(SEGMENT_ANSWER);
+    expect((await segment(false)).segments[0]?.polygons).toEqual([]);
+    const pose = await new Promise<PoseResponse>((resolve, reject) =>
+      inferenceClient.pose(
+        PoseRequest.fromPartial({ model: 'pose', image: Buffer.from([1]) }),
+        (error, value) => (error ? reject(error) : resolve(value)),
+      ),
+    );
+    expect(pose).toEqual(POSE_ANSWER);
+  });
+
+  it('uploads for segmentation and pose in pieces, then the request', async () => {
+    const upload = <T>(
+      request: SegmentRequest | PoseRequest,
+      start: (cb: (error: ServiceError | null, value?: T) => void) => {
+        write(part: object): void;
+        end(): void;
+      },
+    ) =>
+      new Promise<T>((resolve, reject) => {
+        const call = start((error, value) => (error ? reject(error) : resolve(value as T)));
+        for (let i = 0; i < 3; i += 1) call.write({ imageChunk: Buffer.from([i]) });
+        call.write({ request });
+        call.end();
+      });
+    expect(
+      await upload<SegmentResponse>(SegmentRequest.fromPartial({ model: 'm' }), (cb) =>
+        inferenceClient.segmentUpload(cb),
+      ),
+    ).toEqual(SEGMENT_ANSWER);
+    expect(
+      (
+        await upload<PoseResponse>(PoseRequest.fromPartial({ model: 'm' }), (cb) =>
+          inferenceClient.poseUpload(cb),
+        )
+      ).imageSize,
+    ).toEqual({
+      width: 3,
+      height: 0,
+    });
   });
 });
 

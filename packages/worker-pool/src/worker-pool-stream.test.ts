@@ -58,6 +58,10 @@ beforeAll(async () => {
     chat: unimplemented,
     detect: unimplemented,
     classify: unimplemented,
+    segment: unimplemented,
+    segmentUpload: unimplemented,
+    pose: unimplemented,
+    poseUpload: unimplemented,
     embed: unimplemented,
     detectUpload(call, callback) {
       const seen: string[] = [];

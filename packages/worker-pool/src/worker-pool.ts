@@ -26,6 +26,10 @@ import {
   type EmbedResponse,
   type DetectRequest,
   type DetectResponse,
+  type PoseRequest,
+  type PoseResponse,
+  type SegmentRequest,
+  type SegmentResponse,
   InferenceClient,
   type ModelInfo,
   ModelsClient,
@@ -458,6 +462,80 @@ export class WorkerPool {
       pin,
       pieces,
       (handle, answer) => handle.inference.classifyUpload(metadata, answer),
+      served,
+    );
+  }
+
+  /** Inference.Segment on the first worker that answers. */
+  segment(
+    request: SegmentRequest,
+    pin: BackendName | undefined,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<SegmentResponse> {
+    return this.unary(
+      request.model,
+      pin,
+      (handle) =>
+        new Promise((resolve, reject) =>
+          handle.inference.segment(request, metadata, (error, value) =>
+            error ? reject(error) : resolve(value),
+          ),
+        ),
+      served,
+    );
+  }
+
+  /** Inference.Pose on the first worker that answers. */
+  pose(
+    request: PoseRequest,
+    pin: BackendName | undefined,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<PoseResponse> {
+    return this.unary(
+      request.model,
+      pin,
+      (handle) =>
+        new Promise((resolve, reject) =>
+          handle.inference.pose(request, metadata, (error, value) =>
+            error ? reject(error) : resolve(value),
+          ),
+        ),
+      served,
+    );
+  }
+
+  /** Inference.SegmentUpload, as `detectUpload`. */
+  segmentUpload(
+    model: string,
+    pin: BackendName | undefined,
+    pieces: AsyncIterable<Buffer>,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<PendingUpload<SegmentRequest, SegmentResponse>> {
+    return this.upload(
+      model,
+      pin,
+      pieces,
+      (handle, answer) => handle.inference.segmentUpload(metadata, answer),
+      served,
+    );
+  }
+
+  /** Inference.PoseUpload, as `detectUpload`. */
+  poseUpload(
+    model: string,
+    pin: BackendName | undefined,
+    pieces: AsyncIterable<Buffer>,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<PendingUpload<PoseRequest, PoseResponse>> {
+    return this.upload(
+      model,
+      pin,
+      pieces,
+      (handle, answer) => handle.inference.poseUpload(metadata, answer),
       served,
     );
   }
