@@ -263,11 +263,14 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
 }
 
 /** A served vision request: one image, its time by stage. */
+/** The vision routes, as the `task` label of vmm_vision_requests_total names them. */
+export type VisionKind = 'detect' | 'classify' | 'segment' | 'pose';
+
 export function recordVision(
   metrics: Metrics,
   model: string,
   backend: string,
-  task: 'detect' | 'classify',
+  task: VisionKind,
   timings:
     | { loadNs: number; decodeNs: number; preprocessNs: number; inferenceNs: number; postprocessNs: number }
     | undefined,

@@ -3,6 +3,8 @@
 import {
   classifySchema,
   detectSchema,
+  poseSchema,
+  segmentSchema,
   ollamaChatSchema,
   ollamaEmbedSchema,
   ollamaGenerateSchema,
@@ -52,6 +54,10 @@ const detectForm = detectSchema.extend({
   class_ids: z.string().optional().describe('comma-separated class ids to keep'),
 });
 const classifyForm = classifySchema.extend({ image: imageFile });
+const segmentForm = detectForm.extend({
+  polygons: z.enum(['true', 'false']).optional().describe('also trace each mask’s outline'),
+});
+const poseForm = detectForm.extend({});
 /** A 1×1 PNG: an example that passes the base64 pattern it documents. */
 const PNG_EXAMPLE =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
@@ -59,7 +65,8 @@ const PNG_EXAMPLE =
 const tagDescriptions = {
   ollama: 'Ollama’s API: text generation, chat, embeddings and model management, NDJSON streams.',
   openai: 'OpenAI’s API: chat and legacy completions, responses, embeddings and models, SSE streams.',
-  vision: 'VMM’s vision API: detection and classification, JSON with base64 or multipart uploads.',
+  vision:
+    'VMM’s vision API: detection, classification, instance segmentation and pose, JSON with base64 or multipart uploads.',
   batches: 'OpenAI’s files and batches: JSONL requests run later through a queue.',
   operations: 'Health, readiness, metrics, the worker pool and this document.',
 } as const;
@@ -443,6 +450,37 @@ const operations: Operation[] = [
     },
     form: { schema: classifyForm, id: 'ClassifyForm' },
     response: { schema: out.classifyResponse, id: 'ClassifyResponse' },
+    errors: 'openai',
+  },
+  {
+    method: 'post',
+    path: '/v1/vision/segment',
+    operationId: 'segment',
+    summary:
+      'Segment objects (a YOLOv8-seg model): boxes with masks at the image’s size as COCO RLE, outlines when asked',
+    tag: 'vision',
+    request: {
+      schema: segmentSchema,
+      id: 'SegmentRequest',
+      example: { model: 'yolov8n-seg-squares', image: PNG_EXAMPLE, polygons: true },
+    },
+    form: { schema: segmentForm, id: 'SegmentForm' },
+    response: { schema: out.segmentResponse, id: 'SegmentResponse' },
+    errors: 'openai',
+  },
+  {
+    method: 'post',
+    path: '/v1/vision/pose',
+    operationId: 'pose',
+    summary: 'Find people and their keypoints (a YOLOv8-pose model), with the skeleton that joins them',
+    tag: 'vision',
+    request: {
+      schema: poseSchema,
+      id: 'PoseRequest',
+      example: { model: 'yolov8n-pose-squares', image: PNG_EXAMPLE },
+    },
+    form: { schema: poseForm, id: 'PoseForm' },
+    response: { schema: out.poseResponse, id: 'PoseResponse' },
     errors: 'openai',
   },
   {

@@ -105,6 +105,21 @@ export function useWorkers(...envs: WorkerEnv[]): WorkerProcess[] {
   return workers;
 }
 
+/** For the calling test file: one worker process on a models directory of its own, written by `write`. */
+export function useWorkerOn(write: (dir: string) => void, env: Record<string, string> = {}): WorkerProcess[] {
+  const modelsDir = mkdtempSync(join(tmpdir(), 'vmm-gateway-own-'));
+  const workers: WorkerProcess[] = [];
+  beforeAll(async () => {
+    write(modelsDir);
+    workers.push(await startWorker(modelsDir, env));
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map(stopWorker));
+    removeModels(modelsDir);
+  });
+  return workers;
+}
+
 /** For the calling test file: a gateway started before the tests (config read then), closed after. */
 export function useGateway(
   config: () => GatewayConfig,

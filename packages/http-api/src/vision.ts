@@ -42,8 +42,8 @@ const flag = z.preprocess(
 /** Segmentation takes what detection takes, and whether to trace outlines. */
 export const segmentSchema = detectSchema.extend({ polygons: flag.optional() });
 
-/** Pose estimation takes what detection takes. */
-export const poseSchema = detectSchema;
+/** Pose estimation takes what detection takes (a schema of its own: OpenAPI names it apart). */
+export const poseSchema = detectSchema.extend({});
 
 export const classifySchema = z.strictObject({
   model: z.string().min(1),

@@ -13,7 +13,15 @@ export const ollamaDetails = z.looseObject({
   families: z.array(z.string()),
   parameter_size: z.string(),
   quantization_level: z.string(),
-  task: z.enum(['text-generation', 'object-detection', 'image-classification', 'embedding', 'unknown']),
+  task: z.enum([
+    'text-generation',
+    'object-detection',
+    'image-classification',
+    'instance-segmentation',
+    'pose-estimation',
+    'embedding',
+    'unknown',
+  ]),
 });
 
 const ollamaModel = z.looseObject({
@@ -239,6 +247,49 @@ const visionTimings = z.looseObject({
 export const detectResponse = z.looseObject({
   model: z.string(),
   detections: z.array(z.looseObject({ class_id: int, label: z.string(), score: z.number(), box })),
+  image: imageSize,
+  timings: visionTimings,
+});
+
+const detection = { class_id: int, label: z.string(), score: z.number(), box };
+
+export const segmentResponse = z.looseObject({
+  model: z.string(),
+  segments: z.array(
+    z.looseObject({
+      ...detection,
+      mask: z
+        .looseObject({
+          size: z.tuple([int, int]).describe('[height, width], as pycocotools reads it'),
+          counts: z
+            .array(int)
+            .describe(
+              'column-major runs of unset and set pixels, starting with unset (COCO uncompressed RLE)',
+            ),
+          area: int.describe('pixels set'),
+        })
+        .describe('the mask over the whole image'),
+      polygons: z
+        .array(z.array(int))
+        .optional()
+        .describe('with polygons: each part’s outline, [x, y, x, y, …] through pixel corners, largest first'),
+    }),
+  ),
+  image: imageSize,
+  timings: visionTimings,
+});
+
+export const poseResponse = z.looseObject({
+  model: z.string(),
+  poses: z.array(
+    z.looseObject({
+      ...detection,
+      keypoints: z.array(
+        z.looseObject({ name: z.string(), x: z.number(), y: z.number(), score: z.number() }),
+      ),
+    }),
+  ),
+  skeleton: z.array(z.tuple([int, int])).describe('keypoint index pairs joined when a pose is drawn'),
   image: imageSize,
   timings: visionTimings,
 });

@@ -11,19 +11,29 @@ import {
   detectSchema,
   keepAliveMs,
   parseBody,
+  poseRequest,
+  poseResponse,
+  poseSchema,
+  segmentRequest,
+  segmentResponse,
+  segmentSchema,
 } from '@vmm/http-api';
 import type {
   ClassifyRequest,
   ClassifyResponse,
   DetectRequest,
   DetectResponse,
+  PoseRequest,
+  PoseResponse,
   RequestContext,
+  SegmentRequest,
+  SegmentResponse,
   VisionTimings,
 } from '@vmm/proto';
 import { type BackendName, backendNames, type PendingUpload, type WorkerPool } from '@vmm/worker-pool';
 import type { z } from 'zod';
 import { sendError } from '../error-shapes.js';
-import { recordVision } from '../metrics.js';
+import { recordVision, type VisionKind } from '../metrics.js';
 import { readJsonImage } from '../json-image-body.js';
 import { streamMultipart } from '../multipart.js';
 import { pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
@@ -36,9 +46,9 @@ interface Timed {
 /** The fields every vision body has. */
 type VisionBody = Pick<z.infer<typeof classifySchema>, 'model' | 'image' | 'keep_alive' | 'backend'>;
 
-/** What differs between detection and classification on the way to a worker and back. */
+/** What differs between the vision tasks on the way to a worker and back. */
 interface VisionCall<Body extends VisionBody, Call, Answer extends Timed> {
-  kind: 'detect' | 'classify';
+  kind: VisionKind;
   parse(body: unknown): Body;
   request(body: Body, image: Buffer, context: RequestContext): Call;
   unary(
@@ -77,6 +87,26 @@ const classify: VisionCall<z.infer<typeof classifySchema>, ClassifyRequest, Clas
   upload: (pool, model, pin, pieces, metadata, served) =>
     pool.classifyUpload(model, pin, pieces, metadata, served),
   response: classifyResponse,
+};
+
+const segment: VisionCall<z.infer<typeof segmentSchema>, SegmentRequest, SegmentResponse> = {
+  kind: 'segment',
+  parse: (body) => parseBody(segmentSchema, body),
+  request: segmentRequest,
+  unary: (pool, request, pin, metadata, served) => pool.segment(request, pin, metadata, served),
+  upload: (pool, model, pin, pieces, metadata, served) =>
+    pool.segmentUpload(model, pin, pieces, metadata, served),
+  response: segmentResponse,
+};
+
+const pose: VisionCall<z.infer<typeof poseSchema>, PoseRequest, PoseResponse> = {
+  kind: 'pose',
+  parse: (body) => parseBody(poseSchema, body),
+  request: poseRequest,
+  unary: (pool, request, pin, metadata, served) => pool.pose(request, pin, metadata, served),
+  upload: (pool, model, pin, pieces, metadata, served) =>
+    pool.poseUpload(model, pin, pieces, metadata, served),
+  response: poseResponse,
 };
 
 /** A form's fields as the JSON body the schema expects (numbers and lists from their text). */
@@ -252,5 +282,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
 
   router.post('/v1/vision/detect', (req, res) => void handle(detect)(req, res));
   router.post('/v1/vision/classify', (req, res) => void handle(classify)(req, res));
+  router.post('/v1/vision/segment', (req, res) => void handle(segment)(req, res));
+  router.post('/v1/vision/pose', (req, res) => void handle(pose)(req, res));
   return router;
 }

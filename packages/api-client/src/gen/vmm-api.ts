@@ -482,6 +482,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/vision/segment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Segment objects (a YOLOv8-seg model): boxes with masks at the image’s size as COCO RLE, outlines when asked */
+        post: operations["segment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vision/pose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Find people and their keypoints (a YOLOv8-pose model), with the skeleton that joins them */
+        post: operations["pose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workers": {
         parameters: {
             query?: never;
@@ -1033,6 +1067,66 @@ export interface components {
             /** @enum {string} */
             backend?: "cpu" | "cuda" | "openvino";
         };
+        SegmentRequest: {
+            model: string;
+            image: string;
+            confidence_threshold?: number;
+            iou_threshold?: number;
+            max_detections?: number;
+            class_ids?: number[];
+            keep_alive?: number | string;
+            /** @enum {string} */
+            backend?: "cpu" | "cuda" | "openvino";
+            polygons?: boolean;
+        };
+        SegmentForm: {
+            model: string;
+            /**
+             * Format: binary
+             * @description the image file (JPEG, PNG, WebP, …)
+             */
+            image: string;
+            confidence_threshold?: number;
+            iou_threshold?: number;
+            max_detections?: number;
+            /** @description comma-separated class ids to keep */
+            class_ids?: string;
+            keep_alive?: number | string;
+            /** @enum {string} */
+            backend?: "cpu" | "cuda" | "openvino";
+            /**
+             * @description also trace each mask’s outline
+             * @enum {string}
+             */
+            polygons?: "true" | "false";
+        };
+        PoseRequest: {
+            model: string;
+            image: string;
+            confidence_threshold?: number;
+            iou_threshold?: number;
+            max_detections?: number;
+            class_ids?: number[];
+            keep_alive?: number | string;
+            /** @enum {string} */
+            backend?: "cpu" | "cuda" | "openvino";
+        };
+        PoseForm: {
+            model: string;
+            /**
+             * Format: binary
+             * @description the image file (JPEG, PNG, WebP, …)
+             */
+            image: string;
+            confidence_threshold?: number;
+            iou_threshold?: number;
+            max_detections?: number;
+            /** @description comma-separated class ids to keep */
+            class_ids?: string;
+            keep_alive?: number | string;
+            /** @enum {string} */
+            backend?: "cpu" | "cuda" | "openvino";
+        };
         OllamaGenerateResponse: {
             model: string;
             /** @description ISO 8601 */
@@ -1115,7 +1209,7 @@ export interface components {
                     parameter_size: string;
                     quantization_level: string;
                     /** @enum {string} */
-                    task: "text-generation" | "object-detection" | "image-classification" | "embedding" | "unknown";
+                    task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "embedding" | "unknown";
                 } & {
                     [key: string]: unknown;
                 };
@@ -1139,7 +1233,7 @@ export interface components {
                 parameter_size: string;
                 quantization_level: string;
                 /** @enum {string} */
-                task: "text-generation" | "object-detection" | "image-classification" | "embedding" | "unknown";
+                task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "embedding" | "unknown";
             } & {
                 [key: string]: unknown;
             };
@@ -1169,7 +1263,7 @@ export interface components {
                     parameter_size: string;
                     quantization_level: string;
                     /** @enum {string} */
-                    task: "text-generation" | "object-detection" | "image-classification" | "embedding" | "unknown";
+                    task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "embedding" | "unknown";
                 } & {
                     [key: string]: unknown;
                 };
@@ -1446,6 +1540,107 @@ export interface components {
             } & {
                 [key: string]: unknown;
             })[];
+            image: {
+                width: number;
+                height: number;
+            } & {
+                [key: string]: unknown;
+            };
+            timings: {
+                load_ns: number;
+                decode_ns: number;
+                preprocess_ns: number;
+                inference_ns: number;
+                postprocess_ns: number;
+                total_ns: number;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        SegmentResponse: {
+            model: string;
+            segments: ({
+                class_id: number;
+                label: string;
+                score: number;
+                box: {
+                    x1: number;
+                    y1: number;
+                    x2: number;
+                    y2: number;
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @description the mask over the whole image */
+                mask: {
+                    /** @description [height, width], as pycocotools reads it */
+                    size: [
+                        number,
+                        number
+                    ];
+                    /** @description column-major runs of unset and set pixels, starting with unset (COCO uncompressed RLE) */
+                    counts: number[];
+                    /** @description pixels set */
+                    area: number;
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @description with polygons: each part’s outline, [x, y, x, y, …] through pixel corners, largest first */
+                polygons?: number[][];
+            } & {
+                [key: string]: unknown;
+            })[];
+            image: {
+                width: number;
+                height: number;
+            } & {
+                [key: string]: unknown;
+            };
+            timings: {
+                load_ns: number;
+                decode_ns: number;
+                preprocess_ns: number;
+                inference_ns: number;
+                postprocess_ns: number;
+                total_ns: number;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        PoseResponse: {
+            model: string;
+            poses: ({
+                class_id: number;
+                label: string;
+                score: number;
+                box: {
+                    x1: number;
+                    y1: number;
+                    x2: number;
+                    y2: number;
+                } & {
+                    [key: string]: unknown;
+                };
+                keypoints: ({
+                    name: string;
+                    x: number;
+                    y: number;
+                    score: number;
+                } & {
+                    [key: string]: unknown;
+                })[];
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description keypoint index pairs joined when a pose is drawn */
+            skeleton: [
+                number,
+                number
+            ][];
             image: {
                 width: number;
                 height: number;
@@ -3706,6 +3901,159 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ClassifyResponse"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description Missing or wrong API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description Unknown model, route or object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description A limit was reached (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description No worker (or no Redis) can serve */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+        };
+    };
+    segment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "model": "yolov8n-seg-squares",
+                 *       "image": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC",
+                 *       "polygons": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["SegmentRequest"];
+                "multipart/form-data": components["schemas"]["SegmentForm"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentResponse"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description Missing or wrong API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description Unknown model, route or object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description A limit was reached (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description No worker (or no Redis) can serve */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+        };
+    };
+    pose: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "model": "yolov8n-pose-squares",
+                 *       "image": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PoseRequest"];
+                "multipart/form-data": components["schemas"]["PoseForm"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoseResponse"];
                 };
             };
             /** @description Invalid request */
