@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench/bench-command.js';
 import { classifyCommand } from './commands/classify-command.js';
-import { detectCommand } from './commands/detect-command.js';
+import { detectCommand, poseCommand, segmentCommand } from './commands/detection-commands.js';
 import { embedCommand } from './commands/embed-command.js';
 import { listCommand } from './commands/list-command.js';
 import { psCommand } from './commands/ps-command.js';
@@ -41,6 +41,8 @@ export function createCli(context: CliContext): Command {
     cpCommand,
     rmCommand,
     detectCommand,
+    segmentCommand,
+    poseCommand,
     classifyCommand,
     embedCommand,
     benchCommand,

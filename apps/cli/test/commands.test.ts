@@ -14,6 +14,8 @@ import {
   writeDetectorFolder,
   writeLlamaFolder,
   writeInChild,
+  writePoseFolder,
+  writeSegmenterFolder,
   DEMO_QWEN3,
 } from '@vmm/model-fixtures';
 import { removeRedisPrefix, waitFor } from '@vmm/test-support';
@@ -42,6 +44,8 @@ beforeAll(async () => {
   writeLlamaFolder(join(models, 'tiny-llama'));
   writeDetectorFolder(join(models, 'yolov8n-squares'));
   writeClassifierFolder(join(models, 'colour-classifier'));
+  writeSegmenterFolder(join(models, 'yolov8n-seg-squares'));
+  writePoseFolder(join(models, 'yolov8n-pose-squares'));
   writeBertFolder(join(models, 'mini-embed'));
   // Its real 151 936-token vocabulary: written in a plain Node process (jest's vm is slow at it).
   writeInChild('writeQwen3Demo', join(models, DEMO_QWEN3));
@@ -228,6 +232,10 @@ describe('vmm run with a prompt', () => {
     expect(run.stderr).toBe(
       "vmm: 'yolov8n-squares' is an object-detection model, not a text model: use vmm detect\n",
     );
+    const pose = await vmm(['run', 'yolov8n-pose-squares', 'hi']);
+    expect(pose.stderr).toBe(
+      "vmm: 'yolov8n-pose-squares' is a pose-estimation model, not a text model: use vmm pose\n",
+    );
   });
 });
 
@@ -262,6 +270,64 @@ describe('vision and embeddings', () => {
     expect(existsSync(join(folder, 'second.annotated.png'))).toBe(true);
   });
 
+  it('vmm segment prints each mask’s pixels and lays the masks over the image with --out', async () => {
+    const out = join(root, 'segmented.png');
+    const run = await vmm(['segment', 'yolov8n-seg-squares', squaresPng, '--out', out]);
+    ok(run);
+    expect(run.stdout).toMatch(/^LABEL\s+SCORE\s+BOX \(x1, y1, x2, y2\)\s+MASK PIXELS$/m);
+    // The squares are 100² and 150²; scaled to the model's 640 and back, an edge may move a pixel.
+    expect(run.stdout).toMatch(
+      /^red\s+0\.\d+\s+4[01], 4[01], 1(39|40|41), 1(39|40|41)\s+(9[89]\d\d|10[01]\d\d)$/m,
+    );
+    expect(run.stdout).toMatch(/^blue\s+0\.\d+\s+25[01], 12[01], (399|400), 2(69|70)\s+22[2-6]\d\d$/m);
+    const [original, drawn] = await Promise.all(
+      [squaresPng, out].map((file) => sharp(file).raw().toBuffer({ resolveWithObject: true })),
+    );
+    const pixel = (image: { data: Buffer; info: { channels: number } } | undefined, x: number, y: number) => {
+      const at = (y * 480 + x) * image!.info.channels;
+      return [...image!.data.subarray(at, at + 3)];
+    };
+    // Inside the blue square the mask's tint changes the colour; beside it nothing does.
+    expect(pixel(drawn, 320, 200)).not.toEqual(pixel(original, 320, 200));
+    expect(pixel(drawn, 430, 200)).toEqual(pixel(original, 430, 200));
+    const json = await vmm(['segment', 'yolov8n-seg-squares', squaresPng, '--json', '--polygons']);
+    ok(json);
+    const answer = JSON.parse(json.stdout) as { segments: { label: string; polygons: number[][] }[] };
+    const [outline, ...more] = answer.segments.find((s) => s.label === 'red')?.polygons ?? [];
+    expect(more).toEqual([]);
+    // A square's outline: its four corners, each within a pixel of the drawn square's.
+    expect(outline).toHaveLength(8);
+    [140, 40, 140, 140, 40, 140, 40, 40].forEach((value, i) =>
+      expect(Math.abs(outline![i]! - value)).toBeLessThanOrEqual(1),
+    );
+  });
+
+  it('vmm pose prints the keypoints seen and draws the skeletons with --out', async () => {
+    const out = join(root, 'posed.png');
+    const run = await vmm(['pose', 'yolov8n-pose-squares', squaresPng, '--out', out]);
+    ok(run);
+    expect(run.stdout).toMatch(/^LABEL\s+SCORE\s+BOX \(x1, y1, x2, y2\)\s+KEYPOINTS SEEN$/m);
+    expect(run.stdout.match(/^person\s+0\.\d+\s+[\d, ]+\s+17\/17$/gm)).toHaveLength(2);
+    // The red square's nose (0.5, 0.12 of its side) is a white dot.
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    const at = (52 * 480 + 90) * info.channels;
+    expect([...data.subarray(at, at + 3)]).toEqual([255, 255, 255]);
+    const json = await vmm(['pose', 'yolov8n-pose-squares', squaresPng, '--json']);
+    ok(json);
+    const answer = JSON.parse(json.stdout) as {
+      poses: { keypoints: { name: string }[] }[];
+      skeleton: unknown[];
+    };
+    expect(answer.poses[0]?.keypoints.map((k) => k.name)[0]).toBe('nose');
+    expect(answer.skeleton).toHaveLength(19);
+  });
+
+  it('vmm segment on a detector is refused, naming the route that serves it (exit 1)', async () => {
+    const run = await vmm(['segment', 'yolov8n-squares', squaresPng]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/object detector.*\/v1\/vision\/detect/);
+  });
+
   it('vmm classify prints the top classes', async () => {
     const run = await vmm(['classify', 'colour-classifier', squaresPng, '-k', '2']);
     ok(run);
@@ -288,6 +354,9 @@ describe('errors', () => {
     [['detect', 'yolov8n-squares'], /missing required argument 'images'/],
     [['detect', 'yolov8n-squares', 'no-such-file.png'], /cannot read no-such-file.png: no such file/],
     [['detect', 'yolov8n-squares', 'x.png', '--confidence', '2'], /expected a number from 0 to 1/],
+    [['pose', 'yolov8n-pose-squares'], /missing required argument 'images'/],
+    [['segment', 'yolov8n-seg-squares', 'x.png', '--iou', '-1'], /expected a number from 0 to 1/],
+    [['pose', 'yolov8n-pose-squares', 'x.png', '--polygons'], /unknown option '--polygons'/],
     [['classify', 'colour-classifier', 'x.png', '-k', '0'], /expected a whole number from 1 to 1000/],
     [['run', 'tiny-llama', '--format', 'yaml'], /argument 'yaml' is invalid/],
   ];
@@ -367,6 +436,8 @@ describe('errors', () => {
       'stop',
       'pull',
       'detect',
+      'segment',
+      'pose',
       'classify',
       'embed',
       'bench',

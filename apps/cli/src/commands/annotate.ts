@@ -7,6 +7,72 @@ export interface DrawnBox {
   score: number;
 }
 
+/** A box, with the mask (COCO RLE over the image) or keypoints the model found for it. */
+export interface DrawnInstance extends DrawnBox {
+  mask?: { size: [number, number]; counts: number[]; area?: number };
+  keypoints?: { x: number; y: number; score: number }[];
+}
+
+/** A keypoint is drawn (and counted as seen) from this visibility on, as Ultralytics draws them. */
+export const KEYPOINT_SEEN = 0.5;
+const MASK_OPACITY = 0.45;
+
+/** The masks as one RGBA layer: each in its label's colour, see-through. */
+function maskLayer(instances: readonly DrawnInstance[], width: number, height: number): Buffer | undefined {
+  const masked = instances.filter((instance) => instance.mask);
+  if (masked.length === 0) return undefined;
+  const layer = Buffer.alloc(width * height * 4);
+  for (const { mask, label } of masked) {
+    const [maskHeight, maskWidth] = mask!.size;
+    // A mask of another size than the image (it cannot be from this answer) is not drawn.
+    if (maskHeight !== height || maskWidth !== width) continue;
+    const hex = labelColour(label);
+    const rgb = [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
+    let position = 0;
+    mask!.counts.forEach((run, i) => {
+      if (i % 2 === 1) {
+        // Column-major runs: down one column, then the next.
+        for (let p = position; p < position + run; p += 1) {
+          const x = Math.floor(p / height);
+          const at = ((p - x * height) * width + x) * 4;
+          layer.set([rgb[0] ?? 0, rgb[1] ?? 0, rgb[2] ?? 0, Math.round(255 * MASK_OPACITY)], at);
+        }
+      }
+      position += run;
+    });
+  }
+  return layer;
+}
+
+/** Each pose's limbs and seen keypoints, as SVG. */
+function skeletons(
+  instances: readonly DrawnInstance[],
+  skeleton: readonly [number, number][],
+  line: number,
+): string {
+  return instances
+    .filter((instance) => instance.keypoints)
+    .map(({ keypoints, label }) => {
+      const points = keypoints!;
+      const colour = labelColour(label);
+      const seen = (i: number) => (points[i]?.score ?? 0) >= KEYPOINT_SEEN;
+      const limbs = skeleton
+        .filter(([a, b]) => seen(a) && seen(b))
+        .map(
+          ([a, b]) =>
+            `<line x1="${points[a]!.x}" y1="${points[a]!.y}" x2="${points[b]!.x}" y2="${points[b]!.y}" stroke="${colour}" stroke-width="${line}"/>`,
+        );
+      const dots = points
+        .filter((_, i) => seen(i))
+        .map(
+          (point) =>
+            `<circle cx="${point.x}" cy="${point.y}" r="${line * 1.5}" fill="#fff" stroke="${colour}"/>`,
+        );
+      return [...limbs, ...dots].join('');
+    })
+    .join('');
+}
+
 const escapeXml = (text: string) =>
   text.replace(
     /[<>&'"]/g,
@@ -14,11 +80,17 @@ const escapeXml = (text: string) =>
   );
 
 /**
- * The image with each box drawn and labelled ("red 0.97"), encoded as the output file's
- * extension asks (JPEG, PNG or WebP). Boxes are in the displayed image's pixels, so the image is
- * turned upright (EXIF) first.
+ * The image with each box drawn and labelled ("red 0.97"), its mask laid over it and its
+ * skeleton drawn where the model found them, encoded as the output file's extension asks (JPEG,
+ * PNG or WebP). Boxes are in the displayed image's pixels, so the image is turned upright
+ * (EXIF) first.
  */
-export async function annotate(image: Buffer, boxes: readonly DrawnBox[], outPath: string): Promise<void> {
+export async function annotate(
+  image: Buffer,
+  boxes: readonly DrawnInstance[],
+  outPath: string,
+  skeleton: readonly [number, number][] = [],
+): Promise<void> {
   const upright = sharp(image).rotate();
   const { data, info } = await upright.raw().toBuffer({ resolveWithObject: true });
   const { width, height } = info;
@@ -39,9 +111,11 @@ export async function annotate(image: Buffer, boxes: readonly DrawnBox[], outPat
     })
     .join('');
   const svg = Buffer.from(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes}</svg>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes}${skeletons(boxes, skeleton, line)}</svg>`,
   );
+  const masks = maskLayer(boxes, width, height);
   const composed = sharp(data, { raw: { width, height, channels: info.channels } }).composite([
+    ...(masks ? [{ input: masks, raw: { width, height, channels: 4 as const } }] : []),
     { input: svg },
   ]);
   const extension = outPath.toLowerCase().split('.').pop();

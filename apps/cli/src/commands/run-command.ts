@@ -49,6 +49,8 @@ function splitThink(
 const otherCommand: Record<string, string> = {
   'object-detection': 'vmm detect',
   'image-classification': 'vmm classify',
+  'instance-segmentation': 'vmm segment',
+  'pose-estimation': 'vmm pose',
   embedding: 'vmm embed',
 };
 
