@@ -4,7 +4,7 @@ import { BatchesPage } from './pages/batches-page.js';
 import { BenchPage } from './pages/bench-page.js';
 import { ChatPage } from './pages/chat-page.js';
 import { ClassifyPage } from './pages/classify-page.js';
-import { DetectPage } from './pages/detect-page.js';
+import { DetectPage, PosePage, SegmentPage } from './pages/detection-pages.js';
 import { EmbedPage } from './pages/embed-page.js';
 import { ModelsPage } from './pages/models-page.js';
 import { WorkersPage } from './pages/workers-page.js';
@@ -15,6 +15,8 @@ const pages = [
   ['chat', 'Chat'],
   ['embed', 'Embeddings'],
   ['detect', 'Detection'],
+  ['segment', 'Segmentation'],
+  ['pose', 'Pose'],
   ['classify', 'Classification'],
   ['workers', 'Workers'],
   ['batches', 'Batches'],
@@ -56,6 +58,10 @@ export function App() {
         return <EmbedPage model={model} />;
       case 'detect':
         return <DetectPage model={model} />;
+      case 'segment':
+        return <SegmentPage model={model} />;
+      case 'pose':
+        return <PosePage model={model} />;
       case 'classify':
         return <ClassifyPage model={model} />;
       case 'workers':

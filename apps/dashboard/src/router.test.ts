@@ -17,7 +17,15 @@ describe('hash routes', () => {
 
   it('opens each task on its own page', () => {
     expect(
-      ['text-generation', 'embedding', 'object-detection', 'image-classification', 'other'].map(pageForTask),
-    ).toEqual(['chat', 'embed', 'detect', 'classify', 'models']);
+      [
+        'text-generation',
+        'embedding',
+        'object-detection',
+        'image-classification',
+        'instance-segmentation',
+        'pose-estimation',
+        'other',
+      ].map(pageForTask),
+    ).toEqual(['chat', 'embed', 'detect', 'classify', 'segment', 'pose', 'models']);
   });
 });

@@ -26,6 +26,10 @@ export function pageForTask(task: string): string {
       return 'detect';
     case 'image-classification':
       return 'classify';
+    case 'instance-segmentation':
+      return 'segment';
+    case 'pose-estimation':
+      return 'pose';
     default:
       return 'models';
   }

@@ -13,6 +13,8 @@ import {
   writeClassifierFolder,
   writeDetectorFolder,
   writeLlamaFolder,
+  writePoseFolder,
+  writeSegmenterFolder,
 } from '@vmm/model-fixtures';
 import {
   appMain,
@@ -61,6 +63,8 @@ beforeAll(async () => {
   writeLlamaFolder(join(models, 'tiny-llama'), { variants: ['fp32', 'fp16'] });
   writeDetectorFolder(join(models, 'yolov8n-squares'));
   writeClassifierFolder(join(models, 'colour-classifier'));
+  writeSegmenterFolder(join(models, 'yolov8n-seg-squares'));
+  writePoseFolder(join(models, 'yolov8n-pose-squares'));
   writeBertFolder(join(models, 'mini-embed'));
   const image = drawSquares(480, 320, [
     { x: 40, y: 40, size: 100, rgb: [230, 20, 20] },
@@ -270,6 +274,62 @@ describe('the dashboard', () => {
     }
   }, 90_000);
 
+  it('segments: each mask is laid over the image in its label’s colour, its pixels in the table', async () => {
+    const { page, errors, close } = await open('#/segment/yolov8n-seg-squares');
+    try {
+      await page.locator('#image').setInputFiles(squaresPng);
+      const rows = page.getByTestId('detections').locator('tbody tr');
+      await waitFor('two segments', async () => (await rows.count()) === 2);
+      const cells = await rows.evaluateAll((trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim())),
+      );
+      const red = cells.find((row) => row[0] === 'red')!;
+      // The 100² square, an edge pixel or two lost to the scaling to 640 and back.
+      expect(Number(red[3])).toBeGreaterThan(9700);
+      expect(Number(red[3])).toBeLessThanOrEqual(10_201);
+      // Inside the blue square the mask tints the image (its blue was 230 over 20, 20); beside it
+      // the background (24, 24, 24) stays as it was.
+      const [inside, beside] = await waitFor('the masks on the canvas', () =>
+        page.evaluate(() => {
+          const context = document.querySelector('canvas')?.getContext('2d');
+          const at = (x: number, y: number) => [...(context?.getImageData(x, y, 1, 1).data ?? [])];
+          const pixel = at(320, 200);
+          // Drawn (opaque) and no longer the square's own blue: the mask is on.
+          const tinted = pixel[3] === 255 && pixel.slice(0, 3).join() !== '20,20,230';
+          return tinted ? [pixel, at(430, 200)] : undefined;
+        }),
+      );
+      expect(beside!.slice(0, 3)).toEqual([24, 24, 24]);
+      await shoot(page, 'segment');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
+  it('finds poses: each person’s skeleton drawn over the image, keypoints counted', async () => {
+    const { page, errors, close } = await open('#/pose/yolov8n-pose-squares');
+    try {
+      await page.locator('#image').setInputFiles(squaresPng);
+      const rows = page.getByTestId('detections').locator('tbody tr');
+      await waitFor('two people', async () => (await rows.count()) === 2);
+      await expect(rows.first().locator('td').nth(3).textContent()).resolves.toBe('17/17');
+      await expect(page.getByTestId('timings').textContent()).resolves.toMatch(/^2 people · model/);
+      // The red square's nose (0.5, 0.12 of its side from its corner) is a white dot.
+      const nose = await waitFor('the skeletons on the canvas', () =>
+        page.evaluate(() => {
+          const pixel = document.querySelector('canvas')?.getContext('2d')?.getImageData(90, 52, 1, 1).data;
+          return pixel && pixel[1]! > 200 ? [...pixel] : undefined;
+        }),
+      );
+      expect(nose.slice(0, 3)).toEqual([255, 255, 255]);
+      await shoot(page, 'pose');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
   it('shows an error as the API sends it', async () => {
     const { page, errors, close } = await open('#/detect/yolov8n-squares');
     try {
@@ -469,7 +529,18 @@ describe('the dashboard', () => {
   it('fits a 390 px wide screen on every page', async () => {
     const { page, errors, close } = await open('', { width: 390 });
     try {
-      for (const path of ['models', 'chat', 'embed', 'detect', 'classify', 'workers', 'batches', 'bench']) {
+      for (const path of [
+        'models',
+        'chat',
+        'embed',
+        'detect',
+        'segment',
+        'pose',
+        'classify',
+        'workers',
+        'batches',
+        'bench',
+      ]) {
         await page.goto(`${url}/#/${path}`);
         await page.locator('main section').first().waitFor();
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
