@@ -289,7 +289,7 @@ describe('the dashboard', () => {
       expect(Number(red[3])).toBeLessThanOrEqual(10_201);
       // Inside the blue square the mask tints the image (its blue was 230 over 20, 20); beside it
       // the background (24, 24, 24) stays as it was.
-      const [inside, beside] = await waitFor('the masks on the canvas', () =>
+      const [, beside] = await waitFor('the masks on the canvas', () =>
         page.evaluate(() => {
           const context = document.querySelector('canvas')?.getContext('2d');
           const at = (x: number, y: number) => [...(context?.getImageData(x, y, 1, 1).data ?? [])];
