@@ -139,6 +139,8 @@ it('starts worker and gateway with demo models, streams /api/generate, serves th
     expect.arrayContaining([
       'tiny-llama:latest',
       'yolov8n-squares:latest',
+      'yolov8n-seg-squares:latest',
+      'yolov8n-pose-squares:latest',
       'colour-classifier:latest',
       'mini-embed:latest',
       'qwen3-demo:latest',
