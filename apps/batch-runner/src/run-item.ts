@@ -10,6 +10,12 @@ import {
   detectRequest,
   detectResponse,
   detectSchema,
+  poseRequest,
+  poseResponse,
+  poseSchema,
+  segmentRequest,
+  segmentResponse,
+  segmentSchema,
   errorResponse,
   keepAliveMs,
   ollamaGenerateSchema,
@@ -145,6 +151,18 @@ export async function runItem(pool: WorkerPool, item: ItemJobData, version: stri
         const request = classifyRequest(body, decodeBase64Image(body.image), context(body.keep_alive));
         const response = await pool.classify(request, undefined, metadata);
         return { status_code: 200, body: classifyResponse(body.model, response) };
+      }
+      case '/v1/vision/segment': {
+        const body = segmentSchema.parse(item.body);
+        const request = segmentRequest(body, decodeBase64Image(body.image), context(body.keep_alive));
+        const response = await pool.segment(request, undefined, metadata);
+        return { status_code: 200, body: segmentResponse(body.model, response) };
+      }
+      case '/v1/vision/pose': {
+        const body = poseSchema.parse(item.body);
+        const request = poseRequest(body, decodeBase64Image(body.image), context(body.keep_alive));
+        const response = await pool.pose(request, undefined, metadata);
+        return { status_code: 200, body: poseResponse(body.model, response) };
       }
       default:
         throw new VmmError(ErrorCode.InvalidArgument, `url "${item.url}" cannot be batched`, {

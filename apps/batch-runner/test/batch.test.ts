@@ -50,7 +50,7 @@ const submit = (body: string, headers: Record<string, string> = {}) =>
 const jsonl = (items: object[]) => items.map((item) => JSON.stringify(item)).join('\n');
 
 describe('a mixed batch', () => {
-  it('completes 55 items, each result equal to running the item directly', async () => {
+  it('completes 61 items of every kind, each result equal to running the item directly', async () => {
     const image = (
       await sharp(drawSquares(320, 240, [{ x: 50, y: 40, size: 60, rgb: detectorColours[0]!.rgb }]).data, {
         raw: { width: 320, height: 240, channels: 3 },
@@ -104,6 +104,20 @@ describe('a mixed batch', () => {
         url: '/v1/vision/classify',
         body: { model: 'classifier', image, top_k: 2 },
       });
+    for (let i = 0; i < 3; i += 1)
+      items.push({
+        custom_id: `seg-${i}`,
+        method: 'POST',
+        url: '/v1/vision/segment',
+        body: { model: 'seg', image, polygons: i % 2 === 0 },
+      });
+    for (let i = 0; i < 3; i += 1)
+      items.push({
+        custom_id: `pose-${i}`,
+        method: 'POST',
+        url: '/v1/vision/pose',
+        body: { model: 'pose', image },
+      });
     for (let i = 0; i < 5; i += 1)
       items.push({
         custom_id: `emb-${i}`,
@@ -115,9 +129,9 @@ describe('a mixed batch', () => {
     const response = await submit(jsonl(items));
     expect(response.status).toBe(200);
     const created = (await response.json()) as BatchJson;
-    expect(created).toMatchObject({ status: 'in_progress', request_counts: { total: 55 } });
+    expect(created).toMatchObject({ status: 'in_progress', request_counts: { total: 61 } });
     const done = await waitForStatus(url, created.id, ['completed']);
-    expect(done.request_counts).toEqual({ total: 55, completed: 55, failed: 0 });
+    expect(done.request_counts).toEqual({ total: 61, completed: 61, failed: 0 });
 
     const lines = await results(url, created.id);
     expect(lines.map((line) => line.custom_id)).toEqual(items.map((item) => item.custom_id));
@@ -127,6 +141,8 @@ describe('a mixed batch', () => {
       if (path.startsWith('/v1/chat') || path === '/v1/completions')
         return { choices: body.choices, usage: body.usage };
       if (path === '/v1/vision/detect') return { detections: body.detections };
+      if (path === '/v1/vision/segment') return { segments: body.segments };
+      if (path === '/v1/vision/pose') return { poses: body.poses, skeleton: body.skeleton };
       if (path === '/v1/embeddings') return { data: body.data, usage: body.usage };
       return { classes: body.classes };
     };

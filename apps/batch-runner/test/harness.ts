@@ -7,6 +7,8 @@ import { createGateway, loadConfig, type Gateway } from '@vmm/gateway';
 import {
   writeClassifierFolder,
   writeDetectorFolder,
+  writePoseFolder,
+  writeSegmenterFolder,
   writeLlamaFolder,
   writeBertFolder,
 } from '@vmm/model-fixtures';
@@ -22,6 +24,8 @@ export function writeModels(): string {
   writeLlamaFolder(join(dir, 'heavy-llama'), { preset: 'medium' });
   writeDetectorFolder(join(dir, 'detector'));
   writeClassifierFolder(join(dir, 'classifier'));
+  writeSegmenterFolder(join(dir, 'seg'));
+  writePoseFolder(join(dir, 'pose'));
   writeBertFolder(join(dir, 'mini-embed'));
   return dir;
 }

@@ -13,6 +13,8 @@ import {
   openaiTextJob,
   type TextJob,
   detectSchema,
+  poseSchema,
+  segmentSchema,
   ollamaGenerateSchema,
   openaiChatSchema,
   openaiCompletionSchema,
@@ -28,6 +30,8 @@ export const BATCH_URLS = {
   '/api/generate': ollamaGenerateSchema,
   '/v1/vision/detect': detectSchema,
   '/v1/vision/classify': classifySchema,
+  '/v1/vision/segment': segmentSchema,
+  '/v1/vision/pose': poseSchema,
   '/v1/embeddings': openaiEmbedSchema,
 } as const;
 
