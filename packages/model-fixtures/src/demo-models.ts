@@ -5,6 +5,7 @@ import { writeFamilyFolder } from './family/write-family-folder.js';
 import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
 import { type LlamaVariant, writeLlamaFolder } from './llama/write-llama-folder.js';
 import type { LlamaGgufType } from './llama/write-llama-gguf.js';
+import { writeMattingFolder } from './vision/matting-graph.js';
 import {
   writeClassifierFolder,
   writeDetectorFolder,
@@ -29,6 +30,7 @@ export interface DemoModel {
     | 'image-classification'
     | 'instance-segmentation'
     | 'pose-estimation'
+    | 'background-removal'
     | 'embedding';
   files: string[];
 }
@@ -39,6 +41,8 @@ export const DEMO_CLASSIFIER = 'colour-classifier';
 export const DEMO_SEGMENTER = 'yolov8n-seg-squares';
 /** YOLOv8-pose's layout: a figure with COCO's 17 keypoints in each square. */
 export const DEMO_POSE = 'yolov8n-pose-squares';
+/** A matting model in transformers.js's background-removal layout: cuts out what differs from the backdrop. */
+export const DEMO_MATTING = 'backdrop-cutout';
 /** A small sentence encoder, laid out as all-MiniLM-L6-v2 is (random weights, tiny width). */
 export const DEMO_EMBEDDER = 'mini-embed';
 /**
@@ -77,6 +81,7 @@ export function writeDemoModels(out: string, options: DemoOptions = {}): DemoMod
       files: writeSegmenterFolder(join(out, DEMO_SEGMENTER)),
     },
     { name: DEMO_POSE, task: 'pose-estimation', files: writePoseFolder(join(out, DEMO_POSE)) },
+    { name: DEMO_MATTING, task: 'background-removal', files: writeMattingFolder(join(out, DEMO_MATTING)) },
     { name: DEMO_EMBEDDER, task: 'embedding', files: writeBertFolder(join(out, DEMO_EMBEDDER)) },
     { name: DEMO_QWEN3, task: 'text-generation', files: writeQwen3Demo(join(out, DEMO_QWEN3), options.seed) },
   ];

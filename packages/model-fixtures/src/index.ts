@@ -23,6 +23,7 @@ export {
 } from './vision/write-vision-folders.js';
 export { DEMO_KEYPOINT_LAYOUT } from './vision/pose-graph.js';
 export { MASK_CHANNELS } from './vision/segmentation-graph.js';
+export { writeMattingFolder, MATTING_SIZE } from './vision/matting-graph.js';
 export { detectorColours, classifierColours, type Colour } from './vision/colours.js';
 export { DETECTOR_SIZE, DETECTOR_CLASSES } from './vision/detector-graph.js';
 export { CLASSIFIER_SIZE, IMAGENET_MEAN, IMAGENET_STD } from './vision/classifier-graph.js';
@@ -43,6 +44,7 @@ export {
   DEMO_CLASSIFIER,
   DEMO_SEGMENTER,
   DEMO_POSE,
+  DEMO_MATTING,
   DEMO_EMBEDDER,
   DEMO_QWEN3,
   type DemoModel,

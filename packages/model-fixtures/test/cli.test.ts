@@ -17,7 +17,7 @@ describe('vmm-model-fixtures demo', () => {
     const result = run('demo', '--out', out);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('wrote 7 models');
+    expect(result.stdout).toContain('wrote 8 models');
     for (const file of [
       'tiny-llama/onnx/model.onnx',
       'tiny-llama/onnx/model_fp16.onnx',
@@ -27,6 +27,8 @@ describe('vmm-model-fixtures demo', () => {
       'colour-classifier/vmm.json',
       'yolov8n-seg-squares/yolov8n-seg-squares.onnx',
       'yolov8n-pose-squares/yolov8n-pose-squares.onnx',
+      'backdrop-cutout/onnx/model.onnx',
+      'backdrop-cutout/preprocessor_config.json',
       'mini-embed/onnx/model.onnx',
       'mini-embed/modules.json',
       'mini-embed/1_Pooling/config.json',

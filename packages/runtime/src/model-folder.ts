@@ -56,6 +56,14 @@ const encoderModelTypes = new Set([
   'modernbert',
 ]);
 
+/**
+ * Salient-object and matting models that transformers.js serves as `background-removal`
+ * (config.json's model_type; BRIA's RMBG-1.4 says `SegformerForSemanticSegmentation` with its own
+ * architecture name).
+ */
+const backgroundRemovalTypes = new Set(['birefnet', 'isnet', 'u2net', 'modnet']);
+const backgroundRemovalArchitectures = new Set(['BriaRMBG', 'BiRefNet', 'ISNetDIS', 'U2NET', 'MODNet']);
+
 const decoderModelTypes = new Set([
   'llama',
   'mistral',
@@ -226,6 +234,10 @@ export function inspectModelDir(name: string, dir: string): ModelFolder {
       }
       return { ...base, task: 'embedding', format: 'optimum', metadata: {} };
     }
+    const removesBackground =
+      (typeof config.model_type === 'string' && backgroundRemovalTypes.has(config.model_type)) ||
+      architectures.some((architecture) => backgroundRemovalArchitectures.has(architecture));
+    if (removesBackground) return { ...base, task: 'background-removal', format: 'optimum', metadata: {} };
     const isDecoder =
       architectures.some((architecture) => architecture.endsWith('ForCausalLM')) ||
       (typeof config.model_type === 'string' && decoderModelTypes.has(config.model_type));

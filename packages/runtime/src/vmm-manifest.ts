@@ -12,6 +12,7 @@ export const vmmManifestSchema = z
       'image-classification',
       'instance-segmentation',
       'pose-estimation',
+      'background-removal',
       'embedding',
     ]),
     /** The ONNX file, relative to the folder. */
@@ -34,7 +35,14 @@ export const vmmManifestSchema = z
       })
       .strict()
       .optional(),
-    output: z.object({ softmax: z.boolean().optional() }).strict().optional(),
+    output: z
+      .object({
+        softmax: z.boolean().optional(),
+        /** Background removal: whether the matte still needs a sigmoid (logits); absent = look at it. */
+        sigmoid: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -136,3 +136,12 @@ export { parsePrometheusText, type PrometheusText, type PrometheusSample } from 
 export { promtoolCheck, promtoolPath } from './promtool.js';
 export { startS3Server, type S3Server } from './s3-server.js';
 export { familyTokenizerDir, lenmlModelsDir } from './lenml-tokenizers.js';
+export {
+  writeIsNetFolder,
+  referenceMatte,
+  referenceCutout,
+  ISNET_SIZE,
+  ISNET_MEAN,
+  ISNET_STD,
+  type IsNetVariant,
+} from './isnet.js';

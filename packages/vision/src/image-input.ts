@@ -203,3 +203,29 @@ export async function centreCropInto(
   const { data } = await rawRgb(image);
   toChw(data, preprocess.width * preprocess.height, preprocess.mean, preprocess.std, into);
 }
+
+/**
+ * Resized to the input whatever its aspect ratio (as matting models take images: IS-Net, U²-Net,
+ * BiRefNet, RMBG), then normalised, into `into`. The matte is stretched back the same way.
+ */
+export async function stretchInto(
+  bytes: Uint8Array,
+  target: { width: number; height: number; mean: readonly number[]; std: readonly number[] },
+  into: PlaneBuffer,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<void> {
+  const image = pipeline(bytes, maxPixels).resize(target.width, target.height, {
+    fit: 'fill',
+    kernel: 'linear',
+  });
+  const { data } = await rawRgb(image);
+  toChw(data, target.width * target.height, target.mean, target.std, into);
+}
+
+/** The image decoded and oriented, as RGB bytes (a cut-out's colour). */
+export async function decodeRgb(
+  bytes: Uint8Array,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<{ data: Buffer; width: number; height: number }> {
+  return rawRgb(pipeline(bytes, maxPixels));
+}

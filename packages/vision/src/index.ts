@@ -1,5 +1,8 @@
 export { VisionRunner, type VisionRunnerOptions, type VisionCallOptions } from './vision-runner.js';
 export type {
+  BackgroundResult,
+  MatteOutput,
+  RemoveBackgroundOptions,
   ClassifyOptions,
   ClassifyResult,
   Classification,
@@ -16,7 +19,7 @@ export type {
   SegmentResult,
   VisionTimings,
 } from './types.js';
-export type { VisionSpec, VisionTask } from './vision-spec.js';
+export type { MatteSpec, VisionSpec, VisionTask } from './vision-spec.js';
 export { COCO_KEYPOINTS, COCO_SKELETON, type KeypointShape } from './pose-output.js';
 export { decodeRle, encodeRle, traceOutlines, type BoxMask } from './segmentation-output.js';
 export type { Box, Letterbox } from './letterbox.js';

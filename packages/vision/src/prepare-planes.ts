@@ -1,8 +1,8 @@
 import { nsSince, tensorArray } from '@vmm/runtime';
-import { centreCropInto, letterboxInto, type PlaneBuffer, probeImage } from './image-input.js';
+import { centreCropInto, letterboxInto, type PlaneBuffer, probeImage, stretchInto } from './image-input.js';
 import type { PreprocessPayload, Preprocessed } from './vision-thread-protocol.js';
 
-/** Checks, decodes and letterboxes (or centre-crops) one image into new planes of the input. */
+/** Checks, decodes and letterboxes (or centre-crops, or stretches) one image into new planes of the input. */
 export async function preparePlanes(payload: PreprocessPayload): Promise<Preprocessed> {
   const { bytes, maxPixels, plane, width, height } = payload;
   const began = performance.now();
@@ -14,6 +14,8 @@ export async function preparePlanes(payload: PreprocessPayload): Promise<Preproc
   if (plane.kind === 'letterbox') {
     const target = { width, height, padValue: plane.padValue };
     answer.geometry = await letterboxInto(bytes, info, target, planes, maxPixels);
+  } else if (plane.kind === 'stretch') {
+    await stretchInto(bytes, { width, height, mean: plane.mean, std: plane.std }, planes, maxPixels);
   } else {
     await centreCropInto(bytes, info, plane.classifier, planes, maxPixels);
   }

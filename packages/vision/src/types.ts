@@ -118,3 +118,28 @@ export interface PoseResult {
   imageSize: ImageSize;
   timings: VisionTimings;
 }
+
+/**
+ * What background removal answers with: `cutout` the image as a PNG with the matte as its alpha;
+ * `mask` the matte as a greyscale PNG; `rle` the foreground (alpha at least half) as COCO RLE;
+ * `alpha` the matte's bytes themselves.
+ */
+export type MatteOutput = 'cutout' | 'mask' | 'rle' | 'alpha';
+
+export interface RemoveBackgroundOptions {
+  /** Default `cutout`. */
+  output?: MatteOutput;
+}
+
+export interface BackgroundResult {
+  /** `cutout` and `mask`: the PNG. */
+  png?: Uint8Array;
+  /** `rle`: the foreground. */
+  mask?: RleMask;
+  /** `alpha`: the matte, one byte per pixel, row by row, at the image's size. */
+  alpha?: Uint8Array;
+  /** The share of the image in the foreground (alpha at least half), [0, 1]. */
+  foreground: number;
+  imageSize: ImageSize;
+  timings: VisionTimings;
+}

@@ -10,11 +10,13 @@ import {
 import { DEFAULT_MAX_PIXELS } from './image-input.js';
 import { LaneScheduler, type Lanes } from './run-lanes.js';
 import type {
+  BackgroundResult,
   ClassifyOptions,
   ClassifyResult,
   DetectOptions,
   DetectResult,
   PoseResult,
+  RemoveBackgroundOptions,
   SegmentOptions,
   SegmentResult,
 } from './types.js';
@@ -22,6 +24,7 @@ import type { VisionSpec } from './vision-spec.js';
 import type {
   ClassifyPayload,
   DetectPayload,
+  RemoveBackgroundPayload,
   SegmentPayload,
   VisionThreadData,
   VisionThreadInfo,
@@ -199,6 +202,25 @@ export class VisionRunner {
   ): Promise<PoseResult[]> {
     const payload: DetectPayload = { images, options };
     return this.call<PoseResult[]>('pose', payload, images, call);
+  }
+
+  /** Background removal (a matting model: IS-Net, U²-Net, BiRefNet, RMBG): the matte at the image's size. */
+  async removeBackground(
+    image: Uint8Array,
+    options: RemoveBackgroundOptions = {},
+    call: VisionCallOptions = {},
+  ): Promise<BackgroundResult> {
+    const [result] = await this.removeBackgroundBatch([image], options, call);
+    return result as BackgroundResult;
+  }
+
+  removeBackgroundBatch(
+    images: Uint8Array[],
+    options: RemoveBackgroundOptions = {},
+    call: VisionCallOptions = {},
+  ): Promise<BackgroundResult[]> {
+    const payload: RemoveBackgroundPayload = { images, options };
+    return this.call<BackgroundResult[]>('removeBackground', payload, images, call);
   }
 
   async classify(

@@ -18,7 +18,11 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 export const LETTERBOX_PAD = 114;
 
 export type VisionTask =
-  'object-detection' | 'image-classification' | 'instance-segmentation' | 'pose-estimation';
+  | 'object-detection'
+  | 'image-classification'
+  | 'instance-segmentation'
+  | 'pose-estimation'
+  | 'background-removal';
 
 /** The tasks whose output is YOLOv8's detection head (with values after the class scores for some). */
 const detectionHeads: readonly VisionTask[] = [
@@ -55,6 +59,50 @@ export interface VisionSpec {
   protoName?: string;
   /** Pose: the keypoints each detection carries. */
   keypoints?: KeypointShape;
+  /** Background removal: how images are fed (stretched to the input, normalised) and the matte read. */
+  matte?: MatteSpec;
+}
+
+export interface MatteSpec {
+  mean: readonly number[];
+  std: readonly number[];
+  /** Whether the matte is logits still to go through a sigmoid; undefined = look at the values. */
+  sigmoid?: boolean;
+}
+
+/** IS-Net's and RMBG's normalisation, what an export that says nothing most likely takes. */
+const MATTE_MEAN = [0.5, 0.5, 0.5] as const;
+const MATTE_STD = [1, 1, 1] as const;
+
+/**
+ * What a Hugging Face image processor (preprocessor_config.json, as transformers.js reads it)
+ * says of the size and normalisation, where a folder has one.
+ */
+function imageProcessor(folder: ModelFolder): {
+  width?: number;
+  height?: number;
+  mean?: number[];
+  std?: number[];
+} {
+  const config = readFolderJson(folder.dir, 'preprocessor_config.json');
+  if (!config) return {};
+  const size = config.size as { width?: unknown; height?: unknown; shortest_edge?: unknown } | undefined;
+  const number = (value: unknown) => (typeof value === 'number' && value > 0 ? value : undefined);
+  const triple = (value: unknown) =>
+    Array.isArray(value) && value.length === 3 && value.every((v) => typeof v === 'number')
+      ? (value as number[])
+      : undefined;
+  const normalize = config.do_normalize !== false;
+  const width = number(size?.width) ?? number(size?.shortest_edge);
+  const height = number(size?.height) ?? number(size?.shortest_edge);
+  const mean = normalize ? triple(config.image_mean) : [0, 0, 0];
+  const std = normalize ? triple(config.image_std) : [1, 1, 1];
+  return {
+    ...(width ? { width } : {}),
+    ...(height ? { height } : {}),
+    ...(mean ? { mean } : {}),
+    ...(std ? { std } : {}),
+  };
 }
 
 function labelsFrom(folder: ModelFolder): string[] | undefined {
@@ -84,10 +132,26 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
   }
   const task = folder.task;
   const input = session.inputs[0];
+  // A matting model may have side outputs (U²-Net's d1…d6): the matte is the first one-channel map.
+  const matte =
+    task === 'background-removal'
+      ? (session.outputs.find((o) => o.shape.length === 4 && o.shape[1] === 1) ??
+        session.outputs.find((o) => o.shape.length === 3))
+      : undefined;
   // A -seg export has two outputs: the detection head (rank 3) and the prototype masks (rank 4).
   const protos =
     task === 'instance-segmentation' ? session.outputs.find((o) => o.shape.length === 4) : undefined;
-  const output = protos ? session.outputs.find((o) => o !== protos) : session.outputs[0];
+  const output = protos
+    ? session.outputs.find((o) => o !== protos)
+    : task === 'background-removal'
+      ? matte
+      : session.outputs[0];
+  if (task === 'background-removal' && !output) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `model "${folder.name}" is a background-removal model without a one-channel matte output ([batch, 1, height, width])`,
+    );
+  }
   if (task === 'instance-segmentation' && (!protos || !output)) {
     throw new VmmError(
       ErrorCode.FailedPrecondition,
@@ -107,16 +171,23 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
     );
   }
   const [batchDim, , heightDim, widthDim] = input.shape;
-  const preprocess = folder.manifest?.preprocess;
+  const processor = task === 'background-removal' ? imageProcessor(folder) : {};
+  const preprocess = { ...processor, ...folder.manifest?.preprocess };
   const metadataSize = folder.metadata.imgsz ? parseImageSize(folder.metadata.imgsz) : undefined;
   const height =
     typeof heightDim === 'number'
       ? heightDim
-      : (preprocess?.height ?? preprocess?.crop ?? metadataSize?.[0] ?? 640);
+      : (preprocess.height ??
+        preprocess.crop ??
+        metadataSize?.[0] ??
+        (task === 'background-removal' ? 1024 : 640));
   const width =
     typeof widthDim === 'number'
       ? widthDim
-      : (preprocess?.width ?? preprocess?.crop ?? metadataSize?.[1] ?? 640);
+      : (preprocess.width ??
+        preprocess.crop ??
+        metadataSize?.[1] ??
+        (task === 'background-removal' ? 1024 : 640));
   const keypoints = task === 'pose-estimation' ? keypointShape(folder) : undefined;
   const maskChannels = typeof protos?.shape[1] === 'number' ? protos.shape[1] : DEFAULT_MASK_CHANNELS;
   const extraChannels = protos ? maskChannels : keypoints ? keypoints.count * keypoints.values : 0;
@@ -124,7 +195,9 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
   const detectionHead = detectionHeads.includes(task);
   const classes = detectionHead
     ? (outputClasses ?? 4 + (task === 'pose-estimation' ? 1 : 80) + extraChannels) - 4 - extraChannels
-    : (outputClasses ?? 0);
+    : task === 'background-removal'
+      ? 0
+      : (outputClasses ?? 0);
   // A graph may declare any output size: checked before an array of that many names is made.
   checkLabelCount(classes, folder.name);
   const labels = labelsFrom(folder) ?? Array.from({ length: Math.max(0, classes) }, (_, i) => `class_${i}`);
@@ -146,14 +219,22 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
     // Ultralytics classifiers take plain /255 pixels; other exports ImageNet-normalised ones.
     const ultralytics = folder.format === 'ultralytics';
     spec.classifier = {
-      resize: preprocess?.resize ?? Math.round(Math.max(width, height) / 0.875),
+      resize: preprocess.resize ?? Math.round(Math.max(width, height) / 0.875),
       width,
       height,
-      mean: preprocess?.mean ?? (ultralytics ? [0, 0, 0] : IMAGENET_MEAN),
-      std: preprocess?.std ?? (ultralytics ? [1, 1, 1] : IMAGENET_STD),
+      mean: preprocess.mean ?? (ultralytics ? [0, 0, 0] : IMAGENET_MEAN),
+      std: preprocess.std ?? (ultralytics ? [1, 1, 1] : IMAGENET_STD),
     };
     const softmax = folder.manifest?.output?.softmax ?? (ultralytics ? true : undefined);
     if (softmax !== undefined) spec.softmaxInGraph = softmax;
+  }
+  if (task === 'background-removal') {
+    const sigmoid = folder.manifest?.output?.sigmoid;
+    spec.matte = {
+      mean: preprocess.mean ?? MATTE_MEAN,
+      std: preprocess.std ?? MATTE_STD,
+      ...(sigmoid === undefined ? {} : { sigmoid }),
+    };
   }
   return spec;
 }

@@ -1,7 +1,7 @@
 import type { ModelFolder, SessionOptions } from '@vmm/runtime';
 import type { ClassifierPreprocess, ImageInfo, PlaneBuffer } from './image-input.js';
 import type { Letterbox } from './letterbox.js';
-import type { ClassifyOptions, DetectOptions, SegmentOptions } from './types.js';
+import type { ClassifyOptions, DetectOptions, RemoveBackgroundOptions, SegmentOptions } from './types.js';
 import type { VisionSpec } from './vision-spec.js';
 
 // What a VisionRunner and its thread (vision-thread.ts) exchange.
@@ -33,6 +33,11 @@ export interface SegmentPayload {
   options: SegmentOptions;
 }
 
+export interface RemoveBackgroundPayload {
+  images: Uint8Array[];
+  options: RemoveBackgroundOptions;
+}
+
 export interface ClassifyPayload {
   images: Uint8Array[];
   options: ClassifyOptions;
@@ -46,7 +51,8 @@ export interface PreprocessPayload {
   height: number;
   plane:
     | { kind: 'letterbox'; type: 'float32' | 'float16'; padValue: number }
-    | { kind: 'centre-crop'; type: 'float32' | 'float16'; classifier: ClassifierPreprocess };
+    | { kind: 'centre-crop'; type: 'float32' | 'float16'; classifier: ClassifierPreprocess }
+    | { kind: 'stretch'; type: 'float32' | 'float16'; mean: readonly number[]; std: readonly number[] };
 }
 
 export interface Preprocessed {

@@ -23,9 +23,11 @@ import { type Letterbox, toOriginal } from './letterbox.js';
 import { nonMaxSuppression } from './nms.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { preparePlanes } from './prepare-planes.js';
+import { encodeMatte, readMatte, resolveMatteOutput } from './matte-output.js';
 import { readKeypoints } from './pose-output.js';
 import { encodeRle, instanceMask, traceOutlines } from './segmentation-output.js';
 import type {
+  BackgroundResult,
   ClassifyResult,
   DetectOptions,
   DetectResult,
@@ -41,6 +43,7 @@ import type {
   DetectPayload,
   PreprocessPayload,
   Preprocessed,
+  RemoveBackgroundPayload,
   SegmentPayload,
   VisionThreadData,
   VisionThreadInfo,
@@ -127,7 +130,11 @@ async function runImages<Result>(
   images: readonly Uint8Array[],
   signal: AbortSignal,
   plane: PreprocessPayload['plane'],
-  finish: (outputs: Readonly<Record<string, TensorData>>, row: number, prepared: Prepared) => Result,
+  finish: (
+    outputs: Readonly<Record<string, TensorData>>,
+    row: number,
+    prepared: Prepared,
+  ) => Result | Promise<Result>,
 ): Promise<Result[]> {
   if (images.length === 0)
     throw new VmmError(ErrorCode.InvalidArgument, 'no image given', { field: 'image' });
@@ -173,15 +180,15 @@ async function runImages<Result>(
     const inferenceNs = nsSince(runStart);
     for (const name of [spec.outputName, ...(spec.protoName ? [spec.protoName] : [])])
       if (!outputs[name]) throw new VmmError(ErrorCode.Internal, `the model returned no ${name}`);
-    prepared.forEach((item, row) => {
+    for (const [row, item] of prepared.entries()) {
       const postStart = performance.now();
-      const result = finish(outputs, row, item);
+      const result = await finish(outputs, row, item);
       const timings = item.timings;
       timings.inferenceNs = inferenceNs;
       timings.postprocessNs = nsSince(postStart);
       timings.totalNs = timings.decodeNs + timings.preprocessNs + inferenceNs + timings.postprocessNs;
       results.push(result);
-    });
+    }
   }
   return results;
 }
@@ -191,6 +198,7 @@ const taskNames: Record<VisionTask, { noun: string; route: string }> = {
   'image-classification': { noun: 'an image classifier', route: '/v1/vision/classify' },
   'instance-segmentation': { noun: 'a segmentation model', route: '/v1/vision/segment' },
   'pose-estimation': { noun: 'a pose model', route: '/v1/vision/pose' },
+  'background-removal': { noun: 'a background-removal model', route: '/v1/vision/remove-background' },
 };
 
 /** Refuses a call the model's task does not answer, naming the route that does. */
@@ -333,6 +341,30 @@ serveThread({
           skeleton: spec.keypoints!.skeleton,
           imageSize: size,
         };
+      },
+    );
+  },
+
+  async removeBackground(payload, { signal }): Promise<BackgroundResult[]> {
+    const { session, spec } = await loaded;
+    checkTask(spec, 'background-removal');
+    if (!spec.matte) throw new VmmError(ErrorCode.Internal, 'a background-removal model without its matte');
+    const matte = spec.matte;
+    const { images, options } = payload as RemoveBackgroundPayload;
+    const output = resolveMatteOutput(options.output);
+    // A cut-out needs the image's pixels after the run: bytes moved to a preprocessing thread are
+    // gone from here, so a copy stays.
+    const sources =
+      output === 'cutout' && data.preprocessThread ? images.map((image) => image.slice()) : images;
+    return runImages<BackgroundResult>(
+      session,
+      spec,
+      images,
+      signal,
+      { kind: 'stretch', type: spec.inputType, mean: matte.mean, std: matte.std },
+      async (outputs, row, { info, timings }) => {
+        const alpha = await readMatte(outputs[spec.outputName]!, row, matte.sigmoid, info);
+        return { ...(await encodeMatte(alpha, info, output, sources[row]!, data.maxPixels)), timings };
       },
     );
   },

@@ -11,6 +11,7 @@ import {
   drawSquares,
   writeClassifierFolder,
   writeDetectorFolder,
+  writeMattingFolder,
   writePoseFolder,
   writeSegmenterFolder,
 } from '@vmm/model-fixtures';
@@ -368,6 +369,95 @@ describe('segmentation and pose', () => {
       for (const result of together) expect(result.poses).toEqual(got.poses);
     } finally {
       await Promise.all([pose.close(), half.close()]);
+    }
+  });
+});
+
+describe('background removal', () => {
+  it('cuts out what was drawn on the backdrop: alpha, mask PNG, cut-out PNG and RLE agree', async () => {
+    writeMattingFolder(join(root, 'matting'));
+    const matting = await open('matting');
+    try {
+      // transformers.js's layout: the task from config.json, size and normalisation from its processor.
+      expect(matting.spec).toMatchObject({
+        task: 'background-removal',
+        width: 320,
+        height: 320,
+        matte: { mean: [0.5, 0.5, 0.5], std: [1, 1, 1] },
+      });
+      const [width, height] = [500, 300];
+      const squares = [square('red', 40, 50, 120), square('cyan', 300, 100, 150)];
+      const image = await encode(width, height, squares, 'png');
+      const [alpha, mask, cutout, rle] = await Promise.all(
+        (['alpha', 'mask', 'cutout', 'rle'] as const).map((output) =>
+          matting.removeBackground(image, { output }),
+        ),
+      );
+      const bytes = alpha!.alpha!;
+      expect(bytes).toHaveLength(width * height);
+      // Inside each square opaque, on the backdrop clear, but for a band at the edges: 500 pixels
+      // resized to 320 and back blur an edge over two model pixels, 4 of the image's.
+      const band = Math.ceil((2 * width) / 320);
+      const inside = (x: number, y: number) =>
+        squares.some(
+          (s) => x >= s.x + band && x < s.x + s.size - band && y >= s.y + band && y < s.y + s.size - band,
+        );
+      const near = (x: number, y: number) =>
+        squares.some(
+          (s) => x >= s.x - band && x < s.x + s.size + band && y >= s.y - band && y < s.y + s.size + band,
+        );
+      let wrong = 0;
+      for (let y = 0; y < height; y += 1)
+        for (let x = 0; x < width; x += 1) {
+          const a = bytes[y * width + x]!;
+          if ((inside(x, y) && a < 250) || (!near(x, y) && a > 5)) wrong += 1;
+        }
+      expect(wrong).toBe(0);
+      // The squares' share of the image, give or take the blurred band.
+      expect(Math.abs(alpha!.foreground - (120 * 120 + 150 * 150) / (width * height))).toBeLessThan(0.01);
+      // The mask PNG is the alpha as grey; the cut-out is the image with it as alpha.
+      const maskPng = Buffer.from(mask!.png!);
+      expect(await sharp(maskPng).metadata()).toMatchObject({ format: 'png', width, height, channels: 1 });
+      const grey = await sharp(maskPng).extractChannel(0).raw().toBuffer();
+      expect(new Uint8Array(grey)).toEqual(bytes);
+      const rgba = await sharp(Buffer.from(cutout!.png!)).raw().toBuffer({ resolveWithObject: true });
+      expect(rgba.info).toMatchObject({ width, height, channels: 4 });
+      const original = await sharp(image).raw().toBuffer();
+      for (const [x, y] of [
+        [100, 100],
+        [10, 10],
+        [375, 175],
+      ] as const) {
+        const at = y * width + x;
+        expect([...rgba.data.subarray(at * 4, at * 4 + 4)]).toEqual([
+          ...original.subarray(at * 3, at * 3 + 3),
+          bytes[at],
+        ]);
+      }
+      expect(rle!.mask!.size).toEqual({ width, height });
+      expect(decodeRle(rle!.mask!)).toEqual(Uint8Array.from(bytes, (a) => (a >= 128 ? 1 : 0)));
+    } finally {
+      await matting.close();
+    }
+  });
+
+  it('refuses an unknown output, and a matting model asked to detect', async () => {
+    writeMattingFolder(join(root, 'matting-2'));
+    const matting = await open('matting-2');
+    try {
+      const image = await encode(64, 64, [], 'png');
+      await expect(
+        matting.removeBackground(image, { output: 'jpeg' as 'png' as never }),
+      ).rejects.toMatchObject({ code: ErrorCode.InvalidArgument, field: 'output' });
+      await expect(matting.detect(image)).rejects.toMatchObject({
+        code: ErrorCode.FailedPrecondition,
+        message: expect.stringContaining('/v1/vision/remove-background'),
+      });
+      await expect(detector.removeBackground(image)).rejects.toMatchObject({
+        code: ErrorCode.FailedPrecondition,
+      });
+    } finally {
+      await matting.close();
     }
   });
 });
