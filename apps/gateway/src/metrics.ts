@@ -264,7 +264,7 @@ export function createMetrics(pool: WorkerPool, queueCounts: QueueCounts): Metri
 
 /** A served vision request: one image, its time by stage. */
 /** The vision routes, as the `task` label of vmm_vision_requests_total names them. */
-export type VisionKind = 'detect' | 'classify' | 'segment' | 'pose';
+export type VisionKind = 'detect' | 'classify' | 'segment' | 'pose' | 'remove-background';
 
 export function recordVision(
   metrics: Metrics,

@@ -4,6 +4,7 @@ import {
   classifySchema,
   detectSchema,
   poseSchema,
+  removeBackgroundSchema,
   segmentSchema,
   ollamaChatSchema,
   ollamaEmbedSchema,
@@ -39,7 +40,15 @@ interface Operation {
   form?: { schema: z.ZodType; id: string };
   query?: z.ZodObject;
   /** The 200 answer: a schema, or a media type and a description. */
-  response: { schema?: z.ZodType; id?: string; type?: string; description?: string; status?: string };
+  response: {
+    schema?: z.ZodType;
+    id?: string;
+    type?: string;
+    description?: string;
+    status?: string;
+    /** A second media type the answer may have, as binary (a PNG beside its JSON form). */
+    binary?: string;
+  };
   errors: Shape;
   /** Streams: NDJSON (Ollama) or SSE (OpenAI) when `stream` is true. */
   streams?: 'ndjson' | 'sse';
@@ -58,6 +67,7 @@ const segmentForm = detectForm.extend({
   polygons: z.enum(['true', 'false']).optional().describe('also trace each mask’s outline'),
 });
 const poseForm = detectForm.extend({});
+const removeBackgroundForm = removeBackgroundSchema.extend({ image: imageFile });
 /** A 1×1 PNG: an example that passes the base64 pattern it documents. */
 const PNG_EXAMPLE =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
@@ -66,7 +76,7 @@ const tagDescriptions = {
   ollama: 'Ollama’s API: text generation, chat, embeddings and model management, NDJSON streams.',
   openai: 'OpenAI’s API: chat and legacy completions, responses, embeddings and models, SSE streams.',
   vision:
-    'VMM’s vision API: detection, classification, instance segmentation and pose, JSON with base64 or multipart uploads.',
+    'VMM’s vision API: detection, classification, instance segmentation, pose and background removal, JSON with base64 or multipart uploads.',
   batches: 'OpenAI’s files and batches: JSONL requests run later through a queue.',
   operations: 'Health, readiness, metrics, the worker pool and this document.',
 } as const;
@@ -484,6 +494,28 @@ const operations: Operation[] = [
     errors: 'openai',
   },
   {
+    method: 'post',
+    path: '/v1/vision/remove-background',
+    operationId: 'removeBackground',
+    summary:
+      'Cut the subject out (a background-removal model: IS-Net, U²-Net, BiRefNet, RMBG): a PNG with alpha, a mask PNG, or RLE',
+    tag: 'vision',
+    request: {
+      schema: removeBackgroundSchema,
+      id: 'RemoveBackgroundRequest',
+      example: { model: 'isnet-demo', image: PNG_EXAMPLE, output: 'cutout' },
+    },
+    form: { schema: removeBackgroundForm, id: 'RemoveBackgroundForm' },
+    response: {
+      schema: out.removeBackgroundResponse,
+      id: 'RemoveBackgroundResponse',
+      binary: 'image/png',
+      description:
+        'output cutout or mask: the PNG itself (image/png; x-vmm-foreground gives the share of the image kept), or JSON with b64_png when response_format is b64_json; output rle: JSON',
+    },
+    errors: 'openai',
+  },
+  {
     method: 'get',
     path: '/v1/workers',
     operationId: 'listWorkers',
@@ -612,7 +644,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
     const ok = op.response;
     const okContent =
       ok.schema && ok.id
-        ? { [ok.type ?? json]: { schema: ref(ok.id) } }
+        ? {
+            ...(ok.binary ? { [ok.binary]: { schema: { type: 'string', format: 'binary' } } } : {}),
+            [ok.type ?? json]: { schema: ref(ok.id) },
+          }
         : ok.type
           ? { [ok.type]: { schema: { type: 'string' } } }
           : undefined;

@@ -19,6 +19,8 @@ import {
   type InferenceServer,
   type PoseRequest,
   type PoseResponse,
+  type RemoveBackgroundRequest,
+  type RemoveBackgroundResponse,
   type RequestContext,
   type SegmentRequest,
   type SegmentResponse,
@@ -39,6 +41,7 @@ import {
   thinkFromProto,
   toolChoiceFromProto,
   toolsFromProto,
+  matteOutputFromProto,
   poseToProto,
   segmentToProto,
   visionTimingsToProto,
@@ -72,6 +75,7 @@ const visionTasks: readonly ModelTask[] = [
   'image-classification',
   'instance-segmentation',
   'pose-estimation',
+  'background-removal',
 ];
 
 type VisionMethod =
@@ -82,7 +86,9 @@ type VisionMethod =
   | 'DetectUpload'
   | 'ClassifyUpload'
   | 'SegmentUpload'
-  | 'PoseUpload';
+  | 'PoseUpload'
+  | 'RemoveBackground'
+  | 'RemoveBackgroundUpload';
 
 /** The detection options every detection head takes (Detect, Segment, Pose), from the wire. */
 function detectOptionsFromProto(request: DetectRequest | SegmentRequest | PoseRequest) {
@@ -286,6 +292,32 @@ export function createInferenceService({
     });
   }
 
+  function removeBackground(
+    method: 'RemoveBackground' | 'RemoveBackgroundUpload',
+    call: UnaryInput<RemoveBackgroundRequest>,
+    callback: sendUnaryData<RemoveBackgroundResponse>,
+  ): Promise<void> {
+    return vision(method, call, callback, async (runner, signal, loadNs) => {
+      const result = await runner.removeBackground(
+        call.request.image,
+        { output: matteOutputFromProto(call.request.output) },
+        { signal },
+      );
+      const { mask } = result;
+      return {
+        png: result.png
+          ? Buffer.from(result.png.buffer, result.png.byteOffset, result.png.byteLength)
+          : Buffer.alloc(0),
+        mask: mask
+          ? { width: mask.size.width, height: mask.size.height, counts: mask.counts, area: mask.area }
+          : undefined,
+        foreground: result.foreground,
+        imageSize: result.imageSize,
+        timings: visionTimingsToProto(result.timings, loadNs),
+      };
+    });
+  }
+
   function classify(
     method: 'Classify' | 'ClassifyUpload',
     call: UnaryInput<ClassifyRequest>,
@@ -306,7 +338,7 @@ export function createInferenceService({
 
   /** Answers an upload that was wrong before it was whole (see receiveUpload). */
   function refuseUpload<Result>(
-    method: 'DetectUpload' | 'ClassifyUpload' | 'SegmentUpload' | 'PoseUpload',
+    method: 'DetectUpload' | 'ClassifyUpload' | 'SegmentUpload' | 'PoseUpload' | 'RemoveBackgroundUpload',
     metadata: Metadata,
     callback: sendUnaryData<Result>,
   ): (error: VmmError) => void {
@@ -400,6 +432,19 @@ export function createInferenceService({
 
     pose(call, callback) {
       void pose('Pose', call, callback);
+    },
+
+    removeBackground(call, callback) {
+      void removeBackground('RemoveBackground', call, callback);
+    },
+
+    removeBackgroundUpload(call, callback) {
+      receiveUpload(
+        call,
+        maxImageBytes,
+        refuseUpload('RemoveBackgroundUpload', call.metadata, callback),
+        (whole) => void removeBackground('RemoveBackgroundUpload', whole, callback),
+      );
     },
 
     poseUpload(call, callback) {

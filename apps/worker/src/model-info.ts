@@ -170,6 +170,7 @@ const visionFamilies: Readonly<Record<ModelTask, string>> = {
   'image-classification': 'classifier',
   'instance-segmentation': 'segmenter',
   'pose-estimation': 'pose',
+  'background-removal': 'matting',
   'text-generation': 'unknown',
   embedding: 'unknown',
 };

@@ -154,6 +154,7 @@ export class ModelManager {
         'image-classification',
         'instance-segmentation',
         'pose-estimation',
+        'background-removal',
         'embedding',
       ],
       keepAliveMs,

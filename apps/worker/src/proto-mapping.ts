@@ -23,12 +23,18 @@ import {
   type Tool,
   type ToolChoice as ProtoToolChoice,
   ToolChoiceMode,
+  MatteOutput,
   type Pose as ProtoPose,
   type Segment as ProtoSegment,
   type VisionTimings,
 } from '@vmm/proto';
 import type { Backend as RuntimeBackend, ModelTask } from '@vmm/runtime';
-import type { Pose, VisionTimings as RunnerTimings, Segment } from '@vmm/vision';
+import type {
+  MatteOutput as RunnerMatteOutput,
+  Pose,
+  VisionTimings as RunnerTimings,
+  Segment,
+} from '@vmm/vision';
 
 // Translations between the generated wire types and the runners' own types, in one place.
 
@@ -44,6 +50,7 @@ export const taskToProto: Readonly<Record<ModelTask, Task>> = {
   'image-classification': Task.TASK_IMAGE_CLASSIFICATION,
   'instance-segmentation': Task.TASK_INSTANCE_SEGMENTATION,
   'pose-estimation': Task.TASK_POSE_ESTIMATION,
+  'background-removal': Task.TASK_BACKGROUND_REMOVAL,
   embedding: Task.TASK_EMBEDDING,
 };
 
@@ -210,4 +217,19 @@ export function segmentToProto({ box, classId, label, score, mask, polygons }: S
 
 export function poseToProto({ box, classId, label, score, keypoints }: Pose): ProtoPose {
   return { detection: { box, classId, label, score }, keypoints };
+}
+
+/** Unspecified is a cut-out; a value from a newer client is refused by the runner, naming the field. */
+export function matteOutputFromProto(output: MatteOutput): RunnerMatteOutput {
+  switch (output) {
+    case MatteOutput.MATTE_OUTPUT_UNSPECIFIED:
+    case MatteOutput.MATTE_OUTPUT_CUTOUT:
+      return 'cutout';
+    case MatteOutput.MATTE_OUTPUT_MASK:
+      return 'mask';
+    case MatteOutput.MATTE_OUTPUT_RLE:
+      return 'rle';
+    default:
+      return `unknown (${String(output)})` as RunnerMatteOutput;
+  }
 }

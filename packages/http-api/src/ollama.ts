@@ -357,6 +357,7 @@ const taskNames: Readonly<Partial<Record<Task, string>>> = {
   [Task.TASK_IMAGE_CLASSIFICATION]: 'image-classification',
   [Task.TASK_INSTANCE_SEGMENTATION]: 'instance-segmentation',
   [Task.TASK_POSE_ESTIMATION]: 'pose-estimation',
+  [Task.TASK_BACKGROUND_REMOVAL]: 'background-removal',
   [Task.TASK_EMBEDDING]: 'embedding',
 };
 

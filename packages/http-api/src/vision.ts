@@ -1,3 +1,4 @@
+import { MatteOutput } from '@vmm/proto';
 import type {
   ClassifyRequest,
   ClassifyResponse,
@@ -6,6 +7,8 @@ import type {
   Detection,
   PoseRequest,
   PoseResponse,
+  RemoveBackgroundRequest,
+  RemoveBackgroundResponse,
   RequestContext,
   SegmentRequest,
   SegmentResponse,
@@ -45,6 +48,21 @@ export const segmentSchema = detectSchema.extend({ polygons: flag.optional() });
 /** Pose estimation takes what detection takes (a schema of its own: OpenAPI names it apart). */
 export const poseSchema = detectSchema.extend({});
 
+/**
+ * Background removal: `output` cutout (the image as a PNG with the matte as alpha, the default),
+ * mask (the matte as a greyscale PNG) or rle (the foreground as COCO RLE, in JSON);
+ * `response_format` png (the PNG itself as the body, the default) or b64_json (JSON with the PNG
+ * in base64, as OpenAI's images API answers).
+ */
+export const removeBackgroundSchema = z.strictObject({
+  model: z.string().min(1),
+  image: base64,
+  output: z.enum(['cutout', 'mask', 'rle']).optional(),
+  response_format: z.enum(['png', 'b64_json']).optional(),
+  keep_alive: keepAliveField,
+  backend: backendField,
+});
+
 export const classifySchema = z.strictObject({
   model: z.string().min(1),
   image: base64,
@@ -57,6 +75,7 @@ export type DetectBody = z.infer<typeof detectSchema>;
 export type ClassifyBody = z.infer<typeof classifySchema>;
 export type SegmentBody = z.infer<typeof segmentSchema>;
 export type PoseBody = z.infer<typeof poseSchema>;
+export type RemoveBackgroundBody = z.infer<typeof removeBackgroundSchema>;
 
 export function decodeBase64Image(text: string): Buffer {
   return Buffer.from(text.replace(/^data:[\w/+.-]+;base64,/, ''), 'base64');
@@ -80,6 +99,20 @@ export function segmentRequest(body: SegmentBody, image: Buffer, context: Reques
 
 export function poseRequest(body: PoseBody, image: Buffer, context: RequestContext): PoseRequest {
   return detectRequest(body, image, context);
+}
+
+const matteOutputs = {
+  cutout: MatteOutput.MATTE_OUTPUT_CUTOUT,
+  mask: MatteOutput.MATTE_OUTPUT_MASK,
+  rle: MatteOutput.MATTE_OUTPUT_RLE,
+} as const;
+
+export function removeBackgroundRequest(
+  body: RemoveBackgroundBody,
+  image: Buffer,
+  context: RequestContext,
+): RemoveBackgroundRequest {
+  return { model: body.model, image, output: matteOutputs[body.output ?? 'cutout'], context };
 }
 
 export function classifyRequest(body: ClassifyBody, image: Buffer, context: RequestContext): ClassifyRequest {
@@ -149,6 +182,29 @@ export function classifyResponse(model: string, response: ClassifyResponse) {
   return {
     model,
     classes: response.classes.map((c) => ({ class_id: c.classId, label: c.label, score: c.score })),
+    image: response.imageSize,
+    timings: timings(response.timings),
+  };
+}
+
+/**
+ * Background removal's JSON answer (an RLE mask, or a PNG asked for as b64_json); a PNG asked
+ * for as png is the body itself, and this is not used.
+ */
+export function removeBackgroundResponse(model: string, response: RemoveBackgroundResponse) {
+  return {
+    model,
+    ...(response.png.length > 0 ? { b64_png: Buffer.from(response.png).toString('base64') } : {}),
+    ...(response.mask
+      ? {
+          mask: {
+            size: [response.mask.height, response.mask.width],
+            counts: response.mask.counts,
+            area: response.mask.area,
+          },
+        }
+      : {}),
+    foreground: response.foreground,
     image: response.imageSize,
     timings: timings(response.timings),
   };

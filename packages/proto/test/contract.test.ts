@@ -18,8 +18,11 @@ import {
   InferenceService,
   ModelsClient,
   ModelsService,
+  MatteOutput,
   PoseRequest,
   type PoseResponse,
+  RemoveBackgroundRequest,
+  type RemoveBackgroundResponse,
   Role,
   SegmentRequest,
   type SegmentResponse,
@@ -198,6 +201,28 @@ const inference: InferenceServer = {
   },
   pose(_call, callback) {
     callback(null, POSE_ANSWER);
+  },
+  removeBackground(call, callback) {
+    // Echo the output asked for in the PNG's bytes.
+    callback(null, {
+      png: Buffer.from([0x89, call.request.output]),
+      mask: undefined,
+      foreground: 0.25,
+      imageSize: { width: 2, height: 2 },
+      timings: undefined,
+    });
+  },
+  removeBackgroundUpload(call, callback) {
+    call.on('data', () => undefined);
+    call.on('end', () =>
+      callback(null, {
+        png: Buffer.alloc(0),
+        mask: { width: 2, height: 2, counts: [1, 3], area: 3 },
+        foreground: 0.75,
+        imageSize: { width: 2, height: 2 },
+        timings: undefined,
+      }),
+    );
   },
   poseUpload(call, callback) {
     let pieces = 0;
@@ -663,6 +688,32 @@ describe('Inference.Segment and Pose', () => {
       width: 3,
       height: 0,
     });
+  });
+});
+
+describe('Inference.RemoveBackground', () => {
+  it('returns the PNG bytes intact, and a mask as runs from an upload', async () => {
+    const answer = await new Promise<RemoveBackgroundResponse>((resolve, reject) =>
+      inferenceClient.removeBackground(
+        RemoveBackgroundRequest.fromPartial({
+          model: 'isnet',
+          image: Buffer.from([1]),
+          output: MatteOutput.MATTE_OUTPUT_MASK,
+        }),
+        (error, value) => (error ? reject(error) : resolve(value)),
+      ),
+    );
+    expect([...answer.png]).toEqual([0x89, MatteOutput.MATTE_OUTPUT_MASK]);
+    expect(answer.foreground).toBe(0.25);
+    const uploaded = await new Promise<RemoveBackgroundResponse>((resolve, reject) => {
+      const call = inferenceClient.removeBackgroundUpload((error, value) =>
+        error ? reject(error) : resolve(value),
+      );
+      call.write({ imageChunk: Buffer.from([1, 2]) });
+      call.write({ request: RemoveBackgroundRequest.fromPartial({ model: 'isnet' }) });
+      call.end();
+    });
+    expect(uploaded.mask).toEqual({ width: 2, height: 2, counts: [1, 3], area: 3 });
   });
 });
 

@@ -62,6 +62,8 @@ beforeAll(async () => {
     segmentUpload: unimplemented,
     pose: unimplemented,
     poseUpload: unimplemented,
+    removeBackground: unimplemented,
+    removeBackgroundUpload: unimplemented,
     embed: unimplemented,
     detectUpload(call, callback) {
       const seen: string[] = [];

@@ -28,6 +28,8 @@ import {
   type DetectResponse,
   type PoseRequest,
   type PoseResponse,
+  type RemoveBackgroundRequest,
+  type RemoveBackgroundResponse,
   type SegmentRequest,
   type SegmentResponse,
   InferenceClient,
@@ -502,6 +504,43 @@ export class WorkerPool {
             error ? reject(error) : resolve(value),
           ),
         ),
+      served,
+    );
+  }
+
+  /** Inference.RemoveBackground on the first worker that answers. */
+  removeBackground(
+    request: RemoveBackgroundRequest,
+    pin: BackendName | undefined,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<RemoveBackgroundResponse> {
+    return this.unary(
+      request.model,
+      pin,
+      (handle) =>
+        new Promise((resolve, reject) =>
+          handle.inference.removeBackground(request, metadata, (error, value) =>
+            error ? reject(error) : resolve(value),
+          ),
+        ),
+      served,
+    );
+  }
+
+  /** Inference.RemoveBackgroundUpload, as `detectUpload`. */
+  removeBackgroundUpload(
+    model: string,
+    pin: BackendName | undefined,
+    pieces: AsyncIterable<Buffer>,
+    metadata: Metadata,
+    served?: (backend: BackendName) => void,
+  ): Promise<PendingUpload<RemoveBackgroundRequest, RemoveBackgroundResponse>> {
+    return this.upload(
+      model,
+      pin,
+      pieces,
+      (handle, answer) => handle.inference.removeBackgroundUpload(metadata, answer),
       served,
     );
   }

@@ -19,6 +19,7 @@ export const ollamaDetails = z.looseObject({
     'image-classification',
     'instance-segmentation',
     'pose-estimation',
+    'background-removal',
     'embedding',
     'unknown',
   ]),
@@ -290,6 +291,18 @@ export const poseResponse = z.looseObject({
     }),
   ),
   skeleton: z.array(z.tuple([int, int])).describe('keypoint index pairs joined when a pose is drawn'),
+  image: imageSize,
+  timings: visionTimings,
+});
+
+export const removeBackgroundResponse = z.looseObject({
+  model: z.string(),
+  b64_png: z.string().optional().describe('with response_format b64_json: the PNG, base64'),
+  mask: z
+    .looseObject({ size: z.tuple([int, int]), counts: z.array(int), area: int })
+    .optional()
+    .describe('with output rle: the foreground (alpha at least half) as COCO RLE'),
+  foreground: z.number().describe('the share of the image in the foreground, [0, 1]'),
   image: imageSize,
   timings: visionTimings,
 });

@@ -14,6 +14,9 @@ import {
   poseRequest,
   poseResponse,
   poseSchema,
+  removeBackgroundRequest,
+  removeBackgroundResponse,
+  removeBackgroundSchema,
   segmentRequest,
   segmentResponse,
   segmentSchema,
@@ -25,6 +28,8 @@ import type {
   DetectResponse,
   PoseRequest,
   PoseResponse,
+  RemoveBackgroundRequest,
+  RemoveBackgroundResponse,
   RequestContext,
   SegmentRequest,
   SegmentResponse,
@@ -67,6 +72,8 @@ interface VisionCall<Body extends VisionBody, Call, Answer extends Timed> {
     served: (backend: BackendName) => void,
   ): Promise<PendingUpload<Call, Answer>>;
   response(model: string, answer: Answer): object;
+  /** Answers other than with `response` as JSON (a PNG as the body); absent: JSON. */
+  reply?(res: Response, model: string, answer: Answer, body: Body): void;
 }
 
 const detect: VisionCall<z.infer<typeof detectSchema>, DetectRequest, DetectResponse> = {
@@ -107,6 +114,33 @@ const pose: VisionCall<z.infer<typeof poseSchema>, PoseRequest, PoseResponse> = 
   upload: (pool, model, pin, pieces, metadata, served) =>
     pool.poseUpload(model, pin, pieces, metadata, served),
   response: poseResponse,
+};
+
+const removeBackground: VisionCall<
+  z.infer<typeof removeBackgroundSchema>,
+  RemoveBackgroundRequest,
+  RemoveBackgroundResponse
+> = {
+  kind: 'remove-background',
+  parse: (body) => parseBody(removeBackgroundSchema, body),
+  request: removeBackgroundRequest,
+  unary: (pool, request, pin, metadata, served) => pool.removeBackground(request, pin, metadata, served),
+  upload: (pool, model, pin, pieces, metadata, served) =>
+    pool.removeBackgroundUpload(model, pin, pieces, metadata, served),
+  response: removeBackgroundResponse,
+  reply(res, model, answer, body) {
+    if (answer.png.length === 0 || body.response_format === 'b64_json') {
+      res.json(removeBackgroundResponse(model, answer));
+      return;
+    }
+    // The PNG itself, as `curl -o cut.png` wants it; what JSON would say beside it, in headers.
+    res
+      .type('image/png')
+      .set('x-vmm-foreground', answer.foreground.toFixed(4))
+      .set('x-vmm-image-size', `${answer.imageSize?.width ?? 0}x${answer.imageSize?.height ?? 0}`)
+      .set('x-vmm-total-ns', String(answer.timings?.totalNs ?? 0))
+      .send(Buffer.from(answer.png));
+  },
 };
 
 /** A form's fields as the JSON body the schema expects (numbers and lists from their text). */
@@ -181,7 +215,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
     const context = requestContext(res, pin, keepAliveMs(body.keep_alive));
     if ('streamed' in file) {
       const found = await file.streamed.finish(vision.request(body, Buffer.alloc(0), context));
-      respond(vision, res, body.model, file.backend(), found);
+      respond(vision, res, body, file.backend(), found);
       return;
     }
     let backend = 'unknown';
@@ -192,7 +226,7 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
       metadata,
       (served) => (backend = served),
     );
-    respond(vision, res, body.model, backend, found);
+    respond(vision, res, body, backend, found);
   }
 
   /**
@@ -258,12 +292,13 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
   function respond<Body extends VisionBody, Call, Answer extends Timed>(
     vision: VisionCall<Body, Call, Answer>,
     res: Response,
-    model: string,
+    body: Body,
     backend: string,
     answer: Answer,
   ): void {
-    recordVision(deps.metrics, model, backend, vision.kind, answer.timings);
-    res.json(vision.response(model, answer));
+    recordVision(deps.metrics, body.model, backend, vision.kind, answer.timings);
+    if (vision.reply) vision.reply(res, body.model, answer, body);
+    else res.json(vision.response(body.model, answer));
   }
 
   const handle =
@@ -284,5 +319,6 @@ export function visionRouter(deps: RouteDeps & { maxBodyBytes: number }): Router
   router.post('/v1/vision/classify', (req, res) => void handle(classify)(req, res));
   router.post('/v1/vision/segment', (req, res) => void handle(segment)(req, res));
   router.post('/v1/vision/pose', (req, res) => void handle(pose)(req, res));
+  router.post('/v1/vision/remove-background', (req, res) => void handle(removeBackground)(req, res));
   return router;
 }

@@ -516,6 +516,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/vision/remove-background": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cut the subject out (a background-removal model: IS-Net, U²-Net, BiRefNet, RMBG): a PNG with alpha, a mask PNG, or RLE */
+        post: operations["removeBackground"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workers": {
         parameters: {
             query?: never;
@@ -1127,6 +1144,32 @@ export interface components {
             /** @enum {string} */
             backend?: "cpu" | "cuda" | "openvino";
         };
+        RemoveBackgroundRequest: {
+            model: string;
+            image: string;
+            /** @enum {string} */
+            output?: "cutout" | "mask" | "rle";
+            /** @enum {string} */
+            response_format?: "png" | "b64_json";
+            keep_alive?: number | string;
+            /** @enum {string} */
+            backend?: "cpu" | "cuda" | "openvino";
+        };
+        RemoveBackgroundForm: {
+            model: string;
+            /**
+             * Format: binary
+             * @description the image file (JPEG, PNG, WebP, …)
+             */
+            image: string;
+            /** @enum {string} */
+            output?: "cutout" | "mask" | "rle";
+            /** @enum {string} */
+            response_format?: "png" | "b64_json";
+            keep_alive?: number | string;
+            /** @enum {string} */
+            backend?: "cpu" | "cuda" | "openvino";
+        };
         OllamaGenerateResponse: {
             model: string;
             /** @description ISO 8601 */
@@ -1209,7 +1252,7 @@ export interface components {
                     parameter_size: string;
                     quantization_level: string;
                     /** @enum {string} */
-                    task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "embedding" | "unknown";
+                    task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "background-removal" | "embedding" | "unknown";
                 } & {
                     [key: string]: unknown;
                 };
@@ -1233,7 +1276,7 @@ export interface components {
                 parameter_size: string;
                 quantization_level: string;
                 /** @enum {string} */
-                task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "embedding" | "unknown";
+                task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "background-removal" | "embedding" | "unknown";
             } & {
                 [key: string]: unknown;
             };
@@ -1263,7 +1306,7 @@ export interface components {
                     parameter_size: string;
                     quantization_level: string;
                     /** @enum {string} */
-                    task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "embedding" | "unknown";
+                    task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "background-removal" | "embedding" | "unknown";
                 } & {
                     [key: string]: unknown;
                 };
@@ -1641,6 +1684,42 @@ export interface components {
                 number,
                 number
             ][];
+            image: {
+                width: number;
+                height: number;
+            } & {
+                [key: string]: unknown;
+            };
+            timings: {
+                load_ns: number;
+                decode_ns: number;
+                preprocess_ns: number;
+                inference_ns: number;
+                postprocess_ns: number;
+                total_ns: number;
+            } & {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        RemoveBackgroundResponse: {
+            model: string;
+            /** @description with response_format b64_json: the PNG, base64 */
+            b64_png?: string;
+            /** @description with output rle: the foreground (alpha at least half) as COCO RLE */
+            mask?: {
+                size: [
+                    number,
+                    number
+                ];
+                counts: number[];
+                area: number;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description the share of the image in the foreground, [0, 1] */
+            foreground: number;
             image: {
                 width: number;
                 height: number;
@@ -4054,6 +4133,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PoseResponse"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description Missing or wrong API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description Unknown model, route or object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description A limit was reached (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+            /** @description No worker (or no Redis) can serve */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+        };
+    };
+    removeBackground: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "model": "isnet-demo",
+                 *       "image": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC",
+                 *       "output": "cutout"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RemoveBackgroundRequest"];
+                "multipart/form-data": components["schemas"]["RemoveBackgroundForm"];
+            };
+        };
+        responses: {
+            /** @description output cutout or mask: the PNG itself (image/png; x-vmm-foreground gives the share of the image kept), or JSON with b64_png when response_format is b64_json; output rle: JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                    "application/json": components["schemas"]["RemoveBackgroundResponse"];
                 };
             };
             /** @description Invalid request */

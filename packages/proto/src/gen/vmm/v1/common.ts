@@ -67,6 +67,8 @@ export enum Task {
   TASK_INSTANCE_SEGMENTATION = 5,
   /** TASK_POSE_ESTIMATION - People with their keypoints (YOLOv8-pose). */
   TASK_POSE_ESTIMATION = 6,
+  /** TASK_BACKGROUND_REMOVAL - The subject cut out of its background (IS-Net, U2-Net, BiRefNet, RMBG). */
+  TASK_BACKGROUND_REMOVAL = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -93,6 +95,9 @@ export function taskFromJSON(object: any): Task {
     case 6:
     case "TASK_POSE_ESTIMATION":
       return Task.TASK_POSE_ESTIMATION;
+    case 7:
+    case "TASK_BACKGROUND_REMOVAL":
+      return Task.TASK_BACKGROUND_REMOVAL;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -116,6 +121,8 @@ export function taskToJSON(object: Task): string {
       return "TASK_INSTANCE_SEGMENTATION";
     case Task.TASK_POSE_ESTIMATION:
       return "TASK_POSE_ESTIMATION";
+    case Task.TASK_BACKGROUND_REMOVAL:
+      return "TASK_BACKGROUND_REMOVAL";
     case Task.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

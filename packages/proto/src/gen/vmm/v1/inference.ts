@@ -243,6 +243,56 @@ export function finishReasonToJSON(object: FinishReason): string {
   }
 }
 
+/** What RemoveBackground answers with. */
+export enum MatteOutput {
+  /** MATTE_OUTPUT_UNSPECIFIED - As MATTE_OUTPUT_CUTOUT. */
+  MATTE_OUTPUT_UNSPECIFIED = 0,
+  /** MATTE_OUTPUT_CUTOUT - The image as a PNG with the matte as its alpha channel. */
+  MATTE_OUTPUT_CUTOUT = 1,
+  /** MATTE_OUTPUT_MASK - The matte as a greyscale PNG. */
+  MATTE_OUTPUT_MASK = 2,
+  /** MATTE_OUTPUT_RLE - The foreground (alpha at least half) as RLE. */
+  MATTE_OUTPUT_RLE = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function matteOutputFromJSON(object: any): MatteOutput {
+  switch (object) {
+    case 0:
+    case "MATTE_OUTPUT_UNSPECIFIED":
+      return MatteOutput.MATTE_OUTPUT_UNSPECIFIED;
+    case 1:
+    case "MATTE_OUTPUT_CUTOUT":
+      return MatteOutput.MATTE_OUTPUT_CUTOUT;
+    case 2:
+    case "MATTE_OUTPUT_MASK":
+      return MatteOutput.MATTE_OUTPUT_MASK;
+    case 3:
+    case "MATTE_OUTPUT_RLE":
+      return MatteOutput.MATTE_OUTPUT_RLE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MatteOutput.UNRECOGNIZED;
+  }
+}
+
+export function matteOutputToJSON(object: MatteOutput): string {
+  switch (object) {
+    case MatteOutput.MATTE_OUTPUT_UNSPECIFIED:
+      return "MATTE_OUTPUT_UNSPECIFIED";
+    case MatteOutput.MATTE_OUTPUT_CUTOUT:
+      return "MATTE_OUTPUT_CUTOUT";
+    case MatteOutput.MATTE_OUTPUT_MASK:
+      return "MATTE_OUTPUT_MASK";
+    case MatteOutput.MATTE_OUTPUT_RLE:
+      return "MATTE_OUTPUT_RLE";
+    case MatteOutput.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * Sampling and length options. Every field is optional: an absent field takes the model's
  * `generation_config.json` value, then the worker's default. Ranges are validated by the
@@ -709,6 +759,33 @@ export interface PoseResponse {
 export interface PoseUploadPart {
   imageChunk?: Buffer | undefined;
   request?: PoseRequest | undefined;
+}
+
+export interface RemoveBackgroundRequest {
+  model: string;
+  /** JPEG, PNG or WebP bytes. */
+  image: Buffer;
+  output: MatteOutput;
+  context: RequestContext | undefined;
+}
+
+export interface RemoveBackgroundResponse {
+  /** MATTE_OUTPUT_CUTOUT and MATTE_OUTPUT_MASK: the PNG. */
+  png: Buffer;
+  /** MATTE_OUTPUT_RLE: the foreground. */
+  mask:
+    | RleMask
+    | undefined;
+  /** The share of the image in the foreground (alpha at least half), in [0, 1]. */
+  foreground: number;
+  imageSize: ImageSize | undefined;
+  timings: VisionTimings | undefined;
+}
+
+/** One message of a RemoveBackgroundUpload call: a piece of the image, or (last) the request. */
+export interface RemoveBackgroundUploadPart {
+  imageChunk?: Buffer | undefined;
+  request?: RemoveBackgroundRequest | undefined;
 }
 
 /** One text to embed, or its token ids (OpenAI accepts both). */
@@ -6165,6 +6242,357 @@ export const PoseUploadPart: MessageFns<PoseUploadPart> = {
   },
 };
 
+function createBaseRemoveBackgroundRequest(): RemoveBackgroundRequest {
+  return { model: "", image: Buffer.alloc(0), output: 0, context: undefined };
+}
+
+export const RemoveBackgroundRequest: MessageFns<RemoveBackgroundRequest> = {
+  encode(message: RemoveBackgroundRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== "") {
+      writer.uint32(10).string(message.model);
+    }
+    if (message.image.length !== 0) {
+      writer.uint32(18).bytes(message.image);
+    }
+    if (message.output !== 0) {
+      writer.uint32(24).int32(message.output);
+    }
+    if (message.context !== undefined) {
+      RequestContext.encode(message.context, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveBackgroundRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveBackgroundRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.image = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.output = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.context = RequestContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveBackgroundRequest {
+    return {
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      image: isSet(object.image) ? Buffer.from(bytesFromBase64(object.image)) : Buffer.alloc(0),
+      output: isSet(object.output) ? matteOutputFromJSON(object.output) : 0,
+      context: isSet(object.context) ? RequestContext.fromJSON(object.context) : undefined,
+    };
+  },
+
+  toJSON(message: RemoveBackgroundRequest): unknown {
+    const obj: any = {};
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.image.length !== 0) {
+      obj.image = base64FromBytes(message.image);
+    }
+    if (message.output !== 0) {
+      obj.output = matteOutputToJSON(message.output);
+    }
+    if (message.context !== undefined) {
+      obj.context = RequestContext.toJSON(message.context);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveBackgroundRequest>): RemoveBackgroundRequest {
+    return RemoveBackgroundRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveBackgroundRequest>): RemoveBackgroundRequest {
+    const message = createBaseRemoveBackgroundRequest();
+    message.model = object.model ?? "";
+    message.image = object.image ?? Buffer.alloc(0);
+    message.output = object.output ?? 0;
+    message.context = (object.context !== undefined && object.context !== null)
+      ? RequestContext.fromPartial(object.context)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveBackgroundResponse(): RemoveBackgroundResponse {
+  return { png: Buffer.alloc(0), mask: undefined, foreground: 0, imageSize: undefined, timings: undefined };
+}
+
+export const RemoveBackgroundResponse: MessageFns<RemoveBackgroundResponse> = {
+  encode(message: RemoveBackgroundResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.png.length !== 0) {
+      writer.uint32(10).bytes(message.png);
+    }
+    if (message.mask !== undefined) {
+      RleMask.encode(message.mask, writer.uint32(18).fork()).join();
+    }
+    if (message.foreground !== 0) {
+      writer.uint32(29).float(message.foreground);
+    }
+    if (message.imageSize !== undefined) {
+      ImageSize.encode(message.imageSize, writer.uint32(34).fork()).join();
+    }
+    if (message.timings !== undefined) {
+      VisionTimings.encode(message.timings, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveBackgroundResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveBackgroundResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.png = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mask = RleMask.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.foreground = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.imageSize = ImageSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.timings = VisionTimings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveBackgroundResponse {
+    return {
+      png: isSet(object.png) ? Buffer.from(bytesFromBase64(object.png)) : Buffer.alloc(0),
+      mask: isSet(object.mask) ? RleMask.fromJSON(object.mask) : undefined,
+      foreground: isSet(object.foreground) ? globalThis.Number(object.foreground) : 0,
+      imageSize: isSet(object.imageSize)
+        ? ImageSize.fromJSON(object.imageSize)
+        : isSet(object.image_size)
+        ? ImageSize.fromJSON(object.image_size)
+        : undefined,
+      timings: isSet(object.timings) ? VisionTimings.fromJSON(object.timings) : undefined,
+    };
+  },
+
+  toJSON(message: RemoveBackgroundResponse): unknown {
+    const obj: any = {};
+    if (message.png.length !== 0) {
+      obj.png = base64FromBytes(message.png);
+    }
+    if (message.mask !== undefined) {
+      obj.mask = RleMask.toJSON(message.mask);
+    }
+    if (message.foreground !== 0) {
+      obj.foreground = floatToJson(message.foreground);
+    }
+    if (message.imageSize !== undefined) {
+      obj.imageSize = ImageSize.toJSON(message.imageSize);
+    }
+    if (message.timings !== undefined) {
+      obj.timings = VisionTimings.toJSON(message.timings);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveBackgroundResponse>): RemoveBackgroundResponse {
+    return RemoveBackgroundResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveBackgroundResponse>): RemoveBackgroundResponse {
+    const message = createBaseRemoveBackgroundResponse();
+    message.png = object.png ?? Buffer.alloc(0);
+    message.mask = (object.mask !== undefined && object.mask !== null) ? RleMask.fromPartial(object.mask) : undefined;
+    message.foreground = object.foreground ?? 0;
+    message.imageSize = (object.imageSize !== undefined && object.imageSize !== null)
+      ? ImageSize.fromPartial(object.imageSize)
+      : undefined;
+    message.timings = (object.timings !== undefined && object.timings !== null)
+      ? VisionTimings.fromPartial(object.timings)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveBackgroundUploadPart(): RemoveBackgroundUploadPart {
+  return { imageChunk: undefined, request: undefined };
+}
+
+export const RemoveBackgroundUploadPart: MessageFns<RemoveBackgroundUploadPart> = {
+  encode(message: RemoveBackgroundUploadPart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.imageChunk !== undefined) {
+      writer.uint32(10).bytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      RemoveBackgroundRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveBackgroundUploadPart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveBackgroundUploadPart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.imageChunk = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = RemoveBackgroundRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveBackgroundUploadPart {
+    return {
+      imageChunk: isSet(object.imageChunk)
+        ? Buffer.from(bytesFromBase64(object.imageChunk))
+        : isSet(object.image_chunk)
+        ? Buffer.from(bytesFromBase64(object.image_chunk))
+        : undefined,
+      request: isSet(object.request) ? RemoveBackgroundRequest.fromJSON(object.request) : undefined,
+    };
+  },
+
+  toJSON(message: RemoveBackgroundUploadPart): unknown {
+    const obj: any = {};
+    if (message.imageChunk !== undefined) {
+      obj.imageChunk = base64FromBytes(message.imageChunk);
+    }
+    if (message.request !== undefined) {
+      obj.request = RemoveBackgroundRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveBackgroundUploadPart>): RemoveBackgroundUploadPart {
+    return RemoveBackgroundUploadPart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveBackgroundUploadPart>): RemoveBackgroundUploadPart {
+    const message = createBaseRemoveBackgroundUploadPart();
+    message.imageChunk = object.imageChunk ?? undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? RemoveBackgroundRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseEmbedInput(): EmbedInput {
   return { text: undefined, tokens: undefined };
 }
@@ -6832,6 +7260,33 @@ export const InferenceService = {
     responseSerialize: (value: PoseResponse): Buffer => Buffer.from(PoseResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PoseResponse => PoseResponse.decode(value),
   },
+  /**
+   * Cuts the subject out of an image (a background-removal model: IS-Net, U2-Net, BiRefNet,
+   * RMBG): the matte at the image's size, as a cut-out PNG, a mask PNG or RLE.
+   */
+  removeBackground: {
+    path: "/vmm.v1.Inference/RemoveBackground" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveBackgroundRequest): Buffer =>
+      Buffer.from(RemoveBackgroundRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveBackgroundRequest => RemoveBackgroundRequest.decode(value),
+    responseSerialize: (value: RemoveBackgroundResponse): Buffer =>
+      Buffer.from(RemoveBackgroundResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveBackgroundResponse => RemoveBackgroundResponse.decode(value),
+  },
+  /** RemoveBackground, with the image sent in pieces as DetectUpload's is. */
+  removeBackgroundUpload: {
+    path: "/vmm.v1.Inference/RemoveBackgroundUpload" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveBackgroundUploadPart): Buffer =>
+      Buffer.from(RemoveBackgroundUploadPart.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveBackgroundUploadPart => RemoveBackgroundUploadPart.decode(value),
+    responseSerialize: (value: RemoveBackgroundResponse): Buffer =>
+      Buffer.from(RemoveBackgroundResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveBackgroundResponse => RemoveBackgroundResponse.decode(value),
+  },
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed: {
     path: "/vmm.v1.Inference/Embed" as const,
@@ -6877,6 +7332,13 @@ export interface InferenceServer extends UntypedServiceImplementation {
   pose: handleUnaryCall<PoseRequest, PoseResponse>;
   /** Pose, with the image sent in pieces as DetectUpload's is. */
   poseUpload: handleClientStreamingCall<PoseUploadPart, PoseResponse>;
+  /**
+   * Cuts the subject out of an image (a background-removal model: IS-Net, U2-Net, BiRefNet,
+   * RMBG): the matte at the image's size, as a cut-out PNG, a mask PNG or RLE.
+   */
+  removeBackground: handleUnaryCall<RemoveBackgroundRequest, RemoveBackgroundResponse>;
+  /** RemoveBackground, with the image sent in pieces as DetectUpload's is. */
+  removeBackgroundUpload: handleClientStreamingCall<RemoveBackgroundUploadPart, RemoveBackgroundResponse>;
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed: handleUnaryCall<EmbedRequest, EmbedResponse>;
 }
@@ -7033,6 +7495,42 @@ export interface InferenceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PoseResponse) => void,
   ): ClientWritableStream<PoseUploadPart>;
+  /**
+   * Cuts the subject out of an image (a background-removal model: IS-Net, U2-Net, BiRefNet,
+   * RMBG): the matte at the image's size, as a cut-out PNG, a mask PNG or RLE.
+   */
+  removeBackground(
+    request: RemoveBackgroundRequest,
+    callback: (error: ServiceError | null, response: RemoveBackgroundResponse) => void,
+  ): ClientUnaryCall;
+  removeBackground(
+    request: RemoveBackgroundRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveBackgroundResponse) => void,
+  ): ClientUnaryCall;
+  removeBackground(
+    request: RemoveBackgroundRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveBackgroundResponse) => void,
+  ): ClientUnaryCall;
+  /** RemoveBackground, with the image sent in pieces as DetectUpload's is. */
+  removeBackgroundUpload(
+    callback: (error: ServiceError | null, response: RemoveBackgroundResponse) => void,
+  ): ClientWritableStream<RemoveBackgroundUploadPart>;
+  removeBackgroundUpload(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveBackgroundResponse) => void,
+  ): ClientWritableStream<RemoveBackgroundUploadPart>;
+  removeBackgroundUpload(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveBackgroundResponse) => void,
+  ): ClientWritableStream<RemoveBackgroundUploadPart>;
+  removeBackgroundUpload(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveBackgroundResponse) => void,
+  ): ClientWritableStream<RemoveBackgroundUploadPart>;
   /** Turns texts (or token ids) into vectors with an embedding model, one per input, in order. */
   embed(
     request: EmbedRequest,
