@@ -1,7 +1,8 @@
-// /v1/vision/segment and /v1/vision/pose through a real worker process on loopback, with the
-// demo YOLOv8-seg and -pose fixtures: JSON and multipart (relayed and held) answer alike, masks
-// come as COCO RLE over the image, outlines and keypoints where they belong; every wrong body,
-// image or model is a clear 4xx in OpenAI's error shape; requests are counted by task.
+// /v1/vision/segment, /v1/vision/pose and /v1/vision/remove-background through a real worker
+// process on loopback, with the demo YOLOv8-seg, -pose and matting fixtures: JSON and multipart
+// (relayed and held) answer alike, masks come as COCO RLE over the image, outlines and keypoints
+// where they belong, a cut-out as a PNG with alpha; every wrong body, image or model is a clear
+// 4xx in OpenAI's error shape; requests are counted by task.
 import { describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import {
@@ -9,6 +10,7 @@ import {
   drawSquares,
   writeClassifierFolder,
   writeDetectorFolder,
+  writeMattingFolder,
   writePoseFolder,
   writeSegmenterFolder,
 } from '@vmm/model-fixtures';
@@ -21,6 +23,7 @@ const workers = useWorkerOn((dir) => {
   writePoseFolder(join(dir, 'pose'), { staticBatch: true });
   writeDetectorFolder(join(dir, 'detector'));
   writeClassifierFolder(join(dir, 'classifier'));
+  writeMattingFolder(join(dir, 'matting'));
 });
 const gateway = useGateway(() => gatewayConfig(cpuWorkers(workers), { maxBodyBytes: 512 * 1024 }));
 
@@ -139,6 +142,65 @@ describe('/v1/vision/pose', () => {
     expect(answer.skeleton).toHaveLength(19);
     expect(answer.skeleton).toContainEqual([5, 6]);
     expect(withoutTimings(await relayed.json())).toEqual(withoutTimings(answer));
+  });
+});
+
+describe('/v1/vision/remove-background', () => {
+  it('answers a cut-out PNG with alpha by default, the same relayed from a form', async () => {
+    const image = await png();
+    const [json, relayed] = await Promise.all([
+      postJson('/v1/vision/remove-background', { model: 'matting', image: image.toString('base64') }),
+      postForm('/v1/vision/remove-background', form({ model: 'matting' }, image, false)),
+    ]);
+    expect([json.status, relayed.status]).toEqual([200, 200]);
+    expect(json.headers.get('content-type')).toBe('image/png');
+    expect(json.headers.get('x-vmm-image-size')).toBe(`${WIDTH}x${HEIGHT}`);
+    const foreground = Number(json.headers.get('x-vmm-foreground'));
+    // Two squares, 50² and 70², of 320 × 240, give or take their blurred edges.
+    expect(Math.abs(foreground - (50 * 50 + 70 * 70) / (WIDTH * HEIGHT))).toBeLessThan(0.01);
+    const cutout = Buffer.from(await json.arrayBuffer());
+    expect(Buffer.from(await relayed.arrayBuffer()).equals(cutout)).toBe(true);
+    const { data, info } = await sharp(cutout).raw().toBuffer({ resolveWithObject: true });
+    expect(info).toMatchObject({ width: WIDTH, height: HEIGHT, channels: 4 });
+    const alphaAt = (x: number, y: number) => data[(y * WIDTH + x) * 4 + 3];
+    expect([alphaAt(235, 135), alphaAt(5, 5)]).toEqual([255, 0]);
+  });
+
+  it('answers the mask as a grey PNG, base64 in JSON when asked, and RLE', async () => {
+    const image = (await png()).toString('base64');
+    const mask = await postJson('/v1/vision/remove-background', { model: 'matting', image, output: 'mask' });
+    expect(mask.status).toBe(200);
+    expect(await sharp(Buffer.from(await mask.arrayBuffer())).metadata()).toMatchObject({ channels: 1 });
+    const b64 = await postJson('/v1/vision/remove-background', {
+      model: 'matting',
+      image,
+      output: 'mask',
+      response_format: 'b64_json',
+    });
+    const answer = (await b64.json()) as { b64_png: string; foreground: number; image: object };
+    expect(answer.image).toEqual({ width: WIDTH, height: HEIGHT });
+    expect((await sharp(Buffer.from(answer.b64_png, 'base64')).metadata()).width).toBe(WIDTH);
+    const rle = await postJson('/v1/vision/remove-background', { model: 'matting', image, output: 'rle' });
+    const runs = (await rle.json()) as { mask: { size: number[]; counts: number[]; area: number } };
+    expect(runs.mask.size).toEqual([HEIGHT, WIDTH]);
+    expect(runs.mask.counts.reduce((a, b) => a + b, 0)).toBe(WIDTH * HEIGHT);
+    expect(Math.abs(runs.mask.area - (50 * 50 + 70 * 70))).toBeLessThan(400);
+  });
+
+  it('refuses an unknown output and a model of another task', async () => {
+    const image = (await png()).toString('base64');
+    const bad = await postJson('/v1/vision/remove-background', { model: 'matting', image, output: 'jpeg' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/output/);
+    const wrong = await postJson('/v1/vision/remove-background', { model: 'seg', image });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toMatch(
+      /\/v1\/vision\/segment/,
+    );
+    const back = await postJson('/v1/vision/detect', { model: 'matting', image });
+    expect(((await back.json()) as { error: { message: string } }).error.message).toMatch(
+      /\/v1\/vision\/remove-background/,
+    );
   });
 });
 

@@ -9,9 +9,10 @@ export const MATTING_SIZE = 320;
 /**
  * A background-removal model in the layout matting exports share (`input` [batch, 3, 320, 320]
  * normalised as (v − 0.5) / 1, `output` [batch, 1, 320, 320] in [0, 1]): the backdrop is the
- * mean colour of the image's border, and a pixel is foreground in proportion to how far its
- * colour is from it (a sigmoid of the summed channel distance, sharp around 0.15). On the flat
- * backdrops of the demo scenes it cuts out exactly what was drawn on them.
+ * mean colour of the image's border, and a pixel is foreground by how far its colour is from it:
+ * sigmoid(80 · (d − 0.15)) of the summed channel distance d, so that the backdrop reads 0 and
+ * anything 0.3 away from it 1. On the flat backdrops of the demo scenes it cuts out exactly what
+ * was drawn on them.
  */
 export function addMattingModel(graph: GraphBuilder): void {
   const size = MATTING_SIZE;
@@ -38,7 +39,7 @@ export function addMattingModel(graph: GraphBuilder): void {
     { keepdims: { int: 1 } },
   );
   const matte = graph.node('Sigmoid', [
-    graph.node('Mul', [graph.node('Sub', [distance, scalar(0.15)]), scalar(40)]),
+    graph.node('Mul', [graph.node('Sub', [distance, scalar(0.15)]), scalar(80)]),
   ]);
   graph.output(matte, 'output', 'float32', ['batch', 1, size, size]);
 }
