@@ -441,6 +441,7 @@ describe('Models', () => {
         Task.TASK_IMAGE_CLASSIFICATION,
         Task.TASK_INSTANCE_SEGMENTATION,
         Task.TASK_POSE_ESTIMATION,
+        Task.TASK_BACKGROUND_REMOVAL,
         Task.TASK_EMBEDDING,
       ],
     });
