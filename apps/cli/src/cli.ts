@@ -9,6 +9,7 @@ import { pullCommand } from './commands/pull-command.js';
 import { runCommand } from './commands/run-command.js';
 import { showCommand } from './commands/show-command.js';
 import { stopCommand } from './commands/stop-command.js';
+import { removeBackgroundCommand } from './commands/remove-background-command.js';
 import { rmCommand } from './commands/rm-command.js';
 import { cpCommand } from './commands/cp-command.js';
 import { serveCommand } from './serve/serve-command.js';
@@ -43,6 +44,7 @@ export function createCli(context: CliContext): Command {
     detectCommand,
     segmentCommand,
     poseCommand,
+    removeBackgroundCommand,
     classifyCommand,
     embedCommand,
     benchCommand,

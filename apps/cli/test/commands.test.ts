@@ -14,6 +14,7 @@ import {
   writeDetectorFolder,
   writeLlamaFolder,
   writeInChild,
+  writeMattingFolder,
   writePoseFolder,
   writeSegmenterFolder,
   DEMO_QWEN3,
@@ -46,6 +47,7 @@ beforeAll(async () => {
   writeClassifierFolder(join(models, 'colour-classifier'));
   writeSegmenterFolder(join(models, 'yolov8n-seg-squares'));
   writePoseFolder(join(models, 'yolov8n-pose-squares'));
+  writeMattingFolder(join(models, 'backdrop-cutout'));
   writeBertFolder(join(models, 'mini-embed'));
   // Its real 151 936-token vocabulary: written in a plain Node process (jest's vm is slow at it).
   writeInChild('writeQwen3Demo', join(models, DEMO_QWEN3));
@@ -322,6 +324,21 @@ describe('vision and embeddings', () => {
     expect(answer.skeleton).toHaveLength(19);
   });
 
+  it('vmm remove-background writes the cut-out PNG, or with --mask the matte', async () => {
+    const out = join(root, 'cut.png');
+    const run = await vmm(['remove-background', 'backdrop-cutout', squaresPng, '--out', out]);
+    ok(run);
+    expect(run.stdout).toMatch(/squares\.png → .*cut\.png \(foreground 2[0-9]\.\d % of the image\)/);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    expect(info).toMatchObject({ width: 480, height: 320, channels: 4 });
+    const alphaAt = (x: number, y: number) => data[(y * 480 + x) * 4 + 3];
+    // Inside the red square opaque, on the backdrop clear.
+    expect([alphaAt(90, 90), alphaAt(10, 300)]).toEqual([255, 0]);
+    const mask = join(root, 'cut-mask.png');
+    ok(await vmm(['rembg', 'backdrop-cutout', squaresPng, '--mask', '--out', mask]));
+    expect(await sharp(mask).metadata()).toMatchObject({ channels: 1, width: 480, height: 320 });
+  });
+
   it('vmm segment on a detector is refused, naming the route that serves it (exit 1)', async () => {
     const run = await vmm(['segment', 'yolov8n-squares', squaresPng]);
     expect(run.code).toBe(1);
@@ -438,6 +455,7 @@ describe('errors', () => {
       'detect',
       'segment',
       'pose',
+      'remove-background',
       'classify',
       'embed',
       'bench',

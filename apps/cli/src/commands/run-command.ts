@@ -51,6 +51,7 @@ const otherCommand: Record<string, string> = {
   'image-classification': 'vmm classify',
   'instance-segmentation': 'vmm segment',
   'pose-estimation': 'vmm pose',
+  'background-removal': 'vmm remove-background',
   embedding: 'vmm embed',
 };
 
