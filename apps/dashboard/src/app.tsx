@@ -7,6 +7,7 @@ import { ClassifyPage } from './pages/classify-page.js';
 import { DetectPage, PosePage, SegmentPage } from './pages/detection-pages.js';
 import { EmbedPage } from './pages/embed-page.js';
 import { ModelsPage } from './pages/models-page.js';
+import { RemoveBackgroundPage } from './pages/remove-background-page.js';
 import { WorkersPage } from './pages/workers-page.js';
 import { href, useRoute } from './router.js';
 
@@ -17,6 +18,7 @@ const pages = [
   ['detect', 'Detection'],
   ['segment', 'Segmentation'],
   ['pose', 'Pose'],
+  ['remove-background', 'Cut-out'],
   ['classify', 'Classification'],
   ['workers', 'Workers'],
   ['batches', 'Batches'],
@@ -62,6 +64,8 @@ export function App() {
         return <SegmentPage model={model} />;
       case 'pose':
         return <PosePage model={model} />;
+      case 'remove-background':
+        return <RemoveBackgroundPage model={model} />;
       case 'classify':
         return <ClassifyPage model={model} />;
       case 'workers':

@@ -24,8 +24,9 @@ describe('hash routes', () => {
         'image-classification',
         'instance-segmentation',
         'pose-estimation',
+        'background-removal',
         'other',
       ].map(pageForTask),
-    ).toEqual(['chat', 'embed', 'detect', 'classify', 'segment', 'pose', 'models']);
+    ).toEqual(['chat', 'embed', 'detect', 'classify', 'segment', 'pose', 'remove-background', 'models']);
   });
 });

@@ -30,6 +30,8 @@ export function pageForTask(task: string): string {
       return 'segment';
     case 'pose-estimation':
       return 'pose';
+    case 'background-removal':
+      return 'remove-background';
     default:
       return 'models';
   }

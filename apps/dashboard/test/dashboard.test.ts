@@ -13,6 +13,7 @@ import {
   writeClassifierFolder,
   writeDetectorFolder,
   writeLlamaFolder,
+  writeMattingFolder,
   writePoseFolder,
   writeSegmenterFolder,
 } from '@vmm/model-fixtures';
@@ -65,6 +66,7 @@ beforeAll(async () => {
   writeClassifierFolder(join(models, 'colour-classifier'));
   writeSegmenterFolder(join(models, 'yolov8n-seg-squares'));
   writePoseFolder(join(models, 'yolov8n-pose-squares'));
+  writeMattingFolder(join(models, 'backdrop-cutout'));
   writeBertFolder(join(models, 'mini-embed'));
   const image = drawSquares(480, 320, [
     { x: 40, y: 40, size: 100, rgb: [230, 20, 20] },
@@ -330,6 +332,39 @@ describe('the dashboard', () => {
     }
   }, 90_000);
 
+  it('removes the background: the cut-out over the original, a slider between before and after', async () => {
+    const { page, errors, close } = await open('#/remove-background/backdrop-cutout');
+    try {
+      await page.locator('#image').setInputFiles(squaresPng);
+      const cutout = page.getByTestId('cutout');
+      await cutout.waitFor();
+      await expect(page.getByTestId('timings').textContent()).resolves.toMatch(
+        /^foreground 2\d\.\d % · model/,
+      );
+      // The cut-out itself: the image's size, opaque in the red square, clear on the backdrop.
+      const alpha = await waitFor('the cut-out to load', () =>
+        page.evaluate(() => {
+          const image = document.querySelector<HTMLImageElement>('[data-testid="cutout"]');
+          if (!image?.complete || image.naturalWidth === 0) return undefined;
+          const canvas = document.createElement('canvas');
+          [canvas.width, canvas.height] = [image.naturalWidth, image.naturalHeight];
+          const context = canvas.getContext('2d')!;
+          context.drawImage(image, 0, 0);
+          const at = (x: number, y: number) => context.getImageData(x, y, 1, 1).data[3];
+          return { width: image.naturalWidth, inside: at(90, 90), backdrop: at(10, 300) };
+        }),
+      );
+      expect(alpha).toEqual({ width: 480, inside: 255, backdrop: 0 });
+      await expect(cutout.evaluate((image) => image.style.clipPath)).resolves.toBe('inset(0px 0px 0px 50%)');
+      await page.locator('#split').fill('20');
+      await expect(cutout.evaluate((image) => image.style.clipPath)).resolves.toBe('inset(0px 0px 0px 20%)');
+      await shoot(page, 'remove-background');
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 90_000);
+
   it('shows an error as the API sends it', async () => {
     const { page, errors, close } = await open('#/detect/yolov8n-squares');
     try {
@@ -536,6 +571,7 @@ describe('the dashboard', () => {
         'detect',
         'segment',
         'pose',
+        'remove-background',
         'classify',
         'workers',
         'batches',
