@@ -77,4 +77,4 @@ export { writeFamilyGguf, ggufArchitectures } from './family/write-family-gguf.j
 export { writeInChild, type ChildWriters } from './write-in-child.js';
 export { writeMatMulNBitsStack, type MatMulNBitsStackOptions } from './quantized/matmul-nbits-stack.js';
 export { writeYoloV8Folder, cocoLabels, type YoloV8FolderOptions } from './vision/write-yolov8-folder.js';
-export type { YoloV8Scale, YoloV8Precision } from './vision/yolov8-graph.js';
+export type { YoloV8Scale, YoloV8Precision, YoloV8Head } from './vision/yolov8-graph.js';

@@ -118,6 +118,38 @@ describe('writeYoloV8Folder', () => {
     expect(gigaFlops(model(s)).toFixed(1)).toBe('28.6');
   });
 
+  it('writes the -seg and -pose heads with their parameter counts and outputs, as Ultralytics exports them', async () => {
+    const [seg] = writeYoloV8Folder(join(root, 'seg'), { scale: 'n', head: 'segment' }) as [string];
+    const [pose] = writeYoloV8Folder(join(root, 'pose'), { scale: 'n', head: 'pose' }) as [string];
+    expect(seg).toMatch(/yolov8n-seg\.onnx$/);
+    // "YOLOv8n-seg summary (fused): 195 layers, 3404320 parameters"; "YOLOv8n-pose summary
+    // (fused): 187 layers, 3289964 parameters".
+    expect(parameterCount(model(seg))).toBe(3_404_320);
+    expect(parameterCount(model(pose))).toBe(3_289_964);
+    const metadata = (file: string) =>
+      Object.fromEntries(model(file).metadataProps.map((p) => [p.key, p.value]));
+    expect(metadata(seg)).toMatchObject({ task: 'segment' });
+    expect(metadata(pose)).toMatchObject({ task: 'pose', kpt_shape: '[17, 3]', names: "{0: 'person'}" });
+    const session = await ort.InferenceSession.create(seg, { intraOpNumThreads: 2 });
+    try {
+      const outputs = await session.run({ images: new ort.Tensor('float32', picture(), [1, 3, 640, 640]) });
+      expect(outputs.output0?.dims).toEqual([1, 116, 8400]);
+      expect(outputs.output1?.dims).toEqual([1, 32, 160, 160]);
+    } finally {
+      await session.release();
+    }
+    const keypoints = await run(pose, new ort.Tensor('float32', picture(), [1, 3, 640, 640]));
+    expect(keypoints.dims).toEqual([1, 56, 8400]);
+    // Visibility went through a sigmoid; x and y are near their anchor's cell (input pixels).
+    const at = (row: number, anchor: number) => (keypoints.data as Float32Array)[row * 8400 + anchor]!;
+    for (const anchor of [0, 4000, 8399]) {
+      expect(at(5 + 2, anchor)).toBeGreaterThan(0);
+      expect(at(5 + 2, anchor)).toBeLessThan(1);
+      expect(at(5, anchor)).toBeGreaterThan(-200);
+      expect(at(5, anchor)).toBeLessThan(840);
+    }
+  });
+
   it('is laid out and described as an Ultralytics export', () => {
     const proto = model(n);
     const graph = proto.graph!;

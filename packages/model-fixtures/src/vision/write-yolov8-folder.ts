@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { GraphBuilder } from '../onnx/graph-builder.js';
 import { writeOnnxModel } from '../onnx/write-onnx-model.js';
 import { ultralyticsDetectMetadata } from './write-vision-folders.js';
-import { addYoloV8, type YoloV8Precision, type YoloV8Scale } from './yolov8-graph.js';
+import { addYoloV8, type YoloV8Head, type YoloV8Precision, type YoloV8Scale } from './yolov8-graph.js';
 
 /** COCO's 80 class names, in the order Ultralytics' coco.yaml gives them. */
 export const cocoLabels: readonly string[] = [
@@ -95,6 +95,8 @@ export interface YoloV8FolderOptions {
   /** `dynamic=True`: the batch dimension is named instead of 1. */
   dynamicBatch?: boolean;
   seed?: number;
+  /** Detect (default), Segment (yolov8n-seg) or Pose (yolov8n-pose). */
+  head?: YoloV8Head;
 }
 
 /**
@@ -104,16 +106,19 @@ export interface YoloV8FolderOptions {
  */
 export function writeYoloV8Folder(dir: string, options: YoloV8FolderOptions): string[] {
   const precision = options.precision ?? 'fp32';
+  const head = options.head ?? 'detect';
   mkdirSync(dir, { recursive: true });
   const graph = GraphBuilder.create('main_graph');
-  addYoloV8(graph, options.scale, precision, options.dynamicBatch ? 'batch' : 1, options.seed);
-  return writeOnnxModel(join(dir, `yolov8${options.scale}.onnx`), graph, {
+  addYoloV8(graph, options.scale, precision, options.dynamicBatch ? 'batch' : 1, options.seed, head);
+  const name = `yolov8${options.scale}${head === 'detect' ? '' : head === 'segment' ? '-seg' : '-pose'}`;
+  return writeOnnxModel(join(dir, `${name}.onnx`), graph, {
     opset: 17,
-    docString: `VMM fixture: the YOLOv8${options.scale} architecture with random weights (${precision})`,
+    docString: `VMM fixture: the ${name} architecture with random weights (${precision})`,
     metadata: ultralyticsDetectMetadata(
-      `VMM fixture: Ultralytics YOLOv8${options.scale} architecture, random weights (compute-real, detects nothing)`,
-      cocoLabels,
+      `VMM fixture: Ultralytics ${name} architecture, random weights (compute-real, finds nothing)`,
+      head === 'pose' ? ['person'] : cocoLabels,
       { half: precision === 'fp16', int8: precision === 'int8', dynamic: options.dynamicBatch ?? false },
+      head,
     ),
   });
 }

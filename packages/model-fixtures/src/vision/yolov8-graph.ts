@@ -12,6 +12,13 @@ export type YoloV8Scale = keyof typeof yoloV8Scales;
 /** Precision of an export: float32, half (`half=True`: fp16 in and out) or dynamic int8. */
 export type YoloV8Precision = 'fp32' | 'fp16' | 'int8';
 
+/** The head: Detect (yolov8n), Segment (yolov8n-seg) or Pose (yolov8n-pose). */
+export type YoloV8Head = 'detect' | 'segment' | 'pose';
+
+/** Segment's mask coefficients and Pose's keypoints (COCO-Pose: 17 points of x, y, visibility). */
+const MASKS = 32;
+const KEYPOINTS = 17 * 3;
+
 const YOLO_SIZE = 640;
 const YOLO_CLASSES = 80;
 const REG_MAX = 16;
@@ -31,6 +38,13 @@ const STRIDES = [8, 16, 32] as const;
  * `int8` is what onnxruntime's `quantize_dynamic` writes for a Conv: DynamicQuantizeLinear on
  * the activations, ConvInteger with int8 weights (one scale per tensor), the product rescaled
  * and the bias added in float.
+ *
+ * `segment` adds Segment's branches as Ultralytics builds them: per level 32 mask coefficients
+ * (cv4) after the class scores (`output0` [batch, 116, 8400]) and the Proto module on P3 (3×3
+ * conv, a 2×2 ConvTranspose to 160×160, 3×3 conv, 1×1 to 32: `output1` [batch, 32, 160, 160]).
+ * `pose` has one class and per level 51 keypoint values (cv4), decoded in the graph as the
+ * export does ((v · 2 + anchor − 0.5) · stride, visibility through a sigmoid): `output0`
+ * [batch, 56, 8400].
  */
 export function addYoloV8(
   graph: GraphBuilder,
@@ -38,7 +52,9 @@ export function addYoloV8(
   precision: YoloV8Precision,
   batch: number | 'batch',
   seed = 8,
+  head: YoloV8Head = 'detect',
 ): void {
+  const classes = head === 'pose' ? 1 : YOLO_CLASSES;
   const { depth, width, maxChannels } = yoloV8Scales[scale];
   const channels = (c: number) => Math.ceil((Math.min(c, maxChannels) * width) / 8) * 8;
   const repeats = (n: number) => (n > 1 ? Math.max(Math.round(n * depth), 1) : n);
@@ -197,8 +213,27 @@ export function addYoloV8(
   const levels = [h15, h18, h21];
   const inChannels = [c[2], c[3], c[4]];
   const boxWidth = Math.max(16, (inChannels[0] as number) / 4, REG_MAX * 4);
-  const classWidth = Math.max(inChannels[0] as number, Math.min(YOLO_CLASSES, 100));
-  const outputs = 4 * REG_MAX + YOLO_CLASSES;
+  const classWidth = Math.max(inChannels[0] as number, Math.min(classes, 100));
+  const outputs = 4 * REG_MAX + classes;
+  const extra = head === 'segment' ? MASKS : head === 'pose' ? KEYPOINTS : 0;
+  const extraWidth = Math.max((inChannels[0] as number) / 4, extra);
+  /** cv4 of Segment and Pose: two 3×3 convs and a 1×1 to the extra values, per level, flattened. */
+  const extras = levels.map((x, i) => {
+    if (extra === 0) return '';
+    const cin = inChannels[i] as number;
+    let y = conv(x, `model.22.cv4.${i}.0`, cin, extraWidth, 3);
+    y = conv(y, `model.22.cv4.${i}.1`, extraWidth, extraWidth, 3);
+    y = conv2d(
+      y,
+      `model.22.cv4.${i}.2`,
+      extraWidth,
+      extra,
+      1,
+      1,
+      values(`model.22.cv4.${i}.2.bias`, extra, 0.05),
+    );
+    return graph.node('Reshape', [y, graph.constant('int64', [0, extra, -1])]);
+  });
   const flattened = levels.map((x, i) => {
     const cin = inChannels[i] as number;
     const stride = STRIDES[i] as number;
@@ -215,20 +250,20 @@ export function addYoloV8(
     );
     let cls = conv(x, `model.22.cv3.${i}.0`, cin, classWidth, 3);
     cls = conv(cls, `model.22.cv3.${i}.1`, classWidth, classWidth, 3);
-    const prior = Math.log(5 / YOLO_CLASSES / (YOLO_SIZE / stride) ** 2);
+    const prior = Math.log(5 / classes / (YOLO_SIZE / stride) ** 2);
     cls = conv2d(
       cls,
       `model.22.cv3.${i}.2`,
       classWidth,
-      YOLO_CLASSES,
+      classes,
       1,
       1,
-      new Float32Array(YOLO_CLASSES).fill(prior),
+      new Float32Array(classes).fill(prior),
     );
     return graph.node('Reshape', [concat([box, cls]), graph.constant('int64', [0, outputs, -1])]);
   });
   const all = graph.node('Concat', flattened, { axis: { int: 2 } });
-  const [box, cls] = graph.nodeN('Split', [all, graph.constant('int64', [4 * REG_MAX, YOLO_CLASSES])], 2, {
+  const [box, cls] = graph.nodeN('Split', [all, graph.constant('int64', [4 * REG_MAX, classes])], 2, {
     axis: { int: 1 },
   }) as [string, string];
   const anchors = anchorPoints();
@@ -280,8 +315,65 @@ export function addYoloV8(
   const centre = graph.node('Div', [graph.node('Add', [topLeft, bottomRight]), constant([2], [])]);
   const size = graph.node('Sub', [bottomRight, topLeft]);
   const boxes = graph.node('Mul', [concat([centre, size]), constant(anchors.strides, [1, anchors.count])]);
-  const output = concat([boxes, graph.node('Sigmoid', [cls])]);
-  graph.output(output, 'output0', type, [batch, 4 + YOLO_CLASSES, anchors.count]);
+  const found = [boxes, graph.node('Sigmoid', [cls])];
+  if (head === 'detect') {
+    graph.output(concat(found), 'output0', type, [batch, 4 + classes, anchors.count]);
+    return;
+  }
+  const values3 = graph.node('Concat', extras, { axis: { int: 2 } });
+  if (head === 'segment') {
+    graph.output(concat([...found, values3]), 'output0', type, [batch, 4 + classes + MASKS, anchors.count]);
+    // Proto on P3: npr is 256 scaled by width, as parse_model scales it.
+    const npr = channels(256);
+    let proto = conv(h15, 'model.22.proto.cv1', c[2], npr, 3);
+    proto = graph.node(
+      'ConvTranspose',
+      [
+        proto,
+        tensor(
+          'model.22.proto.upsample.weight',
+          [npr, npr, 2, 2],
+          values('model.22.proto.upsample.weight', npr * npr * 4, 1 / Math.sqrt(npr * 4)),
+        ),
+        tensor('model.22.proto.upsample.bias', [npr], values('model.22.proto.upsample.bias', npr, 0.05)),
+      ],
+      { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, pads: { ints: [0, 0, 0, 0] } },
+    );
+    proto = conv(proto, 'model.22.proto.cv2', npr, npr, 3);
+    proto = conv(proto, 'model.22.proto.cv3', npr, MASKS, 1);
+    graph.output(proto, 'output1', type, [
+      batch,
+      MASKS,
+      (2 * YOLO_SIZE) / STRIDES[0],
+      (2 * YOLO_SIZE) / STRIDES[0],
+    ]);
+    return;
+  }
+  // Pose: kpts_decode as exported: x, y = (v · 2 + (anchor − 0.5)) · stride; visibility sigmoid.
+  const points = graph.node('Reshape', [
+    values3,
+    graph.constant('int64', [0, KEYPOINTS / 3, 3, anchors.count]),
+  ]);
+  const part = (from: number, to: number) =>
+    graph.node('Slice', [
+      points,
+      graph.constant('int64', [from]),
+      graph.constant('int64', [to]),
+      graph.constant('int64', [2]),
+    ]);
+  const anchorXy = graph.node('Reshape', [
+    graph.node('Sub', [centres, constant([0.5], [])]),
+    graph.constant('int64', [1, 1, 2, anchors.count]),
+  ]);
+  const xy = graph.node('Mul', [
+    graph.node('Add', [graph.node('Mul', [part(0, 2), constant([2], [])]), anchorXy]),
+    constant(anchors.strides, [1, 1, 1, anchors.count]),
+  ]);
+  const decoded = graph.node('Reshape', [
+    graph.node('Concat', [xy, graph.node('Sigmoid', [part(2, 3)])], { axis: { int: 2 } }),
+    graph.constant('int64', [0, KEYPOINTS, anchors.count]),
+  ]);
+  graph.output(concat([...found, decoded]), 'output0', type, [batch, 4 + classes + KEYPOINTS, anchors.count]);
 }
 
 /** Ultralytics' make_anchors: cell centres (x + 0.5, y + 0.5) per level, row-major, and strides. */
