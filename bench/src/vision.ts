@@ -4,15 +4,23 @@
 // session.run (a dynamic-batch export of the same model). The model is a compute-real YOLOv8
 // (model-fixtures: Ultralytics' architecture and export layout, random weights): yolov8n or
 // yolov8s, fp32, fp16 (half: float16 in and out) or int8 (dynamic, ConvInteger); `squares` is
-// the demo detector. Every answer is checked (the image size it reports, no error); one that
-// fails ends the bench.
+// the demo model. `--task segment` or `pose` runs the -seg or -pose head instead (the compute-real
+// ones find nothing, so their masks and keypoints cost nothing after the run: `--model squares`
+// finds the six squares and decodes a mask or 17 keypoints for each). Every answer is checked
+// (the image size it reports, no error); one that fails ends the bench.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeDetectorFolder, writeYoloV8Folder, type YoloV8Precision } from '@vmm/model-fixtures';
+import {
+  writeDetectorFolder,
+  writePoseFolder,
+  writeSegmenterFolder,
+  writeYoloV8Folder,
+  type YoloV8Precision,
+} from '@vmm/model-fixtures';
 import { inspectModelFolder } from '@vmm/runtime';
-import { type DetectResult, VisionRunner } from '@vmm/vision';
+import { type ImageSize, type VisionTimings, VisionRunner } from '@vmm/vision';
 import { openBareDetector, sceneJpeg } from './detector-bench.js';
 import { median, ratio } from './stats.js';
 
@@ -22,7 +30,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '10' },
     model: { type: 'string', default: 'yolov8n' },
     precision: { type: 'string', default: 'fp32' },
-    batches: { type: 'string', default: '1,4,8' },
+    batches: { type: 'string' },
+    task: { type: 'string', default: 'detect' },
     // cuda: the runner and the bare session on the CUDA execution provider (a machine with a GPU
     // and onnxruntime-node's CUDA binaries, ONNXRUNTIME_NODE_INSTALL=cuda12).
     backend: { type: 'string', default: 'cpu' },
@@ -37,37 +46,61 @@ if (!['fp32', 'fp16', 'int8'].includes(precision)) throw new Error('--precision 
 if (!['yolov8n', 'yolov8s', 'squares'].includes(values.model ?? '')) {
   throw new Error('--model is yolov8n, yolov8s or squares');
 }
+const task = values.task as 'detect' | 'segment' | 'pose';
+if (!['detect', 'segment', 'pose'].includes(task)) throw new Error('--task is detect, segment or pose');
 
 const root = mkdtempSync(join(tmpdir(), 'vmm-bench-vision-'));
 /** Writes the model (static batch 1, as Ultralytics exports by default, or a dynamic batch). */
 function writeModel(name: string, dynamicBatch: boolean): string {
   const dir = join(root, name);
   if (values.model === 'squares') {
-    if (precision === 'int8') throw new Error('the squares detector has no int8 variant');
-    writeDetectorFolder(dir, {
-      staticBatch: !dynamicBatch,
-      half: precision === 'fp16',
-      fileName: 'model.onnx',
-    });
-    return join(dir, 'model.onnx');
+    if (precision === 'int8') throw new Error('the squares models have no int8 variant');
+    const options = { staticBatch: !dynamicBatch, half: precision === 'fp16' };
+    const [file] =
+      task === 'segment'
+        ? writeSegmenterFolder(dir, options)
+        : task === 'pose'
+          ? writePoseFolder(dir, options)
+          : writeDetectorFolder(dir, options);
+    return file!;
   }
   const [file] = writeYoloV8Folder(dir, {
     scale: values.model === 'yolov8s' ? 's' : 'n',
     precision,
     dynamicBatch,
+    head: task,
   });
   return file!;
 }
 const file = writeModel('static', false);
 const fileName = file.slice(file.lastIndexOf('/') + 1);
 
-function checked(result: DetectResult, width: number, height: number): DetectResult {
+function checked<Result extends { imageSize: ImageSize }>(
+  result: Result,
+  width: number,
+  height: number,
+): Result {
   if (result.imageSize.width !== width || result.imageSize.height !== height) {
-    throw new Error(
-      `a detection reported ${JSON.stringify(result.imageSize)} for a ${width}x${height} image`,
-    );
+    throw new Error(`an answer reported ${JSON.stringify(result.imageSize)} for a ${width}x${height} image`);
   }
   return result;
+}
+
+/** What the bench asks of the runner for its task, and how many things the answer found. */
+async function infer(
+  runner: VisionRunner,
+  image: Uint8Array,
+): Promise<{ imageSize: ImageSize; timings: VisionTimings; found: number }> {
+  if (task === 'segment') {
+    const result = await runner.segment(image);
+    return { ...result, found: result.segments.length };
+  }
+  if (task === 'pose') {
+    const result = await runner.pose(image);
+    return { ...result, found: result.poses.length };
+  }
+  const result = await runner.detect(image);
+  return { ...result, found: result.detections.length };
 }
 
 const half = precision === 'fp16';
@@ -84,7 +117,7 @@ const targets: string[] = [];
 const bareOne = await openBare(file, 1);
 try {
   console.log(
-    `bench/vision model=${values.model} ${precision} backend=${backend} threads=${threads} runs=${runs} (median per image, ms; a JPEG of 6 squares)`,
+    `bench/vision task=${task} model=${values.model} ${precision} backend=${backend} threads=${threads} runs=${runs} (median per image, ms; a JPEG of 6 squares)`,
   );
   console.log('input         decode  preprocess  session.run  postprocess  end-to-end  bare run  e2e/bare');
   for (const [width, height, limit] of [
@@ -92,12 +125,12 @@ try {
     [1920, 1080, 1.3],
   ] as const) {
     const image = await sceneJpeg(width, height);
-    checked(await runner.detect(Uint8Array.from(image)), width, height);
+    const found = checked(await infer(runner, Uint8Array.from(image)), width, height).found;
     const rows: { decode: number; pre: number; run: number; post: number; e2e: number; bare: number }[] = [];
     // The bare run is measured between the runner's, so both see the same machine.
     for (let i = 0; i < runs; i += 1) {
       const started = performance.now();
-      const result = checked(await runner.detect(Uint8Array.from(image)), width, height);
+      const result = checked(await infer(runner, Uint8Array.from(image)), width, height);
       const e2e = performance.now() - started;
       const t = result.timings;
       const bare = await bareOne.run();
@@ -114,10 +147,11 @@ try {
     // Paired: each end-to-end time against the bare run right after it (this VM drifts).
     const e2eOverBare = median(rows.map((row) => row.e2e / row.bare));
     console.log(
-      `${`${width}x${height}`.padEnd(12)} ${ms(pick('decode'))} ${ms(pick('pre'))}    ${ms(pick('run'))}     ${ms(pick('post'))}    ${ms(pick('e2e'))}  ${ms(pick('bare'))}   ${e2eOverBare.toFixed(2)}x`,
+      `${`${width}x${height}`.padEnd(12)} ${ms(pick('decode'))} ${ms(pick('pre'))}    ${ms(pick('run'))}     ${ms(pick('post'))}    ${ms(pick('e2e'))}  ${ms(pick('bare'))}   ${e2eOverBare.toFixed(2)}x  (${found} found)`,
     );
+    const name = task === 'detect' ? values.model : `${values.model} ${task}`;
     targets.push(
-      `target ${values.model} ${precision} ${threads}t: one ${width}x${height} JPEG end to end in-process / bare session.run: ${e2eOverBare.toFixed(2)} (<= ${limit}) ${e2eOverBare <= limit ? 'met' : 'NOT met'}`,
+      `target ${name} ${precision} ${threads}t: one ${width}x${height} JPEG end to end in-process / bare session.run: ${e2eOverBare.toFixed(2)} (<= ${limit}) ${e2eOverBare <= limit ? 'met' : 'NOT met'}`,
     );
   }
 } finally {
@@ -125,7 +159,9 @@ try {
   await bareOne.release();
 }
 
-const batches = (values.batches ?? '').split(',').map(Number);
+// Batching is measured for detection alone (the heads share its pipeline).
+if (task !== 'detect' && values.batches) throw new Error('--batches is measured with --task detect');
+const batches = (values.batches ?? (task === 'detect' ? '1,4,8' : '')).split(',').filter(Boolean).map(Number);
 if (batches.length > 0 && batches[0]) {
   // Batching needs a dynamic batch dimension: the same model exported with dynamic=True.
   const dynamicFile = writeModel('dynamic', true);

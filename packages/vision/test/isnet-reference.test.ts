@@ -102,7 +102,7 @@ it(`matches removeBackground() of @imgly/background-removal-node on ${IMAGES} ge
   for (let seed = 1; seed <= IMAGES; seed += 1) {
     const { bytes, name } = await picture(seed);
     const [ours, reference] = [
-      (await runner.removeBackground(bytes, { output: 'alpha' })).alpha!,
+      (await runner.removeBackground(Uint8Array.from(bytes), { output: 'alpha' })).alpha!,
       await referenceMatte(bytes, 'medium'),
     ];
     expect(ours.length).toBe(reference.length);

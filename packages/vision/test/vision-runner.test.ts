@@ -508,6 +508,14 @@ describe('bad requests', () => {
     });
   });
 
+  it('refuses an image whose bytes were moved into a model already, at once, and serves the next', async () => {
+    // A whole buffer is moved, not copied: the caller's array is empty after the first call.
+    const image = new Uint8Array(await good());
+    await detector.detect(image);
+    await expect(detector.detect(image)).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
+    expect((await detector.detect(new Uint8Array(await good()))).detections).toEqual([]);
+  });
+
   it('answers CANCELLED when the signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort();

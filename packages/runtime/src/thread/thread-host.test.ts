@@ -48,6 +48,18 @@ describe('ThreadHost', () => {
     expect(bytes.byteLength).toBe(0);
   });
 
+  it('refuses a call whose buffer was moved already, at once (Node would drop its message)', async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    await host.request('echo', bytes, { transfer: [bytes.buffer] });
+    // The same array again: its buffer is detached now.
+    await expect(host.request('echo', bytes, { transfer: [bytes.buffer] })).rejects.toMatchObject({
+      code: ErrorCode.InvalidArgument,
+      message: expect.stringContaining('moved to a thread already'),
+    });
+    // The host still answers.
+    expect(await host.request('echo', 'x')).toBe('x');
+  });
+
   it('moves an answer the thread marks as transferring out of the thread', async () => {
     const { data } = await host.request<{ data: Float32Array }>('fill', 1024);
     expect(data).toHaveLength(1024);

@@ -279,7 +279,20 @@ export class ThreadHost {
     }
     const id = this.nextId++;
     this.pending.set(id, pending);
-    this.post({ kind: 'call', id, method, payload }, options.transfer);
+    try {
+      this.post({ kind: 'call', id, method, payload }, options.transfer);
+    } catch (error) {
+      // A payload that cannot be copied to the thread (a view of a buffer moved away already).
+      this.pending.delete(id);
+      pending.onError(
+        new VmmError(
+          ErrorCode.InvalidArgument,
+          `${method}: the call cannot go to the model's thread: ${(error as Error).message} (was its buffer moved to a thread already? pass a copy)`,
+          { cause: error },
+        ),
+      );
+      return undefined;
+    }
     return id;
   }
 
@@ -292,7 +305,15 @@ export class ThreadHost {
   }
 
   private post(message: HostMessage, transfer?: ArrayBuffer[]): void {
-    if (!this.exited) this.worker.postMessage(message, transfer);
+    if (this.exited) return;
+    // Node drops a message, without a word, whose transfer list holds a detached buffer (one moved
+    // to a thread already): its call would wait for ever. Empty buffers (a detached one is empty)
+    // are left out of the list; a payload that still holds a view of a detached buffer then fails
+    // to copy, loudly (see call).
+    this.worker.postMessage(
+      message,
+      transfer?.filter((buffer) => buffer.byteLength > 0),
+    );
   }
 
   private dispatch(message: ThreadMessage): void {
