@@ -13,6 +13,9 @@ import {
   poseRequest,
   poseResponse,
   poseSchema,
+  removeBackgroundRequest,
+  removeBackgroundResponse,
+  removeBackgroundSchema,
   segmentRequest,
   segmentResponse,
   segmentSchema,
@@ -157,6 +160,17 @@ export async function runItem(pool: WorkerPool, item: ItemJobData, version: stri
         const request = segmentRequest(body, decodeBase64Image(body.image), context(body.keep_alive));
         const response = await pool.segment(request, undefined, metadata);
         return { status_code: 200, body: segmentResponse(body.model, response) };
+      }
+      case '/v1/vision/remove-background': {
+        // A result line is JSON: a PNG goes in it as base64 (b64_png), whatever response_format says.
+        const body = removeBackgroundSchema.parse(item.body);
+        const request = removeBackgroundRequest(
+          body,
+          decodeBase64Image(body.image),
+          context(body.keep_alive),
+        );
+        const response = await pool.removeBackground(request, undefined, metadata);
+        return { status_code: 200, body: removeBackgroundResponse(body.model, response) };
       }
       case '/v1/vision/pose': {
         const body = poseSchema.parse(item.body);

@@ -50,7 +50,7 @@ const submit = (body: string, headers: Record<string, string> = {}) =>
 const jsonl = (items: object[]) => items.map((item) => JSON.stringify(item)).join('\n');
 
 describe('a mixed batch', () => {
-  it('completes 61 items of every kind, each result equal to running the item directly', async () => {
+  it('completes 63 items of every kind, each result equal to running the item directly', async () => {
     const image = (
       await sharp(drawSquares(320, 240, [{ x: 50, y: 40, size: 60, rgb: detectorColours[0]!.rgb }]).data, {
         raw: { width: 320, height: 240, channels: 3 },
@@ -118,6 +118,13 @@ describe('a mixed batch', () => {
         url: '/v1/vision/pose',
         body: { model: 'pose', image },
       });
+    for (const output of ['cutout', 'rle'])
+      items.push({
+        custom_id: `cut-${output}`,
+        method: 'POST',
+        url: '/v1/vision/remove-background',
+        body: { model: 'matting', image, output, response_format: 'b64_json' },
+      });
     for (let i = 0; i < 5; i += 1)
       items.push({
         custom_id: `emb-${i}`,
@@ -129,9 +136,9 @@ describe('a mixed batch', () => {
     const response = await submit(jsonl(items));
     expect(response.status).toBe(200);
     const created = (await response.json()) as BatchJson;
-    expect(created).toMatchObject({ status: 'in_progress', request_counts: { total: 61 } });
+    expect(created).toMatchObject({ status: 'in_progress', request_counts: { total: 63 } });
     const done = await waitForStatus(url, created.id, ['completed']);
-    expect(done.request_counts).toEqual({ total: 61, completed: 61, failed: 0 });
+    expect(done.request_counts).toEqual({ total: 63, completed: 63, failed: 0 });
 
     const lines = await results(url, created.id);
     expect(lines.map((line) => line.custom_id)).toEqual(items.map((item) => item.custom_id));
@@ -143,6 +150,8 @@ describe('a mixed batch', () => {
       if (path === '/v1/vision/detect') return { detections: body.detections };
       if (path === '/v1/vision/segment') return { segments: body.segments };
       if (path === '/v1/vision/pose') return { poses: body.poses, skeleton: body.skeleton };
+      if (path === '/v1/vision/remove-background')
+        return { b64_png: body.b64_png, mask: body.mask, foreground: body.foreground };
       if (path === '/v1/embeddings') return { data: body.data, usage: body.usage };
       return { classes: body.classes };
     };

@@ -7,6 +7,7 @@ import { createGateway, loadConfig, type Gateway } from '@vmm/gateway';
 import {
   writeClassifierFolder,
   writeDetectorFolder,
+  writeMattingFolder,
   writePoseFolder,
   writeSegmenterFolder,
   writeLlamaFolder,
@@ -26,6 +27,7 @@ export function writeModels(): string {
   writeClassifierFolder(join(dir, 'classifier'));
   writeSegmenterFolder(join(dir, 'seg'));
   writePoseFolder(join(dir, 'pose'));
+  writeMattingFolder(join(dir, 'matting'));
   writeBertFolder(join(dir, 'mini-embed'));
   return dir;
 }

@@ -14,6 +14,7 @@ import {
   type TextJob,
   detectSchema,
   poseSchema,
+  removeBackgroundSchema,
   segmentSchema,
   ollamaGenerateSchema,
   openaiChatSchema,
@@ -32,6 +33,7 @@ export const BATCH_URLS = {
   '/v1/vision/classify': classifySchema,
   '/v1/vision/segment': segmentSchema,
   '/v1/vision/pose': poseSchema,
+  '/v1/vision/remove-background': removeBackgroundSchema,
   '/v1/embeddings': openaiEmbedSchema,
 } as const;
 

@@ -1030,7 +1030,7 @@ export interface components {
         CreateBatchRequest: {
             input_file_id: string;
             /** @enum {string} */
-            endpoint: "/v1/chat/completions" | "/v1/completions" | "/api/generate" | "/v1/vision/detect" | "/v1/vision/classify" | "/v1/vision/segment" | "/v1/vision/pose" | "/v1/embeddings";
+            endpoint: "/v1/chat/completions" | "/v1/completions" | "/api/generate" | "/v1/vision/detect" | "/v1/vision/classify" | "/v1/vision/segment" | "/v1/vision/pose" | "/v1/vision/remove-background" | "/v1/embeddings";
             completion_window: string;
             metadata?: {
                 [key: string]: string;
