@@ -1,6 +1,7 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { canonicalModelName } from '@vmm/model-store';
 import {
+  MODEL_TASKS,
   type Backend,
   inspectModelFolder,
   type ModelFolder,
@@ -148,15 +149,7 @@ export class ModelManager {
   /** Loads a model now (Models.Load); returns the load time, 0 when it was loaded already. */
   async load(name: string, keepAliveMs?: number): Promise<{ state: LoadedModelState; loadNs: number }> {
     const lease = await this.acquire(name, {
-      tasks: [
-        'text-generation',
-        'object-detection',
-        'image-classification',
-        'instance-segmentation',
-        'pose-estimation',
-        'background-removal',
-        'embedding',
-      ],
+      tasks: MODEL_TASKS,
       keepAliveMs,
     });
     lease.release();

@@ -1,2 +1,3 @@
 export { formatBytes } from './format-bytes.js';
-export { labelColour } from './label-colour.js';
+export { labelColour, labelRgb } from './label-colour.js';
+export { paintRle } from './rle-layer.js';

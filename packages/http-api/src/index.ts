@@ -37,6 +37,7 @@ export {
   ollamaDetails,
   ollamaTag,
   taskName,
+  TASK_NAMES,
   type OllamaGenerateBody,
   type OllamaChatBody,
 } from './ollama.js';

@@ -361,6 +361,9 @@ const taskNames: Readonly<Partial<Record<Task, string>>> = {
   [Task.TASK_EMBEDDING]: 'embedding',
 };
 
+/** The names a model's task is listed under (`details.task`), and `unknown` for any other. */
+export const TASK_NAMES: readonly string[] = [...Object.values(taskNames), 'unknown'];
+
 export function taskName(task: Task): string {
   return taskNames[task] ?? 'unknown';
 }

@@ -50,7 +50,7 @@ export {
   modelTextLimits,
   type OnnxVariant,
 } from '@vmm/model-store';
-export { vmmManifestSchema, type VmmManifest, type ModelTask } from './vmm-manifest.js';
+export { vmmManifestSchema, MODEL_TASKS, type VmmManifest, type ModelTask } from './vmm-manifest.js';
 export { ThreadHost, threadEntry, type ThreadCallOptions, type ThreadWatch } from './thread/thread-host.js';
 export { nativeRun } from './thread/native-runs.js';
 export {

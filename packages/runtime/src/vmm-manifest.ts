@@ -48,3 +48,5 @@ export const vmmManifestSchema = z
 
 export type VmmManifest = z.infer<typeof vmmManifestSchema>;
 export type ModelTask = VmmManifest['task'];
+/** Every task a model folder can have. */
+export const MODEL_TASKS: readonly ModelTask[] = vmmManifestSchema.shape.task.options;

@@ -32,7 +32,7 @@ export const ISNET_STD = [256 / 255, 256 / 255, 256 / 255];
  * (model.onnx and a vmm.json naming the task and the package's own preprocessing), checking each
  * chunk's SHA-256 against the name it is stored under and the whole against its listed size.
  */
-export function writeIsNetFolder(dir: string, variant: IsNetVariant = 'small'): string[] {
+export function writeIsNetFolder(dir: string, variant: IsNetVariant = 'medium'): string[] {
   const dist = distDir();
   const resources = JSON.parse(readFileSync(join(dist, 'resources.json'), 'utf8')) as Record<
     string,
@@ -73,18 +73,22 @@ type RemoveBackground = (
   config: { publicPath: string; model: IsNetVariant; output: { format: 'image/png' | 'image/x-rgba8' } },
 ) => Promise<Blob>;
 
-async function packageRemoveBackground(): Promise<RemoveBackground> {
+/** The package's own `removeBackground()` on `image`, its answer's bytes in `format`. */
+async function removeBackground(
+  image: Uint8Array,
+  variant: IsNetVariant,
+  format: 'image/png' | 'image/x-rgba8',
+): Promise<Uint8Array> {
   const module = (await import('@imgly/background-removal-node')) as unknown as {
     removeBackground: RemoveBackground;
   };
-  return module.removeBackground;
+  const blob = await module.removeBackground(new Blob([new Uint8Array(image)], { type: 'image/png' }), {
+    publicPath: `${pathToFileURL(distDir()).href}/`,
+    model: variant,
+    output: { format },
+  });
+  return new Uint8Array(await blob.arrayBuffer());
 }
-
-const config = (variant: IsNetVariant, format: 'image/png' | 'image/x-rgba8') => ({
-  publicPath: `${pathToFileURL(distDir()).href}/`,
-  model: variant,
-  output: { format },
-});
 
 /**
  * The package's own `removeBackground()`, its cut-out's alpha channel as bytes at the image's
@@ -93,28 +97,15 @@ const config = (variant: IsNetVariant, format: 'image/png' | 'image/x-rgba8') =>
  */
 export async function referenceMatte(
   image: Uint8Array,
-  variant: IsNetVariant = 'small',
+  variant: IsNetVariant = 'medium',
 ): Promise<Uint8Array> {
-  const removeBackground = await packageRemoveBackground();
-  const blob = await removeBackground(
-    new Blob([new Uint8Array(image)], { type: 'image/png' }),
-    config(variant, 'image/x-rgba8'),
-  );
-  const rgba = new Uint8Array(await blob.arrayBuffer());
+  const rgba = await removeBackground(image, variant, 'image/x-rgba8');
   const alpha = new Uint8Array(rgba.length / 4);
   for (let i = 0; i < alpha.length; i += 1) alpha[i] = rgba[i * 4 + 3] as number;
   return alpha;
 }
 
 /** The package's `removeBackground()` as its users call it: an image in, a cut-out PNG out. */
-export async function referenceCutout(
-  image: Uint8Array,
-  variant: IsNetVariant = 'small',
-): Promise<Uint8Array> {
-  const removeBackground = await packageRemoveBackground();
-  const blob = await removeBackground(
-    new Blob([new Uint8Array(image)], { type: 'image/png' }),
-    config(variant, 'image/png'),
-  );
-  return new Uint8Array(await blob.arrayBuffer());
+export function referenceCutout(image: Uint8Array, variant: IsNetVariant = 'medium'): Promise<Uint8Array> {
+  return removeBackground(image, variant, 'image/png');
 }

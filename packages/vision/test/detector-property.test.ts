@@ -7,16 +7,9 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  drawSquares,
-  Prng,
-  randomScene,
-  type RandomScene,
-  sameColourGap,
-  writeDetectorFolder,
-} from '@vmm/model-fixtures';
+import { Prng, randomScene, type RandomScene, sameColourGap, writeDetectorFolder } from '@vmm/model-fixtures';
 import { inspectModelFolder, selectModelFile } from '@vmm/runtime';
-import sharp from 'sharp';
+import { sceneImage } from './random-scene-image.js';
 import { type Box, type Detection, iou, VisionRunner } from '../src/index.js';
 
 const SCENES = 500;
@@ -40,17 +33,6 @@ afterAll(async () => {
   await detector.close();
   rmSync(root, { recursive: true, force: true });
 });
-
-/** The scene of a seed, encoded: three in four as JPEG at quality 60 to 95, the rest PNG. */
-async function sceneOf(seed: number): Promise<{ scene: RandomScene; image: Buffer; format: string }> {
-  const prng = new Prng(seed);
-  const scene = randomScene(prng);
-  const raw = drawSquares(scene.width, scene.height, scene.squares, scene.background);
-  const pixels = sharp(raw.data, { raw: { width: scene.width, height: scene.height, channels: 3 } });
-  if (prng.next() < 0.25) return { scene, image: await pixels.png().toBuffer(), format: 'png' };
-  const quality = 60 + Math.floor(prng.next() * 36);
-  return { scene, image: await pixels.jpeg({ quality }).toBuffer(), format: `jpeg q${quality}` };
-}
 
 const shown = (box: Box) => [box.x1, box.y1, box.x2, box.y2].map(Math.round).join(',');
 
@@ -82,7 +64,7 @@ it.each(chunks)(
     const seeds = Array.from({ length: CHUNK }, (_, i) => chunkStart + i);
     // Four scenes at a time: encoding runs on sharp's threads while the detector works.
     for (let start = 0; start < seeds.length; start += 4) {
-      const batch = await Promise.all(seeds.slice(start, start + 4).map(sceneOf));
+      const batch = await Promise.all(seeds.slice(start, start + 4).map(sceneImage));
       const results = await detector.detectBatch(batch.map(({ image }) => image));
       batch.forEach(({ scene, format }, i) => {
         const wrong = problems(scene, results[i]!.detections);

@@ -10,15 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DEMO_KEYPOINT_LAYOUT,
-  drawSquares,
-  Prng,
-  randomScene,
   type RandomScene,
   writePoseFolder,
   writeSegmenterFolder,
 } from '@vmm/model-fixtures';
 import { inspectModelFolder, selectModelFile } from '@vmm/runtime';
-import sharp from 'sharp';
+import { sceneImage } from './random-scene-image.js';
 import { COCO_KEYPOINTS, decodeRle, type Detection, iou, type Segment, VisionRunner } from '../src/index.js';
 
 const SCENES = 120;
@@ -49,17 +46,6 @@ afterAll(async () => {
   await Promise.all([segmenter?.close(), poser?.close()]);
   rmSync(root, { recursive: true, force: true });
 });
-
-/** The scene of a seed, encoded: three in four as JPEG at quality 60 to 95, the rest PNG. */
-async function sceneOf(seed: number): Promise<{ scene: RandomScene; image: Buffer; format: string }> {
-  const prng = new Prng(seed);
-  const scene = randomScene(prng);
-  const raw = drawSquares(scene.width, scene.height, scene.squares, scene.background);
-  const pixels = sharp(raw.data, { raw: { width: scene.width, height: scene.height, channels: 3 } });
-  if (prng.next() < 0.25) return { scene, image: await pixels.png().toBuffer(), format: 'png' };
-  const quality = 60 + Math.floor(prng.next() * 36);
-  return { scene, image: await pixels.jpeg({ quality }).toBuffer(), format: `jpeg q${quality}` };
-}
 
 /**
  * How wide the band at a square's edge is where a mask may differ from the square: image pixels
@@ -146,7 +132,7 @@ it.each(chunks)(
   async (chunkStart) => {
     const failures: string[] = [];
     for (let seed = chunkStart; seed < chunkStart + CHUNK; seed += 4) {
-      const batch = await Promise.all([0, 1, 2, 3].map((i) => sceneOf(seed + i)));
+      const batch = await Promise.all([0, 1, 2, 3].map((i) => sceneImage(seed + i)));
       const results = await segmenter.segmentBatch(
         batch.map(({ image }) => image),
         { polygons: true },
@@ -176,7 +162,7 @@ it.each(chunks)(
   async (chunkStart) => {
     const failures: string[] = [];
     for (let seed = chunkStart; seed < chunkStart + CHUNK; seed += 4) {
-      const batch = await Promise.all([0, 1, 2, 3].map((i) => sceneOf(seed + i)));
+      const batch = await Promise.all([0, 1, 2, 3].map((i) => sceneImage(seed + i)));
       const results = await poser.poseBatch(batch.map(({ image }) => image));
       batch.forEach(({ scene, format }, i) => {
         const result = results[i]!;

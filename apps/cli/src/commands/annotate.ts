@@ -1,4 +1,4 @@
-import { labelColour } from '@vmm/display';
+import { labelColour, labelRgb, paintRle } from '@vmm/display';
 import sharp from 'sharp';
 
 export interface DrawnBox {
@@ -19,28 +19,13 @@ const MASK_OPACITY = 0.45;
 
 /** The masks as one RGBA layer: each in its label's colour, see-through. */
 function maskLayer(instances: readonly DrawnInstance[], width: number, height: number): Buffer | undefined {
-  const masked = instances.filter((instance) => instance.mask);
+  // A mask of another size than the image (it cannot be from this answer) is not drawn.
+  const masked = instances.filter(({ mask }) => mask && mask.size[0] === height && mask.size[1] === width);
   if (masked.length === 0) return undefined;
   const layer = Buffer.alloc(width * height * 4);
-  for (const { mask, label } of masked) {
-    const [maskHeight, maskWidth] = mask!.size;
-    // A mask of another size than the image (it cannot be from this answer) is not drawn.
-    if (maskHeight !== height || maskWidth !== width) continue;
-    const hex = labelColour(label);
-    const rgb = [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
-    let position = 0;
-    mask!.counts.forEach((run, i) => {
-      if (i % 2 === 1) {
-        // Column-major runs: down one column, then the next.
-        for (let p = position; p < position + run; p += 1) {
-          const x = Math.floor(p / height);
-          const at = ((p - x * height) * width + x) * 4;
-          layer.set([rgb[0] ?? 0, rgb[1] ?? 0, rgb[2] ?? 0, Math.round(255 * MASK_OPACITY)], at);
-        }
-      }
-      position += run;
-    });
-  }
+  const alpha = Math.round(255 * MASK_OPACITY);
+  for (const { mask, label } of masked)
+    paintRle(layer, width, height, mask!.counts, [...labelRgb(label), alpha]);
   return layer;
 }
 

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { labelColour as colourOf } from '@vmm/display';
+import { labelColour as colourOf, labelRgb, paintRle } from '@vmm/display';
 import { request } from '../api.js';
 import { ErrorNote, ModelPicker, Slider, ms, Section, useTaskModels } from '../components.js';
 import { ImageDrop, visionForm } from '../image-drop.js';
@@ -87,21 +87,8 @@ function maskLayer(found: readonly Detection[], width: number, height: number): 
   const masked = found.filter((d) => d.mask && d.mask.size[0] === height && d.mask.size[1] === width);
   if (masked.length === 0) return undefined;
   const layer = new ImageData(width, height);
-  for (const { mask, label } of masked) {
-    const hex = colourOf(label);
-    const rgb = [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
-    let position = 0;
-    mask!.counts.forEach((run, i) => {
-      if (i % 2 === 1) {
-        // Column-major runs: down one column, then the next.
-        for (let p = position; p < position + run; p += 1) {
-          const x = Math.floor(p / height);
-          layer.data.set([rgb[0] ?? 0, rgb[1] ?? 0, rgb[2] ?? 0, 115], ((p - x * height) * width + x) * 4);
-        }
-      }
-      position += run;
-    });
-  }
+  for (const { mask, label } of masked)
+    paintRle(layer.data, width, height, mask!.counts, [...labelRgb(label), 115]);
   return layer;
 }
 

@@ -1,3 +1,4 @@
+import { TASK_NAMES } from '@vmm/http-api';
 import { z } from 'zod';
 
 // The shapes of the gateway's answers, for its OpenAPI document. Loose objects: a client may
@@ -13,16 +14,7 @@ export const ollamaDetails = z.looseObject({
   families: z.array(z.string()),
   parameter_size: z.string(),
   quantization_level: z.string(),
-  task: z.enum([
-    'text-generation',
-    'object-detection',
-    'image-classification',
-    'instance-segmentation',
-    'pose-estimation',
-    'background-removal',
-    'embedding',
-    'unknown',
-  ]),
+  task: z.enum(TASK_NAMES as [string, ...string[]]),
 });
 
 const ollamaModel = z.looseObject({

@@ -1252,7 +1252,7 @@ export interface components {
                     parameter_size: string;
                     quantization_level: string;
                     /** @enum {string} */
-                    task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "background-removal" | "embedding" | "unknown";
+                    task: "text-generation" | "object-detection" | "image-classification" | "embedding" | "instance-segmentation" | "pose-estimation" | "background-removal" | "unknown";
                 } & {
                     [key: string]: unknown;
                 };
@@ -1276,7 +1276,7 @@ export interface components {
                 parameter_size: string;
                 quantization_level: string;
                 /** @enum {string} */
-                task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "background-removal" | "embedding" | "unknown";
+                task: "text-generation" | "object-detection" | "image-classification" | "embedding" | "instance-segmentation" | "pose-estimation" | "background-removal" | "unknown";
             } & {
                 [key: string]: unknown;
             };
@@ -1306,7 +1306,7 @@ export interface components {
                     parameter_size: string;
                     quantization_level: string;
                     /** @enum {string} */
-                    task: "text-generation" | "object-detection" | "image-classification" | "instance-segmentation" | "pose-estimation" | "background-removal" | "embedding" | "unknown";
+                    task: "text-generation" | "object-detection" | "image-classification" | "embedding" | "instance-segmentation" | "pose-estimation" | "background-removal" | "unknown";
                 } & {
                     [key: string]: unknown;
                 };

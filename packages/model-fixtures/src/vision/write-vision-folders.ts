@@ -98,24 +98,52 @@ export const SEGMENTER_FILE = 'yolov8n-seg-squares.onnx';
 export const POSE_FILE = 'yolov8n-pose-squares.onnx';
 export const poseLabels: readonly string[] = ['person'];
 
+/** The demo detector's graph with another YOLOv8 head: its file, graph, labels and words. */
+const instanceKinds = {
+  segment: {
+    file: SEGMENTER_FILE,
+    add: addSegmenter,
+    labels: detectorLabels,
+    docString: 'VMM fixture: YOLOv8-seg-layout segmentation of solid coloured squares',
+    description: 'VMM fixture standing in for Ultralytics YOLOv8n-seg: segments solid coloured squares',
+  },
+  pose: {
+    file: POSE_FILE,
+    add: addPoseModel,
+    labels: poseLabels,
+    docString: 'VMM fixture: YOLOv8-pose-layout keypoints of solid coloured squares',
+    description:
+      'VMM fixture standing in for Ultralytics YOLOv8n-pose: a figure in each solid coloured square',
+  },
+} as const;
+
+function writeInstanceFolder(
+  dir: string,
+  kind: 'segment' | 'pose',
+  options: InstanceFolderOptions,
+): string[] {
+  const { file, add, labels, docString, description } = instanceKinds[kind];
+  mkdirSync(dir, { recursive: true });
+  const graph = GraphBuilder.create('main_graph');
+  add(graph, options.staticBatch ? 1 : 'batch', options.half ? 'float16' : 'float32');
+  return writeOnnxModel(join(dir, file), graph, {
+    opset: 17,
+    docString,
+    metadata: ultralyticsDetectMetadata(
+      description,
+      labels,
+      { half: options.half ?? false, dynamic: !options.staticBatch },
+      kind,
+    ),
+  });
+}
+
 /**
  * Writes an Ultralytics-style YOLOv8-seg export whose masks are the coloured squares it finds
  * (addSegmenter): output0 [batch, 116, 8400] and output1 [batch, 32, 160, 160].
  */
 export function writeSegmenterFolder(dir: string, options: InstanceFolderOptions = {}): string[] {
-  mkdirSync(dir, { recursive: true });
-  const graph = GraphBuilder.create('main_graph');
-  addSegmenter(graph, options.staticBatch ? 1 : 'batch', options.half ? 'float16' : 'float32');
-  return writeOnnxModel(join(dir, SEGMENTER_FILE), graph, {
-    opset: 17,
-    docString: 'VMM fixture: YOLOv8-seg-layout segmentation of solid coloured squares',
-    metadata: ultralyticsDetectMetadata(
-      'VMM fixture standing in for Ultralytics YOLOv8n-seg: segments solid coloured squares',
-      detectorLabels,
-      { half: options.half ?? false, dynamic: !options.staticBatch },
-      'segment',
-    ),
-  });
+  return writeInstanceFolder(dir, 'segment', options);
 }
 
 /**
@@ -123,19 +151,7 @@ export function writeSegmenterFolder(dir: string, options: InstanceFolderOptions
  * with COCO's 17 keypoints at DEMO_KEYPOINT_LAYOUT (addPoseModel): output0 [batch, 56, 8400].
  */
 export function writePoseFolder(dir: string, options: InstanceFolderOptions = {}): string[] {
-  mkdirSync(dir, { recursive: true });
-  const graph = GraphBuilder.create('main_graph');
-  addPoseModel(graph, options.staticBatch ? 1 : 'batch', options.half ? 'float16' : 'float32');
-  return writeOnnxModel(join(dir, POSE_FILE), graph, {
-    opset: 17,
-    docString: 'VMM fixture: YOLOv8-pose-layout keypoints of solid coloured squares',
-    metadata: ultralyticsDetectMetadata(
-      'VMM fixture standing in for Ultralytics YOLOv8n-pose: a figure in each solid coloured square',
-      poseLabels,
-      { half: options.half ?? false, dynamic: !options.staticBatch },
-      'pose',
-    ),
-  });
+  return writeInstanceFolder(dir, 'pose', options);
 }
 
 export const classifierLabels: readonly string[] = classifierColours.map((colour) => colour.name);
