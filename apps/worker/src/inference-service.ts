@@ -7,6 +7,7 @@ import type {
 } from '@vmm/llm';
 import {
   Backend,
+  MatteOutput,
   type ChatRequest,
   type ClassifyRequest,
   type ClassifyResponse,
@@ -53,7 +54,10 @@ export interface InferenceDeps {
   /** The backend this worker serves (after any fallback). */
   backend: Backend;
   logger: Logger;
-  /** The most bytes an uploaded image may have (DetectUpload, ClassifyUpload): a message's limit. */
+  /**
+   * A message's limit: the most bytes an uploaded image may have (DetectUpload, …) and an answer
+   * (a cut-out PNG) may carry.
+   */
   maxImageBytes: number;
 }
 
@@ -69,6 +73,9 @@ function checkPin(context: RequestContext | undefined, backend: Backend): void {
     );
   }
 }
+
+/** Room in an answer's message for what is not the PNG (size, timings, framing). */
+const ANSWER_OVERHEAD_BYTES = 4096;
 
 const visionTasks: readonly ModelTask[] = [
   'object-detection',
@@ -304,6 +311,16 @@ export function createInferenceService({
         { signal },
       );
       const { mask } = result;
+      // A cut-out of a large photo can outgrow a message: said plainly, not as gRPC's own
+      // RESOURCE_EXHAUSTED (which would read as "try again later").
+      const pngBytes = result.png?.byteLength ?? 0;
+      if (pngBytes > maxImageBytes - ANSWER_OVERHEAD_BYTES) {
+        throw new VmmError(
+          ErrorCode.PayloadTooLarge,
+          `the ${call.request.output === MatteOutput.MATTE_OUTPUT_MASK ? 'mask' : 'cut-out'} PNG is ${pngBytes} bytes, more than an answer may carry (${maxImageBytes}, VMM_MAX_MESSAGE_BYTES): ask for output rle, or send a smaller image`,
+          { field: 'image' },
+        );
+      }
       return {
         png: result.png
           ? Buffer.from(result.png.buffer, result.png.byteOffset, result.png.byteLength)

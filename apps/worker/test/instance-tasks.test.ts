@@ -1,7 +1,8 @@
-// Segment, Pose and their uploads over real gRPC on 127.0.0.1:0, on the demo YOLOv8-seg and
-// -pose fixtures: what the runner finds goes over the wire whole (RLE masks, outlines,
-// keypoints, skeleton), an upload answers as the unary call, and a model of another task is
-// refused with FAILED_PRECONDITION naming the route that serves it.
+// Segment, Pose, RemoveBackground and their uploads over real gRPC on 127.0.0.1:0, on the demo
+// YOLOv8-seg, -pose and matting fixtures: what the runner finds goes over the wire whole (RLE
+// masks, outlines, keypoints, skeleton, a cut-out PNG), an upload answers as the unary call, an
+// answer past the message limit is refused by name, and a model of another task is refused with
+// FAILED_PRECONDITION naming the route that serves it.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,20 @@ import {
   detectorColours,
   drawSquares,
   writeDetectorFolder,
+  writeMattingFolder,
   writePoseFolder,
   writeSegmenterFolder,
 } from '@vmm/model-fixtures';
-import { PoseRequest, type PoseResponse, SegmentRequest, type SegmentResponse, Task } from '@vmm/proto';
+import {
+  MatteOutput,
+  PoseRequest,
+  type PoseResponse,
+  RemoveBackgroundRequest,
+  type RemoveBackgroundResponse,
+  SegmentRequest,
+  type SegmentResponse,
+  Task,
+} from '@vmm/proto';
 import sharp from 'sharp';
 import { baseConfig, removeModels, type Running, startWorker } from './worker-harness.js';
 
@@ -26,6 +37,7 @@ beforeAll(async () => {
   writeSegmenterFolder(join(modelsDir, 'seg'));
   writePoseFolder(join(modelsDir, 'pose'), { staticBatch: true });
   writeDetectorFolder(join(modelsDir, 'detector'));
+  writeMattingFolder(join(modelsDir, 'matting'));
   w = await startWorker(baseConfig(modelsDir));
   image = await sharp(
     drawSquares(320, 240, [
@@ -136,6 +148,71 @@ describe('Pose', () => {
   });
 });
 
+describe('RemoveBackground', () => {
+  const removeBackground = (
+    running: Running,
+    request: RemoveBackgroundRequest,
+  ): Promise<{ value?: RemoveBackgroundResponse; error?: ServiceError }> =>
+    new Promise((resolve) =>
+      running.inference.removeBackground(request, (error, value) => resolve(error ? { error } : { value })),
+    );
+
+  it('answers a cut-out PNG, or the foreground as RLE', async () => {
+    const cutout = await removeBackground(
+      w,
+      RemoveBackgroundRequest.fromPartial({ model: 'matting', image }),
+    );
+    expect(cutout.error).toBeUndefined();
+    expect(await sharp(cutout.value!.png).metadata()).toMatchObject({
+      width: 320,
+      height: 240,
+      hasAlpha: true,
+    });
+    const rle = await removeBackground(
+      w,
+      RemoveBackgroundRequest.fromPartial({ model: 'matting', image, output: MatteOutput.MATTE_OUTPUT_RLE }),
+    );
+    expect(rle.value?.png).toHaveLength(0);
+    expect(rle.value?.mask).toMatchObject({ width: 320, height: 240 });
+    // The two squares, 60² and 100², give or take their blurred edges.
+    expect(Math.abs(rle.value!.mask!.area - (60 * 60 + 100 * 100))).toBeLessThan(600);
+  });
+
+  it('refuses a cut-out past the message limit as payload_too_large, naming what to ask for instead', async () => {
+    const small = await startWorker(baseConfig(modelsDir, { maxMessageBytes: 64 * 1024 }));
+    try {
+      // A small JPEG of a noisy picture: its cut-out PNG (every pixel kept) is far larger.
+      const noisy = await sharp(
+        Buffer.from(Array.from({ length: 400 * 400 * 3 }, (_, i) => (i * 7919) % 251)),
+        {
+          raw: { width: 400, height: 400, channels: 3 },
+        },
+      )
+        .jpeg({ quality: 40 })
+        .toBuffer();
+      expect(noisy.length).toBeLessThan(60 * 1024);
+      const { error } = await removeBackground(
+        small,
+        RemoveBackgroundRequest.fromPartial({ model: 'matting', image: noisy }),
+      );
+      expect(error?.code).toBe(status.INVALID_ARGUMENT);
+      expect(error?.metadata.get('vmm-error-code')).toEqual(['payload_too_large']);
+      expect(error?.details).toMatch(/ask for output rle/);
+      const rle = await removeBackground(
+        small,
+        RemoveBackgroundRequest.fromPartial({
+          model: 'matting',
+          image: noisy,
+          output: MatteOutput.MATTE_OUTPUT_RLE,
+        }),
+      );
+      expect(rle.error).toBeUndefined();
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('refusals', () => {
   it('refuses a model of another task with FAILED_PRECONDITION naming the route that serves it', async () => {
     const onDetector = await unary('segment', SegmentRequest.fromPartial({ model: 'detector', image }));
@@ -160,7 +237,7 @@ describe('refusals', () => {
 });
 
 describe('Models', () => {
-  it('lists segmentation and pose models with their tasks', async () => {
+  it('lists segmentation, pose and background-removal models with their tasks', async () => {
     const listed = await new Promise<{ models: { name: string; task: Task }[] }>((resolve, reject) =>
       w.models.list({ task: Task.TASK_UNSPECIFIED }, (error, value) =>
         error ? reject(error) : resolve(value!),
@@ -168,6 +245,7 @@ describe('Models', () => {
     );
     expect(listed.models.map((m) => [m.name, m.task])).toEqual([
       ['detector:latest', Task.TASK_OBJECT_DETECTION],
+      ['matting:latest', Task.TASK_BACKGROUND_REMOVAL],
       ['pose:latest', Task.TASK_POSE_ESTIMATION],
       ['seg:latest', Task.TASK_INSTANCE_SEGMENTATION],
     ]);

@@ -40,6 +40,11 @@ export const vmmManifestSchema = z
         softmax: z.boolean().optional(),
         /** Background removal: whether the matte still needs a sigmoid (logits); absent = look at it. */
         sigmoid: z.boolean().optional(),
+        /**
+         * Background removal: the output that is the matte, where the first one-channel output is
+         * not (a BiRefNet export whose last output is its final prediction).
+         */
+        name: z.string().min(1).max(256).optional(),
       })
       .strict()
       .optional(),

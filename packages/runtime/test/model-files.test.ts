@@ -135,6 +135,7 @@ describe('inspectModelFolder', () => {
   it('lists the servable models and the problems of the rest', () => {
     const { models: found, problems } = listModelFolders(models);
     expect(found.map((model) => model.name)).toEqual([
+      'backdrop-cutout:latest',
       'colour-classifier:latest',
       'llama-fp16:latest',
       'mini-embed:latest',
@@ -145,6 +146,11 @@ describe('inspectModelFolder', () => {
       'yolov8n-squares:latest',
     ]);
     expect(found.find((model) => model.name === 'mini-embed:latest')?.task).toBe('embedding');
+    // transformers.js's background-removal layout: the task from config.json's model_type.
+    expect(found.find((model) => model.name === 'backdrop-cutout:latest')).toMatchObject({
+      task: 'background-removal',
+      format: 'optimum',
+    });
     expect(found.find((model) => model.name === 'qwen3-demo:latest')?.task).toBe('text-generation');
     expect(problems.map((problem) => problem.name)).toEqual(['bad-manifest', 'empty', 'escape']);
   });

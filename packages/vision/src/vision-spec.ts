@@ -133,11 +133,20 @@ export function visionSpec(folder: ModelFolder, session: ModelSession): VisionSp
   const task = folder.task;
   const input = session.inputs[0];
   // A matting model may have side outputs (U²-Net's d1…d6): the matte is the first one-channel map.
+  const named = task === 'background-removal' ? folder.manifest?.output?.name : undefined;
+  if (named !== undefined && !session.outputs.some((o) => o.name === named)) {
+    throw new VmmError(
+      ErrorCode.FailedPrecondition,
+      `${folder.name}/vmm.json names the matte output "${named}"; the model's outputs are ${session.outputs.map((o) => o.name).join(', ')}`,
+    );
+  }
   const matte =
-    task === 'background-removal'
-      ? (session.outputs.find((o) => o.shape.length === 4 && o.shape[1] === 1) ??
-        session.outputs.find((o) => o.shape.length === 3))
-      : undefined;
+    task !== 'background-removal'
+      ? undefined
+      : named !== undefined
+        ? session.outputs.find((o) => o.name === named)
+        : (session.outputs.find((o) => o.shape.length === 4 && o.shape[1] === 1) ??
+          session.outputs.find((o) => o.shape.length === 3));
   // A -seg export has two outputs: the detection head (rank 3) and the prototype masks (rank 4).
   const protos =
     task === 'instance-segmentation' ? session.outputs.find((o) => o.shape.length === 4) : undefined;

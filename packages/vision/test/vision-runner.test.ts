@@ -1,6 +1,6 @@
 // VisionRunner end to end: real fixture models, real encoded images, the session in its own thread.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@vmm/errors';
@@ -439,6 +439,31 @@ describe('background removal', () => {
     } finally {
       await matting.close();
     }
+  });
+
+  it('reads the output a vmm.json names as the matte, and refuses a name the model does not have', async () => {
+    const named = (output: string) => {
+      const dir = join(root, `matting-${output}`);
+      writeMattingFolder(dir);
+      const manifest = { task: 'background-removal', model: 'onnx/model.onnx', output: { name: output } };
+      writeFileSync(join(dir, 'vmm.json'), JSON.stringify(manifest));
+      return `matting-${output}`;
+    };
+    const matting = await open(named('output'));
+    try {
+      expect(matting.spec.outputName).toBe('output');
+    } finally {
+      await matting.close();
+    }
+    // A runner that opened after all is closed before the assertion fails, not left running.
+    const refusal = await open(named('fused')).then(
+      async (runner) => void (await runner.close()),
+      (error: unknown) => error,
+    );
+    expect(refusal).toMatchObject({
+      code: ErrorCode.FailedPrecondition,
+      message: expect.stringContaining('names the matte output "fused"; the model\'s outputs are output'),
+    });
   });
 
   it('refuses an unknown output, and a matting model asked to detect', async () => {

@@ -143,8 +143,9 @@ export function rankWorkers(
 const channelOptions = {
   'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   // Models.Show carries a model's bounded text whole (up to ~6 MiB: model-store's
-  // modelTextLimits); gRPC's default 4 MiB is too little for that, and listings stay small.
-  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  // modelTextLimits) and RemoveBackground a cut-out PNG up to the worker's message limit
+  // (VMM_MAX_MESSAGE_BYTES, 32 MiB by default); gRPC's default 4 MiB is too little for either.
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
 };
 
 /**
