@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { floatToHalf } from '@vmm/runtime';
-import { readAnchorExtras, readCandidates } from './detection-output.js';
+import { anchorExtras, readCandidates } from './detection-output.js';
 
 /** A [1, 4 + classes, anchors] output from rows of [cx, cy, w, h, ...scores] per anchor. */
 function channelsFirst(anchors: number[][]): { data: Float32Array; dims: number[] } {
@@ -71,10 +71,10 @@ describe('readCandidates', () => {
       [0, 0],
       [1, 1],
     ]);
-    expect(Array.from(readAnchorExtras(data, dims, 0, 2, 3, 1))).toEqual([4, 5, 6]);
+    expect(Array.from(anchorExtras(data, dims, 0, 2, 3)(1))).toEqual([4, 5, 6]);
     const transposed = Float32Array.from(rows.flat());
-    expect(Array.from(readAnchorExtras(transposed, [1, 2, 9], 0, 2, 3, 0))).toEqual([1, 2, 3]);
-    expect(Array.from(readAnchorExtras(floatToHalf(data), dims, 0, 2, 3, 0))).toEqual([1, 2, 3]);
+    expect(Array.from(anchorExtras(transposed, [1, 2, 9], 0, 2, 3)(0))).toEqual([1, 2, 3]);
+    expect(Array.from(anchorExtras(floatToHalf(data), dims, 0, 2, 3)(0))).toEqual([1, 2, 3]);
     // Without the extra values the last three channels would read as classes.
     expect(() => readCandidates(data, [1, 9, 2], 0, 2, 0.25, undefined, 8)).toThrow(/4 \+ classes \+ 8/);
   });

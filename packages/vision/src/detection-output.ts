@@ -10,6 +10,10 @@ export interface AnchorCandidate extends Candidate {
 /** Where one image's values sit in a YOLOv8 output, in either layout. */
 interface OutputLayout {
   channelsFirst: boolean;
+  /** Where the image's values start. */
+  base: number;
+  /** The float16 table for a half output. */
+  half: Float32Array | undefined;
   channels: number;
   anchors: number;
   classes: number;
@@ -44,22 +48,26 @@ function outputLayout(
   const at = channelsFirst
     ? (row: number, anchor: number) => value(base + row * anchors + anchor)
     : (row: number, anchor: number) => value(base + anchor * channels + row);
-  return { channelsFirst, channels, anchors, classes, at };
+  return { channelsFirst, base, half, channels, anchors, classes, at };
 }
 
-/** The `extra` values of one anchor after its class scores: a -seg model's mask coefficients, a -pose model's keypoints. */
-export function readAnchorExtras(
+/**
+ * A reader of one image's `extra` values per anchor, after the class scores (a -seg model's mask
+ * coefficients, a -pose model's keypoints): the layout is worked out once, each anchor read on call.
+ */
+export function anchorExtras(
   output: Float32Array | Uint16Array,
   dims: readonly number[],
   image: number,
   classCount: number,
   extra: number,
-  anchor: number,
-): Float32Array {
+): (anchor: number) => Float32Array {
   const { classes, at } = outputLayout(output, dims, image, classCount, extra);
-  const values = new Float32Array(extra);
-  for (let i = 0; i < extra; i += 1) values[i] = at(4 + classes + i, anchor);
-  return values;
+  return (anchor) => {
+    const values = new Float32Array(extra);
+    for (let i = 0; i < extra; i += 1) values[i] = at(4 + classes + i, anchor);
+    return values;
+  };
 }
 
 /**
@@ -77,15 +85,13 @@ export function readCandidates(
   classIds: ReadonlySet<number> | undefined,
   extra = 0,
 ): AnchorCandidate[] {
-  const { channelsFirst, channels, anchors, classes, at } = outputLayout(
+  const { channelsFirst, base, half, anchors, classes, at } = outputLayout(
     output,
     dims,
     image,
     classCount,
     extra,
   );
-  const base = image * channels * anchors;
-  const half = output instanceof Uint16Array ? halfValues() : undefined;
 
   // Best class per anchor. Channels-first rows are contiguous per class, so the scan goes class
   // by class over all anchors: sequential reads instead of a stride of `anchors` floats.

@@ -1,5 +1,5 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { halfValues, type TensorData } from '@vmm/runtime';
+import { halfToFloat, type TensorData } from '@vmm/runtime';
 import sharp from 'sharp';
 import { decodeRgb, type ImageInfo } from './image-input.js';
 import { encodeRle } from './segmentation-output.js';
@@ -41,14 +41,11 @@ export async function readMatte(
       `the matte has shape [${dims.join(', ')}]; expected [batch, 1, height, width]`,
     );
   }
-  const half = output.type === 'float16' ? halfValues() : undefined;
-  const data = output.data as Float32Array | Uint16Array;
-  const base = row * plane;
-  const values = new Float32Array(plane);
-  for (let i = 0; i < plane; i += 1) {
-    const raw = data[base + i] as number;
-    values[i] = half ? (half[raw] as number) : raw;
-  }
+  const from = row * plane;
+  const values =
+    output.type === 'float16'
+      ? halfToFloat((output.data as Uint16Array).subarray(from, from + plane))
+      : (output.data as Float32Array).subarray(from, from + plane);
   const logits = sigmoid ?? values.some((value) => value < 0 || value > 1);
   const alpha = new Uint8Array(plane);
   for (let i = 0; i < plane; i += 1) {

@@ -17,7 +17,7 @@ import {
   threadEntry,
 } from '@vmm/runtime';
 import { looksLikeProbabilities, softmax, topK } from './classification-output.js';
-import { readAnchorExtras, readCandidates } from './detection-output.js';
+import { anchorExtras, readCandidates } from './detection-output.js';
 import type { ImageInfo, PlaneBuffer } from './image-input.js';
 import { type Letterbox, toOriginal } from './letterbox.js';
 import { nonMaxSuppression } from './nms.js';
@@ -130,10 +130,12 @@ async function runImages<Result>(
   images: readonly Uint8Array[],
   signal: AbortSignal,
   plane: PreprocessPayload['plane'],
+  /** `row`: the image's row in its run's outputs; `index`: its place among `images`. */
   finish: (
     outputs: Readonly<Record<string, TensorData>>,
     row: number,
     prepared: Prepared,
+    index: number,
   ) => Result | Promise<Result>,
 ): Promise<Result[]> {
   if (images.length === 0)
@@ -182,7 +184,7 @@ async function runImages<Result>(
       if (!outputs[name]) throw new VmmError(ErrorCode.Internal, `the model returned no ${name}`);
     for (const [row, item] of prepared.entries()) {
       const postStart = performance.now();
-      const result = await finish(outputs, row, item);
+      const result = await finish(outputs, row, item, start + row);
       const timings = item.timings;
       timings.inferenceNs = inferenceNs;
       timings.postprocessNs = nsSince(postStart);
@@ -259,6 +261,10 @@ async function runDetectionHead<Result>(
         spec.extraChannels,
       );
       const kept = nonMaxSuppression(candidates, resolved.iouThreshold, resolved.maxDetections);
+      const extras =
+        spec.extraChannels > 0
+          ? anchorExtras(data, output.dims, row, classes, spec.extraChannels)
+          : () => new Float32Array(0);
       const found = kept.map((candidate) => ({
         detection: {
           box: toOriginal(candidate.box, geometry!, info.width, info.height),
@@ -266,10 +272,7 @@ async function runDetectionHead<Result>(
           label: spec.labels[candidate.classId] ?? `class_${candidate.classId}`,
           score: candidate.score,
         },
-        extras:
-          spec.extraChannels > 0
-            ? readAnchorExtras(data, output.dims, row, classes, spec.extraChannels, candidate.anchor)
-            : new Float32Array(0),
+        extras: extras(candidate.anchor),
       }));
       return { ...finish(found, geometry!, info, outputs, row, spec), timings } as Result;
     },
@@ -362,9 +365,9 @@ serveThread({
       images,
       signal,
       { kind: 'stretch', type: spec.inputType, mean: matte.mean, std: matte.std },
-      async (outputs, row, { info, timings }) => {
+      async (outputs, row, { info, timings }, index) => {
         const alpha = await readMatte(outputs[spec.outputName]!, row, matte.sigmoid, info);
-        return { ...(await encodeMatte(alpha, info, output, sources[row]!, data.maxPixels)), timings };
+        return { ...(await encodeMatte(alpha, info, output, sources[index]!, data.maxPixels)), timings };
       },
     );
   },

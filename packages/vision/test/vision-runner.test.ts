@@ -441,6 +441,31 @@ describe('background removal', () => {
     }
   });
 
+  it('cuts each image of a batch out of its own pixels, past the first run of the batch', async () => {
+    writeMattingFolder(join(root, 'matting-batch'));
+    const matting = await open('matting-batch');
+    try {
+      // Five sizes and colours, two runs at a batch of up to 4: each cut-out is its own image's
+      // size and colour (the fifth, first of the second run, is not the first image's).
+      const sizes = [64, 80, 96, 112, 128];
+      const colours = ['red', 'blue', 'green', 'cyan', 'yellow'];
+      const images = await Promise.all(
+        sizes.map((side, i) => encode(side, side, [square(colours[i]!, 16, 16, 32)], 'png')),
+      );
+      const results = await matting.removeBackgroundBatch(images.map((image) => new Uint8Array(image)));
+      for (const [i, result] of results.entries()) {
+        const { data, info } = await sharp(Buffer.from(result.png!))
+          .raw()
+          .toBuffer({ resolveWithObject: true });
+        expect([info.width, info.height]).toEqual([sizes[i], sizes[i]]);
+        const at = (32 * sizes[i]! + 32) * 4;
+        expect([...data.subarray(at, at + 4)]).toEqual([...rgb(colours[i]!), 255]);
+      }
+    } finally {
+      await matting.close();
+    }
+  });
+
   it('reads the output a vmm.json names as the matte, and refuses a name the model does not have', async () => {
     const named = (output: string) => {
       const dir = join(root, `matting-${output}`);

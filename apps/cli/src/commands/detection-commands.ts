@@ -1,12 +1,11 @@
-import { mkdirSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../cli-context.js';
-import { CliError, ExitCode } from '../cli-error.js';
 import { GatewayClient } from '../client/gateway-client.js';
 import { formatTable } from '../output.js';
 import { annotate, type DrawnInstance, KEYPOINT_SEEN } from './annotate.js';
 import { imageForm, readImage } from './read-image.js';
+import { checkOut, resultPath } from './result-path.js';
 
 /** What the detection-head routes answer alike: boxes (detect), with masks (segment), with keypoints (pose). */
 interface HeadAnswer {
@@ -43,13 +42,6 @@ export function fraction(value: string): number {
   const number = Number(value);
   if (!(number >= 0 && number <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1');
   return number;
-}
-
-/** Where the annotated copy of `image` goes: `out` itself for one image, else a file in the folder `out`. */
-function annotatedPath(out: string, image: string, several: boolean): string {
-  if (!several) return out;
-  mkdirSync(out, { recursive: true });
-  return join(out, `${basename(image, extname(image))}.annotated${extname(image) || '.jpg'}`);
 }
 
 /** `vmm detect MODEL IMAGE…`: boxes as a table (or JSON), and optionally the image with them drawn. */
@@ -107,8 +99,7 @@ function headCommand(context: CliContext, kind: HeadKind): Command {
     .option('--json', 'print the server’s answers as JSON')
     .action(async (model: string, images: string[], flags: HeadFlags) => {
       const several = images.length > 1;
-      if (flags.out && several && statSync(flags.out, { throwIfNoEntry: false })?.isFile())
-        throw new CliError(ExitCode.Usage, `--out ${flags.out} is a file; with several images give a folder`);
+      checkOut(flags.out, several);
       const client = new GatewayClient(context);
       const answers: (HeadAnswer & { file: string })[] = [];
       for (const file of images) {
@@ -121,7 +112,16 @@ function headCommand(context: CliContext, kind: HeadKind): Command {
         const answer = await client.json<HeadAnswer>('POST', `/v1/vision/${kind.name}`, { body: form });
         answers.push({ file, ...answer });
         if (flags.out)
-          await annotate(image, kind.found(answer), annotatedPath(flags.out, file, several), answer.skeleton);
+          await annotate(
+            image,
+            kind.found(answer),
+            resultPath(
+              flags.out,
+              several,
+              `${basename(file, extname(file))}.annotated${extname(file) || '.jpg'}`,
+            ),
+            answer.skeleton,
+          );
       }
       if (flags.json) {
         const shown = several ? answers : answers[0];
