@@ -78,3 +78,12 @@ export { writeInChild, type ChildWriters } from './write-in-child.js';
 export { writeMatMulNBitsStack, type MatMulNBitsStackOptions } from './quantized/matmul-nbits-stack.js';
 export { writeYoloV8Folder, cocoLabels, type YoloV8FolderOptions } from './vision/write-yolov8-folder.js';
 export type { YoloV8Scale, YoloV8Precision, YoloV8Head } from './vision/yolov8-graph.js';
+export {
+  writeVlmFolder,
+  SMOLVLM_CHAT_TEMPLATE,
+  type VlmFolder,
+  type VlmFolderOptions,
+  type VlmLayout,
+  type VlmProcessorShape,
+} from './vlm/write-vlm-folder.js';
+export { imageSeqLen, type Idefics3VisionShape } from './vlm/idefics3-vision-graph.js';

@@ -28,3 +28,5 @@ export { nonMaxSuppression, iou, type Candidate } from './nms.js';
 export { parseNames, parseImageSize } from './python-literal.js';
 export { probeImage, DEFAULT_MAX_PIXELS, SUPPORTED_FORMATS, type ImageInfo } from './image-input.js';
 export { resolveDetectOptions, resolveClassifyOptions, MAX_DETECTIONS_LIMIT } from './vision-options.js';
+export { idefics3Image, type Idefics3ImageSpec, type TiledImage } from './idefics3-image.js';
+export { resizePlanes, type Planes } from './resize-planes.js';

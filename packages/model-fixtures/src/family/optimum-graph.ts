@@ -19,10 +19,17 @@ const LOWEST = -3.4028234663852886e38;
  * space between the past and the new rows (as VMM's engine feeds it) windows the same as a
  * contiguous one.
  */
-export function addOptimumDecoder(graph: GraphBuilder, shape: FamilyShape, weights: FamilyWeights): void {
+export function addOptimumDecoder(
+  graph: GraphBuilder,
+  shape: FamilyShape,
+  weights: FamilyWeights,
+  options: OptimumDecoderOptions = {},
+): void {
   const traits = familyTraits[shape.family];
   const dim = shape.headDim;
-  const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  const first = options.inputsEmbeds
+    ? graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', shape.hiddenSize])
+    : graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
   const pastDims = ['batch_size', shape.numKvHeads, 'past_sequence_length', dim];
@@ -33,11 +40,7 @@ export function addOptimumDecoder(graph: GraphBuilder, shape: FamilyShape, weigh
   const f32 = (values: number[], dims?: number[]) => graph.constant('float32', values, dims);
   const i64 = (values: number[], dims?: number[]) => graph.constant('int64', values, dims);
 
-  let hidden = graph.node('Gather', [weights.weight('model.embed_tokens.weight'), inputIds], {
-    axis: { int: 0 },
-  });
-  if (traits.embedScale)
-    hidden = graph.node('Mul', [hidden, f32([Math.fround(Math.sqrt(shape.hiddenSize))], [])]);
+  let hidden = options.inputsEmbeds ? first : embedTokens(graph, shape, weights, first);
 
   // Masks [B, 1, S, T]: causal by position, padding from the mask, and the sliding window.
   const keyPositions = graph.node('Sub', [graph.node('CumSum', [attentionMask, i64([1], [])]), i64([1], [])]);
@@ -193,6 +196,38 @@ export function addOptimumDecoder(graph: GraphBuilder, shape: FamilyShape, weigh
   graph.output(logits, 'logits', 'float32', ['batch_size', 'sequence_length', shape.vocabSize]);
 }
 
+export interface OptimumDecoderOptions {
+  /**
+   * The decoder of a vision-language export: it takes `inputs_embeds` [B, S, hidden] instead of
+   * token ids, and a separate `embed_tokens` graph (addEmbedTokens) turns ids into them, so
+   * image features can take the place of image tokens in between.
+   */
+  inputsEmbeds?: boolean;
+}
+
+/** The token embedding (scaled by √hidden for Gemma), as the decoder and `embed_tokens` compute it. */
+function embedTokens(graph: GraphBuilder, shape: FamilyShape, weights: FamilyWeights, ids: string): string {
+  const hidden = graph.node('Gather', [weights.weight('model.embed_tokens.weight'), ids], {
+    axis: { int: 0 },
+  });
+  return familyTraits[shape.family].embedScale
+    ? graph.node('Mul', [hidden, graph.constant('float32', [Math.fround(Math.sqrt(shape.hiddenSize))], [])])
+    : hidden;
+}
+
+/**
+ * A vision-language export's `embed_tokens.onnx`: input_ids [B, S] → inputs_embeds [B, S, hidden]
+ * (transformers.js's `encode_text`).
+ */
+export function addEmbedTokens(graph: GraphBuilder, shape: FamilyShape, weights: FamilyWeights): void {
+  const ids = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  graph.output(embedTokens(graph, shape, weights, ids), 'inputs_embeds', 'float32', [
+    'batch_size',
+    'sequence_length',
+    shape.hiddenSize,
+  ]);
+}
+
 /** RMSNorm over the last axis: x / √(mean(x²) + ε) · w, or · (1 + w) (Gemma). */
 function rmsNorm(graph: GraphBuilder, x: string, weight: string, eps: number, plusOne: boolean): string {
   const meanSquare = graph.node('ReduceMean', [graph.node('Mul', [x, x])], {
@@ -231,7 +266,7 @@ function mlp(graph: GraphBuilder, shape: FamilyShape, weights: FamilyWeights, x:
 }
 
 /** PyTorch's gelu(approximate='tanh'): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as opset 17 spells it. */
-function geluTanh(graph: GraphBuilder, x: string): string {
+export function geluTanh(graph: GraphBuilder, x: string): string {
   const c = (value: number) => graph.constant('float32', [value], []);
   const cube = graph.node('Mul', [graph.node('Mul', [x, x]), x]);
   const inner = graph.node('Mul', [
