@@ -12,13 +12,23 @@ export interface DecoderLayout {
   /** Legacy merged decoders select their cache branch with a boolean input. */
   useCacheBranch: boolean;
   logitsType: TensorType;
+  /**
+   * A vision-language decoder takes `inputs_embeds` [B, S, hidden] instead of token ids: a
+   * separate embedding graph makes them, and image features take image tokens' places.
+   */
+  embeds?: { hiddenSize: number; type: TensorType };
 }
 
 const PAST = /^past_key_values\.(\d+)\.key$/;
 
 export function readDecoderLayout(session: ModelSession, config: ModelConfig): DecoderLayout {
   const names = new Set(session.inputs.map((input) => input.name));
-  for (const required of ['input_ids', 'attention_mask']) {
+  const embedsInput = session.inputs.find((input) => input.name === 'inputs_embeds');
+  const hiddenSize = embedsInput?.shape[2];
+  if (embedsInput && !names.has('input_ids') && typeof hiddenSize !== 'number') {
+    throw new VmmError(ErrorCode.FailedPrecondition, 'the decoder leaves the width of inputs_embeds unnamed');
+  }
+  for (const required of [embedsInput ? 'inputs_embeds' : 'input_ids', 'attention_mask']) {
     if (!names.has(required)) {
       throw new VmmError(
         ErrorCode.FailedPrecondition,
@@ -53,5 +63,8 @@ export function readDecoderLayout(session: ModelSession, config: ModelConfig): D
     positionIds: names.has('position_ids'),
     useCacheBranch: names.has('use_cache_branch'),
     logitsType: logits.type as TensorType,
+    ...(embedsInput && !names.has('input_ids')
+      ? { embeds: { hiddenSize: hiddenSize as number, type: embedsInput.type as TensorType } }
+      : {}),
   };
 }

@@ -1,11 +1,18 @@
-export { LlmRunner, DEFAULT_BATCHING, type LlmRunnerOptions, type RunOptions } from './llm-runner.js';
-export type { BatchingOptions } from './llm-thread-protocol.js';
+export {
+  LlmRunner,
+  DEFAULT_BATCHING,
+  DEFAULT_IMAGES,
+  type LlmRunnerOptions,
+  type RunOptions,
+} from './llm-runner.js';
+export type { BatchingOptions, ImageOptions } from './llm-thread-protocol.js';
 export type { SchedulerStats } from './engine/scheduler.js';
 export type { LlmThreadInfo, ThreadHeap } from './llm-thread-protocol.js';
 export {
   type ChatMessage,
   type ChatRequest,
   type GenerateRequest,
+  type MessageImage,
   type GenerationChunk,
   type GenerationDone,
   type GenerationTimings,

@@ -1,8 +1,11 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { type SessionOptions, ThreadHost, threadEntry, type ThreadWatch } from '@vmm/runtime';
 import type { SchedulerStats } from './engine/scheduler.js';
+import { DEFAULT_FEATURE_CACHE_BYTES } from './vision/image-encoder.js';
+import { DEFAULT_IMAGE_LIMITS } from './vision/prepare-images.js';
 import type {
   BatchingOptions,
+  ImageOptions,
   GeneratePayload,
   LlmThreadData,
   LlmThreadInfo,
@@ -18,7 +21,14 @@ export interface LlmRunnerOptions {
   session: SessionOptions;
   /** Continuous batching; each field defaults to DEFAULT_BATCHING's. */
   batching?: Partial<BatchingOptions>;
+  /** A vision-language model's image limits and feature cache; each defaults to DEFAULT_IMAGES'. */
+  images?: Partial<ImageOptions>;
 }
+
+export const DEFAULT_IMAGES: Readonly<ImageOptions> = {
+  ...DEFAULT_IMAGE_LIMITS,
+  featureCacheBytes: DEFAULT_FEATURE_CACHE_BYTES,
+};
 
 export const DEFAULT_BATCHING: Readonly<BatchingOptions> = {
   maxBatch: 8,
@@ -59,6 +69,7 @@ export class LlmRunner {
       file: options.file,
       session: options.session,
       batching: { ...DEFAULT_BATCHING, ...options.batching },
+      images: { ...DEFAULT_IMAGES, ...options.images },
     };
     const host = await ThreadHost.start(threadEntry(import.meta.url, './llm-thread.js'), data, {
       heapMb: options.session.threadHeapMb,

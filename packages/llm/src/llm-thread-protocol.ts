@@ -1,5 +1,6 @@
 import type { SessionOptions } from '@vmm/runtime';
 import type { ChatRequest, GenerateRequest } from './types.js';
+import type { ImageLimits } from './vision/prepare-images.js';
 
 // What an LlmRunner and its thread (llm-thread.ts) exchange.
 export interface LlmThreadData {
@@ -8,6 +9,12 @@ export interface LlmThreadData {
   file: string;
   session: SessionOptions;
   batching: BatchingOptions;
+  images: ImageOptions;
+}
+
+/** A vision-language model's bounds on images, and the bytes of encoded images it keeps. */
+export interface ImageOptions extends ImageLimits {
+  featureCacheBytes: number;
 }
 
 /** How a model's scheduler batches sequences (see Scheduler). */
@@ -43,6 +50,8 @@ export interface LlmThreadInfo {
   kvPath: 'shared-buffer' | 'new-rows' | 'unfused-rotary' | 'presents';
   contextLength: number;
   chatTemplate: string | undefined;
+  /** A vision-language model: chat messages and prompts may carry images. */
+  takesImages: boolean;
 }
 
 /** The V8 heap of a model's thread (v8.getHeapStatistics there). */

@@ -7,12 +7,16 @@ import { BatchDecoder } from './engine/batch-decoder.js';
 import { Scheduler } from './engine/scheduler.js';
 import { LlmTokenizer } from './llm-tokenizer.js';
 import type { GeneratePayload, LlmThreadData, LlmThreadInfo, ThreadHeap } from './llm-thread-protocol.js';
+import { join } from 'node:path';
+import { visionCompanions } from '@vmm/runtime';
 import { readModelConfig } from './model-config.js';
-import { prepareRequest, type TextModel } from './prepare-request.js';
+import { ImageEncoder } from './vision/image-encoder.js';
+import { prepareWithImages, type VisionModel } from './vision/prepare-images.js';
+import { readVisionLanguageSpec } from './vision/vision-language-spec.js';
 
 const data = workerData as LlmThreadData;
 
-interface Loaded extends TextModel {
+interface Loaded extends VisionModel {
   decoder: BatchDecoder;
   scheduler: Scheduler;
 }
@@ -20,9 +24,30 @@ interface Loaded extends TextModel {
 async function load(): Promise<Loaded> {
   const config = readModelConfig(data.dir);
   const tokenizer = LlmTokenizer.load(data.dir);
-  const decoder = await BatchDecoder.open(data.dir, data.file, data.session, config);
+  // A vision-language model: its vision encoder and token embedding beside the decoder.
+  const vision = readVisionLanguageSpec(data.dir);
+  const companions = vision ? visionCompanions(data.dir, data.file) : undefined;
+  const decoder = await BatchDecoder.open(data.dir, data.file, data.session, config, companions?.embed);
+  let encoder: ImageEncoder | undefined;
+  try {
+    if (companions)
+      encoder = await ImageEncoder.open(
+        join(data.dir, companions.encoder),
+        data.session,
+        data.images.featureCacheBytes,
+      );
+  } catch (error) {
+    await decoder.release();
+    throw error;
+  }
   const scheduler = new Scheduler(decoder, { ...data.batching, contextLength: config.maxPositions });
-  return { config, tokenizer, decoder, scheduler };
+  return {
+    config,
+    tokenizer,
+    decoder,
+    scheduler,
+    ...(vision && encoder ? { vision, encoder, hiddenSize: decoder.layout.embeds?.hiddenSize } : {}),
+  };
 }
 
 const loaded = load();
@@ -44,6 +69,7 @@ serveThread({
       kvPath: plan.path,
       contextLength: config.maxPositions,
       chatTemplate: tokenizer.chatTemplate,
+      takesImages: (await loaded).encoder !== undefined,
     };
   },
   async stats() {
@@ -66,11 +92,13 @@ serveThread({
     const arrivedAt = performance.now() - startedAt;
     return (async function* () {
       const model = await loaded;
-      const prepared = prepareRequest(model, request);
+      const prepared = await prepareWithImages(model, request, data.images);
       yield* model.scheduler.submit(prepared, { signal, startedAt: arrivedAt, loadNs });
     })();
   },
   async release() {
-    await (await loaded).decoder.release();
+    const model = await loaded;
+    await model.decoder.release();
+    await model.encoder?.release();
   },
 });

@@ -28,7 +28,11 @@ const ids = (value: unknown): number[] =>
       : [value as number];
 
 export function readModelConfig(dir: string): ModelConfig {
-  const config = readJson(dir, 'config.json');
+  const raw = readJson(dir, 'config.json');
+  // A vision-language checkpoint keeps its decoder's shape in text_config.
+  const text = raw.text_config;
+  const config: Json =
+    text && typeof text === 'object' && !Array.isArray(text) ? { ...raw, ...(text as Json) } : raw;
   const generation = readJson(dir, 'generation_config.json');
   const hidden = num(config.hidden_size);
   const heads = num(config.num_attention_heads);

@@ -9,6 +9,9 @@ import { tokenLogprobs } from './sampling/logprobs.js';
 import { Sampler } from './sampling/sampler.js';
 import { resolveSampling } from './sampling/sampling-options.js';
 import { StopMatcher } from './stop-matcher.js';
+import { type ImageFeatures, isImageId } from './vision/image-features.js';
+import { contentParts, expandImages, type ImageGrid } from './vision/image-prompt.js';
+import type { VisionLanguageSpec } from './vision/vision-language-spec.js';
 import {
   mayBeToolCall,
   messagesWithDefaultTools,
@@ -35,7 +38,18 @@ import type {
 export interface TextModel {
   config: ModelConfig;
   tokenizer: LlmTokenizer;
+  /** A vision-language model's image handling. */
+  vision?: VisionLanguageSpec;
 }
+
+/** An image of a request, in prompt order: how it was cut and the prompt ids its rows take. */
+export interface PlacedImage {
+  grid: ImageGrid;
+  first: number;
+  count: number;
+}
+
+type Json = Record<string, unknown>;
 
 const validRoles = new Set(['system', 'user', 'assistant', 'tool']);
 
@@ -71,15 +85,23 @@ export function chatPrompt(
   messages: readonly ChatMessage[],
   tools: readonly ToolSpec[] = [],
   think?: ThinkSetting,
+  multimodal = false,
 ): string {
   const variables = thinkingVariables(tokenizer.thinking, think);
-  return templateTakesTools(tokenizer.chatTemplate)
-    ? tokenizer.renderChat(
-        templateMessages(messages),
-        tools.length > 0 ? templateTools(tools) : undefined,
-        variables,
-      )
-    : tokenizer.renderChat(messagesWithDefaultTools(messages, tools), undefined, variables);
+  // A vision-language template reads every message's content as a list of text and image parts.
+  const parts = (source: readonly ChatMessage[], rendered: Json[]) =>
+    multimodal
+      ? rendered.map((message, i) => ({ ...message, content: contentParts(source[i] as ChatMessage) }))
+      : rendered;
+  if (templateTakesTools(tokenizer.chatTemplate)) {
+    return tokenizer.renderChat(
+      parts(messages, templateMessages(messages)),
+      tools.length > 0 ? templateTools(tools) : undefined,
+      variables,
+    );
+  }
+  const rewritten = messagesWithDefaultTools(messages, tools);
+  return tokenizer.renderChat(parts(rewritten, rewritten as unknown as Json[]), undefined, variables);
 }
 
 /** The prompt's token ids for a completion or chat request; validates before any compute. */
@@ -87,8 +109,21 @@ export function promptIds(
   model: TextModel,
   request: GenerateRequest | ChatRequest,
   contextSize: number = model.config.maxPositions,
+  images: readonly PlacedImage[] = [],
 ): { ids: number[]; field: string; opensThinking?: boolean } {
-  const { tokenizer } = model;
+  const { tokenizer, vision } = model;
+  /** A vision-language model's prompt: each image place expanded, then ids for each image's rows. */
+  const encodeText = (text: string, field: string, addSpecialTokens: boolean) => {
+    if (!vision) return tokenizer.encode(text, addSpecialTokens);
+    const expanded = expandImages(
+      vision,
+      text,
+      images.map((image) => image.grid),
+      field,
+    );
+    checkTextFits(model, Buffer.byteLength(expanded), contextSize, field);
+    return placeImageIds(tokenizer.encode(expanded, addSpecialTokens), vision.imageTokenId, images, field);
+  };
   /** Renders a conversation through the chat template (chatPrompt) and encodes it, if it can fit. */
   const encodeChat = (
     messages: ChatRequest['messages'],
@@ -96,10 +131,10 @@ export function promptIds(
     tools: readonly ToolSpec[] = [],
     think?: ThinkSetting,
   ) => {
-    const rendered = chatPrompt(tokenizer, messages, tools, think);
+    const rendered = chatPrompt(tokenizer, messages, tools, think, vision !== undefined);
     checkTextFits(model, Buffer.byteLength(rendered), contextSize, field);
     return {
-      ids: tokenizer.encode(rendered, false),
+      ids: encodeText(rendered, field, false),
       field,
       opensThinking: ThinkingSplitter.opensThinking(rendered),
     };
@@ -179,11 +214,18 @@ export function promptIds(
     }
   }
   if (request.raw) {
-    return { ids: [...context, ...tokenizer.encode(request.prompt, context.length === 0)], field: 'prompt' };
+    return {
+      ids: [...context, ...encodeText(request.prompt, 'prompt', context.length === 0)],
+      field: 'prompt',
+    };
   }
-  const messages = [
+  const messages: ChatMessage[] = [
     ...(request.system ? [{ role: 'system' as const, content: request.system }] : []),
-    { role: 'user' as const, content: request.prompt },
+    {
+      role: 'user' as const,
+      content: request.prompt,
+      ...(request.images?.length ? { images: request.images.map((data) => ({ data })) } : {}),
+    },
   ];
   const encoded = encodeChat(messages, 'prompt');
   return { ids: [...context, ...encoded.ids], field: encoded.field };
@@ -191,7 +233,10 @@ export function promptIds(
 
 /** A validated request: its prompt ids, how many tokens it may add, and its output state. */
 export interface PreparedRequest {
+  /** As fed: an image's rows are image ids (image-features.ts), one per row. */
   prompt: number[];
+  /** The features of the prompt's images, once encoded. */
+  features?: ImageFeatures[];
   /** Positions the sequence may reach: prompt + the most tokens it may generate. */
   reservation: number;
   output: SequenceOutput;
@@ -202,10 +247,11 @@ export function prepareRequest(
   model: TextModel,
   request: GenerateRequest | ChatRequest,
   randomSeed: () => number = () => Math.floor(Math.random() * 2 ** 32),
+  images: readonly PlacedImage[] = [],
 ): PreparedRequest {
   const sampling = resolveSampling(request.options ?? {}, model.config.defaults, randomSeed);
   const contextSize = Math.min(sampling.contextSize ?? model.config.maxPositions, model.config.maxPositions);
-  const { ids: prompt, field, opensThinking } = promptIds(model, request, contextSize);
+  const { ids: prompt, field, opensThinking } = promptIds(model, request, contextSize, images);
   // Generation continues from the prompt's last token: with none there is nothing to run (a
   // chat template can render a conversation to nothing; a raw prompt can be empty).
   if (prompt.length === 0) {
@@ -272,20 +318,58 @@ export function prepareRequest(
     prompt,
     // The last token sampled is never fed back, so it needs no cache position.
     reservation: prompt.length + limit - 1,
-    output: new SequenceOutput(model, prompt, new Sampler(sampling), new StopMatcher(sampling.stop), limit, {
-      constraint,
-      topLogprobs: sampling.topLogprobs,
-      // Calls are looked for when tools may be called; with `none` the output stays text.
-      tools: tools.length > 0 && choice !== 'none' ? { specs: tools, forced } : undefined,
-      returnContext: !('messages' in request),
-      // A thinking model's chat output is split into thinking and answer; a constrained one
-      // (a format, a forced call) writes no thought.
-      thinking:
-        'messages' in request && model.tokenizer.thinking.canThink && !constraint
-          ? { opens: opensThinking === true }
-          : undefined,
-    }),
+    // The output sees tokens only: each image row as the image token it replaced.
+    output: new SequenceOutput(
+      model,
+      tokenIds(model, prompt),
+      new Sampler(sampling),
+      new StopMatcher(sampling.stop),
+      limit,
+      {
+        constraint,
+        topLogprobs: sampling.topLogprobs,
+        // Calls are looked for when tools may be called; with `none` the output stays text.
+        tools: tools.length > 0 && choice !== 'none' ? { specs: tools, forced } : undefined,
+        // A context cannot carry pictures: a generate request with images returns none.
+        returnContext: !('messages' in request) && images.length === 0,
+        // A thinking model's chat output is split into thinking and answer; a constrained one
+        // (a format, a forced call) writes no thought.
+        thinking:
+          'messages' in request && model.tokenizer.thinking.canThink && !constraint
+            ? { opens: opensThinking === true }
+            : undefined,
+      },
+    ),
   };
+}
+
+/**
+ * Gives each image token of `ids`, in order, the id of its image's next row; the count must
+ * match the images' rows (the template and the processor agree on where images go).
+ */
+function placeImageIds(
+  ids: number[],
+  imageTokenId: number,
+  images: readonly PlacedImage[],
+  field: string,
+): number[] {
+  const rows = images.flatMap((image) => Array.from({ length: image.count }, (_, i) => image.first + i));
+  let next = 0;
+  const placed = ids.map((id) => (id === imageTokenId ? (rows[next++] ?? -1) : id));
+  if (next !== rows.length) {
+    throw new VmmError(
+      ErrorCode.InvalidArgument,
+      `the prompt encodes to ${next} image tokens where its images take ${rows.length}`,
+      { field },
+    );
+  }
+  return placed;
+}
+
+/** A prompt's token ids: image ids back to the model's image token. */
+function tokenIds(model: TextModel, prompt: readonly number[]): number[] {
+  const image = model.vision?.imageTokenId;
+  return image === undefined ? [...prompt] : prompt.map((id) => (isImageId(id) ? image : id));
 }
 
 export interface OutputOptions {

@@ -10,9 +10,20 @@ export interface ToolCall {
   arguments: string;
 }
 
+/**
+ * A picture in a message: its encoded bytes (JPEG, PNG or WebP) and where it sits in `content`,
+ * as a character offset (0 or none: before the text, where Ollama puts a message's `images`).
+ */
+export interface MessageImage {
+  data: Uint8Array;
+  at?: number;
+}
+
 export interface ChatMessage {
   role: Role;
   content: string;
+  /** For a model that reads images (a vision-language model). */
+  images?: MessageImage[];
   /** An assistant turn's calls. */
   toolCalls?: ToolCall[];
   /** A tool turn: the call it answers, and the function's name. */
@@ -42,6 +53,8 @@ export interface GenerateRequest {
   format?: OutputFormat;
   /** Ollama's `context`: token ids of an earlier exchange that the prompt continues. */
   context?: number[];
+  /** Pictures for a vision-language model, placed before the prompt (a raw prompt places each at its model's image token). */
+  images?: Uint8Array[];
 }
 
 export interface ChatRequest {

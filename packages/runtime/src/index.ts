@@ -39,6 +39,8 @@ export {
   inspectModelDir,
   listModelFolders,
   selectModelFile,
+  visionCompanions,
+  visionLanguageModelTypes,
   type ModelFolder,
   type ModelFile,
 } from './model-folder.js';

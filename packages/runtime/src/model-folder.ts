@@ -42,6 +42,11 @@ export interface ModelFolder {
   variants?: readonly OnnxVariant[];
   /** The store's manifest of a pulled, created or copied model (SYSTEM, PARAMETERs, source). */
   stored?: ModelManifest;
+  /**
+   * A vision-language model (text generation that also reads images): `files` are its decoder's
+   * variants; each variant's vision encoder and token embedding sit beside it (visionCompanions).
+   */
+  takesImages?: boolean;
 }
 
 /** Encoders whose Optimum `feature-extraction` exports serve embeddings. */
@@ -75,6 +80,28 @@ const decoderModelTypes = new Set([
   'gpt_neox',
   'olmo',
 ]);
+
+/**
+ * Vision-language checkpoints whose onnx-community exports VMM serves (config.json model_type):
+ * a vision encoder, a token embedding and a decoder on inputs_embeds.
+ */
+export const visionLanguageModelTypes: ReadonlySet<string> = new Set(['idefics3', 'smolvlm']);
+
+const VLM_DECODER = 'decoder_model_merged';
+
+/**
+ * The vision encoder and token embedding that go with a vision-language decoder file: the same
+ * variant's (`decoder_model_merged_q4.onnx` → `vision_encoder_q4.onnx`) where the folder has it,
+ * else the full-precision one, as transformers.js loads a dtype per session.
+ */
+export function visionCompanions(dir: string, decoderFile: string): { encoder: string; embed: string } {
+  const pick = (part: string) => {
+    const same = decoderFile.replace(VLM_DECODER, part);
+    if (same !== decoderFile && existsSync(join(dir, same))) return same;
+    return join(dirname(decoderFile), `${part}.onnx`);
+  };
+  return { encoder: pick('vision_encoder'), embed: pick('embed_tokens') };
+}
 
 function readJson(path: string, what: string): unknown {
   try {
@@ -233,6 +260,30 @@ export function inspectModelDir(name: string, dir: string): ModelFolder {
         throw new VmmError(ErrorCode.FailedPrecondition, `model "${name}" has no tokenizer.json`);
       }
       return { ...base, task: 'embedding', format: 'optimum', metadata: {} };
+    }
+    if (typeof config.model_type === 'string' && visionLanguageModelTypes.has(config.model_type)) {
+      const decoders = files.filter((file) => basename(file.path).startsWith(VLM_DECODER));
+      const missing = [
+        'tokenizer.json',
+        'preprocessor_config.json',
+        'onnx/vision_encoder.onnx',
+        'onnx/embed_tokens.onnx',
+      ].filter((file) => !existsSync(join(dir, file)));
+      if (decoders.length === 0) missing.push(`onnx/${VLM_DECODER}.onnx`);
+      if (missing.length > 0) {
+        throw new VmmError(
+          ErrorCode.FailedPrecondition,
+          `model "${name}" is a ${config.model_type} vision-language model without ${missing.join(', ')}`,
+        );
+      }
+      return {
+        ...base,
+        files: decoders,
+        task: 'text-generation',
+        format: 'optimum',
+        metadata: {},
+        takesImages: true,
+      };
     }
     const removesBackground =
       (typeof config.model_type === 'string' && backgroundRemovalTypes.has(config.model_type)) ||

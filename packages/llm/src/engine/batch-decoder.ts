@@ -15,6 +15,7 @@ import {
   type TensorData,
   tensorArray,
   type TensorType,
+  floatToHalf,
   withGraphOutputs,
 } from '@vmm/runtime';
 import { type DecoderLayout, readDecoderLayout } from '../decoder-model.js';
@@ -22,12 +23,17 @@ import type { ModelConfig } from '../model-config.js';
 import { type KvPlan, planKvRows, sharesKvBuffers } from './kv-plan.js';
 import { KvStore } from './kv-store.js';
 import { unfuseRotary } from './rotary-rewrite.js';
+import { featureRow, type ImageFeatures, isImageId } from '../vision/image-features.js';
 
-/** One sequence's part of a forward pass: `tokens` follow the `past` positions it has cached. */
+/**
+ * One sequence's part of a forward pass: `tokens` follow the `past` positions it has cached.
+ * Image ids among the tokens (a vision-language prompt) are fed the rows of `features`.
+ */
 export interface StepRow {
   slot: number;
   tokens: readonly number[];
   past: number;
+  features?: readonly ImageFeatures[];
 }
 
 const ONNX_FLOAT16 = 10;
@@ -49,6 +55,8 @@ export class BatchDecoder {
     readonly store: KvStore,
     /** The same session when steps run bound (plan.path `shared-buffer`). */
     private readonly bound?: BoundSession,
+    /** A vision-language model's token embedding (input_ids → inputs_embeds). */
+    private readonly embedder?: ModelSession,
   ) {}
 
   /** Frees the session and the cache's memory. */
@@ -57,9 +65,46 @@ export class BatchDecoder {
     this.logitsMemory?.release();
     this.logitsMemory = undefined;
     await this.session.release();
+    await this.embedder?.release();
   }
 
+  /**
+   * Opens the decoder `file` of `dir`; one that takes inputs_embeds needs `embedFile`, the graph
+   * that embeds token ids (a vision-language export's embed_tokens.onnx).
+   */
   static async open(
+    dir: string,
+    file: string,
+    options: SessionOptions,
+    config: ModelConfig,
+    embedFile?: string,
+  ): Promise<BatchDecoder> {
+    const decoder = await BatchDecoder.openDecoder(dir, file, options, config);
+    if (!decoder.layout.embeds) return decoder;
+    if (embedFile === undefined) {
+      await decoder.release();
+      throw new VmmError(
+        ErrorCode.FailedPrecondition,
+        `${file} takes inputs_embeds: it needs the model's embed_tokens graph`,
+      );
+    }
+    try {
+      const embedder = await createModelSession(join(dir, embedFile), options);
+      return new BatchDecoder(
+        decoder.session,
+        decoder.layout,
+        decoder.plan,
+        decoder.store,
+        decoder.bound,
+        embedder,
+      );
+    } catch (error) {
+      await decoder.release();
+      throw error;
+    }
+  }
+
+  private static async openDecoder(
     dir: string,
     file: string,
     options: SessionOptions,
@@ -159,7 +204,7 @@ export class BatchDecoder {
     const capacity = store.capacity;
     const width = capacity + length;
     // The cache holds `past` positions of `capacity`; the new tokens come after all of it.
-    const feeds = this.tokenInputs(rows, first, count, length, width, () => 0);
+    const feeds = await this.tokenInputs(rows, first, count, length, width, () => 0);
     if (layout.useCacheBranch) feeds.use_cache_branch = boolTensor([true], [1]);
     for (let layer = 0; layer < layout.layers; layer += 1) {
       feeds[`past_key_values.${layer}.key`] = store.past(layer, 'key', first, count);
@@ -222,7 +267,7 @@ export class BatchDecoder {
     const capacity = store.capacity;
     // The kernel reads only each row's count of ones (its length); the new tokens' ones sit at
     // the end, where graphs that derive positions from the mask (cumsum - 1) look for them.
-    const inputs = this.tokenInputs(rows, first, count, length, capacity, held);
+    const inputs = await this.tokenInputs(rows, first, count, length, capacity, held);
     const outputs: Record<string, TensorData> = {};
     for (let layer = 0; layer < layout.layers; layer += 1) {
       for (const kind of ['key', 'value'] as const) {
@@ -255,14 +300,14 @@ export class BatchDecoder {
    * ones for each row's `past` positions and for its new tokens at the end of its width. A slot
    * not in `rows` rides along on token 0 after the `held(slot)` positions it keeps.
    */
-  private tokenInputs(
+  private async tokenInputs(
     rows: readonly StepRow[],
     first: number,
     count: number,
     length: number,
     width: number,
     held: (slot: number) => number,
-  ): Record<string, TensorData> {
+  ): Promise<Record<string, TensorData>> {
     const capacity = this.store.capacity;
     const bySlot = new Map(rows.map((row) => [row.slot, row]));
     const ids = new BigInt64Array(count * length);
@@ -277,17 +322,51 @@ export class BatchDecoder {
       mask.fill(1n, b * width, b * width + past);
       mask.fill(1n, (b + 1) * width - length, (b + 1) * width);
       for (let s = 0; s < length; s += 1) {
-        ids[b * length + s] = BigInt(row?.tokens[s] ?? 0);
+        const token = row?.tokens[s] ?? 0;
+        // An image id is embedded as token 0 here; its features replace that row below.
+        ids[b * length + s] = isImageId(token) ? 0n : BigInt(token);
         positions[b * length + s] = BigInt(past + s);
       }
     }
     const inputs: Record<string, TensorData> = {
-      input_ids: { type: 'int64', dims: [count, length], data: ids },
       attention_mask: { type: 'int64', dims: [count, width], data: mask },
     };
+    const tokenIds: TensorData = { type: 'int64', dims: [count, length], data: ids };
+    if (this.layout.embeds) inputs.inputs_embeds = await this.embed(tokenIds, rows, first, length);
+    else inputs.input_ids = tokenIds;
     if (this.layout.positionIds)
       inputs.position_ids = { type: 'int64', dims: [count, length], data: positions };
     return inputs;
+  }
+
+  /** inputs_embeds for `ids` [count, length]: the embedding graph's, with each image id's row put in. */
+  private async embed(
+    ids: TensorData,
+    rows: readonly StepRow[],
+    first: number,
+    length: number,
+  ): Promise<TensorData> {
+    const embedder = this.embedder as ModelSession;
+    const hidden = this.layout.embeds?.hiddenSize ?? 0;
+    const out = (await embedder.run({ input_ids: ids }, ['inputs_embeds'])).inputs_embeds;
+    if (!out || out.dims[2] !== hidden) {
+      throw new VmmError(
+        ErrorCode.Internal,
+        `the token embedding gave ${String(out?.dims)}, not width ${hidden}`,
+      );
+    }
+    for (const row of rows) {
+      row.tokens.forEach((token, s) => {
+        if (!isImageId(token)) return;
+        const features = featureRow(row.features ?? [], token);
+        if (!features)
+          throw new VmmError(ErrorCode.Internal, 'a prompt holds an image row whose features are gone');
+        const offset = ((row.slot - first) * length + s) * hidden;
+        if (out.type === 'float16') (out.data as Uint16Array).set(floatToHalf(features), offset);
+        else (out.data as Float32Array).set(features, offset);
+      });
+    }
+    return out;
   }
 }
 

@@ -335,7 +335,7 @@ export class Scheduler {
     this.ensureStore(this.positionsNeeded(sequence));
     const started = performance.now();
     const [logits] = await this.decoder.step(
-      [{ slot: sequence.slot, tokens, past: sequence.cached }],
+      [{ slot: sequence.slot, tokens, past: sequence.cached, features: sequence.request.features }],
       sequence.slot,
       1,
     );
@@ -436,8 +436,10 @@ export class Scheduler {
       this.slots[sequence.slot] = undefined;
       if (keep && this.options.prefixReuse && sequence.cached > 0) {
         this.clock += 1;
+        const { prompt, output } = sequence.request;
         this.prefixes.set(sequence.slot, {
-          tokens: sequence.request.output.history.slice(0, sequence.cached),
+          // The prompt as fed (image ids stand for their pictures), then what was generated.
+          tokens: [...prompt, ...output.history.slice(prompt.length)].slice(0, sequence.cached),
           lastUsed: this.clock,
         });
       }

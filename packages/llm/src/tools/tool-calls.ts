@@ -111,10 +111,22 @@ export function messagesWithDefaultTools(
       const who = message.name ?? message.toolCallId ?? 'a tool';
       turn = { role: 'user', content: `Result of ${who}: ${message.content}` };
       fromTool.add(turn);
-    } else turn = { role: message.role, content: message.content };
+    } else
+      turn = {
+        role: message.role,
+        content: message.content,
+        ...(message.images?.length ? { images: message.images } : {}),
+      };
     const previous = out.at(-1);
     if (previous?.role === 'user' && turn.role === 'user' && (fromTool.has(previous) || fromTool.has(turn))) {
-      const merged = { role: 'user' as const, content: `${previous.content}\n\n${turn.content}` };
+      const content = `${previous.content}\n\n${turn.content}`;
+      // The second turn's pictures keep their places in its text, now after the first's.
+      const shift = previous.content.length + 2;
+      const images = [
+        ...(previous.images ?? []),
+        ...(turn.images ?? []).map((image) => ({ ...image, at: (image.at ?? 0) + shift })),
+      ];
+      const merged: ChatMessage = { role: 'user', content, ...(images.length > 0 ? { images } : {}) };
       fromTool.add(merged);
       out[out.length - 1] = merged;
     } else out.push(turn);

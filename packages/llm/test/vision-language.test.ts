@@ -1,0 +1,219 @@
+// Images in chat (issue 33): a vision-language folder as onnx-community publishes it (vision
+// encoder, token embedding, decoder on inputs_embeds) must generate what transformers.js's
+// image-text-to-text generation writes from the same folder, token for token, for prompts with
+// one and with two images; and sequences with and without images batched together must write
+// what each writes alone.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type VlmFolder, writeVlmFolder } from '@vmm/model-fixtures';
+import sharp from 'sharp';
+import { type ChatMessage, LlmRunner } from '../src/index.js';
+import { collect } from './collect.js';
+
+const root = mkdtempSync(join(tmpdir(), 'vmm-vlm-'));
+const TOKENS = 32;
+const BUDGET = 240_000;
+let folder: VlmFolder;
+const pictures: Record<string, { path: string; bytes: Uint8Array }> = {};
+
+/** A picture with a pattern (so tiles differ), as PNG or JPEG. */
+async function picture(width: number, height: number, seed: number, format: 'png' | 'jpeg'): Promise<Buffer> {
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const i = (y * width + x) * 3;
+      data[i] = (x * seed + y * 3) % 256;
+      data[i + 1] = Math.round(127.5 + 127.5 * Math.sin((x - y) / (4 + seed)));
+      data[i + 2] = ((x >> 4) ^ (y >> 4)) & 1 ? 230 : 20;
+    }
+  }
+  const image = sharp(data, { raw: { width, height, channels: 3 } });
+  return format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: 90 }).toBuffer();
+}
+
+beforeAll(async () => {
+  folder = writeVlmFolder(join(root, 'smolvlm'), { layout: 'idefics3', seed: 33 });
+  for (const [key, width, height, seed, format] of [
+    ['wide', 640, 360, 5, 'jpeg'],
+    ['tall', 300, 500, 11, 'png'],
+    ['small', 200, 200, 3, 'png'],
+  ] as const) {
+    const bytes = await picture(width, height, seed, format);
+    const path = join(root, `${key}.${format}`);
+    writeFileSync(path, bytes);
+    pictures[key] = { path, bytes: new Uint8Array(bytes) };
+  }
+}, 60_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** transformers.js on the folder, in a plain Node process (see transformers-vlm-greedy.mjs). */
+async function transformersJs(
+  messages: object[],
+  images: string[],
+): Promise<{ promptIds: number[]; generated: number[] }> {
+  const script = new URL('./transformers-vlm-greedy.mjs', import.meta.url).pathname;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [script, JSON.stringify({ root, name: 'smolvlm', messages, images, tokens: TOKENS })],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout) as { promptIds: number[]; generated: number[] };
+}
+
+const open = (maxBatch = 8) =>
+  LlmRunner.open({
+    dir: folder.dir,
+    file: 'onnx/decoder_model_merged.onnx',
+    session: { backend: 'cpu', intraOpThreads: 1 },
+    batching: { maxBatch },
+  });
+
+const greedy = { temperature: 0, repetitionPenalty: 1, maxTokens: TOKENS };
+
+describe('a SmolVLM (Idefics3) folder', () => {
+  it.each([
+    ['one image', ['wide'], 'What is in this picture?'],
+    ['two images', ['tall', 'small'], 'Which of the two is brighter?'],
+  ] as const)(
+    '%s: VMM greedy equals transformers.js image-text-to-text for 32 tokens',
+    async (_, keys, question) => {
+      const images = keys.map((key) => pictures[key] as { path: string; bytes: Uint8Array });
+      const runner = await open();
+      let ours: Awaited<ReturnType<typeof collect>>;
+      try {
+        expect(runner.info.takesImages).toBe(true);
+        ours = await collect(
+          runner.chat({
+            messages: [
+              { role: 'user', content: question, images: images.map((image) => ({ data: image.bytes })) },
+            ],
+            options: greedy,
+          }),
+        );
+      } finally {
+        await runner.close();
+      }
+      const { promptIds, generated } = await transformersJs(
+        [
+          {
+            role: 'user',
+            content: [...keys.map(() => ({ type: 'image' })), { type: 'text', text: question }],
+          },
+        ],
+        images.map((image) => image.path),
+      );
+      expect(ours.done?.promptTokens).toBe(promptIds.length);
+      const stop = generated.findIndex((id) => folder.eosTokenIds.includes(id));
+      const expected = stop < 0 ? generated : generated.slice(0, stop);
+      expect(ours.ids).toEqual(expected);
+      expect(expected.length).toBeGreaterThan(4);
+    },
+    BUDGET,
+  );
+
+  it(
+    'writes what each sequence writes alone when image and text-only chats are batched together',
+    async () => {
+      const conversations: ChatMessage[][] = [
+        [
+          {
+            role: 'user',
+            content: 'Describe it.',
+            images: [{ data: (pictures.wide as { bytes: Uint8Array }).bytes }],
+          },
+        ],
+        [{ role: 'user', content: 'Tell me about the sea and the old lighthouse keeper.' }],
+        [
+          {
+            role: 'user',
+            content: 'Compare these.',
+            images: [
+              { data: (pictures.small as { bytes: Uint8Array }).bytes },
+              { data: (pictures.tall as { bytes: Uint8Array }).bytes },
+            ],
+          },
+        ],
+        [
+          {
+            role: 'user',
+            content: 'Describe it.',
+            images: [{ data: (pictures.small as { bytes: Uint8Array }).bytes }],
+          },
+        ],
+      ];
+      // Alone: one sequence at a time, nothing cached between them.
+      const alone: number[][] = [];
+      for (const messages of conversations) {
+        const runner = await open(1);
+        try {
+          alone.push((await collect(runner.chat({ messages, options: greedy }))).ids);
+        } finally {
+          await runner.close();
+        }
+      }
+      const runner = await open(4);
+      try {
+        const together = await Promise.all(
+          conversations.map((messages) => collect(runner.chat({ messages, options: greedy }))),
+        );
+        expect(together.map((result) => result.ids)).toEqual(alone);
+        const stats = await runner.stats();
+        expect(stats.running).toBe(0);
+      } finally {
+        await runner.close();
+      }
+      // Each picture changes what is written: the runs differ from one another.
+      expect(new Set(alone.map((ids) => ids.join(','))).size).toBe(conversations.length);
+    },
+    BUDGET,
+  );
+
+  it(
+    'reuses a cached prefix only where the same picture sits in the same place',
+    async () => {
+      const wide = (pictures.wide as { bytes: Uint8Array }).bytes;
+      const tall = (pictures.tall as { bytes: Uint8Array }).bytes;
+      const turn = (data: Uint8Array, content: string): ChatMessage[] => [
+        { role: 'user', content, images: [{ data }] },
+      ];
+      const runner = await open(1);
+      try {
+        const first = await collect(runner.chat({ messages: turn(wide, 'Describe it.'), options: greedy }));
+        // The same picture, a new question: everything up to the question is reused.
+        const again = await collect(runner.chat({ messages: turn(wide, 'What colours?'), options: greedy }));
+        let stats = await runner.stats();
+        expect(stats.prefixCacheHits).toBe(1);
+        // 640×360 is scaled to 2048×1152 and cut into 4×3 tiles and the whole: 13 × 64 image rows.
+        expect(stats.prefixCacheTokens).toBeGreaterThan(13 * 64);
+        expect(stats.prefixCacheTokens).toBeLessThan(first.done?.promptTokens ?? 0);
+        // Another picture with the first question: token for token the same prompt but for the
+        // picture's rows, which must not be taken from the cache.
+        const other = await collect(
+          runner.chat({ messages: turn(Buffer.from(tall), 'Describe it.'), options: greedy }),
+        );
+        stats = await runner.stats();
+        expect(stats.prefixCacheHits).toBe(1);
+        // And each answer is what a fresh model writes.
+        for (const [messages, result] of [
+          [turn(wide, 'What colours?'), again],
+          [turn(tall, 'Describe it.'), other],
+        ] as const) {
+          const fresh = await open(1);
+          try {
+            expect((await collect(fresh.chat({ messages, options: greedy }))).ids).toEqual(result.ids);
+          } finally {
+            await fresh.close();
+          }
+        }
+      } finally {
+        await runner.close();
+      }
+    },
+    BUDGET,
+  );
+});
