@@ -97,6 +97,7 @@ function direct(): Promise<string> {
         model: 'tiny-llama',
         prompt: 'Hello',
         raw: false,
+        images: [],
         options: { stop: [], maxTokens: tokens, temperature: 0 },
         context: undefined,
       },

@@ -26,6 +26,7 @@ export async function startTransportFloor(): Promise<{ url: string; close: () =>
         model: body.model,
         prompt: body.prompt,
         raw: true,
+        images: [],
         system: undefined,
         options: undefined,
         context: undefined,

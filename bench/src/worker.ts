@@ -60,6 +60,7 @@ const generate = (maxTokens: number) =>
     model: name,
     prompt: PROMPT,
     raw: true,
+    images: [],
     system: undefined,
     options: { ...sampling, maxTokens, stop: [] },
     context: undefined,

@@ -5,6 +5,7 @@ import { parseBackendPreference, parseWorkers, type BackendName, type WorkerAddr
 import { loadEnv } from '@vmm/app-config';
 import { DEFAULT_MAX_PROMPT_BYTES } from '@vmm/http-api';
 import { z } from 'zod';
+import type { ImageUrlOptions } from './image-urls.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
@@ -43,6 +44,9 @@ const schema = z.object({
   VMM_SHUTDOWN_GRACE_MS: int(0).default(30_000),
   VMM_ORIGINS: z.string().default(''),
   VMM_MAX_PROMPT_BYTES: int(1).default(DEFAULT_MAX_PROMPT_BYTES),
+  VMM_ALLOW_IMAGE_URLS: z.enum(['true', 'false']).default('false'),
+  VMM_IMAGE_URL_MAX_BYTES: int(1).default(20 * 1024 * 1024),
+  VMM_IMAGE_URL_TIMEOUT: z.string().default('10s'),
   VMM_MAX_IN_FLIGHT: int(1, 100_000).default(256),
   VMM_MAX_BATCH_IN_FLIGHT: int(1, 100_000).default(32),
   VMM_HTTP_HEADERS_TIMEOUT_MS: int(1000).default(10_000),
@@ -89,6 +93,11 @@ export interface GatewayConfig {
   origins: string[];
   /** UTF-8 bytes of prompt, system prompt and messages together. */
   maxPromptBytes: number;
+  /**
+   * Remote `image_url`s in chat: fetched by the gateway within these bounds when
+   * VMM_ALLOW_IMAGE_URLS is true; undefined (the default) refuses them (400).
+   */
+  imageUrls: ImageUrlOptions | undefined;
   /** Requests handled at once (health, readiness and metrics aside); beyond it 503. */
   maxInFlight: number;
   /**
@@ -179,6 +188,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Gatew
     shutdownGraceMs: e.VMM_SHUTDOWN_GRACE_MS,
     origins: commaList(e.VMM_ORIGINS),
     maxPromptBytes: e.VMM_MAX_PROMPT_BYTES,
+    imageUrls:
+      e.VMM_ALLOW_IMAGE_URLS === 'true'
+        ? {
+            maxBytes: e.VMM_IMAGE_URL_MAX_BYTES,
+            timeoutMs: parsePositiveDuration(e.VMM_IMAGE_URL_TIMEOUT, 'VMM_IMAGE_URL_TIMEOUT'),
+          }
+        : undefined,
     maxInFlight: e.VMM_MAX_IN_FLIGHT,
     maxBatchInFlight: e.VMM_MAX_BATCH_IN_FLIGHT,
     headersTimeoutMs: e.VMM_HTTP_HEADERS_TIMEOUT_MS,

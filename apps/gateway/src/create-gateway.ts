@@ -91,6 +91,7 @@ export function createGateway(config: Readonly<GatewayConfig>, logger: Logger, p
     logger,
     version: GATEWAY_VERSION,
     maxPromptBytes: config.maxPromptBytes,
+    imageUrls: config.imageUrls,
   };
   const fail = (error: VmmError, req: express.Request, res: express.Response) =>
     sendError(res, error, shapeForPath(req.path), logger, String(res.locals.requestId));

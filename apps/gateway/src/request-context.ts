@@ -1,3 +1,4 @@
+import type { ImageUrlOptions } from './image-urls.js';
 import { Metadata } from '@grpc/grpc-js';
 import type { Request, Response } from 'express';
 import { ErrorCode, VmmError } from '@vmm/errors';
@@ -13,6 +14,8 @@ export interface RouteDeps {
   version: string;
   /** VMM_MAX_PROMPT_BYTES: text generation refuses larger prompts before any worker sees them. */
   maxPromptBytes: number;
+  /** Remote image URLs in chat are fetched within these bounds; undefined refuses them. */
+  imageUrls?: ImageUrlOptions | undefined;
 }
 
 const protoBackend: Readonly<Record<BackendName, Backend>> = {
@@ -64,4 +67,14 @@ export function clientGone(req: Request, res: Response): () => boolean {
   });
   req.on('aborted', () => (gone = true));
   return () => gone;
+}
+
+/** Aborted once the client has gone away: work done for it before it is answered stops. */
+export function clientSignal(req: Request, res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  req.on('aborted', () => controller.abort());
+  return controller.signal;
 }

@@ -460,7 +460,14 @@ describe('a 4 MB prompt', () => {
       new Promise<{ error?: string; done: boolean }>((resolve) => {
         let done = false;
         const call = client.generate(
-          { model: 'tiny-llama', prompt, raw: true, options: { stop: [], maxTokens: 2 }, context: undefined },
+          {
+            model: 'tiny-llama',
+            prompt,
+            raw: true,
+            images: [],
+            options: { stop: [], maxTokens: 2 },
+            context: undefined,
+          },
           new Metadata(),
         );
         call.on('data', (chunk: GenerateChunk) => (done ||= chunk.done !== undefined));

@@ -36,6 +36,7 @@ const schema = z.object({
   VMM_ORT_C_API: z.enum(['on', 'off']).default('on'),
   VMM_MAX_MESSAGE_BYTES: int(1024).default(32 * 1024 * 1024),
   VMM_MAX_IMAGE_PIXELS: int(1).default(40_000_000),
+  VMM_MAX_CHAT_IMAGES: int(1, 1000).default(8),
   VMM_VISION_MAX_BATCH: int(1, 256).default(8),
   // Vision images prepared on a thread of their own while a run goes on: `auto` on a GPU
   // backend (its run leaves the CPU cores free), not on the CPU (measured no better there).
@@ -101,6 +102,8 @@ export interface WorkerConfig {
   ortCApi: boolean;
   maxMessageBytes: number;
   maxImagePixels: number;
+  /** Pictures one chat or generate request may send a vision-language model. */
+  maxChatImages: number;
   visionMaxBatch: number;
   /** Prepare vision images on their own thread: true, false, or undefined (VisionRunner's default). */
   visionPreprocessThread: boolean | undefined;
@@ -158,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Worke
     ortCApi: e.VMM_ORT_C_API === 'on',
     maxMessageBytes: e.VMM_MAX_MESSAGE_BYTES,
     maxImagePixels: e.VMM_MAX_IMAGE_PIXELS,
+    maxChatImages: e.VMM_MAX_CHAT_IMAGES,
     visionMaxBatch: e.VMM_VISION_MAX_BATCH,
     visionPreprocessThread:
       e.VMM_VISION_PREPROCESS_THREAD === 'auto' ? undefined : e.VMM_VISION_PREPROCESS_THREAD === 'on',

@@ -93,6 +93,7 @@ export async function createWorker(config: Readonly<WorkerConfig>, logger: Logge
         visionLanes: config.visionLanes,
         embeddingMaxBatch: config.embeddingMaxBatch,
         maxImagePixels: config.maxImagePixels,
+        maxChatImages: config.maxChatImages,
         batching: {
           maxBatch: config.maxBatch,
           kvBudgetBytes: config.kvCacheBytes,

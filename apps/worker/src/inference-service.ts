@@ -134,10 +134,15 @@ export function createInferenceService({
     let lease: Lease | undefined;
     try {
       checkPin(call.request.context, backend);
-      lease = await manager.acquire(call.request.model, {
+      const request = call.request;
+      lease = await manager.acquire(request.model, {
         tasks: ['text-generation'],
-        keepAliveMs: call.request.context?.keepAliveMs,
+        keepAliveMs: request.context?.keepAliveMs,
         signal,
+        images:
+          'messages' in request
+            ? request.messages.some((m) => m.images.length > 0)
+            : request.images.length > 0,
       });
       if (lease.model.kind !== 'llm')
         throw new VmmError(ErrorCode.Internal, 'text model without a text runner');
@@ -368,7 +373,7 @@ export function createInferenceService({
   return {
     generate(call) {
       void stream('Generate', call, (runner, lease, signal, startedAt) => {
-        const { prompt, raw, options, format, contextTokens } = call.request;
+        const { prompt, raw, options, format, contextTokens, images } = call.request;
         const stored = lease.folder.stored;
         const system = call.request.system ?? stored?.system;
         const outputFormat = formatFromProto(format);
@@ -379,6 +384,7 @@ export function createInferenceService({
           ...(system ? { system } : {}),
           ...(outputFormat ? { format: outputFormat } : {}),
           ...(contextTokens && contextTokens.ids.length > 0 ? { context: [...contextTokens.ids] } : {}),
+          ...(images.length > 0 ? { images } : {}),
         };
         return runner.generate(request, { signal, startedAt, loadNs: lease.loadNs });
       });

@@ -37,5 +37,5 @@ export function withDefaultOptions(
 /** A chat without a system turn gets its model's SYSTEM prompt first. */
 export function withDefaultSystem(messages: ChatMessage[], system: string | undefined): ChatMessage[] {
   if (system === undefined || messages.some((message) => message.role === Role.ROLE_SYSTEM)) return messages;
-  return [{ role: Role.ROLE_SYSTEM, content: system }, ...messages];
+  return [{ role: Role.ROLE_SYSTEM, content: system, images: [] }, ...messages];
 }

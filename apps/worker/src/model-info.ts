@@ -89,7 +89,13 @@ export class ModelInfoCache {
     const capabilities =
       listed.task === Task.TASK_TEXT_GENERATION
         ? // Every text model takes tools (templates without tool support get VMM's default format).
-          ['completion', 'tools', ...(thinkingSupport(template).canThink ? ['thinking'] : [])]
+          [
+            'completion',
+            'tools',
+            ...(thinkingSupport(template).canThink ? ['thinking'] : []),
+            // A vision-language model reads images in chat, as Ollama's `vision` says.
+            ...(folder.takesImages ? ['vision'] : []),
+          ]
         : listed.task === Task.TASK_EMBEDDING
           ? ['embedding']
           : ['vision'];

@@ -101,7 +101,13 @@ export class ModelManager {
   /** Acquires a running slot on `name`, loading it if needed. */
   async acquire(
     name: string,
-    request: { tasks: readonly ModelTask[]; keepAliveMs?: number | undefined; signal?: AbortSignal },
+    request: {
+      tasks: readonly ModelTask[];
+      keepAliveMs?: number | undefined;
+      signal?: AbortSignal;
+      /** The request sends pictures: a model that cannot read them is refused before it loads. */
+      images?: boolean;
+    },
   ): Promise<Lease> {
     if (this.closed) throw new VmmError(ErrorCode.Unavailable, 'the worker is shutting down');
     const entry = this.entry(canonicalModelName(name));
@@ -110,6 +116,13 @@ export class ModelManager {
         ErrorCode.FailedPrecondition,
         `model "${name}" is a ${entry.folder.task} model; this call needs ${request.tasks.join(' or ')}`,
         { field: 'model' },
+      );
+    }
+    if (request.images && !entry.folder.takesImages) {
+      throw new VmmError(
+        ErrorCode.InvalidArgument,
+        `model "${entry.name}" does not read images (it is a text-only model); send text only, or choose a vision-language model`,
+        { field: 'images' },
       );
     }
     await this.takeSlot(entry, request.signal);

@@ -19,6 +19,8 @@ export interface RunnerSettings {
   /** Inputs per encoder run. */
   embeddingMaxBatch: number;
   maxImagePixels: number;
+  /** Pictures per request to a vision-language model. */
+  maxChatImages: number;
   /** How text models batch their sequences. */
   batching: Partial<BatchingOptions>;
 }
@@ -37,6 +39,7 @@ export async function openRunner(
         file,
         session: settings.session,
         batching: settings.batching,
+        images: { maxImages: settings.maxChatImages, maxPixels: settings.maxImagePixels },
       }),
     };
   }

@@ -81,6 +81,9 @@ export function messagesFromProto(messages: readonly ProtoChatMessage[]): ChatMe
       : {}),
     ...(message.toolCallId ? { toolCallId: message.toolCallId } : {}),
     ...(message.name ? { name: message.name } : {}),
+    ...(message.images.length > 0
+      ? { images: message.images.map((image) => ({ data: image.data, at: image.at })) }
+      : {}),
   }));
 }
 

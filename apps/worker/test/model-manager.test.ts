@@ -24,6 +24,7 @@ const settings = {
   visionMaxBatch: 2,
   embeddingMaxBatch: 4,
   maxImagePixels: 1e7,
+  maxChatImages: 8,
   batching: {},
 };
 const text = { tasks: ['text-generation' as const] };

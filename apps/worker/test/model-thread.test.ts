@@ -24,6 +24,7 @@ const generate = (model: string, maxTokens: number): GenerateRequest => ({
   model,
   prompt: 'Once upon a time',
   raw: true,
+  images: [],
   system: undefined,
   options: { stop: [], temperature: 0, maxTokens },
   context: { requestId: `thread-${maxTokens}`, backend: Backend.BACKEND_UNSPECIFIED, keepAliveMs: undefined },

@@ -27,6 +27,7 @@ async function generate(model: string): Promise<GenerateChunk[]> {
     model,
     prompt: 'the people of the town',
     raw: true,
+    images: [],
     system: undefined,
     options: { stop: [], temperature: 0, maxTokens: 8 },
     context: { requestId: `variants-${model}`, backend: Backend.BACKEND_UNSPECIFIED },

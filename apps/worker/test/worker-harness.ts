@@ -43,6 +43,7 @@ export function baseConfig(modelsDir: string, overrides: Partial<WorkerConfig> =
     ortCApi: true,
     maxMessageBytes: 32 * 1024 * 1024,
     maxImagePixels: 40_000_000,
+    maxChatImages: 8,
     visionMaxBatch: 4,
     visionPreprocessThread: undefined,
     visionLanes: 2,

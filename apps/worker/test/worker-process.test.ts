@@ -130,6 +130,7 @@ describe('SIGTERM', () => {
         model: 'heavy-llama',
         prompt: 'Once upon a time',
         raw: true,
+        images: [],
         system: undefined,
         options: { temperature: 0, maxTokens, stop: [] },
         context: undefined,

@@ -39,6 +39,7 @@ const request = (
   model,
   prompt,
   raw: true,
+  images: [],
   system: undefined,
   options: options(extra),
   context: { requestId: `test-${prompt.length}`, backend: Backend.BACKEND_UNSPECIFIED, keepAliveMs },
@@ -92,8 +93,8 @@ describe('Inference.Generate and Chat', () => {
 
   it('applies the model’s chat template to Chat', async () => {
     const messages = [
-      { role: Role.ROLE_SYSTEM, content: 'Be brief.' },
-      { role: Role.ROLE_USER, content: 'Hi' },
+      { images: [], role: Role.ROLE_SYSTEM, content: 'Be brief.' },
+      { images: [], role: Role.ROLE_USER, content: 'Hi' },
     ];
     const chat = await collect(
       w.inference.chat({

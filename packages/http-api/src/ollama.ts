@@ -12,6 +12,7 @@ import {
 } from '@vmm/proto';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { z } from 'zod';
+import { ollamaImages, ollamaMessageImages } from './chat-images.js';
 import { backendField, keepAliveField, stopList } from './common.js';
 import { float32, safeInt, uint32, UINT32_MAX } from './proto-range.js';
 import { MAX_MESSAGES } from './text-limits.js';
@@ -93,7 +94,6 @@ const common = {
   frequency_penalty: ollamaOptionsSchema.shape.frequency_penalty,
   stop: ollamaOptionsSchema.shape.stop,
 };
-const noImages = z.array(z.string()).max(0, 'images are not supported by text models here').optional();
 
 export const ollamaGenerateSchema = z.strictObject({
   ...common,
@@ -106,7 +106,7 @@ export const ollamaGenerateSchema = z.strictObject({
     .array(safeInt({ min: 0, max: UINT32_MAX }))
     .max(1_000_000)
     .optional(),
-  images: noImages,
+  images: ollamaImages,
 });
 
 const ollamaToolCall = z.strictObject({
@@ -126,7 +126,7 @@ export const ollamaChatSchema = z.strictObject({
         .strictObject({
           role: z.enum(['system', 'user', 'assistant', 'tool']),
           content: z.string().optional(),
-          images: noImages,
+          images: ollamaImages,
           tool_calls: z.array(ollamaToolCall).max(MAX_TOOLS).optional(),
           tool_name: z.string().optional(),
           // `thinking` (a thinking model's earlier reasoning) is unknown here: the models VMM
@@ -245,9 +245,10 @@ export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context
       kind: 'chat',
       request: {
         model: body.model,
-        messages: body.messages.map((m) => ({
+        messages: body.messages.map((m, i) => ({
           role: Role[`ROLE_${m.role.toUpperCase()}` as keyof typeof Role],
           content: m.content ?? '',
+          images: ollamaMessageImages(m.images, `messages[${i}].images`),
           ...toolCallsToProto(
             m.tool_calls?.map((call) => ({
               id: call.id ?? '',
@@ -288,6 +289,7 @@ export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context
       context,
       ...(format ? { format } : {}),
       ...(body.context?.length ? { contextTokens: { ids: body.context } } : {}),
+      images: ollamaMessageImages(body.images, 'images').map((image) => image.data),
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   type TokenLogprob,
 } from '@vmm/proto';
 import { z } from 'zod';
+import { imagePartUrl, openaiImagePart, textAndImages } from './chat-images.js';
 import { backendField, keepAliveField, stopList } from './common.js';
 import { safeInt, uint32 } from './proto-range.js';
 import { MAX_MESSAGES } from './text-limits.js';
@@ -69,11 +70,12 @@ const common = {
   backend: backendField,
 };
 
-const contentPart = z.strictObject({
-  type: z.literal('text', 'only text content parts are supported'),
-  text: z.string(),
-});
-const content = z.union([z.string(), z.array(contentPart)]);
+const contentPart = z.discriminatedUnion(
+  'type',
+  [z.strictObject({ type: z.literal('text'), text: z.string() }), openaiImagePart],
+  { error: 'content parts are text or image_url' },
+);
+const content = z.union([z.string(), z.array(contentPart).max(1000)]);
 
 const toolCall = z.strictObject({
   id: z.string().max(256),
@@ -164,12 +166,15 @@ function sampling(body: OpenAiChatBody | OpenAiCompletionBody): SamplingOptions 
   return out;
 }
 
-const text = (value: z.infer<typeof content> | null | undefined) =>
-  value === null || value === undefined
-    ? ''
-    : typeof value === 'string'
-      ? value
-      : value.map((part) => part.text).join('');
+/** A message's content: its text, and its pictures where they sat between text parts. */
+function textAndImagesOf(value: z.infer<typeof content> | null | undefined, field: string) {
+  if (value === null || value === undefined) return { content: '', images: [] };
+  if (typeof value === 'string') return { content: value, images: [] };
+  return textAndImages(
+    value.map((part) => (part.type === 'text' ? part : { type: 'image' as const, url: imagePartUrl(part) })),
+    field,
+  );
+}
 
 export function openaiTextJob(body: OpenAiChatBody | OpenAiCompletionBody, context: RequestContext): TextJob {
   const options = sampling(body);
@@ -193,12 +198,12 @@ export function openaiTextJob(body: OpenAiChatBody | OpenAiCompletionBody, conte
       kind: 'chat',
       request: {
         model: body.model,
-        messages: body.messages.map((m) => ({
+        messages: body.messages.map((m, i) => ({
           role:
             m.role === 'developer'
               ? Role.ROLE_SYSTEM
               : Role[`ROLE_${m.role.toUpperCase()}` as keyof typeof Role],
-          content: text(m.content),
+          ...textAndImagesOf(m.content, `messages[${i}].content`),
           ...toolCallsToProto(
             m.tool_calls?.map((call) => ({
               id: call.id,
@@ -248,6 +253,7 @@ export function openaiTextJob(body: OpenAiChatBody | OpenAiCompletionBody, conte
         ...(body.max_tokens == null && body.max_completion_tokens == null ? { maxTokens: 16 } : {}),
       },
       context,
+      images: [],
     },
   };
 }

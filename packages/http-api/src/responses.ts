@@ -16,10 +16,17 @@ const textPart = z.object({
   text: z.string(),
 });
 
+/** A picture in a message (a data URL, or a remote URL where the gateway fetches them); file_id needs stored files. */
+const imagePart = z.strictObject({
+  type: z.literal('input_image'),
+  image_url: z.string(),
+  detail: z.enum(['auto', 'low', 'high']).nullish(),
+});
+
 const messageItem = z.object({
   type: z.literal('message').optional(),
   role: z.enum(['user', 'assistant', 'system', 'developer']),
-  content: z.union([z.string(), z.array(textPart).max(1000)]),
+  content: z.union([z.string(), z.array(z.union([textPart, imagePart])).max(1000)]),
   id: z.string().optional(),
   status: z.string().optional(),
 });
@@ -130,9 +137,22 @@ export type ResponsesBody = z.infer<typeof responsesSchema>;
 const text = (content: string | { text: string }[]) =>
   typeof content === 'string' ? content : content.map((part) => part.text).join('');
 
+/** Message content in Chat Completions' shape: text, or text and image_url parts. */
+function chatContent(
+  content: z.infer<typeof messageItem>['content'],
+): string | ({ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } })[] {
+  if (typeof content === 'string' || content.every((part) => part.type !== 'input_image'))
+    return text(content as { text: string }[] | string);
+  return content.map((part) =>
+    part.type === 'input_image'
+      ? { type: 'image_url', image_url: { url: part.image_url } }
+      : { type: 'text', text: part.text },
+  );
+}
+
 type ChatMessage = {
   role: string;
-  content: string | null;
+  content: string | null | ReturnType<typeof chatContent>;
   tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[];
   tool_call_id?: string;
 };
@@ -160,7 +180,10 @@ function chatMessages(items: Exclude<ResponsesBody['input'], string>): ChatMessa
         { field: `input.${items.indexOf(item)}` },
       );
     } else {
-      messages.push({ role: item.role === 'developer' ? 'system' : item.role, content: text(item.content) });
+      messages.push({
+        role: item.role === 'developer' ? 'system' : item.role,
+        content: chatContent(item.content),
+      });
     }
   }
   return messages;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type VlmFolder, writeVlmFolder } from '@vmm/model-fixtures';
+import { type VlmFolder, writeLlamaFolder, writeVlmFolder } from '@vmm/model-fixtures';
 import sharp from 'sharp';
 import { type ChatMessage, LlmRunner } from '../src/index.js';
 import { collect } from './collect.js';
@@ -210,6 +210,105 @@ describe('a SmolVLM (Idefics3) folder', () => {
             await fresh.close();
           }
         }
+      } finally {
+        await runner.close();
+      }
+    },
+    BUDGET,
+  );
+
+  it.each([
+    [
+      'more images than the limit',
+      () => Array.from({ length: 3 }, () => ({ data: (pictures.small as { bytes: Uint8Array }).bytes })),
+      'invalid_argument',
+      /3 images in one request; at most 2/,
+    ],
+    [
+      'a picture over the pixel limit',
+      () => [{ data: (pictures.wide as { bytes: Uint8Array }).bytes }],
+      'payload_too_large',
+      /640×360 pixels; the limit is 100000/,
+    ],
+    [
+      'bytes that are no picture',
+      () => [{ data: new TextEncoder().encode('not an image at all') }],
+      'invalid_argument',
+      /not a readable image/,
+    ],
+    ['an empty picture', () => [{ data: new Uint8Array(0) }], 'invalid_argument', /empty/],
+  ] as const)(
+    'refuses %s before any compute',
+    async (_, images, code, message) => {
+      const runner = await LlmRunner.open({
+        dir: folder.dir,
+        file: 'onnx/decoder_model_merged.onnx',
+        session: { backend: 'cpu', intraOpThreads: 1 },
+        images: { maxImages: 2, maxPixels: 100_000 },
+      });
+      try {
+        const error = await collect(
+          runner.chat({
+            messages: [{ role: 'user', content: 'Describe it.', images: images() }],
+            options: greedy,
+          }),
+        ).catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code });
+        expect((error as Error).message).toMatch(message);
+        expect((await runner.stats()).running).toBe(0);
+      } finally {
+        await runner.close();
+      }
+    },
+    BUDGET,
+  );
+
+  it(
+    'refuses a prompt that names more image places than it sends images',
+    async () => {
+      const runner = await open(1);
+      try {
+        const error = await collect(
+          runner.chat({
+            messages: [
+              {
+                role: 'user',
+                content: 'Here: <image> and',
+                images: [{ data: (pictures.small as { bytes: Uint8Array }).bytes }],
+              },
+            ],
+            options: greedy,
+          }),
+        ).catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code: 'invalid_argument' });
+        expect((error as Error).message).toMatch(/2 image places \(<image>\) for 1 images/);
+      } finally {
+        await runner.close();
+      }
+    },
+    BUDGET,
+  );
+
+  it(
+    'a text-only model refuses images',
+    async () => {
+      const text = writeLlamaFolder(join(root, 'text-only'), { preset: 'tiny', variants: ['fp32'] });
+      const runner = await LlmRunner.open({
+        dir: text.dir,
+        file: 'onnx/model.onnx',
+        session: { backend: 'cpu', intraOpThreads: 1 },
+      });
+      try {
+        expect(runner.info.takesImages).toBe(false);
+        const error = await collect(
+          runner.generate({
+            prompt: 'Describe it.',
+            images: [(pictures.small as { bytes: Uint8Array }).bytes],
+            options: greedy,
+          }),
+        ).catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code: 'invalid_argument', field: 'images' });
+        expect((error as Error).message).toMatch(/does not read images/);
       } finally {
         await runner.close();
       }

@@ -374,6 +374,7 @@ function generateRequest(requestId: string, prompt: string, maxTokens?: number):
     prompt,
     system: undefined,
     raw: false,
+    images: [],
     options: { stop: [], ...(maxTokens === undefined ? {} : { maxTokens }) },
     context: { requestId, backend: Backend.BACKEND_UNSPECIFIED, keepAliveMs: undefined },
   };
@@ -421,6 +422,7 @@ describe('Inference.Generate', () => {
       prompt: 'Once upon a time',
       system: 'You are terse.',
       raw: true,
+      images: [],
       options: {
         temperature: 0,
         topK: 40,
@@ -504,11 +506,11 @@ describe('Inference.Chat', () => {
     const request: ChatRequest = {
       model: 'tiny-llama',
       messages: [
-        { role: Role.ROLE_SYSTEM, content: 'Be brief.' },
-        { role: Role.ROLE_USER, content: 'Hi there — ünïcödé ✓' },
-        { role: Role.ROLE_ASSISTANT, content: 'Hello.' },
-        { role: Role.ROLE_TOOL, content: '{"ok":true}' },
-        { role: Role.ROLE_USER, content: '' },
+        { images: [], role: Role.ROLE_SYSTEM, content: 'Be brief.' },
+        { images: [], role: Role.ROLE_USER, content: 'Hi there — ünïcödé ✓' },
+        { images: [], role: Role.ROLE_ASSISTANT, content: 'Hello.' },
+        { images: [], role: Role.ROLE_TOOL, content: '{"ok":true}' },
+        { images: [], role: Role.ROLE_USER, content: '' },
       ],
       options: { stop: [] },
       context: { requestId: 'chat', backend: Backend.BACKEND_UNSPECIFIED, keepAliveMs: 300_000 },
@@ -525,13 +527,14 @@ describe('Inference.Chat with tools, and Embed', () => {
     const request: ChatRequest = {
       model: 'tiny-llama',
       messages: [
-        { role: Role.ROLE_USER, content: 'Weather?' },
+        { images: [], role: Role.ROLE_USER, content: 'Weather?' },
         {
+          images: [],
           role: Role.ROLE_ASSISTANT,
           content: '',
           toolCalls: { calls: [{ id: 'call_1', name: 'get_weather', argumentsJson: '{"city":"Paris"}' }] },
         },
-        { role: Role.ROLE_TOOL, content: '21', toolCallId: 'call_1', name: 'get_weather' },
+        { images: [], role: Role.ROLE_TOOL, content: '21', toolCallId: 'call_1', name: 'get_weather' },
       ],
       options: { stop: [], logprobs: true, topLogprobs: 3, logitBias: { bias: { 42: -100, 7: 2.5 } } },
       context: undefined,

@@ -122,6 +122,7 @@ async function consume(
         model: 'm',
         prompt,
         raw: true,
+        images: [],
         options: { stop: [], maxTokens },
         context: undefined,
       });

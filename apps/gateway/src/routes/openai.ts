@@ -23,8 +23,16 @@ import {
 } from '@vmm/http-api';
 import type { TokenLogprob } from '@vmm/proto';
 import { sendError } from '../error-shapes.js';
+import { fetchImageUrls } from '../image-urls.js';
 import { recordEmbedding } from '../metrics.js';
-import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
+import {
+  clientGone,
+  clientSignal,
+  pinOf,
+  requestContext,
+  requestIdOf,
+  type RouteDeps,
+} from '../request-context.js';
 import { streamText } from '../text-generation.js';
 
 /** OpenAI's routes: SSE streams with `data: [DONE]`, whole objects otherwise, OpenAI's errors. */
@@ -37,6 +45,8 @@ export function openaiRouter(deps: RouteDeps): Router {
     try {
       const body = chat ? parseBody(openaiChatSchema, req.body) : parseBody(openaiCompletionSchema, req.body);
       const pin = pinOf(req, body.backend ?? undefined);
+      if ('messages' in body && deps.imageUrls)
+        await fetchImageUrls(body.messages, deps.imageUrls, clientSignal(req, res));
       const job = openaiTextJob(body, requestContext(res, pin, keepAliveMs(body.keep_alive)));
       checkPromptSize(job, deps.maxPromptBytes);
       const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;

@@ -15,7 +15,15 @@ import {
   responsesToChat,
 } from '@vmm/http-api';
 import { sendError } from '../error-shapes.js';
-import { clientGone, pinOf, requestContext, requestIdOf, type RouteDeps } from '../request-context.js';
+import {
+  clientGone,
+  clientSignal,
+  pinOf,
+  requestContext,
+  requestIdOf,
+  type RouteDeps,
+} from '../request-context.js';
+import { fetchImageUrls } from '../image-urls.js';
 import { streamText } from '../text-generation.js';
 
 /**
@@ -32,6 +40,7 @@ export function responsesRouter(deps: RouteDeps): Router {
       const body = parseBody(responsesSchema, req.body);
       const chat = parseBody(openaiChatSchema, responsesToChat(body));
       const pin = pinOf(req, body.backend);
+      if (deps.imageUrls) await fetchImageUrls(chat.messages, deps.imageUrls, clientSignal(req, res));
       const job = openaiTextJob(chat, requestContext(res, pin, keepAliveMs(body.keep_alive)));
       checkPromptSize(job, deps.maxPromptBytes);
       const ids = {

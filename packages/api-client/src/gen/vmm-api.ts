@@ -847,11 +847,19 @@ export interface components {
             messages: {
                 /** @enum {string} */
                 role: "system" | "developer" | "user" | "assistant" | "tool";
-                content?: (string | {
+                content?: (string | ({
                     /** @constant */
                     type: "text";
                     text: string;
-                }[]) | null;
+                } | {
+                    /** @constant */
+                    type: "image_url";
+                    image_url: string | {
+                        url: string;
+                        /** @enum {string} */
+                        detail?: "auto" | "low" | "high";
+                    };
+                })[]) | null;
                 name?: string;
                 tool_calls?: {
                     id: string;
@@ -950,11 +958,16 @@ export interface components {
                 type?: "message";
                 /** @enum {string} */
                 role: "user" | "assistant" | "system" | "developer";
-                content: string | {
+                content: string | ({
                     /** @enum {string} */
                     type: "input_text" | "output_text" | "text";
                     text: string;
-                }[];
+                } | {
+                    /** @constant */
+                    type: "input_image";
+                    image_url: string;
+                    detail?: ("auto" | "low" | "high") | null;
+                })[];
                 id?: string;
                 status?: string;
             })[];

@@ -446,7 +446,14 @@ export interface GenerateRequest {
     | OutputFormat
     | undefined;
   /** Ollama's `context`: the token ids a previous response returned; the prompt continues them. */
-  contextTokens?: TokenIds | undefined;
+  contextTokens?:
+    | TokenIds
+    | undefined;
+  /**
+   * Pictures (JPEG, PNG or WebP bytes) for a vision-language model, placed before the prompt; a
+   * raw prompt places each at one of its model's image tokens.
+   */
+  images: Buffer[];
 }
 
 export interface ChatMessage {
@@ -458,7 +465,21 @@ export interface ChatMessage {
     | undefined;
   /** A tool turn: the call it answers and the function's name, where the client gave them. */
   toolCallId?: string | undefined;
-  name?: string | undefined;
+  name?:
+    | string
+    | undefined;
+  /** Pictures for a vision-language model, each where it sits in `content`. */
+  images: MessageImage[];
+}
+
+export interface MessageImage {
+  /** JPEG, PNG or WebP bytes. */
+  data: Buffer;
+  /**
+   * Where the picture sits in `content`, in UTF-16 code units (JavaScript string offsets); 0:
+   * before the text, where Ollama places a message's `images`.
+   */
+  at: number;
 }
 
 export interface ChatRequest {
@@ -2034,6 +2055,7 @@ function createBaseGenerateRequest(): GenerateRequest {
     context: undefined,
     format: undefined,
     contextTokens: undefined,
+    images: [],
   };
 }
 
@@ -2062,6 +2084,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     }
     if (message.contextTokens !== undefined) {
       TokenIds.encode(message.contextTokens, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.images) {
+      writer.uint32(74).bytes(v!);
     }
     return writer;
   },
@@ -2143,6 +2168,14 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
             message.contextTokens = TokenIds.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.images.push(Buffer.from(reader.bytes()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2169,6 +2202,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
         : isSet(object.context_tokens)
         ? TokenIds.fromJSON(object.context_tokens)
         : undefined,
+      images: globalThis.Array.isArray(object?.images)
+        ? object.images.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
     };
   },
 
@@ -2198,6 +2234,9 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     if (message.contextTokens !== undefined) {
       obj.contextTokens = TokenIds.toJSON(message.contextTokens);
     }
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => base64FromBytes(e));
+    }
     return obj;
   },
 
@@ -2222,12 +2261,13 @@ export const GenerateRequest: MessageFns<GenerateRequest> = {
     message.contextTokens = (object.contextTokens !== undefined && object.contextTokens !== null)
       ? TokenIds.fromPartial(object.contextTokens)
       : undefined;
+    message.images = object.images?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseChatMessage(): ChatMessage {
-  return { role: 0, content: "", toolCalls: undefined, toolCallId: undefined, name: undefined };
+  return { role: 0, content: "", toolCalls: undefined, toolCallId: undefined, name: undefined, images: [] };
 }
 
 export const ChatMessage: MessageFns<ChatMessage> = {
@@ -2246,6 +2286,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     }
     if (message.name !== undefined) {
       writer.uint32(42).string(message.name);
+    }
+    for (const v of message.images) {
+      MessageImage.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2303,6 +2346,14 @@ export const ChatMessage: MessageFns<ChatMessage> = {
             message.name = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.images.push(MessageImage.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2330,6 +2381,7 @@ export const ChatMessage: MessageFns<ChatMessage> = {
         ? globalThis.String(object.tool_call_id)
         : undefined,
       name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => MessageImage.fromJSON(e)) : [],
     };
   },
 
@@ -2350,6 +2402,9 @@ export const ChatMessage: MessageFns<ChatMessage> = {
     if (message.name !== undefined) {
       obj.name = message.name;
     }
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => MessageImage.toJSON(e));
+    }
     return obj;
   },
 
@@ -2365,6 +2420,92 @@ export const ChatMessage: MessageFns<ChatMessage> = {
       : undefined;
     message.toolCallId = object.toolCallId ?? undefined;
     message.name = object.name ?? undefined;
+    message.images = object.images?.map((e) => MessageImage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMessageImage(): MessageImage {
+  return { data: Buffer.alloc(0), at: 0 };
+}
+
+export const MessageImage: MessageFns<MessageImage> = {
+  encode(message: MessageImage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.at !== 0) {
+      writer.uint32(16).uint32(message.at);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageImage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageImage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.at = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessageImage {
+    return {
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      at: isSet(object.at) ? globalThis.Number(object.at) : 0,
+    };
+  },
+
+  toJSON(message: MessageImage): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.at !== 0) {
+      obj.at = Math.round(message.at);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MessageImage>): MessageImage {
+    return MessageImage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MessageImage>): MessageImage {
+    const message = createBaseMessageImage();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.at = object.at ?? 0;
     return message;
   },
 };
