@@ -144,6 +144,7 @@ it('starts worker and gateway with demo models, streams /api/generate, serves th
       'colour-classifier:latest',
       'mini-embed:latest',
       'qwen3-demo:latest',
+      'smolvlm-demo:latest',
     ]),
   );
 

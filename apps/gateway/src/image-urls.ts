@@ -99,11 +99,11 @@ export async function fetchImageUrls(
           ErrorCode.InvalidArgument,
           `at most ${MAX_REMOTE_IMAGES} remote image URLs per request`,
           {
-            field: `messages[${i}].content[${j}]`,
+            field: `messages.${i}.content.${j}`,
           },
         );
       }
-      const data = await fetchImage(url, `messages[${i}].content[${j}]`, options, signal);
+      const data = await fetchImage(url, `messages.${i}.content.${j}`, options, signal);
       part.image_url = typeof part.image_url === 'string' ? data : { ...part.image_url, url: data };
     }
   }

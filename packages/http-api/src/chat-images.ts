@@ -32,7 +32,7 @@ export function remoteImage(field: string): VmmError {
 export const ollamaImages = z.array(z.string()).max(MAX_MESSAGE_IMAGES).optional();
 
 export function ollamaMessageImages(images: readonly string[] | undefined, field: string): MessageImage[] {
-  return (images ?? []).map((image, i) => ({ data: chatImageBytes(image, `${field}[${i}]`), at: 0 }));
+  return (images ?? []).map((image, i) => ({ data: chatImageBytes(image, `${field}.${i}`), at: 0 }));
 }
 
 /** OpenAI's image content part: `image_url` as an object (`detail` is a hint VMM has no use for) or a string. */
@@ -59,7 +59,7 @@ export function textAndImages(
   const images: MessageImage[] = [];
   parts.forEach((part, i) => {
     if (part.type === 'text') content += part.text;
-    else images.push({ data: chatImageBytes(part.url, `${field}[${i}]`), at: content.length });
+    else images.push({ data: chatImageBytes(part.url, `${field}.${i}`), at: content.length });
   });
   return { content, images };
 }

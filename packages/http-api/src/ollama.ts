@@ -248,7 +248,7 @@ export function ollamaTextJob(body: OllamaGenerateBody | OllamaChatBody, context
         messages: body.messages.map((m, i) => ({
           role: Role[`ROLE_${m.role.toUpperCase()}` as keyof typeof Role],
           content: m.content ?? '',
-          images: ollamaMessageImages(m.images, `messages[${i}].images`),
+          images: ollamaMessageImages(m.images, `messages.${i}.images`),
           ...toolCallsToProto(
             m.tool_calls?.map((call) => ({
               id: call.id ?? '',

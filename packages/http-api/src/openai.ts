@@ -203,7 +203,7 @@ export function openaiTextJob(body: OpenAiChatBody | OpenAiCompletionBody, conte
             m.role === 'developer'
               ? Role.ROLE_SYSTEM
               : Role[`ROLE_${m.role.toUpperCase()}` as keyof typeof Role],
-          ...textAndImagesOf(m.content, `messages[${i}].content`),
+          ...textAndImagesOf(m.content, `messages.${i}.content`),
           ...toolCallsToProto(
             m.tool_calls?.map((call) => ({
               id: call.id,

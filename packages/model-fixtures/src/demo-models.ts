@@ -6,6 +6,7 @@ import { type LlamaPreset, llamaPresets } from './llama/llama-shape.js';
 import { type LlamaVariant, writeLlamaFolder } from './llama/write-llama-folder.js';
 import type { LlamaGgufType } from './llama/write-llama-gguf.js';
 import { writeMattingFolder } from './vision/matting-graph.js';
+import { writeVlmFolder } from './vlm/write-vlm-folder.js';
 import {
   writeClassifierFolder,
   writeDetectorFolder,
@@ -52,6 +53,15 @@ export const DEMO_EMBEDDER = 'mini-embed';
  */
 export const DEMO_QWEN3 = 'qwen3-demo';
 
+/**
+ * A SmolVLM-laid-out vision-language model (onnx-community's Idefics3 export: vision encoder,
+ * token embedding, decoder on inputs_embeds; SmolVLM's processor and chat template): chat with
+ * images. Its weights are random: what it writes is gibberish from the fixtures' vocabulary, but
+ * a different picture makes it write something different. Long side 1024 (SmolVLM's own is
+ * 2048), so a picture is at most 2×2 tiles and the whole: 320 image rows.
+ */
+export const DEMO_VLM = 'smolvlm-demo';
+
 export function demoLlamaName(preset: LlamaPreset): string {
   return preset === 'tinyllama' ? 'tinyllama-1.1b' : `${preset}-llama`;
 }
@@ -84,6 +94,15 @@ export function writeDemoModels(out: string, options: DemoOptions = {}): DemoMod
     { name: DEMO_MATTING, task: 'background-removal', files: writeMattingFolder(join(out, DEMO_MATTING)) },
     { name: DEMO_EMBEDDER, task: 'embedding', files: writeBertFolder(join(out, DEMO_EMBEDDER)) },
     { name: DEMO_QWEN3, task: 'text-generation', files: writeQwen3Demo(join(out, DEMO_QWEN3), options.seed) },
+    {
+      name: DEMO_VLM,
+      task: 'text-generation',
+      files: writeVlmFolder(join(out, DEMO_VLM), {
+        layout: 'idefics3',
+        seed: options.seed ?? 0,
+        processor: { longestEdge: 1024 },
+      }).files,
+    },
   ];
 }
 

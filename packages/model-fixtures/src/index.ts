@@ -47,6 +47,7 @@ export {
   DEMO_MATTING,
   DEMO_EMBEDDER,
   DEMO_QWEN3,
+  DEMO_VLM,
   type DemoModel,
   type DemoOptions,
 } from './demo-models.js';

@@ -4,9 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { writeDemoModels, writeQwen3Demo } from './demo-models.js';
 import { writeFamilyFolder } from './family/write-family-folder.js';
 import { writeLlamaFolder } from './llama/write-llama-folder.js';
+import { writeVlmFolder } from './vlm/write-vlm-folder.js';
 
 /** The writers a test may run in a child process (their arguments and results are JSON). */
-export const childWriters = { writeFamilyFolder, writeLlamaFolder, writeDemoModels, writeQwen3Demo };
+export const childWriters = {
+  writeFamilyFolder,
+  writeLlamaFolder,
+  writeDemoModels,
+  writeQwen3Demo,
+  writeVlmFolder,
+};
 export type ChildWriters = typeof childWriters;
 
 /**

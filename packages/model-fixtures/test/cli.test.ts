@@ -17,7 +17,7 @@ describe('vmm-model-fixtures demo', () => {
     const result = run('demo', '--out', out);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('wrote 8 models');
+    expect(result.stdout).toContain('wrote 9 models');
     for (const file of [
       'tiny-llama/onnx/model.onnx',
       'tiny-llama/onnx/model_fp16.onnx',
@@ -35,6 +35,10 @@ describe('vmm-model-fixtures demo', () => {
       'qwen3-demo/onnx/model.onnx',
       'qwen3-demo/onnx/model_q4.onnx',
       'qwen3-demo/tokenizer_config.json',
+      'smolvlm-demo/onnx/vision_encoder.onnx',
+      'smolvlm-demo/onnx/embed_tokens.onnx',
+      'smolvlm-demo/onnx/decoder_model_merged.onnx',
+      'smolvlm-demo/preprocessor_config.json',
     ]) {
       expect(existsSync(join(out, file))).toBe(true);
     }

@@ -140,6 +140,7 @@ describe('inspectModelFolder', () => {
       'llama-fp16:latest',
       'mini-embed:latest',
       'qwen3-demo:latest',
+      'smolvlm-demo:latest',
       'tiny-llama:latest',
       'yolov8n-pose-squares:latest',
       'yolov8n-seg-squares:latest',
@@ -152,6 +153,12 @@ describe('inspectModelFolder', () => {
       format: 'optimum',
     });
     expect(found.find((model) => model.name === 'qwen3-demo:latest')?.task).toBe('text-generation');
+    // onnx-community's vision-language layout: a text model that reads images, served by its decoder.
+    expect(found.find((model) => model.name === 'smolvlm-demo:latest')).toMatchObject({
+      task: 'text-generation',
+      takesImages: true,
+      files: [expect.objectContaining({ path: 'onnx/decoder_model_merged.onnx' })],
+    });
     expect(problems.map((problem) => problem.name)).toEqual(['bad-manifest', 'empty', 'escape']);
   });
 });
