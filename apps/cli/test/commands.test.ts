@@ -17,6 +17,7 @@ import {
   writeMattingFolder,
   writePoseFolder,
   writeSegmenterFolder,
+  writeVlmFolder,
   DEMO_QWEN3,
 } from '@vmm/model-fixtures';
 import { removeRedisPrefix, waitFor } from '@vmm/test-support';
@@ -49,6 +50,7 @@ beforeAll(async () => {
   writePoseFolder(join(models, 'yolov8n-pose-squares'));
   writeMattingFolder(join(models, 'backdrop-cutout'));
   writeBertFolder(join(models, 'mini-embed'));
+  writeVlmFolder(join(models, 'smolvlm'), { layout: 'idefics3', processor: { longestEdge: 1024 } });
   // Its real 151 936-token vocabulary: written in a plain Node process (jest's vm is slow at it).
   writeInChild('writeQwen3Demo', join(models, DEMO_QWEN3));
   // A model whose template opens the thought (as DeepSeek R1's does): all it writes is thinking.
@@ -65,11 +67,13 @@ beforeAll(async () => {
     }),
   );
   // Random weights seldom stop: answers end after 8 tokens (generation_config's max_new_tokens).
-  const generation = join(models, DEMO_QWEN3, 'generation_config.json');
-  writeFileSync(
-    generation,
-    JSON.stringify({ ...JSON.parse(readFileSync(generation, 'utf8')), max_new_tokens: 8 }),
-  );
+  for (const model of [DEMO_QWEN3, 'smolvlm']) {
+    const generation = join(models, model, 'generation_config.json');
+    writeFileSync(
+      generation,
+      JSON.stringify({ ...JSON.parse(readFileSync(generation, 'utf8')), max_new_tokens: 8 }),
+    );
+  }
   const write = (path: string, squares: Parameters<typeof drawSquares>[2]) => {
     const image = drawSquares(480, 320, squares);
     return sharp(Buffer.from(image.data), { raw: { width: 480, height: 320, channels: 3 } })
@@ -226,6 +230,35 @@ describe('vmm run with a prompt', () => {
     const refused = await vmm(['run', 'tiny-llama', '--think', 'hi']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('does not think');
+  });
+
+  it('sends --image pictures to a model that reads images; a text model refuses them (exit 1)', async () => {
+    const run = (image: string) =>
+      vmm(['run', 'smolvlm', '--image', image, '--verbose', 'What', 'is', 'this?'], {});
+    const squares = await run(squaresPng);
+    ok({ ...squares, stderr: '' });
+    // A 480×320 picture is 2×2 tiles and the whole at a long side of 1024: 320 image rows.
+    const count = Number(/prompt eval count:\s+(\d+)/.exec(squares.stderr)?.[1]);
+    expect(count).toBeGreaterThan(320);
+    const second = await run(secondPng);
+    expect(second.stdout).not.toBe(squares.stdout);
+    const two = await vmm([
+      'run',
+      'smolvlm',
+      '--image',
+      squaresPng,
+      '--image',
+      secondPng,
+      '--verbose',
+      'Compare.',
+    ]);
+    expect(Number(/prompt eval count:\s+(\d+)/.exec(two.stderr)?.[1])).toBeGreaterThan(640);
+    const text = await vmm(['run', 'tiny-llama', '--image', squaresPng, 'hi']);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(/'tiny-llama' does not read images/);
+    const missing = await vmm(['run', 'smolvlm', '--image', join(root, 'nope.png'), 'hi']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read .*nope\.png: no such file/);
   });
 
   it('names the right command for a model that does not write text (exit 1)', async () => {

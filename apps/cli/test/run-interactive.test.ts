@@ -7,7 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeLlamaFolder } from '@vmm/model-fixtures';
+import { writeLlamaFolder, writeVlmFolder } from '@vmm/model-fixtures';
+import sharp from 'sharp';
 import { removeRedisPrefix, waitFor } from '@vmm/test-support';
 import { bin, type Server, startServer } from './cli-harness.js';
 
@@ -20,6 +21,10 @@ beforeAll(async () => {
   writeLlamaFolder(join(models, 'tiny-llama'));
   // A few ms per token and a 2048-token context: an answer that runs long enough to interrupt.
   writeLlamaFolder(join(models, 'slow-llama'), { preset: 'medium' });
+  writeVlmFolder(join(models, 'smolvlm'), { layout: 'idefics3', processor: { longestEdge: 1024 } });
+  await sharp({ create: { width: 300, height: 200, channels: 3, background: '#c83c28' } })
+    .png()
+    .toFile(join(root, 'red picture.png'));
   server = await startServer(models, prefix);
 });
 
@@ -39,8 +44,8 @@ interface Terminal {
   exited: Promise<number | null>;
 }
 
-function terminal(model: string): Terminal {
-  const command = `"${process.execPath}" "${bin}" run ${model}`;
+function terminal(model: string, flags = ''): Terminal {
+  const command = `"${process.execPath}" "${bin}" run ${model} ${flags}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { PATH: process.env.PATH, VMM_HOST: server.url, TERM: 'xterm', COLUMNS: '200', LINES: '50' },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -116,6 +121,31 @@ it('Ctrl-C stops the answer in progress, not the session; Ctrl-D leaves', async 
     tty.type('And now?\r');
     await tty.expect(/And now\?\n([\s\S]*\n)?>>> $/, seen);
     tty.type('\u0004');
+    expect(await tty.exited).toBe(0);
+  } finally {
+    tty.child.kill('SIGKILL');
+  }
+}, 120_000);
+
+it('a model that reads images takes the pictures whose paths a message names, and keeps them in the conversation', async () => {
+  const tty = terminal('smolvlm', '--verbose');
+  const picture = join(root, 'red picture.png').replaceAll(' ', '\\ ');
+  try {
+    let seen = await tty.expect(/>>> $/);
+    tty.type('/set parameter num_predict 2\r');
+    seen = await tty.expect(/Set parameter[^\n]*\n>>> $/, seen);
+    tty.type(`What is in ${picture}?\r`);
+    seen = await tty.expect(/Added image '[^']*red picture\.png'\n[\s\S]*eval rate:[^\n]*\n+>>> $/, seen);
+    const counts = () =>
+      [...tty.screen().matchAll(/prompt eval count:\s+(\d+) token/g)].map((m) => Number(m[1]));
+    // 2×2 tiles and the whole: 320 image rows among the prompt's tokens.
+    const [first = 0] = counts();
+    expect(first).toBeGreaterThan(320);
+    // The next turn sends the conversation again, the picture with it.
+    tty.type('And the colour?\r');
+    await tty.expect(/And the colour\?\n[\s\S]*eval rate:[^\n]*\n+>>> $/, seen);
+    expect(counts()[1]).toBeGreaterThan(first);
+    tty.type('/bye\r');
     expect(await tty.exited).toBe(0);
   } finally {
     tty.child.kill('SIGKILL');

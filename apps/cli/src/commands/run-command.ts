@@ -5,13 +5,18 @@ import { CliError, ExitCode } from '../cli-error.js';
 import { GatewayClient, type Json } from '../client/gateway-client.js';
 import { painter } from '../output.js';
 import { chatParameter, parameterNames } from './chat-parameters.js';
+import { promptImages } from './prompt-images.js';
+import { readImage } from './read-image.js';
 
 interface Message {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  /** Base64 pictures (Ollama's `images`), kept with their turn and sent again with the conversation. */
+  images?: string[];
 }
 
 interface RunFlags {
+  image?: string[];
   verbose?: boolean;
   format?: string;
   think?: boolean | string;
@@ -61,6 +66,11 @@ export function runCommand(context: CliContext): Command {
     .description('Chat with a text model: answer PROMPT and exit, or talk interactively')
     .argument('<model>', 'a text generation model')
     .argument('[prompt...]', 'the prompt (without one: read stdin, or chat on a terminal)')
+    .option(
+      '--image <path>',
+      'a picture for a model that reads images (again for more); in a chat, a path in the prompt adds one',
+      (path: string, paths: string[] = []) => [...paths, path],
+    )
     .option('--verbose', 'print timings and tokens/s after each answer')
     .addOption(new Option('--format <format>', 'answer in JSON').choices(['json']))
     .option(
@@ -72,15 +82,25 @@ export function runCommand(context: CliContext): Command {
       const { think, words } = splitThink(flags.think, given);
       const session = new ChatSession(context, model, { ...flags, think });
       await session.check();
+      const images = await Promise.all((flags.image ?? []).map(readImageBase64));
       let prompt = words.join(' ');
       if (prompt === '' && !context.stdinIsTty) prompt = (await readAll(context.stdin)).trim();
       if (prompt !== '') {
-        await session.answer(prompt);
+        await session.answer(prompt, undefined, images);
         return;
       }
+      if (images.length > 0)
+        throw new CliError(
+          ExitCode.Usage,
+          '--image goes with a prompt; in a chat, put the path in your message',
+        );
       if (!context.stdinIsTty) throw new CliError(ExitCode.Usage, 'no prompt: give one, or pipe it on stdin');
       await session.interactive();
     });
+}
+
+async function readImageBase64(path: string): Promise<string> {
+  return (await readImage(path)).toString('base64');
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -99,6 +119,7 @@ const HELP = `Available commands:
   /bye                        leave (or Ctrl-D)
   /?, /help                   this help
 
+A path to a picture (./photo.jpg) in a message sends it to a model that reads images.
 Use """ to begin and end a message of several lines.
 Ctrl-C stops an answer in progress; Ctrl-D or /bye leaves.
 `;
@@ -106,6 +127,8 @@ Ctrl-C stops an answer in progress; Ctrl-D or /bye leaves.
 class ChatSession {
   private readonly client: GatewayClient;
   private readonly messages: Message[] = [];
+  /** Whether the model reads images (its /api/show capabilities). */
+  private sees = false;
   private system: string | undefined;
   private readonly options: Json = {};
   private readonly paint;
@@ -128,6 +151,12 @@ class ChatSession {
         json: { model: this.model },
       },
     );
+    this.sees = show.capabilities.includes('vision');
+    if ((this.flags.image?.length ?? 0) > 0 && !this.sees)
+      throw new CliError(
+        ExitCode.ServerRefused,
+        `'${this.model}' does not read images (its capabilities: ${show.capabilities.join(', ')}); leave --image out`,
+      );
     if (!show.capabilities.includes('completion')) {
       const task = show.details.task ?? 'non-text';
       const hint = otherCommand[task];
@@ -139,11 +168,12 @@ class ChatSession {
   }
 
   /** Streams one answer to stdout; the conversation keeps it unless it was cancelled. */
-  async answer(prompt: string, signal?: AbortSignal): Promise<void> {
+  async answer(prompt: string, signal?: AbortSignal, images: string[] = []): Promise<void> {
+    const turn: Message = { role: 'user', content: prompt, ...(images.length > 0 ? { images } : {}) };
     const messages: Message[] = [
       ...(this.system ? [{ role: 'system' as const, content: this.system }] : []),
       ...this.messages,
-      { role: 'user', content: prompt },
+      turn,
     ];
     let text = '';
     let thought = false;
@@ -182,7 +212,7 @@ class ChatSession {
     } finally {
       if (text !== '' && !text.endsWith('\n')) this.context.stdout.write('\n');
     }
-    this.messages.push({ role: 'user', content: prompt }, { role: 'assistant', content: text });
+    this.messages.push(turn, { role: 'assistant', content: text });
     if (this.flags.verbose && done) this.context.stderr.write(stats(done));
   }
 
@@ -244,7 +274,11 @@ class ChatSession {
         }
         answering = new AbortController();
         try {
-          await this.answer(line, answering.signal);
+          // A model that reads images takes the pictures whose paths the message names.
+          const found = this.sees ? promptImages(line) : { prompt: line, paths: [] };
+          for (const path of found.paths) stdout.write(this.paint.dim(`Added image '${path}'\n`));
+          const images = await Promise.all(found.paths.map(readImageBase64));
+          await this.answer(found.prompt, answering.signal, images);
         } catch (error) {
           if (!answering.signal.aborted) {
             stdout.write(
