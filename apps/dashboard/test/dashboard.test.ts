@@ -13,6 +13,7 @@ import {
   writeClassifierFolder,
   writeDetectorFolder,
   writeLlamaFolder,
+  writeVlmFolder,
   writeMattingFolder,
   writePoseFolder,
   writeSegmenterFolder,
@@ -68,6 +69,7 @@ beforeAll(async () => {
   writePoseFolder(join(models, 'yolov8n-pose-squares'));
   writeMattingFolder(join(models, 'backdrop-cutout'));
   writeBertFolder(join(models, 'mini-embed'));
+  writeVlmFolder(join(models, 'smolvlm'), { layout: 'idefics3', processor: { longestEdge: 1024 } });
   const image = drawSquares(480, 320, [
     { x: 40, y: 40, size: 100, rgb: [230, 20, 20] },
     { x: 250, y: 120, size: 150, rgb: [20, 20, 230] },
@@ -195,6 +197,46 @@ describe('the dashboard', () => {
       expect(errors).toEqual([]);
     } finally {
       await close();
+    }
+  }, 90_000);
+
+  it('chats about an attached picture with a model that reads images; a text model offers no attachment', async () => {
+    const { page, errors, close } = await open('#/chat/smolvlm');
+    try {
+      const sent: unknown[] = [];
+      page.on('request', (request) => {
+        if (request.url().endsWith('/api/chat')) sent.push(request.postDataJSON());
+      });
+      await page.locator('#max-tokens').fill('8');
+      await page.locator('#attach').setInputFiles(squaresPng);
+      await expect(page.getByLabel('Attached images').textContent()).resolves.toContain('squares.png');
+      await page.locator('#prompt').fill('What is in this picture?');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.locator('.messages li.assistant:not(.streaming)').waitFor();
+      // The picture went with the message, as Ollama's `images`, and shows in the conversation.
+      const body = sent[0] as { messages: { role: string; content: string; images?: string[] }[] };
+      expect(body.messages.at(-1)?.images).toEqual([readFileSync(squaresPng).toString('base64')]);
+      await page.locator('.messages li.user img.thumbnail').waitFor();
+      expect(await page.getByLabel('Attached images').count()).toBe(0);
+      expect((await page.locator('.messages li.assistant pre').textContent())?.length).toBeGreaterThan(0);
+      await shoot(page, 'chat-image');
+      // The next turn sends the conversation again, the picture in its turn.
+      await page.locator('#prompt').fill('And the colours?');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.locator('.messages li.assistant:not(.streaming)').nth(1).waitFor();
+      const second = sent[1] as { messages: { images?: string[] }[] };
+      expect(second.messages.map((message) => message.images?.length ?? 0)).toEqual([1, 0, 0]);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+    const text = await open('#/chat/tiny-llama');
+    try {
+      // Its capabilities were read and say no vision: nothing to attach.
+      await text.page.locator('form.composer[data-sees="false"]').waitFor();
+      expect(await text.page.locator('#attach').count()).toBe(0);
+    } finally {
+      await text.close();
     }
   }, 90_000);
 

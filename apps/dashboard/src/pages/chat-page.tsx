@@ -1,10 +1,28 @@
 import { type FormEvent, useRef, useState } from 'react';
-import { streamJson } from '../api.js';
+import { postJson, streamJson } from '../api.js';
 import { ErrorNote, ModelPicker, Slider, Section, useTaskModels } from '../components.js';
+import { useAsync } from '../use-async.js';
 
 interface Message {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  /** Pictures sent with a turn (base64, as Ollama's `images`), sent again with the conversation. */
+  images?: string[];
+}
+
+/** A file's bytes as base64, as Ollama's `images` take them. */
+async function base64Of(file: File): Promise<string> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** A picture of a turn, drawn from its base64 (the format sniffed from its first bytes). */
+function Thumbnail({ image }: { image: string }) {
+  const type = image.startsWith('/9j/') ? 'jpeg' : image.startsWith('UklGR') ? 'webp' : 'png';
+  return <img className="thumbnail" src={`data:image/${type};base64,${image}`} alt="attached" />;
 }
 
 interface Stats {
@@ -30,6 +48,16 @@ export function ChatPage({ model: chosen }: { model: string | undefined }) {
   const [error, setError] = useState<string>();
   const running = useRef<AbortController | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const [attached, setAttached] = useState<File[]>([]);
+  // Whether the model reads images: its /api/show capabilities say `vision`.
+  const shown = useAsync(
+    () =>
+      model
+        ? postJson<{ capabilities?: string[] }>('/api/show', { model })
+        : Promise.resolve({ capabilities: [] as string[] }),
+    [model],
+  );
+  const sees = shown.data?.capabilities?.includes('vision') === true;
 
   const send = async (event: FormEvent) => {
     event.preventDefault();
@@ -45,13 +73,16 @@ export function ChatPage({ model: chosen }: { model: string | undefined }) {
       num_predict: maxTokens,
       ...(stop ? { stop: stop.split('|').filter(Boolean) } : {}),
     };
-    const history: Message[] = [...messages, { role: 'user', content: input }];
+    const images = sees ? await Promise.all(attached.map(base64Of)) : [];
+    const withImages = images.length > 0 ? { images } : {};
+    const history: Message[] = [...messages, { role: 'user', content: input, ...withImages }];
     const body =
       mode === 'chat'
         ? { model, messages: [...(system ? [{ role: 'system', content: system }] : []), ...history], options }
-        : { model, prompt: input, ...(system ? { system } : {}), options };
+        : { model, prompt: input, ...(system ? { system } : {}), ...withImages, options };
     if (mode === 'chat') setMessages(history);
     setInput('');
+    setAttached([]);
     const started = performance.now();
     let text = '';
     let first: number | undefined;
@@ -151,6 +182,9 @@ export function ChatPage({ model: chosen }: { model: string | undefined }) {
             {messages.map((message, i) => (
               <li key={i} className={message.role}>
                 <span className="role">{message.role}</span>
+                {message.images?.map((image, j) => (
+                  <Thumbnail key={j} image={image} />
+                ))}
                 <pre>{message.content}</pre>
               </li>
             ))}
@@ -169,7 +203,44 @@ export function ChatPage({ model: chosen }: { model: string | undefined }) {
               : 'TTFT and tokens/s appear here'}
           </p>
           <ErrorNote error={error} />
-          <form className="composer" onSubmit={(e) => void send(e)}>
+          {sees && attached.length > 0 && (
+            <ul className="attachments" aria-label="Attached images">
+              {attached.map((file, i) => (
+                <li key={`${file.name}-${i}`}>
+                  {file.name}{' '}
+                  <button
+                    type="button"
+                    aria-label={`Remove ${file.name}`}
+                    onClick={() => setAttached(attached.filter((_, k) => k !== i))}
+                  >
+                    ×
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          <form
+            className="composer"
+            // Whether the model reads images, once its capabilities are known.
+            data-sees={shown.loading ? undefined : String(sees)}
+            onSubmit={(e) => void send(e)}
+          >
+            {sees && (
+              <label className="attach">
+                <span>Attach images</span>
+                <input
+                  id="attach"
+                  type="file"
+                  accept="image/png,image/jpeg,image/webp"
+                  multiple
+                  onChange={(e) => {
+                    const files = [...(e.target.files ?? [])];
+                    setAttached([...attached, ...files]);
+                    e.target.value = '';
+                  }}
+                />
+              </label>
+            )}
             <label htmlFor="prompt" className="sr-only">
               Message
             </label>
