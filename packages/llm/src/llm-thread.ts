@@ -9,6 +9,7 @@ import { LlmTokenizer } from './llm-tokenizer.js';
 import type { GeneratePayload, LlmThreadData, LlmThreadInfo, ThreadHeap } from './llm-thread-protocol.js';
 import { join } from 'node:path';
 import { visionCompanions } from '@vmm/runtime';
+import { OneAtATime } from '@vmm/vision';
 import { readModelConfig } from './model-config.js';
 import { ImageEncoder } from './vision/image-encoder.js';
 import { prepareWithImages, type VisionModel } from './vision/prepare-images.js';
@@ -46,7 +47,9 @@ async function load(): Promise<Loaded> {
     tokenizer,
     decoder,
     scheduler,
-    ...(vision && encoder ? { vision, encoder, hiddenSize: decoder.layout.embeds?.hiddenSize } : {}),
+    ...(vision && encoder
+      ? { vision, encoder, hiddenSize: decoder.layout.embeds?.hiddenSize, imageQueue: new OneAtATime() }
+      : {}),
   };
 }
 
@@ -92,7 +95,7 @@ serveThread({
     const arrivedAt = performance.now() - startedAt;
     return (async function* () {
       const model = await loaded;
-      const prepared = await prepareWithImages(model, request, data.images);
+      const prepared = await prepareWithImages(model, request, data.images, signal);
       yield* model.scheduler.submit(prepared, { signal, startedAt: arrivedAt, loadNs });
     })();
   },

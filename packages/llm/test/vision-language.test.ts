@@ -315,4 +315,31 @@ describe('a SmolVLM (Idefics3) folder', () => {
     },
     BUDGET,
   );
+
+  it(
+    'checks the rest of a request before it decodes a picture',
+    async () => {
+      const runner = await open(1);
+      try {
+        // Bytes that are no picture and a switch the model lacks: the switch is named, not the picture.
+        const error = await collect(
+          runner.chat({
+            messages: [
+              {
+                role: 'user',
+                content: 'Describe it.',
+                images: [{ data: new TextEncoder().encode('no picture') }],
+              },
+            ],
+            think: true,
+            options: greedy,
+          }),
+        ).catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code: 'invalid_argument', field: 'think' });
+      } finally {
+        await runner.close();
+      }
+    },
+    BUDGET,
+  );
 });

@@ -85,9 +85,12 @@ function normalise(data: Buffer, width: number, height: number, spec: Idefics3Im
   );
   const pixels = width * height;
   const out = new Float32Array(3 * pixels);
+  const [red, green, blue] = tables as [Float32Array, Float32Array, Float32Array];
+  const [g, b] = [pixels, 2 * pixels];
   for (let i = 0, j = 0; i < pixels; i += 1, j += 3) {
-    for (let c = 0; c < 3; c += 1)
-      out[c * pixels + i] = (tables[c] as Float32Array)[data[j + c] as number] as number;
+    out[i] = red[data[j] as number] as number;
+    out[g + i] = green[data[j + 1] as number] as number;
+    out[b + i] = blue[data[j + 2] as number] as number;
   }
   return { data: out, channels: 3, height, width };
 }

@@ -30,3 +30,4 @@ export { probeImage, DEFAULT_MAX_PIXELS, SUPPORTED_FORMATS, type ImageInfo } fro
 export { resolveDetectOptions, resolveClassifyOptions, MAX_DETECTIONS_LIMIT } from './vision-options.js';
 export { idefics3Image, type Idefics3ImageSpec, type TiledImage } from './idefics3-image.js';
 export { resizePlanes, type Planes } from './resize-planes.js';
+export { OneAtATime } from './one-at-a-time.js';

@@ -26,11 +26,11 @@ function axisTaps(from: number, to: number): { lo: Int32Array; hi: Int32Array; w
  * Bilinear resize of float planes as ONNX Resize computes it (mode linear, coordinate
  * transformation half_pixel, no antialias): what PyTorch's interpolate(align_corners=False) and
  * transformers.js's interpolate_4d give, so a processor that resizes normalized tensors (Idefics3's
- * tiling) reads the same values here. A size equal to the input's copies it.
+ * tiling) reads the same values here. A size equal to the input's returns the input itself.
  */
 export function resizePlanes(source: Planes, height: number, width: number): Planes {
   const { channels, height: h, width: w, data } = source;
-  if (height === h && width === w) return { data: data.slice(), channels, height, width };
+  if (height === h && width === w) return source;
   const ys = axisTaps(h, height);
   const xs = axisTaps(w, width);
   const out = new Float32Array(channels * height * width);

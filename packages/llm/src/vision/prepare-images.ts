@@ -1,5 +1,5 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { idefics3Image, type TiledImage } from '@vmm/vision';
+import { idefics3Image, type OneAtATime, type TiledImage } from '@vmm/vision';
 import {
   type PlacedImage,
   prepareRequest,
@@ -9,7 +9,7 @@ import {
 import { orderedImages } from './image-prompt.js';
 import type { ChatRequest, GenerateRequest } from '../types.js';
 import { imageHash, type ImageEncoder } from './image-encoder.js';
-import type { ImageFeatures } from './image-features.js';
+import { IMAGE_ID_BASE, type ImageFeatures } from './image-features.js';
 import { imageRows } from './image-prompt.js';
 
 /** Bounds on what one request may ask of the vision encoder, checked before any pixel is decoded. */
@@ -25,6 +25,12 @@ export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = { maxImages: 8, maxPi
 /** A vision-language model as preparing a request needs it. */
 export interface VisionModel extends TextModel {
   encoder?: ImageEncoder;
+  /**
+   * Requests' new pictures are decoded and encoded one request at a time, in arrival order: eight
+   * requests encoding at once would each take the cores from the others and all start late; one
+   * after another, the first starts decoding while the next encodes.
+   */
+  imageQueue?: OneAtATime;
   /** The decoder's width: the features' row size. */
   hiddenSize?: number;
 }
@@ -48,6 +54,7 @@ export async function prepareWithImages(
   model: VisionModel,
   request: GenerateRequest | ChatRequest,
   limits: ImageLimits,
+  signal?: AbortSignal,
 ): Promise<PreparedRequest> {
   const sources = requestImages(request);
   const { vision, encoder, hiddenSize } = model;
@@ -70,36 +77,53 @@ export async function prepareWithImages(
       { field: 'images' },
     );
   }
-  const images: { hash: string; tiled?: TiledImage; cached?: ImageFeatures; placed: PlacedImage }[] = [];
   for (const bytes of sources) {
     if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
       throw new VmmError(ErrorCode.InvalidArgument, 'an image is empty', { field: 'images' });
     }
-    const hash = imageHash(bytes);
-    const cached = encoder.cached(hash, hiddenSize);
-    if (cached) {
-      images.push({
-        hash,
-        cached: cached.features,
-        placed: { grid: cached.grid, first: cached.features.first, count: cached.features.count },
-      });
-      continue;
-    }
-    const tiled = await idefics3Image(bytes, vision.image, limits.maxPixels);
-    const count = imageRows(vision, tiled);
-    images.push({ hash, tiled, placed: { grid: tiled, first: encoder.ids(hash, count), count } });
   }
-  const prepared = prepareRequest(
+  // Everything but the pictures is checked before any is decoded: a dry run with each picture as
+  // one tile (the fewest rows it can take) refuses a bad request before the work.
+  prepareRequest(
     model,
     request,
     undefined,
-    images.map((image) => image.placed),
+    sources.map(() => ({ grid: { rows: 0, cols: 0 }, first: IMAGE_ID_BASE, count: vision.imageSeqLen })),
   );
-  const features: ImageFeatures[] = [];
-  for (const image of images) {
-    features.push(
-      image.cached ?? (await encoder.features(image.hash, image.tiled as TiledImage, hiddenSize)),
+  const hashes = sources.map(imageHash);
+  const work = async () => {
+    if (signal?.aborted)
+      throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled before its images were read');
+    const images: { hash: string; tiled?: TiledImage; cached?: ImageFeatures; placed: PlacedImage }[] = [];
+    for (const [i, bytes] of sources.entries()) {
+      const hash = hashes[i] as string;
+      const cached = encoder.cached(hash, hiddenSize);
+      if (cached) {
+        const { first, count } = cached.features;
+        images.push({ hash, cached: cached.features, placed: { grid: cached.grid, first, count } });
+        continue;
+      }
+      const tiled = await idefics3Image(bytes, vision.image, limits.maxPixels);
+      const count = imageRows(vision, tiled);
+      images.push({ hash, tiled, placed: { grid: tiled, first: encoder.ids(hash, count), count } });
+    }
+    const prepared = prepareRequest(
+      model,
+      request,
+      undefined,
+      images.map((image) => image.placed),
     );
-  }
+    const features: ImageFeatures[] = [];
+    for (const image of images) {
+      features.push(
+        image.cached ?? (await encoder.features(image.hash, image.tiled as TiledImage, hiddenSize)),
+      );
+    }
+    return { prepared, features };
+  };
+  // Pictures all cached: nothing to wait for behind others' encoding.
+  const allCached = hashes.every((hash) => encoder.cached(hash, hiddenSize) !== undefined);
+  const { prepared, features } =
+    allCached || !model.imageQueue ? await work() : await model.imageQueue.run(work);
   return { ...prepared, features };
 }
