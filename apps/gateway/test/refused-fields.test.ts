@@ -59,7 +59,20 @@ const refused: [string, Record<string, unknown>, string][] = [
   ],
   [
     '/v1/chat/completions',
-    { ...chat, messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA==' } }] }] },
+    {
+      ...chat,
+      messages: [
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] },
+      ],
+    },
+    'messages.0.content.0',
+  ],
+  [
+    '/v1/chat/completions',
+    {
+      ...chat,
+      messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA==' } }] }],
+    },
     'messages.0.content',
   ],
   // OpenAI completions

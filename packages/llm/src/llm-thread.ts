@@ -34,7 +34,8 @@ async function load(): Promise<Loaded> {
     if (companions)
       encoder = await ImageEncoder.open(
         join(data.dir, companions.encoder),
-        data.session,
+        // It runs in bursts beside the decoder: its threads give the cores back between runs.
+        { ...data.session, spinning: false },
         data.images.featureCacheBytes,
       );
   } catch (error) {

@@ -12,6 +12,12 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** Threads across independent operators; default 1 (sequential execution). */
   interOpThreads?: number;
+  /**
+   * Whether intra-op threads spin between operators waiting for work (ONNX Runtime's default:
+   * yes). A session that runs in bursts beside another (a vision encoder beside its decoder)
+   * gives the cores back instead of spinning on them.
+   */
+  spinning?: boolean;
   graphOptimizationLevel?: GraphOptimizationLevel;
   /**
    * Where a model given as bytes finds its external data files (the folder of the .onnx file

@@ -95,9 +95,14 @@ export async function createOrtSession(
       executionMode: 'sequential',
       ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
       interOpNumThreads: options.interOpThreads ?? 1,
-      ...(options.externalDataDir === undefined
-        ? {}
-        : { extra: { session: { model_external_initializers_file_folder_path: options.externalDataDir } } }),
+      extra: {
+        session: {
+          ...(options.externalDataDir === undefined
+            ? {}
+            : { model_external_initializers_file_folder_path: options.externalDataDir }),
+          ...(options.spinning === false ? { 'intra_op.allow_spinning': '0' } : {}),
+        },
+      },
     };
     session = await nativeRun(() =>
       typeof model === 'string'
