@@ -1,7 +1,6 @@
-import { ErrorCode, VmmError } from '@vmm/errors';
-import sharp from 'sharp';
 import { DEFAULT_MAX_PIXELS, decodeRgb, probeImage } from './image-input.js';
-import { cropPlanes, type Planes, resizePlanes } from './resize-planes.js';
+import { normalise, resizeRgb } from './processor-steps.js';
+import { cropPlanes, resizePlanes } from './resize-planes.js';
 
 /**
  * An Idefics3 / SmolVLM image processor, as its preprocessor_config.json says: resize so the long
@@ -52,49 +51,6 @@ function tiledSize(width: number, height: number, tile: number): [number, number
   return [Math.ceil(Math.floor(h * aspect) / tile) * tile, h];
 }
 
-/** RGB bytes resized as PIL (by way of sharp, as transformers.js does) would. */
-async function resizeRgb(
-  data: Buffer,
-  width: number,
-  height: number,
-  to: [number, number],
-  resample: number,
-): Promise<Buffer> {
-  const raw = sharp(data, { raw: { width, height, channels: 3 } });
-  const [w, h] = to;
-  const resized =
-    resample === 1
-      ? raw.resize({ width: w, height: h, fit: 'fill', kernel: 'lanczos3' })
-      : raw.affine([w / width, 0, 0, h / height], {
-          interpolator: resample === 0 ? 'nearest' : resample === 3 ? 'bicubic' : 'bilinear',
-        });
-  const { data: out, info } = await resized.raw().toBuffer({ resolveWithObject: true });
-  if (info.width !== w || info.height !== h || info.channels !== 3) {
-    throw new VmmError(ErrorCode.Internal, `resizing gave ${info.width}×${info.height}×${info.channels}`);
-  }
-  return out;
-}
-
-/** HWC bytes → CHW floats, each (v · rescale − mean) / std rounded to float32 at each step. */
-function normalise(data: Buffer, width: number, height: number, spec: Idefics3ImageSpec): Planes {
-  const tables = [0, 1, 2].map((c) =>
-    Float32Array.from(
-      { length: 256 },
-      (_, v) => (Math.fround(v * spec.rescale) - (spec.mean[c] ?? 0)) / (spec.std[c] ?? 1),
-    ),
-  );
-  const pixels = width * height;
-  const out = new Float32Array(3 * pixels);
-  const [red, green, blue] = tables as [Float32Array, Float32Array, Float32Array];
-  const [g, b] = [pixels, 2 * pixels];
-  for (let i = 0, j = 0; i < pixels; i += 1, j += 3) {
-    out[i] = red[data[j] as number] as number;
-    out[g + i] = green[data[j + 1] as number] as number;
-    out[b + i] = blue[data[j + 2] as number] as number;
-  }
-  return { data: out, channels: 3, height, width };
-}
-
 /**
  * Decodes and prepares one image as transformers.js's Idefics3ImageProcessor does, value for
  * value up to float rounding: the first resize on the decoded RGB bytes (Lanczos by default), the
@@ -118,7 +74,7 @@ export async function idefics3Image(
       height = h;
     }
   }
-  let planes = normalise(data, width, height, spec);
+  let planes = normalise(data, width, height, spec.rescale, spec.mean, spec.std);
   const tile = spec.tileSize;
   const size = tile * tile * 3;
   if (!spec.split) {

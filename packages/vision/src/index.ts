@@ -31,3 +31,4 @@ export { resolveDetectOptions, resolveClassifyOptions, MAX_DETECTIONS_LIMIT } fr
 export { idefics3Image, type Idefics3ImageSpec, type TiledImage } from './idefics3-image.js';
 export { resizePlanes, type Planes } from './resize-planes.js';
 export { OneAtATime } from './one-at-a-time.js';
+export { qwen2VlImage, smartResize, type Qwen2VlImageSpec, type PatchedImage } from './qwen2-vl-image.js';
