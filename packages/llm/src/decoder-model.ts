@@ -9,6 +9,8 @@ export interface DecoderLayout {
   headDim: number;
   kvType: TensorType;
   positionIds: boolean;
+  /** Qwen2-VL's multimodal rotary positions: position_ids [3, B, S]. */
+  mrope: boolean;
   /** Legacy merged decoders select their cache branch with a boolean input. */
   useCacheBranch: boolean;
   logitsType: TensorType;
@@ -61,6 +63,7 @@ export function readDecoderLayout(session: ModelSession, config: ModelConfig): D
     headDim,
     kvType: (first?.type ?? 'float32') as TensorType,
     positionIds: names.has('position_ids'),
+    mrope: session.inputs.find((input) => input.name === 'position_ids')?.shape.length === 3,
     useCacheBranch: names.has('use_cache_branch'),
     logitsType: logits.type as TensorType,
     ...(embedsInput && !names.has('input_ids')

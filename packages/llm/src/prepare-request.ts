@@ -11,6 +11,7 @@ import { resolveSampling } from './sampling/sampling-options.js';
 import { StopMatcher } from './stop-matcher.js';
 import { type ImageFeatures, isImageId } from './vision/image-features.js';
 import { contentParts, expandImages, type ImageGrid } from './vision/image-prompt.js';
+import { type MropePositions, mropePositions } from './vision/mrope-positions.js';
 import type { VisionLanguageSpec } from './vision/vision-language-spec.js';
 import {
   mayBeToolCall,
@@ -237,6 +238,8 @@ export interface PreparedRequest {
   prompt: number[];
   /** The features of the prompt's images, once encoded. */
   features?: ImageFeatures[];
+  /** A model with multimodal rotary positions (Qwen2-VL): the prompt's, and the offset after it. */
+  mrope?: MropePositions;
   /** Positions the sequence may reach: prompt + the most tokens it may generate. */
   reservation: number;
   output: SequenceOutput;
@@ -314,8 +317,23 @@ export function prepareRequest(
       { field: 'max_tokens' },
     );
   }
+  const vision = model.vision;
+  const mrope =
+    vision?.kind === 'qwen2-vl'
+      ? mropePositions(
+          tokenIds(model, prompt),
+          images.map(({ grid }) => {
+            const [t, h, w] = 'thw' in grid ? grid.thw : [1, 1, 1];
+            const m = vision.image.mergeSize;
+            return [t, h / m, w / m] as const;
+          }),
+          vision.imageTokenId,
+          vision.visionStartId,
+        )
+      : undefined;
   return {
     prompt,
+    ...(mrope ? { mrope } : {}),
     // The last token sampled is never fed back, so it needs no cache position.
     reservation: prompt.length + limit - 1,
     // The output sees tokens only: each image row as the image token it replaced.

@@ -1,5 +1,6 @@
-// Images in chat (issue 33): a vision-language folder as onnx-community publishes it (vision
-// encoder, token embedding, decoder on inputs_embeds) must generate what transformers.js's
+// Images in chat (issue 33): vision-language folders as onnx-community publishes them (vision
+// encoder, token embedding, decoder on inputs_embeds; SmolVLM/Idefics3 and Qwen2-VL with its
+// multimodal positions) must generate what transformers.js's
 // image-text-to-text generation writes from the same folder, token for token, for prompts with
 // one and with two images; and sequences with and without images batched together must write
 // what each writes alone.
@@ -9,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type VlmFolder, writeLlamaFolder, writeVlmFolder } from '@vmm/model-fixtures';
+import { type VlmFolder, writeInChild, writeLlamaFolder, writeVlmFolder } from '@vmm/model-fixtures';
 import sharp from 'sharp';
 import { type ChatMessage, LlmRunner } from '../src/index.js';
 import { collect } from './collect.js';
@@ -35,8 +36,17 @@ async function picture(width: number, height: number, seed: number, format: 'png
   return format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: 90 }).toBuffer();
 }
 
+/** Each layout's folder, by the name transformers.js finds it under. */
+const layouts = { smolvlm: '', qwen2vl: '' } as Record<'smolvlm' | 'qwen2vl', string>;
+let qwenEos: number[] = [];
+
 beforeAll(async () => {
   folder = writeVlmFolder(join(root, 'smolvlm'), { layout: 'idefics3', seed: 33 });
+  layouts.smolvlm = folder.dir;
+  // Qwen's real 151 936-token vocabulary: written in a plain Node process (jest's vm is slow at it).
+  const qwen = writeInChild('writeQwen2VlFolder', join(root, 'qwen2vl'), { seed: 33 });
+  layouts.qwen2vl = qwen.dir;
+  qwenEos = qwen.eosTokenIds;
   for (const [key, width, height, seed, format] of [
     ['wide', 640, 360, 5, 'jpeg'],
     ['tall', 300, 500, 11, 'png'],
@@ -55,19 +65,20 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 async function transformersJs(
   messages: object[],
   images: string[],
+  name: keyof typeof layouts = 'smolvlm',
 ): Promise<{ promptIds: number[]; generated: number[] }> {
   const script = new URL('./transformers-vlm-greedy.mjs', import.meta.url).pathname;
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [script, JSON.stringify({ root, name: 'smolvlm', messages, images, tokens: TOKENS })],
+    [script, JSON.stringify({ root, name, messages, images, tokens: TOKENS })],
     { maxBuffer: 16 * 1024 * 1024 },
   );
   return JSON.parse(stdout) as { promptIds: number[]; generated: number[] };
 }
 
-const open = (maxBatch = 8) =>
+const open = (maxBatch = 8, layout: keyof typeof layouts = 'smolvlm') =>
   LlmRunner.open({
-    dir: folder.dir,
+    dir: layouts[layout],
     file: 'onnx/decoder_model_merged.onnx',
     session: { backend: 'cpu', intraOpThreads: 1 },
     batching: { maxBatch },
@@ -75,7 +86,10 @@ const open = (maxBatch = 8) =>
 
 const greedy = { temperature: 0, repetitionPenalty: 1, maxTokens: TOKENS };
 
-describe('a SmolVLM (Idefics3) folder', () => {
+describe.each([
+  ['SmolVLM (Idefics3)', 'smolvlm'],
+  ['Qwen2-VL', 'qwen2vl'],
+] as const)('transformers.js on the same %s folder', (_, layout) => {
   it.each([
     ['one image', ['wide'], 'What is in this picture?'],
     ['two images', ['tall', 'small'], 'Which of the two is brighter?'],
@@ -83,7 +97,7 @@ describe('a SmolVLM (Idefics3) folder', () => {
     '%s: VMM greedy equals transformers.js image-text-to-text for 32 tokens',
     async (_, keys, question) => {
       const images = keys.map((key) => pictures[key] as { path: string; bytes: Uint8Array });
-      const runner = await open();
+      const runner = await open(8, layout);
       let ours: Awaited<ReturnType<typeof collect>>;
       try {
         expect(runner.info.takesImages).toBe(true);
@@ -106,19 +120,23 @@ describe('a SmolVLM (Idefics3) folder', () => {
           },
         ],
         images.map((image) => image.path),
+        layout,
       );
       expect(ours.done?.promptTokens).toBe(promptIds.length);
-      const stop = generated.findIndex((id) => folder.eosTokenIds.includes(id));
+      const eos = layout === 'smolvlm' ? folder.eosTokenIds : qwenEos;
+      const stop = generated.findIndex((id) => eos.includes(id));
       const expected = stop < 0 ? generated : generated.slice(0, stop);
       expect(ours.ids).toEqual(expected);
       expect(expected.length).toBeGreaterThan(4);
     },
     BUDGET,
   );
+});
 
-  it(
-    'writes what each sequence writes alone when image and text-only chats are batched together',
-    async () => {
+describe('serving pictures', () => {
+  it.each(['smolvlm', 'qwen2vl'] as const)(
+    '%s: writes what each sequence writes alone when image and text-only chats are batched together',
+    async (layout) => {
       const conversations: ChatMessage[][] = [
         [
           {
@@ -149,14 +167,14 @@ describe('a SmolVLM (Idefics3) folder', () => {
       // Alone: one sequence at a time, nothing cached between them.
       const alone: number[][] = [];
       for (const messages of conversations) {
-        const runner = await open(1);
+        const runner = await open(1, layout);
         try {
           alone.push((await collect(runner.chat({ messages, options: greedy }))).ids);
         } finally {
           await runner.close();
         }
       }
-      const runner = await open(4);
+      const runner = await open(4, layout);
       try {
         const together = await Promise.all(
           conversations.map((messages) => collect(runner.chat({ messages, options: greedy }))),

@@ -88,3 +88,11 @@ export {
   type VlmProcessorShape,
 } from './vlm/write-vlm-folder.js';
 export { imageSeqLen, type Idefics3VisionShape } from './vlm/idefics3-vision-graph.js';
+export {
+  writeQwen2VlFolder,
+  QWEN2_VL_CHAT_TEMPLATE,
+  type Qwen2VlFolder,
+  type Qwen2VlFolderOptions,
+  type Qwen2VlProcessorShape,
+} from './vlm/write-qwen2-vl-folder.js';
+export type { Qwen2VlVisionShape } from './vlm/qwen2-vl-vision-graph.js';

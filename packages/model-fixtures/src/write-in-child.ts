@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { writeDemoModels, writeQwen3Demo } from './demo-models.js';
 import { writeFamilyFolder } from './family/write-family-folder.js';
 import { writeLlamaFolder } from './llama/write-llama-folder.js';
+import { writeQwen2VlFolder } from './vlm/write-qwen2-vl-folder.js';
 import { writeVlmFolder } from './vlm/write-vlm-folder.js';
 
 /** The writers a test may run in a child process (their arguments and results are JSON). */
@@ -13,6 +14,7 @@ export const childWriters = {
   writeDemoModels,
   writeQwen3Demo,
   writeVlmFolder,
+  writeQwen2VlFolder,
 };
 export type ChildWriters = typeof childWriters;
 

@@ -85,7 +85,12 @@ const decoderModelTypes = new Set([
  * Vision-language checkpoints whose onnx-community exports VMM serves (config.json model_type):
  * a vision encoder, a token embedding and a decoder on inputs_embeds.
  */
-export const visionLanguageModelTypes: ReadonlySet<string> = new Set(['idefics3', 'smolvlm']);
+export const visionLanguageModelTypes: ReadonlySet<string> = new Set([
+  'idefics3',
+  'smolvlm',
+  'qwen2_vl',
+  'qwen2_5_vl',
+]);
 
 const VLM_DECODER = 'decoder_model_merged';
 

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeVlmFolder } from '@vmm/model-fixtures';
+import { writeInChild, writeVlmFolder } from '@vmm/model-fixtures';
 import { inspectModelFolder, selectModelFile, visionCompanions } from '../src/index.js';
 
 const models = mkdtempSync(join(tmpdir(), 'vmm-vlm-folder-'));
@@ -20,6 +20,13 @@ describe('a vision-language folder', () => {
       encoder: 'onnx/vision_encoder.onnx',
       embed: 'onnx/embed_tokens.onnx',
     });
+  });
+
+  it('serves a Qwen2-VL folder the same way', () => {
+    writeInChild('writeQwen2VlFolder', join(models, 'qwen'), {});
+    const folder = inspectModelFolder(models, 'qwen');
+    expect(folder).toMatchObject({ task: 'text-generation', takesImages: true });
+    expect(folder.files.map((file) => file.path)).toEqual(['onnx/decoder_model_merged.onnx']);
   });
 
   it('pairs a variant of the decoder with the same variant of the others where the folder has it', () => {

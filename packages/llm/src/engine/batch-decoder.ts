@@ -24,6 +24,7 @@ import { type KvPlan, planKvRows, sharesKvBuffers } from './kv-plan.js';
 import { KvStore } from './kv-store.js';
 import { unfuseRotary } from './rotary-rewrite.js';
 import { featureRow, type ImageFeatures, isImageId } from '../vision/image-features.js';
+import { mropeAt, type MropePositions } from '../vision/mrope-positions.js';
 
 /**
  * One sequence's part of a forward pass: `tokens` follow the `past` positions it has cached.
@@ -34,6 +35,8 @@ export interface StepRow {
   tokens: readonly number[];
   past: number;
   features?: readonly ImageFeatures[];
+  /** Multimodal rotary positions (Qwen2-VL); without them a token's three positions are its index. */
+  mrope?: MropePositions | undefined;
 }
 
 const ONNX_FLOAT16 = 10;
@@ -334,7 +337,8 @@ export class BatchDecoder {
     const tokenIds: TensorData = { type: 'int64', dims: [count, length], data: ids };
     if (this.layout.embeds) inputs.inputs_embeds = await this.embed(tokenIds, rows, first, length);
     else inputs.input_ids = tokenIds;
-    if (this.layout.positionIds)
+    if (this.layout.mrope) inputs.position_ids = mropeInputs(rows, first, count, length, positions);
+    else if (this.layout.positionIds)
       inputs.position_ids = { type: 'int64', dims: [count, length], data: positions };
     return inputs;
   }
@@ -368,6 +372,33 @@ export class BatchDecoder {
     }
     return out;
   }
+}
+
+/**
+ * position_ids [3, count, length] for multimodal rotary positions: each row's from its table,
+ * the rows riding along (and rows without a table) at their index in all three.
+ */
+function mropeInputs(
+  rows: readonly StepRow[],
+  first: number,
+  count: number,
+  length: number,
+  indices: BigInt64Array,
+): TensorData {
+  const data = new BigInt64Array(3 * count * length);
+  for (let k = 0; k < 3; k += 1) data.set(indices, k * count * length);
+  for (const row of rows) {
+    if (!row.mrope) continue;
+    const b = row.slot - first;
+    for (let s = 0; s < length; s += 1) {
+      const [t, h, w] = mropeAt(row.mrope, row.past + s);
+      const at = b * length + s;
+      data[at] = BigInt(t);
+      data[count * length + at] = BigInt(h);
+      data[2 * count * length + at] = BigInt(w);
+    }
+  }
+  return { type: 'int64', dims: [3, count, length], data };
 }
 
 /** Each row's logits at its last position, as float32 copies (`logits` is [count, length, vocab]). */

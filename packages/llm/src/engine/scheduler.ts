@@ -335,7 +335,15 @@ export class Scheduler {
     this.ensureStore(this.positionsNeeded(sequence));
     const started = performance.now();
     const [logits] = await this.decoder.step(
-      [{ slot: sequence.slot, tokens, past: sequence.cached, features: sequence.request.features }],
+      [
+        {
+          slot: sequence.slot,
+          tokens,
+          past: sequence.cached,
+          features: sequence.request.features,
+          mrope: sequence.request.mrope,
+        },
+      ],
       sequence.slot,
       1,
     );
@@ -372,7 +380,7 @@ export class Scheduler {
     this.lastBatch = rows.length;
     const started = performance.now();
     const logits = await this.decoder.step(
-      rows.map((row) => ({ slot: row.slot, tokens: [row.next], past: row.cached })),
+      rows.map((row) => ({ slot: row.slot, tokens: [row.next], past: row.cached, mrope: row.request.mrope })),
       first,
       last - first + 1,
       (slot) => this.slots[slot]?.cached ?? this.prefixes.get(slot)?.tokens.length ?? 0,

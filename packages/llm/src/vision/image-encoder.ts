@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, VmmError } from '@vmm/errors';
 import { createModelSession, halfToFloat, type ModelSession, type SessionOptions } from '@vmm/runtime';
-import type { TiledImage } from '@vmm/vision';
 import { IMAGE_ID_BASE, type ImageFeatures } from './image-features.js';
 import type { ImageGrid } from './image-prompt.js';
+import type { PreparedPicture } from './prepare-picture.js';
 
 /** Encoded images kept for prompts that send them again (a chat resends its pictures every turn). */
 export const DEFAULT_FEATURE_CACHE_BYTES = 64 * 2 ** 20;
@@ -41,11 +41,9 @@ export class ImageEncoder {
     cacheBytes = DEFAULT_FEATURE_CACHE_BYTES,
   ): Promise<ImageEncoder> {
     const session = await createModelSession(path, options);
-    for (const name of ['pixel_values', 'pixel_attention_mask']) {
-      if (!session.inputs.some((input) => input.name === name)) {
-        await session.release();
-        throw new VmmError(ErrorCode.FailedPrecondition, `the vision encoder has no ${name} input`);
-      }
+    if (!session.inputs.some((input) => input.name === 'pixel_values')) {
+      await session.release();
+      throw new VmmError(ErrorCode.FailedPrecondition, 'the vision encoder has no pixel_values input');
     }
     if (!session.outputs.some((output) => output.name === 'image_features')) {
       await session.release();
@@ -85,13 +83,13 @@ export class ImageEncoder {
   }
 
   /** The image's features, encoded now unless cached meanwhile; `ids` must have been asked first. */
-  async features(hash: string, image: TiledImage, hidden: number): Promise<ImageFeatures> {
+  async features(hash: string, picture: PreparedPicture, hidden: number): Promise<ImageFeatures> {
     const entry = this.entries.get(hash);
     if (!entry) throw new VmmError(ErrorCode.Internal, 'image features asked for before their ids');
     if (!entry.features) {
-      const data = await this.encode(image, hidden, entry.count);
+      const data = await this.encode(picture, hidden, entry.count);
       entry.features = data;
-      entry.grid = { rows: image.rows, cols: image.cols };
+      entry.grid = picture.grid;
       this.cachedBytes += data.byteLength;
       this.evict(hash);
     }
@@ -105,22 +103,22 @@ export class ImageEncoder {
     await this.session.release();
   }
 
-  private async encode(image: TiledImage, hidden: number, rows: number): Promise<Float32Array> {
-    const side = image.tileSize;
-    const mask = new Uint8Array(image.tiles * side * side).fill(1);
-    const out = await this.session.run(
-      {
-        pixel_values: { type: 'float32', dims: [1, image.tiles, 3, side, side], data: image.pixels },
-        pixel_attention_mask: { type: 'bool', dims: [1, image.tiles, side, side], data: mask },
-      },
-      ['image_features'],
-    );
+  private async encode(picture: PreparedPicture, hidden: number, rows: number): Promise<Float32Array> {
+    const names = new Set(this.session.inputs.map((input) => input.name));
+    const missing = Object.keys(picture.feeds).filter((name) => !names.has(name));
+    if (missing.length > 0 || names.size !== Object.keys(picture.feeds).length) {
+      throw new VmmError(
+        ErrorCode.FailedPrecondition,
+        `the vision encoder takes ${[...names].join(', ')}; the model's processor gives ${Object.keys(picture.feeds).join(', ')}`,
+      );
+    }
+    const out = await this.session.run(picture.feeds, ['image_features']);
     const features = out.image_features;
     const size = features?.dims.reduce((a, b) => a * b, 1);
     if (!features || features.dims.at(-1) !== hidden || size !== rows * hidden) {
       throw new VmmError(
         ErrorCode.FailedPrecondition,
-        `the vision encoder gave image_features ${String(features?.dims)} for ${image.tiles} tiles; the prompt holds ${rows} image rows of width ${hidden}`,
+        `the vision encoder gave image_features ${String(features?.dims)}; the prompt holds ${rows} image rows of width ${hidden}`,
       );
     }
     return features.type === 'float16'

@@ -2,26 +2,33 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 import type { ChatMessage } from '../types.js';
 import type { VisionLanguageSpec } from './vision-language-spec.js';
 
-/** How an image was cut: tile rows and columns (0 and 0: one tile). */
-export interface ImageGrid {
-  rows: number;
-  cols: number;
-}
+/**
+ * How a picture was prepared: Idefics3's tile rows and columns (0 and 0: one tile), or Qwen2-VL's
+ * patch grid (time, height, width, before merging).
+ */
+export type ImageGrid = { rows: number; cols: number } | { thw: readonly [number, number, number] };
 
-/** Feature rows an image becomes: one tile, or rows × cols tiles and the global view. */
+/** Feature rows a picture becomes. */
 export function imageRows(spec: VisionLanguageSpec, grid: ImageGrid): number {
-  const tiles = grid.rows === 0 && grid.cols === 0 ? 1 : grid.rows * grid.cols + 1;
+  if (spec.kind === 'qwen2-vl') {
+    const [t, h, w] = 'thw' in grid ? grid.thw : [0, 0, 0];
+    return (t * h * w) / spec.image.mergeSize ** 2;
+  }
+  const { rows, cols } = 'rows' in grid ? grid : { rows: 0, cols: 0 };
+  const tiles = rows === 0 && cols === 0 ? 1 : rows * cols + 1;
   return tiles * spec.imageSeqLen;
 }
 
-/** One image's text, as Idefics3Processor writes it in place of the template's `<image>`. */
+/** One picture's text in place of the template's image token, as the model's processor writes it. */
 function imageText(spec: VisionLanguageSpec, grid: ImageGrid): string {
+  if (spec.kind === 'qwen2-vl') return spec.imageToken.repeat(imageRows(spec, grid));
   const run = spec.imageToken.repeat(spec.imageSeqLen);
   const global = `${spec.fakeToken}${spec.globalToken}${run}${spec.fakeToken}`;
-  if (grid.rows === 0 && grid.cols === 0) return global;
+  const { rows, cols } = 'rows' in grid ? grid : { rows: 0, cols: 0 };
+  if (rows === 0 && cols === 0) return global;
   let text = '';
-  for (let r = 1; r <= grid.rows; r += 1) {
-    for (let c = 1; c <= grid.cols; c += 1) text += `${spec.fakeToken}<row_${r}_col_${c}>${run}`;
+  for (let r = 1; r <= rows; r += 1) {
+    for (let c = 1; c <= cols; c += 1) text += `${spec.fakeToken}<row_${r}_col_${c}>${run}`;
     text += '\n';
   }
   return `${text}\n${global}`;

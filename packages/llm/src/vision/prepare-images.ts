@@ -1,5 +1,5 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import { idefics3Image, type OneAtATime, type TiledImage } from '@vmm/vision';
+import type { OneAtATime } from '@vmm/vision';
 import {
   type PlacedImage,
   prepareRequest,
@@ -11,6 +11,7 @@ import type { ChatRequest, GenerateRequest } from '../types.js';
 import { imageHash, type ImageEncoder } from './image-encoder.js';
 import { IMAGE_ID_BASE, type ImageFeatures } from './image-features.js';
 import { imageRows } from './image-prompt.js';
+import { type PreparedPicture, preparePicture, smallestGrid } from './prepare-picture.js';
 
 /** Bounds on what one request may ask of the vision encoder, checked before any pixel is decoded. */
 export interface ImageLimits {
@@ -88,13 +89,18 @@ export async function prepareWithImages(
     model,
     request,
     undefined,
-    sources.map(() => ({ grid: { rows: 0, cols: 0 }, first: IMAGE_ID_BASE, count: vision.imageSeqLen })),
+    sources.map(() => ({
+      grid: smallestGrid(vision),
+      first: IMAGE_ID_BASE,
+      count: imageRows(vision, smallestGrid(vision)),
+    })),
   );
   const hashes = sources.map(imageHash);
   const work = async () => {
     if (signal?.aborted)
       throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled before its images were read');
-    const images: { hash: string; tiled?: TiledImage; cached?: ImageFeatures; placed: PlacedImage }[] = [];
+    const images: { hash: string; picture?: PreparedPicture; cached?: ImageFeatures; placed: PlacedImage }[] =
+      [];
     for (const [i, bytes] of sources.entries()) {
       const hash = hashes[i] as string;
       const cached = encoder.cached(hash, hiddenSize);
@@ -103,9 +109,9 @@ export async function prepareWithImages(
         images.push({ hash, cached: cached.features, placed: { grid: cached.grid, first, count } });
         continue;
       }
-      const tiled = await idefics3Image(bytes, vision.image, limits.maxPixels);
-      const count = imageRows(vision, tiled);
-      images.push({ hash, tiled, placed: { grid: tiled, first: encoder.ids(hash, count), count } });
+      const picture = await preparePicture(vision, bytes, limits.maxPixels);
+      const count = imageRows(vision, picture.grid);
+      images.push({ hash, picture, placed: { grid: picture.grid, first: encoder.ids(hash, count), count } });
     }
     const prepared = prepareRequest(
       model,
@@ -116,7 +122,7 @@ export async function prepareWithImages(
     const features: ImageFeatures[] = [];
     for (const image of images) {
       features.push(
-        image.cached ?? (await encoder.features(image.hash, image.tiled as TiledImage, hiddenSize)),
+        image.cached ?? (await encoder.features(image.hash, image.picture as PreparedPicture, hiddenSize)),
       );
     }
     return { prepared, features };

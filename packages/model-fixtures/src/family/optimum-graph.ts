@@ -31,7 +31,13 @@ export function addOptimumDecoder(
     ? graph.input('inputs_embeds', 'float32', ['batch_size', 'sequence_length', shape.hiddenSize])
     : graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
-  const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const mrope = options.mrope;
+  // Qwen2-VL's multimodal rotary positions: [3, B, S] (time, height, width).
+  const positionIds = graph.input(
+    'position_ids',
+    'int64',
+    mrope ? [3, 'batch_size', 'sequence_length'] : ['batch_size', 'sequence_length'],
+  );
   const pastDims = ['batch_size', shape.numKvHeads, 'past_sequence_length', dim];
   const past = Array.from({ length: shape.numLayers }, (_, i) => ({
     key: graph.input(`past_key_values.${i}.key`, 'float32', pastDims),
@@ -44,7 +50,14 @@ export function addOptimumDecoder(
 
   // Masks [B, 1, S, T]: causal by position, padding from the mask, and the sliding window.
   const keyPositions = graph.node('Sub', [graph.node('CumSum', [attentionMask, i64([1], [])]), i64([1], [])]);
-  const queryPos = graph.node('Unsqueeze', [positionIds, i64([2])]); // [B, S, 1]
+  // A query's place: its position, or with multimodal positions (which stand still across an
+  // image and so cannot order it) its index, the mask's last S entries.
+  const newTokens = () =>
+    graph.node('Gather', [graph.node('Shape', [first]), i64([1])], { axis: { int: 0 } });
+  const queryIndex = mrope
+    ? graph.node('Slice', [keyPositions, graph.node('Neg', [newTokens()]), i64([2 ** 62]), i64([1])])
+    : positionIds;
+  const queryPos = graph.node('Unsqueeze', [queryIndex, i64([2])]); // [B, S, 1]
   const keyPos = graph.node('Unsqueeze', [keyPositions, i64([1])]); // [B, 1, T]
   const distance = graph.node('Sub', [queryPos, keyPos]); // [B, S, T]
   const present = graph.node('Cast', [attentionMask], { to: { int: BOOL } });
@@ -68,10 +81,25 @@ export function addOptimumDecoder(
     const key = Array.from(frequencies).join(',');
     const known = angleCache.get(key);
     if (known) return known;
-    const angles = graph.node('Mul', [
-      graph.node('Unsqueeze', [graph.node('Cast', [positionIds], { to: { int: FLOAT } }), i64([2])]),
-      f32(Array.from(frequencies)),
-    ]);
+    const positions = graph.node('Cast', [positionIds], { to: { int: FLOAT } });
+    const angles = mrope
+      ? // Each frequency turns with one of the three positions: sections of the half dimension
+        // (mrope_section, e.g. [16, 24, 24]) for time, height and width, in that order.
+        graph.node(
+          'ReduceSum',
+          [
+            graph.node('Mul', [
+              graph.node('Mul', [
+                graph.node('Unsqueeze', [positions, i64([3])]),
+                f32(Array.from(frequencies)),
+              ]),
+              f32(mropeSelection(mrope, dim / 2), [3, 1, 1, dim / 2]),
+            ]),
+            i64([0]),
+          ],
+          { keepdims: { int: 0 } },
+        )
+      : graph.node('Mul', [graph.node('Unsqueeze', [positions, i64([2])]), f32(Array.from(frequencies))]);
     const embedded = graph.node('Concat', [angles, angles], { axis: { int: -1 } });
     const tables = {
       cos: graph.node('Unsqueeze', [graph.node('Cos', [embedded]), i64([1])]),
@@ -196,6 +224,18 @@ export function addOptimumDecoder(
   graph.output(logits, 'logits', 'float32', ['batch_size', 'sequence_length', shape.vocabSize]);
 }
 
+/** [3 × half]: 1 where frequency i takes the section's position (time, height, width). */
+function mropeSelection(sections: readonly number[], half: number): number[] {
+  if (sections.reduce((a, b) => a + b, 0) !== half)
+    throw new RangeError(`mrope sections ${sections.join('+')} must add up to head_dim / 2 = ${half}`);
+  const out = new Array<number>(3 * half).fill(0);
+  let i = 0;
+  sections.forEach((length, k) => {
+    for (let j = 0; j < length; j += 1, i += 1) out[k * half + i] = 1;
+  });
+  return out;
+}
+
 export interface OptimumDecoderOptions {
   /**
    * The decoder of a vision-language export: it takes `inputs_embeds` [B, S, hidden] instead of
@@ -203,6 +243,12 @@ export interface OptimumDecoderOptions {
    * image features can take the place of image tokens in between.
    */
   inputsEmbeds?: boolean;
+  /**
+   * Qwen2-VL's multimodal rotary embedding (`rope_scaling.mrope_section`): position_ids are
+   * [3, B, S] and each section of frequencies turns with its own position; the causal mask then
+   * orders queries by index (the mask's count), not by position.
+   */
+  mrope?: readonly number[];
 }
 
 /** The token embedding (scaled by √hidden for Gemma), as the decoder and `embed_tokens` compute it. */

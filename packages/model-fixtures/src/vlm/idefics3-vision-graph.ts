@@ -1,8 +1,8 @@
 import { onnx } from '@vmm/proto';
 import { geluTanh } from '../family/optimum-graph.js';
 import type { GraphBuilder } from '../onnx/graph-builder.js';
-import { rawBytes } from '../onnx/tensor-data.js';
 import type { Prng } from '../prng.js';
+import { visionLayers } from './vision-layers.js';
 
 const FLOAT = onnx.TensorProto_DataType.FLOAT;
 const LOWEST = -3.4028234663852886e38;
@@ -45,25 +45,8 @@ export function addIdefics3VisionEncoder(graph: GraphBuilder, shape: Idefics3Vis
   const headDim = width / heads;
   const i64 = (values: number[], dims?: number[]) => graph.constant('int64', values, dims);
   const f32 = (values: number[], dims?: number[]) => graph.constant('float32', values, dims);
-  const weight = (name: string, dims: number[], scale: number, base = 0) => {
-    const count = dims.reduce((a, b) => a * b, 1);
-    const values = prng.fork(name).uniform(count, scale);
-    if (base !== 0) for (let i = 0; i < count; i += 1) values[i] = (values[i] as number) + base;
-    return graph.weight(name, 'float32', dims, () => rawBytes('float32', values));
-  };
-  const linear = (x: string, name: string, inputs: number, outputs: number, bias = true) => {
-    const product = graph.node('MatMul', [
-      x,
-      weight(`${name}.weight`, [inputs, outputs], Math.sqrt(3 / inputs)),
-    ]);
-    return bias ? graph.node('Add', [product, weight(`${name}.bias`, [outputs], 0.1)]) : product;
-  };
-  const layerNorm = (x: string, name: string) =>
-    graph.node(
-      'LayerNormalization',
-      [x, weight(`${name}.weight`, [width], 0.1, 1), weight(`${name}.bias`, [width], 0.1)],
-      { axis: { int: -1 }, epsilon: { float: shape.layerNormEps } },
-    );
+  const { weight, linear, layerNorm: norm } = visionLayers(graph, prng);
+  const layerNorm = (x: string, name: string) => norm(x, name, width, shape.layerNormEps);
 
   const pixelValues = graph.input('pixel_values', 'float32', [
     'batch_size',
