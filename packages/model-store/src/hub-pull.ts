@@ -9,7 +9,13 @@ import { ErrorCode, VmmError } from '@vmm/errors';
 import { Agent, fetch as undiciFetch, type Response } from 'undici';
 import type { HubReference } from './model-name.js';
 import type { ModelManifest, ModelStore, StoredFile } from './model-store.js';
-import { cpuVariantOrder, onnxVariantOf, variantTags } from './onnx-variant.js';
+import {
+  cpuVariantOrder,
+  isVisionLanguageExport,
+  onnxVariantOf,
+  variantTags,
+  visionCompanions,
+} from './onnx-variant.js';
 
 /** One line of a pull's progress, in Ollama's `/api/pull` shape. */
 export interface PullProgress {
@@ -197,21 +203,31 @@ export class HubPuller {
           { field: 'model' },
         );
     }
-    const graph = order.map((variant) => graphs.find((entry) => variantOf(entry) === variant)).find(Boolean);
+    // A vision-language export: the decoder is chosen, its encoder and embedding come with it.
+    const vlm = isVisionLanguageExport(graphs.map((entry) => posix.basename(entry.path)));
+    const choices = vlm
+      ? graphs.filter((entry) => posix.basename(entry.path).startsWith('decoder_model_merged'))
+      : graphs;
+    const graph = order.map((variant) => choices.find((entry) => variantOf(entry) === variant)).find(Boolean);
     if (!graph)
       throw new VmmError(
         ErrorCode.NotFound,
         `${reference.repo} has no ${reference.variant ?? 'usable'} ONNX file (has ${graphs.map((entry) => entry.path).join(', ')})`,
         { field: 'model' },
       );
-    const external = files.filter(
-      (entry) => entry.path.startsWith(`${graph.path}_data`) || entry.path.startsWith(`${graph.path}.data`),
+    const paths = new Set(graphs.map((entry) => entry.path));
+    const companions = vlm ? Object.values(visionCompanions(graph.path, (path) => paths.has(path))) : [];
+    const chosen = [graph, ...graphs.filter((entry) => companions.includes(entry.path))];
+    const external = files.filter((entry) =>
+      chosen.some(
+        (one) => entry.path.startsWith(`${one.path}_data`) || entry.path.startsWith(`${one.path}.data`),
+      ),
     );
     const side = files.filter(
       (entry) =>
         SIDE_FILE.test(entry.path) && entry.path.split('/').length <= 2 && !entry.path.startsWith('onnx/'),
     );
-    return [graph, ...external, ...side];
+    return [...chosen, ...external, ...side];
   }
 
   private async listFiles(repo: string, commit: string, hub: Hub): Promise<HubEntry[]> {

@@ -23,7 +23,14 @@ export {
   type ResolvedModel,
   type StoredFile,
 } from './model-store.js';
-export { onnxVariantOf, variantTags, cpuVariantOrder, type OnnxVariant } from './onnx-variant.js';
+export {
+  onnxVariantOf,
+  variantTags,
+  cpuVariantOrder,
+  visionCompanions,
+  isVisionLanguageExport,
+  type OnnxVariant,
+} from './onnx-variant.js';
 export {
   defaultHubTimeouts,
   HubPuller,

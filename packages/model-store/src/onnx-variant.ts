@@ -21,7 +21,39 @@ const variantByFile: Readonly<Record<string, OnnxVariant>> = {
   'decoder_model_merged.onnx': 'merged',
   'decoder_model_merged_fp16.onnx': 'merged-fp16',
   'decoder_model_merged_quantized.onnx': 'merged-quantized',
+  // Vision-language exports ship their decoder only as decoder_model_merged, in every variant.
+  'decoder_model_merged_int8.onnx': 'int8',
+  'decoder_model_merged_q4.onnx': 'q4',
+  'decoder_model_merged_q4f16.onnx': 'q4f16',
 };
+
+const VLM_DECODER = 'decoder_model_merged';
+
+/**
+ * A vision-language export's graphs beside its decoder: the vision encoder and token embedding
+ * of the decoder's variant (`decoder_model_merged_q4.onnx` → `vision_encoder_q4.onnx`) where
+ * `exists` says there is one, else the full-precision ones — as transformers.js loads a dtype per
+ * session. Paths keep the decoder's folder.
+ */
+export function visionCompanions(
+  decoderPath: string,
+  exists: (path: string) => boolean,
+): { encoder: string; embed: string } {
+  const slash = decoderPath.lastIndexOf('/');
+  const folder = decoderPath.slice(0, slash + 1);
+  const name = decoderPath.slice(slash + 1);
+  const pick = (part: string) => {
+    const same = folder + name.replace(VLM_DECODER, part);
+    return same !== decoderPath && exists(same) ? same : `${folder}${part}.onnx`;
+  };
+  return { encoder: pick('vision_encoder'), embed: pick('embed_tokens') };
+}
+
+/** Whether a folder's (or repository's) graphs are a vision-language export's three. */
+export function isVisionLanguageExport(graphNames: readonly string[]): boolean {
+  const has = (part: string) => graphNames.some((name) => name.startsWith(part));
+  return has(VLM_DECODER) && has('vision_encoder') && has('embed_tokens');
+}
 
 /** The variant of an ONNX file by its base name; `other` for names Optimum does not write. */
 export function onnxVariantOf(fileName: string): OnnxVariant {

@@ -25,6 +25,21 @@ const files = new Map<string, Buffer>([
   ['onnx/model_q4.onnx_data', q4Data],
 ]);
 
+// A vision-language export as onnx-community publishes SmolVLM: three graphs in variants.
+const vlmFiles = new Map<string, Buffer>([
+  ['config.json', Buffer.from('{"model_type":"idefics3"}')],
+  ['preprocessor_config.json', Buffer.from('{}')],
+  ['processor_config.json', Buffer.from('{}')],
+  ['tokenizer.json', Buffer.from('{"model":{}}')],
+  ['tokenizer_config.json', Buffer.from('{}')],
+  ['onnx/vision_encoder.onnx', randomBytes(30_000)],
+  ['onnx/vision_encoder_q4.onnx', randomBytes(20_000)],
+  ['onnx/embed_tokens.onnx', randomBytes(20_000)],
+  ['onnx/decoder_model_merged.onnx', randomBytes(40_000)],
+  ['onnx/decoder_model_merged_q4.onnx', randomBytes(20_000)],
+  ['onnx/decoder_model_merged_fp16.onnx', randomBytes(20_000)],
+]);
+
 let hub: FakeHub;
 let dir: string;
 let store: ModelStore;
@@ -36,6 +51,7 @@ beforeAll(async () => {
       'org/tiny': { files },
       'org/gated': { files, private: true },
       'org/no-onnx': { files: new Map([['config.json', Buffer.from('{}')]]) },
+      'org/vlm': { files: vlmFiles },
     },
     { token, pageSize: 3 },
   );
@@ -107,6 +123,25 @@ describe('pulling from a Hugging Face Hub repository', () => {
     expect(manifest.files.map((file) => file.path)).toContain('onnx/model_q4.onnx_data');
     expect(manifest.files.map((file) => file.path)).not.toContain('onnx/model.onnx');
     await expect(pull('hf.co/org/tiny:fp16')).rejects.toThrow(/has no fp16 ONNX file/);
+  });
+
+  it('pulls a vision-language export: the decoder of the variant asked for, with its encoder and embedding', async () => {
+    const graphs = (manifest: { files: { path: string }[] }) =>
+      manifest.files.map((file) => file.path).filter((path) => path.endsWith('.onnx'));
+    const plain = await pull('hf.co/org/vlm');
+    expect(graphs(plain.manifest)).toEqual([
+      'onnx/decoder_model_merged.onnx',
+      'onnx/embed_tokens.onnx',
+      'onnx/vision_encoder.onnx',
+    ]);
+    expect(plain.manifest.files.map((file) => file.path)).toContain('preprocessor_config.json');
+    // No embed_tokens_q4.onnx in the repository: the full-precision one comes with the q4 decoder.
+    const q4 = await pull('hf.co/org/vlm:q4');
+    expect(graphs(q4.manifest)).toEqual([
+      'onnx/decoder_model_merged_q4.onnx',
+      'onnx/embed_tokens.onnx',
+      'onnx/vision_encoder_q4.onnx',
+    ]);
   });
 
   it('resumes a dropped download with a Range request and checks the digest', async () => {

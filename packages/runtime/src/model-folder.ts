@@ -10,6 +10,7 @@ import {
   type OnnxVariant,
   parseModelName,
   variantTags,
+  visionCompanions as storeVisionCompanions,
 } from '@vmm/model-store';
 import { folderPath } from './folder-path.js';
 import { onnxExternalLocations } from './onnx-external-data.js';
@@ -95,17 +96,11 @@ export const visionLanguageModelTypes: ReadonlySet<string> = new Set([
 const VLM_DECODER = 'decoder_model_merged';
 
 /**
- * The vision encoder and token embedding that go with a vision-language decoder file: the same
- * variant's (`decoder_model_merged_q4.onnx` → `vision_encoder_q4.onnx`) where the folder has it,
- * else the full-precision one, as transformers.js loads a dtype per session.
+ * The vision encoder and token embedding that go with a vision-language decoder file of `dir`
+ * (model-store's visionCompanions over the folder's files).
  */
 export function visionCompanions(dir: string, decoderFile: string): { encoder: string; embed: string } {
-  const pick = (part: string) => {
-    const same = decoderFile.replace(VLM_DECODER, part);
-    if (same !== decoderFile && existsSync(join(dir, same))) return same;
-    return join(dirname(decoderFile), `${part}.onnx`);
-  };
-  return { encoder: pick('vision_encoder'), embed: pick('embed_tokens') };
+  return storeVisionCompanions(decoderFile, (path) => existsSync(join(dir, path)));
 }
 
 function readJson(path: string, what: string): unknown {
