@@ -1,5 +1,6 @@
-// bench/vision-chat: images in chat (issue 33), on a SmolVLM-laid-out folder at a bench size
-// (SmolVLM-256M's processor: a 512×512 picture becomes 4×4 tiles and the whole, 1088 image rows).
+// bench/vision-chat: images in chat (issue 33), on a SmolVLM- or Qwen2-VL-laid-out folder at a
+// bench size (`--layout`; SmolVLM-256M's processor: a 512×512 picture becomes 4×4 tiles and the
+// whole, 1088 image rows; Qwen2-VL's: 18 × 18 merged patches, 324 rows).
 // 1. Time to first token of a chat with one 512×512 picture: VMM's LlmRunner against
 //    transformers.js's image-text-to-text generation on the same folder, in this process, the
 //    same intra-op threads, runs alternating; each run a picture neither has seen (no cache).
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoModelForImageTextToText, AutoProcessor, env, RawImage } from '@huggingface/transformers';
 import { type ChatMessage, LlmRunner } from '@vmm/llm';
-import { writeVlmFolder } from '@vmm/model-fixtures';
+import { writeQwen2VlFolder, writeVlmFolder } from '@vmm/model-fixtures';
 import sharp from 'sharp';
 import { median } from './stats.js';
 
@@ -22,22 +23,36 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     tokens: { type: 'string', default: '32' },
     dir: { type: 'string', default: join(tmpdir(), 'vmm-bench-vision-chat') },
+    layout: { type: 'string', default: 'smolvlm' },
   },
 });
 const threads = Number(values.threads);
 const runs = Number(values.runs);
 const tokens = Number(values.tokens);
-const name = 'smolvlm-bench';
+if (values.layout !== 'smolvlm' && values.layout !== 'qwen2-vl')
+  throw new Error(`--layout is smolvlm or qwen2-vl, not ${values.layout}`);
+const name = `${values.layout}-bench`;
 const dir = join(values.dir, name);
-if (!existsSync(join(dir, 'onnx', 'decoder_model_merged.onnx')))
-  writeVlmFolder(dir, {
-    layout: 'idefics3',
-    seed: 33,
-    // Wide enough that the layers, not the harness, cost (SmolVLM-256M: vision 768 × 12, text 576 × 30).
-    vision: { hiddenSize: 192, intermediateSize: 768, numLayers: 2, numHeads: 4 },
-    text: { hiddenSize: 256, intermediateSize: 704, numLayers: 4, numHeads: 4, numKvHeads: 2, headDim: 64 },
-  });
-const IMAGE_ROWS = 17 * 64;
+if (!existsSync(join(dir, 'onnx', 'decoder_model_merged.onnx'))) {
+  // Wide enough that the layers, not the harness, cost (SmolVLM-256M: vision 768 × 12, text
+  // 576 × 30; Qwen2-VL-2B: vision 1280 × 32, text 1536 × 28).
+  if (values.layout === 'smolvlm')
+    writeVlmFolder(dir, {
+      layout: 'idefics3',
+      seed: 33,
+      vision: { hiddenSize: 192, intermediateSize: 768, numLayers: 2, numHeads: 4 },
+      text: { hiddenSize: 256, intermediateSize: 704, numLayers: 4, numHeads: 4, numKvHeads: 2, headDim: 64 },
+    });
+  else
+    writeQwen2VlFolder(dir, {
+      seed: 33,
+      vision: { embedDim: 192, depth: 2, numHeads: 4 },
+      text: { hiddenSize: 256, intermediateSize: 704, numLayers: 4, numHeads: 4, numKvHeads: 2, headDim: 64 },
+    });
+}
+// SmolVLM-256M's processor: 512×512 is scaled to 2048² and cut into 4×4 tiles and the whole (64
+// rows each); Qwen2-VL's: 504×504, 18 × 18 merged patches.
+const IMAGE_ROWS = values.layout === 'smolvlm' ? 17 * 64 : 18 * 18;
 const QUESTION = 'What is in this picture?';
 
 /** A 512×512 JPEG no run has sent before (`seed` moves its pattern). */
@@ -119,7 +134,9 @@ async function transformersTtft(bytes: Buffer): Promise<number> {
   return ms;
 }
 
-console.log(`bench/vision-chat: ${threads} thread(s), ${runs} alternating runs, ${tokens} tokens per chat`);
+console.log(
+  `bench/vision-chat (${values.layout}): ${threads} thread(s), ${runs} alternating runs, ${tokens} tokens per chat`,
+);
 let seed = 0;
 // Warm both (sessions, first allocations) on a picture of their own.
 await vmmChat(await picture(seed++), 1);
