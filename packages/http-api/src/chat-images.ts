@@ -32,7 +32,14 @@ export function remoteImage(field: string): VmmError {
 export const ollamaImages = z.array(z.string()).max(MAX_MESSAGE_IMAGES).optional();
 
 export function ollamaMessageImages(images: readonly string[] | undefined, field: string): MessageImage[] {
-  return (images ?? []).map((image, i) => ({ data: chatImageBytes(image, `${field}.${i}`), at: 0 }));
+  return (images ?? []).map((image, i) => {
+    if (/^https?:\/\//i.test(image)) {
+      throw new VmmError(ErrorCode.InvalidArgument, `${field}.${i}: Ollama's images are base64, not URLs`, {
+        field: `${field}.${i}`,
+      });
+    }
+    return { data: chatImageBytes(image, `${field}.${i}`), at: 0 };
+  });
 }
 
 /** OpenAI's image content part: `image_url` as an object (`detail` is a hint VMM has no use for) or a string. */

@@ -6,12 +6,11 @@ import {
   type PreparedRequest,
   type TextModel,
 } from '../prepare-request.js';
-import { orderedImages } from './image-prompt.js';
 import type { ChatRequest, GenerateRequest } from '../types.js';
 import { imageHash, type ImageEncoder } from './image-encoder.js';
 import { IMAGE_ID_BASE, type ImageFeatures } from './image-features.js';
-import { imageRows } from './image-prompt.js';
-import { type PreparedPicture, preparePicture, smallestGrid } from './prepare-picture.js';
+import { imageRows, orderedImages } from './image-prompt.js';
+import { preparePicture, smallestGrid } from './prepare-picture.js';
 
 /** Bounds on what one request may ask of the vision encoder, checked before any pixel is decoded. */
 export interface ImageLimits {
@@ -47,9 +46,9 @@ export function requestImages(request: GenerateRequest | ChatRequest): Uint8Arra
 }
 
 /**
- * Validates and tokenizes a request (prepareRequest), its images first decoded and cut as the
- * model's processor does, then encoded (or taken from the encoder's cache). Limits are checked
- * before decoding; a text-only model refuses images.
+ * Validates and tokenizes a request (prepareRequest), its images decoded and cut as the model's
+ * processor does and encoded (or taken from the encoder's cache). Limits, and the rest of the
+ * request, are checked before any picture is decoded; a text-only model refuses images.
  */
 export async function prepareWithImages(
   model: VisionModel,
@@ -99,32 +98,25 @@ export async function prepareWithImages(
   const work = async () => {
     if (signal?.aborted)
       throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled before its images were read');
-    const images: { hash: string; picture?: PreparedPicture; cached?: ImageFeatures; placed: PlacedImage }[] =
-      [];
+    // Each picture is decoded and encoded before the next is decoded: one picture's pixels (tens
+    // of MB for a tiled one) are held at a time. A picture sent twice is encoded once.
+    const features: ImageFeatures[] = [];
+    const placed: PlacedImage[] = [];
     for (const [i, bytes] of sources.entries()) {
       const hash = hashes[i] as string;
       const cached = encoder.cached(hash, hiddenSize);
       if (cached) {
-        const { first, count } = cached.features;
-        images.push({ hash, cached: cached.features, placed: { grid: cached.grid, first, count } });
+        features.push(cached.features);
+        placed.push({ grid: cached.grid, first: cached.features.first, count: cached.features.count });
         continue;
       }
       const picture = await preparePicture(vision, bytes, limits.maxPixels);
       const count = imageRows(vision, picture.grid);
-      images.push({ hash, picture, placed: { grid: picture.grid, first: encoder.ids(hash, count), count } });
+      const first = encoder.ids(hash, count);
+      features.push(await encoder.features(hash, picture, hiddenSize));
+      placed.push({ grid: picture.grid, first, count });
     }
-    const prepared = prepareRequest(
-      model,
-      request,
-      undefined,
-      images.map((image) => image.placed),
-    );
-    const features: ImageFeatures[] = [];
-    for (const image of images) {
-      features.push(
-        image.cached ?? (await encoder.features(image.hash, image.picture as PreparedPicture, hiddenSize)),
-      );
-    }
+    const prepared = prepareRequest(model, request, undefined, placed);
     return { prepared, features };
   };
   // Pictures all cached: nothing to wait for behind others' encoding.
