@@ -90,6 +90,7 @@ export {
 export { imageSeqLen, type Idefics3VisionShape } from './vlm/idefics3-vision-graph.js';
 export {
   writeQwen2VlFolder,
+  qwen2VlPreprocessorConfig,
   QWEN2_VL_CHAT_TEMPLATE,
   type Qwen2VlFolder,
   type Qwen2VlFolderOptions,

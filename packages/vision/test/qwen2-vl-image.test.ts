@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoImageProcessor, RawImage } from '@huggingface/transformers';
+import { qwen2VlPreprocessorConfig } from '@vmm/model-fixtures';
 import sharp from 'sharp';
 import { qwen2VlImage, type Qwen2VlImageSpec, smartResize } from '../src/index.js';
 
@@ -20,23 +21,12 @@ async function picture(width: number, height: number, format: 'png' | 'jpeg'): P
   return format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: 90 }).toBuffer();
 }
 
-// Qwen2-VL-2B-Instruct's preprocessor_config.json, but for max_pixels where a row says otherwise.
-const QWEN2_VL = {
-  min_pixels: 3136,
-  max_pixels: 12845056,
-  patch_size: 14,
-  temporal_patch_size: 2,
-  merge_size: 2,
-  image_mean: [0.48145466, 0.4578275, 0.40821073],
-  image_std: [0.26862954, 0.26130258, 0.27577711],
-  image_processor_type: 'Qwen2VLImageProcessor',
-  processor_class: 'Qwen2VLProcessor',
-  do_convert_rgb: true,
-  do_normalize: true,
-  do_rescale: true,
-  do_resize: true,
-  rescale_factor: 1 / 255,
-  resample: 3,
+// Qwen2-VL-2B-Instruct's preprocessor_config.json.
+const QWEN2_VL = qwen2VlPreprocessorConfig() as {
+  min_pixels: number;
+  max_pixels: number;
+  image_mean: number[];
+  image_std: number[];
 };
 
 describe('qwen2VlImage', () => {

@@ -71,6 +71,30 @@ const PROCESSOR_SHAPE: Qwen2VlProcessorShape = { minPixels: 3136, maxPixels: 128
 export const QWEN2_VL_CHAT_TEMPLATE =
   "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}{% for message in messages %}{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>{% elif content['type'] == 'video' or 'video' in content %}{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
+/** Qwen2-VL-Instruct's preprocessor_config.json for a pixel range and a vision tower's patching. */
+export function qwen2VlPreprocessorConfig(
+  processor: Qwen2VlProcessorShape = PROCESSOR_SHAPE,
+  vision: Pick<Qwen2VlVisionShape, 'patchSize' | 'temporalPatchSize' | 'spatialMergeSize'> = VISION_SHAPE,
+): Record<string, unknown> {
+  return {
+    min_pixels: processor.minPixels,
+    max_pixels: processor.maxPixels,
+    patch_size: vision.patchSize,
+    temporal_patch_size: vision.temporalPatchSize,
+    merge_size: vision.spatialMergeSize,
+    image_mean: [0.48145466, 0.4578275, 0.40821073],
+    image_std: [0.26862954, 0.26130258, 0.27577711],
+    image_processor_type: 'Qwen2VLImageProcessor',
+    processor_class: 'Qwen2VLProcessor',
+    do_convert_rgb: true,
+    do_normalize: true,
+    do_rescale: true,
+    do_resize: true,
+    rescale_factor: 1 / 255,
+    resample: 3,
+  };
+}
+
 /**
  * Writes a Qwen2-VL folder laid out as onnx-community publishes it for transformers.js's
  * `image-text-to-text` (`onnx/vision_encoder.onnx`, `onnx/embed_tokens.onnx`,
@@ -153,23 +177,7 @@ export function writeQwen2VlFolder(dir: string, options: Qwen2VlFolderOptions = 
     pad_token_id: ids.endOfText,
     do_sample: false,
   });
-  writeJson('preprocessor_config.json', {
-    min_pixels: processor.minPixels,
-    max_pixels: processor.maxPixels,
-    patch_size: vision.patchSize,
-    temporal_patch_size: vision.temporalPatchSize,
-    merge_size: vision.spatialMergeSize,
-    image_mean: [0.48145466, 0.4578275, 0.40821073],
-    image_std: [0.26862954, 0.26130258, 0.27577711],
-    image_processor_type: 'Qwen2VLImageProcessor',
-    processor_class: 'Qwen2VLProcessor',
-    do_convert_rgb: true,
-    do_normalize: true,
-    do_rescale: true,
-    do_resize: true,
-    rescale_factor: 1 / 255,
-    resample: 3,
-  });
+  writeJson('preprocessor_config.json', qwen2VlPreprocessorConfig(processor, vision));
 
   const source = new FamilyWeightValues(text, seed);
   const weightOptions = {
