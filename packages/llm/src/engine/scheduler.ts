@@ -354,6 +354,9 @@ export class Scheduler {
     }
     sequence.cached += tokens.length;
     if (sequence.cached < prompt.length) return;
+    // The pictures are in the cache now: their features (megabytes each) need not live on with
+    // the sequence (the encoder's cache keeps them for the next turn).
+    delete sequence.request.features;
     sequence.promptEvalNs = nsSince(sequence.prefillStartedAt);
     sequence.evalStartedAt = performance.now();
     sequence.phase = 'decode';
