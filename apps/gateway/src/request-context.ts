@@ -61,12 +61,8 @@ export function requestContext(
 
 /** True once the client has gone away; streaming loops stop (and so cancel the gRPC call). */
 export function clientGone(req: Request, res: Response): () => boolean {
-  let gone = false;
-  res.on('close', () => {
-    if (!res.writableFinished) gone = true;
-  });
-  req.on('aborted', () => (gone = true));
-  return () => gone;
+  const signal = clientSignal(req, res);
+  return () => signal.aborted;
 }
 
 /** Aborted once the client has gone away: work done for it before it is answered stops. */

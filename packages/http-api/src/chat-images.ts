@@ -20,7 +20,7 @@ export function chatImageBytes(text: string, field: string): Buffer {
   return bytes;
 }
 
-export function remoteImage(field: string): VmmError {
+function remoteImage(field: string): VmmError {
   return new VmmError(
     ErrorCode.InvalidArgument,
     `${field}: remote image URLs are not fetched here (the gateway's VMM_ALLOW_IMAGE_URLS is off); send the picture as a data URL (data:image/png;base64,...)`,

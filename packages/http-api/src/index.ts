@@ -95,4 +95,3 @@ export {
   type ResponsesBody,
 } from './responses.js';
 export { toolSchema, responseFormatSchema } from './text-fields.js';
-export { MAX_MESSAGE_IMAGES, remoteImage } from './chat-images.js';

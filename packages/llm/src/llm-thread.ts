@@ -9,7 +9,7 @@ import { LlmTokenizer } from './llm-tokenizer.js';
 import type { GeneratePayload, LlmThreadData, LlmThreadInfo, ThreadHeap } from './llm-thread-protocol.js';
 import { join } from 'node:path';
 import { visionCompanions } from '@vmm/runtime';
-import { OneAtATime } from '@vmm/vision';
+import { ErrorCode, VmmError } from '@vmm/errors';
 import { readModelConfig } from './model-config.js';
 import { ImageEncoder } from './vision/image-encoder.js';
 import { prepareWithImages, type VisionModel } from './vision/prepare-images.js';
@@ -31,13 +31,21 @@ async function load(): Promise<Loaded> {
   const decoder = await BatchDecoder.open(data.dir, data.file, data.session, config, companions?.embed);
   let encoder: ImageEncoder | undefined;
   try {
-    if (companions)
+    if (companions) {
+      const hidden = decoder.layout.embeds?.hiddenSize;
+      if (hidden === undefined)
+        throw new VmmError(
+          ErrorCode.FailedPrecondition,
+          `${data.file} takes input_ids: a vision-language decoder takes inputs_embeds`,
+        );
       encoder = await ImageEncoder.open(
         join(data.dir, companions.encoder),
         // It runs in bursts beside the decoder: its threads give the cores back between runs.
         { ...data.session, spinning: false },
+        hidden,
         data.images.featureCacheBytes,
       );
+    }
   } catch (error) {
     await decoder.release();
     throw error;
@@ -48,9 +56,7 @@ async function load(): Promise<Loaded> {
     tokenizer,
     decoder,
     scheduler,
-    ...(vision && encoder
-      ? { vision, encoder, hiddenSize: decoder.layout.embeds?.hiddenSize, imageQueue: new OneAtATime() }
-      : {}),
+    ...(vision && encoder ? { vision, encoder } : {}),
   };
 }
 

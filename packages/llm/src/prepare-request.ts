@@ -50,8 +50,6 @@ export interface PlacedImage {
   count: number;
 }
 
-type Json = Record<string, unknown>;
-
 const validRoles = new Set(['system', 'user', 'assistant', 'tool']);
 
 /**
@@ -89,20 +87,17 @@ export function chatPrompt(
   multimodal = false,
 ): string {
   const variables = thinkingVariables(tokenizer.thinking, think);
+  const takesTools = templateTakesTools(tokenizer.chatTemplate);
+  const source = takesTools ? messages : messagesWithDefaultTools(messages, tools);
   // A vision-language template reads every message's content as a list of text and image parts.
-  const parts = (source: readonly ChatMessage[], rendered: Json[]) =>
-    multimodal
-      ? rendered.map((message, i) => ({ ...message, content: contentParts(source[i] as ChatMessage) }))
-      : rendered;
-  if (templateTakesTools(tokenizer.chatTemplate)) {
-    return tokenizer.renderChat(
-      parts(messages, templateMessages(messages)),
-      tools.length > 0 ? templateTools(tools) : undefined,
-      variables,
-    );
-  }
-  const rewritten = messagesWithDefaultTools(messages, tools);
-  return tokenizer.renderChat(parts(rewritten, rewritten as unknown as Json[]), undefined, variables);
+  const rendered = templateMessages(source).map((message, i) =>
+    multimodal ? { ...message, content: contentParts(source[i] as ChatMessage) } : message,
+  );
+  return tokenizer.renderChat(
+    rendered,
+    takesTools && tools.length > 0 ? templateTools(tools) : undefined,
+    variables,
+  );
 }
 
 /** The prompt's token ids for a completion or chat request; validates before any compute. */
@@ -318,10 +313,12 @@ export function prepareRequest(
     );
   }
   const vision = model.vision;
+  // The output sees tokens only: each image row as the image token it replaced.
+  const promptTokens = tokenIds(model, prompt);
   const mrope =
     vision?.kind === 'qwen2-vl'
       ? mropePositions(
-          tokenIds(model, prompt),
+          promptTokens,
           images.map(({ grid }) => {
             const [t, h, w] = 'thw' in grid ? grid.thw : [1, 1, 1];
             const m = vision.image.mergeSize;
@@ -336,10 +333,9 @@ export function prepareRequest(
     ...(mrope ? { mrope } : {}),
     // The last token sampled is never fed back, so it needs no cache position.
     reservation: prompt.length + limit - 1,
-    // The output sees tokens only: each image row as the image token it replaced.
     output: new SequenceOutput(
       model,
-      tokenIds(model, prompt),
+      promptTokens,
       new Sampler(sampling),
       new StopMatcher(sampling.stop),
       limit,

@@ -29,6 +29,5 @@ export { parseNames, parseImageSize } from './python-literal.js';
 export { probeImage, DEFAULT_MAX_PIXELS, SUPPORTED_FORMATS, type ImageInfo } from './image-input.js';
 export { resolveDetectOptions, resolveClassifyOptions, MAX_DETECTIONS_LIMIT } from './vision-options.js';
 export { idefics3Image, type Idefics3ImageSpec, type TiledImage } from './idefics3-image.js';
-export { resizePlanes, type Planes } from './resize-planes.js';
 export { OneAtATime } from './one-at-a-time.js';
 export { qwen2VlImage, smartResize, type Qwen2VlImageSpec, type PatchedImage } from './qwen2-vl-image.js';

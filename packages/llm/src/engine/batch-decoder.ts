@@ -41,6 +41,14 @@ export interface StepRow {
 
 const ONNX_FLOAT16 = 10;
 
+/** Where a decoder that takes inputs_embeds finds its token embedding. */
+interface EmbedSource {
+  dir: string;
+  file: string;
+  embedFile: string | undefined;
+  options: SessionOptions;
+}
+
 /**
  * Runs a decoder over the sequences of a KvStore: one forward pass for any set of slots, every
  * row with its own length, position and mask. Only the logits of each row's last position and
@@ -82,37 +90,7 @@ export class BatchDecoder {
     config: ModelConfig,
     embedFile?: string,
   ): Promise<BatchDecoder> {
-    const decoder = await BatchDecoder.openDecoder(dir, file, options, config);
-    if (!decoder.layout.embeds) return decoder;
-    if (embedFile === undefined) {
-      await decoder.release();
-      throw new VmmError(
-        ErrorCode.FailedPrecondition,
-        `${file} takes inputs_embeds: it needs the model's embed_tokens graph`,
-      );
-    }
-    try {
-      const embedder = await createModelSession(join(dir, embedFile), options);
-      return new BatchDecoder(
-        decoder.session,
-        decoder.layout,
-        decoder.plan,
-        decoder.store,
-        decoder.bound,
-        embedder,
-      );
-    } catch (error) {
-      await decoder.release();
-      throw error;
-    }
-  }
-
-  private static async openDecoder(
-    dir: string,
-    file: string,
-    options: SessionOptions,
-    config: ModelConfig,
-  ): Promise<BatchDecoder> {
+    const embed: EmbedSource = { dir, file, embedFile, options };
     const path = join(dir, file);
     const graph = readOnnxGraph(path);
     const pasts = graph.inputs.filter((input) => /^past_key_values\.\d+\.key$/.test(input.name));
@@ -125,6 +103,7 @@ export class BatchDecoder {
           bound,
           config,
           { attention: 'gqa', rows: undefined, path: 'shared-buffer' },
+          embed,
           bound,
         );
       }
@@ -157,19 +136,34 @@ export class BatchDecoder {
           { ...options, externalDataDir: dirname(path) },
         )
       : await createModelSession(path, options);
-    return BatchDecoder.make(session, config, plan);
+    return BatchDecoder.make(session, config, plan, embed);
   }
 
   private static async make(
     session: ModelSession,
     config: ModelConfig,
     plan: KvPlan,
+    embed: EmbedSource,
     bound?: BoundSession,
   ): Promise<BatchDecoder> {
     const layout = readDecoderLayout(session, config);
     if (layout.kvType !== 'float32' && layout.kvType !== 'float16') {
       await session.release();
       throw new VmmError(ErrorCode.FailedPrecondition, `a ${layout.kvType} KV cache is not supported`);
+    }
+    let embedder: ModelSession | undefined;
+    if (layout.embeds) {
+      try {
+        if (embed.embedFile === undefined)
+          throw new VmmError(
+            ErrorCode.FailedPrecondition,
+            `${embed.file} takes inputs_embeds: it needs the model's embed_tokens graph`,
+          );
+        embedder = await createModelSession(join(embed.dir, embed.embedFile), embed.options);
+      } catch (error) {
+        await session.release();
+        throw error;
+      }
     }
     const store = new KvStore(
       {
@@ -180,7 +174,7 @@ export class BatchDecoder {
       },
       bound ? (bytes) => bound.allocate(bytes) : undefined,
     );
-    return new BatchDecoder(session, layout, plan, store, bound);
+    return new BatchDecoder(session, layout, plan, store, bound, embedder);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Prompt ids from this value up stand for rows of image features, not tokens. An image's rows get
- * ids from its content hash (ImageIds), so two prompts with the same picture at the same place
+ * ids from its content hash (ImageEncoder.encode), so two prompts with the same picture at the same place
  * share a prefix and the scheduler's prefix reuse covers images without knowing of them.
  */
 export const IMAGE_ID_BASE = 2 ** 40;

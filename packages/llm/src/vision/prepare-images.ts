@@ -1,14 +1,8 @@
 import { ErrorCode, VmmError } from '@vmm/errors';
-import type { OneAtATime } from '@vmm/vision';
-import {
-  type PlacedImage,
-  prepareRequest,
-  type PreparedRequest,
-  type TextModel,
-} from '../prepare-request.js';
+import { prepareRequest, type PreparedRequest, type TextModel } from '../prepare-request.js';
 import type { ChatRequest, GenerateRequest } from '../types.js';
-import { imageHash, type ImageEncoder } from './image-encoder.js';
-import { IMAGE_ID_BASE, type ImageFeatures } from './image-features.js';
+import { type CachedPicture, imageHash, type ImageEncoder } from './image-encoder.js';
+import { IMAGE_ID_BASE } from './image-features.js';
 import { imageRows, orderedImages } from './image-prompt.js';
 import { preparePicture, smallestGrid } from './prepare-picture.js';
 
@@ -22,17 +16,9 @@ export interface ImageLimits {
 
 export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = { maxImages: 8, maxPixels: 40_000_000 };
 
-/** A vision-language model as preparing a request needs it. */
+/** A vision-language model as preparing a request needs it: its spec and its vision encoder. */
 export interface VisionModel extends TextModel {
   encoder?: ImageEncoder;
-  /**
-   * Requests' new pictures are decoded and encoded one request at a time, in arrival order: eight
-   * requests encoding at once would each take the cores from the others and all start late; one
-   * after another, the first starts decoding while the next encodes.
-   */
-  imageQueue?: OneAtATime;
-  /** The decoder's width: the features' row size. */
-  hiddenSize?: number;
 }
 
 /** A request's images in prompt order: message by message, each message's in their text order. */
@@ -57,8 +43,8 @@ export async function prepareWithImages(
   signal?: AbortSignal,
 ): Promise<PreparedRequest> {
   const sources = requestImages(request);
-  const { vision, encoder, hiddenSize } = model;
-  if (!vision || !encoder || hiddenSize === undefined) {
+  const { vision, encoder } = model;
+  if (!vision || !encoder) {
     if (sources.length > 0) {
       throw new VmmError(
         ErrorCode.InvalidArgument,
@@ -100,28 +86,25 @@ export async function prepareWithImages(
       throw new VmmError(ErrorCode.Cancelled, 'the request was cancelled before its images were read');
     // Each picture is decoded and encoded before the next is decoded: one picture's pixels (tens
     // of MB for a tiled one) are held at a time. A picture sent twice is encoded once.
-    const features: ImageFeatures[] = [];
-    const placed: PlacedImage[] = [];
+    const pictures: CachedPicture[] = [];
     for (const [i, bytes] of sources.entries()) {
       const hash = hashes[i] as string;
-      const cached = encoder.cached(hash, hiddenSize);
+      const cached = encoder.cached(hash);
       if (cached) {
-        features.push(cached.features);
-        placed.push({ grid: cached.grid, first: cached.features.first, count: cached.features.count });
+        pictures.push(cached);
         continue;
       }
       const picture = await preparePicture(vision, bytes, limits.maxPixels);
-      const count = imageRows(vision, picture.grid);
-      const first = encoder.ids(hash, count);
-      features.push(await encoder.features(hash, picture, hiddenSize));
-      placed.push({ grid: picture.grid, first, count });
+      const features = await encoder.encode(hash, picture, imageRows(vision, picture.grid));
+      pictures.push({ grid: picture.grid, features });
     }
+    const placed = pictures.map(({ grid, features: { first, count } }) => ({ grid, first, count }));
     const prepared = prepareRequest(model, request, undefined, placed);
-    return { prepared, features };
+    return { prepared, features: pictures.map((picture) => picture.features) };
   };
   // Pictures all cached: nothing to wait for behind others' encoding.
-  const allCached = hashes.every((hash) => encoder.cached(hash, hiddenSize) !== undefined);
-  const { prepared, features } =
-    allCached || !model.imageQueue ? await work() : await model.imageQueue.run(work);
+  const { prepared, features } = hashes.every((hash) => encoder.cached(hash) !== undefined)
+    ? await work()
+    : await encoder.exclusive(work);
   return { ...prepared, features };
 }

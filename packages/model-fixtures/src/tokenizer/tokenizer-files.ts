@@ -7,7 +7,8 @@ export const CHAT_TEMPLATE =
   "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n{% endif %}\n" +
   "{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}";
 
-const addedToken = (id: number, content: string) => ({
+/** A special token of tokenizer.json's `added_tokens`, as Hugging Face writes them. */
+export const addedToken = (id: number, content: string) => ({
   id,
   content,
   single_word: false,

@@ -1,12 +1,8 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FamilyShape, familyPresets, validateFamilyShape } from '../family/family-shape.js';
-import { FamilyWeights, FamilyWeightValues } from '../family/family-weights.js';
-import { addEmbedTokens, addOptimumDecoder } from '../family/optimum-graph.js';
 import { qwen3TokenizerDir } from '../family/qwen3-tokenizer.js';
-import { GraphBuilder } from '../onnx/graph-builder.js';
-import { writeOnnxModel } from '../onnx/write-onnx-model.js';
-import { Prng } from '../prng.js';
+import { writeVlmGraphs } from './write-vlm-graphs.js';
 import { addQwen2VlVisionEncoder, type Qwen2VlVisionShape } from './qwen2-vl-vision-graph.js';
 
 export interface Qwen2VlProcessorShape {
@@ -34,8 +30,6 @@ export interface Qwen2VlFolder {
   imageTokenId: number;
   eosTokenIds: number[];
 }
-
-const OPSET = 17;
 
 /** Qwen2-VL-2B's text model, smaller: Qwen 2's math, its 151 936-token vocabulary, head_dim 32. */
 const TEXT_SHAPE: Omit<FamilyShape, 'vocabSize'> = {
@@ -179,35 +173,15 @@ export function writeQwen2VlFolder(dir: string, options: Qwen2VlFolderOptions = 
   });
   writeJson('preprocessor_config.json', qwen2VlPreprocessorConfig(processor, vision));
 
-  const source = new FamilyWeightValues(text, seed);
-  const weightOptions = {
-    dtype: 'float32',
-    q4: false,
-    computeIn: 'storage',
-    normOffset: 0,
-    tiedHead: 'transpose',
-  } as const;
-  const decoder = GraphBuilder.create('decoder_model_merged');
-  addOptimumDecoder(decoder, text, new FamilyWeights(decoder, source, weightOptions), {
-    inputsEmbeds: true,
-    mrope: mropeSection,
-  });
-  const embed = GraphBuilder.create('embed_tokens');
-  addEmbedTokens(embed, text, new FamilyWeights(embed, source, weightOptions));
-  const encoder = GraphBuilder.create('vision_encoder');
-  addQwen2VlVisionEncoder(encoder, vision, new Prng(seed).fork('vision'));
-  for (const [file, graph, part] of [
-    ['onnx/vision_encoder.onnx', encoder, 'vision encoder'],
-    ['onnx/embed_tokens.onnx', embed, 'token embedding'],
-    ['onnx/decoder_model_merged.onnx', decoder, 'decoder'],
-  ] as const) {
-    files.push(
-      ...writeOnnxModel(join(dir, file), graph, {
-        opset: OPSET,
-        docString: `VMM fixture: qwen2_vl ${part}, seed ${seed}`,
-      }),
-    );
-  }
+  files.push(
+    ...writeVlmGraphs(dir, {
+      label: 'qwen2_vl',
+      seed,
+      text,
+      decoder: { mrope: mropeSection },
+      addEncoder: (graph, prng) => addQwen2VlVisionEncoder(graph, vision, prng),
+    }),
+  );
   return {
     dir,
     files,

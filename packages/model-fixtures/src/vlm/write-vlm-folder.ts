@@ -1,14 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FamilyShape, familyPresets, validateFamilyShape } from '../family/family-shape.js';
-import { FamilyWeights, FamilyWeightValues } from '../family/family-weights.js';
-import { addEmbedTokens, addOptimumDecoder } from '../family/optimum-graph.js';
-import { GraphBuilder } from '../onnx/graph-builder.js';
-import { writeOnnxModel } from '../onnx/write-onnx-model.js';
-import { Prng } from '../prng.js';
 import { corpus } from '../tokenizer/corpus.js';
-import { tokenizerJson } from '../tokenizer/tokenizer-files.js';
+import { addedToken, tokenizerJson } from '../tokenizer/tokenizer-files.js';
 import { SPECIAL_TOKENS, trainBpe } from '../tokenizer/train-bpe.js';
+import { writeVlmGraphs } from './write-vlm-graphs.js';
 import { addIdefics3VisionEncoder, type Idefics3VisionShape, imageSeqLen } from './idefics3-vision-graph.js';
 
 /**
@@ -47,8 +43,6 @@ export interface VlmFolder {
   imageTokenId: number;
   eosTokenIds: number[];
 }
-
-const OPSET = 17;
 
 /**
  * The text model: a Llama decoder as SmolLM2 is, smaller (rope base 100000, no rope scaling);
@@ -208,15 +202,7 @@ export function writeVlmFolder(dir: string, options: VlmFolderOptions): VlmFolde
 
   // SmolLM2's tokenizer adds no BOS: the template opens with <|im_start|>.
   const tokenizer = tokenizerJson(bpe) as { added_tokens: object[]; post_processor: unknown };
-  const added = VLM_TOKENS.map((content) => ({
-    id: idOf(content),
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  }));
+  const added = VLM_TOKENS.map((content) => addedToken(idOf(content), content));
   tokenizer.added_tokens = [...tokenizer.added_tokens, ...added];
   tokenizer.post_processor = null;
   writeJson('tokenizer.json', tokenizer);
@@ -238,27 +224,13 @@ export function writeVlmFolder(dir: string, options: VlmFolderOptions): VlmFolde
     unk_token: unk,
   });
 
-  const source = new FamilyWeightValues(text, seed);
-  const weightOptions = {
-    dtype: 'float32',
-    q4: false,
-    computeIn: 'storage',
-    normOffset: 0,
-    tiedHead: 'transpose',
-  } as const;
-  const decoder = GraphBuilder.create('decoder_model_merged');
-  addOptimumDecoder(decoder, text, new FamilyWeights(decoder, source, weightOptions), { inputsEmbeds: true });
-  const embed = GraphBuilder.create('embed_tokens');
-  addEmbedTokens(embed, text, new FamilyWeights(embed, source, weightOptions));
-  const encoder = GraphBuilder.create('vision_encoder');
-  addIdefics3VisionEncoder(encoder, vision, new Prng(seed).fork('vision'));
-  const docString = (part: string) => `VMM fixture: ${options.layout} ${part}, seed ${seed}`;
-  for (const [file, graph, part] of [
-    ['onnx/vision_encoder.onnx', encoder, 'vision encoder'],
-    ['onnx/embed_tokens.onnx', embed, 'token embedding'],
-    ['onnx/decoder_model_merged.onnx', decoder, 'decoder'],
-  ] as const) {
-    files.push(...writeOnnxModel(join(dir, file), graph, { opset: OPSET, docString: docString(part) }));
-  }
+  files.push(
+    ...writeVlmGraphs(dir, {
+      label: options.layout,
+      seed,
+      text,
+      addEncoder: (graph, prng) => addIdefics3VisionEncoder(graph, vision, prng),
+    }),
+  );
   return { dir, files, text, vision, processor, imageTokenId, eosTokenIds: [eos] };
 }
